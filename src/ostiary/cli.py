@@ -1,0 +1,189 @@
+"""`ostiary serve | init | accounts … | compat`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from ostiary import __version__
+from ostiary.config import Settings, load_settings
+
+console = Console(stderr=True)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(overrides)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _common(f: Any) -> Any:
+    f = click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file.")(f)
+    f = click.option("--database-url", help="SQLAlchemy URL; default: SQLite in the data dir.")(f)
+    f = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Default ./.ostiary")(f)
+    return f
+
+
+def _print_key(settings: Settings, akid: str, secret: str, account: str) -> None:
+    url = settings.effective_public_url
+    region = settings.region
+    text = (
+        f"[bold]Account[/bold] {account}\n"
+        f"[bold]Access key id[/bold]     {akid}\n"
+        f"[bold]Secret access key[/bold] {secret}\n"
+        f"(shown once; also saved with mode 0600 in {settings.data_dir / 'root-credentials'})\n\n"
+        "[bold]boto3[/bold]\n"
+        f"  import boto3\n  idp = boto3.client('cognito-idp', endpoint_url='{url}', region_name='{region}',\n"
+        f"                     aws_access_key_id='{akid}', aws_secret_access_key='<secret>')\n"
+        "  idp.list_user_pools(MaxResults=10)\n\n"
+        "[bold]AWS CLI[/bold]\n"
+        f"  AWS_ACCESS_KEY_ID={akid} AWS_SECRET_ACCESS_KEY=<secret> \\\n"
+        f"  aws --endpoint-url {url} --region {region} sts get-caller-identity"
+    )
+    console.print(Panel(text, title="Root credentials of the first account", expand=False))
+
+
+def _bootstrap(settings: Settings) -> None:
+    from ostiary.app import build_runtime
+    from ostiary.iam.accounts import bootstrap
+
+    runtime = build_runtime(settings)
+    key = bootstrap(
+        runtime.store,
+        runtime.box,
+        settings.data_dir,
+        settings.root_access_key_id,
+        settings.root_secret_access_key,
+        settings.root_account_id,
+    )
+    if key is not None:
+        _print_key(settings, key.access_key_id, key.secret_access_key, key.account_id)
+    runtime.store.dispose()
+
+
+@click.group()
+@click.version_option(__version__, prog_name="ostiary")
+def main() -> None:
+    """Ostiary: Cognito, STS and IAM wire-compatible identity server."""
+
+
+@main.command()
+@_common
+@click.option("--host", help="Listen address (default 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port (default 4590).")
+@click.option("--workers", type=int, help="Worker processes (default 1).")
+@click.option("--dev", is_flag=True, default=None, help="Development conveniences (loudly logged).")
+@click.option("--log-format", type=click.Choice(["plain", "json"]), help="Log format.")
+def serve(**opts: Any) -> None:
+    """Start the server (applies migrations, creates the first account on first start)."""
+    import uvicorn
+
+    from ostiary.observability import setup_logging
+
+    settings = _settings(**opts)
+    setup_logging(settings.log_format, settings.log_level)
+    _bootstrap(settings)
+    # Workers build their settings from the environment: hand every explicit option over.
+    for key, value in opts.items():
+        if value is not None:
+            os.environ["OSTIARY_" + key.upper()] = str(value)
+    console.print(f"Ostiary {__version__} listening on {settings.effective_public_url} (workers: {settings.workers})")
+    uvicorn.run(
+        "ostiary.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers if settings.workers > 1 else None,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+    )
+
+
+@main.command()
+@_common
+def init(**opts: Any) -> None:
+    """Create the data dir, apply migrations and create the first account's root key, without serving."""
+    from ostiary.observability import setup_logging
+
+    settings = _settings(**opts)
+    setup_logging(settings.log_format, "WARNING")
+    _bootstrap(settings)
+    console.print(f"Data dir ready: {settings.data_dir.resolve()}")
+
+
+@main.group()
+def accounts() -> None:
+    """Manage accounts."""
+
+
+@accounts.command("create")
+@_common
+@click.option("--name", required=True, help="A name for the account.")
+@click.option("--account-id", default="", help="12 digits; random when omitted.")
+def accounts_create(name: str, account_id: str, **opts: Any) -> None:
+    """Create an account and print its root access key."""
+    from ostiary.app import build_runtime
+    from ostiary.iam.accounts import create_account
+
+    settings = _settings(**opts)
+    runtime = build_runtime(settings)
+    try:
+        key = create_account(runtime.store, runtime.box, name, account_id)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_key(settings, key.access_key_id, key.secret_access_key, key.account_id)
+
+
+@accounts.command("list")
+@_common
+def accounts_list(**opts: Any) -> None:
+    """List accounts."""
+    from ostiary.app import build_runtime
+    from ostiary.iam.accounts import list_accounts
+
+    runtime = build_runtime(_settings(**opts))
+    table = Table(title="Accounts")
+    for col in ("Account", "Name", "Created", "Access keys"):
+        table.add_column(col)
+    for acct in list_accounts(runtime.store):
+        table.add_row(acct.id, acct.name, acct.created_at, str(acct.access_keys))
+    Console().print(table)
+
+
+@main.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/compatibility.md"))
+@click.option("--check", is_flag=True, help="Exit 1 if the file is stale instead of writing it.")
+def compat(output: Path, check: bool) -> None:
+    """Regenerate docs/compatibility.md from the operation registry."""
+    from ostiary.compat import counts, render
+
+    text = render()
+    if check:
+        current = output.read_text() if output.exists() else ""
+        if current != text:
+            console.print(f"[red]{output} is stale: run `ostiary compat`[/red]")
+            sys.exit(1)
+        console.print(f"{output} is current")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    table = Table(title="Compatibility")
+    for col in ("Service", "Implemented", "Operations"):
+        table.add_column(col)
+    for name, (done, total) in counts().items():
+        table.add_row(name, str(done), str(total))
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

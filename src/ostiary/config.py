@@ -1,0 +1,112 @@
+"""Typed settings: defaults < TOML config file < OSTIARY_* environment < command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "OSTIARY_"
+
+
+@dataclass
+class Settings:
+    """Every setting Ostiary reads; see docs/configuration.md."""
+
+    host: str = "127.0.0.1"
+    port: int = 4590
+    data_dir: Path = field(default_factory=lambda: Path(".ostiary"))
+    database_url: str = ""
+    workers: int = 1
+    dev: bool = False
+    region: str = "us-east-1"
+    public_url: str = ""
+    log_format: str = "plain"
+    log_level: str = "INFO"
+    access_log: bool = True
+    root_access_key_id: str = ""
+    root_secret_access_key: str = ""
+    root_account_id: str = ""
+    kek: str = ""
+    clock_skew_seconds: int = 900
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 1
+    config_file: str = ""
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ostiary.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+
+_SECRET_FIELDS = frozenset({"root_secret_access_key", "kek"})
+
+
+def _coerce(name: str, typ: Any, raw: Any) -> Any:
+    if typ is bool or typ == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"setting {name}: expected a boolean, got {raw!r}")
+    if typ is int or typ == "int":
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"setting {name}: expected an integer, got {raw!r}") from None
+    if typ is Path or typ == "Path":
+        return Path(str(raw)).expanduser()
+    return str(raw)
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from defaults, the optional TOML file, the environment and explicit overrides."""
+    env = dict(os.environ if environ is None else environ)
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    hints = get_type_hints(Settings)
+    values: dict[str, Any] = {}
+
+    config_file = overrides.get("config_file") or env.get(ENV_PREFIX + "CONFIG_FILE", "")
+    if config_file:
+        with open(config_file, "rb") as fh:
+            data = tomllib.load(fh)
+        section = data.get("ostiary", data)
+        for f in fields(Settings):
+            if f.name in section:
+                values[f.name] = _coerce(f.name, hints[f.name], section[f.name])
+        unknown = set(section) - {f.name for f in fields(Settings)}
+        if unknown:
+            raise ValueError(f"unknown settings in {config_file}: {', '.join(sorted(unknown))}")
+
+    for f in fields(Settings):
+        key = ENV_PREFIX + f.name.upper()
+        if key in env:
+            values[f.name] = _coerce(f.name, hints[f.name], env[key])
+    for name, raw in overrides.items():
+        values[name] = _coerce(name, hints[name], raw)
+    return Settings(**values)
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """Settings as a dict safe to log: secrets are masked."""
+    out: dict[str, Any] = {}
+    for k, v in dataclasses.asdict(settings).items():
+        out[k] = ("***" if v else "") if k in _SECRET_FIELDS else str(v) if isinstance(v, Path) else v
+    return out

@@ -1,0 +1,1 @@
+"""Cryptography: secrets at rest, signing keys, JWT, password hashing."""

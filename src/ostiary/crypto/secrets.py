@@ -1,0 +1,72 @@
+"""Secrets at rest: AES-256-GCM under the key-encryption key (KEK) from configuration.
+
+Used for values the server must read back in clear to verify something: IAM secret access keys
+(SigV4 needs the secret) and app client secrets (SECRET_HASH is an HMAC keyed with the secret).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import string
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_VERSION = "v1"
+
+
+class SecretBox:
+    """Encrypts and decrypts small secrets with AES-GCM; the associated data binds a secret to its row."""
+
+    def __init__(self, kek: bytes) -> None:
+        if len(kek) != 32:
+            raise ValueError("the key-encryption key must be 32 bytes")
+        self._aead = AESGCM(kek)
+
+    def seal(self, plaintext: str, context: str) -> str:
+        nonce = os.urandom(12)
+        ct = self._aead.encrypt(nonce, plaintext.encode(), context.encode())
+        return f"{_VERSION}:" + base64.urlsafe_b64encode(nonce + ct).decode("ascii")
+
+    def open(self, sealed: str, context: str) -> str:
+        version, _, payload = sealed.partition(":")
+        if version != _VERSION:
+            raise ValueError("unknown sealed-secret version")
+        raw = base64.urlsafe_b64decode(payload)
+        return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+
+
+def load_or_create_kek(configured: str, data_dir: Path) -> bytes:
+    """The KEK from configuration (base64 of 32 bytes), else from ``<data dir>/kek`` (created 0600)."""
+    if configured:
+        raw = base64.b64decode(configured)
+        if len(raw) != 32:
+            raise ValueError("OSTIARY_KEK must be the base64 encoding of 32 random bytes")
+        return raw
+    path = data_dir / "kek"
+    if path.exists():
+        return base64.b64decode(path.read_text().strip())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    raw = os.urandom(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(base64.b64encode(raw).decode() + "\n")
+    return raw
+
+
+_B32 = string.ascii_uppercase + "234567"
+_ALNUM = string.ascii_letters + string.digits
+
+
+def random_string(alphabet: str, n: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+def new_access_key_id(prefix: str = "AKIA") -> str:
+    return prefix + random_string(_B32, 16)
+
+
+def new_secret_access_key() -> str:
+    return random_string(_ALNUM + "+/", 40)

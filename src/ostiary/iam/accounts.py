@@ -1,0 +1,157 @@
+"""Accounts and their access keys (the store side of `ostiary init` and `ostiary accounts`)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from ostiary.crypto.secrets import SecretBox, new_access_key_id, new_secret_access_key
+from ostiary.iam.principals import Principal, root_principal
+from ostiary.store import tables as t
+from ostiary.store.db import Store, now
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    access_key_id: str
+    secret_access_key: str
+    account_id: str
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    created_at: str
+    access_keys: int
+
+
+def _new_account_id(conn: Connection) -> str:
+    while True:
+        candidate = str(secrets.randbelow(9 * 10**11) + 10**11)
+        if conn.execute(select(t.accounts.c.id).where(t.accounts.c.id == candidate)).first() is None:
+            return candidate
+
+
+def create_account(
+    store: Store,
+    box: SecretBox,
+    name: str,
+    account_id: str = "",
+    access_key_id: str = "",
+    secret_access_key: str = "",
+) -> AccessKey:
+    """Create an account and its root access key in one transaction."""
+    with store.tx() as conn:
+        acct = account_id or _new_account_id(conn)
+        if len(acct) != 12 or not acct.isdigit():
+            raise ValueError("an account id is 12 digits")
+        conn.execute(insert(t.accounts).values(id=acct, name=name, created_at=now()))
+        key = _add_root_key(conn, box, acct, access_key_id, secret_access_key)
+    return key
+
+
+def _add_root_key(conn: Connection, box: SecretBox, account_id: str, akid: str, secret: str) -> AccessKey:
+    akid = akid or new_access_key_id()
+    secret = secret or new_secret_access_key()
+    conn.execute(
+        insert(t.access_keys).values(
+            access_key_id=akid,
+            account_id=account_id,
+            secret_enc=box.seal(secret, akid),
+            principal_type="root",
+            principal_name="root",
+            status="Active",
+            created_at=now(),
+        )
+    )
+    return AccessKey(akid, secret, account_id)
+
+
+def ensure_root_key(store: Store, box: SecretBox, account_id: str, akid: str, secret: str) -> None:
+    """Make the configured root key valid for ``account_id`` (insert, or update its secret)."""
+    with store.tx() as conn:
+        row = conn.execute(
+            select(t.access_keys.c.account_id).where(t.access_keys.c.access_key_id == akid)
+        ).first()
+        if row is None:
+            _add_root_key(conn, box, account_id, akid, secret)
+        else:
+            conn.execute(
+                update(t.access_keys)
+                .where(t.access_keys.c.access_key_id == akid)
+                .values(secret_enc=box.seal(secret, akid), account_id=account_id, status="Active")
+            )
+
+
+def first_account_id(store: Store) -> str | None:
+    with store.read() as conn:
+        row = conn.execute(select(t.accounts.c.id).order_by(t.accounts.c.created_at).limit(1)).first()
+    return None if row is None else str(row[0])
+
+
+def list_accounts(store: Store) -> list[Account]:
+    with store.read() as conn:
+        keys = (
+            select(t.access_keys.c.account_id, func.count().label("n"))
+            .group_by(t.access_keys.c.account_id)
+            .subquery()
+        )
+        rows = conn.execute(
+            select(t.accounts.c.id, t.accounts.c.name, t.accounts.c.created_at, keys.c.n)
+            .select_from(t.accounts.outerjoin(keys, keys.c.account_id == t.accounts.c.id))
+            .order_by(t.accounts.c.created_at)
+        ).all()
+    return [Account(r[0], r[1], r[2].isoformat(), int(r[3] or 0)) for r in rows]
+
+
+def lookup_access_key(store: Store, box: SecretBox, akid: str) -> tuple[str, Principal] | None:
+    """(secret, principal) for an active access key, or None."""
+    with store.read() as conn:
+        row = conn.execute(
+            select(
+                t.access_keys.c.secret_enc,
+                t.access_keys.c.account_id,
+                t.access_keys.c.principal_type,
+                t.access_keys.c.status,
+            ).where(t.access_keys.c.access_key_id == akid)
+        ).first()
+    if row is None or row.status != "Active":
+        return None
+    secret = box.open(row.secret_enc, akid)
+    if row.principal_type == "root":
+        return secret, root_principal(row.account_id, akid)
+    return None
+
+
+def bootstrap(store: Store, box: SecretBox, data_dir: Path, akid: str, secret: str, account_id: str) -> AccessKey | None:
+    """Make sure the first account exists with a usable root key.
+
+    With ``akid``/``secret`` configured, that key is (re)installed for the first account.
+    Otherwise, on first start, a root key is generated, written to ``<data dir>/root-credentials``
+    (mode 0600) and returned so that the caller prints it once.
+    """
+    first = first_account_id(store)
+    if akid and secret:
+        if first is None:
+            create_account(store, box, "default", account_id, akid, secret)
+        else:
+            ensure_root_key(store, box, first, akid, secret)
+        return None
+    if first is not None:
+        return None
+    key = create_account(store, box, "default", account_id)
+    path = data_dir / "root-credentials"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(
+            "[default]\n"
+            f"aws_access_key_id = {key.access_key_id}\n"
+            f"aws_secret_access_key = {key.secret_access_key}\n"
+            f"# account {key.account_id}\n"
+        )
+    return key

@@ -1,0 +1,58 @@
+"""Who is calling: the principal a verified signature resolves to, and the authorization seam."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class PrincipalKind(enum.Enum):
+    ROOT = "root"
+    USER = "user"
+    ASSUMED_ROLE = "assumed-role"
+    FEDERATED_USER = "federated-user"
+
+
+class Decision(enum.Enum):
+    ALLOW = "allow"
+    IMPLICIT_DENY = "implicit-deny"
+    EXPLICIT_DENY = "explicit-deny"
+
+
+@dataclass(frozen=True)
+class Principal:
+    account_id: str
+    kind: PrincipalKind
+    arn: str
+    user_id: str
+    access_key_id: str
+
+
+def root_principal(account_id: str, access_key_id: str) -> Principal:
+    return Principal(
+        account_id=account_id,
+        kind=PrincipalKind.ROOT,
+        arn=f"arn:aws:iam::{account_id}:root",
+        user_id=account_id,
+        access_key_id=access_key_id,
+    )
+
+
+def arn_account(arn: str) -> str:
+    """The account field of an ARN ('' for '*' or a malformed ARN)."""
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) >= 5 else ""
+
+
+def authorize(principal: Principal, action: str, resource: str) -> Decision:
+    """Decide whether ``principal`` may perform ``action`` on ``resource``.
+
+    The account root may do everything inside its own account. IAM users and role sessions are
+    decided by the policy engine (iam/policy.py) once it exists; until then they are denied.
+    """
+    if principal.kind is PrincipalKind.ROOT:
+        account = arn_account(resource)
+        if resource == "*" or account in ("", principal.account_id):
+            return Decision.ALLOW
+        return Decision.IMPLICIT_DENY
+    return Decision.IMPLICIT_DENY

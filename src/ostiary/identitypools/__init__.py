@@ -1,0 +1,1 @@
+"""Cognito identity pools (cognito-identity)."""

@@ -1,0 +1,87 @@
+"""Structured logs (plain or JSON, never a secret) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter(
+    "ostiary_requests_total",
+    "API requests answered, by service, operation and HTTP status.",
+    ["service", "operation", "status"],
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "ostiary_request_duration_seconds",
+    "API request latency in seconds, by service and operation.",
+    ["service", "operation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    registry=REGISTRY,
+)
+
+
+def record(service: str, operation: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(service, operation, str(status)).inc()
+    LATENCY.labels(service, operation).observe(seconds)
+
+
+def metrics_payload() -> tuple[bytes, str]:
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+_REDACT = ("secret", "password", "token", "authorization", "signature", "kek")
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in vars(record).items():
+        if k in _STANDARD:
+            continue
+        out[k] = "***" if any(word in k.lower() for word in _REDACT) else v
+    return out
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        doc.update(_extras(record))
+        if record.exc_info:
+            doc["exc"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str)
+
+
+class PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        base = (
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f" {record.levelname:<7} {record.name}: {record.getMessage()}"
+        )
+        extras = _extras(record)
+        if extras:
+            base += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+        if record.exc_info:
+            base += "\n" + self.formatException(record.exc_info)
+        return base
+
+
+def setup_logging(fmt: str, level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else PlainFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).disabled = True
+    logging.getLogger("alembic").setLevel(logging.WARNING)

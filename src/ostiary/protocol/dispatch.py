@@ -1,0 +1,250 @@
+"""The front door for AWS protocols: which protocol → parse → authenticate → validate → authorize → call.
+
+One code path for every service; the protocol modules only translate between bytes and Python values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from anyio import to_thread
+from botocore.model import OperationModel
+
+from ostiary import observability
+from ostiary.iam.accounts import lookup_access_key
+from ostiary.iam.principals import Decision, Principal, authorize
+from ostiary.protocol import json11, query, sigv4
+from ostiary.protocol.context import RequestContext, Runtime
+from ostiary.protocol.errors import (
+    AccessDenied,
+    InternalFailure,
+    InvalidSignature,
+    NotImplementedOperation,
+    ServiceError,
+    UnknownOperation,
+    UnrecognizedClient,
+    ValidationFailed,
+)
+from ostiary.protocol.models import ServiceSpec, all_specs, validate
+from ostiary.protocol.registry import Operation, lookup
+
+log = logging.getLogger("ostiary.request")
+
+MAX_BODY = 2 * 1024 * 1024
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str
+    raw_query: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    client_ip: str
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class Dispatcher:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.specs = all_specs()
+        self.by_target = {s.target_prefix: s for s in self.specs.values() if s.protocol == "json"}
+        self.query_by_version = {s.api_version: s for s in self.specs.values() if s.protocol == "query"}
+        self.query_by_signing = {s.signing_name: s for s in self.specs.values() if s.protocol == "query"}
+
+    # -- entry ---------------------------------------------------------------------------------
+    async def handle(self, req: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        target = req.headers.get("x-amz-target")
+        if target is not None:
+            resp, service, opname = await self._json(req, target, request_id)
+        else:
+            resp, service, opname = await self._query(req, request_id)
+        resp.headers["x-amzn-RequestId"] = request_id
+        elapsed = time.perf_counter() - started
+        observability.record(service, opname, resp.status, elapsed)
+        if self.runtime.settings.access_log:
+            log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "service": service,
+                    "operation": opname,
+                    "status": resp.status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "client_ip": req.client_ip,
+                },
+            )
+        return resp
+
+    # -- awsJson 1.1 ---------------------------------------------------------------------------
+    async def _json(self, req: HttpRequest, target: str, request_id: str) -> tuple[HttpResponse, str, str]:
+        prefix, _, opname = target.rpartition(".")
+        spec = self.by_target.get(prefix)
+        if spec is None:
+            body = b'{"__type":"com.amazon.coral.service#UnknownOperationException","message":null}'
+            headers = {"content-type": json11.CONTENT_TYPE, "x-amzn-ErrorType": "UnknownOperationException"}
+            return HttpResponse(400, headers, body), "unknown", "unknown"
+        try:
+            op = spec.operation(opname)
+            if op is None:
+                raise UnknownOperation("")
+            principal, region = await self._authenticate(spec, op, req)
+            params = json11.parse_input(op, req.body)
+            result = await self._invoke(spec, op, params, principal, region, req, request_id)
+            body = json11.serialize_output(op, result)
+            return HttpResponse(200, {"content-type": json11.CONTENT_TYPE}, body), spec.name, opname
+        except ServiceError as err:
+            status, headers, body = json11.serialize_error(spec, err)
+            return HttpResponse(status, headers, body), spec.name, opname or "unknown"
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id, "operation": opname})
+            status, headers, body = json11.serialize_error(spec, InternalFailure("Internal server error"))
+            return HttpResponse(status, headers, body), spec.name, opname
+
+    # -- query -----------------------------------------------------------------------------------
+    async def _query(self, req: HttpRequest, request_id: str) -> tuple[HttpResponse, str, str]:
+        pairs = parse_qsl(req.raw_query, keep_blank_values=True)
+        ctype = req.headers.get("content-type", "")
+        if req.method == "POST" and (not ctype or ctype.startswith("application/x-www-form-urlencoded")):
+            try:
+                pairs += parse_qsl(req.body.decode("utf-8"), keep_blank_values=True)
+            except UnicodeDecodeError:
+                pass
+        fields = dict(pairs)
+        spec = self._query_spec(fields, req)
+        opname = fields.get("Action", "")
+        try:
+            if spec is None or not opname:
+                raise UnknownOperation(
+                    "Could not find operation " + (opname or "<none>") + f" for version {fields.get('Version', '')}"
+                )
+            op = spec.operation(opname)
+            if op is None:
+                raise UnknownOperation(f"Could not find operation {opname} for version {spec.api_version}")
+            principal, region = await self._authenticate(spec, op, req)
+            params = query.parse_input(op, pairs)
+            result = await self._invoke(spec, op, params, principal, region, req, request_id)
+            body = query.serialize_output(spec, op, result, request_id)
+            return HttpResponse(200, {"content-type": query.CONTENT_TYPE}, body), spec.name, opname
+        except ServiceError as err:
+            status, headers, body = query.serialize_error(spec, err, request_id)
+            return HttpResponse(status, headers, body), spec.name if spec else "unknown", opname or "unknown"
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id, "operation": opname})
+            status, headers, body = query.serialize_error(spec, InternalFailure("Internal server error"), request_id)
+            return HttpResponse(status, headers, body), spec.name if spec else "unknown", opname
+
+    def _query_spec(self, fields: dict[str, str], req: HttpRequest) -> ServiceSpec | None:
+        version = fields.get("Version")
+        if version and version in self.query_by_version:
+            return self.query_by_version[version]
+        auth = req.headers.get("authorization", "")
+        for name, spec in self.query_by_signing.items():
+            if f"/{name}/aws4_request" in auth:
+                return spec
+        host = req.headers.get("host", "")
+        for name, spec in self.query_by_signing.items():
+            if host.startswith(name + "."):
+                return spec
+        action = fields.get("Action")
+        for spec in self.query_by_version.values():
+            if action and action in spec.model.operation_names:
+                return spec
+        return None
+
+    # -- authentication --------------------------------------------------------------------------
+    async def _authenticate(
+        self, spec: ServiceSpec, op: OperationModel, req: HttpRequest
+    ) -> tuple[Principal | None, str]:
+        """Verify SigV4 for signed operations; anonymous ones ignore any signature (as AWS does)."""
+        if op.name in spec.anonymous_operations:
+            return None, self.runtime.settings.region
+        query_pairs = sigv4.parse_query(req.raw_query)
+        signed = sigv4.find_signature(req.headers, query_pairs)
+        if signed is None:
+            raise sigv4.missing(spec.protocol == "query")
+        now = dt.datetime.now(dt.UTC)
+        sigv4.check_time(signed, now, self.runtime.settings.clock_skew_seconds)
+        if signed.service != spec.signing_name:
+            raise InvalidSignature(f"Credential should be scoped to correct service: '{spec.signing_name}'. ")
+        found = await to_thread.run_sync(lookup_access_key, self.runtime.store, self.runtime.box, signed.access_key_id)
+        if found is None:
+            raise UnrecognizedClient("The security token included in the request is invalid.")
+        secret, principal = found
+        key = sigv4.signing_key(secret, signed.date, signed.region, signed.service)
+        sigv4.verify(signed, key, req.method, req.path, query_pairs, req.headers, req.body)
+        return principal, signed.region
+
+    # -- invoke ----------------------------------------------------------------------------------
+    async def _invoke(
+        self,
+        spec: ServiceSpec,
+        op: OperationModel,
+        params: dict[str, Any],
+        principal: Principal | None,
+        region: str,
+        req: HttpRequest,
+        request_id: str,
+    ) -> dict[str, Any] | None:
+        problem = validate(op.input_shape, params)
+        if problem:
+            raise ValidationFailed(problem)
+        impl = lookup(spec.name, op.name)
+        if impl is None:
+            raise NotImplementedOperation(f"Ostiary does not implement {spec.name} {op.name} yet.")
+        ctx = RequestContext(
+            runtime=self.runtime,
+            request_id=request_id,
+            service=spec.name,
+            operation=op.name,
+            region=region,
+            principal=principal,
+            source_ip=req.client_ip,
+        )
+        if principal is not None and impl.authorize:
+            self._authorize(impl, ctx, params, principal)
+        return await to_thread.run_sync(impl.func, ctx, params)
+
+    @staticmethod
+    def _authorize(impl: Operation, ctx: RequestContext, params: dict[str, Any], principal: Principal) -> None:
+        resource = impl.resource(ctx, params) if impl.resource else default_resource(ctx, params)
+        if authorize(principal, impl.action, resource) is not Decision.ALLOW:
+            raise AccessDenied(
+                f"User: {principal.arn} is not authorized to perform: {impl.action} on resource: {resource}"
+            )
+
+
+def default_resource(ctx: RequestContext, params: dict[str, Any]) -> str:
+    """The ARN an operation acts on, by the service's conventions (``*`` when it names none)."""
+    if ctx.principal is None:
+        return "*"
+    account = ctx.principal.account_id
+    if "ResourceArn" in params:
+        return str(params["ResourceArn"])
+    if ctx.service == "cognito-idp":
+        pool = params.get("UserPoolId")
+        if isinstance(pool, str):
+            region = pool.split("_", 1)[0]
+            return f"arn:aws:cognito-idp:{region}:{account}:userpool/{pool}"
+        return f"arn:aws:cognito-idp:{ctx.region}:{account}:userpool/*"
+    if ctx.service == "cognito-identity":
+        pool = params.get("IdentityPoolId")
+        if isinstance(pool, str):
+            return f"arn:aws:cognito-identity:{ctx.region}:{account}:identitypool/{pool}"
+        return f"arn:aws:cognito-identity:{ctx.region}:{account}:identitypool/*"
+    return "*"
+

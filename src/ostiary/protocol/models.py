@@ -1,0 +1,353 @@
+"""Load botocore's service models once and validate inputs against their shapes.
+
+The models are the specification: operation names, input constraints, error shapes and
+anonymous operations all come from ``botocore/data/<service>/<version>/service-2.json``.
+Validation messages follow the AWS (Coral) form, e.g.
+``1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+from botocore.loaders import Loader
+from botocore.model import OperationModel, ServiceModel, Shape
+
+# botocore service name -> service id used in Ostiary (same as the botocore name)
+SERVICES: tuple[str, ...] = ("cognito-idp", "cognito-identity", "sts", "iam")
+
+_MAX_REPORTED = 10
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One AWS service as Ostiary serves it."""
+
+    name: str
+    model: ServiceModel
+    protocol: str
+    target_prefix: str
+    signing_name: str
+    xml_namespace: str
+    api_version: str
+    anonymous_operations: frozenset[str]
+    validation_error_code: str
+    internal_error_code: str
+    exception_shapes: dict[str, tuple[str, int, bool]]
+
+    def operation(self, name: str) -> OperationModel | None:
+        if name not in self.model.operation_names:
+            return None
+        return _operation_model(self.name, name)
+
+    def error_wire(self, shape_name: str) -> tuple[str, int, bool] | None:
+        """(code, HTTP status, sender fault) for an exception shape of this model."""
+        return self.exception_shapes.get(shape_name)
+
+
+@functools.cache
+def _loader() -> Loader:
+    return Loader()
+
+
+@functools.cache
+def service_model(name: str) -> ServiceModel:
+    data = _loader().load_service_model(name, "service-2")
+    return ServiceModel(data, service_name=name)
+
+
+@functools.cache
+def _operation_model(service: str, op: str) -> OperationModel:
+    return service_model(service).operation_model(op)
+
+
+@functools.cache
+def service_spec(name: str) -> ServiceSpec:
+    model = service_model(name)
+    raw_ops = model._service_description["operations"]
+    anonymous = frozenset(
+        op
+        for op, desc in raw_ops.items()
+        if desc.get("authtype") == "none" or "smithy.api#noAuth" in desc.get("auth", [])
+    )
+    exceptions: dict[str, tuple[str, int, bool]] = {}
+    for shape_name, desc in model._shape_resolver._shape_map.items():
+        if desc.get("exception"):
+            err = desc.get("error", {})
+            exceptions[shape_name] = (
+                err.get("code", shape_name),
+                int(err.get("httpStatusCode", 500 if desc.get("fault") else 400)),
+                bool(err.get("senderFault", not desc.get("fault", False))),
+            )
+    meta = model.metadata
+    validation = "InvalidParameterException" if "InvalidParameterException" in exceptions else "ValidationException"
+    internal = "InternalErrorException" if "InternalErrorException" in exceptions else "InternalFailure"
+    return ServiceSpec(
+        name=name,
+        model=model,
+        protocol=meta["protocol"],
+        target_prefix=meta.get("targetPrefix", ""),
+        signing_name=meta.get("signingName", meta["endpointPrefix"]),
+        xml_namespace=meta.get("xmlNamespace", ""),
+        api_version=meta["apiVersion"],
+        anonymous_operations=anonymous,
+        validation_error_code=validation,
+        internal_error_code=internal,
+        exception_shapes=exceptions,
+    )
+
+
+def all_specs() -> dict[str, ServiceSpec]:
+    return {name: service_spec(name) for name in SERVICES}
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+@functools.cache
+def _compiled(pattern: str) -> Any:
+    # Java's \w and \d are ASCII; keep that unless the pattern needs Unicode properties.
+    flags = 0 if "\\p{" in pattern else regex.ASCII
+    try:
+        return regex.compile(pattern, flags)
+    except regex.error:
+        return None
+
+
+def _camel(name: str) -> str:
+    return name[:1].lower() + name[1:] if name else name
+
+
+def _show(value: Any, sensitive: bool) -> str:
+    if value is None:
+        return "null"
+    if sensitive:
+        return "'***Sensitive Data Redacted***'"
+    if isinstance(value, bool):
+        return "'" + str(value).lower() + "'"
+    if isinstance(value, (list, dict)):
+        return "'" + str(value)[:200] + "'"
+    return "'" + str(value)[:200] + "'"
+
+
+class _Validator:
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def fail(self, value: Any, path: str, constraint: str, sensitive: bool) -> None:
+        self.errors.append(
+            f"Value {_show(value, sensitive)} at '{path}' failed to satisfy constraint: {constraint}"
+        )
+
+    def check(self, shape: Shape, value: Any, path: str, sensitive: bool = False) -> None:
+        sensitive = sensitive or bool(shape.serialization.get("sensitive") or shape.metadata.get("sensitive"))
+        t = shape.type_name
+        meta = shape.metadata
+        if t == "structure":
+            if not isinstance(value, dict):
+                self.fail(value, path, "Member must be a structure", sensitive)
+                return
+            members = shape.members
+            for req in shape.required_members:
+                if value.get(req) is None:
+                    self.errors.append(
+                        f"Value null at '{self._join(path, req)}' failed to satisfy constraint: "
+                        "Member must not be null"
+                    )
+            for key, sub in value.items():
+                if key in members and sub is not None:
+                    self.check(members[key], sub, self._join(path, key), sensitive)
+            if meta.get("union"):
+                set_members = [k for k, v in value.items() if k in members and v is not None]
+                if len(set_members) != 1:
+                    self.fail(None, path, "Member must have exactly one member set", sensitive)
+            return
+        if t == "list":
+            if not isinstance(value, list):
+                self.fail(value, path, "Member must be a list", sensitive)
+                return
+            self._length(len(value), value, path, meta, sensitive)
+            for i, item in enumerate(value, 1):
+                if item is None:
+                    self.fail(None, f"{path}.{i}.member", "Member must not be null", sensitive)
+                else:
+                    self.check(shape.member, item, f"{path}.{i}.member", sensitive)
+            return
+        if t == "map":
+            if not isinstance(value, dict):
+                self.fail(value, path, "Member must be a map", sensitive)
+                return
+            self._length(len(value), value, path, meta, sensitive)
+            for k, v in value.items():
+                self.check(shape.key, k, path, sensitive)
+                if v is None:
+                    self.fail(None, path, "Map value must not be null", sensitive)
+                else:
+                    self.check(shape.value, v, path, sensitive)
+            return
+        if t == "string":
+            if not isinstance(value, str):
+                self.fail(value, path, "Member must be of type string", sensitive)
+                return
+            self._length(len(value), value, path, meta, sensitive)
+            enum = meta.get("enum")
+            if enum and value not in enum:
+                self.fail(value, path, f"Member must satisfy enum value set: [{', '.join(enum)}]", sensitive)
+            pattern = meta.get("pattern")
+            if pattern:
+                compiled = _compiled(pattern)
+                if compiled is not None and compiled.fullmatch(value) is None:
+                    self.fail(value, path, f"Member must satisfy regular expression pattern: {pattern}", sensitive)
+            return
+        if t in ("integer", "long"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.fail(value, path, f"Member must be of type {t}", sensitive)
+                return
+            limit = 2**31 if t == "integer" else 2**63
+            if not -limit <= value < limit:
+                self.fail(value, path, f"Member must be of type {t}", sensitive)
+                return
+            self._range(value, path, meta, sensitive)
+            return
+        if t in ("float", "double"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                self.fail(value, path, f"Member must be of type {t}", sensitive)
+                return
+            self._range(value, path, meta, sensitive)
+            return
+        if t == "boolean":
+            if not isinstance(value, bool):
+                self.fail(value, path, "Member must be of type boolean", sensitive)
+            return
+        if t == "timestamp":
+            if not isinstance(value, dt.datetime):
+                self.fail(value, path, "Member must be a timestamp", sensitive)
+            return
+        if t == "blob":
+            if not isinstance(value, (bytes, bytearray)):
+                self.fail(value, path, "Member must be a blob", sensitive)
+                return
+            self._length(len(value), value, path, meta, sensitive)
+            return
+        # document and anything unforeseen: accepted as is
+
+    @staticmethod
+    def _join(path: str, member: str) -> str:
+        return f"{path}.{_camel(member)}" if path else _camel(member)
+
+    def _length(self, n: int, value: Any, path: str, meta: dict[str, Any], sensitive: bool) -> None:
+        if "min" in meta and n < meta["min"]:
+            self.fail(value, path, f"Member must have length greater than or equal to {meta['min']}", sensitive)
+        if "max" in meta and n > meta["max"]:
+            self.fail(value, path, f"Member must have length less than or equal to {meta['max']}", sensitive)
+
+    def _range(self, n: float, path: str, meta: dict[str, Any], sensitive: bool) -> None:
+        if "min" in meta and n < meta["min"]:
+            self.fail(n, path, f"Member must have value greater than or equal to {meta['min']}", sensitive)
+        if "max" in meta and n > meta["max"]:
+            self.fail(n, path, f"Member must have value less than or equal to {meta['max']}", sensitive)
+
+
+def validate(shape: Shape | None, value: dict[str, Any]) -> str | None:
+    """Check a parsed input against its shape; the AWS-style message, or None when valid."""
+    if shape is None:
+        return None
+    v = _Validator()
+    v.check(shape, value, "")
+    if not v.errors:
+        return None
+    n = len(v.errors)
+    shown = v.errors[:_MAX_REPORTED]
+    head = f"{n} validation error{'s' if n > 1 else ''} detected: "
+    return head + "; ".join(shown)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON-protocol value conversion (shared by json11; rest-json will reuse it)
+
+
+class ShapeTypeError(ValueError):
+    """A JSON value that cannot be read as its shape's type."""
+
+
+def from_json(shape: Shape, value: Any) -> Any:
+    """JSON document value -> Python value (timestamps to datetime, blobs to bytes)."""
+    if value is None:
+        return None
+    t = shape.type_name
+    if t == "structure" and isinstance(value, dict):
+        members = shape.members
+        return {k: (from_json(members[k], v) if k in members else v) for k, v in value.items()}
+    if t == "list" and isinstance(value, list):
+        return [from_json(shape.member, v) for v in value]
+    if t == "map" and isinstance(value, dict):
+        return {k: from_json(shape.value, v) for k, v in value.items()}
+    if t == "timestamp":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+            except (OverflowError, OSError, ValueError):
+                return value
+        if isinstance(value, str):
+            parsed = parse_timestamp(value)
+            return parsed if parsed is not None else value
+        return value
+    if t == "blob" and isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return value
+    if t in ("float", "double") and isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+        return float(value)
+    return value
+
+
+def to_json(shape: Shape | None, value: Any) -> Any:
+    """Python value -> JSON document value, keeping only members the output shape defines."""
+    if value is None:
+        return None
+    if shape is None:
+        return value
+    t = shape.type_name
+    if t == "structure":
+        members = shape.members
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if v is not None and k in members:
+                out[k] = to_json(members[k], v)
+        return out
+    if t == "list":
+        return [to_json(shape.member, v) for v in value]
+    if t == "map":
+        return {k: to_json(shape.value, v) for k, v in value.items()}
+    if t == "timestamp":
+        if isinstance(value, dt.datetime):
+            ts = value.timestamp() if value.tzinfo else value.replace(tzinfo=dt.UTC).timestamp()
+            return round(ts, 3)
+        return value
+    if t == "blob":
+        if isinstance(value, (bytes, bytearray)):
+            return base64.b64encode(value).decode("ascii")
+        return value
+    return value
+
+
+def parse_timestamp(text: str) -> dt.datetime | None:
+    """ISO 8601 (with Z or offset) or epoch seconds as text."""
+    try:
+        return dt.datetime.fromtimestamp(float(text), tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -1,0 +1,239 @@
+"""AWS query protocol (STS, IAM): flattened form parameters in, XML out.
+
+Wire facts: Smithy "AWS query protocol" — ``Action``/``Version`` form fields, lists as
+``Name.member.N``, maps as ``Name.entry.N.key/value``; responses wrap the output in
+``<OpResponse><OpResult>`` with ``<ResponseMetadata><RequestId>``; errors are
+``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Any
+from xml.sax.saxutils import escape
+
+from botocore.model import OperationModel, Shape
+
+from ostiary.protocol.errors import ServiceError, ValidationFailed
+from ostiary.protocol.models import ServiceSpec, parse_timestamp
+
+CONTENT_TYPE = "text/xml"
+
+
+class _Params:
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.values: dict[str, str] = {}
+        for k, v in pairs:
+            self.values.setdefault(k, v)
+        self.errors: list[str] = []
+
+    def has_prefix(self, prefix: str) -> bool:
+        dotted = prefix + "."
+        return prefix in self.values or any(k.startswith(dotted) for k in self.values)
+
+    def indices(self, prefix: str) -> list[int]:
+        dotted = prefix + "."
+        found: set[int] = set()
+        for k in self.values:
+            if k.startswith(dotted):
+                head = k[len(dotted) :].split(".", 1)[0]
+                if head.isdigit():
+                    found.add(int(head))
+        return sorted(found)
+
+
+def _member_name(shape: Shape, default: str) -> str:
+    name = shape.serialization.get("name")
+    return str(name) if name else default
+
+
+def _read(p: _Params, shape: Shape, prefix: str, path: str) -> Any:
+    t = shape.type_name
+    if t == "structure":
+        out: dict[str, Any] = {}
+        for name, member in shape.members.items():
+            key = f"{prefix}.{_member_name(member, name)}" if prefix else _member_name(member, name)
+            if p.has_prefix(key):
+                sub_path = f"{path}.{name[:1].lower()}{name[1:]}" if path else f"{name[:1].lower()}{name[1:]}"
+                out[name] = _read(p, member, key, sub_path)
+        return out
+    if t == "list":
+        if shape.serialization.get("flattened"):
+            list_prefix = prefix
+        else:
+            list_prefix = f"{prefix}.{_member_name(shape.member, 'member')}"
+        if prefix in p.values and p.values[prefix] == "" and not p.indices(list_prefix):
+            return []
+        return [
+            _read(p, shape.member, f"{list_prefix}.{i}", f"{path}.{n}.member")
+            for n, i in enumerate(p.indices(list_prefix), 1)
+        ]
+    if t == "map":
+        entry_prefix = prefix if shape.serialization.get("flattened") else f"{prefix}.entry"
+        key_name = _member_name(shape.key, "key")
+        value_name = _member_name(shape.value, "value")
+        result: dict[str, Any] = {}
+        for i in p.indices(entry_prefix):
+            k = p.values.get(f"{entry_prefix}.{i}.{key_name}")
+            if k is None:
+                continue
+            result[k] = _read(p, shape.value, f"{entry_prefix}.{i}.{value_name}", path)
+        return result
+    raw = p.values.get(prefix)
+    if raw is None:
+        return None
+    return _scalar(p, shape, raw, path)
+
+
+def _scalar(p: _Params, shape: Shape, raw: str, path: str) -> Any:
+    t = shape.type_name
+    bad = f"Value '{raw[:200]}' at '{path}' failed to satisfy constraint: Member must be of type {t}"
+    if t in ("integer", "long"):
+        try:
+            return int(raw)
+        except ValueError:
+            p.errors.append(bad)
+            return None
+    if t in ("float", "double"):
+        try:
+            return float(raw)
+        except ValueError:
+            p.errors.append(bad)
+            return None
+    if t == "boolean":
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        p.errors.append(bad)
+        return None
+    if t == "timestamp":
+        parsed = parse_timestamp(raw)
+        if parsed is None:
+            p.errors.append(bad)
+        return parsed
+    if t == "blob":
+        try:
+            return base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            p.errors.append(bad)
+            return None
+    return raw
+
+
+def parse_input(op: OperationModel, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    shape = op.input_shape
+    if shape is None:
+        return {}
+    p = _Params([(k, v) for k, v in pairs if k not in ("Action", "Version")])
+    result: dict[str, Any] = _read(p, shape, "", "")
+    if p.errors:
+        n = len(p.errors)
+        raise ValidationFailed(f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(p.errors))
+    return _drop_none(result)
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# XML output
+
+
+def _iso(value: dt.datetime) -> str:
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _xml(shape: Shape, value: Any, name: str, out: list[str]) -> None:
+    t = shape.type_name
+    if t == "structure":
+        out.append(f"<{name}>")
+        _members(shape, value, out)
+        out.append(f"</{name}>")
+    elif t == "list":
+        member_name = _member_name(shape.member, "member")
+        if shape.serialization.get("flattened"):
+            for item in value:
+                _xml(shape.member, item, name, out)
+        else:
+            out.append(f"<{name}>")
+            for item in value:
+                _xml(shape.member, item, member_name, out)
+            out.append(f"</{name}>")
+    elif t == "map":
+        key_name = _member_name(shape.key, "key")
+        value_name = _member_name(shape.value, "value")
+        out.append(f"<{name}>")
+        for k, v in value.items():
+            out.append(f"<entry><{key_name}>{escape(str(k))}</{key_name}>")
+            _xml(shape.value, v, value_name, out)
+            out.append("</entry>")
+        out.append(f"</{name}>")
+    else:
+        out.append(f"<{name}>{escape(_text(shape, value))}</{name}>")
+
+
+def _text(shape: Shape, value: Any) -> str:
+    t = shape.type_name
+    if t == "boolean":
+        return "true" if value else "false"
+    if t == "timestamp" and isinstance(value, dt.datetime):
+        return _iso(value)
+    if t == "blob" and isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
+
+
+def _members(shape: Shape, value: dict[str, Any], out: list[str]) -> None:
+    for name, member in shape.members.items():
+        v = value.get(name)
+        if v is None:
+            continue
+        _xml(member, v, _member_name(member, name), out)
+
+
+def serialize_output(spec: ServiceSpec, op: OperationModel, result: dict[str, Any] | None, request_id: str) -> bytes:
+    out = [f'<{op.name}Response xmlns="{spec.xml_namespace}">']
+    shape = op.output_shape
+    if shape is not None:
+        wrapper = shape.serialization.get("resultWrapper")
+        out.append(f"<{wrapper or op.name + 'Result'}>")
+        _members(shape, result or {}, out)
+        out.append(f"</{wrapper or op.name + 'Result'}>")
+    out.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>")
+    out.append(f"</{op.name}Response>")
+    return "".join(out).encode()
+
+
+def error_code(spec: ServiceSpec, err: ServiceError) -> tuple[str, int, bool]:
+    wire = spec.error_wire(err.code)
+    if wire is not None:
+        return wire
+    if err.code == "InternalFailure" and spec.name == "iam":
+        return "ServiceFailure", 500, False
+    code, status = err.wire_code("query")
+    return code, status, err.sender_fault
+
+
+def serialize_error(spec: ServiceSpec | None, err: ServiceError, request_id: str) -> tuple[int, dict[str, str], bytes]:
+    if spec is None:
+        code, status = err.wire_code("query")
+        sender, ns = err.sender_fault, "https://sts.amazonaws.com/doc/2011-06-15/"
+    else:
+        code, status, sender = error_code(spec, err)
+        ns = spec.xml_namespace
+    body = (
+        f'<ErrorResponse xmlns="{ns}"><Error><Type>{"Sender" if sender else "Receiver"}</Type>'
+        f"<Code>{escape(code)}</Code><Message>{escape(err.message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return status, {"content-type": CONTENT_TYPE}, body.encode()

@@ -1,0 +1,79 @@
+"""One registry: every model operation maps to its function or to "not implemented".
+
+Service modules register handlers with ``@operation("cognito-idp", "CreateUserPool")``.
+``docs/compatibility.md`` is generated from this registry (``ostiary compat``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ostiary.protocol.context import RequestContext
+
+Params = dict[str, Any]
+Result = dict[str, Any] | None
+Handler = Callable[[RequestContext, Params], Result]
+ResourceFn = Callable[[RequestContext, Params], str]
+
+# modules that register operations; imported once by load_handlers()
+HANDLER_MODULES = (
+    "ostiary.userpools.pools",
+    "ostiary.userpools.clients",
+    "ostiary.userpools.mfa",
+    "ostiary.userpools.tags",
+    "ostiary.sts.service",
+)
+
+
+@dataclass(frozen=True)
+class Operation:
+    service: str
+    name: str
+    func: Handler
+    resource: ResourceFn | None
+    action: str
+    authorize: bool
+
+
+_REGISTRY: dict[tuple[str, str], Operation] = {}
+
+
+def operation(
+    service: str,
+    name: str,
+    *,
+    resource: ResourceFn | None = None,
+    action: str | None = None,
+    authorize: bool = True,
+) -> Callable[[Handler], Handler]:
+    """Register ``func`` as the implementation of ``service:name``.
+
+    ``resource`` gives the ARN the IAM check is made against (default: the service's resolver);
+    ``action`` overrides the IAM action name (default ``<signing prefix>:<name>``);
+    ``authorize=False`` for the few operations AWS documents as needing no permission.
+    """
+
+    def deco(func: Handler) -> Handler:
+        key = (service, name)
+        if key in _REGISTRY:
+            raise RuntimeError(f"{service}:{name} registered twice")
+        _REGISTRY[key] = Operation(service, name, func, resource, action or f"{service}:{name}", authorize)
+        return func
+
+    return deco
+
+
+def load_handlers() -> None:
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+
+
+def lookup(service: str, name: str) -> Operation | None:
+    return _REGISTRY.get((service, name))
+
+
+def implemented(service: str) -> dict[str, Operation]:
+    return {name: op for (svc, name), op in _REGISTRY.items() if svc == service}

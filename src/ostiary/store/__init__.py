@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core tables, small repositories and Alembic migrations."""

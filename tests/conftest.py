@@ -1,0 +1,195 @@
+"""Shared fixtures: a real `ostiary serve` on loopback, real boto3 clients, SQLite or PostgreSQL.
+
+Set OSTIARY_TEST_DATABASE_URL=postgresql+psycopg://user@host/postgres to run the suite against
+PostgreSQL: each server started here then gets a database of its own on that server.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+
+ACCOUNT_ID = "123456789012"
+ACCESS_KEY_ID = "AKIAOSTIARYTESTROOT1"
+SECRET_ACCESS_KEY = "ostiary/test/secret/access/key/0123456789"
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pg_database(admin_url: str) -> tuple[str, str]:
+    """Create a fresh database on the PostgreSQL server of ``admin_url``; (url, name)."""
+    import sqlalchemy as sa
+
+    name = "ostiary_t_" + uuid.uuid4().hex[:12]
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    return url, name
+
+
+def _pg_drop(admin_url: str, name: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@dataclass
+class Server:
+    """A running `ostiary serve` process."""
+
+    data_dir: Path
+    database_url: str
+    port: int = field(default_factory=free_port)
+    env_extra: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env.update(
+            {
+                "OSTIARY_ROOT_ACCESS_KEY_ID": ACCESS_KEY_ID,
+                "OSTIARY_ROOT_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                "OSTIARY_ROOT_ACCOUNT_ID": ACCOUNT_ID,
+                "OSTIARY_LOG_FORMAT": "json",
+                "OSTIARY_ARGON2_TIME_COST": "1",
+                "OSTIARY_ARGON2_MEMORY_KIB": "1024",
+            }
+        )
+        env.update(self.env_extra)
+        self.log_path = self.data_dir / "server.log"
+        log = open(self.log_path, "ab")  # noqa: SIM115
+        cmd = [
+            sys.executable, "-m", "ostiary.cli", "serve",
+            "--port", str(self.port), "--data-dir", str(self.data_dir), "--database-url", self.database_url,
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-4000:]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become healthy:\n{self.log_path.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.port = free_port()
+        self.start()
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return make_client(self.url, service, **kwargs)
+
+
+def make_client(url: str, service: str, **kwargs: Any) -> Any:
+    params: dict[str, Any] = {
+        "endpoint_url": url,
+        "region_name": REGION,
+        "aws_access_key_id": ACCESS_KEY_ID,
+        "aws_secret_access_key": SECRET_ACCESS_KEY,
+        "config": Config(retries={"max_attempts": 1}),
+    }
+    params.update(kwargs)
+    return boto3.client(service, **params)
+
+
+@pytest.fixture(scope="session")
+def database_admin_url() -> str | None:
+    return os.environ.get("OSTIARY_TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def server_factory(tmp_path_factory: pytest.TempPathFactory, database_admin_url: str | None) -> Iterator[Any]:
+    """Start extra servers (each with its own data dir and database)."""
+    started: list[Server] = []
+    databases: list[str] = []
+
+    def make(env: dict[str, str] | None = None, start: bool = True) -> Server:
+        data_dir = tmp_path_factory.mktemp("ostiary-" + secrets.token_hex(3))
+        if database_admin_url:
+            url, name = _pg_database(database_admin_url)
+            databases.append(name)
+        else:
+            url = f"sqlite:///{data_dir / 'ostiary.db'}"
+        srv = Server(data_dir=data_dir, database_url=url, env_extra=env or {})
+        started.append(srv)
+        if start:
+            srv.start()
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()
+    if database_admin_url:
+        for name in databases:
+            _pg_drop(database_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def server(server_factory: Any) -> Server:
+    """One shared server for the whole session."""
+    srv: Server = server_factory()
+    return srv
+
+
+@pytest.fixture(scope="session")
+def idp(server: Server) -> Any:
+    return server.client("cognito-idp")
+
+
+@pytest.fixture(scope="session")
+def sts(server: Server) -> Any:
+    return server.client("sts")
+
+
+@pytest.fixture
+def pool(idp: Any) -> Iterator[dict[str, Any]]:
+    """A fresh user pool, deleted afterwards."""
+    created = idp.create_user_pool(PoolName="pool-" + secrets.token_hex(4))["UserPool"]
+    yield created
+    try:
+        idp.delete_user_pool(UserPoolId=created["Id"])
+    except Exception:  # already deleted by the test
+        pass
