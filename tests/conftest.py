@@ -6,6 +6,7 @@ PostgreSQL: each server started here then gets a database of its own on that ser
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -189,7 +190,5 @@ def pool(idp: Any) -> Iterator[dict[str, Any]]:
     """A fresh user pool, deleted afterwards."""
     created = idp.create_user_pool(PoolName="pool-" + secrets.token_hex(4))["UserPool"]
     yield created
-    try:
+    with contextlib.suppress(Exception):  # already deleted by the test
         idp.delete_user_pool(UserPoolId=created["Id"])
-    except Exception:  # already deleted by the test
-        pass

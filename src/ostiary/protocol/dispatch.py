@@ -5,6 +5,7 @@ One code path for every service; the protocol modules only translate between byt
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -120,10 +121,8 @@ class Dispatcher:
         pairs = parse_qsl(req.raw_query, keep_blank_values=True)
         ctype = req.headers.get("content-type", "")
         if req.method == "POST" and (not ctype or ctype.startswith("application/x-www-form-urlencoded")):
-            try:
+            with contextlib.suppress(UnicodeDecodeError):
                 pairs += parse_qsl(req.body.decode("utf-8"), keep_blank_values=True)
-            except UnicodeDecodeError:
-                pass
         fields = dict(pairs)
         spec = self._query_spec(fields, req)
         opname = fields.get("Action", "")
