@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ostiary import observability
 from ostiary.config import Settings, load_settings
@@ -33,31 +34,64 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     return Runtime(settings=settings, store=store, box=box)
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
+class FrontDoor:
+    """Raw ASGI entry: AWS API calls on ``/`` go straight to the dispatcher (no router, no middleware
+    on the hot path); everything else (health, metrics, OAuth endpoints, pages) goes to Starlette."""
+
+    def __init__(self, dispatcher: Dispatcher, web: Starlette) -> None:
+        self.dispatcher = dispatcher
+        self.web = web
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/" or scope["method"] not in ("GET", "POST"):
+            await self.web(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                await _respond(send, 413, [(b"content-type", b"text/plain")], b"Request entity too large")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        headers: dict[str, str] = {}
+        for raw_k, raw_v in scope["headers"]:
+            k = raw_k.decode("latin-1").lower()
+            v = raw_v.decode("latin-1")
+            headers[k] = f"{headers[k]},{v}" if k in headers else v
+        client = scope.get("client")
+        req = HttpRequest(
+            method=scope["method"],
+            path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0],
+            raw_query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=b"".join(chunks),
+            client_ip=client[0] if client else "",
+        )
+        resp = await self.dispatcher.handle(req)
+        out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
+        out.append((b"content-length", str(len(resp.body)).encode()))
+        await _respond(send, resp.status, out, resp.body)
+
+
+async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> ASGIApp:
     settings = settings or load_settings()
     runtime = runtime or build_runtime(settings)
     load_handlers()
     dispatcher = Dispatcher(runtime)
     if settings.dev:
         log.warning("DEVELOPMENT MODE IS ON: test-control endpoints under /_ostiary/ are enabled; never expose this server")
-
-    async def aws(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return Response(b"Request entity too large", status_code=413)
-        headers: dict[str, str] = {}
-        for k, v in request.headers.items():
-            headers[k] = f"{headers[k]},{v}" if k in headers else v
-        req = HttpRequest(
-            method=request.method,
-            path=request.url.path,
-            raw_query=request.scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
-            body=body,
-            client_ip=request.client.host if request.client else "",
-        )
-        resp = await dispatcher.handle(req)
-        return Response(resp.body, status_code=resp.status, headers=resp.headers)
 
     async def health(_: Request) -> Response:
         from anyio import to_thread
@@ -72,19 +106,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route("/", aws, methods=["GET", "POST"]),
     ]
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         runtime.store.dispose()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.runtime = runtime
-    return app
+    web = Starlette(routes=routes, lifespan=lifespan)
+    web.state.runtime = runtime
+    return FrontDoor(dispatcher, web)
 
 
-def create_app_from_env() -> Starlette:
+def create_app_from_env() -> ASGIApp:
     """Factory used by uvicorn workers: settings come from the OSTIARY_* environment."""
     settings = load_settings()
     observability.setup_logging(settings.log_format, settings.log_level)

@@ -5,6 +5,7 @@ One code path for every service; the protocol modules only translate between byt
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -12,13 +13,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
-from anyio import to_thread
 from botocore.model import OperationModel
 
 from ostiary import observability
-from ostiary.iam.accounts import lookup_access_key
+from ostiary.iam.credentials import CredentialCache
 from ostiary.iam.principals import Decision, Principal, authorize
 from ostiary.protocol import json11, query, sigv4
 from ostiary.protocol.context import RequestContext, Runtime
@@ -33,7 +34,7 @@ from ostiary.protocol.errors import (
     ValidationFailed,
 )
 from ostiary.protocol.models import ServiceSpec, all_specs, validate
-from ostiary.protocol.registry import Operation, lookup
+from ostiary.protocol.registry import Operation, implemented, lookup
 
 log = logging.getLogger("ostiary.request")
 
@@ -64,16 +65,43 @@ class Dispatcher:
         self.by_target = {s.target_prefix: s for s in self.specs.values() if s.protocol == "json"}
         self.query_by_version = {s.api_version: s for s in self.specs.values() if s.protocol == "query"}
         self.query_by_signing = {s.signing_name: s for s in self.specs.values() if s.protocol == "query"}
+        self.credentials = CredentialCache(runtime.store, runtime.box)
+        self.any_query_offload = any(
+            op.offload for name, spec in self.specs.items() if spec.protocol == "query" for op in implemented(name).values()
+        )
+        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="ostiary-req")
 
     # -- entry ---------------------------------------------------------------------------------
     async def handle(self, req: HttpRequest) -> HttpResponse:
+        """Answer one request.
+
+        Handlers and the store are synchronous. Most operations are short (a few index lookups), so
+        they run inline: a thread hop would cost more than the work. Operations registered with
+        ``offload=True`` (password hashing, SRP arithmetic) run in the worker pool so that they
+        never stall the event loop.
+        """
+        if self._offloaded(req):
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.executor, self.handle_sync, req)
+        return self.handle_sync(req)
+
+    def _offloaded(self, req: HttpRequest) -> bool:
+        target = req.headers.get("x-amz-target")
+        if target is not None:
+            prefix, _, opname = target.rpartition(".")
+            spec = self.by_target.get(prefix)
+            impl = lookup(spec.name, opname) if spec is not None else None
+            return impl is not None and impl.offload
+        return self.any_query_offload
+
+    def handle_sync(self, req: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
         target = req.headers.get("x-amz-target")
         if target is not None:
-            resp, service, opname = await self._json(req, target, request_id)
+            resp, service, opname = self._json(req, target, request_id)
         else:
-            resp, service, opname = await self._query(req, request_id)
+            resp, service, opname = self._query(req, request_id)
         resp.headers["x-amzn-RequestId"] = request_id
         elapsed = time.perf_counter() - started
         observability.record(service, opname, resp.status, elapsed)
@@ -92,7 +120,7 @@ class Dispatcher:
         return resp
 
     # -- awsJson 1.1 ---------------------------------------------------------------------------
-    async def _json(self, req: HttpRequest, target: str, request_id: str) -> tuple[HttpResponse, str, str]:
+    def _json(self, req: HttpRequest, target: str, request_id: str) -> tuple[HttpResponse, str, str]:
         prefix, _, opname = target.rpartition(".")
         spec = self.by_target.get(prefix)
         if spec is None:
@@ -103,9 +131,9 @@ class Dispatcher:
             op = spec.operation(opname)
             if op is None:
                 raise UnknownOperation("")
-            principal, region = await self._authenticate(spec, op, req)
+            principal, region = self._authenticate(spec, op, req)
             params = json11.parse_input(op, req.body)
-            result = await self._invoke(spec, op, params, principal, region, req, request_id)
+            result = self._invoke(spec, op, params, principal, region, req, request_id)
             body = json11.serialize_output(op, result)
             return HttpResponse(200, {"content-type": json11.CONTENT_TYPE}, body), spec.name, opname
         except ServiceError as err:
@@ -117,7 +145,7 @@ class Dispatcher:
             return HttpResponse(status, headers, body), spec.name, opname
 
     # -- query -----------------------------------------------------------------------------------
-    async def _query(self, req: HttpRequest, request_id: str) -> tuple[HttpResponse, str, str]:
+    def _query(self, req: HttpRequest, request_id: str) -> tuple[HttpResponse, str, str]:
         pairs = parse_qsl(req.raw_query, keep_blank_values=True)
         ctype = req.headers.get("content-type", "")
         if req.method == "POST" and (not ctype or ctype.startswith("application/x-www-form-urlencoded")):
@@ -134,9 +162,9 @@ class Dispatcher:
             op = spec.operation(opname)
             if op is None:
                 raise UnknownOperation(f"Could not find operation {opname} for version {spec.api_version}")
-            principal, region = await self._authenticate(spec, op, req)
+            principal, region = self._authenticate(spec, op, req)
             params = query.parse_input(op, pairs)
-            result = await self._invoke(spec, op, params, principal, region, req, request_id)
+            result = self._invoke(spec, op, params, principal, region, req, request_id)
             body = query.serialize_output(spec, op, result, request_id)
             return HttpResponse(200, {"content-type": query.CONTENT_TYPE}, body), spec.name, opname
         except ServiceError as err:
@@ -166,7 +194,7 @@ class Dispatcher:
         return None
 
     # -- authentication --------------------------------------------------------------------------
-    async def _authenticate(
+    def _authenticate(
         self, spec: ServiceSpec, op: OperationModel, req: HttpRequest
     ) -> tuple[Principal | None, str]:
         """Verify SigV4 for signed operations; anonymous ones ignore any signature (as AWS does)."""
@@ -180,16 +208,16 @@ class Dispatcher:
         sigv4.check_time(signed, now, self.runtime.settings.clock_skew_seconds)
         if signed.service != spec.signing_name:
             raise InvalidSignature(f"Credential should be scoped to correct service: '{spec.signing_name}'. ")
-        found = await to_thread.run_sync(lookup_access_key, self.runtime.store, self.runtime.box, signed.access_key_id)
+        found = self.credentials.get(signed.access_key_id)
         if found is None:
             raise UnrecognizedClient("The security token included in the request is invalid.")
-        secret, principal = found
-        key = sigv4.signing_key(secret, signed.date, signed.region, signed.service)
+        principal = found.principal
+        key = found.signing_key(signed.date, signed.region, signed.service)
         sigv4.verify(signed, key, req.method, req.path, query_pairs, req.headers, req.body)
         return principal, signed.region
 
     # -- invoke ----------------------------------------------------------------------------------
-    async def _invoke(
+    def _invoke(
         self,
         spec: ServiceSpec,
         op: OperationModel,
@@ -216,7 +244,7 @@ class Dispatcher:
         )
         if principal is not None and impl.authorize:
             self._authorize(impl, ctx, params, principal)
-        return await to_thread.run_sync(impl.func, ctx, params)
+        return impl.func(ctx, params)
 
     @staticmethod
     def _authorize(impl: Operation, ctx: RequestContext, params: dict[str, Any], principal: Principal) -> None:

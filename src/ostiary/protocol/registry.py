@@ -36,6 +36,7 @@ class Operation:
     resource: ResourceFn | None
     action: str
     authorize: bool
+    offload: bool
 
 
 _REGISTRY: dict[tuple[str, str], Operation] = {}
@@ -48,19 +49,21 @@ def operation(
     resource: ResourceFn | None = None,
     action: str | None = None,
     authorize: bool = True,
+    offload: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register ``func`` as the implementation of ``service:name``.
 
     ``resource`` gives the ARN the IAM check is made against (default: the service's resolver);
     ``action`` overrides the IAM action name (default ``<signing prefix>:<name>``);
-    ``authorize=False`` for the few operations AWS documents as needing no permission.
+    ``authorize=False`` for the few operations AWS documents as needing no permission;
+    ``offload=True`` for CPU-heavy operations (password hashing, SRP), run off the event loop.
     """
 
     def deco(func: Handler) -> Handler:
         key = (service, name)
         if key in _REGISTRY:
             raise RuntimeError(f"{service}:{name} registered twice")
-        _REGISTRY[key] = Operation(service, name, func, resource, action or f"{service}:{name}", authorize)
+        _REGISTRY[key] = Operation(service, name, func, resource, action or f"{service}:{name}", authorize, offload)
         return func
 
     return deco

@@ -140,7 +140,12 @@ def _parse_presigned(q: Mapping[str, str]) -> SignedRequest:
 
 def parse_amz_date(amz_date: str) -> dt.datetime:
     try:
-        return dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+        if len(amz_date) != 16 or amz_date[8] != "T" or amz_date[15] != "Z":
+            raise ValueError(amz_date)
+        d = amz_date
+        return dt.datetime(
+            int(d[0:4]), int(d[4:6]), int(d[6:8]), int(d[9:11]), int(d[11:13]), int(d[13:15]), tzinfo=dt.UTC
+        )
     except ValueError:
         raise IncompleteSignature(f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.") from None
 
