@@ -91,7 +91,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     load_handlers()
     dispatcher = Dispatcher(runtime)
     if settings.dev:
-        log.warning("DEVELOPMENT MODE IS ON: test-control endpoints under /_ostiary/ are enabled; never expose this server")
+        log.warning(
+            "DEVELOPMENT MODE IS ON: test-control endpoints under /_ostiary/ are enabled; never expose this server"
+        )
 
     async def health(_: Request) -> Response:
         from anyio import to_thread
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield

@@ -75,9 +75,7 @@ def _add_root_key(conn: Connection, box: SecretBox, account_id: str, akid: str, 
 def ensure_root_key(store: Store, box: SecretBox, account_id: str, akid: str, secret: str) -> None:
     """Make the configured root key valid for ``account_id`` (insert, or update its secret)."""
     with store.tx() as conn:
-        row = conn.execute(
-            select(t.access_keys.c.account_id).where(t.access_keys.c.access_key_id == akid)
-        ).first()
+        row = conn.execute(select(t.access_keys.c.account_id).where(t.access_keys.c.access_key_id == akid)).first()
         if row is None:
             _add_root_key(conn, box, account_id, akid, secret)
         else:
@@ -97,9 +95,7 @@ def first_account_id(store: Store) -> str | None:
 def list_accounts(store: Store) -> list[Account]:
     with store.read() as conn:
         keys = (
-            select(t.access_keys.c.account_id, func.count().label("n"))
-            .group_by(t.access_keys.c.account_id)
-            .subquery()
+            select(t.access_keys.c.account_id, func.count().label("n")).group_by(t.access_keys.c.account_id).subquery()
         )
         rows = conn.execute(
             select(t.accounts.c.id, t.accounts.c.name, t.accounts.c.created_at, keys.c.n)
@@ -128,7 +124,9 @@ def lookup_access_key(store: Store, box: SecretBox, akid: str) -> tuple[str, Pri
     return None
 
 
-def bootstrap(store: Store, box: SecretBox, data_dir: Path, akid: str, secret: str, account_id: str) -> AccessKey | None:
+def bootstrap(
+    store: Store, box: SecretBox, data_dir: Path, akid: str, secret: str, account_id: str
+) -> AccessKey | None:
     """Make sure the first account exists with a usable root key.
 
     With ``akid``/``secret`` configured, that key is (re)installed for the first account.

@@ -11,9 +11,9 @@ import datetime as dt
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel
@@ -67,7 +67,10 @@ class Dispatcher:
         self.query_by_signing = {s.signing_name: s for s in self.specs.values() if s.protocol == "query"}
         self.credentials = CredentialCache(runtime.store, runtime.box)
         self.any_query_offload = any(
-            op.offload for name, spec in self.specs.items() if spec.protocol == "query" for op in implemented(name).values()
+            op.offload
+            for name, spec in self.specs.items()
+            if spec.protocol == "query"
+            for op in implemented(name).values()
         )
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="ostiary-req")
 
@@ -194,9 +197,7 @@ class Dispatcher:
         return None
 
     # -- authentication --------------------------------------------------------------------------
-    def _authenticate(
-        self, spec: ServiceSpec, op: OperationModel, req: HttpRequest
-    ) -> tuple[Principal | None, str]:
+    def _authenticate(self, spec: ServiceSpec, op: OperationModel, req: HttpRequest) -> tuple[Principal | None, str]:
         """Verify SigV4 for signed operations; anonymous ones ignore any signature (as AWS does)."""
         if op.name in spec.anonymous_operations:
             return None, self.runtime.settings.region
@@ -274,4 +275,3 @@ def default_resource(ctx: RequestContext, params: dict[str, Any]) -> str:
             return f"arn:aws:cognito-identity:{ctx.region}:{account}:identitypool/{pool}"
         return f"arn:aws:cognito-identity:{ctx.region}:{account}:identitypool/*"
     return "*"
-
