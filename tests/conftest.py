@@ -66,6 +66,7 @@ class Server:
     database_url: str
     port: int = field(default_factory=free_port)
     env_extra: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -91,6 +92,7 @@ class Server:
         cmd = [
             sys.executable, "-m", "ostiary.cli", "serve",
             "--port", str(self.port), "--data-dir", str(self.data_dir), "--database-url", self.database_url,
+            *self.args,
         ]  # fmt: skip
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -147,14 +149,23 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory, database_admin_url:
     started: list[Server] = []
     databases: list[str] = []
 
-    def make(env: dict[str, str] | None = None, start: bool = True) -> Server:
+    def make(
+        env: dict[str, str] | None = None,
+        start: bool = True,
+        share_with: Server | None = None,
+        args: tuple[str, ...] = (),
+    ) -> Server:
         data_dir = tmp_path_factory.mktemp("ostiary-" + secrets.token_hex(3))
-        if database_admin_url:
+        if share_with is not None:
+            url = share_with.database_url
+            # the KEK must be shared too, or the other process cannot open the sealed secrets
+            (data_dir / "kek").write_bytes((share_with.data_dir / "kek").read_bytes())
+        elif database_admin_url:
             url, name = _pg_database(database_admin_url)
             databases.append(name)
         else:
             url = f"sqlite:///{data_dir / 'ostiary.db'}"
-        srv = Server(data_dir=data_dir, database_url=url, env_extra=env or {})
+        srv = Server(data_dir=data_dir, database_url=url, env_extra=env or {}, args=args)
         started.append(srv)
         if start:
             srv.start()

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ostiary import observability
-from ostiary.config import Settings, load_settings
+from ostiary.config import Settings, describe, load_settings
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import MAX_BODY, Dispatcher, HttpRequest
@@ -105,10 +105,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         payload, ctype = observability.metrics_payload()
         return Response(payload, media_type=ctype)
 
+    async def dev_settings(_: Request) -> Response:
+        return JSONResponse({"dev": True, "settings": describe(settings)})
+
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+    if settings.dev:
+        routes.append(Route("/_ostiary/settings", dev_settings, methods=["GET"]))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

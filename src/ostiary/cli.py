@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,12 @@ def serve(**opts: Any) -> None:
     for key, value in opts.items():
         if value is not None:
             os.environ["OSTIARY_" + key.upper()] = str(value)
+    if settings.workers > 1:
+        # Prometheus counters of all workers are aggregated through files in the data dir.
+        metrics_dir = settings.data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
     console.print(f"Ostiary {__version__} listening on {settings.effective_public_url} (workers: {settings.workers})")
     uvicorn.run(
         "ostiary.app:create_app_from_env",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -32,10 +33,17 @@ def record(service: str, operation: str, status: int, seconds: float) -> None:
 
 
 def metrics_payload() -> tuple[bytes, str]:
+    """Metrics of this process, or of every worker when PROMETHEUS_MULTIPROC_DIR is set (``--workers N``)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
 _REDACT = ("secret", "password", "token", "authorization", "signature", "kek")
 
 
