@@ -79,7 +79,7 @@ def parse_hex(text: str) -> int:
 
 
 def new_salt() -> str:
-    """16 random bytes whose first nibble is 1–7: every client's reading of the salt then agrees
+    """16 random bytes whose first nibble is 1-7: every client's reading of the salt then agrees
     (JS parses it as an integer and re-pads it; pycognito pads the string as given)."""
     raw = bytearray(secrets.token_bytes(16))
     raw[0] = (raw[0] & 0x6F) | 0x10
