@@ -1,0 +1,69 @@
+"""RS256 JWS: interoperates with PyJWT and refuses every classic forgery."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import jwt as pyjwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ostiary.crypto import jwt
+
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _token(**claims: object) -> str:
+    base = {"sub": "abc", "exp": time.time() + 60}
+    base.update(claims)
+    return jwt.sign(base, "kid-1", KEY)
+
+
+def test_pyjwt_verifies_our_tokens_through_the_jwk() -> None:
+    token = _token(aud="client")
+    jwk = jwt.public_jwk("kid-1", KEY.public_key())
+    public = pyjwt.PyJWK.from_dict(jwk).key
+    claims = pyjwt.decode(token, public, algorithms=["RS256"], audience="client")
+    assert claims["sub"] == "abc"
+    assert pyjwt.get_unverified_header(token) == {"kid": "kid-1", "alg": "RS256"}
+
+
+def test_we_verify_pyjwt_tokens() -> None:
+    token = pyjwt.encode({"sub": "x", "exp": time.time() + 60}, KEY, algorithm="RS256", headers={"kid": "kid-1"})
+    assert jwt.verify(token, {"kid-1": KEY.public_key()}, time.time())["sub"] == "x"
+
+
+def _problem(token: str, keys: dict[str, rsa.RSAPublicKey] | None = None) -> jwt.TokenProblem:
+    with pytest.raises(jwt.TokenError) as info:
+        jwt.verify(token, keys or {"kid-1": KEY.public_key()}, time.time())
+    return info.value.problem
+
+
+def test_tampered_payload_refused() -> None:
+    head, body, sig = _token().split(".")
+    claims = json.loads(jwt.b64url_decode(body))
+    claims["sub"] = "admin"
+    forged = f"{head}.{jwt.b64url(json.dumps(claims).encode())}.{sig}"
+    assert _problem(forged) is jwt.TokenProblem.BAD_SIGNATURE
+
+
+def test_wrong_key_refused() -> None:
+    token = jwt.sign({"sub": "x", "exp": time.time() + 60}, "kid-1", OTHER)
+    assert _problem(token) is jwt.TokenProblem.BAD_SIGNATURE
+
+
+def test_alg_none_and_hmac_confusion_refused() -> None:
+    body = jwt.b64url(json.dumps({"sub": "x", "exp": time.time() + 60}).encode())
+    none = jwt.b64url(b'{"alg":"none","kid":"kid-1"}') + "." + body + "."
+    assert _problem(none) is jwt.TokenProblem.BAD_ALGORITHM
+    hs = pyjwt.encode({"sub": "x", "exp": time.time() + 60}, "secret", algorithm="HS256", headers={"kid": "kid-1"})
+    assert _problem(hs) is jwt.TokenProblem.BAD_ALGORITHM
+
+
+def test_expired_unknown_kid_and_malformed_refused() -> None:
+    assert _problem(_token(exp=time.time() - 1)) is jwt.TokenProblem.EXPIRED
+    assert _problem(_token(), {"other": KEY.public_key()}) is jwt.TokenProblem.UNKNOWN_KEY
+    assert _problem("not-a-token") is jwt.TokenProblem.MALFORMED
+    assert _problem(_token(nbf=time.time() + 100)) is jwt.TokenProblem.NOT_YET_VALID
