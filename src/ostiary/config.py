@@ -32,9 +32,18 @@ class Settings:
     root_account_id: str = ""
     kek: str = ""
     clock_skew_seconds: int = 900
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19456
     argon2_parallelism: int = 1
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "no-reply@ostiary.local"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    sms_webhook_url: str = ""
+    outbox: bool = False
     config_file: str = ""
 
     @property
@@ -53,7 +62,7 @@ class Settings:
         return f"http://{host}:{self.port}"
 
 
-_SECRET_FIELDS = frozenset({"root_secret_access_key", "kek"})
+_SECRET_FIELDS = frozenset({"root_secret_access_key", "kek", "smtp_password"})
 
 
 def _coerce(name: str, typ: Any, raw: Any) -> Any:

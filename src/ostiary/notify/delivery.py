@@ -1,0 +1,95 @@
+"""Delivery of email and SMS messages: SMTP, an HTTP webhook for SMS, and the development outbox.
+
+Codes and invitations are rendered by the caller; this module only moves a finished message.
+Senders never log message bodies (they carry codes and temporary passwords).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+import httpx
+
+from ostiary.config import Settings
+
+log = logging.getLogger("ostiary.notify")
+
+
+@dataclass(frozen=True)
+class Message:
+    medium: str  # "EMAIL" | "SMS"
+    destination: str
+    subject: str
+    body: str
+    html: bool
+    user_pool_id: str
+    username: str
+    purpose: str  # e.g. "SignUp", "ForgotPassword", "AdminCreateUser", "VerifyUserAttribute"
+
+
+class DeliveryError(RuntimeError):
+    pass
+
+
+class Sender(Protocol):
+    def send(self, message: Message) -> None: ...
+
+
+class SmtpSender:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, message: Message) -> None:
+        s = self.settings
+        mail = EmailMessage()
+        mail["From"] = s.smtp_from
+        mail["To"] = message.destination
+        mail["Subject"] = message.subject
+        if message.html:
+            mail.set_content("This message needs an HTML-capable mail reader.")
+            mail.add_alternative(message.body, subtype="html")
+        else:
+            mail.set_content(message.body)
+        try:
+            if s.smtp_ssl:
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.smtp_host, s.smtp_port, timeout=10, context=ssl.create_default_context()
+                )
+            else:
+                client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=10)
+            with client:
+                if s.smtp_starttls and not s.smtp_ssl:
+                    client.starttls(context=ssl.create_default_context())
+                if s.smtp_username:
+                    client.login(s.smtp_username, s.smtp_password)
+                client.send_message(mail)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("email delivery failed", extra={"purpose": message.purpose, "error": type(exc).__name__})
+            raise DeliveryError("email delivery failed") from exc
+
+
+class WebhookSmsSender:
+    """POSTs ``{"phoneNumber", "message", "userPoolId", "username", "purpose"}`` as JSON."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def send(self, message: Message) -> None:
+        payload = {
+            "phoneNumber": message.destination,
+            "message": message.body,
+            "userPoolId": message.user_pool_id,
+            "username": message.username,
+            "purpose": message.purpose,
+        }
+        try:
+            r = httpx.post(self.url, json=payload, timeout=10)
+            r.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("SMS delivery failed", extra={"purpose": message.purpose, "error": type(exc).__name__})
+            raise DeliveryError("SMS delivery failed") from exc
