@@ -8,12 +8,14 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -85,4 +87,133 @@ counters = Table(
     Column("count", Integer, nullable=False),
     Column("window_start", DateTime(timezone=True), nullable=False),
     Column("locked", Boolean, nullable=False, default=False),
+)
+
+# --- user pools: users, groups, tokens, codes, challenge sessions, signing keys, outbox -------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the immutable `sub`
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
+    Column("username", String(128), nullable=False),
+    Column("username_key", String(128), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("attributes", JSONDoc, nullable=False),
+    Column("email_key", String(320), nullable=True),
+    Column("phone_key", String(32), nullable=True),
+    Column("preferred_username_key", String(128), nullable=True),
+    Column("password_hash", Text, nullable=True),
+    Column("srp_salt", String(64), nullable=True),
+    Column("srp_verifier", Text, nullable=True),
+    Column("password_updated_at", DateTime(timezone=True), nullable=True),
+    Column("mfa", JSONDoc, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_pool_id", "username_key", name="uq_users_pool_username"),
+    Index("ix_users_pool_email", "user_pool_id", "email_key"),
+    Index("ix_users_pool_phone", "user_pool_id", "phone_key"),
+    Index("ix_users_pool_preferred", "user_pool_id", "preferred_username_key"),
+    Index("ix_users_pool_created", "user_pool_id", "created_at"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("description", String(2048), nullable=True),
+    Column("role_arn", String(2048), nullable=True),
+    Column("precedence", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("user_pool_id", String(64), primary_key=True),
+    Column("group_name", String(128), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(
+        ["user_pool_id", "group_name"], ["groups.user_pool_id", "groups.name"], ondelete="CASCADE"
+    ),
+    Index("ix_group_members_user", "user_id"),
+)
+
+# One row per sign-in lineage (the `origin_jti` of every token minted from it).
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("previous_hash", String(64), nullable=True),
+    Column("auth_time", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("device_key", String(128), nullable=True),
+    Column("scopes", String(2048), nullable=True),
+    Index("ix_refresh_tokens_user", "user_id"),
+    Index("ix_refresh_tokens_previous", "previous_hash"),
+)
+
+# One-time codes (sign-up, forgot password, attribute verification), stored hashed.
+codes = Table(
+    "codes",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("purpose", String(48), primary_key=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Challenge sessions between InitiateAuth and RespondToAuthChallenge (single use, short-lived).
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("username", String(128), nullable=False),
+    Column("challenge", String(48), nullable=False),
+    Column("state", JSONDoc, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_auth_sessions_expires", "expires_at"),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("owner", String(128), nullable=False),  # a user pool id, or "cognito-identity"
+    Column("purpose", String(16), nullable=False),  # "id" | "access"
+    Column("private_enc", Text, nullable=False),
+    Column("public_jwk", JSONDoc, nullable=False),
+    Column("status", String(16), nullable=False),  # "active" | "retired"
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_signing_keys_owner", "owner", "status"),
+)
+
+# Development outbox: messages a real deployment would have sent (enabled by settings.outbox / --dev).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_pool_id", String(64), nullable=False),
+    Column("username", String(128), nullable=False),
+    Column("medium", String(8), nullable=False),
+    Column("destination", String(320), nullable=False),
+    Column("subject", String(512), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("purpose", String(48), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_outbox_destination", "destination"),
 )
