@@ -15,6 +15,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ostiary import observability
 from ostiary.config import Settings, describe, load_settings
+from ostiary.crypto.keys import KeyRing
+from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import MAX_BODY, Dispatcher, HttpRequest
@@ -31,7 +33,8 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     if migrate:
         store.migrate()
     box = SecretBox(load_or_create_kek(settings.kek, settings.data_dir))
-    return Runtime(settings=settings, store=store, box=box)
+    hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
+    return Runtime(settings=settings, store=store, box=box, keys=KeyRing(store, box), passwords=hasher)
 
 
 class FrontDoor:

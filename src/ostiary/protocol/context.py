@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ostiary.config import Settings
+from ostiary.crypto.keys import KeyRing
+from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox
 from ostiary.iam.principals import Principal
 from ostiary.store.db import Store
@@ -18,6 +20,8 @@ class Runtime:
     settings: Settings
     store: Store
     box: SecretBox
+    keys: KeyRing
+    passwords: PasswordHasher
 
 
 @dataclass
@@ -42,6 +46,14 @@ class RequestContext:
     @property
     def settings(self) -> Settings:
         return self.runtime.settings
+
+    @property
+    def keys(self) -> KeyRing:
+        return self.runtime.keys
+
+    @property
+    def passwords(self) -> PasswordHasher:
+        return self.runtime.passwords
 
     @property
     def account_id(self) -> str:
