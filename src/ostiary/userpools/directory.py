@@ -1,0 +1,276 @@
+"""The user directory: users, their attributes, aliases and groups, as rows in the store.
+
+Service functions (users.py, auth.py, selfservice.py …) call these inside their own transaction.
+Username rules follow the Cognito Developer Guide, "User pool attributes": a user is found by
+username (case-insensitive unless UsernameConfiguration.CaseSensitive), by email or phone number
+when they are username attributes, by a *verified* email/phone or a preferred_username when they
+are alias attributes, and by ``sub``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy.engine import Row
+
+from ostiary.store import tables as t
+from ostiary.store.db import utc
+from ostiary.userpools.claims import GroupInfo
+
+_UUID_LEN = 36
+
+
+@dataclass(frozen=True)
+class PoolView:
+    """The parts of a user pool's configuration that users and sign-in depend on."""
+
+    id: str
+    account_id: str
+    region: str
+    name: str
+    config: dict[str, Any]
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:cognito-idp:{self.region}:{self.account_id}:userpool/{self.id}"
+
+    @property
+    def srp_group(self) -> str:
+        """The SRP "pool name": the part of the pool id after the underscore."""
+        return self.id.split("_", 1)[1]
+
+    @property
+    def case_sensitive(self) -> bool:
+        cfg = self.config.get("UsernameConfiguration") or {}
+        return bool(cfg.get("CaseSensitive", False)) if cfg else True
+
+    @property
+    def username_attributes(self) -> list[str]:
+        return list(self.config.get("UsernameAttributes") or [])
+
+    @property
+    def alias_attributes(self) -> list[str]:
+        return list(self.config.get("AliasAttributes") or [])
+
+    @property
+    def auto_verified(self) -> list[str]:
+        return list(self.config.get("AutoVerifiedAttributes") or [])
+
+    @property
+    def password_policy(self) -> dict[str, Any]:
+        return dict((self.config.get("Policies") or {}).get("PasswordPolicy") or {})
+
+    @property
+    def schema(self) -> dict[str, dict[str, Any]]:
+        return {a["Name"]: a for a in self.config.get("SchemaAttributes") or []}
+
+
+@dataclass
+class User:
+    id: str
+    user_pool_id: str
+    username: str
+    status: str
+    enabled: bool
+    attributes: dict[str, str]
+    password_hash: str | None
+    srp_salt: str | None
+    srp_verifier: str | None
+    password_updated_at: dt.datetime | None
+    mfa: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    groups: list[GroupInfo] = field(default_factory=list)
+
+    @property
+    def sub(self) -> str:
+        return self.id
+
+    def attribute_list(self, only: set[str] | None = None) -> list[dict[str, str]]:
+        """``[{"Name", "Value"}]`` with ``sub`` first, as Cognito returns them."""
+        out = [{"Name": "sub", "Value": self.id}] if only is None or "sub" in only else []
+        for name, value in self.attributes.items():
+            if only is None or name in only:
+                out.append({"Name": name, "Value": value})
+        return out
+
+    def verified(self, attribute: str) -> bool:
+        return self.attributes.get(f"{attribute}_verified", "false").lower() == "true"
+
+
+def username_key(pool: PoolView, username: str) -> str:
+    return username if pool.case_sensitive else username.lower()
+
+
+def alias_keys(attributes: dict[str, str]) -> dict[str, str | None]:
+    email = attributes.get("email")
+    phone = attributes.get("phone_number")
+    preferred = attributes.get("preferred_username")
+    return {
+        "email_key": email.lower() if email else None,
+        "phone_key": phone or None,
+        "preferred_username_key": preferred.lower() if preferred else None,
+    }
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        user_pool_id=row.user_pool_id,
+        username=row.username,
+        status=row.status,
+        enabled=bool(row.enabled),
+        attributes=dict(row.attributes or {}),
+        password_hash=row.password_hash,
+        srp_salt=row.srp_salt,
+        srp_verifier=row.srp_verifier,
+        password_updated_at=utc(row.password_updated_at) if row.password_updated_at else None,
+        mfa=dict(row.mfa or {}),
+        created_at=utc(row.created_at),
+        updated_at=utc(row.updated_at),
+    )
+
+
+def get_by_id(conn: Connection, pool: PoolView, user_id: str) -> User | None:
+    row = conn.execute(
+        select(t.users).where(t.users.c.user_pool_id == pool.id, t.users.c.id == user_id)
+    ).first()
+    return None if row is None else _user(row)
+
+
+def find(conn: Connection, pool: PoolView, name: str, *, by_alias: bool = True) -> User | None:
+    """The user ``name`` designates: username, username attribute, verified alias, or sub."""
+    c = t.users.c
+    conditions = [c.username_key == username_key(pool, name)]
+    if by_alias:
+        lowered = name.lower()
+        if "email" in pool.username_attributes:
+            conditions.append(c.email_key == lowered)
+        if "phone_number" in pool.username_attributes:
+            conditions.append(c.phone_key == name)
+        if "email" in pool.alias_attributes:
+            conditions.append(c.email_key == lowered)
+        if "phone_number" in pool.alias_attributes:
+            conditions.append(c.phone_key == name)
+        if "preferred_username" in pool.alias_attributes:
+            conditions.append(c.preferred_username_key == lowered)
+    if len(name) == _UUID_LEN:
+        conditions.append(c.id == name)
+    rows = conn.execute(select(t.users).where(c.user_pool_id == pool.id, or_(*conditions))).all()
+    if not rows:
+        return None
+    users = [_user(r) for r in rows]
+    key = username_key(pool, name)
+    for u in users:
+        if username_key(pool, u.username) == key:
+            return u
+    for u in users:
+        if u.id == name:
+            return u
+    for u in users:
+        if _alias_matches(pool, u, name):
+            return u
+    return None
+
+
+def _alias_matches(pool: PoolView, user: User, name: str) -> bool:
+    attrs = user.attributes
+    lowered = name.lower()
+    if "email" in pool.username_attributes and (attrs.get("email") or "").lower() == lowered:
+        return True
+    if "phone_number" in pool.username_attributes and attrs.get("phone_number") == name:
+        return True
+    if "email" in pool.alias_attributes and (attrs.get("email") or "").lower() == lowered:
+        return user.verified("email")
+    if "phone_number" in pool.alias_attributes and attrs.get("phone_number") == name:
+        return user.verified("phone_number")
+    return "preferred_username" in pool.alias_attributes and (attrs.get("preferred_username") or "").lower() == lowered
+
+
+def alias_owner(conn: Connection, pool: PoolView, attribute: str, value: str, exclude: str | None) -> User | None:
+    """Another user who holds ``value`` as an active alias or username attribute."""
+    c = t.users.c
+    column = {"email": c.email_key, "phone_number": c.phone_key, "preferred_username": c.preferred_username_key}[
+        attribute
+    ]
+    key = value if attribute == "phone_number" else value.lower()
+    query = select(t.users).where(c.user_pool_id == pool.id, column == key)
+    if exclude:
+        query = query.where(c.id != exclude)
+    for row in conn.execute(query).all():
+        u = _user(row)
+        if attribute in pool.username_attributes or attribute == "preferred_username":
+            return u
+        if u.verified(attribute):
+            return u
+    return None
+
+
+def insert_user(
+    conn: Connection,
+    pool: PoolView,
+    *,
+    username: str,
+    status: str,
+    attributes: dict[str, str],
+    now: dt.datetime,
+    enabled: bool = True,
+    user_id: str | None = None,
+) -> User:
+    uid = user_id or str(uuid.uuid4())
+    values = {
+        "id": uid,
+        "user_pool_id": pool.id,
+        "username": username,
+        "username_key": username_key(pool, username),
+        "status": status,
+        "enabled": enabled,
+        "attributes": attributes,
+        "mfa": {},
+        "created_at": now,
+        "updated_at": now,
+        **alias_keys(attributes),
+    }
+    conn.execute(insert(t.users).values(**values))
+    user = get_by_id(conn, pool, uid)
+    assert user is not None
+    return user
+
+
+def save_attributes(conn: Connection, user: User, attributes: dict[str, str], now: dt.datetime) -> None:
+    conn.execute(
+        update(t.users)
+        .where(t.users.c.id == user.id)
+        .values(attributes=attributes, updated_at=now, **alias_keys(attributes))
+    )
+    user.attributes = dict(attributes)
+    user.updated_at = now
+
+
+def set_fields(conn: Connection, user: User, now: dt.datetime, **values: Any) -> None:
+    """Update plain columns (status, enabled, password_hash, srp_salt, srp_verifier, mfa …)."""
+    conn.execute(update(t.users).where(t.users.c.id == user.id).values(updated_at=now, **values))
+    for k, v in values.items():
+        setattr(user, k, v)
+    user.updated_at = now
+
+
+def delete_user(conn: Connection, user: User) -> None:
+    conn.execute(delete(t.users).where(t.users.c.id == user.id))
+
+
+def groups_of(conn: Connection, pool_id: str, user_id: str) -> list[GroupInfo]:
+    g = t.groups.c
+    m = t.group_members.c
+    rows = conn.execute(
+        select(g.name, g.precedence, g.role_arn)
+        .select_from(
+            t.group_members.join(t.groups, and_(g.user_pool_id == m.user_pool_id, g.name == m.group_name))
+        )
+        .where(m.user_pool_id == pool_id, m.user_id == user_id)
+    ).all()
+    return [GroupInfo(r.name, r.precedence, r.role_arn) for r in rows]
