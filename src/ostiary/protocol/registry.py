@@ -24,6 +24,10 @@ HANDLER_MODULES = (
     "ostiary.userpools.clients",
     "ostiary.userpools.mfa",
     "ostiary.userpools.tags",
+    "ostiary.userpools.users",
+    "ostiary.userpools.groups",
+    "ostiary.userpools.auth",
+    "ostiary.userpools.selfservice",
     "ostiary.sts.service",
 )
 

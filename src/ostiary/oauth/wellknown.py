@@ -1,0 +1,69 @@
+"""OpenID Connect discovery and JWKS per user pool (OpenID Connect Discovery 1.0 §3-4, RFC 7517).
+
+``GET /<poolId>/.well-known/openid-configuration`` and ``GET /<poolId>/.well-known/jwks.json``;
+the issuer is ``<public base URL>/<poolId>`` so that both resolve against this server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ostiary.protocol.context import Runtime
+from ostiary.userpools.lookup import pool_by_id
+from ostiary.userpools.tokens import issuer
+
+_CACHE = "public, max-age=300"
+
+
+def _exists(runtime: Runtime, pool_id: str) -> bool:
+    with runtime.store.read() as conn:
+        return pool_by_id(conn, pool_id) is not None
+
+
+def _not_found(pool_id: str) -> Response:
+    return JSONResponse({"message": f"User pool {pool_id} does not exist."}, status_code=404)
+
+
+def discovery_document(base: str, pool_id: str) -> dict[str, Any]:
+    iss = issuer(base, pool_id)
+    return {
+        "issuer": iss,
+        "jwks_uri": f"{iss}/.well-known/jwks.json",
+        "response_types_supported": ["code", "token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "phone", "profile"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "token_use", "cognito:username",
+            "cognito:groups", "email", "email_verified", "phone_number", "phone_number_verified",
+        ],
+    }  # fmt: skip
+
+
+def routes(runtime: Runtime) -> list[Any]:
+    from starlette.routing import Route
+
+    base = runtime.settings.effective_public_url
+
+    async def jwks(request: Request) -> Response:
+        pool_id = request.path_params["pool_id"]
+        if not await to_thread.run_sync(_exists, runtime, pool_id):
+            return _not_found(pool_id)
+        doc = await to_thread.run_sync(runtime.keys.jwks, pool_id)
+        return JSONResponse(doc, headers={"cache-control": _CACHE})
+
+    async def configuration(request: Request) -> Response:
+        pool_id = request.path_params["pool_id"]
+        if not await to_thread.run_sync(_exists, runtime, pool_id):
+            return _not_found(pool_id)
+        return JSONResponse(discovery_document(base, pool_id), headers={"cache-control": _CACHE})
+
+    return [
+        Route("/{pool_id}/.well-known/jwks.json", jwks, methods=["GET"]),
+        Route("/{pool_id}/.well-known/openid-configuration", configuration, methods=["GET"]),
+    ]

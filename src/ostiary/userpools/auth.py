@@ -1,0 +1,524 @@
+"""Sign-in: InitiateAuth, RespondToAuthChallenge, their Admin variants, GetTokensFromRefreshToken,
+RevokeToken, GlobalSignOut and AdminUserGlobalSignOut.
+
+Flows and messages follow the Cognito API Reference (InitiateAuth, RespondToAuthChallenge) and
+NOTES-cognito.md §2.2-2.5: USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH / ADMIN_NO_SRP_AUTH,
+USER_SRP_AUTH → PASSWORD_VERIFIER, REFRESH_TOKEN_AUTH / REFRESH_TOKEN, NEW_PASSWORD_REQUIRED.
+Password checks and SRP arithmetic are CPU-heavy: these operations run off the event loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.registry import Params, Result, operation
+from ostiary.store import tables as t
+from ostiary.store.db import utc
+from ostiary.userpools import directory, lockout, srp, tokens
+from ostiary.userpools import passwords as policy
+from ostiary.userpools.claims import SignInEvent
+from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.errors import (
+    InvalidParameterException,
+    InvalidPasswordException,
+    NotAuthorizedException,
+    PasswordResetRequiredException,
+    UnauthorizedException,
+    UnsupportedOperationException,
+    UserNotConfirmedException,
+    UserNotFoundException,
+)
+from ostiary.userpools.lookup import ClientView, client_and_pool, client_in_pool, pool_for_caller
+from ostiary.userpools.secret_hash import check as check_secret_hash
+
+INCORRECT = "Incorrect username or password."
+SESSION_EXPIRED = "Invalid session for the user, session is expired."
+
+# AuthFlow -> client ExplicitAuthFlows values that allow it (ALLOW_* and their legacy names)
+FLOW_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "USER_PASSWORD_AUTH": ("ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH"),
+    "USER_SRP_AUTH": ("ALLOW_USER_SRP_AUTH",),
+    "REFRESH_TOKEN_AUTH": ("ALLOW_REFRESH_TOKEN_AUTH",),
+    "REFRESH_TOKEN": ("ALLOW_REFRESH_TOKEN_AUTH",),
+    "ADMIN_USER_PASSWORD_AUTH": ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"),
+    "ADMIN_NO_SRP_AUTH": ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"),
+    "CUSTOM_AUTH": ("ALLOW_CUSTOM_AUTH", "CUSTOM_AUTH_FLOW_ONLY"),
+}
+LEGACY_FLOWS = frozenset({"ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH"})
+
+
+def flow_allowed(client: ClientView, flow: str) -> bool:
+    enabled = client.flows()
+    if flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN", "USER_SRP_AUTH") and (not enabled or enabled <= LEGACY_FLOWS):
+        return True  # legacy clients (no ALLOW_* values) always allow SRP and refresh
+    return any(p in enabled for p in FLOW_PERMISSIONS.get(flow, ()))
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _require(params: dict[str, str], *names: str) -> None:
+    for name in names:
+        if not params.get(name):
+            raise InvalidParameterException(f"Missing required parameter {name}")
+
+
+def _check_secret_hash(client: ClientView, usernames: list[str], given: str | None) -> None:
+    if client.secret is None:
+        return
+    if not given:
+        raise NotAuthorizedException(f"Client {client.id} is configured with secret but SECRET_HASH was not received")
+    if not any(check_secret_hash(client.secret, u, client.id, given) for u in usernames if u):
+        raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
+
+
+def _session_validity(client: ClientView) -> dt.timedelta:
+    return dt.timedelta(minutes=int(client.config.get("AuthSessionValidity") or 3))
+
+
+def _new_session(
+    conn: Connection,
+    pool: PoolView,
+    client: ClientView,
+    username: str,
+    challenge: str,
+    state: dict[str, Any],
+    now: dt.datetime,
+) -> str:
+    session_id = secrets.token_urlsafe(48)
+    conn.execute(
+        insert(t.auth_sessions).values(
+            id=session_id,
+            user_pool_id=pool.id,
+            client_id=client.id,
+            username=username,
+            challenge=challenge,
+            state=state,
+            expires_at=now + _session_validity(client),
+        )
+    )
+    return session_id
+
+
+@dataclass
+class _Session:
+    id: str
+    username: str
+    challenge: str
+    state: dict[str, Any]
+
+
+def _take_session(
+    conn: Connection, pool: PoolView, client: ClientView, session_id: str, challenge: str, now: dt.datetime
+) -> _Session:
+    """A challenge session, used once: it is deleted whether or not the answer is right."""
+    row = conn.execute(select(t.auth_sessions).where(t.auth_sessions.c.id == session_id)).first()
+    if row is None or row.user_pool_id != pool.id or row.client_id != client.id:
+        raise NotAuthorizedException(SESSION_EXPIRED)
+    conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+    if utc(row.expires_at) < now:
+        raise NotAuthorizedException(SESSION_EXPIRED)
+    if row.challenge != challenge:
+        raise InvalidParameterException(f"Invalid challenge name: expected {row.challenge}")
+    return _Session(row.id, row.username, row.challenge, dict(row.state))
+
+
+def _gate(pool: PoolView, user: User, now: dt.datetime) -> None:
+    """Status checks made once the password is known to be right."""
+    if not user.enabled:
+        raise NotAuthorizedException("User is disabled.")
+    if user.status == "UNCONFIRMED":
+        raise UserNotConfirmedException("User is not confirmed.")
+    if user.status == "RESET_REQUIRED":
+        raise PasswordResetRequiredException("Password reset required for the user")
+    if user.status == "FORCE_CHANGE_PASSWORD":
+        days = int((pool.config.get("AdminCreateUserConfig") or {}).get("UnusedAccountValidityDays") or 7)
+        days = int(pool.password_policy.get("TemporaryPasswordValidityDays") or days)
+        issued = user.password_updated_at or user.created_at
+        if now > issued + dt.timedelta(days=days):
+            raise NotAuthorizedException("Temporary password has expired and must be reset by an administrator.")
+
+
+def _success(
+    ctx: RequestContext, conn: Connection, pool: PoolView, client: ClientView, user: User, now: dt.datetime
+) -> dict[str, Any]:
+    lockout.record_success(conn, pool.id, user.id)
+    user.groups = directory.groups_of(conn, pool.id, user.id)
+    event, refresh = tokens.start_lineage(conn, pool, user, client.as_token_config(), now)
+    result = tokens.mint(ctx.keys, ctx.settings.effective_public_url, pool, client.as_token_config(), user, event, now)
+    result["RefreshToken"] = refresh
+    return {"AuthenticationResult": result, "ChallengeParameters": {}}
+
+
+def _after_password(
+    ctx: RequestContext, conn: Connection, pool: PoolView, client: ClientView, user: User, now: dt.datetime
+) -> dict[str, Any]:
+    _gate(pool, user, now)
+    if user.status == "FORCE_CHANGE_PASSWORD":
+        lockout.record_success(conn, pool.id, user.id)
+        visible = {k: v for k, v in user.attributes.items() if not k.startswith("dev:")}
+        visible.pop("email_verified", None)
+        visible.pop("phone_number_verified", None)
+        required = [
+            f"userAttributes.{name}"
+            for name, attr in pool.schema.items()
+            if attr.get("Required") and name != "sub" and not user.attributes.get(name)
+        ]
+        session = _new_session(conn, pool, client, user.username, "NEW_PASSWORD_REQUIRED", {"user_id": user.id}, now)
+        return {
+            "ChallengeName": "NEW_PASSWORD_REQUIRED",
+            "Session": session,
+            "ChallengeParameters": {
+                "USER_ID_FOR_SRP": user.username,
+                "requiredAttributes": json.dumps(required),
+                "userAttributes": json.dumps(visible),
+            },
+        }
+    return _success(ctx, conn, pool, client, user, now)
+
+
+def _find_for_signin(
+    ctx: RequestContext, conn: Connection, pool: PoolView, client: ClientView, username: str
+) -> User | None:
+    user = directory.find(conn, pool, username)
+    if user is None and not client.prevent_user_existence_errors:
+        raise UserNotFoundException("User does not exist.")
+    return user
+
+
+def _password_signin(
+    ctx: RequestContext, pool: PoolView, client: ClientView, auth: dict[str, str], now: dt.datetime
+) -> dict[str, Any]:
+    _require(auth, "USERNAME", "PASSWORD")
+    username, password = auth["USERNAME"], auth["PASSWORD"]
+    with ctx.store.tx() as conn:
+        user = _find_for_signin(ctx, conn, pool, client, username)
+        _check_secret_hash(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
+        if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
+            raise NotAuthorizedException("Password attempts exceeded")
+    if user is None or user.password_hash is None:
+        ctx.passwords.verify_dummy(password)
+        ok = False
+    else:
+        ok = ctx.passwords.verify(user.password_hash, password)
+    with ctx.store.tx() as conn:
+        if not ok:
+            lockout.record_failure(conn, pool.id, user.id if user else None, ctx.source_ip, now)
+        else:
+            assert user is not None
+            return _after_password(ctx, conn, pool, client, user, now)
+    raise NotAuthorizedException(INCORRECT)
+
+
+def _srp_start(
+    ctx: RequestContext, pool: PoolView, client: ClientView, auth: dict[str, str], now: dt.datetime
+) -> dict[str, Any]:
+    _require(auth, "USERNAME", "SRP_A")
+    username = auth["USERNAME"]
+    try:
+        big_a = srp.parse_hex(auth["SRP_A"])
+    except srp.SrpError:
+        raise InvalidParameterException("SRP_A is not a valid hexadecimal value") from None
+    if big_a % srp.N == 0:
+        raise NotAuthorizedException(INCORRECT)
+    with ctx.store.tx() as conn:
+        user = _find_for_signin(ctx, conn, pool, client, username)
+        _check_secret_hash(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
+        if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
+            raise NotAuthorizedException("Password attempts exceeded")
+        if user is not None and user.srp_verifier and user.srp_salt:
+            salt, verifier, fake = user.srp_salt, int(user.srp_verifier, 16), False
+            user_id_for_srp, user_id = user.username, user.id
+        else:
+            # unknown user (or one without a password): a challenge that no proof can answer
+            salt, verifier, fake = srp.new_salt(), secrets.randbits(3000), True
+            user_id_for_srp, user_id = username, ""
+        eph = srp.server_ephemeral(verifier)
+        state = {
+            "b": format(eph.b, "x"),
+            "B": format(eph.B, "x"),
+            "A": format(big_a, "x"),
+            "v": format(verifier, "x"),
+            "user_id": user_id,
+            "fake": fake,
+        }
+        session = _new_session(conn, pool, client, user_id_for_srp, "PASSWORD_VERIFIER", state, now)
+    secret_block = base64.b64encode(session.encode()).decode()
+    return {
+        "ChallengeName": "PASSWORD_VERIFIER",
+        "ChallengeParameters": {
+            "SALT": salt,
+            "SECRET_BLOCK": secret_block,
+            "SRP_B": format(eph.B, "x"),
+            "USERNAME": user_id_for_srp,
+            "USER_ID_FOR_SRP": user_id_for_srp,
+        },
+    }
+
+
+def _srp_verify(
+    ctx: RequestContext, pool: PoolView, client: ClientView, answers: dict[str, str], now: dt.datetime
+) -> dict[str, Any]:
+    _require(answers, "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP", "USERNAME")
+    try:
+        secret_block = base64.b64decode(answers["PASSWORD_CLAIM_SECRET_BLOCK"], validate=True)
+        session_id = secret_block.decode()
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise NotAuthorizedException(INCORRECT) from None
+    with ctx.store.tx() as conn:
+        session = _take_session(conn, pool, client, session_id, "PASSWORD_VERIFIER", now)
+    st = session.state
+    user_id_for_srp = session.username
+    _check_secret_hash(client, [answers["USERNAME"], user_id_for_srp], answers.get("SECRET_HASH"))
+    ok = False
+    if not st["fake"] and srp.parse_timestamp(answers["TIMESTAMP"]) is not None:
+        try:
+            key = srp.server_session_key(int(st["A"], 16), int(st["B"], 16), int(st["b"], 16), int(st["v"], 16))
+            ok = srp.verify_claim(
+                key,
+                pool.srp_group,
+                user_id_for_srp,
+                secret_block,
+                answers["TIMESTAMP"],
+                answers["PASSWORD_CLAIM_SIGNATURE"],
+            )
+        except srp.SrpError:
+            ok = False
+    with ctx.store.tx() as conn:
+        user = directory.get_by_id(conn, pool, st["user_id"]) if st["user_id"] else None
+        if not ok or user is None:
+            lockout.record_failure(conn, pool.id, user.id if user else None, ctx.source_ip, now)
+        else:
+            if lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
+                raise NotAuthorizedException("Password attempts exceeded")
+            return _after_password(ctx, conn, pool, client, user, now)
+    raise NotAuthorizedException(INCORRECT)
+
+
+def _new_password(
+    ctx: RequestContext, pool: PoolView, client: ClientView, session_id: str, answers: dict[str, str], now: dt.datetime
+) -> dict[str, Any]:
+    _require(answers, "NEW_PASSWORD", "USERNAME")
+    new_password = answers["NEW_PASSWORD"]
+    problem = policy.policy_problem(new_password, pool.password_policy)
+    if problem:
+        raise InvalidPasswordException(problem)
+    salt, verifier = None, None
+    with ctx.store.tx() as conn:
+        session = _take_session(conn, pool, client, session_id, "NEW_PASSWORD_REQUIRED", now)
+        user = directory.get_by_id(conn, pool, session.state["user_id"])
+        if user is None:
+            raise NotAuthorizedException(SESSION_EXPIRED)
+        _check_secret_hash(client, [answers["USERNAME"], user.username], answers.get("SECRET_HASH"))
+    hashed = ctx.passwords.hash(new_password)
+    salt, verifier = srp.make_verifier(pool.srp_group, user.username, new_password)
+    updates = {k.removeprefix("userAttributes."): v for k, v in answers.items() if k.startswith("userAttributes.")}
+    schema = pool.schema
+    for name in updates:
+        attr = schema.get(name)
+        if attr is None:
+            raise InvalidParameterException(f"{name}: Attribute does not exist in the schema.")
+        if not attr.get("Mutable", True) and user.attributes.get(name):
+            raise InvalidParameterException(f"Cannot modify the non-mutable attribute {name}")
+    attributes = {**user.attributes, **updates}
+    missing = [n for n, a in schema.items() if a.get("Required") and n != "sub" and not attributes.get(n)]
+    if missing:
+        raise InvalidParameterException(f"Missing required attribute {missing[0]}" if len(missing) == 1 else
+                                        "Missing required attributes: " + ", ".join(missing))  # fmt: skip
+    with ctx.store.tx() as conn:
+        directory.set_fields(
+            conn,
+            user,
+            now,
+            password_hash=hashed,
+            srp_salt=salt,
+            srp_verifier=format(verifier, "x"),
+            password_updated_at=now,
+            status="CONFIRMED",
+        )
+        if updates:
+            directory.save_attributes(conn, user, attributes, now)
+        return _success(ctx, conn, pool, client, user, now)
+
+
+def _refresh(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    token: str,
+    secret_hash: str | None,
+    now: dt.datetime,
+    rotate: bool,
+) -> dict[str, Any]:
+    with ctx.store.tx() as conn:
+        lineage = tokens.find_lineage(conn, pool.id, token)
+        if lineage is None or lineage.client_id != client.id:
+            raise NotAuthorizedException("Invalid Refresh Token")
+        user = directory.get_by_id(conn, pool, lineage.user_id)
+        if user is None:
+            raise NotAuthorizedException("Invalid Refresh Token")
+        if secret_hash is not None or client.secret is not None:
+            _check_secret_hash(client, [user.username, user.id], secret_hash)
+        if lineage.revoked:
+            raise NotAuthorizedException("Refresh Token has been revoked")
+        if lineage.expires_at < now:
+            raise NotAuthorizedException("Refresh Token has expired")
+        if not lineage.current:
+            grace = int((client.config.get("RefreshTokenRotation") or {}).get("RetryGracePeriodSeconds") or 0)
+            if not rotate or grace <= 0:
+                raise NotAuthorizedException("Invalid Refresh Token")
+        if not user.enabled:
+            raise NotAuthorizedException("User is disabled.")
+        user.groups = directory.groups_of(conn, pool.id, user.id)
+        event = SignInEvent(
+            origin_jti=lineage.id,
+            auth_time=int(lineage.auth_time.timestamp()),
+            event_id=secrets.token_hex(16),
+        )
+        cfg = client.as_token_config()
+        result = tokens.mint(
+            ctx.keys, ctx.settings.effective_public_url, pool, cfg, user, event, now, device_key=lineage.device_key
+        )
+        if rotate:
+            result["RefreshToken"] = tokens.rotate_refresh_token(conn, lineage, cfg, now)
+    return result
+
+
+def _rotation_enabled(client: ClientView) -> bool:
+    return (client.config.get("RefreshTokenRotation") or {}).get("Feature") == "ENABLED"
+
+
+# --------------------------------------------------------------------------------------------
+# operations
+
+
+def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params, admin: bool) -> Result:
+    flow = params["AuthFlow"]
+    auth: dict[str, str] = dict(params.get("AuthParameters") or {})
+    now = ctx.now
+    admin_flows = ("ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH")
+    if flow in admin_flows and not admin:
+        raise InvalidParameterException("Initiate Auth method not supported.")
+    if flow == "USER_PASSWORD_AUTH" and admin:
+        raise InvalidParameterException("Initiate Auth method not supported.")
+    if flow in ("USER_AUTH", "CUSTOM_AUTH"):
+        raise UnsupportedOperationException(f"Ostiary does not support the {flow} flow yet.")
+    if not flow_allowed(client, flow):
+        raise InvalidParameterException(f"{flow} flow not enabled for this client")
+    if flow in ("USER_PASSWORD_AUTH", *admin_flows):
+        return _password_signin(ctx, pool, client, auth, now)
+    if flow == "USER_SRP_AUTH":
+        return _srp_start(ctx, pool, client, auth, now)
+    _require(auth, "REFRESH_TOKEN")
+    result = _refresh(ctx, pool, client, auth["REFRESH_TOKEN"], auth.get("SECRET_HASH"), now, rotate=False)
+    return {"AuthenticationResult": result, "ChallengeParameters": {}}
+
+
+def _respond(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params) -> Result:
+    name = params["ChallengeName"]
+    answers: dict[str, str] = dict(params.get("ChallengeResponses") or {})
+    session = params.get("Session")
+    if name == "PASSWORD_VERIFIER":
+        return _srp_verify(ctx, pool, client, answers, ctx.now)
+    if name == "NEW_PASSWORD_REQUIRED":
+        if not session:
+            raise InvalidParameterException("Missing required parameter Session")
+        return _new_password(ctx, pool, client, session, answers, ctx.now)
+    raise InvalidParameterException(f"Ostiary does not support the {name} challenge yet.")
+
+
+@operation("cognito-idp", "InitiateAuth", offload=True)
+def initiate_auth(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+    return _initiate(ctx, pool, client, params, admin=False)
+
+
+@operation("cognito-idp", "AdminInitiateAuth", offload=True)
+def admin_initiate_auth(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        client = client_in_pool(conn, ctx.box, pool, params["ClientId"])
+    return _initiate(ctx, pool, client, params, admin=True)
+
+
+@operation("cognito-idp", "RespondToAuthChallenge", offload=True)
+def respond_to_auth_challenge(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+    return _respond(ctx, pool, client, params)
+
+
+@operation("cognito-idp", "AdminRespondToAuthChallenge", offload=True)
+def admin_respond_to_auth_challenge(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        client = client_in_pool(conn, ctx.box, pool, params["ClientId"])
+    return _respond(ctx, pool, client, params)
+
+
+def _client_secret_ok(client: ClientView, given: str | None) -> None:
+    if client.secret is None:
+        return
+    if not given or not secrets.compare_digest(given.encode(), client.secret.encode()):
+        raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
+
+
+@operation("cognito-idp", "GetTokensFromRefreshToken", offload=True)
+def get_tokens_from_refresh_token(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+    _client_secret_ok(client, params.get("ClientSecret"))
+    if not flow_allowed(client, "REFRESH_TOKEN_AUTH"):
+        raise InvalidParameterException("REFRESH_TOKEN_AUTH flow not enabled for this client")
+    secretless = ClientView(client.id, client.pool_id, client.name, client.config, None)
+    result = _refresh(ctx, pool, secretless, params["RefreshToken"], None, ctx.now, rotate=_rotation_enabled(client))
+    return {"AuthenticationResult": result}
+
+
+@operation("cognito-idp", "RevokeToken")
+def revoke_token(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+    _client_secret_ok(client, params.get("ClientSecret"))
+    if client.config.get("EnableTokenRevocation") is False:
+        raise UnsupportedOperationException("Token revocation is not enabled for this app client.")
+    with ctx.store.tx() as conn:
+        lineage = tokens.find_lineage(conn, pool.id, params["Token"])
+        if lineage is None:
+            return {}  # RFC 7009 §2.2: an invalid token is not an error
+        if lineage.client_id != client.id:
+            raise UnauthorizedException("The token was not issued to this client.")
+        tokens.revoke_lineage(conn, lineage.id, ctx.now)
+    return {}
+
+
+@operation("cognito-idp", "GlobalSignOut")
+def global_sign_out(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        access = tokens.check_access_token(
+            conn, ctx.keys, ctx.settings.effective_public_url, params["AccessToken"], ctx.now
+        )
+        tokens.revoke_user(conn, access.user_id, ctx.now)
+    return {}
+
+
+@operation("cognito-idp", "AdminUserGlobalSignOut")
+def admin_user_global_sign_out(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        user = directory.find(conn, pool, params["Username"])
+        if user is None:
+            raise UserNotFoundException("User does not exist.")
+        tokens.revoke_user(conn, user.id, ctx.now)
+    return {}

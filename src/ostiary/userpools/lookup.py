@@ -1,0 +1,74 @@
+"""Finding the pool and app client a request names, for signed (admin) and unsigned (client) calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ostiary.crypto.secrets import SecretBox
+from ostiary.protocol.context import RequestContext
+from ostiary.store import tables as t
+from ostiary.userpools.directory import PoolView
+from ostiary.userpools.errors import ResourceNotFoundException
+
+CLIENT_SECRET_CONTEXT = "client-secret:"
+
+
+@dataclass(frozen=True)
+class ClientView:
+    id: str
+    pool_id: str
+    name: str
+    config: dict[str, Any]
+    secret: str | None
+
+    def flows(self) -> set[str]:
+        return set(self.config.get("ExplicitAuthFlows") or [])
+
+    @property
+    def prevent_user_existence_errors(self) -> bool:
+        return self.config.get("PreventUserExistenceErrors") == "ENABLED"
+
+    def as_token_config(self) -> dict[str, Any]:
+        return {**self.config, "ClientId": self.id}
+
+
+def pool_by_id(conn: Connection, pool_id: str) -> PoolView | None:
+    row = conn.execute(select(t.user_pools).where(t.user_pools.c.id == pool_id)).first()
+    if row is None:
+        return None
+    return PoolView(id=row.id, account_id=row.account_id, region=row.region, name=row.name, config=dict(row.config))
+
+
+def pool_for_caller(conn: Connection, ctx: RequestContext, pool_id: str) -> PoolView:
+    """The caller's pool (same account and region), else ResourceNotFoundException."""
+    pool = pool_by_id(conn, pool_id)
+    if pool is None or pool.account_id != ctx.account_id or pool.region != ctx.region:
+        raise ResourceNotFoundException(f"User pool {pool_id} does not exist.")
+    return pool
+
+
+def client_by_id(conn: Connection, box: SecretBox, client_id: str) -> ClientView | None:
+    row = conn.execute(select(t.user_pool_clients).where(t.user_pool_clients.c.client_id == client_id)).first()
+    if row is None:
+        return None
+    secret = box.open(row.secret_enc, CLIENT_SECRET_CONTEXT + row.client_id) if row.secret_enc else None
+    return ClientView(id=row.client_id, pool_id=row.user_pool_id, name=row.name, config=dict(row.config), secret=secret)
+
+
+def client_and_pool(conn: Connection, box: SecretBox, client_id: str) -> tuple[ClientView, PoolView]:
+    """For unsigned calls: the client named by ``ClientId`` and its pool."""
+    client = client_by_id(conn, box, client_id)
+    pool = pool_by_id(conn, client.pool_id) if client is not None else None
+    if client is None or pool is None:
+        raise ResourceNotFoundException(f"User pool client {client_id} does not exist.")
+    return client, pool
+
+
+def client_in_pool(conn: Connection, box: SecretBox, pool: PoolView, client_id: str) -> ClientView:
+    client = client_by_id(conn, box, client_id)
+    if client is None or client.pool_id != pool.id:
+        raise ResourceNotFoundException(f"User pool client {client_id} does not exist.")
+    return client

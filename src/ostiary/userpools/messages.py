@@ -1,0 +1,244 @@
+"""One-time codes and the messages that carry them (verification, forgot password, invitations).
+
+Codes are 6 digits, single-use, stored as SHA-256 hashes, expire (sign-up and attribute
+verification 24 h, forgot password 1 h) and allow 5 wrong attempts. Messages use the pool's
+templates (VerificationMessageTemplate, InviteMessageTemplate; ``{####}`` is the code or temporary
+password, ``{username}`` the user name) and go out by SMTP / the SMS webhook when configured, and
+to the outbox (read with ``ostiary outbox`` or ``GET /_ostiary/outbox`` in development mode) when
+the outbox is on or no sender is configured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from ostiary.config import Settings
+from ostiary.notify.delivery import DeliveryError, Message, SmtpSender, WebhookSmsSender
+from ostiary.store import tables as t
+from ostiary.store.db import utc
+from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.errors import (
+    CodeDeliveryFailureException,
+    CodeMismatchException,
+    ExpiredCodeException,
+    LimitExceededException,
+)
+from ostiary.userpools.masking import mask
+
+log = logging.getLogger("ostiary.messages")
+
+CODE_LIFETIMES = {
+    "SignUp": dt.timedelta(hours=24),
+    "ForgotPassword": dt.timedelta(hours=1),
+    "VerifyAttribute:email": dt.timedelta(hours=24),
+    "VerifyAttribute:phone_number": dt.timedelta(hours=24),
+}
+MAX_ATTEMPTS = 5
+
+DEFAULT_EMAIL_SUBJECT = "Your verification code"
+DEFAULT_EMAIL_MESSAGE = "Your verification code is {####}. "
+DEFAULT_SMS_MESSAGE = "Your verification code is {####}. "
+DEFAULT_INVITE_SUBJECT = "Your temporary password"
+DEFAULT_INVITE_MESSAGE = "Your username is {username} and temporary password is {####}. "
+DEFAULT_FORGOT_MESSAGE = "Your password reset code is {####}. "
+
+
+def _hash(user_id: str, purpose: str, code: str) -> str:
+    return hashlib.sha256(f"{user_id}:{purpose}:{code}".encode()).hexdigest()
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def issue_code(conn: Connection, user: User, purpose: str, now: dt.datetime) -> str:
+    """A fresh code for ``purpose``, replacing any earlier one."""
+    code = new_code()
+    conn.execute(delete(t.codes).where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose))
+    conn.execute(
+        insert(t.codes).values(
+            user_id=user.id,
+            purpose=purpose,
+            code_hash=_hash(user.id, purpose, code),
+            expires_at=now + CODE_LIFETIMES.get(purpose, dt.timedelta(hours=24)),
+            attempts=0,
+            created_at=now,
+        )
+    )
+    return code
+
+
+class CodeCheck:
+    """The result of checking a code; wrong attempts must be committed even though the call fails."""
+
+    def __init__(self, ok: bool, error: Exception | None) -> None:
+        self.ok = ok
+        self.error = error
+
+
+def check_code(conn: Connection, user: User, purpose: str, code: str, now: dt.datetime) -> CodeCheck:
+    """Consume ``code`` when right; count the attempt when wrong (caller commits, then raises)."""
+    row = conn.execute(
+        select(t.codes.c.code_hash, t.codes.c.expires_at, t.codes.c.attempts).where(
+            t.codes.c.user_id == user.id, t.codes.c.purpose == purpose
+        )
+    ).first()
+    if row is None:
+        return CodeCheck(False, ExpiredCodeException("Invalid code provided, please request a code again."))
+    if row.attempts >= MAX_ATTEMPTS:
+        return CodeCheck(False, LimitExceededException("Attempt limit exceeded, please try after some time."))
+    if utc(row.expires_at) < now:
+        conn.execute(delete(t.codes).where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose))
+        return CodeCheck(False, ExpiredCodeException("Invalid code provided, please request a code again."))
+    if not hmac.compare_digest(row.code_hash, _hash(user.id, purpose, code)):
+        conn.execute(
+            update(t.codes)
+            .where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose)
+            .values(attempts=row.attempts + 1)
+        )
+        return CodeCheck(False, CodeMismatchException("Invalid verification code provided, please try again."))
+    conn.execute(delete(t.codes).where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose))
+    return CodeCheck(True, None)
+
+
+# --------------------------------------------------------------------------------------------
+# delivery
+
+
+@dataclass(frozen=True)
+class Delivery:
+    medium: str  # EMAIL | SMS
+    attribute: str  # email | phone_number
+    destination: str
+
+    def details(self) -> dict[str, str]:
+        """CodeDeliveryDetails as AWS answers it (destination masked)."""
+        return {
+            "Destination": mask(self.medium, self.destination),
+            "DeliveryMedium": self.medium,
+            "AttributeName": self.attribute,
+        }
+
+
+def choose_delivery(pool: PoolView, attributes: dict[str, str], prefer: str | None = None) -> Delivery | None:
+    """Where a verification code goes: the auto-verified attribute the user has (email before phone,
+    unless ``prefer`` names one)."""
+    order = ["email", "phone_number"]
+    if prefer in order:
+        order.remove(prefer)
+        order.insert(0, prefer)
+    for attribute in order:
+        if attribute in pool.auto_verified and attributes.get(attribute):
+            return Delivery("EMAIL" if attribute == "email" else "SMS", attribute, attributes[attribute])
+    return None
+
+
+def recovery_delivery(pool: PoolView, user: User) -> Delivery | None:
+    """Where a forgot-password code goes, by the pool's AccountRecoverySetting (verified only)."""
+    setting = pool.config.get("AccountRecoverySetting") or {}
+    mechanisms = sorted(setting.get("RecoveryMechanisms") or [], key=lambda m: m.get("Priority", 9))
+    names = [m["Name"] for m in mechanisms] or ["verified_phone_number", "verified_email"]
+    for name in names:
+        attribute = {"verified_email": "email", "verified_phone_number": "phone_number"}.get(name)
+        if attribute and user.attributes.get(attribute) and user.verified(attribute):
+            return Delivery("EMAIL" if attribute == "email" else "SMS", attribute, user.attributes[attribute])
+    return None
+
+
+def _template(pool: PoolView, medium: str, purpose: str) -> tuple[str, str]:
+    cfg = pool.config
+    vmt = cfg.get("VerificationMessageTemplate") or {}
+    if purpose == "AdminCreateUser":
+        invite = (cfg.get("AdminCreateUserConfig") or {}).get("InviteMessageTemplate") or {}
+        if medium == "SMS":
+            return "", invite.get("SMSMessage") or DEFAULT_INVITE_MESSAGE
+        return invite.get("EmailSubject") or DEFAULT_INVITE_SUBJECT, invite.get(
+            "EmailMessage"
+        ) or DEFAULT_INVITE_MESSAGE
+    if medium == "SMS":
+        text = vmt.get("SmsMessage") or cfg.get("SmsVerificationMessage") or DEFAULT_SMS_MESSAGE
+        return "", text
+    subject = vmt.get("EmailSubject") or cfg.get("EmailVerificationSubject") or DEFAULT_EMAIL_SUBJECT
+    body = vmt.get("EmailMessage") or cfg.get("EmailVerificationMessage") or DEFAULT_EMAIL_MESSAGE
+    return subject, body
+
+
+def render(pool: PoolView, medium: str, purpose: str, code: str, username: str) -> tuple[str, str]:
+    subject, body = _template(pool, medium, purpose)
+    return subject, body.replace("{####}", code).replace("{username}", username)
+
+
+def send(
+    conn: Connection,
+    settings: Settings,
+    pool: PoolView,
+    user: User,
+    delivery: Delivery,
+    purpose: str,
+    code: str,
+    now: dt.datetime,
+) -> None:
+    """Deliver a rendered message; the outbox copy is part of the caller's transaction."""
+    subject, body = render(pool, delivery.medium, purpose, code, user.username)
+    message = Message(
+        medium=delivery.medium,
+        destination=delivery.destination,
+        subject=subject,
+        body=body,
+        html="<" in body and ">" in body,
+        user_pool_id=pool.id,
+        username=user.username,
+        purpose=purpose,
+    )
+    senders_configured = bool(settings.smtp_host if delivery.medium == "EMAIL" else settings.sms_webhook_url)
+    if settings.outbox or settings.dev or not senders_configured:
+        conn.execute(
+            insert(t.outbox).values(
+                user_pool_id=pool.id,
+                username=user.username,
+                medium=delivery.medium,
+                destination=delivery.destination,
+                subject=subject,
+                body=body,
+                purpose=purpose,
+                created_at=now,
+            )
+        )
+    if not senders_configured:
+        return
+    try:
+        if delivery.medium == "EMAIL":
+            SmtpSender(settings).send(message)
+        else:
+            WebhookSmsSender(settings.sms_webhook_url).send(message)
+    except DeliveryError:
+        raise CodeDeliveryFailureException("Unable to deliver the message.") from None
+
+
+def outbox_rows(conn: Connection, destination: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    o = t.outbox.c
+    query = select(t.outbox).order_by(o.id.desc()).limit(limit)
+    if destination:
+        query = query.where(o.destination == destination)
+    return [
+        {
+            "id": r.id,
+            "userPoolId": r.user_pool_id,
+            "username": r.username,
+            "medium": r.medium,
+            "destination": r.destination,
+            "subject": r.subject,
+            "body": r.body,
+            "purpose": r.purpose,
+            "createdAt": utc(r.created_at).isoformat(),
+        }
+        for r in conn.execute(query).all()
+    ]

@@ -1,0 +1,339 @@
+"""Self-service operations, unsigned and authorized by client id, a code or an access token:
+SignUp, ConfirmSignUp, ResendConfirmationCode, ForgotPassword, ConfirmForgotPassword,
+ChangePassword, GetUser, UpdateUserAttributes, DeleteUserAttributes,
+GetUserAttributeVerificationCode, VerifyUserAttribute, DeleteUser, SetUserSettings.
+
+Behaviour per the Cognito API Reference of each operation; PreventUserExistenceErrors per the
+Developer Guide, "Managing error responses" (unknown users get the answer a real one would).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.registry import Params, Result, operation
+from ostiary.userpools import attributes as attrs
+from ostiary.userpools import directory, lockout, messages, tokens
+from ostiary.userpools.auth import INCORRECT
+from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.errors import (
+    CodeMismatchException,
+    InvalidParameterException,
+    NotAuthorizedException,
+    UsernameExistsException,
+    UserNotFoundException,
+)
+from ostiary.userpools.lookup import ClientView, client_and_pool, pool_by_id
+from ostiary.userpools.secret_hash import check as check_secret_hash
+from ostiary.userpools.users import (
+    apply_attribute_update,
+    check_password,
+    claim_aliases,
+    delete_attributes,
+    password_material,
+    resolve_new_username,
+    set_mfa_options,
+)
+
+
+def _secret(client: ClientView, username: str, given: str | None, extra: str = "") -> None:
+    if client.secret is None:
+        return
+    if not given:
+        raise NotAuthorizedException(f"Client {client.id} is configured with secret but SECRET_HASH was not received")
+    if not any(check_secret_hash(client.secret, u, client.id, given) for u in (username, extra) if u):
+        raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
+
+
+def _writable(client: ClientView, names: list[str]) -> None:
+    allowed = client.config.get("WriteAttributes")
+    if allowed is None:
+        return
+    for name in names:
+        if name not in allowed:
+            raise NotAuthorizedException("A client attempted to write unauthorized attribute")
+
+
+@operation("cognito-idp", "SignUp", offload=True)
+def sign_up(ctx: RequestContext, params: Params) -> Result:
+    now = ctx.now
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+    _secret(client, params["Username"], params.get("SecretHash"))
+    if (pool.config.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly"):
+        raise NotAuthorizedException("SignUp is not permitted for this user pool")
+    check_password(pool, params["Password"])
+    values = attrs.normalize(attrs.to_dict(params.get("UserAttributes")))
+    _writable(client, list(values))
+    for flag in ("email_verified", "phone_number_verified"):
+        if flag not in (client.config.get("WriteAttributes") or []):
+            values.pop(flag, None)  # a user cannot vouch for their own address
+    attrs.check_values(pool, values, admin=False, creating=True)
+    username = resolve_new_username(pool, params["Username"], values)
+    attrs.check_required(pool, values)
+    material = password_material(ctx, pool, username, params["Password"])
+    with ctx.store.tx() as conn:
+        if directory.find(conn, pool, params["Username"], by_alias=False) is not None:
+            raise UsernameExistsException("User already exists")
+        claim_aliases(conn, pool, values, None, False, now)
+        user = directory.insert_user(conn, pool, username=username, status="UNCONFIRMED", attributes=values, now=now)
+        directory.set_fields(conn, user, now, **material)
+        out: dict[str, Any] = {"UserConfirmed": False, "UserSub": user.id}
+        delivery = messages.choose_delivery(pool, values)
+        if delivery is not None:
+            code = messages.issue_code(conn, user, "SignUp", now)
+            messages.send(conn, ctx.settings, pool, user, delivery, "SignUp", code, now)
+            out["CodeDeliveryDetails"] = delivery.details()
+    return out
+
+
+def _find(conn: Connection, pool: PoolView, client: ClientView, username: str) -> User | None:
+    user = directory.find(conn, pool, username)
+    if user is None and not client.prevent_user_existence_errors:
+        raise UserNotFoundException("Username/client id combination not found.")
+    return user
+
+
+@operation("cognito-idp", "ConfirmSignUp")
+def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
+    now = ctx.now
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+    check: messages.CodeCheck | None = None
+    with ctx.store.tx() as conn:
+        user = _find(conn, pool, client, params["Username"])
+        _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
+        if user is None:
+            raise CodeMismatchException("Invalid verification code provided, please try again.")
+        if user.status != "UNCONFIRMED":
+            raise NotAuthorizedException(f"User cannot be confirmed. Current status is {user.status}")
+        check = messages.check_code(conn, user, "SignUp", params["ConfirmationCode"], now)
+        if check.ok:
+            values = dict(user.attributes)
+            delivery = messages.choose_delivery(pool, values)
+            if delivery is not None:
+                values[f"{delivery.attribute}_verified"] = "true"
+            claim_aliases(conn, pool, values, user.id, bool(params.get("ForceAliasCreation")), now)
+            directory.save_attributes(conn, user, values, now)
+            directory.set_fields(conn, user, now, status="CONFIRMED")
+    if check is not None and check.error is not None:
+        raise check.error
+    return {}
+
+
+@operation("cognito-idp", "ResendConfirmationCode")
+def resend_confirmation_code(ctx: RequestContext, params: Params) -> Result:
+    now = ctx.now
+    with ctx.store.tx() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+        user = _find(conn, pool, client, params["Username"])
+        _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
+        if user is None:
+            return {"CodeDeliveryDetails": _simulated(pool, params["Username"])}
+        if user.status != "UNCONFIRMED":
+            raise InvalidParameterException("User is already confirmed.")
+        delivery = messages.choose_delivery(pool, user.attributes)
+        if delivery is None:
+            raise InvalidParameterException("Auto verification not turned on.")
+        code = messages.issue_code(conn, user, "SignUp", now)
+        messages.send(conn, ctx.settings, pool, user, delivery, "ResendCode", code, now)
+    return {"CodeDeliveryDetails": delivery.details()}
+
+
+def _simulated(pool: PoolView, username: str) -> dict[str, str]:
+    """The delivery details an unknown user would have had (no user enumeration)."""
+    if "@" in username:
+        return messages.Delivery("EMAIL", "email", username).details()
+    if "phone_number" in pool.username_attributes and username.startswith("+"):
+        return messages.Delivery("SMS", "phone_number", username).details()
+    return messages.Delivery("EMAIL", "email", username[:1] + "@x").details()
+
+
+@operation("cognito-idp", "ForgotPassword")
+def forgot_password(ctx: RequestContext, params: Params) -> Result:
+    now = ctx.now
+    with ctx.store.tx() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+        user = _find(conn, pool, client, params["Username"])
+        _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
+        if user is None:
+            return {"CodeDeliveryDetails": _simulated(pool, params["Username"])}
+        if not user.enabled:
+            raise NotAuthorizedException("User is disabled.")
+        delivery = messages.recovery_delivery(pool, user)
+        if delivery is None:
+            raise InvalidParameterException(
+                "Cannot reset password for the user as there is no registered/verified email or phone_number"
+            )
+        code = messages.issue_code(conn, user, "ForgotPassword", now)
+        messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, now)
+    return {"CodeDeliveryDetails": delivery.details()}
+
+
+@operation("cognito-idp", "ConfirmForgotPassword", offload=True)
+def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
+    now = ctx.now
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+        user = _find(conn, pool, client, params["Username"])
+    _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
+    if user is None:
+        raise CodeMismatchException("Invalid verification code provided, please try again.")
+    check_password(pool, params["Password"])
+    material = password_material(ctx, pool, user.username, params["Password"])
+    with ctx.store.tx() as conn:
+        check = messages.check_code(conn, user, "ForgotPassword", params["ConfirmationCode"], now)
+        if check.ok:
+            status = (
+                "CONFIRMED" if user.status in ("RESET_REQUIRED", "FORCE_CHANGE_PASSWORD", "CONFIRMED") else user.status
+            )
+            directory.set_fields(conn, user, now, status=status, **material)
+            lockout.record_success(conn, pool.id, user.id)
+    if check.error is not None:
+        raise check.error
+    return {}
+
+
+# --------------------------------------------------------------------------------------------
+# access-token operations
+
+
+def _access(ctx: RequestContext, conn: Connection, token: str) -> tuple[PoolView, User, tokens.AccessContext]:
+    access = tokens.check_access_token(conn, ctx.keys, ctx.settings.effective_public_url, token, ctx.now)
+    pool = pool_by_id(conn, access.pool_id)
+    if pool is None:
+        raise NotAuthorizedException("Invalid Access Token")
+    user = directory.get_by_id(conn, pool, access.user_id)
+    if user is None:
+        raise UserNotFoundException("User does not exist.")
+    if not user.enabled:
+        raise NotAuthorizedException("User is disabled.")
+    return pool, user, access
+
+
+def _client_of(ctx: RequestContext, conn: Connection, access: tokens.AccessContext) -> ClientView | None:
+    from ostiary.userpools.lookup import client_by_id
+
+    return client_by_id(conn, ctx.box, access.client_id)
+
+
+@operation("cognito-idp", "GetUser")
+def get_user(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        _pool, user, access = _access(ctx, conn, params["AccessToken"])
+        client = _client_of(ctx, conn, access)
+    readable = set(client.config["ReadAttributes"]) if client and client.config.get("ReadAttributes") else None
+    visible = {k for k in user.attributes if not k.startswith("dev:")}
+    if readable is not None:
+        visible &= readable
+    visible.add("sub")
+    out: dict[str, Any] = {"Username": user.username, "UserAttributes": user.attribute_list(visible)}
+    if user.mfa.get("MFAOptions"):
+        out["MFAOptions"] = user.mfa["MFAOptions"]
+    if user.mfa.get("UserMFASettingList"):
+        out["UserMFASettingList"] = user.mfa["UserMFASettingList"]
+        if user.mfa.get("PreferredMfaSetting"):
+            out["PreferredMfaSetting"] = user.mfa["PreferredMfaSetting"]
+    return out
+
+
+@operation("cognito-idp", "UpdateUserAttributes")
+def update_user_attributes(ctx: RequestContext, params: Params) -> Result:
+    updates = attrs.to_dict(params["UserAttributes"])
+    with ctx.store.tx() as conn:
+        pool, user, access = _access(ctx, conn, params["AccessToken"])
+        client = _client_of(ctx, conn, access)
+        if client is not None:
+            _writable(client, list(updates))
+        for flag in ("email_verified", "phone_number_verified"):
+            if flag in updates and (client is None or flag not in (client.config.get("WriteAttributes") or [])):
+                raise NotAuthorizedException("A client attempted to write unauthorized attribute")
+        details = apply_attribute_update(ctx, conn, pool, user, updates, admin=False)
+    return {"CodeDeliveryDetailsList": details}
+
+
+@operation("cognito-idp", "DeleteUserAttributes")
+def delete_user_attributes(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool, user, access = _access(ctx, conn, params["AccessToken"])
+        client = _client_of(ctx, conn, access)
+        if client is not None:
+            _writable(client, list(params["UserAttributeNames"]))
+        delete_attributes(conn, pool, user, list(params["UserAttributeNames"]), False, ctx.now)
+    return {}
+
+
+def _verifiable(name: str) -> str:
+    if name not in ("email", "phone_number"):
+        raise InvalidParameterException(f"Invalid attribute name: {name}. Only email and phone_number can be verified.")
+    return name
+
+
+@operation("cognito-idp", "GetUserAttributeVerificationCode")
+def get_user_attribute_verification_code(ctx: RequestContext, params: Params) -> Result:
+    name = _verifiable(params["AttributeName"])
+    with ctx.store.tx() as conn:
+        pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        value = user.attributes.get(name)
+        if not value:
+            raise InvalidParameterException(f"No {name} is registered for the user.")
+        delivery = messages.Delivery("EMAIL" if name == "email" else "SMS", name, value)
+        code = messages.issue_code(conn, user, f"VerifyAttribute:{name}", ctx.now)
+        messages.send(conn, ctx.settings, pool, user, delivery, "VerifyUserAttribute", code, ctx.now)
+    return {"CodeDeliveryDetails": delivery.details()}
+
+
+@operation("cognito-idp", "VerifyUserAttribute")
+def verify_user_attribute(ctx: RequestContext, params: Params) -> Result:
+    name = _verifiable(params["AttributeName"])
+    with ctx.store.tx() as conn:
+        pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        check = messages.check_code(conn, user, f"VerifyAttribute:{name}", params["Code"], ctx.now)
+        if check.ok:
+            values = {**user.attributes, f"{name}_verified": "true"}
+            claim_aliases(conn, pool, values, user.id, False, ctx.now)
+            directory.save_attributes(conn, user, values, ctx.now)
+    if check.error is not None:
+        raise check.error
+    return {}
+
+
+@operation("cognito-idp", "ChangePassword", offload=True)
+def change_password(ctx: RequestContext, params: Params) -> Result:
+    now: dt.datetime = ctx.now
+    with ctx.store.read() as conn:
+        pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        locked = lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now)
+    if locked:
+        raise NotAuthorizedException("Password attempts exceeded")
+    previous = params.get("PreviousPassword")
+    if user.password_hash is not None and (not previous or not ctx.passwords.verify(user.password_hash, previous)):
+        with ctx.store.tx() as conn:
+            lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
+        raise NotAuthorizedException(INCORRECT)
+    check_password(pool, params["ProposedPassword"])
+    material = password_material(ctx, pool, user.username, params["ProposedPassword"])
+    with ctx.store.tx() as conn:
+        directory.set_fields(conn, user, now, **material)
+        lockout.record_success(conn, pool.id, user.id)
+    return {}
+
+
+@operation("cognito-idp", "DeleteUser")
+def delete_user(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        _pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        directory.delete_user(conn, user)
+    return None
+
+
+@operation("cognito-idp", "SetUserSettings")
+def set_user_settings(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        _pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        set_mfa_options(conn, user, list(params["MFAOptions"]), ctx.now)
+    return {}

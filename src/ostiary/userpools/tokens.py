@@ -1,0 +1,253 @@
+"""Token issuance, refresh-token lineages, revocation and access-token checks.
+
+A sign-in creates one lineage (a ``refresh_tokens`` row whose id is the ``origin_jti`` of every
+token minted from it). The refresh token itself is 64 random bytes, opaque to clients, stored as a
+SHA-256 hash. RevokeToken revokes one lineage; GlobalSignOut, AdminUserGlobalSignOut, disabling
+or deleting a user revoke all of the user's lineages, and every access token of a revoked lineage
+is refused ("Access Token has been revoked").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from ostiary.crypto import jwt
+from ostiary.crypto.keys import KeyRing
+from ostiary.store import tables as t
+from ostiary.store.db import utc
+from ostiary.userpools import claims as c
+from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.errors import NotAuthorizedException
+
+POOL_ID_SHAPE = "_"
+
+
+def issuer(public_url: str, pool_id: str) -> str:
+    return f"{public_url}/{pool_id}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(96)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    id: str
+    user_id: str
+    client_id: str
+    auth_time: dt.datetime
+    expires_at: dt.datetime
+    revoked: bool
+    device_key: str | None
+    current: bool  # False when found through the previous (rotated) token
+
+
+def start_lineage(
+    conn: Connection,
+    pool: PoolView,
+    user: User,
+    client: dict[str, Any],
+    now: dt.datetime,
+    device_key: str | None = None,
+    scopes: list[str] | None = None,
+) -> tuple[c.SignInEvent, str]:
+    """A new sign-in: (event, refresh token)."""
+    lineage_id = str(uuid.uuid4())
+    token = new_refresh_token()
+    conn.execute(
+        insert(t.refresh_tokens).values(
+            id=lineage_id,
+            user_pool_id=pool.id,
+            user_id=user.id,
+            client_id=client["ClientId"],
+            token_hash=hash_token(token),
+            previous_hash=None,
+            auth_time=now,
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=c.validity_seconds(client, "RefreshToken")),
+            revoked_at=None,
+            device_key=device_key,
+            scopes=" ".join(scopes) if scopes else None,
+        )
+    )
+    event = c.SignInEvent(origin_jti=lineage_id, auth_time=int(now.timestamp()), event_id=str(uuid.uuid4()))
+    return event, token
+
+
+def find_lineage(conn: Connection, pool_id: str, token: str) -> Lineage | None:
+    h = hash_token(token)
+    r = t.refresh_tokens.c
+    row = conn.execute(
+        select(t.refresh_tokens).where(r.user_pool_id == pool_id, (r.token_hash == h) | (r.previous_hash == h))
+    ).first()
+    if row is None:
+        return None
+    return Lineage(
+        id=row.id,
+        user_id=row.user_id,
+        client_id=row.client_id,
+        auth_time=utc(row.auth_time),
+        expires_at=utc(row.expires_at),
+        revoked=row.revoked_at is not None,
+        device_key=row.device_key,
+        current=row.token_hash == h,
+    )
+
+
+def rotate_refresh_token(conn: Connection, lineage: Lineage, client: dict[str, Any], now: dt.datetime) -> str:
+    """Refresh-token rotation: a new token; the previous one stays valid for the grace period only
+    through ``previous_hash`` (one step back), as Cognito's RetryGracePeriodSeconds allows."""
+    token = new_refresh_token()
+    row = conn.execute(select(t.refresh_tokens.c.token_hash).where(t.refresh_tokens.c.id == lineage.id)).first()
+    assert row is not None
+    conn.execute(
+        update(t.refresh_tokens)
+        .where(t.refresh_tokens.c.id == lineage.id)
+        .values(
+            token_hash=hash_token(token),
+            previous_hash=row.token_hash,
+            expires_at=now + dt.timedelta(seconds=c.validity_seconds(client, "RefreshToken")),
+        )
+    )
+    return token
+
+
+def revoke_lineage(conn: Connection, lineage_id: str, now: dt.datetime) -> None:
+    conn.execute(
+        update(t.refresh_tokens)
+        .where(t.refresh_tokens.c.id == lineage_id, t.refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def revoke_user(conn: Connection, user_id: str, now: dt.datetime) -> None:
+    """Sign the user out everywhere: every lineage, and so every access token, is revoked."""
+    conn.execute(
+        update(t.refresh_tokens)
+        .where(t.refresh_tokens.c.user_id == user_id, t.refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def lineage_revoked(conn: Connection, lineage_id: str) -> bool:
+    row = conn.execute(select(t.refresh_tokens.c.revoked_at).where(t.refresh_tokens.c.id == lineage_id)).first()
+    return row is None or row.revoked_at is not None
+
+
+def mint(
+    keys: KeyRing,
+    public_url: str,
+    pool: PoolView,
+    client: dict[str, Any],
+    user: User,
+    event: c.SignInEvent,
+    now: dt.datetime,
+    *,
+    scopes: list[str] | None = None,
+    device_key: str | None = None,
+    nonce: str | None = None,
+    with_id_token: bool = True,
+) -> dict[str, Any]:
+    """Signed ID and access tokens for ``user`` (AuthenticationResult fields, without RefreshToken)."""
+    iss = issuer(public_url, pool.id)
+    iat = int(now.timestamp())
+    access_validity = c.validity_seconds(client, "AccessToken")
+    readable = set(client["ReadAttributes"]) if client.get("ReadAttributes") else None
+    access_claims = c.access_token_claims(
+        issuer=iss,
+        sub=user.id,
+        username=user.username,
+        client_id=client["ClientId"],
+        groups=user.groups,
+        scopes=scopes or [c.USER_ADMIN_SCOPE],
+        event=event,
+        issued_at=iat,
+        validity_seconds=access_validity,
+        device_key=device_key,
+    )
+    access_key = keys.signing_key(pool.id, "access")
+    result: dict[str, Any] = {
+        "AccessToken": jwt.sign(access_claims, access_key.kid, access_key.private),
+        "ExpiresIn": access_validity,
+        "TokenType": "Bearer",
+    }
+    if with_id_token:
+        id_claims = c.id_token_claims(
+            issuer=iss,
+            sub=user.id,
+            username=user.username,
+            client_id=client["ClientId"],
+            attributes=user.attributes,
+            readable=readable,
+            groups=user.groups,
+            event=event,
+            issued_at=iat,
+            validity_seconds=c.validity_seconds(client, "IdToken"),
+            nonce=nonce,
+        )
+        id_key = keys.signing_key(pool.id, "id")
+        result["IdToken"] = jwt.sign(id_claims, id_key.kid, id_key.private)
+    return result
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    pool_id: str
+    user_id: str
+    username: str
+    client_id: str
+    claims: dict[str, Any]
+
+
+def pool_id_of(token: str) -> str:
+    """The pool an access token claims to come from (its ``iss`` suffix), before verification."""
+    try:
+        body = jwt.b64url_decode(token.split(".")[1])
+        import json
+
+        iss = json.loads(body).get("iss", "")
+    except (ValueError, IndexError, AttributeError):
+        raise NotAuthorizedException("Invalid Access Token") from None
+    pool_id = str(iss).rsplit("/", 1)[-1]
+    if POOL_ID_SHAPE not in pool_id:
+        raise NotAuthorizedException("Invalid Access Token")
+    return pool_id
+
+
+def check_access_token(
+    conn: Connection, keys: KeyRing, public_url: str, token: str, now: dt.datetime, scope: str = c.USER_ADMIN_SCOPE
+) -> AccessContext:
+    """Signature, issuer, token_use, expiry, scope and revocation of an access token."""
+    pool_id = pool_id_of(token)
+    try:
+        kid = str(jwt.unverified_header(token).get("kid"))
+        claims = jwt.verify(token, keys.public_keys(pool_id, kid), now.timestamp())
+    except jwt.TokenError as err:
+        if err.problem is jwt.TokenProblem.EXPIRED:
+            raise NotAuthorizedException("Access Token has expired") from None
+        raise NotAuthorizedException("Invalid Access Token") from None
+    if claims.get("iss") != issuer(public_url, pool_id) or claims.get("token_use") != "access":
+        raise NotAuthorizedException("Invalid Access Token")
+    if scope not in str(claims.get("scope", "")).split():
+        raise NotAuthorizedException("Access Token does not have required scopes")
+    origin = claims.get("origin_jti")
+    if origin and lineage_revoked(conn, str(origin)):
+        raise NotAuthorizedException("Access Token has been revoked")
+    return AccessContext(
+        pool_id=pool_id,
+        user_id=str(claims.get("sub")),
+        username=str(claims.get("username")),
+        client_id=str(claims.get("client_id")),
+        claims=claims,
+    )

@@ -1,0 +1,445 @@
+"""Admin user management: AdminCreateUser … AdminSetUserSettings, and ListUsers.
+
+Behaviour per the Cognito API Reference for each operation and NOTES-cognito.md §2.6-2.7
+(statuses and transitions, attributes, aliases, invitations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, select, tuple_
+
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.registry import Params, Result, operation
+from ostiary.store import tables as t
+from ostiary.store.db import utc
+from ostiary.userpools import attributes as attrs
+from ostiary.userpools import directory, filters, messages, paging, srp, tokens
+from ostiary.userpools import passwords as policy
+from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.errors import (
+    AliasExistsException,
+    InvalidParameterException,
+    InvalidPasswordException,
+    NotAuthorizedException,
+    UnsupportedUserStateException,
+    UsernameExistsException,
+    UserNotFoundException,
+)
+from ostiary.userpools.lookup import pool_for_caller
+
+_UNCONFIRMED_OK = ("UNCONFIRMED",)
+
+
+def user_type(user: User, only: set[str] | None = None, key: str = "Attributes") -> dict[str, Any]:
+    """UserType (ListUsers, AdminCreateUser) — or AdminGetUser's shape with key="UserAttributes"."""
+    out: dict[str, Any] = {
+        "Username": user.username,
+        key: user.attribute_list(only),
+        "UserCreateDate": user.created_at,
+        "UserLastModifiedDate": user.updated_at,
+        "Enabled": user.enabled,
+        "UserStatus": user.status,
+    }
+    options = user.mfa.get("MFAOptions")
+    if options:
+        out["MFAOptions"] = options
+    return out
+
+
+def require_user(conn: Connection, pool: PoolView, username: str) -> User:
+    user = directory.find(conn, pool, username)
+    if user is None:
+        raise UserNotFoundException("User does not exist.")
+    return user
+
+
+def password_material(ctx: RequestContext, pool: PoolView, username: str, password: str) -> dict[str, Any]:
+    """Argon2id hash and SRP verifier for a new password (the password itself is never stored)."""
+    salt, verifier = srp.make_verifier(pool.srp_group, username, password)
+    return {
+        "password_hash": ctx.passwords.hash(password),
+        "srp_salt": salt,
+        "srp_verifier": format(verifier, "x"),
+        "password_updated_at": ctx.now,
+    }
+
+
+def check_password(pool: PoolView, password: str) -> None:
+    problem = policy.policy_problem(password, pool.password_policy)
+    if problem:
+        raise InvalidPasswordException(problem)
+
+
+def claim_aliases(
+    conn: Connection, pool: PoolView, values: dict[str, str], user_id: str | None, force: bool, now: dt.datetime
+) -> None:
+    """Refuse (or, with ``force``, take over) an email/phone/preferred_username another user holds."""
+    for attribute in ("email", "phone_number", "preferred_username"):
+        value = values.get(attribute)
+        if not value:
+            continue
+        as_username = attribute in pool.username_attributes
+        as_alias = attribute in pool.alias_attributes
+        if not (as_username or as_alias):
+            continue
+        if as_alias and attribute != "preferred_username" and values.get(f"{attribute}_verified") != "true":
+            continue  # an unverified email or phone is not an alias yet
+        other = directory.alias_owner(conn, pool, attribute, value, exclude=user_id)
+        if other is None:
+            continue
+        if as_username:
+            label = "email" if attribute == "email" else "phone_number"
+            raise UsernameExistsException(f"An account with the given {label} already exists.")
+        if attribute == "preferred_username" or not force:
+            raise AliasExistsException(f"An account with the given {attribute} already exists.")
+        moved = dict(other.attributes)
+        moved[f"{attribute}_verified"] = "false"
+        directory.save_attributes(conn, other, moved, now)
+
+
+def resolve_new_username(pool: PoolView, username: str, values: dict[str, str]) -> str:
+    """The stored username for a new user, and username-attribute checks."""
+    if pool.username_attributes:
+        if "email" in pool.username_attributes and attrs._EMAIL.match(username):
+            values.setdefault("email", username)
+            return str(uuid.uuid4())
+        if "phone_number" in pool.username_attributes and attrs._PHONE.match(username):
+            values.setdefault("phone_number", username)
+            return str(uuid.uuid4())
+        raise InvalidParameterException(
+            "Username should be either an email or a phone number."
+            if len(pool.username_attributes) > 1
+            else f"Username should be an {'email' if 'email' in pool.username_attributes else 'phone number'}."
+        )
+    if "email" in pool.alias_attributes and attrs._EMAIL.match(username):
+        raise InvalidParameterException(
+            "Username cannot be of email format, since user pool is configured for email alias."
+        )
+    if "phone_number" in pool.alias_attributes and attrs._PHONE.match(username):
+        raise InvalidParameterException(
+            "Username cannot be of phone number format, since user pool is configured for phone_number alias."
+        )
+    return username
+
+
+# --------------------------------------------------------------------------------------------
+
+
+@operation("cognito-idp", "AdminCreateUser", offload=True)
+def admin_create_user(ctx: RequestContext, params: Params) -> Result:
+    now = ctx.now
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+    action = params.get("MessageAction")
+    temp = params.get("TemporaryPassword")
+    if temp:
+        check_password(pool, temp)
+    temp = temp or policy.temporary_password(pool.password_policy)
+    mediums = params.get("DesiredDeliveryMediums") or ["SMS"]
+    if action == "RESEND":
+        with ctx.store.read() as conn:
+            existing = require_user(conn, pool, params["Username"])
+        if existing.status != "FORCE_CHANGE_PASSWORD":
+            raise UnsupportedUserStateException(f"Resend not possible. User status is {existing.status}.")
+        material = password_material(ctx, pool, existing.username, temp)
+        with ctx.store.tx() as conn:
+            user = require_user(conn, pool, params["Username"])
+            directory.set_fields(conn, user, now, **material)
+            _invite(ctx, conn, pool, user, temp, mediums)
+        return {"User": user_type(user)}
+
+    values = attrs.normalize(attrs.to_dict(params.get("UserAttributes")))
+    attrs.check_values(pool, values, admin=True, creating=True)
+    username = resolve_new_username(pool, params["Username"], values)
+    attrs.check_values(pool, values, admin=True, creating=True)
+    attrs.check_required(pool, values)
+    material = password_material(ctx, pool, username, temp)
+    with ctx.store.tx() as conn:
+        if directory.find(conn, pool, params["Username"], by_alias=False) is not None:
+            raise UsernameExistsException("User account already exists")
+        claim_aliases(conn, pool, values, None, bool(params.get("ForceAliasCreation")), now)
+        user = directory.insert_user(
+            conn, pool, username=username, status="FORCE_CHANGE_PASSWORD", attributes=values, now=now
+        )
+        directory.set_fields(conn, user, now, **material)
+        if action != "SUPPRESS":
+            _invite(ctx, conn, pool, user, temp, mediums)
+    return {"User": user_type(user)}
+
+
+def _invite(ctx: RequestContext, conn: Connection, pool: PoolView, user: User, temp: str, mediums: list[str]) -> None:
+    for medium in mediums:
+        attribute = "email" if medium == "EMAIL" else "phone_number"
+        destination = user.attributes.get(attribute)
+        if destination:
+            delivery = messages.Delivery(medium, attribute, destination)
+            messages.send(conn, ctx.settings, pool, user, delivery, "AdminCreateUser", temp, ctx.now)
+
+
+@operation("cognito-idp", "AdminGetUser")
+def admin_get_user(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        user = require_user(conn, pool, params["Username"])
+    out = user_type(user, key="UserAttributes")
+    settings = user.mfa.get("UserMFASettingList")
+    if settings:
+        out["UserMFASettingList"] = settings
+        if user.mfa.get("PreferredMfaSetting"):
+            out["PreferredMfaSetting"] = user.mfa["PreferredMfaSetting"]
+    return out
+
+
+@operation("cognito-idp", "AdminDeleteUser")
+def admin_delete_user(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        directory.delete_user(conn, require_user(conn, pool, params["Username"]))
+    return None
+
+
+@operation("cognito-idp", "AdminEnableUser")
+def admin_enable_user(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        directory.set_fields(conn, require_user(conn, pool, params["Username"]), ctx.now, enabled=True)
+    return {}
+
+
+@operation("cognito-idp", "AdminDisableUser")
+def admin_disable_user(ctx: RequestContext, params: Params) -> Result:
+    """Disabling also signs the user out everywhere (AWS revokes the user's tokens)."""
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        user = require_user(conn, pool, params["Username"])
+        directory.set_fields(conn, user, ctx.now, enabled=False)
+        tokens.revoke_user(conn, user.id, ctx.now)
+    return {}
+
+
+@operation("cognito-idp", "AdminConfirmSignUp")
+def admin_confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        user = require_user(conn, pool, params["Username"])
+        if user.status != "UNCONFIRMED":
+            raise NotAuthorizedException(f"User cannot be confirmed. Current status is {user.status}")
+        directory.set_fields(conn, user, ctx.now, status="CONFIRMED")
+    return {}
+
+
+def apply_attribute_update(
+    ctx: RequestContext, conn: Connection, pool: PoolView, user: User, updates: dict[str, str], admin: bool
+) -> list[dict[str, str]]:
+    """Write attributes; a changed email/phone becomes unverified and, when the pool auto-verifies it,
+    gets a code. Returns CodeDeliveryDetailsList."""
+    attrs.check_values(pool, updates, admin=admin, creating=False)
+    new = dict(user.attributes)
+    deliveries: list[messages.Delivery] = []
+    for name, value in updates.items():
+        if value == "":
+            new.pop(name, None)
+            continue
+        new[name] = value.lower() if name.endswith("_verified") else value
+        if name in ("email", "phone_number") and value != user.attributes.get(name):
+            if f"{name}_verified" not in updates:
+                new[f"{name}_verified"] = "false"
+            if name in pool.auto_verified and new.get(f"{name}_verified") != "true":
+                deliveries.append(messages.Delivery("EMAIL" if name == "email" else "SMS", name, value))
+    attrs.check_required(pool, new)
+    claim_aliases(conn, pool, new, user.id, False, ctx.now)
+    directory.save_attributes(conn, user, new, ctx.now)
+    details = []
+    for delivery in deliveries:
+        code = messages.issue_code(conn, user, f"VerifyAttribute:{delivery.attribute}", ctx.now)
+        messages.send(conn, ctx.settings, pool, user, delivery, "UpdateUserAttribute", code, ctx.now)
+        details.append(delivery.details())
+    return details
+
+
+@operation("cognito-idp", "AdminUpdateUserAttributes")
+def admin_update_user_attributes(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        user = require_user(conn, pool, params["Username"])
+        apply_attribute_update(ctx, conn, pool, user, attrs.to_dict(params["UserAttributes"]), admin=True)
+    return {}
+
+
+def delete_attributes(
+    conn: Connection, pool: PoolView, user: User, names: list[str], admin: bool, now: dt.datetime
+) -> None:
+    schema = pool.schema
+    new = dict(user.attributes)
+    for name in names:
+        entry = schema.get(name)
+        if entry is None and name not in ("email_verified", "phone_number_verified"):
+            raise InvalidParameterException(f"{name}: Attribute does not exist in the schema.")
+        if entry is not None and entry.get("Required"):
+            raise InvalidParameterException(f"Cannot delete required attribute {name}")
+        if name in attrs.READ_ONLY or (entry is not None and entry.get("Mutable") is False):
+            raise InvalidParameterException(f"Cannot modify the non-mutable attribute {name}")
+        if not admin and (name.startswith("dev:") or (entry or {}).get("DeveloperOnlyAttribute")):
+            raise InvalidParameterException(f"{name}: Cannot modify a developer-only attribute.")
+        new.pop(name, None)
+        if name in ("email", "phone_number"):
+            new.pop(f"{name}_verified", None)
+    directory.save_attributes(conn, user, new, now)
+
+
+@operation("cognito-idp", "AdminDeleteUserAttributes")
+def admin_delete_user_attributes(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        user = require_user(conn, pool, params["Username"])
+        delete_attributes(conn, pool, user, list(params["UserAttributeNames"]), True, ctx.now)
+    return {}
+
+
+@operation("cognito-idp", "AdminResetUserPassword")
+def admin_reset_user_password(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        user = require_user(conn, pool, params["Username"])
+        if not user.enabled:
+            raise NotAuthorizedException("User is disabled.")
+        delivery = messages.recovery_delivery(pool, user)
+        if delivery is None and user.status != "UNCONFIRMED":
+            raise InvalidParameterException(
+                "Cannot reset password for the user as there is no registered/verified email or phone_number"
+            )
+        if user.status != "UNCONFIRMED":
+            directory.set_fields(conn, user, ctx.now, status="RESET_REQUIRED")
+        tokens.revoke_user(conn, user.id, ctx.now)
+        if delivery is not None:
+            code = messages.issue_code(conn, user, "ForgotPassword", ctx.now)
+            messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, ctx.now)
+    return {}
+
+
+@operation("cognito-idp", "AdminSetUserPassword", offload=True)
+def admin_set_user_password(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        user = require_user(conn, pool, params["Username"])
+    check_password(pool, params["Password"])
+    material = password_material(ctx, pool, user.username, params["Password"])
+    permanent = bool(params.get("Permanent"))
+    with ctx.store.tx() as conn:
+        user = require_user(conn, pool, params["Username"])
+        status = "CONFIRMED" if permanent else "FORCE_CHANGE_PASSWORD"
+        if user.status == "EXTERNAL_PROVIDER":
+            raise InvalidParameterException("Cannot set a password for a federated user.")
+        directory.set_fields(conn, user, ctx.now, status=status, **material)
+        if permanent:
+            conn.execute(t.codes.delete().where(t.codes.c.user_id == user.id, t.codes.c.purpose == "ForgotPassword"))
+    return {}
+
+
+@operation("cognito-idp", "AdminSetUserSettings")
+def admin_set_user_settings(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        user = require_user(conn, pool, params["Username"])
+        set_mfa_options(conn, user, list(params["MFAOptions"]), ctx.now)
+    return {}
+
+
+def set_mfa_options(conn: Connection, user: User, options: list[dict[str, Any]], now: dt.datetime) -> None:
+    """Legacy MFAOptions: SMS to phone_number only."""
+    for option in options:
+        if option.get("DeliveryMedium") != "SMS" or option.get("AttributeName") != "phone_number":
+            raise InvalidParameterException("Only phone_number and SMS are supported in MFAOptions.")
+    mfa = dict(user.mfa)
+    if options:
+        mfa["MFAOptions"] = options
+    else:
+        mfa.pop("MFAOptions", None)
+    directory.set_fields(conn, user, now, mfa=mfa)
+
+
+# --------------------------------------------------------------------------------------------
+# ListUsers
+
+_LIST_MAX = 60
+
+
+def _sql_filter(query: Any, f: filters.UserFilter, pool: PoolView) -> Any:
+    """Push the cheap filters down to an index; the rest is matched in Python."""
+    c = t.users.c
+    if f.attribute == "username" and not f.prefix and not pool.case_sensitive:
+        return query.where(c.username_key == f.value.lower())
+    if f.attribute == "email" and not f.prefix:
+        return query.where(c.email_key == f.value.lower())
+    if f.attribute == "phone_number" and not f.prefix:
+        return query.where(c.phone_key == f.value)
+    if f.attribute == "sub" and not f.prefix:
+        return query.where(c.id == f.value)
+    return query
+
+
+def _matches(f: filters.UserFilter, user: User) -> bool:
+    if f.attribute == "username":
+        return f.matches(user.username)
+    if f.attribute == "cognito:user_status":
+        return f.matches(user.status)
+    if f.attribute == "status":
+        return f.matches("Enabled" if user.enabled else "Disabled")
+    if f.attribute == "sub":
+        return f.matches(user.id)
+    return f.matches(user.attributes.get(f.attribute))
+
+
+@operation("cognito-idp", "ListUsers")
+def list_users(ctx: RequestContext, params: Params) -> Result:
+    limit = int(params.get("Limit") or _LIST_MAX)
+    if limit > _LIST_MAX:
+        raise InvalidParameterException(f"Limit must be less than or equal to {_LIST_MAX}.")
+    try:
+        flt = filters.parse(params.get("Filter") or "")
+    except filters.FilterError as err:
+        raise InvalidParameterException(str(err)) from None
+    only = set(params["AttributesToGet"]) if params.get("AttributesToGet") is not None else None
+    after = paging.decode(params.get("PaginationToken"), "PaginationToken")
+    c = t.users.c
+    found: list[User] = []
+    last_key: list[Any] | None = None
+    more = False
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        if only is not None:
+            unknown = [n for n in only if n not in pool.schema and n not in ("email_verified", "phone_number_verified")]
+            if unknown:
+                raise InvalidParameterException(
+                    f"One or more requested attributes do not exist: [{', '.join(unknown)}]"
+                )
+        cursor = after
+        while True:
+            query = select(t.users).where(c.user_pool_id == pool.id).order_by(c.created_at, c.id).limit(200)
+            if flt is not None:
+                query = _sql_filter(query, flt, pool)
+            if cursor is not None:
+                query = query.where(
+                    tuple_(c.created_at, c.id) > tuple_(dt.datetime.fromisoformat(cursor[0]), cursor[1])
+                )
+            rows = conn.execute(query).all()
+            for row in rows:
+                user = directory._user(row)
+                cursor = [utc(row.created_at).isoformat(), row.id]
+                if flt is not None and not _matches(flt, user):
+                    continue
+                if len(found) == limit:
+                    more = True
+                    break
+                found.append(user)
+                last_key = cursor
+            if more or len(rows) < 200:
+                break
+    out: dict[str, Any] = {"Users": [user_type(u, only) for u in found]}
+    if more and last_key is not None:
+        out["PaginationToken"] = paging.encode(last_key)
+    return out
