@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,7 +23,8 @@ from ostiary.oauth import wellknown
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import MAX_BODY, Dispatcher, HttpRequest
 from ostiary.protocol.registry import load_handlers
-from ostiary.store.db import Store
+from ostiary.store.db import Store, reset_data
+from ostiary.userpools.messages import outbox_rows
 
 log = logging.getLogger("ostiary")
 
@@ -100,8 +102,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         )
 
     async def health(_: Request) -> Response:
-        from anyio import to_thread
-
         ok = await to_thread.run_sync(runtime.store.ping)
         return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
 
@@ -112,6 +112,24 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def dev_settings(_: Request) -> Response:
         return JSONResponse({"dev": True, "settings": describe(settings)})
 
+    async def dev_outbox(request: Request) -> Response:
+        destination = request.query_params.get("destination")
+        try:
+            limit = min(int(request.query_params.get("limit", "100")), 1000)
+        except ValueError:
+            return JSONResponse({"message": "limit must be a number"}, status_code=400)
+
+        def read() -> list[dict[str, object]]:
+            with runtime.store.read() as conn:
+                return outbox_rows(conn, destination, limit)
+
+        return JSONResponse({"messages": await to_thread.run_sync(read)})
+
+    async def dev_reset(_: Request) -> Response:
+        await to_thread.run_sync(reset_data, runtime.store)
+        runtime.keys.clear()
+        return JSONResponse({"reset": True})
+
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -119,6 +137,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     routes += wellknown.routes(runtime)
     if settings.dev:
         routes.append(Route("/_ostiary/settings", dev_settings, methods=["GET"]))
+        routes.append(Route("/_ostiary/outbox", dev_outbox, methods=["GET"]))
+        routes.append(Route("/_ostiary/reset", dev_reset, methods=["POST"]))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -168,6 +168,35 @@ def accounts_list(**opts: Any) -> None:
 
 
 @main.command()
+@_common
+@click.option("--destination", help="Only messages to this email address or phone number.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def outbox(destination: str | None, limit: int, as_json: bool, **opts: Any) -> None:
+    """Show the newest messages of the development outbox (codes, invitations)."""
+    import json
+
+    from ostiary.app import build_runtime
+    from ostiary.userpools.messages import outbox_rows
+
+    runtime = build_runtime(_settings(**opts))
+    with runtime.store.read() as conn:
+        rows = outbox_rows(conn, destination, limit)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Outbox (newest first)")
+    for col in ("When", "Pool", "User", "To", "Purpose", "Message"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["createdAt"])[:19], str(r["userPoolId"]), str(r["username"]), str(r["destination"]),
+            str(r["purpose"]), str(r["body"]),
+        )  # fmt: skip
+    Console().print(table)
+
+
+@main.command()
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/compatibility.md"))
 @click.option("--check", is_flag=True, help="Exit 1 if the file is stale instead of writing it.")
 def compat(output: Path, check: bool) -> None:

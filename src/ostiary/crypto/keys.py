@@ -163,6 +163,10 @@ class KeyRing:
         with self._lock:
             self._owners.pop(owner, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._owners.clear()
+
 
 def _public_from_jwk(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
     from ostiary.crypto.jwt import b64url_decode

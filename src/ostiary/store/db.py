@@ -101,3 +101,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin_immediate(conn: Connection) -> None:
     immediate = conn.get_execution_options().get("sqlite_immediate")
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def reset_data(store: Store) -> None:
+    """Development reset: every pool and what hangs off it goes; accounts and their keys stay."""
+    from ostiary.store import tables as t
+
+    with store.tx() as conn:
+        for table in (t.outbox, t.counters, t.tags, t.signing_keys, t.user_pools):
+            conn.execute(table.delete())
