@@ -10,7 +10,7 @@ import jwt as pyjwt
 from sqlalchemy import select
 
 from ostiary.crypto import jwt
-from ostiary.crypto.keys import KeyRing, rotate
+from ostiary.crypto.keys import KeyRing, create_keys, rotate
 from ostiary.crypto.secrets import SecretBox
 from ostiary.store import tables as t
 from ostiary.store.db import Store
@@ -20,6 +20,9 @@ def _ring(tmp_path: Path) -> tuple[Store, SecretBox, KeyRing]:
     store = Store(f"sqlite:///{tmp_path / 'k.db'}")
     store.migrate()
     box = SecretBox(os.urandom(32))
+    with store.tx() as conn:
+        for owner in ("us-east-1_pool1", "us-east-1_pool2", "us-east-1_pool3"):
+            create_keys(conn, box, owner)
     return store, box, KeyRing(store, box)
 
 
@@ -29,7 +32,9 @@ def test_keys_are_sealed_and_distinct_per_purpose(tmp_path: Path) -> None:
     access_key = ring.signing_key("us-east-1_pool1", "access")
     assert id_key.kid != access_key.kid
     with store.read() as conn:
-        rows = conn.execute(select(t.signing_keys.c.private_enc)).all()
+        rows = conn.execute(
+            select(t.signing_keys.c.private_enc).where(t.signing_keys.c.owner == "us-east-1_pool1")
+        ).all()
     assert len(rows) == 2
     assert all(r.private_enc.startswith("v1:") and "PRIVATE KEY" not in r.private_enc for r in rows)
     assert {k["kid"] for k in ring.jwks("us-east-1_pool1")["keys"]} == {id_key.kid, access_key.kid}

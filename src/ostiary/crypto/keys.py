@@ -87,7 +87,11 @@ def rotate(store: Store, box: SecretBox, owner: str) -> None:
 
 
 class KeyRing:
-    """Per-process cache of owners' keys (refreshed every CACHE_SECONDS, or on an unknown kid)."""
+    """Per-process cache of owners' keys (refreshed every CACHE_SECONDS, or on an unknown kid).
+
+    Keys are created with their owner (``create_keys`` inside the owner's creating transaction),
+    never lazily here: a lazy write from inside another request's transaction would deadlock SQLite.
+    """
 
     def __init__(self, store: Store, box: SecretBox) -> None:
         self.store = store
@@ -109,15 +113,7 @@ class KeyRing:
                 .order_by(t.signing_keys.c.created_at)
             ).all()
         if not any(r.status == "active" for r in rows):
-            with self.store.tx() as conn:
-                exists = conn.execute(
-                    select(t.signing_keys.c.kid).where(
-                        t.signing_keys.c.owner == owner, t.signing_keys.c.status == "active"
-                    )
-                ).first()
-                if exists is None:
-                    create_keys(conn, self.box, owner)
-            return self._load(owner)
+            raise KeyError(f"no active signing keys for {owner}")
         active: dict[str, SigningKey] = {}
         public: dict[str, rsa.RSAPublicKey] = {}
         jwks: list[dict[str, Any]] = []

@@ -172,9 +172,7 @@ UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 def validity_seconds(client: dict[str, Any], which: str) -> int:
     """A client's token validity in seconds (``which`` is AccessToken, IdToken or RefreshToken)."""
     defaults = {"AccessToken": (60, "minutes"), "IdToken": (60, "minutes"), "RefreshToken": (30, "days")}
-    value_key = {"AccessToken": "AccessTokenValidity", "IdToken": "IdTokenValidity"}.get(
-        which, "RefreshTokenValidity"
-    )
+    value_key = {"AccessToken": "AccessTokenValidity", "IdToken": "IdTokenValidity"}.get(which, "RefreshTokenValidity")
     default_value, default_unit = defaults[which]
     value = client.get(value_key)
     units = client.get("TokenValidityUnits") or {}

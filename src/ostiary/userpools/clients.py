@@ -1,1 +1,290 @@
-"""Placeholder."""
+"""App clients: CreateUserPoolClient, DescribeUserPoolClient, UpdateUserPoolClient,
+DeleteUserPoolClient, ListUserPoolClients (Cognito API Reference).
+
+Client secrets are sealed with the KEK, not hashed: SECRET_HASH is an HMAC keyed with the secret
+and DescribeUserPoolClient returns it, so the server must be able to read it back.
+UpdateUserPoolClient, as AWS documents, returns every omitted setting to its default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import string
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy.engine import Row
+
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.registry import Params, Result, operation
+from ostiary.store import tables as t
+from ostiary.store.db import utc
+from ostiary.userpools import paging
+from ostiary.userpools.claims import UNIT_SECONDS
+from ostiary.userpools.directory import PoolView
+from ostiary.userpools.errors import InvalidOAuthFlowException, InvalidParameterException, ScopeDoesNotExistException
+from ostiary.userpools.lookup import CLIENT_SECRET_CONTEXT, pool_for_caller
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+DEFAULT_FLOWS = ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH"]
+LEGACY_FLOWS = {"ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH"}
+STANDARD_SCOPES = {"openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"}
+SETTINGS = (
+    "RefreshTokenValidity",
+    "AccessTokenValidity",
+    "IdTokenValidity",
+    "TokenValidityUnits",
+    "ReadAttributes",
+    "WriteAttributes",
+    "ExplicitAuthFlows",
+    "SupportedIdentityProviders",
+    "CallbackURLs",
+    "LogoutURLs",
+    "DefaultRedirectURI",
+    "AllowedOAuthFlows",
+    "AllowedOAuthScopes",
+    "AllowedOAuthFlowsUserPoolClient",
+    "AnalyticsConfiguration",
+    "PreventUserExistenceErrors",
+    "EnableTokenRevocation",
+    "EnablePropagateAdditionalUserContextData",
+    "AuthSessionValidity",
+    "RefreshTokenRotation",
+)
+# (min seconds, max seconds, human range) per token
+VALIDITY_LIMITS = {
+    "AccessToken": (300, 86400, "5 minutes and 1 day"),
+    "IdToken": (300, 86400, "5 minutes and 1 day"),
+    "RefreshToken": (3600, 3650 * 86400, "60 minutes and 10 years"),
+}
+
+
+def new_client_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(26))
+
+
+def new_client_secret() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(51))
+
+
+def _seconds(value: int, unit: str) -> int:
+    return value * UNIT_SECONDS[unit]
+
+
+def _settings(pool: PoolView, params: Params) -> dict[str, Any]:
+    """Validated client settings with AWS's defaults for whatever the request omits."""
+    cfg: dict[str, Any] = {k: params[k] for k in SETTINGS if params.get(k) is not None}
+    # Without TokenValidityUnits AWS reads a given access/ID validity in hours; Ostiary then reports
+    # the units it used, and defaults to 60 minutes / 60 minutes / 30 days.
+    units = {
+        "AccessToken": "hours" if "AccessTokenValidity" in cfg else "minutes",
+        "IdToken": "hours" if "IdTokenValidity" in cfg else "minutes",
+        "RefreshToken": "days",
+    }
+    units.update(cfg.get("TokenValidityUnits") or {})
+    cfg["TokenValidityUnits"] = units
+    cfg.setdefault("AccessTokenValidity", _default_in(3600, units["AccessToken"]))
+    cfg.setdefault("IdTokenValidity", _default_in(3600, units["IdToken"]))
+    cfg.setdefault("RefreshTokenValidity", _default_in(30 * 86400, units["RefreshToken"]))
+    seconds = {}
+    for token, key in (("AccessToken", "AccessTokenValidity"), ("IdToken", "IdTokenValidity"),
+                       ("RefreshToken", "RefreshTokenValidity")):  # fmt: skip
+        lo, hi, text = VALIDITY_LIMITS[token]
+        seconds[token] = _seconds(int(cfg[key]), units[token])
+        if not lo <= seconds[token] <= hi:
+            raise InvalidParameterException(f"{key} must be between {text}.")
+    if seconds["RefreshToken"] < max(seconds["AccessToken"], seconds["IdToken"]):
+        raise InvalidParameterException(
+            "RefreshTokenValidity must be greater than AccessTokenValidity and IdTokenValidity."
+        )
+
+    flows = cfg.get("ExplicitAuthFlows")
+    if flows is None:
+        cfg["ExplicitAuthFlows"] = list(DEFAULT_FLOWS)
+    else:
+        legacy = [f for f in flows if f in LEGACY_FLOWS]
+        if legacy and len(legacy) != len(flows):
+            raise InvalidParameterException("ExplicitAuthFlows can not contain both legacy and ALLOW_ values.")
+    cfg.setdefault("AllowedOAuthFlowsUserPoolClient", False)
+    cfg.setdefault("EnableTokenRevocation", True)
+    cfg.setdefault("EnablePropagateAdditionalUserContextData", False)
+    cfg.setdefault("AuthSessionValidity", 3)
+    cfg.setdefault("PreventUserExistenceErrors", "ENABLED")
+    _check_attributes(pool, cfg)
+    _check_oauth(pool, cfg, params)
+    return cfg
+
+
+def _default_in(seconds: int, unit: str) -> int:
+    return max(1, seconds // UNIT_SECONDS[unit])
+
+
+def _check_attributes(pool: PoolView, cfg: dict[str, Any]) -> None:
+    known = set(pool.schema) | {"email_verified", "phone_number_verified"}
+    for key, what in (("ReadAttributes", "read"), ("WriteAttributes", "write")):
+        names = cfg.get(key)
+        if names is None:
+            continue
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InvalidParameterException(f"Invalid {what} attributes specified while creating a client")
+        if what == "write" and any(n in ("sub", "identities") or n.startswith("dev:") for n in names):
+            raise InvalidParameterException("Invalid write attributes specified while creating a client")
+
+
+def _check_url(url: str, what: str) -> None:
+    parts = urlsplit(url)
+    local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
+    if parts.fragment:
+        raise InvalidParameterException(f"{what} must not contain a fragment: {url}")
+    # https, http://localhost, or an app's custom scheme (myapp://callback)
+    if parts.scheme in ("http", "") and not local:
+        raise InvalidParameterException(f"{what} must be HTTPS or http://localhost: {url}")
+
+
+def _check_oauth(pool: PoolView, cfg: dict[str, Any], params: Params) -> None:
+    for url in cfg.get("CallbackURLs") or []:
+        _check_url(url, "CallbackURLs")
+    for url in cfg.get("LogoutURLs") or []:
+        _check_url(url, "LogoutURLs")
+    default = cfg.get("DefaultRedirectURI")
+    if default and default not in (cfg.get("CallbackURLs") or []):
+        raise InvalidParameterException("DefaultRedirectURI must be one of the CallbackURLs.")
+    providers = cfg.get("SupportedIdentityProviders") or []
+    for provider in providers:
+        if provider != "COGNITO":
+            raise InvalidParameterException(f"The provider {provider} does not exist for User Pool {pool.id}")
+    flows = cfg.get("AllowedOAuthFlows") or []
+    scopes = cfg.get("AllowedOAuthScopes") or []
+    for scope in scopes:
+        if scope not in STANDARD_SCOPES:
+            raise ScopeDoesNotExistException(f"Invalid scope requested: {scope}")
+    if not cfg.get("AllowedOAuthFlowsUserPoolClient"):
+        return
+    if not flows or not scopes:
+        raise InvalidOAuthFlowException(
+            "AllowedOAuthFlows and AllowedOAuthScopes are required if user pool client is allowed to use OAuth flows."
+        )
+    if "client_credentials" in flows:
+        if len(flows) > 1:
+            raise InvalidOAuthFlowException(
+                "client_credentials flow can not be selected along with code flow or implicit flow."
+            )
+        if not params.get("_has_secret"):
+            raise InvalidOAuthFlowException(
+                "client_credentials flow can not be selected if client does not have a client secret."
+            )
+        if any(s in STANDARD_SCOPES for s in scopes):
+            raise InvalidOAuthFlowException("client_credentials flow can only be used with custom scopes.")
+    elif not cfg.get("CallbackURLs"):
+        raise InvalidOAuthFlowException("CallbackURLs must be set when code or implicit flow is allowed.")
+    if "openid" not in scopes and any(s in scopes for s in ("email", "phone", "profile")):
+        raise InvalidOAuthFlowException("The openid scope is required when requesting email, phone or profile.")
+
+
+def client_type(row: Row[Any], secret: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "UserPoolId": row.user_pool_id,
+        "ClientName": row.name,
+        "ClientId": row.client_id,
+        "LastModifiedDate": utc(row.updated_at),
+        "CreationDate": utc(row.created_at),
+        **row.config,
+    }
+    if secret is not None:
+        out["ClientSecret"] = secret
+    return out
+
+
+def _row(conn: Connection, pool: PoolView, client_id: str) -> Row[Any]:
+    row = conn.execute(select(t.user_pool_clients).where(t.user_pool_clients.c.client_id == client_id)).first()
+    if row is None or row.user_pool_id != pool.id:
+        from ostiary.userpools.errors import ResourceNotFoundException
+
+        raise ResourceNotFoundException(f"User pool client {client_id} does not exist.")
+    return row
+
+
+def _secret(ctx: RequestContext, row: Row[Any]) -> str | None:
+    return ctx.box.open(row.secret_enc, CLIENT_SECRET_CONTEXT + row.client_id) if row.secret_enc else None
+
+
+@operation("cognito-idp", "CreateUserPoolClient")
+def create_user_pool_client(ctx: RequestContext, params: Params) -> Result:
+    secret = params.get("ClientSecret") or (new_client_secret() if params.get("GenerateSecret") else None)
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        cfg = _settings(pool, {**params, "_has_secret": secret is not None})
+        client_id = new_client_id()
+        conn.execute(
+            insert(t.user_pool_clients).values(
+                client_id=client_id,
+                user_pool_id=pool.id,
+                name=params["ClientName"],
+                secret_enc=ctx.box.seal(secret, CLIENT_SECRET_CONTEXT + client_id) if secret else None,
+                created_at=ctx.now,
+                updated_at=ctx.now,
+                config=cfg,
+            )
+        )
+        row = _row(conn, pool, client_id)
+    return {"UserPoolClient": client_type(row, secret)}
+
+
+@operation("cognito-idp", "DescribeUserPoolClient")
+def describe_user_pool_client(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        row = _row(conn, pool, params["ClientId"])
+    return {"UserPoolClient": client_type(row, _secret(ctx, row))}
+
+
+@operation("cognito-idp", "UpdateUserPoolClient")
+def update_user_pool_client(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        row = _row(conn, pool, params["ClientId"])
+        secret = _secret(ctx, row)
+        cfg = _settings(pool, {**params, "_has_secret": secret is not None})
+        conn.execute(
+            update(t.user_pool_clients)
+            .where(t.user_pool_clients.c.client_id == row.client_id)
+            .values(config=cfg, name=params.get("ClientName") or row.name, updated_at=ctx.now)
+        )
+        row = _row(conn, pool, params["ClientId"])
+    return {"UserPoolClient": client_type(row, secret)}
+
+
+@operation("cognito-idp", "DeleteUserPoolClient")
+def delete_user_pool_client(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        row = _row(conn, pool, params["ClientId"])
+        conn.execute(delete(t.user_pool_clients).where(t.user_pool_clients.c.client_id == row.client_id))
+    return None
+
+
+@operation("cognito-idp", "ListUserPoolClients")
+def list_user_pool_clients(ctx: RequestContext, params: Params) -> Result:
+    limit = int(params.get("MaxResults") or 60)
+    after = paging.decode(params.get("NextToken"))
+    c = t.user_pool_clients.c
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        query = select(t.user_pool_clients).where(c.user_pool_id == pool.id).order_by(c.created_at, c.client_id)
+        if after:
+            query = query.where(
+                tuple_(c.created_at, c.client_id) > tuple_(dt.datetime.fromisoformat(after[0]), after[1])
+            )
+        rows = conn.execute(query.limit(limit + 1)).all()
+    out: dict[str, Any] = {
+        "UserPoolClients": [
+            {"ClientId": r.client_id, "UserPoolId": r.user_pool_id, "ClientName": r.name} for r in rows[:limit]
+        ]
+    }
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        out["NextToken"] = paging.encode([utc(last.created_at).isoformat(), last.client_id])
+    return out

@@ -136,9 +136,7 @@ def _user(row: Row[Any]) -> User:
 
 
 def get_by_id(conn: Connection, pool: PoolView, user_id: str) -> User | None:
-    row = conn.execute(
-        select(t.users).where(t.users.c.user_pool_id == pool.id, t.users.c.id == user_id)
-    ).first()
+    row = conn.execute(select(t.users).where(t.users.c.user_pool_id == pool.id, t.users.c.id == user_id)).first()
     return None if row is None else _user(row)
 
 
@@ -268,9 +266,7 @@ def groups_of(conn: Connection, pool_id: str, user_id: str) -> list[GroupInfo]:
     m = t.group_members.c
     rows = conn.execute(
         select(g.name, g.precedence, g.role_arn)
-        .select_from(
-            t.group_members.join(t.groups, and_(g.user_pool_id == m.user_pool_id, g.name == m.group_name))
-        )
+        .select_from(t.group_members.join(t.groups, and_(g.user_pool_id == m.user_pool_id, g.name == m.group_name)))
         .where(m.user_pool_id == pool_id, m.user_id == user_id)
     ).all()
     return [GroupInfo(r.name, r.precedence, r.role_arn) for r in rows]
