@@ -84,7 +84,10 @@ def test_password_sign_in_tokens_verify_with_pyjwt(server: Server, setup: PoolSe
     assert access["origin_jti"] == id_claims["origin_jti"]
     assert access["cognito:groups"] == ["admins", "readers"]
     # ID and access tokens are signed with different keys, as Cognito does
-    assert pyjwt.get_unverified_header(result["IdToken"])["kid"] != pyjwt.get_unverified_header(result["AccessToken"])["kid"]
+    assert (
+        pyjwt.get_unverified_header(result["IdToken"])["kid"]
+        != pyjwt.get_unverified_header(result["AccessToken"])["kid"]
+    )
 
 
 def test_wrong_password_and_unknown_user(server: Server, setup: PoolSetup) -> None:
@@ -126,12 +129,18 @@ def test_srp_proof_cannot_be_replayed(server: Server, setup: PoolSetup) -> None:
     app = _unsigned(server)
     srp_client = AWSSRP(username="replay", password=PASSWORD, pool_id=setup.pool_id, client_id=setup.client_id,
                         client=app)  # fmt: skip
-    first = app.initiate_auth(ClientId=setup.client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=srp_client.get_auth_params())
+    first = app.initiate_auth(
+        ClientId=setup.client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=srp_client.get_auth_params()
+    )
     answer = srp_client.process_challenge(first["ChallengeParameters"], {"USERNAME": "replay"})
-    ok = app.respond_to_auth_challenge(ClientId=setup.client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=answer)
+    ok = app.respond_to_auth_challenge(
+        ClientId=setup.client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=answer
+    )
     assert ok["AuthenticationResult"]["AccessToken"]
     with pytest.raises(ClientError) as exc:
-        app.respond_to_auth_challenge(ClientId=setup.client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=answer)
+        app.respond_to_auth_challenge(
+            ClientId=setup.client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=answer
+        )
     assert _error(exc)[0] == "NotAuthorizedException"
 
 
