@@ -39,7 +39,9 @@ def all_flows() -> list[str]:
     ]
 
 
-def make_pool(idp: Any, pool_args: dict[str, Any] | None = None, client_args: dict[str, Any] | None = None) -> PoolSetup:
+def make_pool(
+    idp: Any, pool_args: dict[str, Any] | None = None, client_args: dict[str, Any] | None = None
+) -> PoolSetup:
     args = {"PoolName": "p-" + secrets.token_hex(4), "AutoVerifiedAttributes": ["email"]}
     args.update(pool_args or {})
     pool = idp.create_user_pool(**args)["UserPool"]

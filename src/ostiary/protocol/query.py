@@ -130,7 +130,8 @@ def parse_input(op: OperationModel, pairs: list[tuple[str, str]]) -> dict[str, A
     if p.errors:
         n = len(p.errors)
         raise ValidationFailed(f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(p.errors))
-    return _drop_none(result)
+    cleaned: dict[str, Any] = _drop_none(result)
+    return cleaned
 
 
 def _drop_none(value: Any) -> Any:

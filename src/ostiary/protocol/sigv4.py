@@ -112,7 +112,9 @@ def _parse_header(auth: str, headers: Mapping[str, str]) -> SignedRequest:
 def _parse_presigned(q: Mapping[str, str]) -> SignedRequest:
     for key in ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"):
         if key not in q:
-            raise IncompleteSignature(f"AWS query-string parameters must include '{key}'. Re-examine the query-string parameters.")
+            raise IncompleteSignature(
+                f"AWS query-string parameters must include '{key}'. Re-examine the query-string parameters."
+            )
     if q["X-Amz-Algorithm"] != ALGORITHM:
         raise IncompleteSignature(f"Unsupported AWS 'algorithm': '{q['X-Amz-Algorithm']}'")
     akid, date, region, service = _parse_scope(q["X-Amz-Credential"])
@@ -210,7 +212,7 @@ def canonical_request(
     for name in signed_headers:
         value = _header(headers, name)
         if value is None:
-            raise InvalidSignature(f"The request signature we calculated does not match: header {name} is signed but absent.")
+            raise InvalidSignature(f"The signed header {name} is not in the request.")
         lines.append(f"{name}:{' '.join(value.split())}")
     return "\n".join(
         [
