@@ -38,3 +38,14 @@ def test_describe_masks_secrets() -> None:
     s = load_settings(environ={"OSTIARY_ROOT_SECRET_ACCESS_KEY": "abc", "OSTIARY_KEK": "xyz"})
     d = describe(s)
     assert d["root_secret_access_key"] == "***" and d["kek"] == "***"
+
+
+def test_every_setting_is_documented() -> None:
+    import dataclasses
+
+    from ostiary.config import Settings
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
+    for f in dataclasses.fields(Settings):
+        assert f"`{f.name}`" in doc, f"{f.name} missing from docs/configuration.md"
+        assert f"OSTIARY_{f.name.upper()}" in doc
