@@ -90,10 +90,18 @@ class Server:
         self.log_path = self.data_dir / "server.log"
         log = open(self.log_path, "ab")  # noqa: SIM115
         cmd = [
-            sys.executable, "-m", "ostiary.cli", "serve",
-            "--port", str(self.port), "--data-dir", str(self.data_dir), "--database-url", self.database_url,
+            sys.executable,
+            "-m",
+            "ostiary.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--database-url",
+            self.database_url,
             *self.args,
-        ]  # fmt: skip
+        ]
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

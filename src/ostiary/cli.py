@@ -190,9 +190,13 @@ def outbox(destination: str | None, limit: int, as_json: bool, **opts: Any) -> N
         table.add_column(col)
     for r in rows:
         table.add_row(
-            str(r["createdAt"])[:19], str(r["userPoolId"]), str(r["username"]), str(r["destination"]),
-            str(r["purpose"]), str(r["body"]),
-        )  # fmt: skip
+            str(r["createdAt"])[:19],
+            str(r["userPoolId"]),
+            str(r["username"]),
+            str(r["destination"]),
+            str(r["purpose"]),
+            str(r["body"]),
+        )
     Console().print(table)
 
 

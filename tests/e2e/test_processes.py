@@ -30,9 +30,10 @@ def test_workers_serve_and_aggregate_metrics(server_factory: Any) -> None:
         sts.get_caller_identity()
     text = httpx.get(srv.url + "/metrics").text
     line = next(
-        ln for ln in text.splitlines()
+        ln
+        for ln in text.splitlines()
         if ln.startswith("ostiary_requests_total{") and 'operation="GetCallerIdentity"' in ln
-    )  # fmt: skip
+    )
     assert float(line.rsplit(" ", 1)[1]) == 20.0
 
 

@@ -106,8 +106,11 @@ def test_request_dated_twenty_minutes_ago(server: Server) -> None:
 
 
 def test_missing_signature_on_signed_operation(server: Server) -> None:
-    r = httpx.post(server.url + "/", content=b'{"MaxResults": 1}',
-                   headers={"Content-Type": JSON, "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools"})  # fmt: skip
+    r = httpx.post(
+        server.url + "/",
+        content=b'{"MaxResults": 1}',
+        headers={"Content-Type": JSON, "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools"},
+    )
     assert (r.status_code, _json_code(r)) == (400, "MissingAuthenticationTokenException")
     r = httpx.post(
         server.url + "/", content=b"Action=GetCallerIdentity&Version=2011-06-15", headers={"Content-Type": FORM}
@@ -128,24 +131,36 @@ def test_presigned_query_string(server: Server) -> None:
 @pytest.mark.parametrize(
     ("op", "payload"),
     [
-        ("InitiateAuth", {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "nosuchclient",
-                          "AuthParameters": {"USERNAME": "u", "PASSWORD": "p"}}),
+        (
+            "InitiateAuth",
+            {
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "ClientId": "nosuchclient",
+                "AuthParameters": {"USERNAME": "u", "PASSWORD": "p"},
+            },
+        ),
         ("SignUp", {"ClientId": "nosuchclient", "Username": "u", "Password": "Passw0rd!"}),
         ("GetUser", {"AccessToken": "not-a-token"}),
     ],
-)  # fmt: skip
+)
 def test_unsigned_operations_never_need_a_signature(server: Server, op: str, payload: dict[str, Any]) -> None:
     headers = {"Content-Type": JSON, "X-Amz-Target": f"AWSCognitoIdentityProviderService.{op}"}
     plain = httpx.post(server.url + "/", content=json.dumps(payload).encode(), headers=headers)
-    garbage = httpx.post(server.url + "/", content=json.dumps(payload).encode(),
-                         headers={**headers, "Authorization": "AWS4-HMAC-SHA256 garbage"})  # fmt: skip
+    garbage = httpx.post(
+        server.url + "/",
+        content=json.dumps(payload).encode(),
+        headers={**headers, "Authorization": "AWS4-HMAC-SHA256 garbage"},
+    )
     for r in (plain, garbage):
         assert r.status_code == 400
         assert _json_code(r) in ("ResourceNotFoundException", "NotAuthorizedException"), r.text
 
 
 def test_unsigned_sts_operation(server: Server) -> None:
-    body = b"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&RoleSessionName=s&WebIdentityToken=abcdefghijklmnopqrstuvwxyz"
+    body = (
+        b"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleSessionName=s"
+        b"&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&WebIdentityToken=abcdefghijklmnopqrstuvwxyz"
+    )
     r = httpx.post(server.url + "/", content=body, headers={"Content-Type": FORM})
     assert "MissingAuthenticationToken" not in r.text and "IncompleteSignature" not in r.text
 
@@ -159,8 +174,12 @@ def test_protocol_errors(server: Server) -> None:
     r = _idp(server, "CreateUserPoolReplica", {"UserPoolId": "us-east-1_abc", "ReplicaRegion": "eu-west-1"})
     if r.status_code == 501:
         assert _json_code(r) == "NotImplementedException" and "CreateUserPoolReplica" in r.json()["message"]
-    req = _signed(server, "cognito-idp", b"{not json",
-                  {"Content-Type": JSON, "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools"})  # fmt: skip
+    req = _signed(
+        server,
+        "cognito-idp",
+        b"{not json",
+        {"Content-Type": JSON, "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools"},
+    )
     r = _send(req)
     assert (r.status_code, _json_code(r)) == (400, "SerializationException")
     r = _idp(server, "DescribeUserPool", {})

@@ -181,12 +181,15 @@ def test_client_validation(idp: Any, pool: dict[str, Any]) -> None:
         {"RefreshTokenValidity": 30, "TokenValidityUnits": {"RefreshToken": "minutes"}},
         {"ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "USER_PASSWORD_AUTH"]},
         {"AllowedOAuthFlowsUserPoolClient": True, "AllowedOAuthFlows": ["code"], "AllowedOAuthScopes": ["openid"]},
-        {"AllowedOAuthFlowsUserPoolClient": True, "AllowedOAuthFlows": ["client_credentials"],
-         "AllowedOAuthScopes": ["api/read"]},
+        {
+            "AllowedOAuthFlowsUserPoolClient": True,
+            "AllowedOAuthFlows": ["client_credentials"],
+            "AllowedOAuthScopes": ["api/read"],
+        },
         {"CallbackURLs": ["http://example.com/cb"]},
         {"ReadAttributes": ["custom:nope"]},
         {"SupportedIdentityProviders": ["Google"]},
-    ]  # fmt: skip
+    ]
     codes = set()
     for extra in bad:
         with pytest.raises(ClientError) as exc:
@@ -212,9 +215,13 @@ def test_client_update_list_delete(idp: Any, pool: dict[str, Any]) -> None:
     ids = [
         idp.create_user_pool_client(UserPoolId=pid, ClientName=f"c{i}")["UserPoolClient"]["ClientId"] for i in range(3)
     ]
-    updated = idp.update_user_pool_client(UserPoolId=pid, ClientId=ids[0], ClientName="renamed",
-                                          ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-                                          AccessTokenValidity=2)["UserPoolClient"]  # fmt: skip
+    updated = idp.update_user_pool_client(
+        UserPoolId=pid,
+        ClientId=ids[0],
+        ClientName="renamed",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        AccessTokenValidity=2,
+    )["UserPoolClient"]
     assert updated["ClientName"] == "renamed"
     assert updated["AccessTokenValidity"] == 2 and updated["TokenValidityUnits"]["AccessToken"] == "hours"
     page1 = idp.list_user_pool_clients(UserPoolId=pid, MaxResults=2)

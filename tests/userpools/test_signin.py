@@ -51,10 +51,12 @@ def _verify(server: Server, pool_id: str, token: str, **kwargs: Any) -> dict[str
 
 def test_password_sign_in_tokens_verify_with_pyjwt(server: Server, setup: PoolSetup) -> None:
     create_confirmed_user(setup, "alice", email="alice@example.com", email_verified="true")
-    setup.idp.create_group(UserPoolId=setup.pool_id, GroupName="readers", Precedence=5,
-                           RoleArn="arn:aws:iam::123456789012:role/readers")  # fmt: skip
-    setup.idp.create_group(UserPoolId=setup.pool_id, GroupName="admins", Precedence=1,
-                           RoleArn="arn:aws:iam::123456789012:role/admins")  # fmt: skip
+    setup.idp.create_group(
+        UserPoolId=setup.pool_id, GroupName="readers", Precedence=5, RoleArn="arn:aws:iam::123456789012:role/readers"
+    )
+    setup.idp.create_group(
+        UserPoolId=setup.pool_id, GroupName="admins", Precedence=1, RoleArn="arn:aws:iam::123456789012:role/admins"
+    )
     for g in ("readers", "admins"):
         setup.idp.admin_add_user_to_group(UserPoolId=setup.pool_id, Username="alice", GroupName=g)
     result = _password_auth(server, setup, "alice")["AuthenticationResult"]
@@ -117,8 +119,13 @@ def test_srp_sign_in_with_pycognito(server: Server, setup: PoolSetup) -> None:
     claims = _verify(server, setup.pool_id, tokens["IdToken"], audience=setup.client_id)
     assert claims["cognito:username"] == "carol"
 
-    bad = AWSSRP(username="carol", password="Wrong-Pass1!", pool_id=setup.pool_id, client_id=setup.client_id,
-                 client=_unsigned(server))  # fmt: skip
+    bad = AWSSRP(
+        username="carol",
+        password="Wrong-Pass1!",
+        pool_id=setup.pool_id,
+        client_id=setup.client_id,
+        client=_unsigned(server),
+    )
     with pytest.raises(ClientError) as exc:
         bad.authenticate_user()
     assert _error(exc) == ("NotAuthorizedException", "Incorrect username or password.")
@@ -127,8 +134,9 @@ def test_srp_sign_in_with_pycognito(server: Server, setup: PoolSetup) -> None:
 def test_srp_proof_cannot_be_replayed(server: Server, setup: PoolSetup) -> None:
     create_confirmed_user(setup, "replay")
     app = _unsigned(server)
-    srp_client = AWSSRP(username="replay", password=PASSWORD, pool_id=setup.pool_id, client_id=setup.client_id,
-                        client=app)  # fmt: skip
+    srp_client = AWSSRP(
+        username="replay", password=PASSWORD, pool_id=setup.pool_id, client_id=setup.client_id, client=app
+    )
     first = app.initiate_auth(
         ClientId=setup.client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=srp_client.get_auth_params()
     )
@@ -157,23 +165,36 @@ def test_refresh_keeps_lineage(server: Server, setup: PoolSetup) -> None:
 
 
 def test_new_password_required(server: Server, setup: PoolSetup) -> None:
-    setup.idp.admin_create_user(UserPoolId=setup.pool_id, Username="erin", TemporaryPassword="Temp-Pass1!",
-                                MessageAction="SUPPRESS")  # fmt: skip
+    setup.idp.admin_create_user(
+        UserPoolId=setup.pool_id, Username="erin", TemporaryPassword="Temp-Pass1!", MessageAction="SUPPRESS"
+    )
     app = _unsigned(server)
-    challenge = app.initiate_auth(ClientId=setup.client_id, AuthFlow="USER_PASSWORD_AUTH",
-                                  AuthParameters={"USERNAME": "erin", "PASSWORD": "Temp-Pass1!"})  # fmt: skip
+    challenge = app.initiate_auth(
+        ClientId=setup.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "erin", "PASSWORD": "Temp-Pass1!"},
+    )
     assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
     assert json.loads(challenge["ChallengeParameters"]["requiredAttributes"]) == []
     with pytest.raises(ClientError) as exc:
-        app.respond_to_auth_challenge(ClientId=setup.client_id, ChallengeName="NEW_PASSWORD_REQUIRED",
-                                      Session=challenge["Session"],
-                                      ChallengeResponses={"USERNAME": "erin", "NEW_PASSWORD": "short"})  # fmt: skip
+        app.respond_to_auth_challenge(
+            ClientId=setup.client_id,
+            ChallengeName="NEW_PASSWORD_REQUIRED",
+            Session=challenge["Session"],
+            ChallengeResponses={"USERNAME": "erin", "NEW_PASSWORD": "short"},
+        )
     assert _error(exc)[0] == "InvalidPasswordException"
-    challenge = app.initiate_auth(ClientId=setup.client_id, AuthFlow="USER_PASSWORD_AUTH",
-                                  AuthParameters={"USERNAME": "erin", "PASSWORD": "Temp-Pass1!"})  # fmt: skip
-    done = app.respond_to_auth_challenge(ClientId=setup.client_id, ChallengeName="NEW_PASSWORD_REQUIRED",
-                                         Session=challenge["Session"],
-                                         ChallengeResponses={"USERNAME": "erin", "NEW_PASSWORD": PASSWORD})  # fmt: skip
+    challenge = app.initiate_auth(
+        ClientId=setup.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "erin", "PASSWORD": "Temp-Pass1!"},
+    )
+    done = app.respond_to_auth_challenge(
+        ClientId=setup.client_id,
+        ChallengeName="NEW_PASSWORD_REQUIRED",
+        Session=challenge["Session"],
+        ChallengeResponses={"USERNAME": "erin", "NEW_PASSWORD": PASSWORD},
+    )
     assert done["AuthenticationResult"]["IdToken"]
     assert setup.idp.admin_get_user(UserPoolId=setup.pool_id, Username="erin")["UserStatus"] == "CONFIRMED"
 
@@ -190,8 +211,11 @@ def test_global_sign_out_revokes_access_and_refresh(server: Server, setup: PoolS
         app.get_user(AccessToken=tokens["AccessToken"])
     assert _error(exc) == ("NotAuthorizedException", "Access Token has been revoked")
     with pytest.raises(ClientError) as exc:
-        app.initiate_auth(ClientId=setup.client_id, AuthFlow="REFRESH_TOKEN_AUTH",
-                          AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]})  # fmt: skip
+        app.initiate_auth(
+            ClientId=setup.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]},
+        )
     assert _error(exc)[0] == "NotAuthorizedException"
 
 
@@ -201,8 +225,11 @@ def test_revoke_token(server: Server, setup: PoolSetup) -> None:
     tokens = _password_auth(server, setup, "gina")["AuthenticationResult"]
     app.revoke_token(Token=tokens["RefreshToken"], ClientId=setup.client_id)
     with pytest.raises(ClientError) as exc:
-        app.initiate_auth(ClientId=setup.client_id, AuthFlow="REFRESH_TOKEN_AUTH",
-                          AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]})  # fmt: skip
+        app.initiate_auth(
+            ClientId=setup.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]},
+        )
     assert _error(exc) == ("NotAuthorizedException", "Refresh Token has been revoked")
     with pytest.raises(ClientError) as exc:
         app.get_user(AccessToken=tokens["AccessToken"])
@@ -289,8 +316,11 @@ def test_admin_initiate_auth(server: Server, setup: PoolSetup) -> None:
     )
     assert result["AuthenticationResult"]["AccessToken"]
     with pytest.raises(ClientError) as exc:
-        _unsigned(server).initiate_auth(ClientId=setup.client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                                        AuthParameters={"USERNAME": "leo", "PASSWORD": PASSWORD})  # fmt: skip
+        _unsigned(server).initiate_auth(
+            ClientId=setup.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "leo", "PASSWORD": PASSWORD},
+        )
     assert _error(exc)[0] == "InvalidParameterException"
 
 

@@ -39,10 +39,21 @@ def discovery_document(base: str, pool_id: str) -> dict[str, Any]:
         "scopes_supported": ["openid", "email", "phone", "profile"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "token_use", "cognito:username",
-            "cognito:groups", "email", "email_verified", "phone_number", "phone_number_verified",
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "token_use",
+            "cognito:username",
+            "cognito:groups",
+            "email",
+            "email_verified",
+            "phone_number",
+            "phone_number_verified",
         ],
-    }  # fmt: skip
+    }
 
 
 def routes(runtime: Runtime) -> list[Any]:

@@ -143,9 +143,7 @@ class _Validator:
         self.errors: list[str] = []
 
     def fail(self, value: Any, path: str, constraint: str, sensitive: bool) -> None:
-        self.errors.append(
-            f"Value {_show(value, sensitive)} at '{path}' failed to satisfy constraint: {constraint}"
-        )
+        self.errors.append(f"Value {_show(value, sensitive)} at '{path}' failed to satisfy constraint: {constraint}")
 
     def check(self, shape: Shape, value: Any, path: str, sensitive: bool = False) -> None:
         sensitive = sensitive or bool(shape.serialization.get("sensitive") or shape.metadata.get("sensitive"))
@@ -159,8 +157,7 @@ class _Validator:
             for req in shape.required_members:
                 if value.get(req) is None:
                     self.errors.append(
-                        f"Value null at '{self._join(path, req)}' failed to satisfy constraint: "
-                        "Member must not be null"
+                        f"Value null at '{self._join(path, req)}' failed to satisfy constraint: Member must not be null"
                     )
             for key, sub in value.items():
                 if key in members and sub is not None:

@@ -137,9 +137,7 @@ group_members = Table(
     Column("group_name", String(128), primary_key=True),
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("added_at", DateTime(timezone=True), nullable=False),
-    ForeignKeyConstraint(
-        ["user_pool_id", "group_name"], ["groups.user_pool_id", "groups.name"], ondelete="CASCADE"
-    ),
+    ForeignKeyConstraint(["user_pool_id", "group_name"], ["groups.user_pool_id", "groups.name"], ondelete="CASCADE"),
     Index("ix_group_members_user", "user_id"),
 )
 

@@ -333,8 +333,11 @@ def _new_password(
     attributes = {**user.attributes, **updates}
     missing = [n for n, a in schema.items() if a.get("Required") and n != "sub" and not attributes.get(n)]
     if missing:
-        raise InvalidParameterException(f"Missing required attribute {missing[0]}" if len(missing) == 1 else
-                                        "Missing required attributes: " + ", ".join(missing))  # fmt: skip
+        raise InvalidParameterException(
+            f"Missing required attribute {missing[0]}"
+            if len(missing) == 1
+            else "Missing required attributes: " + ", ".join(missing)
+        )
     with ctx.store.tx() as conn:
         directory.set_fields(
             conn,

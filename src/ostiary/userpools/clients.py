@@ -89,8 +89,11 @@ def _settings(pool: PoolView, params: Params) -> dict[str, Any]:
     cfg.setdefault("IdTokenValidity", _default_in(3600, units["IdToken"]))
     cfg.setdefault("RefreshTokenValidity", _default_in(30 * 86400, units["RefreshToken"]))
     seconds = {}
-    for token, key in (("AccessToken", "AccessTokenValidity"), ("IdToken", "IdTokenValidity"),
-                       ("RefreshToken", "RefreshTokenValidity")):  # fmt: skip
+    for token, key in (
+        ("AccessToken", "AccessTokenValidity"),
+        ("IdToken", "IdTokenValidity"),
+        ("RefreshToken", "RefreshTokenValidity"),
+    ):
         lo, hi, text = VALIDITY_LIMITS[token]
         seconds[token] = _seconds(int(cfg[key]), units[token])
         if not lo <= seconds[token] <= hi:

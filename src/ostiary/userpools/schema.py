@@ -28,8 +28,13 @@ def _s(name: str, *, mutable: bool = True, required: bool = False, c: dict[str, 
 
 
 def _b(name: str) -> dict[str, Any]:
-    return {"Name": name, "AttributeDataType": "Boolean", "DeveloperOnlyAttribute": False, "Mutable": True,
-            "Required": False}  # fmt: skip
+    return {
+        "Name": name,
+        "AttributeDataType": "Boolean",
+        "DeveloperOnlyAttribute": False,
+        "Mutable": True,
+        "Required": False,
+    }
 
 
 STANDARD: list[dict[str, Any]] = [

@@ -143,8 +143,10 @@ def verify_claim(key: bytes, group: str, user_id: str, secret_block: bytes, time
     return hmac.compare_digest(claim_signature(key, group, user_id, secret_block, timestamp), given)
 
 
-_TIMESTAMP = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) "
-                        r"(\d{2}):(\d{2}):(\d{2}) UTC (\d{4})")  # fmt: skip
+_TIMESTAMP = re.compile(
+    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) "
+    r"(\d{2}):(\d{2}):(\d{2}) UTC (\d{4})"
+)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -155,9 +157,14 @@ def parse_timestamp(text: str) -> dt.datetime | None:
         return None
     try:
         return dt.datetime(
-            int(m.group(7)), _MONTHS.index(m.group(2)) + 1, int(m.group(3)),
-            int(m.group(4)), int(m.group(5)), int(m.group(6)), tzinfo=dt.UTC,
-        )  # fmt: skip
+            int(m.group(7)),
+            _MONTHS.index(m.group(2)) + 1,
+            int(m.group(3)),
+            int(m.group(4)),
+            int(m.group(5)),
+            int(m.group(6)),
+            tzinfo=dt.UTC,
+        )
     except ValueError:
         return None
 

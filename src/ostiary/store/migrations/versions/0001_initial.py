@@ -48,9 +48,7 @@ def upgrade() -> None:
     op.create_table(
         "user_pool_clients",
         sa.Column("client_id", sa.String(128), primary_key=True),
-        sa.Column(
-            "user_pool_id", sa.String(64), sa.ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("user_pool_id", sa.String(64), sa.ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
         sa.Column("name", sa.String(128), nullable=False),
         sa.Column("secret_enc", sa.Text, nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
