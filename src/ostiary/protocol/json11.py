@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from botocore.model import OperationModel
 
 from ostiary.protocol.errors import SerializationFailed, ServiceError
@@ -36,7 +37,7 @@ def parse_input(op: OperationModel, body: bytes) -> dict[str, Any]:
 def serialize_output(op: OperationModel, result: dict[str, Any] | None) -> bytes:
     shape = op.output_shape
     doc = to_json(shape, result or {}) if shape is not None else {}
-    return json.dumps(doc, separators=(",", ":")).encode()
+    return orjson.dumps(doc)
 
 
 def error_code(spec: ServiceSpec, err: ServiceError) -> tuple[str, int]:

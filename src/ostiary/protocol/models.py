@@ -307,34 +307,92 @@ def from_json(shape: Shape, value: Any) -> Any:
     return value
 
 
+def _timestamp_out(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        ts = value.timestamp() if value.tzinfo else value.replace(tzinfo=dt.UTC).timestamp()
+        return round(ts, 3)
+    return value
+
+
+def _blob_out(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+class _Converter:
+    """Output conversion for one shape, built once. Only subtrees that hold timestamps or blobs are
+    walked value by value; there, structures keep only their members and drop None. A subtree of
+    plain JSON values (strings, numbers, booleans, lists and maps of them) passes through as is."""
+
+    def __init__(self) -> None:
+        self.fn: Any = None  # Callable[[Any], Any] | None (None: the value passes as is)
+
+    def __call__(self, value: Any) -> Any:
+        return value if self.fn is None else self.fn(value)
+
+
+_CONVERTERS: dict[int, tuple[Shape, _Converter]] = {}
+
+
+def _needs_conversion(shape: Shape, seen: set[int]) -> bool:
+    t = shape.type_name
+    if t in ("timestamp", "blob"):
+        return True
+    if id(shape) in seen:
+        return False
+    seen.add(id(shape))
+    if t == "structure":
+        return any(_needs_conversion(m, seen) for m in shape.members.values())
+    if t == "list":
+        return _needs_conversion(shape.member, seen)
+    if t == "map":
+        return _needs_conversion(shape.value, seen)
+    return False
+
+
+def _converter(shape: Shape) -> _Converter:
+    hit = _CONVERTERS.get(id(shape))
+    if hit is not None:
+        return hit[1]
+    conv = _Converter()
+    _CONVERTERS[id(shape)] = (shape, conv)  # the shape is kept alive, so its id stays unique
+    t = shape.type_name
+    if not _needs_conversion(shape, set()):
+        return conv
+    if t == "structure":
+        subs = {name: _converter(member) for name, member in shape.members.items()}
+
+        def structure(value: Any) -> Any:
+            out: dict[str, Any] = {}
+            for k, v in value.items():
+                if v is not None:
+                    sub = subs.get(k)
+                    if sub is not None:
+                        out[k] = v if sub.fn is None else sub.fn(v)
+            return out
+
+        conv.fn = structure
+    elif t == "list":
+        member = _converter(shape.member)
+        conv.fn = lambda value: value if member.fn is None else [member.fn(v) for v in value]
+    elif t == "map":
+        val = _converter(shape.value)
+        conv.fn = lambda value: value if val.fn is None else {k: val.fn(v) for k, v in value.items()}
+    elif t == "timestamp":
+        conv.fn = _timestamp_out
+    elif t == "blob":
+        conv.fn = _blob_out
+    return conv
+
+
 def to_json(shape: Shape | None, value: Any) -> Any:
     """Python value -> JSON document value, keeping only members the output shape defines."""
     if value is None:
         return None
     if shape is None:
         return value
-    t = shape.type_name
-    if t == "structure":
-        members = shape.members
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if v is not None and k in members:
-                out[k] = to_json(members[k], v)
-        return out
-    if t == "list":
-        return [to_json(shape.member, v) for v in value]
-    if t == "map":
-        return {k: to_json(shape.value, v) for k, v in value.items()}
-    if t == "timestamp":
-        if isinstance(value, dt.datetime):
-            ts = value.timestamp() if value.tzinfo else value.replace(tzinfo=dt.UTC).timestamp()
-            return round(ts, 3)
-        return value
-    if t == "blob":
-        if isinstance(value, (bytes, bytearray)):
-            return base64.b64encode(value).decode("ascii")
-        return value
-    return value
+    return _converter(shape)(value)
 
 
 def parse_timestamp(text: str) -> dt.datetime | None:

@@ -12,9 +12,10 @@ import copy
 import datetime as dt
 import secrets
 import string
+import time
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Row
 
 from ostiary.crypto.keys import create_keys
@@ -167,8 +168,27 @@ def _check(cfg: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+_SELECT_POOL = select(t.user_pools).where(t.user_pools.c.id == bindparam("pool_id"))
+_COUNT_USERS = select(func.count()).select_from(t.users).where(t.users.c.user_pool_id == bindparam("pool_id"))
+_COUNT_SECONDS = 30.0
+_counts: dict[str, tuple[float, int]] = {}
+
+
+def estimated_users(conn: Connection, pool_id: str) -> int:
+    """EstimatedNumberOfUsers: a count refreshed at most every 30 s per process (AWS calls it an estimate)."""
+    now = time.monotonic()
+    hit = _counts.get(pool_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    count = int(conn.execute(_COUNT_USERS, {"pool_id": pool_id}).scalar() or 0)
+    if len(_counts) > 10000:
+        _counts.clear()
+    _counts[pool_id] = (now + _COUNT_SECONDS, count)
+    return count
+
+
 def _row(conn: Connection, ctx: RequestContext, pool_id: str) -> Row[Any]:
-    row = conn.execute(select(t.user_pools).where(t.user_pools.c.id == pool_id)).first()
+    row = conn.execute(_SELECT_POOL, {"pool_id": pool_id}).first()
     if row is None or row.account_id != ctx.account_id or row.region != ctx.region:
         raise ResourceNotFoundException(f"User pool {pool_id} does not exist.")
     return row
@@ -177,14 +197,13 @@ def _row(conn: Connection, ctx: RequestContext, pool_id: str) -> Row[Any]:
 def user_pool_type(conn: Connection, row: Row[Any]) -> dict[str, Any]:
     cfg = dict(row.config)
     cfg.pop("MfaSettings", None)
-    count = conn.execute(select(func.count()).select_from(t.users).where(t.users.c.user_pool_id == row.id)).scalar()
     out: dict[str, Any] = {
         "Id": row.id,
         "Name": row.name,
         **cfg,
         "LastModifiedDate": utc(row.updated_at),
         "CreationDate": utc(row.created_at),
-        "EstimatedNumberOfUsers": int(count or 0),
+        "EstimatedNumberOfUsers": estimated_users(conn, row.id),
         "Arn": pool_arn(row.region, row.account_id, row.id),
     }
     pool_tags = tags.read(conn, out["Arn"])

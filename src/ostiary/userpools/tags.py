@@ -3,7 +3,7 @@ member of CreateUserPool / UpdateUserPool / DescribeUserPool, which are the same
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
@@ -13,8 +13,11 @@ from ostiary.userpools.errors import InvalidParameterException, ResourceNotFound
 MAX_TAGS = 50
 
 
+_READ = select(t.tags.c.key, t.tags.c.value).where(t.tags.c.resource_arn == bindparam("arn"))
+
+
 def read(conn: Connection, arn: str) -> dict[str, str]:
-    rows = conn.execute(select(t.tags.c.key, t.tags.c.value).where(t.tags.c.resource_arn == arn)).all()
+    rows = conn.execute(_READ, {"arn": arn}).all()
     return {r.key: r.value for r in rows}
 
 
