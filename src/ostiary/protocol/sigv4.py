@@ -181,7 +181,9 @@ def check_time(sr: SignedRequest, now: dt.datetime, skew_seconds: int) -> None:
 
 
 def canonical_uri(raw_path: str) -> str:
-    path = unquote(raw_path) or "/"
+    """The path as the client sent it (already URI-encoded once), dot segments removed, encoded again:
+    non-S3 services encode each path segment twice (SigV4 spec; botocore does the same)."""
+    path = raw_path or "/"
     normalized = posixpath.normpath(path)
     if path.endswith("/") and normalized != "/":
         normalized += "/"
