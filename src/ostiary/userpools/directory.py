@@ -219,7 +219,8 @@ def insert_user(
     enabled: bool = True,
     user_id: str | None = None,
 ) -> User:
-    uid = user_id or str(uuid.uuid4())
+    # In pools where email or phone is the username, Cognito's internal username *is* the sub.
+    uid = user_id or (username if pool.username_attributes else str(uuid.uuid4()))
     values = {
         "id": uid,
         "user_pool_id": pool.id,
