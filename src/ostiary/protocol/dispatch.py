@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -72,7 +73,9 @@ class Dispatcher:
             if spec.protocol == "query"
             for op in implemented(name).values()
         )
-        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="ostiary-req")
+        # CPU-bound work gains nothing from more threads than cores, and each Argon2id hash holds its
+        # memory cost (19 MiB by default) while it runs: keep the pool small.
+        self.executor = ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 2, thread_name_prefix="ostiary-cpu")
 
     # -- entry ---------------------------------------------------------------------------------
     async def handle(self, req: HttpRequest) -> HttpResponse:

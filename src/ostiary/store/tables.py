@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -15,20 +18,43 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
 
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """timestamptz on PostgreSQL; on SQLite the ISO text that SQLAlchemy writes, read back with
+    ``datetime.fromisoformat`` (several times faster than the default regex parser) as aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value: str | None) -> dt.datetime | None:
+            if value is None:
+                return None
+            parsed = dt.datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+        return process
+
 
 accounts = Table(
     "accounts",
     metadata,
     Column("id", String(12), primary_key=True),
     Column("name", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 access_keys = Table(
@@ -40,7 +66,7 @@ access_keys = Table(
     Column("principal_type", String(16), nullable=False),
     Column("principal_name", String(128), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_access_keys_account", "account_id"),
 )
 
@@ -51,8 +77,8 @@ user_pools = Table(
     Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
     Column("region", String(32), nullable=False),
     Column("name", String(128), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     Column("config", JSONDoc, nullable=False),
     Index("ix_user_pools_account_region", "account_id", "region", "created_at"),
 )
@@ -64,8 +90,8 @@ user_pool_clients = Table(
     Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(128), nullable=False),
     Column("secret_enc", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     Column("config", JSONDoc, nullable=False),
     Index("ix_user_pool_clients_pool", "user_pool_id", "created_at"),
 )
@@ -85,7 +111,7 @@ counters = Table(
     metadata,
     Column("key", String(512), primary_key=True),
     Column("count", Integer, nullable=False),
-    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("window_start", UTCDateTime(), nullable=False),
     Column("locked", Boolean, nullable=False, default=False),
 )
 
@@ -107,10 +133,10 @@ users = Table(
     Column("password_hash", Text, nullable=True),
     Column("srp_salt", String(64), nullable=True),
     Column("srp_verifier", Text, nullable=True),
-    Column("password_updated_at", DateTime(timezone=True), nullable=True),
+    Column("password_updated_at", UTCDateTime(), nullable=True),
     Column("mfa", JSONDoc, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("user_pool_id", "username_key", name="uq_users_pool_username"),
     Index("ix_users_pool_email", "user_pool_id", "email_key"),
     Index("ix_users_pool_phone", "user_pool_id", "phone_key"),
@@ -126,8 +152,8 @@ groups = Table(
     Column("description", String(2048), nullable=True),
     Column("role_arn", String(2048), nullable=True),
     Column("precedence", Integer, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 group_members = Table(
@@ -136,7 +162,7 @@ group_members = Table(
     Column("user_pool_id", String(64), primary_key=True),
     Column("group_name", String(128), primary_key=True),
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_at", UTCDateTime(), nullable=False),
     ForeignKeyConstraint(["user_pool_id", "group_name"], ["groups.user_pool_id", "groups.name"], ondelete="CASCADE"),
     Index("ix_group_members_user", "user_id"),
 )
@@ -151,10 +177,10 @@ refresh_tokens = Table(
     Column("client_id", String(128), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("previous_hash", String(64), nullable=True),
-    Column("auth_time", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("auth_time", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
     Column("device_key", String(128), nullable=True),
     Column("scopes", String(2048), nullable=True),
     Index("ix_refresh_tokens_user", "user_id"),
@@ -168,9 +194,9 @@ codes = Table(
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("purpose", String(48), primary_key=True),
     Column("code_hash", String(64), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 # Challenge sessions between InitiateAuth and RespondToAuthChallenge (single use, short-lived).
@@ -183,7 +209,7 @@ auth_sessions = Table(
     Column("username", String(128), nullable=False),
     Column("challenge", String(48), nullable=False),
     Column("state", JSONDoc, nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
     Index("ix_auth_sessions_expires", "expires_at"),
 )
 
@@ -196,7 +222,7 @@ signing_keys = Table(
     Column("private_enc", Text, nullable=False),
     Column("public_jwk", JSONDoc, nullable=False),
     Column("status", String(16), nullable=False),  # "active" | "retired"
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_signing_keys_owner", "owner", "status"),
 )
 
@@ -212,6 +238,6 @@ outbox = Table(
     Column("subject", String(512), nullable=False),
     Column("body", Text, nullable=False),
     Column("purpose", String(48), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_outbox_destination", "destination"),
 )

@@ -201,7 +201,7 @@ def _password_signin(
 ) -> dict[str, Any]:
     _require(auth, "USERNAME", "PASSWORD")
     username, password = auth["USERNAME"], auth["PASSWORD"]
-    with ctx.store.tx() as conn:
+    with ctx.store.read() as conn:
         user = _find_for_signin(ctx, conn, pool, client, username)
         _check_secret_hash(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
@@ -363,7 +363,8 @@ def _refresh(
     now: dt.datetime,
     rotate: bool,
 ) -> dict[str, Any]:
-    with ctx.store.tx() as conn:
+    # a plain refresh only reads; only rotation writes (and so takes the write lock)
+    with ctx.store.tx() if rotate else ctx.store.read() as conn:
         lineage = tokens.find_lineage(conn, pool.id, token)
         if lineage is None or lineage.client_id != client.id:
             raise NotAuthorizedException("Invalid Refresh Token")

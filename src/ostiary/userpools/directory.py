@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from ostiary.store import tables as t
@@ -135,8 +135,11 @@ def _user(row: Row[Any]) -> User:
     )
 
 
+_BY_ID = select(t.users).where(t.users.c.user_pool_id == bindparam("pool_id"), t.users.c.id == bindparam("user_id"))
+
+
 def get_by_id(conn: Connection, pool: PoolView, user_id: str) -> User | None:
-    row = conn.execute(select(t.users).where(t.users.c.user_pool_id == pool.id, t.users.c.id == user_id)).first()
+    row = conn.execute(_BY_ID, {"pool_id": pool.id, "user_id": user_id}).first()
     return None if row is None else _user(row)
 
 
@@ -262,12 +265,21 @@ def delete_user(conn: Connection, user: User) -> None:
     conn.execute(delete(t.users).where(t.users.c.id == user.id))
 
 
+_GROUPS_OF = (
+    select(t.groups.c.name, t.groups.c.precedence, t.groups.c.role_arn)
+    .select_from(
+        t.group_members.join(
+            t.groups,
+            and_(
+                t.groups.c.user_pool_id == t.group_members.c.user_pool_id,
+                t.groups.c.name == t.group_members.c.group_name,
+            ),
+        )
+    )
+    .where(t.group_members.c.user_pool_id == bindparam("pool_id"), t.group_members.c.user_id == bindparam("user_id"))
+)
+
+
 def groups_of(conn: Connection, pool_id: str, user_id: str) -> list[GroupInfo]:
-    g = t.groups.c
-    m = t.group_members.c
-    rows = conn.execute(
-        select(g.name, g.precedence, g.role_arn)
-        .select_from(t.group_members.join(t.groups, and_(g.user_pool_id == m.user_pool_id, g.name == m.group_name)))
-        .where(m.user_pool_id == pool_id, m.user_id == user_id)
-    ).all()
+    rows = conn.execute(_GROUPS_OF, {"pool_id": pool_id, "user_id": user_id}).all()
     return [GroupInfo(r.name, r.precedence, r.role_arn) for r in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from ostiary.crypto.secrets import SecretBox
 from ostiary.protocol.context import RequestContext
@@ -35,8 +35,12 @@ class ClientView:
         return {**self.config, "ClientId": self.id}
 
 
+_POOL = select(t.user_pools).where(t.user_pools.c.id == bindparam("pool_id"))
+_CLIENT = select(t.user_pool_clients).where(t.user_pool_clients.c.client_id == bindparam("client_id"))
+
+
 def pool_by_id(conn: Connection, pool_id: str) -> PoolView | None:
-    row = conn.execute(select(t.user_pools).where(t.user_pools.c.id == pool_id)).first()
+    row = conn.execute(_POOL, {"pool_id": pool_id}).first()
     if row is None:
         return None
     return PoolView(id=row.id, account_id=row.account_id, region=row.region, name=row.name, config=dict(row.config))
@@ -51,7 +55,7 @@ def pool_for_caller(conn: Connection, ctx: RequestContext, pool_id: str) -> Pool
 
 
 def client_by_id(conn: Connection, box: SecretBox, client_id: str) -> ClientView | None:
-    row = conn.execute(select(t.user_pool_clients).where(t.user_pool_clients.c.client_id == client_id)).first()
+    row = conn.execute(_CLIENT, {"client_id": client_id}).first()
     if row is None:
         return None
     secret = box.open(row.secret_enc, CLIENT_SECRET_CONTEXT + row.client_id) if row.secret_enc else None

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ostiary.crypto import jwt
 from ostiary.crypto.keys import KeyRing
@@ -85,12 +85,20 @@ def start_lineage(
     return event, token
 
 
+_BY_HASH = select(t.refresh_tokens).where(
+    t.refresh_tokens.c.user_pool_id == bindparam("pool_id"), t.refresh_tokens.c.token_hash == bindparam("h")
+)
+_BY_PREVIOUS = select(t.refresh_tokens).where(
+    t.refresh_tokens.c.user_pool_id == bindparam("pool_id"), t.refresh_tokens.c.previous_hash == bindparam("h")
+)
+
+
 def find_lineage(conn: Connection, pool_id: str, token: str) -> Lineage | None:
+    """The lineage of a refresh token: its current token, or (rotation grace) the one before."""
     h = hash_token(token)
-    r = t.refresh_tokens.c
-    row = conn.execute(
-        select(t.refresh_tokens).where(r.user_pool_id == pool_id, (r.token_hash == h) | (r.previous_hash == h))
-    ).first()
+    row = conn.execute(_BY_HASH, {"pool_id": pool_id, "h": h}).first()
+    if row is None:
+        row = conn.execute(_BY_PREVIOUS, {"pool_id": pool_id, "h": h}).first()
     if row is None:
         return None
     return Lineage(
@@ -140,9 +148,14 @@ def revoke_user(conn: Connection, user_id: str, now: dt.datetime) -> None:
     )
 
 
+_REVOKED = select(t.refresh_tokens.c.revoked_at.is_not(None).label("revoked")).where(
+    t.refresh_tokens.c.id == bindparam("lineage_id")
+)
+
+
 def lineage_revoked(conn: Connection, lineage_id: str) -> bool:
-    row = conn.execute(select(t.refresh_tokens.c.revoked_at).where(t.refresh_tokens.c.id == lineage_id)).first()
-    return row is None or row.revoked_at is not None
+    row = conn.execute(_REVOKED, {"lineage_id": lineage_id}).first()
+    return row is None or bool(row.revoked)
 
 
 def mint(
