@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_throughput import KEY, REGION, SECRET, Result, _run, rss_mb, start_server  # noqa: E402
+from api_throughput import KEY, REGION, SECRET, Result, _run, cpu_seconds, rss_mb, start_server  # noqa: E402
 
 from ostiary.config import Settings  # noqa: E402
 from ostiary.userpools import srp  # noqa: E402
@@ -130,9 +130,13 @@ def main() -> None:
             "GetUser (access token check)": _raw(url, "GetUser", {"AccessToken": tokens["AccessToken"]}),
         }
         results: list[Result] = []
+        cpu: dict[str, float] = {}
         for name, payload in cases.items():
             asyncio.run(_run(url, name, payload, 1.0, args.concurrency))
+            before = cpu_seconds(proc.pid)
             results.append(asyncio.run(_run(url, name, payload, args.duration, args.concurrency)))
+            cpu[name] = (cpu_seconds(proc.pid) - before) / max(results[-1].requests, 1)
+        before = cpu_seconds(proc.pid)
         deadline = time.time() + args.duration
         started = time.perf_counter()
         with mp.get_context("spawn").Pool(args.srp_clients) as workers:
@@ -140,6 +144,7 @@ def main() -> None:
         srp_result = Result("USER_SRP_AUTH sign-in (2 round trips)", sum(p[0] for p in parts),
                             sum(p[1] for p in parts), time.perf_counter() - started,
                             [x for p in parts for x in p[2]])  # noqa: E501
+        cpu[srp_result.name] = (cpu_seconds(proc.pid) - before) / max(srp_result.requests, 1)
         results.insert(1, srp_result)
         memory = rss_mb(proc.pid)
     finally:
@@ -150,10 +155,12 @@ def main() -> None:
     s = Settings()
     table = Table(title=f"Ostiary sign-in throughput — {args.workers} worker(s), {os.cpu_count()} cores, "
                         f"argon2id m={s.argon2_memory_kib}KiB t={s.argon2_time_cost} p={s.argon2_parallelism}")  # noqa: E501
-    for col in ("operation", "per second", "p50 ms", "p99 ms", "errors"):
+    for col in ("operation", "per second", "p50 ms", "p99 ms", "errors", "server CPU ms/op", "per core (CPU bound)"):
         table.add_column(col, justify="left" if col == "operation" else "right")
     for r in results:
-        table.add_row(r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.1f}", f"{r.pct(0.99):.1f}", str(r.errors))
+        ms = cpu[r.name] * 1000
+        table.add_row(r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.1f}", f"{r.pct(0.99):.1f}", str(r.errors),
+                      f"{ms:.2f}", f"{1000 / ms:,.0f}" if ms else "-")  # noqa: E501
     console = Console()
     console.print(table)
     console.print("RSS MB: " + ", ".join(f"{mb:.0f}" for _, mb in memory))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        self._write_lock = threading.RLock()
         kwargs: dict[str, Any] = {
             "future": True,
             "json_serializer": lambda obj: orjson.dumps(obj).decode(),
@@ -64,9 +66,14 @@ class Store:
     @contextmanager
     def tx(self) -> Iterator[Connection]:
         """A read-write transaction (SQLite: BEGIN IMMEDIATE, so writers queue rather than fail)."""
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn.execution_options(sqlite_immediate=True)
+        if not self.is_sqlite:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        # SQLite has one writer at a time. Queue this process's writers on a lock rather than in
+        # SQLite's busy handler, whose back-off sleeps (1, 2, 5, 10 … ms) would dominate latency.
+        with self._write_lock, self.engine.connect() as conn:
+            conn.execution_options(sqlite_immediate=True)
             with conn.begin():
                 yield conn
 
