@@ -292,3 +292,36 @@ def test_confirmation_code_by_real_smtp(server_factory: Any, smtp: tuple[_Inbox,
     code = re.search(r"Code: (\d{6})", body).group(1)  # type: ignore[union-attr]
     app.confirm_sign_up(ClientId=s.client_id, Username="tess", ConfirmationCode=code)
     assert s.idp.admin_get_user(UserPoolId=s.pool_id, Username="tess")["UserStatus"] == "CONFIRMED"
+
+
+def test_verified_email_kept_until_new_one_is_verified(dev_server: Server) -> None:
+    idp = dev_server.client("cognito-idp")
+    s = make_pool(
+        idp,
+        pool_args={
+            "AutoVerifiedAttributes": ["email"],
+            "AliasAttributes": ["email"],
+            "UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["email"]},
+        },
+    )
+    create_confirmed_user(s, "ursula", email="old@example.com", email_verified="true")
+    app = _app(dev_server)
+    token = app.initiate_auth(
+        ClientId=s.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "ursula", "PASSWORD": PASSWORD}
+    )["AuthenticationResult"]["AccessToken"]
+    app.update_user_attributes(AccessToken=token, UserAttributes=[{"Name": "email", "Value": "new@example.com"}])
+    attrs = {a["Name"]: a["Value"] for a in app.get_user(AccessToken=token)["UserAttributes"]}
+    assert attrs["email"] == "old@example.com" and attrs["email_verified"] == "true"
+    # the old address still signs in while the new one waits
+    app.initiate_auth(
+        ClientId=s.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "old@example.com", "PASSWORD": PASSWORD},
+    )
+    app.verify_user_attribute(AccessToken=token, AttributeName="email", Code=outbox_code(dev_server, "new@example.com"))
+    attrs = {a["Name"]: a["Value"] for a in app.get_user(AccessToken=token)["UserAttributes"]}
+    assert attrs["email"] == "new@example.com" and attrs["email_verified"] == "true"
+    with pytest.raises(ClientError):
+        idp.create_user_pool(
+            PoolName="bad", UserAttributeUpdateSettings={"AttributesRequireVerificationBeforeUpdate": ["email"]}
+        )

@@ -137,6 +137,7 @@ users = Table(
     Column("mfa", JSONDoc, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("pending_attributes", JSONDoc, nullable=True),
     UniqueConstraint("user_pool_id", "username_key", name="uq_users_pool_username"),
     Index("ix_users_pool_email", "user_pool_id", "email_key"),
     Index("ix_users_pool_phone", "user_pool_id", "phone_key"),

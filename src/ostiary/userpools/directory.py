@@ -85,6 +85,7 @@ class User:
     created_at: dt.datetime
     updated_at: dt.datetime
     groups: list[GroupInfo] = field(default_factory=list)
+    pending_attributes: dict[str, str] = field(default_factory=dict)
 
     @property
     def sub(self) -> str:
@@ -132,6 +133,7 @@ def _user(row: Row[Any]) -> User:
         mfa=dict(row.mfa or {}),
         created_at=utc(row.created_at),
         updated_at=utc(row.updated_at),
+        pending_attributes=dict(row.pending_attributes or {}),
     )
 
 

@@ -160,6 +160,12 @@ def _check(cfg: dict[str, Any]) -> None:
                 "SMS configuration and SMS authentication message are required when MFA is enabled, or enable "
                 "software token MFA with SetUserPoolMfaConfig."
             )
+    keep = (cfg.get("UserAttributeUpdateSettings") or {}).get("AttributesRequireVerificationBeforeUpdate") or []
+    for name in keep:
+        if name not in (cfg.get("AutoVerifiedAttributes") or []):
+            raise InvalidParameterException(
+                f"AttributesRequireVerificationBeforeUpdate: {name} must also be in AutoVerifiedAttributes."
+            )
     pw = cfg["Policies"]["PasswordPolicy"]
     if not 6 <= int(pw.get("MinimumLength", 8)) <= 99:
         raise InvalidParameterException("Password minimum length must be between 6 and 99.")

@@ -295,6 +295,10 @@ def verify_user_attribute(ctx: RequestContext, params: Params) -> Result:
         check = messages.check_code(conn, user, f"VerifyAttribute:{name}", params["Code"], ctx.now)
         if check.ok:
             values = {**user.attributes, f"{name}_verified": "true"}
+            pending = dict(user.pending_attributes)
+            if name in pending:
+                values[name] = pending.pop(name)
+                directory.set_fields(conn, user, ctx.now, pending_attributes=pending or None)
             claim_aliases(conn, pool, values, user.id, False, ctx.now)
             directory.save_attributes(conn, user, values, ctx.now)
     if check.error is not None:

@@ -239,20 +239,35 @@ def apply_attribute_update(
     gets a code. Returns CodeDeliveryDetailsList."""
     attrs.check_values(pool, updates, admin=admin, creating=False)
     new = dict(user.attributes)
+    pending = dict(user.pending_attributes)
+    keep_until_verified = set(
+        (pool.config.get("UserAttributeUpdateSettings") or {}).get("AttributesRequireVerificationBeforeUpdate") or []
+    )
     deliveries: list[messages.Delivery] = []
     for name, value in updates.items():
         if value == "":
             new.pop(name, None)
             continue
-        new[name] = value.lower() if name.endswith("_verified") else value
         if name in ("email", "phone_number") and value != user.attributes.get(name):
-            if f"{name}_verified" not in updates:
+            medium = "EMAIL" if name == "email" else "SMS"
+            verified_now = updates.get(f"{name}_verified", "").lower() == "true"
+            if name in keep_until_verified and user.verified(name) and not verified_now:
+                # the verified old value stays (and keeps working for sign-in) until the new one is verified
+                pending[name] = value
+                deliveries.append(messages.Delivery(medium, name, value))
+                continue
+            pending.pop(name, None)
+            if not verified_now:
                 new[f"{name}_verified"] = "false"
-            if name in pool.auto_verified and new.get(f"{name}_verified") != "true":
-                deliveries.append(messages.Delivery("EMAIL" if name == "email" else "SMS", name, value))
+                if name in pool.auto_verified:
+                    deliveries.append(messages.Delivery(medium, name, value))
+        new[name] = value.lower() if name.endswith("_verified") else value
     attrs.check_required(pool, new)
     claim_aliases(conn, pool, new, user.id, False, ctx.now)
     directory.save_attributes(conn, user, new, ctx.now)
+    if pending != user.pending_attributes:
+        directory.set_fields(conn, user, ctx.now, pending_attributes=pending or None)
+        user.pending_attributes = pending
     details = []
     for delivery in deliveries:
         code = messages.issue_code(conn, user, f"VerifyAttribute:{delivery.attribute}", ctx.now)
