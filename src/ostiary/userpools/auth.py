@@ -73,7 +73,9 @@ def _require(params: dict[str, str], *names: str) -> None:
             raise InvalidParameterException(f"Missing required parameter {name}")
 
 
-def _check_secret_hash(client: ClientView, usernames: list[str], given: str | None) -> None:
+def check_secret_hash_for(client: ClientView, usernames: list[str], given: str | None) -> None:
+    """SECRET_HASH of a client with a secret, computed with any of ``usernames`` (what the caller typed,
+    the canonical username, or the sub); NotAuthorizedException with Cognito's messages otherwise."""
     if client.secret is None:
         return
     if not given:
@@ -203,7 +205,7 @@ def _password_signin(
     username, password = auth["USERNAME"], auth["PASSWORD"]
     with ctx.store.read() as conn:
         user = _find_for_signin(ctx, conn, pool, client, username)
-        _check_secret_hash(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
+        check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
     if user is None or user.password_hash is None:
@@ -233,7 +235,7 @@ def _srp_start(
         raise NotAuthorizedException(INCORRECT)
     with ctx.store.tx() as conn:
         user = _find_for_signin(ctx, conn, pool, client, username)
-        _check_secret_hash(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
+        check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
         if user is not None and user.srp_verifier and user.srp_salt:
@@ -279,7 +281,7 @@ def _srp_verify(
         session = _take_session(conn, pool, client, session_id, "PASSWORD_VERIFIER", now)
     st = session.state
     user_id_for_srp = session.username
-    _check_secret_hash(client, [answers["USERNAME"], user_id_for_srp], answers.get("SECRET_HASH"))
+    check_secret_hash_for(client, [answers["USERNAME"], user_id_for_srp], answers.get("SECRET_HASH"))
     ok = False
     if not st["fake"] and srp.parse_timestamp(answers["TIMESTAMP"]) is not None:
         try:
@@ -319,7 +321,7 @@ def _new_password(
         user = directory.get_by_id(conn, pool, session.state["user_id"])
         if user is None:
             raise NotAuthorizedException(SESSION_EXPIRED)
-        _check_secret_hash(client, [answers["USERNAME"], user.username], answers.get("SECRET_HASH"))
+        check_secret_hash_for(client, [answers["USERNAME"], user.username], answers.get("SECRET_HASH"))
     hashed = ctx.passwords.hash(new_password)
     salt, verifier = srp.make_verifier(pool.srp_group, user.username, new_password)
     updates = {k.removeprefix("userAttributes."): v for k, v in answers.items() if k.startswith("userAttributes.")}
@@ -372,7 +374,7 @@ def _refresh(
         if user is None:
             raise NotAuthorizedException("Invalid Refresh Token")
         if secret_hash is not None or client.secret is not None:
-            _check_secret_hash(client, [user.username, user.id], secret_hash)
+            check_secret_hash_for(client, [user.username, user.id], secret_hash)
         if lineage.revoked:
             raise NotAuthorizedException("Refresh Token has been revoked")
         if lineage.expires_at < now:

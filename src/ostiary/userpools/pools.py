@@ -25,21 +25,13 @@ from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import paging, schema, tags
 from ostiary.userpools.errors import InvalidParameterException, ResourceNotFoundException
+from ostiary.userpools.passwords import DEFAULT_POLICY
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 
 # Settings UpdateUserPool may change; omitted ones return to these defaults.
 UPDATABLE_DEFAULTS: dict[str, Any] = {
-    "Policies": {
-        "PasswordPolicy": {
-            "MinimumLength": 8,
-            "RequireUppercase": True,
-            "RequireLowercase": True,
-            "RequireNumbers": True,
-            "RequireSymbols": True,
-            "TemporaryPasswordValidityDays": 7,
-        }
-    },
+    "Policies": {"PasswordPolicy": dict(DEFAULT_POLICY)},
     "DeletionProtection": "INACTIVE",
     "LambdaConfig": {},
     "AutoVerifiedAttributes": None,

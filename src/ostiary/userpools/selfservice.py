@@ -18,7 +18,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.userpools import attributes as attrs
 from ostiary.userpools import directory, lockout, messages, tokens
-from ostiary.userpools.auth import INCORRECT
+from ostiary.userpools.auth import INCORRECT, check_secret_hash_for
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     CodeMismatchException,
@@ -28,7 +28,6 @@ from ostiary.userpools.errors import (
     UserNotFoundException,
 )
 from ostiary.userpools.lookup import ClientView, client_and_pool, pool_by_id
-from ostiary.userpools.secret_hash import check as check_secret_hash
 from ostiary.userpools.users import (
     apply_attribute_update,
     check_password,
@@ -41,12 +40,7 @@ from ostiary.userpools.users import (
 
 
 def _secret(client: ClientView, username: str, given: str | None, extra: str = "") -> None:
-    if client.secret is None:
-        return
-    if not given:
-        raise NotAuthorizedException(f"Client {client.id} is configured with secret but SECRET_HASH was not received")
-    if not any(check_secret_hash(client.secret, u, client.id, given) for u in (username, extra) if u):
-        raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
+    check_secret_hash_for(client, [username, extra], given)
 
 
 def _writable(client: ClientView, names: list[str]) -> None:
@@ -91,6 +85,14 @@ def sign_up(ctx: RequestContext, params: Params) -> Result:
     return out
 
 
+def _client_user(ctx: RequestContext, conn: Connection, params: Params) -> tuple[ClientView, PoolView, User | None]:
+    """Client, pool and (unless unknown and hidden) user of a code-sending request, SECRET_HASH checked."""
+    client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+    user = _find(conn, pool, client, params["Username"])
+    _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
+    return client, pool, user
+
+
 def _find(conn: Connection, pool: PoolView, client: ClientView, username: str) -> User | None:
     user = directory.find(conn, pool, username)
     if user is None and not client.prevent_user_existence_errors:
@@ -129,9 +131,7 @@ def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
 def resend_confirmation_code(ctx: RequestContext, params: Params) -> Result:
     now = ctx.now
     with ctx.store.tx() as conn:
-        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
-        user = _find(conn, pool, client, params["Username"])
-        _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
+        _client, pool, user = _client_user(ctx, conn, params)
         if user is None:
             return {"CodeDeliveryDetails": _simulated(pool, params["Username"])}
         if user.status != "UNCONFIRMED":
@@ -157,9 +157,7 @@ def _simulated(pool: PoolView, username: str) -> dict[str, str]:
 def forgot_password(ctx: RequestContext, params: Params) -> Result:
     now = ctx.now
     with ctx.store.tx() as conn:
-        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
-        user = _find(conn, pool, client, params["Username"])
-        _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
+        _client, pool, user = _client_user(ctx, conn, params)
         if user is None:
             return {"CodeDeliveryDetails": _simulated(pool, params["Username"])}
         if not user.enabled:
