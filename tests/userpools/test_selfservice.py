@@ -3,6 +3,7 @@ forgotten passwords, attribute verification, password change, deletion."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -325,3 +326,46 @@ def test_verified_email_kept_until_new_one_is_verified(dev_server: Server) -> No
         idp.create_user_pool(
             PoolName="bad", UserAttributeUpdateSettings={"AttributesRequireVerificationBeforeUpdate": ["email"]}
         )
+
+
+def test_sms_code_through_the_webhook_sender(server_factory: Any) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    hook = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        srv = server_factory(env={"OSTIARY_SMS_WEBHOOK_URL": f"http://127.0.0.1:{hook.server_port}/sms"})
+        s = make_pool(srv.client("cognito-idp"), pool_args={"AutoVerifiedAttributes": ["phone_number"]})
+        app = _app(srv)
+        out = app.sign_up(
+            ClientId=s.client_id,
+            Username="val",
+            Password=PASSWORD,
+            UserAttributes=[{"Name": "phone_number", "Value": "+15555550123"}],
+        )
+        assert out["CodeDeliveryDetails"] == {
+            "Destination": "+*******0123",
+            "DeliveryMedium": "SMS",
+            "AttributeName": "phone_number",
+        }
+        assert received and received[0]["phoneNumber"] == "+15555550123" and received[0]["purpose"] == "SignUp"
+        code = re.search(r"\b(\d{6})\b", received[0]["message"]).group(1)  # type: ignore[union-attr]
+        app.confirm_sign_up(ClientId=s.client_id, Username="val", ConfirmationCode=code)
+        attrs = {
+            a["Name"]: a["Value"] for a in s.idp.admin_get_user(UserPoolId=s.pool_id, Username="val")["UserAttributes"]
+        }
+        assert attrs["phone_number_verified"] == "true"
+    finally:
+        hook.shutdown()
