@@ -68,7 +68,7 @@ class Dispatcher:
         self.query_by_signing = {s.signing_name: s for s in self.specs.values() if s.protocol == "query"}
         self.credentials = CredentialCache(runtime.store, runtime.box)
         self.any_query_offload = any(
-            op.offload
+            bool(op.offload)
             for name, spec in self.specs.items()
             if spec.protocol == "query"
             for op in implemented(name).values()
@@ -97,7 +97,9 @@ class Dispatcher:
             prefix, _, opname = target.rpartition(".")
             spec = self.by_target.get(prefix)
             impl = lookup(spec.name, opname) if spec is not None else None
-            return impl is not None and impl.offload
+            if impl is None:
+                return False
+            return impl.offload(req.body) if callable(impl.offload) else impl.offload
         return self.any_query_offload
 
     def handle_sync(self, req: HttpRequest) -> HttpResponse:

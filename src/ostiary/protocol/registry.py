@@ -40,7 +40,7 @@ class Operation:
     resource: ResourceFn | None
     action: str
     authorize: bool
-    offload: bool
+    offload: bool | Callable[[bytes], bool]
 
 
 _REGISTRY: dict[tuple[str, str], Operation] = {}
@@ -53,14 +53,15 @@ def operation(
     resource: ResourceFn | None = None,
     action: str | None = None,
     authorize: bool = True,
-    offload: bool = False,
+    offload: bool | Callable[[bytes], bool] = False,
 ) -> Callable[[Handler], Handler]:
     """Register ``func`` as the implementation of ``service:name``.
 
     ``resource`` gives the ARN the IAM check is made against (default: the service's resolver);
     ``action`` overrides the IAM action name (default ``<signing prefix>:<name>``);
     ``authorize=False`` for the few operations AWS documents as needing no permission;
-    ``offload=True`` for CPU-heavy operations (password hashing, SRP), run off the event loop.
+    ``offload=True`` for CPU-heavy operations (password hashing, SRP), run off the event loop — or a
+    predicate on the raw request body when only some requests of an operation are heavy.
     """
 
     def deco(func: Handler) -> Handler:

@@ -443,7 +443,12 @@ def _respond(ctx: RequestContext, pool: PoolView, client: ClientView, params: Pa
     raise InvalidParameterException(f"Ostiary does not support the {name} challenge yet.")
 
 
-@operation("cognito-idp", "InitiateAuth", offload=True)
+def _heavy_flow(body: bytes) -> bool:
+    """Refreshes (two RSA signatures) run inline; password and SRP sign-ins go to the worker pool."""
+    return b"REFRESH_TOKEN_AUTH" not in body and b'"REFRESH_TOKEN"' not in body
+
+
+@operation("cognito-idp", "InitiateAuth", offload=_heavy_flow)
 def initiate_auth(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
@@ -480,7 +485,7 @@ def _client_secret_ok(client: ClientView, given: str | None) -> None:
         raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
 
 
-@operation("cognito-idp", "GetTokensFromRefreshToken", offload=True)
+@operation("cognito-idp", "GetTokensFromRefreshToken")
 def get_tokens_from_refresh_token(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
