@@ -40,6 +40,24 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     return Runtime(settings=settings, store=store, box=box, keys=KeyRing(store, box), passwords=hasher)
 
 
+# The AWS API endpoints answer browsers from any origin (requests carry no cookies; signed calls carry
+# their own credentials), as Cognito's endpoints do.
+CORS_RESPONSE = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", b"x-amzn-RequestId,x-amzn-ErrorType,x-amzn-ErrorMessage,Date"),
+]
+CORS_PREFLIGHT = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET,POST,OPTIONS"),
+    (
+        b"access-control-allow-headers",
+        b"authorization,content-type,x-amz-date,x-amz-target,x-amz-user-agent,x-amz-security-token,"
+        b"x-amz-content-sha256,x-amz-api-version,amz-sdk-invocation-id,amz-sdk-request,cache-control",
+    ),
+    (b"access-control-max-age", b"86400"),
+]
+
+
 class FrontDoor:
     """Raw ASGI entry: AWS API calls on ``/`` go straight to the dispatcher (no router, no middleware
     on the hot path); everything else (health, metrics, OAuth endpoints, pages) goes to Starlette."""
@@ -49,8 +67,12 @@ class FrontDoor:
         self.web = web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/" or scope["method"] not in ("GET", "POST"):
+        if scope["type"] != "http" or scope["path"] != "/" or scope["method"] not in ("GET", "POST", "OPTIONS"):
             await self.web(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            # CORS preflight: browser apps (Amplify, amazon-cognito-identity-js) call the API directly
+            await _respond(send, 200, [*CORS_PREFLIGHT, (b"content-length", b"0")], b"")
             return
         chunks: list[bytes] = []
         size = 0
@@ -83,6 +105,7 @@ class FrontDoor:
         resp = await self.dispatcher.handle(req)
         out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
         out.append((b"content-length", str(len(resp.body)).encode()))
+        out.extend(CORS_RESPONSE)
         await _respond(send, resp.status, out, resp.body)
 
 
