@@ -24,6 +24,7 @@ class Settings:
     dev: bool = False
     region: str = "us-east-1"
     public_url: str = ""
+    issuer_style: str = "local"
     log_format: str = "plain"
     log_level: str = "INFO"
     access_log: bool = True
@@ -51,6 +52,13 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'ostiary.db').resolve()}"
+
+    def pool_issuer(self, pool_id: str) -> str:
+        """A user pool's token issuer: ``<public URL>/<poolId>``, or, with ``issuer_style = "aws"``,
+        the issuer AWS would use, for apps that compare it literally."""
+        if self.issuer_style == "aws":
+            return f"https://cognito-idp.{pool_id.split('_', 1)[0]}.amazonaws.com/{pool_id}"
+        return f"{self.effective_public_url}/{pool_id}"
 
     @property
     def effective_public_url(self) -> str:

@@ -332,3 +332,17 @@ def test_disabled_and_unconfirmed_users(server: Server, setup: PoolSetup) -> Non
     assert _error(exc) == ("NotAuthorizedException", "User is disabled.")
     setup.idp.admin_enable_user(UserPoolId=setup.pool_id, Username="mia")
     assert _password_auth(server, setup, "mia")["AuthenticationResult"]
+
+
+def test_aws_issuer_style(server_factory: Any) -> None:
+    srv = server_factory(env={"OSTIARY_ISSUER_STYLE": "aws"})
+    s = make_pool(srv.client("cognito-idp"))
+    create_confirmed_user(s, "olaf")
+    tokens = _password_auth(srv, s, "olaf")["AuthenticationResult"]
+    expected = f"https://cognito-idp.{REGION}.amazonaws.com/{s.pool_id}"
+    discovery = httpx.get(f"{srv.url}/{s.pool_id}/.well-known/openid-configuration").json()
+    assert discovery["issuer"] == expected and discovery["jwks_uri"].startswith(srv.url)
+    key = pyjwt.PyJWKClient(discovery["jwks_uri"]).get_signing_key_from_jwt(tokens["IdToken"])
+    claims = pyjwt.decode(tokens["IdToken"], key.key, algorithms=["RS256"], audience=s.client_id, issuer=expected)
+    assert claims["iss"] == expected
+    assert _unsigned(srv).get_user(AccessToken=tokens["AccessToken"])["Username"] == "olaf"

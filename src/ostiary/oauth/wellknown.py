@@ -12,6 +12,7 @@ from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ostiary.config import Settings
 from ostiary.protocol.context import Runtime
 from ostiary.userpools.lookup import pool_by_id
 from ostiary.userpools.tokens import issuer
@@ -28,11 +29,10 @@ def _not_found(pool_id: str) -> Response:
     return JSONResponse({"message": f"User pool {pool_id} does not exist."}, status_code=404)
 
 
-def discovery_document(base: str, pool_id: str) -> dict[str, Any]:
-    iss = issuer(base, pool_id)
+def discovery_document(settings: Settings, pool_id: str) -> dict[str, Any]:
     return {
-        "issuer": iss,
-        "jwks_uri": f"{iss}/.well-known/jwks.json",
+        "issuer": issuer(settings, pool_id),
+        "jwks_uri": f"{settings.effective_public_url}/{pool_id}/.well-known/jwks.json",
         "response_types_supported": ["code", "token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -59,8 +59,6 @@ def discovery_document(base: str, pool_id: str) -> dict[str, Any]:
 def routes(runtime: Runtime) -> list[Any]:
     from starlette.routing import Route
 
-    base = runtime.settings.effective_public_url
-
     async def jwks(request: Request) -> Response:
         pool_id = request.path_params["pool_id"]
         if not await to_thread.run_sync(_exists, runtime, pool_id):
@@ -72,7 +70,7 @@ def routes(runtime: Runtime) -> list[Any]:
         pool_id = request.path_params["pool_id"]
         if not await to_thread.run_sync(_exists, runtime, pool_id):
             return _not_found(pool_id)
-        return JSONResponse(discovery_document(base, pool_id), headers={"cache-control": _CACHE})
+        return JSONResponse(discovery_document(runtime.settings, pool_id), headers={"cache-control": _CACHE})
 
     return [
         Route("/{pool_id}/.well-known/jwks.json", jwks, methods=["GET"]),

@@ -157,7 +157,7 @@ def _success(
     lockout.record_success(conn, pool.id, user.id)
     user.groups = directory.groups_of(conn, pool.id, user.id)
     event, refresh = tokens.start_lineage(conn, pool, user, client.as_token_config(), now)
-    result = tokens.mint(ctx.keys, ctx.settings.effective_public_url, pool, client.as_token_config(), user, event, now)
+    result = tokens.mint(ctx.keys, ctx.settings, pool, client.as_token_config(), user, event, now)
     result["RefreshToken"] = refresh
     return {"AuthenticationResult": result, "ChallengeParameters": {}}
 
@@ -392,9 +392,7 @@ def _refresh(
             event_id=secrets.token_hex(16),
         )
         cfg = client.as_token_config()
-        result = tokens.mint(
-            ctx.keys, ctx.settings.effective_public_url, pool, cfg, user, event, now, device_key=lineage.device_key
-        )
+        result = tokens.mint(ctx.keys, ctx.settings, pool, cfg, user, event, now, device_key=lineage.device_key)
         if rotate:
             result["RefreshToken"] = tokens.rotate_refresh_token(conn, lineage, cfg, now)
     return result
@@ -517,9 +515,7 @@ def revoke_token(ctx: RequestContext, params: Params) -> Result:
 @operation("cognito-idp", "GlobalSignOut")
 def global_sign_out(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        access = tokens.check_access_token(
-            conn, ctx.keys, ctx.settings.effective_public_url, params["AccessToken"], ctx.now
-        )
+        access = tokens.check_access_token(conn, ctx.keys, ctx.settings, params["AccessToken"], ctx.now)
         tokens.revoke_user(conn, access.user_id, ctx.now)
     return {}
 

@@ -201,7 +201,7 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
 
 
 def _access(ctx: RequestContext, conn: Connection, token: str) -> tuple[PoolView, User, tokens.AccessContext]:
-    access = tokens.check_access_token(conn, ctx.keys, ctx.settings.effective_public_url, token, ctx.now)
+    access = tokens.check_access_token(conn, ctx.keys, ctx.settings, token, ctx.now)
     pool = pool_by_id(conn, access.pool_id)
     if pool is None:
         raise NotAuthorizedException("Invalid Access Token")

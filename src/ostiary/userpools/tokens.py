@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from ostiary.config import Settings
 from ostiary.crypto import jwt
 from ostiary.crypto.keys import KeyRing
 from ostiary.store import tables as t
@@ -29,8 +30,8 @@ from ostiary.userpools.errors import NotAuthorizedException
 POOL_ID_SHAPE = "_"
 
 
-def issuer(public_url: str, pool_id: str) -> str:
-    return f"{public_url}/{pool_id}"
+def issuer(settings: Settings, pool_id: str) -> str:
+    return settings.pool_issuer(pool_id)
 
 
 def hash_token(token: str) -> str:
@@ -160,7 +161,7 @@ def lineage_revoked(conn: Connection, lineage_id: str) -> bool:
 
 def mint(
     keys: KeyRing,
-    public_url: str,
+    settings: Settings,
     pool: PoolView,
     client: dict[str, Any],
     user: User,
@@ -173,7 +174,7 @@ def mint(
     with_id_token: bool = True,
 ) -> dict[str, Any]:
     """Signed ID and access tokens for ``user`` (AuthenticationResult fields, without RefreshToken)."""
-    iss = issuer(public_url, pool.id)
+    iss = issuer(settings, pool.id)
     iat = int(now.timestamp())
     access_validity = c.validity_seconds(client, "AccessToken")
     readable = set(client["ReadAttributes"]) if client.get("ReadAttributes") else None
@@ -239,7 +240,7 @@ def pool_id_of(token: str) -> str:
 
 
 def check_access_token(
-    conn: Connection, keys: KeyRing, public_url: str, token: str, now: dt.datetime, scope: str = c.USER_ADMIN_SCOPE
+    conn: Connection, keys: KeyRing, settings: Settings, token: str, now: dt.datetime, scope: str = c.USER_ADMIN_SCOPE
 ) -> AccessContext:
     """Signature, issuer, token_use, expiry, scope and revocation of an access token."""
     pool_id = pool_id_of(token)
@@ -250,7 +251,7 @@ def check_access_token(
         if err.problem is jwt.TokenProblem.EXPIRED:
             raise NotAuthorizedException("Access Token has expired") from None
         raise NotAuthorizedException("Invalid Access Token") from None
-    if claims.get("iss") != issuer(public_url, pool_id) or claims.get("token_use") != "access":
+    if claims.get("iss") != issuer(settings, pool_id) or claims.get("token_use") != "access":
         raise NotAuthorizedException("Invalid Access Token")
     if scope not in str(claims.get("scope", "")).split():
         raise NotAuthorizedException("Access Token does not have required scopes")
