@@ -67,7 +67,7 @@ def test_invitation_and_resend(dev_server: Server) -> None:
     first = httpx.get(dev_server.url + "/_ostiary/outbox", params={"destination": "vic@example.com"}).json()
     body = first["messages"][0]["body"]
     assert "vic" in body and first["messages"][0]["purpose"] == "AdminCreateUser"
-    temp = body.split("temporary password is ", 1)[1].split(".")[0].strip()
+    temp = body.split("temporary password is ", 1)[1].rsplit(".", 1)[0]  # the template ends with ". "
     app = dev_server.client("cognito-idp")
     challenge = app.initiate_auth(
         ClientId=s.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "vic", "PASSWORD": temp}

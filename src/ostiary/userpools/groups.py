@@ -42,6 +42,17 @@ def _group_type(row: Row[Any]) -> dict[str, Any]:
     return out
 
 
+def _groups_page(conn: Connection, query: Any, limit: int, after: list[Any] | None) -> dict[str, Any]:
+    """One page of groups in name order; NextToken is the last name returned."""
+    if after:
+        query = query.where(t.groups.c.name > after[0])
+    rows = conn.execute(query.order_by(t.groups.c.name).limit(limit + 1)).all()
+    out: dict[str, Any] = {"Groups": [_group_type(r) for r in rows[:limit]]}
+    if len(rows) > limit:
+        out["NextToken"] = paging.encode([rows[limit - 1].name])
+    return out
+
+
 def _get(conn: Connection, pool: PoolView, name: str) -> Row[Any]:
     row = conn.execute(select(t.groups).where(t.groups.c.user_pool_id == pool.id, t.groups.c.name == name)).first()
     if row is None:
@@ -114,14 +125,7 @@ def list_groups(ctx: RequestContext, params: Params) -> Result:
     after = paging.decode(params.get("NextToken"))
     with ctx.store.read() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
-        query = select(t.groups).where(t.groups.c.user_pool_id == pool.id).order_by(t.groups.c.name).limit(limit + 1)
-        if after:
-            query = query.where(t.groups.c.name > after[0])
-        rows = conn.execute(query).all()
-    out: dict[str, Any] = {"Groups": [_group_type(r) for r in rows[:limit]]}
-    if len(rows) > limit:
-        out["NextToken"] = paging.encode([rows[limit - 1].name])
-    return out
+        return _groups_page(conn, select(t.groups).where(t.groups.c.user_pool_id == pool.id), limit, after)
 
 
 @operation("cognito-idp", "ListUsersInGroup")
@@ -196,17 +200,6 @@ def admin_list_groups_for_user(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         user = require_user(conn, pool, params["Username"])
-        query = (
-            select(t.groups)
-            .select_from(t.groups.join(t.group_members, and_(g.user_pool_id == m.user_pool_id, g.name == m.group_name)))
-            .where(m.user_pool_id == pool.id, m.user_id == user.id)
-            .order_by(g.name)
-            .limit(limit + 1)
-        )
-        if after:
-            query = query.where(g.name > after[0])
-        rows = conn.execute(query).all()
-    out: dict[str, Any] = {"Groups": [_group_type(r) for r in rows[:limit]]}
-    if len(rows) > limit:
-        out["NextToken"] = paging.encode([rows[limit - 1].name])
-    return out
+        joined = t.groups.join(t.group_members, and_(g.user_pool_id == m.user_pool_id, g.name == m.group_name))
+        query = select(t.groups).select_from(joined).where(m.user_pool_id == pool.id, m.user_id == user.id)
+        return _groups_page(conn, query, limit, after)
