@@ -98,6 +98,8 @@ def _new_session(
     now: dt.datetime,
 ) -> str:
     session_id = secrets.token_urlsafe(48)
+    if secrets.randbelow(64) == 0:  # now and then, sweep challenge sessions nobody answered
+        conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.expires_at < now))
     conn.execute(
         insert(t.auth_sessions).values(
             id=session_id,

@@ -141,7 +141,11 @@ _BY_ID = select(t.users).where(t.users.c.user_pool_id == bindparam("pool_id"), t
 
 
 def get_by_id(conn: Connection, pool: PoolView, user_id: str) -> User | None:
-    row = conn.execute(_BY_ID, {"pool_id": pool.id, "user_id": user_id}).first()
+    return get_in_pool(conn, pool.id, user_id)
+
+
+def get_in_pool(conn: Connection, pool_id: str, user_id: str) -> User | None:
+    row = conn.execute(_BY_ID, {"pool_id": pool_id, "user_id": user_id}).first()
     return None if row is None else _user(row)
 
 

@@ -200,16 +200,23 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
 # access-token operations
 
 
-def _access(ctx: RequestContext, conn: Connection, token: str) -> tuple[PoolView, User, tokens.AccessContext]:
+def _access_user(ctx: RequestContext, conn: Connection, token: str) -> tuple[User, tokens.AccessContext]:
+    """The user an access token speaks for (signature, expiry, scope, revocation checked)."""
     access = tokens.check_access_token(conn, ctx.keys, ctx.settings, token, ctx.now)
-    pool = pool_by_id(conn, access.pool_id)
-    if pool is None:
-        raise NotAuthorizedException("Invalid Access Token")
-    user = directory.get_by_id(conn, pool, access.user_id)
+    user = directory.get_in_pool(conn, access.pool_id, access.user_id)
     if user is None:
         raise UserNotFoundException("User does not exist.")
     if not user.enabled:
         raise NotAuthorizedException("User is disabled.")
+    return user, access
+
+
+def _access(ctx: RequestContext, conn: Connection, token: str) -> tuple[PoolView, User, tokens.AccessContext]:
+    """As _access_user, with the user's pool for operations that need its settings."""
+    user, access = _access_user(ctx, conn, token)
+    pool = pool_by_id(conn, access.pool_id)
+    if pool is None:
+        raise NotAuthorizedException("Invalid Access Token")
     return pool, user, access
 
 
@@ -222,7 +229,7 @@ def _client_of(ctx: RequestContext, conn: Connection, access: tokens.AccessConte
 @operation("cognito-idp", "GetUser")
 def get_user(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        _pool, user, access = _access(ctx, conn, params["AccessToken"])
+        user, access = _access_user(ctx, conn, params["AccessToken"])
         client = _client_of(ctx, conn, access)
     readable = set(client.config["ReadAttributes"]) if client and client.config.get("ReadAttributes") else None
     visible = {k for k in user.attributes if not k.startswith("dev:")}
@@ -328,7 +335,7 @@ def change_password(ctx: RequestContext, params: Params) -> Result:
 @operation("cognito-idp", "DeleteUser")
 def delete_user(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        _pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        user, _ = _access_user(ctx, conn, params["AccessToken"])
         directory.delete_user(conn, user)
     return None
 
@@ -336,6 +343,6 @@ def delete_user(ctx: RequestContext, params: Params) -> Result:
 @operation("cognito-idp", "SetUserSettings")
 def set_user_settings(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        _pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        user, _ = _access_user(ctx, conn, params["AccessToken"])
         set_mfa_options(conn, user, list(params["MFAOptions"]), ctx.now)
     return {}

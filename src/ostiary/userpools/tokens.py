@@ -66,6 +66,8 @@ def start_lineage(
     """A new sign-in: (event, refresh token)."""
     lineage_id = str(uuid.uuid4())
     token = new_refresh_token()
+    if secrets.randbelow(256) == 0:  # now and then, sweep lineages that expired more than a day ago
+        conn.execute(t.refresh_tokens.delete().where(t.refresh_tokens.c.expires_at < now - dt.timedelta(days=1)))
     conn.execute(
         insert(t.refresh_tokens).values(
             id=lineage_id,
