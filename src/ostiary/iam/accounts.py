@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Connection, func, insert, select, update
 
 from ostiary.crypto.secrets import SecretBox, new_access_key_id, new_secret_access_key
-from ostiary.iam.principals import Principal, root_principal
+from ostiary.iam.principals import Principal, PrincipalKind, root_principal
 from ostiary.store import tables as t
 from ostiary.store.db import Store, now
 
@@ -113,6 +113,7 @@ def lookup_access_key(store: Store, box: SecretBox, akid: str) -> tuple[str, Pri
                 t.access_keys.c.secret_enc,
                 t.access_keys.c.account_id,
                 t.access_keys.c.principal_type,
+                t.access_keys.c.principal_name,
                 t.access_keys.c.status,
             ).where(t.access_keys.c.access_key_id == akid)
         ).first()
@@ -121,6 +122,22 @@ def lookup_access_key(store: Store, box: SecretBox, akid: str) -> tuple[str, Pri
     secret = box.open(row.secret_enc, akid)
     if row.principal_type == "root":
         return secret, root_principal(row.account_id, akid)
+    if row.principal_type == "user":
+        with store.read() as conn:
+            user = conn.execute(
+                select(t.iam_users.c.name, t.iam_users.c.path, t.iam_users.c.user_id).where(
+                    t.iam_users.c.account_id == row.account_id, t.iam_users.c.name == row.principal_name
+                )
+            ).first()
+        if user is None:
+            return None
+        return secret, Principal(
+            account_id=row.account_id,
+            kind=PrincipalKind.USER,
+            arn=f"arn:aws:iam::{row.account_id}:user{user.path}{user.name}",
+            user_id=user.user_id,
+            access_key_id=akid,
+        )
     return None
 
 

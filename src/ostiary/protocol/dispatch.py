@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl
 from botocore.model import OperationModel
 
 from ostiary import observability
+from ostiary.iam.authz import Authorizer
 from ostiary.iam.credentials import CredentialCache
-from ostiary.iam.principals import Decision, Principal, authorize
+from ostiary.iam.principals import Decision, Principal
 from ostiary.protocol import json11, query, sigv4
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.errors import (
@@ -67,6 +68,7 @@ class Dispatcher:
         self.query_by_version = {s.api_version: s for s in self.specs.values() if s.protocol == "query"}
         self.query_by_signing = {s.signing_name: s for s in self.specs.values() if s.protocol == "query"}
         self.credentials = CredentialCache(runtime.store, runtime.box)
+        self.authorizer = Authorizer(runtime.store)
         self.any_query_offload = any(
             bool(op.offload)
             for name, spec in self.specs.items()
@@ -252,13 +254,19 @@ class Dispatcher:
             self._authorize(impl, ctx, params, principal)
         return impl.func(ctx, params)
 
-    @staticmethod
-    def _authorize(impl: Operation, ctx: RequestContext, params: dict[str, Any], principal: Principal) -> None:
+    def _authorize(self, impl: Operation, ctx: RequestContext, params: dict[str, Any], principal: Principal) -> None:
         resource = impl.resource(ctx, params) if impl.resource else default_resource(ctx, params)
-        if authorize(principal, impl.action, resource) is not Decision.ALLOW:
-            raise AccessDenied(
-                f"User: {principal.arn} is not authorized to perform: {impl.action} on resource: {resource}"
-            )
+        decision = self.authorizer.decide(principal, impl.action, resource, ctx.source_ip, ctx.now, secure=False)
+        if decision is Decision.ALLOW:
+            return
+        why = (
+            "with an explicit deny in an identity-based policy"
+            if decision is Decision.EXPLICIT_DENY
+            else f"because no identity-based policy allows the {impl.action} action"
+        )
+        raise AccessDenied(
+            f"User: {principal.arn} is not authorized to perform: {impl.action} on resource: {resource} {why}"
+        )
 
 
 def default_resource(ctx: RequestContext, params: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.auth",
     "ostiary.userpools.selfservice",
     "ostiary.sts.service",
+    "ostiary.iam.users",
 )
 
 

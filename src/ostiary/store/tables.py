@@ -242,3 +242,30 @@ outbox = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_outbox_destination", "destination"),
 )
+
+
+# --- IAM: users and inline policies ------------------------------------------------------------
+
+iam_users = Table(
+    "iam_users",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name_key", String(64), primary_key=True),  # user names are unique regardless of case
+    Column("name", String(64), nullable=False),
+    Column("user_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("permissions_boundary", String(2048), nullable=True),
+    Column("tags", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Inline policies of users (and, later, groups and roles): the document as given, validated.
+iam_inline_policies = Table(
+    "iam_inline_policies",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("principal_type", String(8), primary_key=True),  # user | group | role
+    Column("principal_key", String(128), primary_key=True),
+    Column("policy_name", String(128), primary_key=True),
+    Column("document", Text, nullable=False),
+)

@@ -1,0 +1,369 @@
+"""IAM users, their access keys and inline policies (IAM API Reference): CreateUser, GetUser,
+ListUsers, DeleteUser, CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey,
+PutUserPolicy, GetUserPolicy, ListUserPolicies, DeleteUserPolicy.
+
+Policy documents are validated by the policy engine (MalformedPolicyDocument) and returned
+URL-encoded, as IAM returns them (boto3 decodes them).
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.engine import Row
+
+from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
+from ostiary.iam import policy
+from ostiary.iam.errors import (
+    DeleteConflictException,
+    EntityAlreadyExistsException,
+    LimitExceededException,
+    MalformedPolicyDocumentException,
+    NoSuchEntityException,
+)
+from ostiary.iam.principals import PrincipalKind
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.registry import Params, Result, operation
+from ostiary.store import tables as t
+from ostiary.store.db import utc
+
+MAX_KEYS_PER_USER = 2
+_ID = string.ascii_uppercase + string.digits
+
+
+def user_arn(account: str, path: str, name: str) -> str:
+    return f"arn:aws:iam::{account}:user{path}{name}"
+
+
+def _user_resource(ctx: RequestContext, params: Params) -> str:
+    """The ARN IAM authorizes user operations against (path-less when the user does not exist yet)."""
+    name = params.get("UserName") or (ctx.principal.arn.rsplit("/", 1)[-1] if ctx.principal else "")
+    return f"arn:aws:iam::{ctx.account_id}:user/{name}"
+
+
+def _user_type(row: Row[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "Path": row.path,
+        "UserName": row.name,
+        "UserId": row.user_id,
+        "Arn": user_arn(row.account_id, row.path, row.name),
+        "CreateDate": utc(row.created_at),
+    }
+    if row.permissions_boundary:
+        out["PermissionsBoundary"] = {
+            "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+            "PermissionsBoundaryArn": row.permissions_boundary,
+        }
+    if row.tags:
+        out["Tags"] = row.tags
+    return out
+
+
+def _get(conn: Connection, account: str, name: str) -> Row[Any]:
+    row = conn.execute(
+        select(t.iam_users).where(t.iam_users.c.account_id == account, t.iam_users.c.name_key == name.lower())
+    ).first()
+    if row is None:
+        raise NoSuchEntityException(f"The user with name {name} cannot be found.")
+    return row
+
+
+def _caller_name(ctx: RequestContext, params: Params) -> str | None:
+    if params.get("UserName"):
+        return str(params["UserName"])
+    p = ctx.principal
+    if p is not None and p.kind is PrincipalKind.USER:
+        return p.arn.rsplit("/", 1)[-1]
+    return None
+
+
+def _page(items: list[Any], params: Params) -> tuple[list[Any], dict[str, Any]]:
+    """IAM pagination: Marker (opaque) and MaxItems (default 100), IsTruncated always present."""
+    start = 0
+    marker = params.get("Marker")
+    if marker:
+        try:
+            start = int(marker)
+        except ValueError:
+            from ostiary.iam.errors import InvalidInputException
+
+            raise InvalidInputException("Invalid Marker.") from None
+    size = int(params.get("MaxItems") or 100)
+    chunk = items[start : start + size]
+    extra: dict[str, Any] = {"IsTruncated": start + size < len(items)}
+    if extra["IsTruncated"]:
+        extra["Marker"] = str(start + size)
+    return chunk, extra
+
+
+@operation("iam", "CreateUser", resource=_user_resource)
+def create_user(ctx: RequestContext, params: Params) -> Result:
+    name = params["UserName"]
+    with ctx.store.tx() as conn:
+        exists = conn.execute(
+            select(t.iam_users.c.name).where(
+                t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == name.lower()
+            )
+        ).first()
+        if exists is not None:
+            raise EntityAlreadyExistsException(f"User with name {name} already exists.")
+        conn.execute(
+            insert(t.iam_users).values(
+                account_id=ctx.account_id,
+                name_key=name.lower(),
+                name=name,
+                user_id="AIDA" + "".join(secrets.choice(_ID) for _ in range(17)),
+                path=params.get("Path") or "/",
+                permissions_boundary=params.get("PermissionsBoundary"),
+                tags=list(params.get("Tags") or []),
+                created_at=ctx.now,
+            )
+        )
+        return {"User": _user_type(_get(conn, ctx.account_id, name))}
+
+
+@operation("iam", "GetUser", resource=_user_resource)
+def get_user(ctx: RequestContext, params: Params) -> Result:
+    name = _caller_name(ctx, params)
+    if name is None:  # the account root asking about itself
+        assert ctx.principal is not None
+        return {"User": {"UserId": ctx.account_id, "Arn": ctx.principal.arn, "CreateDate": ctx.now}}
+    with ctx.store.read() as conn:
+        return {"User": _user_type(_get(conn, ctx.account_id, name))}
+
+
+@operation("iam", "ListUsers", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:user/*")
+def list_users(ctx: RequestContext, params: Params) -> Result:
+    prefix = params.get("PathPrefix") or "/"
+    with ctx.store.read() as conn:
+        rows = conn.execute(
+            select(t.iam_users).where(t.iam_users.c.account_id == ctx.account_id).order_by(t.iam_users.c.name_key)
+        ).all()
+    users = [_user_type(r) for r in rows if r.path.startswith(prefix)]
+    for u in users:
+        u.pop("Tags", None)  # ListUsers does not return tags
+    chunk, extra = _page(users, params)
+    return {"Users": chunk, **extra}
+
+
+@operation("iam", "DeleteUser", resource=_user_resource)
+def delete_user(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = _get(conn, ctx.account_id, params["UserName"])
+        keys = conn.execute(
+            select(func.count())
+            .select_from(t.access_keys)
+            .where(
+                t.access_keys.c.account_id == ctx.account_id,
+                t.access_keys.c.principal_type == "user",
+                t.access_keys.c.principal_name == row.name,
+            )
+        ).scalar()
+        if keys:
+            raise DeleteConflictException("Cannot delete entity, must delete access keys first.")
+        if _inline_names(conn, ctx.account_id, row.name_key):
+            raise DeleteConflictException("Cannot delete entity, must delete policies first.")
+        conn.execute(
+            delete(t.iam_users).where(
+                t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == row.name_key
+            )
+        )
+    return None
+
+
+# --- access keys --------------------------------------------------------------------------------
+
+
+def _key_owner(conn: Connection, ctx: RequestContext, params: Params) -> str:
+    name = _caller_name(ctx, params)
+    if name is None:
+        raise NoSuchEntityException("Access keys of the account root are managed with `ostiary accounts`.")
+    return str(_get(conn, ctx.account_id, name).name)
+
+
+@operation("iam", "CreateAccessKey", resource=_user_resource)
+def create_access_key(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        owner = _key_owner(conn, ctx, params)
+        count = conn.execute(
+            select(func.count())
+            .select_from(t.access_keys)
+            .where(
+                t.access_keys.c.account_id == ctx.account_id,
+                t.access_keys.c.principal_type == "user",
+                t.access_keys.c.principal_name == owner,
+            )
+        ).scalar()
+        if (count or 0) >= MAX_KEYS_PER_USER:
+            raise LimitExceededException(f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}")
+        akid, secret = new_access_key_id(), new_secret_access_key()
+        conn.execute(
+            insert(t.access_keys).values(
+                access_key_id=akid,
+                account_id=ctx.account_id,
+                secret_enc=ctx.box.seal(secret, akid),
+                principal_type="user",
+                principal_name=owner,
+                status="Active",
+                created_at=ctx.now,
+            )
+        )
+    return {
+        "AccessKey": {
+            "UserName": owner,
+            "AccessKeyId": akid,
+            "Status": "Active",
+            "SecretAccessKey": secret,
+            "CreateDate": ctx.now,
+        }
+    }
+
+
+def _keys_of(conn: Connection, account: str, owner: str) -> list[Row[Any]]:
+    k = t.access_keys.c
+    return list(
+        conn.execute(
+            select(t.access_keys)
+            .where(k.account_id == account, k.principal_type == "user", k.principal_name == owner)
+            .order_by(k.created_at)
+        ).all()
+    )
+
+
+@operation("iam", "ListAccessKeys", resource=_user_resource)
+def list_access_keys(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        owner = _key_owner(conn, ctx, params)
+        rows = _keys_of(conn, ctx.account_id, owner)
+    items = [
+        {"UserName": owner, "AccessKeyId": r.access_key_id, "Status": r.status, "CreateDate": utc(r.created_at)}
+        for r in rows
+    ]
+    chunk, extra = _page(items, params)
+    return {"AccessKeyMetadata": chunk, **extra}
+
+
+def _key(conn: Connection, ctx: RequestContext, params: Params) -> str:
+    owner = _key_owner(conn, ctx, params)
+    if not any(r.access_key_id == params["AccessKeyId"] for r in _keys_of(conn, ctx.account_id, owner)):
+        raise NoSuchEntityException(f"The Access Key with id {params['AccessKeyId']} cannot be found.")
+    return str(params["AccessKeyId"])
+
+
+@operation("iam", "UpdateAccessKey", resource=_user_resource)
+def update_access_key(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        akid = _key(conn, ctx, params)
+        conn.execute(update(t.access_keys).where(t.access_keys.c.access_key_id == akid).values(status=params["Status"]))
+    return None
+
+
+@operation("iam", "DeleteAccessKey", resource=_user_resource)
+def delete_access_key(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        akid = _key(conn, ctx, params)
+        conn.execute(delete(t.access_keys).where(t.access_keys.c.access_key_id == akid))
+    return None
+
+
+# --- inline policies ---------------------------------------------------------------------------
+
+
+def _inline_names(conn: Connection, account: str, key: str) -> list[str]:
+    p = t.iam_inline_policies.c
+    rows = conn.execute(
+        select(p.policy_name)
+        .where(p.account_id == account, p.principal_type == "user", p.principal_key == key)
+        .order_by(p.policy_name)
+    ).all()
+    return [r.policy_name for r in rows]
+
+
+def inline_documents(conn: Connection, account: str, principal_type: str, key: str) -> list[str]:
+    p = t.iam_inline_policies.c
+    rows = conn.execute(
+        select(p.document).where(p.account_id == account, p.principal_type == principal_type, p.principal_key == key)
+    ).all()
+    return [r.document for r in rows]
+
+
+def check_document(document: str) -> None:
+    try:
+        policy.parse(document)
+    except policy.MalformedPolicy as err:
+        raise MalformedPolicyDocumentException(str(err)) from None
+
+
+@operation("iam", "PutUserPolicy", resource=_user_resource)
+def put_user_policy(ctx: RequestContext, params: Params) -> Result:
+    check_document(params["PolicyDocument"])
+    with ctx.store.tx() as conn:
+        row = _get(conn, ctx.account_id, params["UserName"])
+        p = t.iam_inline_policies.c
+        conn.execute(
+            delete(t.iam_inline_policies).where(
+                p.account_id == ctx.account_id,
+                p.principal_type == "user",
+                p.principal_key == row.name_key,
+                p.policy_name == params["PolicyName"],
+            )
+        )
+        conn.execute(
+            insert(t.iam_inline_policies).values(
+                account_id=ctx.account_id,
+                principal_type="user",
+                principal_key=row.name_key,
+                policy_name=params["PolicyName"],
+                document=params["PolicyDocument"],
+            )
+        )
+    return None
+
+
+@operation("iam", "GetUserPolicy", resource=_user_resource)
+def get_user_policy(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        row = _get(conn, ctx.account_id, params["UserName"])
+        p = t.iam_inline_policies.c
+        found = conn.execute(
+            select(p.document).where(
+                p.account_id == ctx.account_id,
+                p.principal_type == "user",
+                p.principal_key == row.name_key,
+                p.policy_name == params["PolicyName"],
+            )
+        ).first()
+    if found is None:
+        raise NoSuchEntityException(f"The user policy with name {params['PolicyName']} cannot be found.")
+    return {"UserName": row.name, "PolicyName": params["PolicyName"], "PolicyDocument": quote(found.document, safe="")}
+
+
+@operation("iam", "ListUserPolicies", resource=_user_resource)
+def list_user_policies(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        row = _get(conn, ctx.account_id, params["UserName"])
+        names = _inline_names(conn, ctx.account_id, row.name_key)
+    chunk, extra = _page(names, params)
+    return {"PolicyNames": chunk, **extra}
+
+
+@operation("iam", "DeleteUserPolicy", resource=_user_resource)
+def delete_user_policy(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = _get(conn, ctx.account_id, params["UserName"])
+        p = t.iam_inline_policies.c
+        gone = conn.execute(
+            delete(t.iam_inline_policies).where(
+                p.account_id == ctx.account_id,
+                p.principal_type == "user",
+                p.principal_key == row.name_key,
+                p.policy_name == params["PolicyName"],
+            )
+        ).rowcount
+        if not gone:
+            raise NoSuchEntityException(f"The user policy with name {params['PolicyName']} cannot be found.")
+    return None
