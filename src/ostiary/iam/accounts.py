@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from ostiary.crypto.secrets import SecretBox, new_access_key_id, new_secret_access_key
 from ostiary.iam.principals import Principal, PrincipalKind, root_principal
 from ostiary.store import tables as t
-from ostiary.store.db import Store, now
+from ostiary.store.db import Store, now, utc
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,20 @@ def list_accounts(store: Store) -> list[Account]:
     return [Account(r[0], r[1], r[2].isoformat(), int(r[3] or 0)) for r in rows]
 
 
-def lookup_access_key(store: Store, box: SecretBox, akid: str) -> tuple[str, Principal] | None:
-    """(secret, principal) for an active access key, or None."""
+@dataclass(frozen=True)
+class KeyRecord:
+    """What a SigV4 signature is checked against; temporary credentials also need their token."""
+
+    secret: str
+    principal: Principal
+    token_hash: str | None = None
+    expires_at: dt.datetime | None = None
+
+
+def lookup_access_key(store: Store, box: SecretBox, akid: str) -> KeyRecord | None:
+    """The record of an active access key (long-term AKIA… or temporary ASIA…), or None."""
+    if akid.startswith("ASIA"):
+        return _lookup_session(store, box, akid)
     with store.read() as conn:
         row = conn.execute(
             select(
@@ -121,7 +134,7 @@ def lookup_access_key(store: Store, box: SecretBox, akid: str) -> tuple[str, Pri
         return None
     secret = box.open(row.secret_enc, akid)
     if row.principal_type == "root":
-        return secret, root_principal(row.account_id, akid)
+        return KeyRecord(secret, root_principal(row.account_id, akid))
     if row.principal_type == "user":
         with store.read() as conn:
             user = conn.execute(
@@ -131,14 +144,30 @@ def lookup_access_key(store: Store, box: SecretBox, akid: str) -> tuple[str, Pri
             ).first()
         if user is None:
             return None
-        return secret, Principal(
+        principal = Principal(
             account_id=row.account_id,
             kind=PrincipalKind.USER,
             arn=f"arn:aws:iam::{row.account_id}:user{user.path}{user.name}",
             user_id=user.user_id,
             access_key_id=akid,
         )
+        return KeyRecord(secret, principal)
     return None
+
+
+def _lookup_session(store: Store, box: SecretBox, akid: str) -> KeyRecord | None:
+    with store.read() as conn:
+        row = conn.execute(select(t.sts_sessions).where(t.sts_sessions.c.access_key_id == akid)).first()
+    if row is None:
+        return None
+    principal = Principal(
+        account_id=row.account_id,
+        kind=PrincipalKind.ASSUMED_ROLE,
+        arn=f"arn:aws:sts::{row.account_id}:assumed-role/{row.role_name}/{row.session_name}",
+        user_id=f"{row.role_id}:{row.session_name}",
+        access_key_id=akid,
+    )
+    return KeyRecord(box.open(row.secret_enc, akid), principal, row.token_hash, utc(row.expires_at))
 
 
 def bootstrap(

@@ -7,6 +7,7 @@ working in every process within ``ttl`` seconds (IAM itself is eventually consis
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ class ResolvedKey:
     principal: Principal
     secret: str
     expires: float
+    token_hash: str | None = None
+    session_expires_at: dt.datetime | None = None
     _keys: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
 
     def signing_key(self, date: str, region: str, service: str) -> bytes:
@@ -51,7 +54,17 @@ class CredentialCache:
             if self._expiry.get(access_key_id, 0.0) > now:
                 return self._entries[access_key_id]
         found = lookup_access_key(self.store, self.box, access_key_id)
-        entry = None if found is None else ResolvedKey(principal=found[1], secret=found[0], expires=now + self.ttl)
+        entry = (
+            None
+            if found is None
+            else ResolvedKey(
+                principal=found.principal,
+                secret=found.secret,
+                expires=now + self.ttl,
+                token_hash=found.token_hash,
+                session_expires_at=found.expires_at,
+            )
+        )
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()

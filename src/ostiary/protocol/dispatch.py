@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import os
 import time
@@ -27,6 +29,7 @@ from ostiary.protocol import json11, query, sigv4
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.errors import (
     AccessDenied,
+    ExpiredToken,
     InternalFailure,
     InvalidSignature,
     NotImplementedOperation,
@@ -222,6 +225,12 @@ class Dispatcher:
         principal = found.principal
         key = found.signing_key(signed.date, signed.region, signed.service)
         sigv4.verify(signed, key, req.method, req.path, query_pairs, req.headers, req.body)
+        if found.token_hash is not None:  # temporary credentials: the session token must match
+            given = hashlib.sha256((signed.security_token or "").encode()).hexdigest()
+            if not signed.security_token or not hmac.compare_digest(given, found.token_hash):
+                raise UnrecognizedClient("The security token included in the request is invalid.")
+            if found.session_expires_at is not None and found.session_expires_at <= now:
+                raise ExpiredToken("The security token included in the request is expired")
         return principal, signed.region
 
     # -- invoke ----------------------------------------------------------------------------------

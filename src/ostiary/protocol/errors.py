@@ -85,9 +85,12 @@ class InvalidSignature(ServiceError):
 
 
 class ExpiredToken(ServiceError):
-    code = "ExpiredTokenException"
-    status = 400
-    protocol_codes = {"query": ("ExpiredToken", 403)}
+    """Expired temporary credentials (not the model's ExpiredTokenException, which is about web
+    identity tokens): ExpiredToken / 403 in query services, ExpiredTokenException / 400 in JSON ones."""
+
+    code = "ExpiredToken"
+    status = 403
+    protocol_codes = {"json": ("ExpiredTokenException", 400)}
 
 
 class AccessDenied(ServiceError):

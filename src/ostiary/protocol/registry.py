@@ -30,6 +30,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.selfservice",
     "ostiary.sts.service",
     "ostiary.iam.users",
+    "ostiary.iam.roles",
 )
 
 

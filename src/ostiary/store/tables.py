@@ -269,3 +269,40 @@ iam_inline_policies = Table(
     Column("policy_name", String(128), primary_key=True),
     Column("document", Text, nullable=False),
 )
+
+
+# --- IAM roles and STS sessions -----------------------------------------------------------------
+
+iam_roles = Table(
+    "iam_roles",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name_key", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("role_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("trust_policy", Text, nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("tags", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Temporary credentials: ASIA access keys with a secret (sealed) and a session token (hashed).
+sts_sessions = Table(
+    "sts_sessions",
+    metadata,
+    Column("access_key_id", String(32), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("secret_enc", Text, nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("role_name", String(64), nullable=False),
+    Column("role_path", String(512), nullable=False),
+    Column("role_id", String(32), nullable=False),
+    Column("session_name", String(64), nullable=False),
+    Column("session_policy", Text, nullable=True),
+    Column("source_identity", String(64), nullable=True),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_sts_sessions_expires", "expires_at"),
+)

@@ -1,0 +1,236 @@
+"""IAM roles (IAM API Reference): CreateRole, GetRole, ListRoles, DeleteRole, UpdateRole,
+UpdateAssumeRolePolicy, PutRolePolicy, GetRolePolicy, ListRolePolicies, DeleteRolePolicy.
+
+Trust policies are resource policies (they must name a Principal); documents come back URL-encoded.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.engine import Row
+
+from ostiary.iam import policy
+from ostiary.iam.errors import (
+    DeleteConflictException,
+    EntityAlreadyExistsException,
+    MalformedPolicyDocumentException,
+    NoSuchEntityException,
+)
+from ostiary.iam.users import _page, check_document
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.registry import Params, Result, operation
+from ostiary.store import tables as t
+from ostiary.store.db import utc
+
+_ID = string.ascii_uppercase + string.digits
+DEFAULT_MAX_SESSION = 3600
+
+
+def role_arn(account: str, path: str, name: str) -> str:
+    return f"arn:aws:iam::{account}:role{path}{name}"
+
+
+def _resource(ctx: RequestContext, params: Params) -> str:
+    return f"arn:aws:iam::{ctx.account_id}:role/{params.get('RoleName', '*')}"
+
+
+def check_trust(document: str) -> None:
+    try:
+        policy.parse(document, resource_policy=True)
+    except policy.MalformedPolicy as err:
+        raise MalformedPolicyDocumentException(str(err)) from None
+
+
+def role_type(row: Row[Any], with_extras: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "Path": row.path,
+        "RoleName": row.name,
+        "RoleId": row.role_id,
+        "Arn": role_arn(row.account_id, row.path, row.name),
+        "CreateDate": utc(row.created_at),
+        "AssumeRolePolicyDocument": quote(row.trust_policy, safe=""),
+        "MaxSessionDuration": row.max_session_duration,
+    }
+    if row.description:
+        out["Description"] = row.description
+    if with_extras and row.tags:
+        out["Tags"] = row.tags
+    return out
+
+
+def get_role(conn: Connection, account: str, name: str) -> Row[Any]:
+    row = conn.execute(
+        select(t.iam_roles).where(t.iam_roles.c.account_id == account, t.iam_roles.c.name_key == name.lower())
+    ).first()
+    if row is None:
+        raise NoSuchEntityException(f"The role with name {name} cannot be found.")
+    return row
+
+
+def role_policies(conn: Connection, account: str, name_key: str) -> list[str]:
+    from ostiary.iam.users import inline_documents
+
+    return inline_documents(conn, account, "role", name_key)
+
+
+@operation("iam", "CreateRole", resource=_resource)
+def create_role(ctx: RequestContext, params: Params) -> Result:
+    check_trust(params["AssumeRolePolicyDocument"])
+    name = params["RoleName"]
+    with ctx.store.tx() as conn:
+        exists = conn.execute(
+            select(t.iam_roles.c.name).where(
+                t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == name.lower()
+            )
+        ).first()
+        if exists is not None:
+            raise EntityAlreadyExistsException(f"Role with name {name} already exists.")
+        conn.execute(
+            insert(t.iam_roles).values(
+                account_id=ctx.account_id,
+                name_key=name.lower(),
+                name=name,
+                role_id="AROA" + "".join(secrets.choice(_ID) for _ in range(17)),
+                path=params.get("Path") or "/",
+                trust_policy=params["AssumeRolePolicyDocument"],
+                description=params.get("Description"),
+                max_session_duration=int(params.get("MaxSessionDuration") or DEFAULT_MAX_SESSION),
+                tags=list(params.get("Tags") or []),
+                created_at=ctx.now,
+            )
+        )
+        return {"Role": role_type(get_role(conn, ctx.account_id, name))}
+
+
+@operation("iam", "GetRole", resource=_resource)
+def get_role_op(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        return {"Role": role_type(get_role(conn, ctx.account_id, params["RoleName"]))}
+
+
+@operation("iam", "ListRoles", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:role/*")
+def list_roles(ctx: RequestContext, params: Params) -> Result:
+    prefix = params.get("PathPrefix") or "/"
+    with ctx.store.read() as conn:
+        rows = conn.execute(
+            select(t.iam_roles).where(t.iam_roles.c.account_id == ctx.account_id).order_by(t.iam_roles.c.name_key)
+        ).all()
+    roles = [role_type(r, with_extras=False) for r in rows if r.path.startswith(prefix)]
+    chunk, extra = _page(roles, params)
+    return {"Roles": chunk, **extra}
+
+
+@operation("iam", "UpdateRole", resource=_resource)
+def update_role(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = get_role(conn, ctx.account_id, params["RoleName"])
+        values: dict[str, Any] = {}
+        if "Description" in params:
+            values["description"] = params["Description"]
+        if "MaxSessionDuration" in params:
+            values["max_session_duration"] = int(params["MaxSessionDuration"])
+        if values:
+            conn.execute(
+                update(t.iam_roles)
+                .where(t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key)
+                .values(**values)
+            )
+    return {}
+
+
+@operation("iam", "UpdateAssumeRolePolicy", resource=_resource)
+def update_assume_role_policy(ctx: RequestContext, params: Params) -> Result:
+    check_trust(params["PolicyDocument"])
+    with ctx.store.tx() as conn:
+        row = get_role(conn, ctx.account_id, params["RoleName"])
+        conn.execute(
+            update(t.iam_roles)
+            .where(t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key)
+            .values(trust_policy=params["PolicyDocument"])
+        )
+    return None
+
+
+@operation("iam", "DeleteRole", resource=_resource)
+def delete_role(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = get_role(conn, ctx.account_id, params["RoleName"])
+        if role_policies(conn, ctx.account_id, row.name_key):
+            raise DeleteConflictException("Cannot delete entity, must delete policies first.")
+        conn.execute(
+            delete(t.iam_roles).where(
+                t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key
+            )
+        )
+    return None
+
+
+def _inline_where(ctx: RequestContext, name_key: str, policy_name: str | None = None) -> list[Any]:
+    p = t.iam_inline_policies.c
+    clauses = [p.account_id == ctx.account_id, p.principal_type == "role", p.principal_key == name_key]
+    if policy_name is not None:
+        clauses.append(p.policy_name == policy_name)
+    return clauses
+
+
+@operation("iam", "PutRolePolicy", resource=_resource)
+def put_role_policy(ctx: RequestContext, params: Params) -> Result:
+    check_document(params["PolicyDocument"])
+    with ctx.store.tx() as conn:
+        row = get_role(conn, ctx.account_id, params["RoleName"])
+        conn.execute(delete(t.iam_inline_policies).where(*_inline_where(ctx, row.name_key, params["PolicyName"])))
+        conn.execute(
+            insert(t.iam_inline_policies).values(
+                account_id=ctx.account_id,
+                principal_type="role",
+                principal_key=row.name_key,
+                policy_name=params["PolicyName"],
+                document=params["PolicyDocument"],
+            )
+        )
+    return None
+
+
+@operation("iam", "GetRolePolicy", resource=_resource)
+def get_role_policy(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        row = get_role(conn, ctx.account_id, params["RoleName"])
+        found = conn.execute(
+            select(t.iam_inline_policies.c.document).where(*_inline_where(ctx, row.name_key, params["PolicyName"]))
+        ).first()
+    if found is None:
+        raise NoSuchEntityException(f"The role policy with name {params['PolicyName']} cannot be found.")
+    return {"RoleName": row.name, "PolicyName": params["PolicyName"], "PolicyDocument": quote(found.document, safe="")}
+
+
+@operation("iam", "ListRolePolicies", resource=_resource)
+def list_role_policies(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        row = get_role(conn, ctx.account_id, params["RoleName"])
+        names = [
+            r.policy_name
+            for r in conn.execute(
+                select(t.iam_inline_policies.c.policy_name)
+                .where(*_inline_where(ctx, row.name_key))
+                .order_by(t.iam_inline_policies.c.policy_name)
+            ).all()
+        ]
+    chunk, extra = _page(names, params)
+    return {"PolicyNames": chunk, **extra}
+
+
+@operation("iam", "DeleteRolePolicy", resource=_resource)
+def delete_role_policy(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = get_role(conn, ctx.account_id, params["RoleName"])
+        gone = conn.execute(
+            delete(t.iam_inline_policies).where(*_inline_where(ctx, row.name_key, params["PolicyName"]))
+        ).rowcount
+        if not gone:
+            raise NoSuchEntityException(f"The role policy with name {params['PolicyName']} cannot be found.")
+    return None

@@ -1,0 +1,233 @@
+"""Roles, STS AssumeRole and temporary credentials end to end through boto3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from botocore.exceptions import ClientError
+
+from tests.conftest import ACCOUNT_ID, Server, make_client
+
+
+def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+def _trust(principal: str, **condition: Any) -> str:
+    stmt: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}
+    if condition:
+        stmt["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [stmt]})
+
+
+def _creds(c: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "aws_access_key_id": c["AccessKeyId"],
+        "aws_secret_access_key": c["SecretAccessKey"],
+        "aws_session_token": c["SessionToken"],
+    }
+
+
+def test_role_lifecycle(server: Server) -> None:
+    iam = server.client("iam")
+    role = iam.create_role(
+        RoleName="viewer",
+        AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT_ID}:root"),
+        MaxSessionDuration=7200,
+        Description="d",
+    )["Role"]
+    assert role["Arn"] == f"arn:aws:iam::{ACCOUNT_ID}:role/viewer" and role["RoleId"].startswith("AROA")
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRole"
+    with pytest.raises(ClientError) as exc:
+        iam.create_role(
+            RoleName="bad",
+            AssumeRolePolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}
+            ),
+        )
+    assert _err(exc)[0] == "MalformedPolicyDocument"
+    iam.put_role_policy(
+        RoleName="viewer",
+        PolicyName="p",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        ),
+    )
+    assert iam.list_role_policies(RoleName="viewer")["PolicyNames"] == ["p"]
+    assert "viewer" in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    iam.update_role(RoleName="viewer", MaxSessionDuration=3600)
+    assert iam.get_role(RoleName="viewer")["Role"]["MaxSessionDuration"] == 3600
+    with pytest.raises(ClientError) as exc:
+        iam.delete_role(RoleName="viewer")
+    assert _err(exc)[0] == "DeleteConflict"
+    iam.delete_role_policy(RoleName="viewer", PolicyName="p")
+    iam.delete_role(RoleName="viewer")
+
+
+def test_assume_role_and_use_the_credentials(server: Server) -> None:
+    iam = server.client("iam")
+    idp = server.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName="role-target")["UserPool"]
+    other = idp.create_user_pool(PoolName="role-other")["UserPool"]
+    iam.create_role(RoleName="pool-reader", AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT_ID}:root"))
+    iam.put_role_policy(
+        RoleName="pool-reader",
+        PolicyName="read",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["cognito-idp:Describe*", "cognito-idp:List*"], "Resource": "*"}
+                ],
+            }
+        ),
+    )
+    sts = server.client("sts")
+    out = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/pool-reader", RoleSessionName="s1")
+    creds = out["Credentials"]
+    assert creds["AccessKeyId"].startswith("ASIA") and creds["SessionToken"]
+    assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/pool-reader/s1"
+    as_role = _creds(creds)
+    ident = make_client(server.url, "sts", **as_role).get_caller_identity()
+    assert ident["Arn"] == out["AssumedRoleUser"]["Arn"] and ident["UserId"].endswith(":s1")
+    role_idp = make_client(server.url, "cognito-idp", **as_role)
+    assert role_idp.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]["Name"] == "role-target"
+    with pytest.raises(ClientError) as exc:
+        role_idp.delete_user_pool(UserPoolId=pool["Id"])
+    assert _err(exc)[0] == "AccessDeniedException"
+
+    # a session policy narrows the role, never widens it
+    narrow = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/pool-reader",
+        RoleSessionName="s2",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "cognito-idp:*", "Resource": pool["Arn"]}],
+            }
+        ),
+    )
+    assert narrow["PackedPolicySize"] > 0
+    narrow_idp = make_client(server.url, "cognito-idp", **_creds(narrow["Credentials"]))
+    assert narrow_idp.describe_user_pool(UserPoolId=pool["Id"])
+    with pytest.raises(ClientError):
+        narrow_idp.describe_user_pool(UserPoolId=other["Id"])  # the role allows it, the session does not
+    with pytest.raises(ClientError):
+        narrow_idp.delete_user_pool(UserPoolId=pool["Id"])  # the session allows it, the role does not
+
+    # an altered session token is refused
+    bad = dict(as_role, aws_session_token=creds["SessionToken"][:-4] + "AAAA")
+    with pytest.raises(ClientError) as exc:
+        make_client(server.url, "sts", **bad).get_caller_identity()
+    assert _err(exc)[0] == "InvalidClientTokenId"
+    missing = {k: v for k, v in as_role.items() if k != "aws_session_token"}
+    with pytest.raises(ClientError):
+        make_client(server.url, "sts", **missing).get_caller_identity()
+
+    # duration limits
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/pool-reader", RoleSessionName="s3", DurationSeconds=7200
+        )
+    assert _err(exc) == (
+        "ValidationError",
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+    )
+    # an unknown role is indistinguishable from a denied one
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/nope", RoleSessionName="s4")
+    assert _err(exc)[0] == "AccessDenied"
+
+
+def test_credentials_stop_working_at_expiry(server: Server) -> None:
+    iam = server.client("iam")
+    iam.create_role(RoleName="short", AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT_ID}:root"))
+    creds = server.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/short", RoleSessionName="soon", DurationSeconds=900
+    )["Credentials"]
+    engine = sa.create_engine(server.database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE sts_sessions SET expires_at = :t WHERE access_key_id = :k"),
+            {"t": "2000-01-01 00:00:00.000000", "k": creds["AccessKeyId"]},
+        )
+    engine.dispose()
+    time.sleep(5.2)  # credentials are cached for 5 s per process
+    with pytest.raises(ClientError) as exc:
+        make_client(server.url, "sts", **_creds(creds)).get_caller_identity()
+    assert _err(exc)[0] == "ExpiredToken"
+
+
+def test_user_needs_permission_and_trust(server: Server) -> None:
+    iam = server.client("iam")
+    iam.create_role(RoleName="for-users", AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT_ID}:root"))
+    iam.create_user(UserName="frida")
+    key = iam.create_access_key(UserName="frida")["AccessKey"]
+    frida = make_client(
+        server.url, "sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:role/for-users"
+    with pytest.raises(ClientError) as exc:
+        frida.assume_role(RoleArn=arn, RoleSessionName="ff")
+    assert _err(exc)[0] == "AccessDenied"
+    iam.put_user_policy(
+        UserName="frida",
+        PolicyName="assume",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": arn}]}
+        ),
+    )
+    assert frida.assume_role(RoleArn=arn, RoleSessionName="ff")["Credentials"]["AccessKeyId"].startswith("ASIA")
+
+
+def test_cross_account_with_external_id(server: Server) -> None:
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ostiary.cli",
+            "accounts",
+            "create",
+            "--name",
+            "partner",
+            "--account-id",
+            "210987654321",
+            "--data-dir",
+            str(server.data_dir),
+            "--database-url",
+            server.database_url,
+        ],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    text = created.stderr
+    akid = text.split("Access key id", 1)[1].split()[0]
+    secret = text.split("Secret access key", 1)[1].split()[0]
+    iam = server.client("iam")
+    iam.create_role(
+        RoleName="partner-access",
+        AssumeRolePolicyDocument=_trust("arn:aws:iam::210987654321:root", StringEquals={"sts:ExternalId": "s3cr3t-id"}),
+    )
+    partner = make_client(server.url, "sts", aws_access_key_id=akid, aws_secret_access_key=secret)
+    assert partner.get_caller_identity()["Account"] == "210987654321"
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:role/partner-access"
+    with pytest.raises(ClientError):
+        partner.assume_role(RoleArn=arn, RoleSessionName="pp")
+    with pytest.raises(ClientError):
+        partner.assume_role(RoleArn=arn, RoleSessionName="pp", ExternalId="wrong-id")
+    out = partner.assume_role(RoleArn=arn, RoleSessionName="pp", ExternalId="s3cr3t-id")
+    ident = make_client(server.url, "sts", **_creds(out["Credentials"])).get_caller_identity()
+    assert ident["Account"] == ACCOUNT_ID
+    # the partner's own resources are out of reach of the role, and vice versa
+    stranger = make_client(server.url, "sts", aws_access_key_id=akid, aws_secret_access_key=secret)
+    with pytest.raises(ClientError):
+        stranger.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/for-nobody", RoleSessionName="xx")
