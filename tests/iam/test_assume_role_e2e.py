@@ -231,3 +231,26 @@ def test_cross_account_with_external_id(server: Server) -> None:
     stranger = make_client(server.url, "sts", aws_access_key_id=akid, aws_secret_access_key=secret)
     with pytest.raises(ClientError):
         stranger.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/for-nobody", RoleSessionName="xx")
+
+
+def test_role_chaining(server: Server) -> None:
+    iam = server.client("iam")
+    first = f"arn:aws:iam::{ACCOUNT_ID}:role/first"
+    iam.create_role(RoleName="first", AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT_ID}:root"))
+    iam.put_role_policy(
+        RoleName="first",
+        PolicyName="chain",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+        ),
+    )
+    iam.create_role(RoleName="second", AssumeRolePolicyDocument=_trust(first))
+    one = server.client("sts").assume_role(RoleArn=first, RoleSessionName="one")["Credentials"]
+    as_first = make_client(server.url, "sts", **_creds(one))
+    with pytest.raises(ClientError) as exc:
+        as_first.assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/second", RoleSessionName="two", DurationSeconds=7200
+        )
+    assert "role chaining" in _err(exc)[1]
+    two = as_first.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/second", RoleSessionName="two")
+    assert two["AssumedRoleUser"]["Arn"].endswith("assumed-role/second/two")

@@ -80,6 +80,8 @@ class RequestContext:
     principal_account: str = ""
     principal_type: str = "AWS"  # AWS | Federated | Service
     keys: dict[str, list[str]] = field(default_factory=dict)
+    # other ARNs the caller answers to in a Principal element (a role session: its role's ARN)
+    principal_aliases: tuple[str, ...] = ()
 
     def key(self, name: str) -> list[str] | None:
         lowered = name.lower()
@@ -282,7 +284,7 @@ def principal_matches(principals: Mapping[str, tuple[str, ...]], ctx: RequestCon
         if kind != ctx.principal_type:
             continue
         for pid in ids:
-            if pid == "*" or pid == ctx.principal_arn:
+            if pid == "*" or pid == ctx.principal_arn or pid in ctx.principal_aliases:
                 return True
             if kind == "AWS":
                 account = pid if pid.isdigit() and len(pid) == 12 else ""

@@ -10,7 +10,7 @@ import os
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
 from ostiary.iam import policy
@@ -96,9 +96,21 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
         except NoSuchEntityException:
             raise _denied(ctx, role_arn) from None
     caller = ctx.principal
+    aliases: tuple[str, ...] = ()
+    if caller.kind is PrincipalKind.ASSUMED_ROLE:
+        # a role session answers to its role's ARN in trust policies (role chaining), and that ARN
+        # is its aws:PrincipalArn
+        with ctx.store.read() as conn:
+            row = conn.execute(
+                select(t.sts_sessions.c.role_name, t.sts_sessions.c.role_path).where(
+                    t.sts_sessions.c.access_key_id == caller.access_key_id
+                )
+            ).first()
+        if row is not None:
+            aliases = (f"arn:aws:iam::{caller.account_id}:role{row.role_path}{row.role_name}",)
     keys: dict[str, list[str]] = {
         "sts:RoleSessionName": [params["RoleSessionName"]],
-        "aws:PrincipalArn": [caller.arn],
+        "aws:PrincipalArn": [aliases[0] if aliases else caller.arn],
         "aws:PrincipalAccount": [caller.account_id],
         "aws:userid": [caller.user_id],
         "aws:CurrentTime": [ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ")],
@@ -118,13 +130,14 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
         principal_arn=caller.arn,
         principal_account=caller.account_id,
         keys=keys,
+        principal_aliases=aliases,
     )
     trust = policy.parse(role.trust_policy, resource_policy=True)
     trusted = policy.evaluate_policy(trust, request, resource_policy=True)
     identity = _identity_allows(ctx, request)
     if policy.Outcome.EXPLICIT_DENY in (trusted, identity) or trusted is not policy.Outcome.ALLOW:
         raise _denied(ctx, role_arn)
-    names_caller = caller.arn in role.trust_policy and account == caller.account_id
+    names_caller = account == caller.account_id and any(a in role.trust_policy for a in (caller.arn, *aliases))
     if identity is not policy.Outcome.ALLOW and not names_caller:
         raise _denied(ctx, role_arn)
 
