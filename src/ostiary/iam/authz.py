@@ -14,9 +14,8 @@ import time
 
 from sqlalchemy import select
 
-from ostiary.iam import policy
+from ostiary.iam import inline, policy
 from ostiary.iam.principals import Decision, Principal, PrincipalKind, arn_account, authorize
-from ostiary.iam.users import inline_documents
 from ostiary.store import tables as t
 from ostiary.store.db import Store
 
@@ -93,7 +92,7 @@ def caller_policies(store: Store, principal: Principal) -> tuple[list[policy.Pol
     with store.read() as conn:
         if principal.kind is PrincipalKind.USER:
             name_key = principal.arn.rsplit("/", 1)[-1].lower()
-            return _parsed(inline_documents(conn, principal.account_id, "user", name_key)), None
+            return _parsed(inline.documents(conn, principal.account_id, "user", name_key)), None
         if principal.kind is PrincipalKind.ASSUMED_ROLE:
             row = conn.execute(
                 select(t.sts_sessions.c.role_name, t.sts_sessions.c.session_policy).where(
@@ -102,6 +101,6 @@ def caller_policies(store: Store, principal: Principal) -> tuple[list[policy.Pol
             ).first()
             if row is None:
                 return [], None
-            identity = _parsed(inline_documents(conn, principal.account_id, "role", row.role_name.lower()))
+            identity = _parsed(inline.documents(conn, principal.account_id, "role", row.role_name.lower()))
             return identity, (_parsed([row.session_policy]) if row.session_policy else None)
     return [], None

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import eq, ge, gt, le, lt
 from typing import Any
 
 
@@ -347,36 +348,26 @@ def _ip(policy: Any, value: str) -> bool:
         return False
 
 
-def _cmp_num(op: str) -> Any:
+_ORDER = {"Equals": eq, "LessThan": lt, "LessThanEquals": le, "GreaterThan": gt, "GreaterThanEquals": ge}
+
+
+def _ordered(read: Any, op: str) -> Any:
+    """A comparison of request value to policy value after reading both with ``read`` (number, date)."""
+    compare = _ORDER[op]
+
     def f(policy: Any, value: str) -> bool:
-        a, b = _number(value), _number(policy)
-        if a is None or b is None:
-            return False
-        return {
-            "Equals": a == b,
-            "LessThan": a < b,
-            "LessThanEquals": a <= b,
-            "GreaterThan": a > b,
-            "GreaterThanEquals": a >= b,
-        }[op]
+        a, b = read(value), read(policy)
+        return a is not None and b is not None and bool(compare(a, b))
 
     return f
+
+
+def _cmp_num(op: str) -> Any:
+    return _ordered(_number, op)
 
 
 def _cmp_date(op: str) -> Any:
-    def f(policy: Any, value: str) -> bool:
-        a, b = _date(value), _date(policy)
-        if a is None or b is None:
-            return False
-        return {
-            "Equals": a == b,
-            "LessThan": a < b,
-            "LessThanEquals": a <= b,
-            "GreaterThan": a > b,
-            "GreaterThanEquals": a >= b,
-        }[op]
-
-    return f
+    return _ordered(_date, op)
 
 
 def _binary(policy: Any, value: str) -> bool:

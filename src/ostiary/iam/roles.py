@@ -14,7 +14,7 @@ from urllib.parse import quote
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
 
-from ostiary.iam import policy
+from ostiary.iam import inline, policy
 from ostiary.iam.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -73,9 +73,7 @@ def get_role(conn: Connection, account: str, name: str) -> Row[Any]:
 
 
 def role_policies(conn: Connection, account: str, name_key: str) -> list[str]:
-    from ostiary.iam.users import inline_documents
-
-    return inline_documents(conn, account, "role", name_key)
+    return inline.names(conn, account, "role", name_key)
 
 
 @operation("iam", "CreateRole", resource=_resource)
@@ -170,29 +168,12 @@ def delete_role(ctx: RequestContext, params: Params) -> Result:
     return None
 
 
-def _inline_where(ctx: RequestContext, name_key: str, policy_name: str | None = None) -> list[Any]:
-    p = t.iam_inline_policies.c
-    clauses = [p.account_id == ctx.account_id, p.principal_type == "role", p.principal_key == name_key]
-    if policy_name is not None:
-        clauses.append(p.policy_name == policy_name)
-    return clauses
-
-
 @operation("iam", "PutRolePolicy", resource=_resource)
 def put_role_policy(ctx: RequestContext, params: Params) -> Result:
     check_document(params["PolicyDocument"])
     with ctx.store.tx() as conn:
         row = get_role(conn, ctx.account_id, params["RoleName"])
-        conn.execute(delete(t.iam_inline_policies).where(*_inline_where(ctx, row.name_key, params["PolicyName"])))
-        conn.execute(
-            insert(t.iam_inline_policies).values(
-                account_id=ctx.account_id,
-                principal_type="role",
-                principal_key=row.name_key,
-                policy_name=params["PolicyName"],
-                document=params["PolicyDocument"],
-            )
-        )
+        inline.put(conn, ctx.account_id, "role", row.name_key, params["PolicyName"], params["PolicyDocument"])
     return None
 
 
@@ -200,26 +181,17 @@ def put_role_policy(ctx: RequestContext, params: Params) -> Result:
 def get_role_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = get_role(conn, ctx.account_id, params["RoleName"])
-        found = conn.execute(
-            select(t.iam_inline_policies.c.document).where(*_inline_where(ctx, row.name_key, params["PolicyName"]))
-        ).first()
-    if found is None:
+        document = inline.get(conn, ctx.account_id, "role", row.name_key, params["PolicyName"])
+    if document is None:
         raise NoSuchEntityException(f"The role policy with name {params['PolicyName']} cannot be found.")
-    return {"RoleName": row.name, "PolicyName": params["PolicyName"], "PolicyDocument": quote(found.document, safe="")}
+    return {"RoleName": row.name, "PolicyName": params["PolicyName"], "PolicyDocument": quote(document, safe="")}
 
 
 @operation("iam", "ListRolePolicies", resource=_resource)
 def list_role_policies(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = get_role(conn, ctx.account_id, params["RoleName"])
-        names = [
-            r.policy_name
-            for r in conn.execute(
-                select(t.iam_inline_policies.c.policy_name)
-                .where(*_inline_where(ctx, row.name_key))
-                .order_by(t.iam_inline_policies.c.policy_name)
-            ).all()
-        ]
+        names = inline.names(conn, ctx.account_id, "role", row.name_key)
     chunk, extra = _page(names, params)
     return {"PolicyNames": chunk, **extra}
 
@@ -228,9 +200,6 @@ def list_role_policies(ctx: RequestContext, params: Params) -> Result:
 def delete_role_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = get_role(conn, ctx.account_id, params["RoleName"])
-        gone = conn.execute(
-            delete(t.iam_inline_policies).where(*_inline_where(ctx, row.name_key, params["PolicyName"]))
-        ).rowcount
-        if not gone:
+        if not inline.remove(conn, ctx.account_id, "role", row.name_key, params["PolicyName"]):
             raise NoSuchEntityException(f"The role policy with name {params['PolicyName']} cannot be found.")
     return None

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
-from ostiary.iam import policy
+from ostiary.iam import inline, policy
 from ostiary.iam.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -165,7 +165,7 @@ def delete_user(ctx: RequestContext, params: Params) -> Result:
         ).scalar()
         if keys:
             raise DeleteConflictException("Cannot delete entity, must delete access keys first.")
-        if _inline_names(conn, ctx.account_id, row.name_key):
+        if inline.names(conn, ctx.account_id, "user", row.name_key):
             raise DeleteConflictException("Cannot delete entity, must delete policies first.")
         conn.execute(
             delete(t.iam_users).where(
@@ -273,24 +273,6 @@ def delete_access_key(ctx: RequestContext, params: Params) -> Result:
 # --- inline policies ---------------------------------------------------------------------------
 
 
-def _inline_names(conn: Connection, account: str, key: str) -> list[str]:
-    p = t.iam_inline_policies.c
-    rows = conn.execute(
-        select(p.policy_name)
-        .where(p.account_id == account, p.principal_type == "user", p.principal_key == key)
-        .order_by(p.policy_name)
-    ).all()
-    return [r.policy_name for r in rows]
-
-
-def inline_documents(conn: Connection, account: str, principal_type: str, key: str) -> list[str]:
-    p = t.iam_inline_policies.c
-    rows = conn.execute(
-        select(p.document).where(p.account_id == account, p.principal_type == principal_type, p.principal_key == key)
-    ).all()
-    return [r.document for r in rows]
-
-
 def check_document(document: str) -> None:
     try:
         policy.parse(document)
@@ -303,24 +285,7 @@ def put_user_policy(ctx: RequestContext, params: Params) -> Result:
     check_document(params["PolicyDocument"])
     with ctx.store.tx() as conn:
         row = _get(conn, ctx.account_id, params["UserName"])
-        p = t.iam_inline_policies.c
-        conn.execute(
-            delete(t.iam_inline_policies).where(
-                p.account_id == ctx.account_id,
-                p.principal_type == "user",
-                p.principal_key == row.name_key,
-                p.policy_name == params["PolicyName"],
-            )
-        )
-        conn.execute(
-            insert(t.iam_inline_policies).values(
-                account_id=ctx.account_id,
-                principal_type="user",
-                principal_key=row.name_key,
-                policy_name=params["PolicyName"],
-                document=params["PolicyDocument"],
-            )
-        )
+        inline.put(conn, ctx.account_id, "user", row.name_key, params["PolicyName"], params["PolicyDocument"])
     return None
 
 
@@ -328,25 +293,17 @@ def put_user_policy(ctx: RequestContext, params: Params) -> Result:
 def get_user_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = _get(conn, ctx.account_id, params["UserName"])
-        p = t.iam_inline_policies.c
-        found = conn.execute(
-            select(p.document).where(
-                p.account_id == ctx.account_id,
-                p.principal_type == "user",
-                p.principal_key == row.name_key,
-                p.policy_name == params["PolicyName"],
-            )
-        ).first()
-    if found is None:
+        document = inline.get(conn, ctx.account_id, "user", row.name_key, params["PolicyName"])
+    if document is None:
         raise NoSuchEntityException(f"The user policy with name {params['PolicyName']} cannot be found.")
-    return {"UserName": row.name, "PolicyName": params["PolicyName"], "PolicyDocument": quote(found.document, safe="")}
+    return {"UserName": row.name, "PolicyName": params["PolicyName"], "PolicyDocument": quote(document, safe="")}
 
 
 @operation("iam", "ListUserPolicies", resource=_user_resource)
 def list_user_policies(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = _get(conn, ctx.account_id, params["UserName"])
-        names = _inline_names(conn, ctx.account_id, row.name_key)
+        names = inline.names(conn, ctx.account_id, "user", row.name_key)
     chunk, extra = _page(names, params)
     return {"PolicyNames": chunk, **extra}
 
@@ -355,15 +312,6 @@ def list_user_policies(ctx: RequestContext, params: Params) -> Result:
 def delete_user_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = _get(conn, ctx.account_id, params["UserName"])
-        p = t.iam_inline_policies.c
-        gone = conn.execute(
-            delete(t.iam_inline_policies).where(
-                p.account_id == ctx.account_id,
-                p.principal_type == "user",
-                p.principal_key == row.name_key,
-                p.policy_name == params["PolicyName"],
-            )
-        ).rowcount
-        if not gone:
+        if not inline.remove(conn, ctx.account_id, "user", row.name_key, params["PolicyName"]):
             raise NoSuchEntityException(f"The user policy with name {params['PolicyName']} cannot be found.")
     return None
