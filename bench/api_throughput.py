@@ -2,11 +2,19 @@
 
     python bench/api_throughput.py                 # starts its own server (1 worker), 10 s per operation
     python bench/api_throughput.py --workers 2
+    python bench/api_throughput.py --loadgen python --clients 2     # 2 client processes, no wrk
     python bench/api_throughput.py --url http://127.0.0.1:4590 --key AKIA… --secret …
 
-The load generator replays pre-signed requests (SigV4 signatures stay valid for 15 minutes) over
-keep-alive connections with asyncio, so it costs little CPU per request. Traffic goes to loopback
-only; every run is bounded by --duration. Nothing is asserted: figures are printed.
+Operations: DescribeUserPool (awsJson 1.1, SigV4) on a pool the bench creates with CreateUserPool,
+and STS GetCallerIdentity (query protocol, SigV4). When CreateUserPool is not available the bench
+says so and measures GetCallerIdentity alone.
+
+The load generator replays pre-signed requests (a SigV4 signature stays valid for 15 minutes; the
+server still verifies every one) over keep-alive connections, so the client costs little CPU per
+request: `wrk` when it is installed (`apt-get install wrk`), otherwise --clients processes each
+running asyncio connections. Traffic goes to loopback only; every run is bounded by --duration.
+Server CPU time per request is read from /proc, so the figure "per server core" does not depend on
+how much of the machine the load generator took. Nothing is asserted: figures are printed.
 """
 
 from __future__ import annotations
@@ -14,15 +22,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing as mp
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,6 +39,7 @@ import httpx
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
@@ -46,16 +55,35 @@ class Result:
     errors: int
     seconds: float
     latencies: list[float]
+    # Filled in by the wrk load generator, which reports percentiles rather than samples.
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    server_cpu_s: float = 0.0
+    loadgen: str = "python"
+    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
-        return self.requests / self.seconds
+        return self.requests / self.seconds if self.seconds else 0.0
 
     def pct(self, p: float) -> float:
+        if p == 0.5 and self.p50_ms is not None:
+            return self.p50_ms
+        if p == 0.99 and self.p99_ms is not None:
+            return self.p99_ms
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+@dataclass
+class Case:
+    name: str
+    method: str
+    headers: dict[str, str]
+    body: bytes
+    raw: bytes  # the whole HTTP/1.1 request, for the Python load generator
 
 
 def free_port() -> int:
@@ -65,6 +93,7 @@ def free_port() -> int:
 
 
 def start_server(workers: int) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """`ostiary serve` on a free loopback port with a fresh SQLite data dir and the access log off."""
     data = Path(tempfile.mkdtemp(prefix="ostiary-bench-"))
     port = free_port()
     env = {
@@ -73,14 +102,17 @@ def start_server(workers: int) -> tuple[subprocess.Popen[bytes], str, Path]:
         "OSTIARY_ROOT_SECRET_ACCESS_KEY": SECRET,
         "OSTIARY_ACCESS_LOG": "false",
     }
-    cmd = [sys.executable, "-m", "ostiary.cli", "serve", "--port", str(port), "--data-dir", str(data),
-           "--workers", str(workers)]  # noqa: E501
+    cmd = [sys.executable, "-m", "ostiary.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--data-dir", str(data), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
         try:
             if httpx.get(url + "/health", timeout=1).status_code == 200:
-                time.sleep(0.5 if workers > 1 else 0)
+                if workers > 1:
+                    _wait_for_workers(proc.pid, workers)
                 return proc, url, data
         except httpx.HTTPError:
             pass
@@ -89,18 +121,37 @@ def start_server(workers: int) -> tuple[subprocess.Popen[bytes], str, Path]:
     raise SystemExit("server did not start")
 
 
-def raw_request(url: str, service: str, target: str | None, body: bytes, key: str, secret: str) -> bytes:
-    headers = {"Content-Type": "application/x-amz-json-1.1"} if target else {
-        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"
-    }
+def _wait_for_workers(pid: int, workers: int, timeout: float = 30.0) -> None:
+    """With several workers, /health answers as soon as the first is up: wait for the others."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(1 for _, role, _ in server_processes(pid) if role == "worker") >= workers:
+            time.sleep(1.0)  # imports done, sockets accepting
+            return
+        time.sleep(0.2)
+
+
+def signed_case(url: str, name: str, service: str, target: str | None, body: bytes, key: str, secret: str) -> Case:
+    """One request signed once with botocore's SigV4Auth, to be replayed as is."""
     if target:
-        headers["X-Amz-Target"] = target
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target}
+    else:
+        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
     req = AWSRequest(method="POST", url=url + "/", data=body, headers=headers)
     SigV4Auth(Credentials(key, secret), service, REGION).add_auth(req)
+    signed = {k: v for k, v in req.headers.items() if k.lower() not in ("host", "content-length")}
     host = urlsplit(url).netloc
-    lines = [f"POST / HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}", "Connection: keep-alive"]
-    lines += [f"{k}: {v}" for k, v in req.headers.items() if k.lower() not in ("host", "content-length")]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    lines = ["POST / HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}", "Connection: keep-alive"]
+    lines += [f"{k}: {v}" for k, v in signed.items()]
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    return Case(name, "POST", signed, body, raw)
+
+
+def raw_request(url: str, service: str, target: str | None, body: bytes, key: str, secret: str) -> bytes:
+    return signed_case(url, "", service, target, body, key, secret).raw
+
+
+# --- Python load generator: asyncio connections in one or more processes ---------------------------
 
 
 async def _connection(host: str, port: int, payload: bytes, deadline: float, out: Result) -> None:
@@ -130,37 +181,125 @@ async def _run(url: str, name: str, payload: bytes, seconds: float, concurrency:
     started = time.perf_counter()
     deadline = started + seconds
     await asyncio.gather(*(_connection(parts.hostname or "127.0.0.1", parts.port or 80, payload, deadline, out)
-                           for _ in range(concurrency)))  # noqa: E501
+                           for _ in range(concurrency)))
     out.seconds = time.perf_counter() - started
     return out
 
 
-def rss_mb(pid: int) -> list[tuple[int, float]]:
-    """Resident memory of the server process and its worker children."""
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    out = []
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    out.append((p, int(line.split()[1]) / 1024))
-        except FileNotFoundError:
-            continue
+def _client_process(job: tuple[str, str, bytes, float, int]) -> Result:
+    url, name, payload, seconds, concurrency = job
+    return asyncio.run(_run(url, name, payload, seconds, concurrency))
+
+
+def run_python(url: str, case: Case, seconds: float, concurrency: int, clients: int) -> Result:
+    if clients <= 1:
+        return asyncio.run(_run(url, case.name, case.raw, seconds, concurrency))
+    shares = [concurrency // clients + (1 if i < concurrency % clients else 0) for i in range(clients)]
+    jobs = [(url, case.name, case.raw, seconds, n) for n in shares if n]
+    with mp.get_context("spawn").Pool(len(jobs)) as pool:
+        parts = pool.map(_client_process, jobs)
+    merged = Result(case.name, 0, 0, max(p.seconds for p in parts), [])
+    for p in parts:
+        merged.requests += p.requests
+        merged.errors += p.errors
+        merged.latencies.extend(p.latencies)
+    merged.loadgen = f"python x{len(jobs)}"
+    return merged
+
+
+# --- wrk load generator ---------------------------------------------------------------------------
+
+_WRK_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "OSTIARY-BENCH {\\"requests\\": %d, \\"duration_us\\": %d, \\"p50_us\\": %d, \\"p99_us\\": %d, "
+    .. "\\"non2xx\\": %d, \\"socket_errors\\": %d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def _lua_string(text: str) -> str:
+    level = "=" * 4
+    while f"]{level}]" in text:
+        level += "="
+    return f"[{level}[{text}]{level}]"
+
+
+def run_wrk(url: str, case: Case, seconds: float, concurrency: int, threads: int) -> Result:
+    script = ["wrk.method = " + _lua_string(case.method), "wrk.body = " + _lua_string(case.body.decode())]
+    script += [f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in case.headers.items()]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write("\n".join(script) + "\n" + _WRK_DONE)
+        path = fh.name
+    try:
+        cmd = ["wrk", "-t", str(max(1, threads)), "-c", str(max(concurrency, threads)),
+               "-d", f"{max(1, round(seconds))}s", "--latency", "-s", path, url + "/"]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    finally:
+        os.unlink(path)
+    lines = [x for x in run.stdout.splitlines() if x.startswith("OSTIARY-BENCH ")]
+    if run.returncode or not lines:
+        raise RuntimeError(f"wrk failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+    line = lines[0]
+    data = json.loads(line.split(" ", 1)[1])
+    return Result(case.name, data["requests"], data["non2xx"] + data["socket_errors"], data["duration_us"] / 1e6, [],
+                  p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000, loadgen=f"wrk -t{max(1, threads)}")
+
+
+# --- server processes: memory and CPU ---------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    task_dir = Path(f"/proc/{pid}/task")
+    try:
+        for task in task_dir.iterdir():
+            out += [int(p) for p in (task / "children").read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        pass
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU time of the server process and its workers so far."""
+def server_processes(pid: int) -> list[tuple[int, str, float]]:
+    """(pid, role, RSS MB) of the server and all its descendants: supervisor, worker, helper."""
     pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
+    i = 0
+    while i < len(pids):
+        pids += _children(pids[i])
+        i += 1
+    out = []
+    for p in pids:
+        try:
+            cmdline = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            rss = 0.0
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) / 1024
+        except FileNotFoundError:
+            continue
+        if "resource_tracker" in cmdline or "semaphore_tracker" in cmdline:
+            role = "helper"
+        elif p != pid or len(pids) == 1:
+            role = "worker"
+        else:
+            role = "supervisor"
+        out.append((p, role, rss))
+    return out
+
+
+def rss_mb(pid: int) -> list[tuple[int, float]]:
+    """Resident memory of the server process and its descendants."""
+    return [(p, mb) for p, _, mb in server_processes(pid)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of the server process and its descendants so far."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for p in pids:
+    for p, _, _ in server_processes(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / ticks
@@ -169,70 +308,141 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def _server_pid_for(url: str) -> int | None:
+    """The pid listening on the --url port, when it is on this machine and visible (best effort)."""
+    port = urlsplit(url).port
+    if port is None:
+        return None
+    try:
+        out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    pids = [int(x.split("=")[1]) for x in out.replace(",", " ").split() if x.startswith("pid=")]
+    if not pids:
+        return None
+    # With several workers the listening socket is shared: report the common parent.
+    parents = {int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1]) for p in pids}
+    return parents.pop() if len(parents) == 1 and len(pids) > 1 else min(pids)
+
+
+# --- main ----------------------------------------------------------------------------------------------
+
+
+def _check(url: str, case: Case) -> str | None:
+    """Send the pre-signed request once; None when it answers 200, else the answer."""
+    resp = httpx.post(url + "/", content=case.body, headers=case.headers, timeout=10)
+    return None if resp.status_code == 200 else f"HTTP {resp.status_code}: {resp.text[:300]}"
+
+
+def build_cases(url: str, key: str, secret: str, console: Console) -> list[Case]:
+    cases: list[Case] = []
+    idp = boto3.client("cognito-idp", endpoint_url=url, region_name=REGION,
+                       aws_access_key_id=key, aws_secret_access_key=secret)
+    try:
+        pool_id = idp.create_user_pool(PoolName=f"bench-{os.getpid()}")["UserPool"]["Id"]
+    except (ClientError, BotoCoreError) as exc:
+        console.print(f"[yellow]CreateUserPool is not available ({exc}); measuring GetCallerIdentity only[/]")
+    else:
+        cases.append(signed_case(url, "DescribeUserPool (awsJson 1.1, SigV4)", "cognito-idp",
+                                 "AWSCognitoIdentityProviderService.DescribeUserPool",
+                                 json.dumps({"UserPoolId": pool_id}).encode(), key, secret))
+    cases.append(signed_case(url, "GetCallerIdentity (query, SigV4)", "sts", None,
+                             b"Action=GetCallerIdentity&Version=2011-06-15", key, secret))
+    usable = []
+    for case in cases:
+        problem = _check(url, case)
+        if problem:
+            console.print(f"[yellow]{case.name}: skipped, the pre-signed request was refused: {problem}[/]")
+        else:
+            usable.append(case)
+    return usable
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--url")
-    ap.add_argument("--key", default=KEY)
-    ap.add_argument("--secret", default=SECRET)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--duration", type=float, default=10.0)
-    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--url", help="target a running server instead of starting one")
+    ap.add_argument("--key", default=KEY, help="access key id (with --url)")
+    ap.add_argument("--secret", default=SECRET, help="secret access key (with --url)")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes of the server the bench starts")
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds per operation (after a 2 s warm-up)")
+    ap.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
+    ap.add_argument("--clients", type=int, default=1, help="client processes (wrk: threads)")
+    ap.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
+                    help="auto: wrk when installed, else Python")
     ap.add_argument("--json", action="store_true", help="print results as JSON too")
     args = ap.parse_args()
+    console = Console(width=None if sys.stdout.isatty() else 140)
+
+    loadgen = args.loadgen
+    if loadgen == "auto":
+        loadgen = "wrk" if shutil.which("wrk") else "python"
+    elif loadgen == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk), or use --loadgen python")
+
+    def drive(case: Case, seconds: float) -> Result:
+        if loadgen == "wrk":
+            return run_wrk(url, case, seconds, args.concurrency, args.clients)
+        return run_python(url, case, seconds, args.concurrency, args.clients)
 
     proc = None
     data_dir = None
-    url = args.url
+    url = args.url.rstrip("/") if args.url else ""
     if not url:
         proc, url, data_dir = start_server(args.workers)
+    if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("loopback only: --url must point at 127.0.0.1 or localhost")
+    server_pid = proc.pid if proc else _server_pid_for(url)
+    results: list[Result] = []
     try:
-        idp = boto3.client("cognito-idp", endpoint_url=url, region_name=REGION,
-                           aws_access_key_id=args.key, aws_secret_access_key=args.secret)  # noqa: E501
-        pool_id = idp.create_user_pool(PoolName="bench")["UserPool"]["Id"]
-        cases = {
-            "DescribeUserPool (awsJson, SigV4)": raw_request(
-                url, "cognito-idp", "AWSCognitoIdentityProviderService.DescribeUserPool",
-                json.dumps({"UserPoolId": pool_id}).encode(), args.key, args.secret,
-            ),
-            "GetCallerIdentity (query, SigV4)": raw_request(
-                url, "sts", None, b"Action=GetCallerIdentity&Version=2011-06-15", args.key, args.secret
-            ),
-        }
-        results = []
-        for name, payload in cases.items():
-            asyncio.run(_run(url, name, payload, 1.0, args.concurrency))  # warm-up
-            results.append(asyncio.run(_run(url, name, payload, args.duration, args.concurrency)))
-        memory = rss_mb(proc.pid) if proc else []
+        for case in build_cases(url, args.key, args.secret, console):
+            drive(case, 2.0)  # warm-up: connections, caches, statement cache
+            cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+            result = drive(case, args.duration)
+            if server_pid:
+                result.server_cpu_s = cpu_seconds(server_pid) - cpu_before
+            results.append(result)
+            console.print(f"  {case.name}: {result.rate:,.0f} requests/s")
+        processes = server_processes(server_pid) if server_pid else []
     finally:
         if proc:
             proc.terminate()
-            proc.wait(timeout=20)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         if data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
 
-    table = Table(title=f"Ostiary API throughput — {args.workers} worker(s), {args.concurrency} connections, "
-                        f"{args.duration:.0f} s each, {os.cpu_count()} cores")  # noqa: E501
-    for col in ("operation", "requests/s", "p50 ms", "p99 ms", "errors"):
+    workers = args.workers if proc else sum(1 for _, role, _ in processes if role == "worker") or "?"
+    table = Table(title=f"Ostiary API throughput — {workers} worker(s), {args.concurrency} connections, "
+                        f"{args.duration:.0f} s each, {os.cpu_count()} cores, load: {loadgen}")
+    for col in ("operation", "requests/s", "p50 ms", "p99 ms", "errors", "server CPU µs/req", "req/s per core"):
         table.add_column(col, justify="right" if col != "operation" else "left")
     for r in results:
-        table.add_row(r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.2f}", f"{r.pct(0.99):.2f}", str(r.errors))
-    console = Console()
+        cpu_us = r.server_cpu_s / r.requests * 1e6 if r.requests and r.server_cpu_s else float("nan")
+        per_core = 1e6 / cpu_us if cpu_us == cpu_us else float("nan")
+        table.add_row(r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.2f}", f"{r.pct(0.99):.2f}", str(r.errors),
+                      f"{cpu_us:,.0f}", f"{per_core:,.0f}")
     console.print(table)
-    if memory:
-        mem = Table(title="Resident memory after the run")
-        mem.add_column("process")
-        mem.add_column("RSS MB", justify="right")
-        for i, (pid, mb) in enumerate(memory):
-            mem.add_row(("supervisor" if i == 0 and len(memory) > 1 else "worker") + f" {pid}", f"{mb:.1f}")
+    if processes:
+        mem = Table(title="Server processes after the run")
+        for col in ("pid", "role", "RSS MB"):
+            mem.add_column(col, justify="right" if col == "RSS MB" else "left")
+        for pid, role, mb in processes:
+            mem.add_row(str(pid), role, f"{mb:.1f}")
         console.print(mem)
     if args.json:
         print(json.dumps({
-            "workers": args.workers,
+            "workers": workers,
+            "loadgen": loadgen,
+            "concurrency": args.concurrency,
+            "duration": args.duration,
             "results": [{"operation": r.name, "rps": round(r.rate), "p50_ms": round(r.pct(0.5), 2),
-                         "p99_ms": round(r.pct(0.99), 2), "errors": r.errors} for r in results],
-            "rss_mb": [round(mb, 1) for _, mb in memory],
-            "stdev": statistics.pstdev([r.rate for r in results]) if results else 0,
-        }))  # noqa: E501
+                         "p99_ms": round(r.pct(0.99), 2), "errors": r.errors,
+                         "server_cpu_us_per_request": round(r.server_cpu_s / r.requests * 1e6, 1)
+                         if r.requests else None} for r in results],
+            "processes": [{"pid": p, "role": role, "rss_mb": round(mb, 1)} for p, role, mb in processes],
+        }))
 
 
 if __name__ == "__main__":

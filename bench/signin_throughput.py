@@ -31,10 +31,10 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_throughput import KEY, REGION, SECRET, Result, _run, cpu_seconds, rss_mb, start_server  # noqa: E402
+from api_throughput import KEY, REGION, SECRET, Result, _run, cpu_seconds, rss_mb, start_server
 
-from ostiary.config import Settings  # noqa: E402
-from ostiary.userpools import srp  # noqa: E402
+from ostiary.config import Settings
+from ostiary.userpools import srp
 
 PASSWORD = "Bench-Passw0rd!"
 
@@ -52,7 +52,7 @@ def _raw(url: str, target: str, payload: dict[str, object]) -> bytes:
 
 def _post(conn: http.client.HTTPConnection, target: str, payload: dict[str, object]) -> dict[str, object]:
     conn.request("POST", "/", body=json.dumps(payload), headers={
-        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"AWSCognitoIdentityProviderService.{target}"})  # noqa: E501
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"AWSCognitoIdentityProviderService.{target}"})
     resp = conn.getresponse()
     data: dict[str, object] = json.loads(resp.read())
     if resp.status != 200:
@@ -77,17 +77,17 @@ def _srp_worker(args: tuple[str, str, str, list[str], float]) -> tuple[int, int,
             big_a = srp._powmod(srp.G, a, srp.N)
             challenge = _post(conn, "InitiateAuth", {
                 "ClientId": client_id, "AuthFlow": "USER_SRP_AUTH",
-                "AuthParameters": {"USERNAME": username, "SRP_A": format(big_a, "x")}})["ChallengeParameters"]  # noqa: E501
+                "AuthParameters": {"USERNAME": username, "SRP_A": format(big_a, "x")}})["ChallengeParameters"]
             assert isinstance(challenge, dict)
             stamp = srp.format_timestamp(__import__("datetime").datetime.now(__import__("datetime").UTC))
             block = base64.b64decode(challenge["SECRET_BLOCK"])
             proof = srp.client_respond(group, challenge["USER_ID_FOR_SRP"], PASSWORD, challenge["SALT"],
-                                       int(challenge["SRP_B"], 16), a, block, stamp)  # noqa: E501
+                                       int(challenge["SRP_B"], 16), a, block, stamp)
             _post(conn, "RespondToAuthChallenge", {
                 "ClientId": client_id, "ChallengeName": "PASSWORD_VERIFIER",
                 "ChallengeResponses": {"USERNAME": challenge["USERNAME"], "TIMESTAMP": stamp,
                                        "PASSWORD_CLAIM_SECRET_BLOCK": challenge["SECRET_BLOCK"],
-                                       "PASSWORD_CLAIM_SIGNATURE": proof["signature"].decode()}})  # noqa: E501
+                                       "PASSWORD_CLAIM_SIGNATURE": proof["signature"].decode()}})
             done += 1
             latencies.append(time.perf_counter() - started)
         except Exception:
@@ -108,7 +108,7 @@ def main() -> None:
     proc, url, data_dir = start_server(args.workers)
     try:
         idp = boto3.client("cognito-idp", endpoint_url=url, region_name=REGION,
-                           aws_access_key_id=KEY, aws_secret_access_key=SECRET)  # noqa: E501
+                           aws_access_key_id=KEY, aws_secret_access_key=SECRET)
         pool_id = idp.create_user_pool(PoolName="bench")["UserPool"]["Id"]
         client_id = idp.create_user_pool_client(
             UserPoolId=pool_id, ClientName="bench",
@@ -119,14 +119,14 @@ def main() -> None:
             idp.admin_create_user(UserPoolId=pool_id, Username=u, MessageAction="SUPPRESS")
             idp.admin_set_user_password(UserPoolId=pool_id, Username=u, Password=PASSWORD, Permanent=True)
         tokens = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                                   AuthParameters={"USERNAME": users[0], "PASSWORD": PASSWORD})["AuthenticationResult"]  # noqa: E501
+                                   AuthParameters={"USERNAME": users[0], "PASSWORD": PASSWORD})["AuthenticationResult"]
         cases = {
             "USER_PASSWORD_AUTH sign-in": _raw(url, "InitiateAuth", {
                 "ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
-                "AuthParameters": {"USERNAME": users[1], "PASSWORD": PASSWORD}}),  # noqa: E501
+                "AuthParameters": {"USERNAME": users[1], "PASSWORD": PASSWORD}}),
             "REFRESH_TOKEN_AUTH refresh": _raw(url, "InitiateAuth", {
                 "ClientId": client_id, "AuthFlow": "REFRESH_TOKEN_AUTH",
-                "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]}}),  # noqa: E501
+                "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]}}),
             "GetUser (access token check)": _raw(url, "GetUser", {"AccessToken": tokens["AccessToken"]}),
         }
         results: list[Result] = []
@@ -143,7 +143,7 @@ def main() -> None:
             parts = workers.map(_srp_worker, [(url, pool_id, client_id, users, deadline)] * args.srp_clients)
         srp_result = Result("USER_SRP_AUTH sign-in (2 round trips)", sum(p[0] for p in parts),
                             sum(p[1] for p in parts), time.perf_counter() - started,
-                            [x for p in parts for x in p[2]])  # noqa: E501
+                            [x for p in parts for x in p[2]])
         cpu[srp_result.name] = (cpu_seconds(proc.pid) - before) / max(srp_result.requests, 1)
         results.insert(1, srp_result)
         memory = rss_mb(proc.pid)
@@ -154,13 +154,13 @@ def main() -> None:
 
     s = Settings()
     table = Table(title=f"Ostiary sign-in throughput — {args.workers} worker(s), {os.cpu_count()} cores, "
-                        f"argon2id m={s.argon2_memory_kib}KiB t={s.argon2_time_cost} p={s.argon2_parallelism}")  # noqa: E501
+                        f"argon2id m={s.argon2_memory_kib}KiB t={s.argon2_time_cost} p={s.argon2_parallelism}")
     for col in ("operation", "per second", "p50 ms", "p99 ms", "errors", "server CPU ms/op", "per core (CPU bound)"):
         table.add_column(col, justify="left" if col == "operation" else "right")
     for r in results:
         ms = cpu[r.name] * 1000
         table.add_row(r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.1f}", f"{r.pct(0.99):.1f}", str(r.errors),
-                      f"{ms:.2f}", f"{1000 / ms:,.0f}" if ms else "-")  # noqa: E501
+                      f"{ms:.2f}", f"{1000 / ms:,.0f}" if ms else "-")
     console = Console()
     console.print(table)
     console.print("RSS MB: " + ", ".join(f"{mb:.0f}" for _, mb in memory))
