@@ -60,7 +60,7 @@ class Result:
     p99_ms: float | None = None
     server_cpu_s: float = 0.0
     loadgen: str = "python"
-    extra: dict[str, object] = field(default_factory=dict)
+    worker_cores: list[float] = field(default_factory=list)  # CPU each worker used, in cores
 
     @property
     def rate(self) -> float:
@@ -295,17 +295,22 @@ def rss_mb(pid: int) -> list[tuple[int, float]]:
     return [(p, mb) for p, _, mb in server_processes(pid)]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU time of the server process and its descendants so far."""
+def cpu_by_process(pid: int) -> dict[int, tuple[str, float]]:
+    """pid -> (role, user+system CPU seconds so far) for the server process and its descendants."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for p, _, _ in server_processes(pid):
+    out: dict[int, tuple[str, float]] = {}
+    for p, role, _ in server_processes(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            out[p] = (role, (int(fields[11]) + int(fields[12])) / ticks)
         except (FileNotFoundError, IndexError):
             continue
-    return total
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of the server process and its descendants so far."""
+    return sum(seconds for _, seconds in cpu_by_process(pid).values())
 
 
 def _server_pid_for(url: str) -> int | None:
@@ -396,10 +401,16 @@ def main() -> None:
     try:
         for case in build_cases(url, args.key, args.secret, console):
             drive(case, 2.0)  # warm-up: connections, caches, statement cache
-            cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+            cpu_before = cpu_by_process(server_pid) if server_pid else {}
             result = drive(case, args.duration)
             if server_pid:
-                result.server_cpu_s = cpu_seconds(server_pid) - cpu_before
+                cpu_after = cpu_by_process(server_pid)
+                used = {p: sec - cpu_before.get(p, (role, 0.0))[1] for p, (role, sec) in cpu_after.items()}
+                result.server_cpu_s = sum(used.values())
+                # How busy each worker was (in cores): shows whether connections were spread evenly.
+                result.worker_cores = sorted(
+                    (round(used[p] / result.seconds, 2) for p, (role, _) in cpu_after.items() if role == "worker"),
+                    reverse=True)
             results.append(result)
             console.print(f"  {case.name}: {result.rate:,.0f} requests/s")
         processes = server_processes(server_pid) if server_pid else []
@@ -416,13 +427,15 @@ def main() -> None:
     workers = args.workers if proc else sum(1 for _, role, _ in processes if role == "worker") or "?"
     table = Table(title=f"Ostiary API throughput — {workers} worker(s), {args.concurrency} connections, "
                         f"{args.duration:.0f} s each, {os.cpu_count()} cores, load: {loadgen}")
-    for col in ("operation", "requests/s", "p50 ms", "p99 ms", "errors", "server CPU µs/req", "req/s per core"):
+    for col in ("operation", "requests/s", "p50 ms", "p99 ms", "errors", "server CPU µs/req", "req/s per core",
+                "cores used by each worker"):
         table.add_column(col, justify="right" if col != "operation" else "left")
     for r in results:
         cpu_us = r.server_cpu_s / r.requests * 1e6 if r.requests and r.server_cpu_s else float("nan")
         per_core = 1e6 / cpu_us if cpu_us == cpu_us else float("nan")
         table.add_row(r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.2f}", f"{r.pct(0.99):.2f}", str(r.errors),
-                      f"{cpu_us:,.0f}", f"{per_core:,.0f}")
+                      f"{cpu_us:,.0f}", f"{per_core:,.0f}",
+                      " / ".join(f"{c:.2f}" for c in r.worker_cores))
     console.print(table)
     if processes:
         mem = Table(title="Server processes after the run")
@@ -440,7 +453,7 @@ def main() -> None:
             "results": [{"operation": r.name, "rps": round(r.rate), "p50_ms": round(r.pct(0.5), 2),
                          "p99_ms": round(r.pct(0.99), 2), "errors": r.errors,
                          "server_cpu_us_per_request": round(r.server_cpu_s / r.requests * 1e6, 1)
-                         if r.requests else None} for r in results],
+                         if r.requests else None, "worker_cores": r.worker_cores} for r in results],
             "processes": [{"pid": p, "role": role, "rss_mb": round(mb, 1)} for p, role, mb in processes],
         }))
 
