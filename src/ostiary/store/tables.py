@@ -286,6 +286,7 @@ iam_roles = Table(
     Column("max_session_duration", Integer, nullable=False),
     Column("tags", JSONDoc, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("permissions_boundary", String(2048), nullable=True),
 )
 
 # Temporary credentials: ASIA access keys with a secret (sealed) and a session token (hashed).
@@ -304,5 +305,95 @@ sts_sessions = Table(
     Column("source_identity", String(64), nullable=True),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # assumed-role (AssumeRole*, identity pools) | user (GetSessionToken: role_* name the user)
+    Column("kind", String(16), nullable=False, server_default="assumed-role"),
+    Column("policy_arns", JSONDoc, nullable=True),
+    Column("session_tags", JSONDoc, nullable=True),  # {key: value}
+    Column("transitive_tag_keys", JSONDoc, nullable=True),
+    Column("federation", JSONDoc, nullable=True),  # web identity / SAML facts of the session
     Index("ix_sts_sessions_expires", "expires_at"),
+)
+
+
+# --- IAM groups, managed policies, identity providers -----------------------------------------
+
+iam_groups = Table(
+    "iam_groups",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name_key", String(128), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("group_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+iam_group_members = Table(
+    "iam_group_members",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_key", String(128), primary_key=True),
+    Column("user_key", String(64), primary_key=True),
+    Index("ix_iam_group_members_user", "account_id", "user_key"),
+)
+
+# Managed policies: customer managed (account_id = the account) and AWS managed (account_id "aws").
+iam_policies = Table(
+    "iam_policies",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("policy_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("default_version", String(16), nullable=False),
+    Column("next_version", Integer, nullable=False),
+    Column("tags", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_iam_policies_account", "account_id"),
+)
+
+iam_policy_versions = Table(
+    "iam_policy_versions",
+    metadata,
+    Column("arn", String(2048), ForeignKey("iam_policies.arn", ondelete="CASCADE"), primary_key=True),
+    Column("version_id", String(16), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+iam_attachments = Table(
+    "iam_attachments",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("principal_type", String(8), primary_key=True),  # user | group | role
+    Column("principal_key", String(128), primary_key=True),
+    Column("policy_arn", String(2048), primary_key=True),
+    Index("ix_iam_attachments_policy", "policy_arn"),
+)
+
+iam_oidc_providers = Table(
+    "iam_oidc_providers",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(1024), nullable=False),
+    Column("client_ids", JSONDoc, nullable=False),
+    Column("thumbprints", JSONDoc, nullable=False),
+    Column("tags", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+iam_saml_providers = Table(
+    "iam_saml_providers",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("metadata_document", Text, nullable=False),
+    Column("valid_until", UTCDateTime(), nullable=True),
+    Column("tags", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

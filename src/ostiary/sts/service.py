@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import hashlib
-import json
-import os
-import secrets
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 
-from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
 from ostiary.iam import policy
-from ostiary.iam.errors import NoSuchEntityException
 from ostiary.iam.principals import PrincipalKind
-from ostiary.iam.roles import get_role
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied, NotImplementedOperation, ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
-from ostiary.sts.errors import MalformedPolicyDocument, PackedPolicyTooLarge
+from ostiary.sts import sessions
 
 
 @operation("sts", "GetCallerIdentity", authorize=False)
@@ -32,18 +23,6 @@ def get_caller_identity(ctx: RequestContext, params: Params) -> Result:
 
 
 # --- AssumeRole ----------------------------------------------------------------------------------
-
-SESSION_TOKEN_BYTES = 192
-CHAINED_MAX_SECONDS = 3600
-
-
-def _role_from_arn(arn: str) -> tuple[str, str] | None:
-    """(account, role name) of ``arn:aws:iam::<account>:role/<path/>name``."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[5].startswith("role/"):
-        return None
-    return parts[4], parts[5].rsplit("/", 1)[-1]
-
 
 def _denied(ctx: RequestContext, role: str) -> AccessDenied:
     assert ctx.principal is not None
@@ -72,29 +51,16 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     other context arrive as ``sts:*`` condition keys; DurationSeconds within MaxSessionDuration."""
     assert ctx.principal is not None
     role_arn = params["RoleArn"]
-    parsed = _role_from_arn(role_arn)
-    if parsed is None:
+    if sessions.role_from_arn(role_arn) is None:
         raise ValidationFailed(f"{role_arn} is not a valid role ARN")
-    account, name = parsed
     if params.get("PolicyArns") or params.get("Tags") or params.get("TransitiveTagKeys"):
         raise NotImplementedOperation("Ostiary does not support PolicyArns or session tags in AssumeRole yet.")
     session_policy = params.get("Policy")
-    packed = 0
-    if session_policy:
-        try:
-            policy.parse(session_policy)
-        except policy.MalformedPolicy as err:
-            raise MalformedPolicyDocument(str(err)) from None
-        packed = -(-len(json.dumps(json.loads(session_policy), separators=(",", ":"))) * 100 // 2048)
-        if packed > 100:
-            raise PackedPolicyTooLarge(
-                f"Packed policy consumes {packed}% of allotted space, please use smaller policy."
-            )
+    packed = sessions.check_session_policy(session_policy, [], {})
     with ctx.store.read() as conn:
-        try:
-            role = get_role(conn, account, name)
-        except NoSuchEntityException:
-            raise _denied(ctx, role_arn) from None
+        role = sessions.find_role(conn, role_arn)
+    if role is None:
+        raise _denied(ctx, role_arn)
     caller = ctx.principal
     aliases: tuple[str, ...] = ()
     if caller.kind is PrincipalKind.ASSUMED_ROLE:
@@ -132,52 +98,27 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
         keys=keys,
         principal_aliases=aliases,
     )
-    trust = policy.parse(role.trust_policy, resource_policy=True)
-    trusted = policy.evaluate_policy(trust, request, resource_policy=True)
+    trusted = sessions.trust_outcome(role, request)
     identity = _identity_allows(ctx, request)
     if policy.Outcome.EXPLICIT_DENY in (trusted, identity) or trusted is not policy.Outcome.ALLOW:
         raise _denied(ctx, role_arn)
-    names_caller = account == caller.account_id and any(a in role.trust_policy for a in (caller.arn, *aliases))
+    names_caller = role.account_id == caller.account_id and any(a in role.trust_policy for a in (caller.arn, *aliases))
     if identity is not policy.Outcome.ALLOW and not names_caller:
         raise _denied(ctx, role_arn)
 
     duration = int(params.get("DurationSeconds") or 3600)
-    if caller.kind is PrincipalKind.ASSUMED_ROLE and duration > CHAINED_MAX_SECONDS:
-        raise ValidationFailed(
-            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
-        )
-    if duration > role.max_session_duration:
-        raise ValidationFailed("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-    expires = ctx.now + dt.timedelta(seconds=duration)
-    akid = new_access_key_id("ASIA")
-    secret = new_secret_access_key()
-    token = base64.b64encode(os.urandom(SESSION_TOKEN_BYTES)).decode()
-    with ctx.store.tx() as conn:
-        if secrets.randbelow(128) == 0:
-            conn.execute(delete(t.sts_sessions).where(t.sts_sessions.c.expires_at < ctx.now - dt.timedelta(days=1)))
-        conn.execute(
-            insert(t.sts_sessions).values(
-                access_key_id=akid,
-                account_id=account,
-                secret_enc=ctx.box.seal(secret, akid),
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                role_name=role.name,
-                role_path=role.path,
-                role_id=role.role_id,
-                session_name=params["RoleSessionName"],
-                session_policy=session_policy,
-                source_identity=params.get("SourceIdentity"),
-                expires_at=expires,
-                created_at=ctx.now,
-            )
-        )
-    out: dict[str, Any] = {
-        "Credentials": {"AccessKeyId": akid, "SecretAccessKey": secret, "SessionToken": token, "Expiration": expires},
-        "AssumedRoleUser": {
-            "AssumedRoleId": f"{role.role_id}:{params['RoleSessionName']}",
-            "Arn": f"arn:aws:sts::{account}:assumed-role/{role.name}/{params['RoleSessionName']}",
-        },
-    }
+    sessions.check_duration(role, duration, chained=caller.kind is PrincipalKind.ASSUMED_ROLE)
+    issued = sessions.issue(
+        ctx,
+        sessions.Grant(
+            role=role,
+            session_name=params["RoleSessionName"],
+            duration=duration,
+            session_policy=session_policy,
+            source_identity=params.get("SourceIdentity"),
+        ),
+    )
+    out: dict[str, Any] = {"Credentials": issued.credentials(), "AssumedRoleUser": issued.assumed_role_user()}
     if session_policy:
         out["PackedPolicySize"] = packed
     if params.get("SourceIdentity"):

@@ -1,0 +1,176 @@
+"""Temporary credentials of role sessions, shared by every way of getting them: STS AssumeRole,
+AssumeRoleWithWebIdentity, AssumeRoleWithSAML, GetSessionToken and identity pools'
+GetCredentialsForIdentity.
+
+A session is an ``ASIA…`` access key with a secret (sealed at rest) and a session token (stored as
+its SHA-256); the signed-call path (protocol/dispatch.py) checks the token and the expiry.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.engine import Row
+
+from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
+from ostiary.iam import policy
+from ostiary.iam.errors import NoSuchEntityException
+from ostiary.iam.roles import get_role
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.errors import ValidationFailed
+from ostiary.store import tables as t
+from ostiary.sts.errors import MalformedPolicyDocument, PackedPolicyTooLarge
+
+SESSION_TOKEN_BYTES = 192
+CHAINED_MAX_SECONDS = 3600
+
+
+def role_from_arn(arn: str) -> tuple[str, str] | None:
+    """(account, role name) of ``arn:aws:iam::<account>:role/<path/>name``."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return None
+    return parts[4], parts[5].rsplit("/", 1)[-1]
+
+
+def find_role(conn: Connection, arn: str) -> Row[Any] | None:
+    """The role an ARN names, or None (a malformed ARN, an unknown account or role)."""
+    parsed = role_from_arn(arn)
+    if parsed is None:
+        return None
+    try:
+        return get_role(conn, *parsed)
+    except NoSuchEntityException:
+        return None
+
+
+def packed_size(session_policy: str | None, policy_arns: list[str], tags: dict[str, str]) -> int:
+    """PackedPolicySize: the percentage of the packed allowance the session policy, policy ARNs
+    and session tags use (AWS compresses them; this is a conservative plain-size estimate)."""
+    size = 0
+    if session_policy:
+        size += len(json.dumps(json.loads(session_policy), separators=(",", ":")))
+    size += sum(len(a) for a in policy_arns)
+    size += sum(len(k) + len(v) for k, v in tags.items())
+    return -(-size * 100 // 2048)
+
+
+def check_session_policy(session_policy: str | None, policy_arns: list[str], tags: dict[str, str]) -> int:
+    """Validate the inline session policy and the packed size; return the PackedPolicySize."""
+    if session_policy:
+        try:
+            policy.parse(session_policy)
+        except policy.MalformedPolicy as err:
+            raise MalformedPolicyDocument(str(err)) from None
+    packed = packed_size(session_policy, policy_arns, tags)
+    if packed > 100:
+        raise PackedPolicyTooLarge(f"Packed policy consumes {packed}% of allotted space, please use smaller policy.")
+    return packed
+
+
+def check_duration(role: Row[Any], duration: int, chained: bool = False) -> None:
+    if chained and duration > CHAINED_MAX_SECONDS:
+        raise ValidationFailed(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+        )
+    if duration > role.max_session_duration:
+        raise ValidationFailed("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+
+
+def trust_outcome(role: Row[Any], request: policy.RequestContext) -> policy.Outcome:
+    """What the role's trust policy says about ``request`` (ALLOW, EXPLICIT_DENY or NOT_APPLICABLE)."""
+    trust = policy.parse(role.trust_policy, resource_policy=True)
+    return policy.evaluate_policy(trust, request, resource_policy=True)
+
+
+def role_session_policy_arns_exist(conn: Connection, arns: list[str]) -> None:
+    """Every policy ARN passed for a session must name an existing managed policy."""
+    for arn in arns:
+        if conn.execute(select(t.iam_policies.c.arn).where(t.iam_policies.c.arn == arn)).first() is None:
+            raise NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
+
+
+@dataclass
+class Grant:
+    """What a new role session is made of."""
+
+    role: Row[Any]  # an iam_roles row
+    session_name: str
+    duration: int
+    session_policy: str | None = None
+    policy_arns: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    transitive_tag_keys: list[str] = field(default_factory=list)
+    source_identity: str | None = None
+    federation: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Issued:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: dt.datetime
+    assumed_role_id: str
+    arn: str
+
+    def credentials(self) -> dict[str, Any]:
+        """STS's ``Credentials`` shape."""
+        return {
+            "AccessKeyId": self.access_key_id,
+            "SecretAccessKey": self.secret_access_key,
+            "SessionToken": self.session_token,
+            "Expiration": self.expiration,
+        }
+
+    def assumed_role_user(self) -> dict[str, str]:
+        return {"AssumedRoleId": self.assumed_role_id, "Arn": self.arn}
+
+
+def issue(ctx: RequestContext, grant: Grant) -> Issued:
+    """Store a new role session and return its credentials (one write transaction)."""
+    role = grant.role
+    expires = ctx.now + dt.timedelta(seconds=grant.duration)
+    akid = new_access_key_id("ASIA")
+    secret = new_secret_access_key()
+    token = base64.b64encode(os.urandom(SESSION_TOKEN_BYTES)).decode()
+    with ctx.store.tx() as conn:
+        if secrets.randbelow(128) == 0:
+            conn.execute(delete(t.sts_sessions).where(t.sts_sessions.c.expires_at < ctx.now - dt.timedelta(days=1)))
+        conn.execute(
+            insert(t.sts_sessions).values(
+                access_key_id=akid,
+                account_id=role.account_id,
+                secret_enc=ctx.box.seal(secret, akid),
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                role_name=role.name,
+                role_path=role.path,
+                role_id=role.role_id,
+                session_name=grant.session_name,
+                session_policy=grant.session_policy,
+                source_identity=grant.source_identity,
+                expires_at=expires,
+                created_at=ctx.now,
+                kind="assumed-role",
+                policy_arns=grant.policy_arns or None,
+                session_tags=grant.tags or None,
+                transitive_tag_keys=grant.transitive_tag_keys or None,
+                federation=grant.federation,
+            )
+        )
+    return Issued(
+        access_key_id=akid,
+        secret_access_key=secret,
+        session_token=token,
+        expiration=expires,
+        assumed_role_id=f"{role.role_id}:{grant.session_name}",
+        arn=f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{grant.session_name}",
+    )
