@@ -1,8 +1,17 @@
-"""Authorization of signed calls: the account root directly, IAM users through the policy engine.
+"""Authorization of signed calls: the account root directly, IAM users and role sessions through the
+policy engine.
+
+What applies to a caller (IAM User Guide, "Policy evaluation logic"):
+- an IAM user: its inline and attached policies and those of its groups, capped by its permissions
+  boundary; tags → ``aws:PrincipalTag/<key>``;
+- a role session: the role's inline and attached policies, capped by the role's boundary and
+  narrowed by the session's policies (inline Policy and PolicyArns); role tags, overridden by session
+  tags, → ``aws:PrincipalTag/<key>``; a web-identity session also carries its provider's keys
+  (``cognito-identity.amazonaws.com:sub``, ``<oidc host>:sub`` …) for conditions and policy variables.
 
 The request context carries the global condition keys IAM documents for these principals
 (aws:username, aws:userid, aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:SourceIp,
-aws:CurrentTime, aws:EpochTime, aws:SecureTransport). A user's policies are read through a short
+aws:CurrentTime, aws:EpochTime, aws:SecureTransport). What applies to a caller is read through a short
 per-process cache (5 s), like access keys.
 """
 
@@ -11,8 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from ostiary.iam import inline, policy
 from ostiary.iam.principals import Decision, Principal, PrincipalKind, arn_account, authorize
@@ -21,60 +32,109 @@ from ostiary.store.db import Store
 
 CACHE_SECONDS = 5.0
 
+# actions that GetSessionToken credentials may call without MFA (STS API Reference, GetSessionToken)
+_SESSION_TOKEN_STS = {"sts:assumerole", "sts:getcalleridentity"}
+
+
+@dataclass(frozen=True)
+class CallerPolicies:
+    identity: list[policy.Policy]
+    boundaries: list[policy.Policy] | None = None
+    session: list[policy.Policy] | None = None
+    keys: dict[str, list[str]] = field(default_factory=dict)
+    # GetSessionToken credentials without MFA: no IAM API, and of STS only AssumeRole/GetCallerIdentity
+    no_iam: bool = False
+
 
 class Authorizer:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._cache: dict[str, tuple[float, list[policy.Policy], list[policy.Policy] | None]] = {}
+        self._cache: dict[str, tuple[float, CallerPolicies]] = {}
         self._lock = threading.Lock()
 
-    def _policies(self, principal: Principal) -> tuple[list[policy.Policy], list[policy.Policy] | None]:
+    def _policies(self, principal: Principal) -> CallerPolicies:
         key = principal.access_key_id if principal.kind is PrincipalKind.ASSUMED_ROLE else principal.arn
+        key = f"{key}|{principal.access_key_id}"
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and hit[0] > now:
-            return hit[1], hit[2]
-        identity, session = caller_policies(self.store, principal)
+            return hit[1]
+        found = caller_policies(self.store, principal)
         with self._lock:
             if len(self._cache) > 10000:
                 self._cache.clear()
-            self._cache[key] = (now + CACHE_SECONDS, identity, session)
-        return identity, session
+            self._cache[key] = (now + CACHE_SECONDS, found)
+        return found
 
     def decide(
         self, principal: Principal, action: str, resource: str, source_ip: str, now: dt.datetime, secure: bool
     ) -> Decision:
         if principal.kind is PrincipalKind.ROOT:
+            found = self._policies(principal) if principal.access_key_id.startswith("ASIA") else None
+            if found is not None and found.no_iam and _session_token_blocks(action):
+                return Decision.IMPLICIT_DENY
             return authorize(principal, action, resource)
         if principal.kind not in (PrincipalKind.USER, PrincipalKind.ASSUMED_ROLE):
             return Decision.IMPLICIT_DENY
-        is_user = principal.kind is PrincipalKind.USER
-        keys = {
-            "aws:username": [principal.arn.rsplit("/", 1)[-1]] if is_user else [],
-            "aws:userid": [principal.user_id],
-            "aws:PrincipalArn": [principal.arn],
-            "aws:PrincipalAccount": [principal.account_id],
-            "aws:PrincipalType": ["User" if is_user else "AssumedRole"],
-            "aws:SourceIp": [source_ip] if source_ip else [],
-            "aws:CurrentTime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
-            "aws:EpochTime": [str(int(now.timestamp()))],
-            "aws:SecureTransport": ["true" if secure else "false"],
-        }
-        request = policy.RequestContext(
-            action=action,
-            resource=resource,
-            principal_arn=principal.arn,
-            principal_account=principal.account_id,
-            keys={k: v for k, v in keys.items() if v},
+        found = self._policies(principal)
+        if found.no_iam and _session_token_blocks(action):
+            return Decision.IMPLICIT_DENY
+        request = request_context(principal, action, resource, source_ip, now, secure, found.keys)
+        outcome = policy.evaluate(
+            request,
+            identity=found.identity,
+            boundaries=found.boundaries,
+            session=found.session,
+            resource_account=_resource_account(resource),
         )
-        identity, session = self._policies(principal)
-        outcome = policy.evaluate(request, identity=identity, session=session, resource_account=arn_account(resource))
         return {
             policy.Decision.ALLOW: Decision.ALLOW,
             policy.Decision.EXPLICIT_DENY: Decision.EXPLICIT_DENY,
             policy.Decision.IMPLICIT_DENY: Decision.IMPLICIT_DENY,
         }[outcome]
+
+
+def _resource_account(resource: str) -> str:
+    account = arn_account(resource)
+    return "" if account == "aws" else account  # AWS managed policies count as the caller's own
+
+
+def _session_token_blocks(action: str) -> bool:
+    lowered = action.lower()
+    return lowered.startswith("iam:") or (lowered.startswith("sts:") and lowered not in _SESSION_TOKEN_STS)
+
+
+def request_context(
+    principal: Principal,
+    action: str,
+    resource: str,
+    source_ip: str,
+    now: dt.datetime,
+    secure: bool,
+    extra: dict[str, list[str]],
+) -> policy.RequestContext:
+    is_user = principal.kind is PrincipalKind.USER
+    keys = {
+        "aws:username": [principal.arn.rsplit("/", 1)[-1]] if is_user else [],
+        "aws:userid": [principal.user_id],
+        "aws:PrincipalArn": [principal.arn],
+        "aws:PrincipalAccount": [principal.account_id],
+        "aws:PrincipalType": ["User" if is_user else "AssumedRole"],
+        "aws:SourceIp": [source_ip] if source_ip else [],
+        "aws:CurrentTime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "aws:EpochTime": [str(int(now.timestamp()))],
+        "aws:SecureTransport": ["true" if secure else "false"],
+    }
+    merged = {k: v for k, v in keys.items() if v}
+    merged.update(extra)
+    return policy.RequestContext(
+        action=action,
+        resource=resource,
+        principal_arn=principal.arn,
+        principal_account=principal.account_id,
+        keys=merged,
+    )
 
 
 def _parsed(documents: list[str]) -> list[policy.Policy]:
@@ -87,20 +147,103 @@ def _parsed(documents: list[str]) -> list[policy.Policy]:
     return out
 
 
-def caller_policies(store: Store, principal: Principal) -> tuple[list[policy.Policy], list[policy.Policy] | None]:
-    """(identity policies, session policies or None) of an IAM user or a role session."""
+def _tag_keys(tags: Any) -> dict[str, list[str]]:
+    """``aws:PrincipalTag/<key>`` from IAM's [{Key, Value}] list or a {key: value} map."""
+    pairs = tags.items() if isinstance(tags, dict) else ((tag["Key"], tag["Value"]) for tag in tags or [])
+    return {f"aws:PrincipalTag/{k}": [str(v)] for k, v in pairs}
+
+
+def _entity_policies(conn: Connection, account: str, kind: str, key: str) -> list[str]:
+    from ostiary.iam import managed
+
+    return inline.documents(conn, account, kind, key) + managed.attached_documents(conn, account, kind, key)
+
+
+def _boundary(conn: Connection, arn: str | None) -> list[policy.Policy] | None:
+    if not arn:
+        return None
+    from ostiary.iam import managed
+
+    document = managed.default_document(conn, arn)
+    return _parsed([document]) if document else []
+
+
+def federation_keys(federation: dict[str, Any] | None) -> dict[str, list[str]]:
+    """Condition keys of a web-identity or SAML session: ``<provider>:<claim>`` (e.g.
+    ``cognito-identity.amazonaws.com:sub``) and ``aws:FederatedProvider``; SAML keys are stored whole."""
+    if not federation:
+        return {}
+    provider = str(federation.get("provider") or "")
+    out: dict[str, list[str]] = {}
+    if provider:
+        out["aws:FederatedProvider"] = [str(federation.get("provider_arn") or provider)]
+    for name, value in federation.items():
+        if name in ("provider", "provider_arn", "keys"):
+            continue
+        values = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        out[f"{provider}:{name}"] = values
+    for name, value in (federation.get("keys") or {}).items():
+        out[name] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return out
+
+
+def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
+    """Everything that decides what an IAM user or a role session may do."""
     with store.read() as conn:
+        session = None
+        if principal.access_key_id.startswith("ASIA"):
+            session = conn.execute(
+                select(t.sts_sessions).where(t.sts_sessions.c.access_key_id == principal.access_key_id)
+            ).first()
+        if principal.kind is PrincipalKind.ROOT:
+            return CallerPolicies([], no_iam=session is not None and session.kind == "root")
         if principal.kind is PrincipalKind.USER:
             name_key = principal.arn.rsplit("/", 1)[-1].lower()
-            return _parsed(inline.documents(conn, principal.account_id, "user", name_key)), None
-        if principal.kind is PrincipalKind.ASSUMED_ROLE:
-            row = conn.execute(
-                select(t.sts_sessions.c.role_name, t.sts_sessions.c.session_policy).where(
-                    t.sts_sessions.c.access_key_id == principal.access_key_id
+            user = conn.execute(
+                select(t.iam_users.c.permissions_boundary, t.iam_users.c.tags).where(
+                    t.iam_users.c.account_id == principal.account_id, t.iam_users.c.name_key == name_key
                 )
             ).first()
-            if row is None:
-                return [], None
-            identity = _parsed(inline.documents(conn, principal.account_id, "role", row.role_name.lower()))
-            return identity, (_parsed([row.session_policy]) if row.session_policy else None)
-    return [], None
+            if user is None:
+                return CallerPolicies([])
+            from ostiary.iam.groups import groups_of
+
+            documents = _entity_policies(conn, principal.account_id, "user", name_key)
+            for group_key in groups_of(conn, principal.account_id, name_key):
+                documents += _entity_policies(conn, principal.account_id, "group", group_key)
+            return CallerPolicies(
+                identity=_parsed(documents),
+                boundaries=_boundary(conn, user.permissions_boundary),
+                keys=_tag_keys(user.tags),
+                no_iam=session is not None and session.kind == "user",
+            )
+        if principal.kind is PrincipalKind.ASSUMED_ROLE:
+            if session is None:
+                return CallerPolicies([])
+            role_key = session.role_name.lower()
+            role = conn.execute(
+                select(t.iam_roles.c.permissions_boundary, t.iam_roles.c.tags, t.iam_roles.c.role_id).where(
+                    t.iam_roles.c.account_id == principal.account_id, t.iam_roles.c.name_key == role_key
+                )
+            ).first()
+            if role is None or role.role_id != session.role_id:  # the role was deleted (or re-created)
+                return CallerPolicies([])
+            session_docs: list[str] | None = None
+            if session.session_policy or session.policy_arns:
+                from ostiary.iam import managed
+
+                session_docs = [session.session_policy] if session.session_policy else []
+                for arn in session.policy_arns or []:
+                    document = managed.default_document(conn, arn)
+                    if document:
+                        session_docs.append(document)
+            keys = _tag_keys(role.tags)
+            keys.update(_tag_keys(session.session_tags or {}))
+            keys.update(federation_keys(session.federation))
+            return CallerPolicies(
+                identity=_parsed(_entity_policies(conn, principal.account_id, "role", role_key)),
+                boundaries=_boundary(conn, role.permissions_boundary),
+                session=None if session_docs is None else _parsed(session_docs),
+                keys=keys,
+            )
+    return CallerPolicies([])

@@ -52,7 +52,8 @@ def authorize(principal: Principal, action: str, resource: str) -> Decision:
     """
     if principal.kind is PrincipalKind.ROOT:
         account = arn_account(resource)
-        if resource == "*" or account in ("", principal.account_id):
+        # "aws": AWS managed policies, readable and attachable by every account
+        if resource == "*" or account in ("", "aws", principal.account_id):
             return Decision.ALLOW
         return Decision.IMPLICIT_DENY
     return Decision.IMPLICIT_DENY

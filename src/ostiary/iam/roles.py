@@ -21,7 +21,7 @@ from ostiary.iam.errors import (
     MalformedPolicyDocumentException,
     NoSuchEntityException,
 )
-from ostiary.iam.users import _page, check_document
+from ostiary.iam.users import _page, check_boundary, check_document
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -58,6 +58,11 @@ def role_type(row: Row[Any], with_extras: bool = True) -> dict[str, Any]:
     }
     if row.description:
         out["Description"] = row.description
+    if with_extras and row.permissions_boundary:
+        out["PermissionsBoundary"] = {
+            "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+            "PermissionsBoundaryArn": row.permissions_boundary,
+        }
     if with_extras and row.tags:
         out["Tags"] = row.tags
     return out
@@ -88,6 +93,8 @@ def create_role(ctx: RequestContext, params: Params) -> Result:
         ).first()
         if exists is not None:
             raise EntityAlreadyExistsException(f"Role with name {name} already exists.")
+        if params.get("PermissionsBoundary"):
+            check_boundary(conn, params["PermissionsBoundary"])
         conn.execute(
             insert(t.iam_roles).values(
                 account_id=ctx.account_id,
@@ -100,6 +107,7 @@ def create_role(ctx: RequestContext, params: Params) -> Result:
                 max_session_duration=int(params.get("MaxSessionDuration") or DEFAULT_MAX_SESSION),
                 tags=list(params.get("Tags") or []),
                 created_at=ctx.now,
+                permissions_boundary=params.get("PermissionsBoundary"),
             )
         )
         return {"Role": role_type(get_role(conn, ctx.account_id, name))}
@@ -160,6 +168,10 @@ def delete_role(ctx: RequestContext, params: Params) -> Result:
         row = get_role(conn, ctx.account_id, params["RoleName"])
         if role_policies(conn, ctx.account_id, row.name_key):
             raise DeleteConflictException("Cannot delete entity, must delete policies first.")
+        from ostiary.iam import managed
+
+        if managed.attached_arns(conn, ctx.account_id, "role", row.name_key):
+            raise DeleteConflictException("Cannot delete entity, must detach all policies first.")
         conn.execute(
             delete(t.iam_roles).where(
                 t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key
@@ -202,4 +214,29 @@ def delete_role_policy(ctx: RequestContext, params: Params) -> Result:
         row = get_role(conn, ctx.account_id, params["RoleName"])
         if not inline.remove(conn, ctx.account_id, "role", row.name_key, params["PolicyName"]):
             raise NoSuchEntityException(f"The role policy with name {params['PolicyName']} cannot be found.")
+    return None
+
+
+@operation("iam", "PutRolePermissionsBoundary", resource=_resource)
+def put_role_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = get_role(conn, ctx.account_id, params["RoleName"])
+        check_boundary(conn, params["PermissionsBoundary"])
+        conn.execute(
+            update(t.iam_roles)
+            .where(t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key)
+            .values(permissions_boundary=params["PermissionsBoundary"])
+        )
+    return None
+
+
+@operation("iam", "DeleteRolePermissionsBoundary", resource=_resource)
+def delete_role_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = get_role(conn, ctx.account_id, params["RoleName"])
+        conn.execute(
+            update(t.iam_roles)
+            .where(t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key)
+            .values(permissions_boundary=None)
+        )
     return None

@@ -111,6 +111,8 @@ def create_user(ctx: RequestContext, params: Params) -> Result:
         ).first()
         if exists is not None:
             raise EntityAlreadyExistsException(f"User with name {name} already exists.")
+        if params.get("PermissionsBoundary"):
+            check_boundary(conn, params["PermissionsBoundary"])
         conn.execute(
             insert(t.iam_users).values(
                 account_id=ctx.account_id,
@@ -167,6 +169,12 @@ def delete_user(ctx: RequestContext, params: Params) -> Result:
             raise DeleteConflictException("Cannot delete entity, must delete access keys first.")
         if inline.names(conn, ctx.account_id, "user", row.name_key):
             raise DeleteConflictException("Cannot delete entity, must delete policies first.")
+        from ostiary.iam import groups, managed
+
+        if managed.attached_arns(conn, ctx.account_id, "user", row.name_key):
+            raise DeleteConflictException("Cannot delete entity, must detach all policies first.")
+        if groups.groups_of(conn, ctx.account_id, row.name_key):
+            raise DeleteConflictException("Cannot delete entity, must remove users from group first.")
         conn.execute(
             delete(t.iam_users).where(
                 t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == row.name_key
@@ -314,4 +322,40 @@ def delete_user_policy(ctx: RequestContext, params: Params) -> Result:
         row = _get(conn, ctx.account_id, params["UserName"])
         if not inline.remove(conn, ctx.account_id, "user", row.name_key, params["PolicyName"]):
             raise NoSuchEntityException(f"The user policy with name {params['PolicyName']} cannot be found.")
+    return None
+
+
+# --- permissions boundaries ---------------------------------------------------------------------
+
+
+def check_boundary(conn: Connection, arn: str) -> None:
+    """A permissions boundary must be an existing managed policy."""
+    from ostiary.iam import managed
+
+    if not managed.exists(conn, arn):
+        raise NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
+
+
+@operation("iam", "PutUserPermissionsBoundary", resource=_user_resource)
+def put_user_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = _get(conn, ctx.account_id, params["UserName"])
+        check_boundary(conn, params["PermissionsBoundary"])
+        conn.execute(
+            update(t.iam_users)
+            .where(t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == row.name_key)
+            .values(permissions_boundary=params["PermissionsBoundary"])
+        )
+    return None
+
+
+@operation("iam", "DeleteUserPermissionsBoundary", resource=_user_resource)
+def delete_user_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = _get(conn, ctx.account_id, params["UserName"])
+        conn.execute(
+            update(t.iam_users)
+            .where(t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == row.name_key)
+            .values(permissions_boundary=None)
+        )
     return None

@@ -31,6 +31,9 @@ HANDLER_MODULES = (
     "ostiary.sts.service",
     "ostiary.iam.users",
     "ostiary.iam.roles",
+    "ostiary.iam.groups",
+    "ostiary.iam.managed",
+    "ostiary.iam.tagging",
 )
 
 

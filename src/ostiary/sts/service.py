@@ -36,12 +36,14 @@ def _identity_allows(ctx: RequestContext, request: policy.RequestContext) -> pol
         return policy.Outcome.ALLOW
     from ostiary.iam.authz import caller_policies
 
-    identity, session = caller_policies(ctx.store, ctx.principal)
-    outcome = policy._combine(identity, request)
-    if outcome is policy.Outcome.ALLOW and session is not None:
-        narrowed = policy._combine(session, request)
-        return narrowed if narrowed is not policy.Outcome.NOT_APPLICABLE else policy.Outcome.NOT_APPLICABLE
-    return outcome
+    found = caller_policies(ctx.store, ctx.principal)
+    request.keys.update(found.keys)
+    decision = policy.evaluate(request, identity=found.identity, boundaries=found.boundaries, session=found.session)
+    return {
+        policy.Decision.ALLOW: policy.Outcome.ALLOW,
+        policy.Decision.EXPLICIT_DENY: policy.Outcome.EXPLICIT_DENY,
+        policy.Decision.IMPLICIT_DENY: policy.Outcome.NOT_APPLICABLE,
+    }[decision]
 
 
 @operation("sts", "AssumeRole", authorize=False)

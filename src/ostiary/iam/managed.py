@@ -1,0 +1,608 @@
+"""IAM managed policies (IAM API Reference): CreatePolicy, GetPolicy, ListPolicies, DeletePolicy,
+CreatePolicyVersion, GetPolicyVersion, ListPolicyVersions, DeletePolicyVersion,
+SetDefaultPolicyVersion, Attach/Detach{User,Group,Role}Policy, ListAttached{User,Group,Role}Policies,
+ListEntitiesForPolicy, TagPolicy, UntagPolicy, ListPolicyTags.
+
+Customer managed policies live in the store with up to five versions; AWS managed policies
+(``arn:aws:iam::aws:policy/…``) come from ``aws_managed.py``. Documents come back URL-encoded.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from ostiary.iam import aws_managed
+from ostiary.iam.errors import (
+    DeleteConflictException,
+    EntityAlreadyExistsException,
+    InvalidInputException,
+    LimitExceededException,
+    NoSuchEntityException,
+)
+from ostiary.iam.users import _page, check_document
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.registry import Params, Result, operation
+from ostiary.store import tables as t
+from ostiary.store.db import utc
+
+MAX_VERSIONS = 5
+MAX_ATTACHED = 10  # managed policies per user, group or role (IAM's default quota)
+_ID = string.ascii_uppercase + string.digits
+
+
+def policy_arn(account: str, path: str, name: str) -> str:
+    return f"arn:aws:iam::{account}:policy{path}{name}"
+
+
+def _arn_resource(ctx: RequestContext, params: Params) -> str:
+    return str(params.get("PolicyArn") or f"arn:aws:iam::{ctx.account_id}:policy/{params.get('PolicyName', '*')}")
+
+
+def _no_such(arn: str) -> NoSuchEntityException:
+    return NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
+
+
+def _attachment_count(conn: Connection, arn: str) -> int:
+    n = conn.execute(
+        select(func.count()).select_from(t.iam_attachments).where(t.iam_attachments.c.policy_arn == arn)
+    ).scalar()
+    return int(n or 0)
+
+
+def _boundary_count(conn: Connection, arn: str) -> int:
+    users = conn.execute(
+        select(func.count()).select_from(t.iam_users).where(t.iam_users.c.permissions_boundary == arn)
+    ).scalar()
+    roles = conn.execute(
+        select(func.count()).select_from(t.iam_roles).where(t.iam_roles.c.permissions_boundary == arn)
+    ).scalar()
+    return int(users or 0) + int(roles or 0)
+
+
+def _policy_type(conn: Connection, arn: str, *, with_tags: bool = True) -> dict[str, Any]:
+    """IAM's ``Policy`` shape for a customer or AWS managed policy (NoSuchEntity if neither)."""
+    aws = aws_managed.BY_ARN.get(arn)
+    if aws is not None:
+        return {
+            "PolicyName": aws.name,
+            "PolicyId": aws.policy_id,
+            "Arn": aws.arn,
+            "Path": aws.path,
+            "DefaultVersionId": "v1",
+            "AttachmentCount": _attachment_count(conn, arn),
+            "PermissionsBoundaryUsageCount": _boundary_count(conn, arn),
+            "IsAttachable": True,
+            "Description": aws.description,
+            "CreateDate": aws_managed.CREATED,
+            "UpdateDate": aws_managed.CREATED,
+        }
+    row = conn.execute(select(t.iam_policies).where(t.iam_policies.c.arn == arn)).first()
+    if row is None:
+        raise _no_such(arn)
+    out: dict[str, Any] = {
+        "PolicyName": row.name,
+        "PolicyId": row.policy_id,
+        "Arn": row.arn,
+        "Path": row.path,
+        "DefaultVersionId": row.default_version,
+        "AttachmentCount": _attachment_count(conn, arn),
+        "PermissionsBoundaryUsageCount": _boundary_count(conn, arn),
+        "IsAttachable": True,
+        "CreateDate": utc(row.created_at),
+        "UpdateDate": utc(row.updated_at),
+    }
+    if row.description:
+        out["Description"] = row.description
+    if with_tags and row.tags:
+        out["Tags"] = row.tags
+    return out
+
+
+def exists(conn: Connection, arn: str) -> bool:
+    if arn in aws_managed.BY_ARN:
+        return True
+    return conn.execute(select(t.iam_policies.c.arn).where(t.iam_policies.c.arn == arn)).first() is not None
+
+
+def default_document(conn: Connection, arn: str) -> str | None:
+    """The default version's document of a managed policy, or None if there is no such policy."""
+    aws = aws_managed.BY_ARN.get(arn)
+    if aws is not None:
+        return aws.document
+    row = conn.execute(
+        select(t.iam_policy_versions.c.document)
+        .select_from(
+            t.iam_policies.join(
+                t.iam_policy_versions,
+                (t.iam_policy_versions.c.arn == t.iam_policies.c.arn)
+                & (t.iam_policy_versions.c.version_id == t.iam_policies.c.default_version),
+            )
+        )
+        .where(t.iam_policies.c.arn == arn)
+    ).first()
+    return None if row is None else str(row.document)
+
+
+def attached_arns(conn: Connection, account: str, principal_type: str, key: str) -> list[str]:
+    a = t.iam_attachments.c
+    rows = conn.execute(
+        select(a.policy_arn)
+        .where(a.account_id == account, a.principal_type == principal_type, a.principal_key == key)
+        .order_by(a.policy_arn)
+    ).all()
+    return [r.policy_arn for r in rows]
+
+
+def attached_documents(conn: Connection, account: str, principal_type: str, key: str) -> list[str]:
+    docs = (default_document(conn, arn) for arn in attached_arns(conn, account, principal_type, key))
+    return [d for d in docs if d is not None]
+
+
+def detach_all(conn: Connection, account: str, principal_type: str, key: str) -> None:
+    a = t.iam_attachments.c
+    conn.execute(
+        delete(t.iam_attachments).where(
+            a.account_id == account, a.principal_type == principal_type, a.principal_key == key
+        )
+    )
+
+
+# --- policies and versions ----------------------------------------------------------------------
+
+
+@operation("iam", "CreatePolicy", resource=_arn_resource)
+def create_policy(ctx: RequestContext, params: Params) -> Result:
+    check_document(params["PolicyDocument"])
+    name, path = params["PolicyName"], params.get("Path") or "/"
+    arn = policy_arn(ctx.account_id, path, name)
+    with ctx.store.tx() as conn:
+        same_name = conn.execute(
+            select(t.iam_policies.c.arn).where(
+                t.iam_policies.c.account_id == ctx.account_id, func.lower(t.iam_policies.c.name) == name.lower()
+            )
+        ).first()
+        if same_name is not None:
+            raise EntityAlreadyExistsException(
+                f"A policy called {name} already exists. Duplicate names are not allowed."
+            )
+        conn.execute(
+            insert(t.iam_policies).values(
+                arn=arn,
+                account_id=ctx.account_id,
+                name=name,
+                policy_id="ANPA" + "".join(secrets.choice(_ID) for _ in range(17)),
+                path=path,
+                description=params.get("Description"),
+                default_version="v1",
+                next_version=2,
+                tags=list(params.get("Tags") or []),
+                created_at=ctx.now,
+                updated_at=ctx.now,
+            )
+        )
+        conn.execute(
+            insert(t.iam_policy_versions).values(
+                arn=arn, version_id="v1", document=params["PolicyDocument"], created_at=ctx.now
+            )
+        )
+        out = _policy_type(conn, arn)
+    out.pop("Description", None)  # CreatePolicy's answer leaves the description out, as IAM's does
+    return {"Policy": out}
+
+
+@operation("iam", "GetPolicy", resource=_arn_resource)
+def get_policy(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        return {"Policy": _policy_type(conn, params["PolicyArn"])}
+
+
+@operation("iam", "ListPolicies", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:policy/*")
+def list_policies(ctx: RequestContext, params: Params) -> Result:
+    scope = params.get("Scope") or "All"
+    prefix = params.get("PathPrefix") or "/"
+    usage = params.get("PolicyUsageFilter")
+    with ctx.store.read() as conn:
+        arns: list[str] = []
+        if scope in ("All", "AWS"):
+            arns += [p.arn for p in aws_managed.all_policies()]
+        if scope in ("All", "Local"):
+            rows = conn.execute(
+                select(t.iam_policies.c.arn)
+                .where(t.iam_policies.c.account_id == ctx.account_id)
+                .order_by(t.iam_policies.c.name)
+            ).all()
+            arns += [r.arn for r in rows]
+        policies = [_policy_type(conn, arn, with_tags=False) for arn in arns]
+    policies = [p for p in policies if p["Path"].startswith(prefix)]
+    if params.get("OnlyAttached"):
+        policies = [p for p in policies if p["AttachmentCount"] or p["PermissionsBoundaryUsageCount"]]
+    if usage == "PermissionsPolicy":
+        policies = [p for p in policies if p["AttachmentCount"]]
+    elif usage == "PermissionsBoundary":
+        policies = [p for p in policies if p["PermissionsBoundaryUsageCount"]]
+    for p in policies:
+        p.pop("Description", None)  # ListPolicies does not return descriptions
+    chunk, extra = _page(policies, params)
+    return {"Policies": chunk, **extra}
+
+
+def _own_policy(conn: Connection, ctx: RequestContext, arn: str) -> Any:
+    row = conn.execute(
+        select(t.iam_policies).where(t.iam_policies.c.arn == arn, t.iam_policies.c.account_id == ctx.account_id)
+    ).first()
+    if row is None:
+        if arn in aws_managed.BY_ARN:
+            raise InvalidInputException(
+                f"ARN {arn} is not a customer managed policy: AWS managed policies are read-only."
+            )
+        raise _no_such(arn)
+    return row
+
+
+@operation("iam", "DeletePolicy", resource=_arn_resource)
+def delete_policy(ctx: RequestContext, params: Params) -> Result:
+    arn = params["PolicyArn"]
+    with ctx.store.tx() as conn:
+        _own_policy(conn, ctx, arn)
+        if _attachment_count(conn, arn) or _boundary_count(conn, arn):
+            raise DeleteConflictException("Cannot delete a policy attached to entities.")
+        versions = conn.execute(
+            select(func.count()).select_from(t.iam_policy_versions).where(t.iam_policy_versions.c.arn == arn)
+        ).scalar()
+        if (versions or 0) > 1:
+            raise DeleteConflictException(
+                "This policy has more than one version. Before you delete a policy, you "
+                "must delete the policy's versions. The default version is deleted with "
+                "the policy."
+            )
+        conn.execute(delete(t.iam_policy_versions).where(t.iam_policy_versions.c.arn == arn))
+        conn.execute(delete(t.iam_policies).where(t.iam_policies.c.arn == arn))
+    return None
+
+
+def _version_type(row: Any, default: str) -> dict[str, Any]:
+    return {
+        "Document": quote(row.document, safe=""),
+        "VersionId": row.version_id,
+        "IsDefaultVersion": row.version_id == default,
+        "CreateDate": utc(row.created_at),
+    }
+
+
+@operation("iam", "CreatePolicyVersion", resource=_arn_resource)
+def create_policy_version(ctx: RequestContext, params: Params) -> Result:
+    check_document(params["PolicyDocument"])
+    arn = params["PolicyArn"]
+    with ctx.store.tx() as conn:
+        row = _own_policy(conn, ctx, arn)
+        count = conn.execute(
+            select(func.count()).select_from(t.iam_policy_versions).where(t.iam_policy_versions.c.arn == arn)
+        ).scalar()
+        if (count or 0) >= MAX_VERSIONS:
+            raise LimitExceededException(
+                f"A managed policy can have up to {MAX_VERSIONS} versions. Before you create a new version, you "
+                "must delete an existing version."
+            )
+        version = f"v{row.next_version}"
+        conn.execute(
+            insert(t.iam_policy_versions).values(
+                arn=arn, version_id=version, document=params["PolicyDocument"], created_at=ctx.now
+            )
+        )
+        values: dict[str, Any] = {"next_version": row.next_version + 1, "updated_at": ctx.now}
+        if params.get("SetAsDefault"):
+            values["default_version"] = version
+        conn.execute(update(t.iam_policies).where(t.iam_policies.c.arn == arn).values(**values))
+    return {
+        "PolicyVersion": {
+            "VersionId": version,
+            "IsDefaultVersion": bool(params.get("SetAsDefault")),
+            "CreateDate": ctx.now,
+        }
+    }
+
+
+@operation("iam", "GetPolicyVersion", resource=_arn_resource)
+def get_policy_version(ctx: RequestContext, params: Params) -> Result:
+    arn, version = params["PolicyArn"], params["VersionId"]
+    aws = aws_managed.BY_ARN.get(arn)
+    if aws is not None:
+        if version != "v1":
+            raise NoSuchEntityException(f"Policy {arn} version {version} does not exist or is not attachable.")
+        return {
+            "PolicyVersion": {
+                "Document": quote(aws.document, safe=""),
+                "VersionId": "v1",
+                "IsDefaultVersion": True,
+                "CreateDate": aws_managed.CREATED,
+            }
+        }
+    with ctx.store.read() as conn:
+        policy_row = conn.execute(select(t.iam_policies).where(t.iam_policies.c.arn == arn)).first()
+        row = conn.execute(
+            select(t.iam_policy_versions).where(
+                t.iam_policy_versions.c.arn == arn, t.iam_policy_versions.c.version_id == version
+            )
+        ).first()
+    if policy_row is None or row is None:
+        raise NoSuchEntityException(f"Policy {arn} version {version} does not exist or is not attachable.")
+    return {"PolicyVersion": _version_type(row, policy_row.default_version)}
+
+
+@operation("iam", "ListPolicyVersions", resource=_arn_resource)
+def list_policy_versions(ctx: RequestContext, params: Params) -> Result:
+    arn = params["PolicyArn"]
+    items: list[dict[str, Any]]
+    if arn in aws_managed.BY_ARN:
+        items = [{"VersionId": "v1", "IsDefaultVersion": True, "CreateDate": aws_managed.CREATED}]
+    else:
+        with ctx.store.read() as conn:
+            policy_row = conn.execute(select(t.iam_policies).where(t.iam_policies.c.arn == arn)).first()
+            if policy_row is None:
+                raise _no_such(arn)
+            rows = conn.execute(
+                select(t.iam_policy_versions)
+                .where(t.iam_policy_versions.c.arn == arn)
+                .order_by(t.iam_policy_versions.c.created_at.desc())
+            ).all()
+        items = []
+        for r in rows:
+            v = _version_type(r, policy_row.default_version)
+            v.pop("Document")  # ListPolicyVersions leaves documents out
+            items.append(v)
+        items.sort(key=lambda v: -int(str(v["VersionId"])[1:]))
+    chunk, extra = _page(items, params)
+    return {"Versions": chunk, **extra}
+
+
+@operation("iam", "DeletePolicyVersion", resource=_arn_resource)
+def delete_policy_version(ctx: RequestContext, params: Params) -> Result:
+    arn, version = params["PolicyArn"], params["VersionId"]
+    with ctx.store.tx() as conn:
+        row = _own_policy(conn, ctx, arn)
+        if version == row.default_version:
+            raise DeleteConflictException("Cannot delete the default version of a policy.")
+        gone = conn.execute(
+            delete(t.iam_policy_versions).where(
+                t.iam_policy_versions.c.arn == arn, t.iam_policy_versions.c.version_id == version
+            )
+        ).rowcount
+        if not gone:
+            raise NoSuchEntityException(f"Policy {arn} version {version} does not exist or is not attachable.")
+    return None
+
+
+@operation("iam", "SetDefaultPolicyVersion", resource=_arn_resource)
+def set_default_policy_version(ctx: RequestContext, params: Params) -> Result:
+    arn, version = params["PolicyArn"], params["VersionId"]
+    with ctx.store.tx() as conn:
+        _own_policy(conn, ctx, arn)
+        found = conn.execute(
+            select(t.iam_policy_versions.c.version_id).where(
+                t.iam_policy_versions.c.arn == arn, t.iam_policy_versions.c.version_id == version
+            )
+        ).first()
+        if found is None:
+            raise NoSuchEntityException(f"Policy {arn} version {version} does not exist or is not attachable.")
+        conn.execute(
+            update(t.iam_policies)
+            .where(t.iam_policies.c.arn == arn)
+            .values(default_version=version, updated_at=ctx.now)
+        )
+    return None
+
+
+# --- attachments --------------------------------------------------------------------------------
+
+
+def _principal_key(conn: Connection, ctx: RequestContext, kind: str, name: str) -> tuple[str, str, str]:
+    """(stored key, display name, path) of the user, group or role ``name`` (NoSuchEntity if absent)."""
+    table = {"user": t.iam_users, "group": t.iam_groups, "role": t.iam_roles}[kind]
+    row = conn.execute(
+        select(table.c.name_key, table.c.name, table.c.path).where(
+            table.c.account_id == ctx.account_id, table.c.name_key == name.lower()
+        )
+    ).first()
+    if row is None:
+        raise NoSuchEntityException(f"The {kind} with name {name} cannot be found.")
+    return row.name_key, row.name, row.path
+
+
+def _attach(ctx: RequestContext, kind: str, name: str, arn: str) -> None:
+    with ctx.store.tx() as conn:
+        key, _, _ = _principal_key(conn, ctx, kind, name)
+        if not exists(conn, arn):
+            raise _no_such(arn)
+        current = attached_arns(conn, ctx.account_id, kind, key)
+        if arn in current:
+            return
+        if len(current) >= MAX_ATTACHED:
+            raise LimitExceededException(f"Cannot exceed quota for PoliciesPerUser: {MAX_ATTACHED}")
+        conn.execute(
+            insert(t.iam_attachments).values(
+                account_id=ctx.account_id, principal_type=kind, principal_key=key, policy_arn=arn
+            )
+        )
+
+
+def _detach(ctx: RequestContext, kind: str, name: str, arn: str) -> None:
+    with ctx.store.tx() as conn:
+        key, _, _ = _principal_key(conn, ctx, kind, name)
+        a = t.iam_attachments.c
+        gone = conn.execute(
+            delete(t.iam_attachments).where(
+                a.account_id == ctx.account_id, a.principal_type == kind, a.principal_key == key, a.policy_arn == arn
+            )
+        ).rowcount
+        if not gone:
+            raise NoSuchEntityException(f"Policy {arn} was not found.")
+
+
+def _list_attached(ctx: RequestContext, kind: str, params: Params) -> Result:
+    prefix = params.get("PathPrefix") or "/"
+    with ctx.store.read() as conn:
+        key, _, _ = _principal_key(
+            conn, ctx, kind, params[{"user": "UserName", "group": "GroupName", "role": "RoleName"}[kind]]
+        )
+        items = []
+        for arn in attached_arns(conn, ctx.account_id, kind, key):
+            try:
+                p = _policy_type(conn, arn, with_tags=False)
+            except NoSuchEntityException:
+                continue
+            if p["Path"].startswith(prefix):
+                items.append({"PolicyName": p["PolicyName"], "PolicyArn": arn})
+    chunk, extra = _page(items, params)
+    return {"AttachedPolicies": chunk, **extra}
+
+
+def _user_arn(ctx: RequestContext, params: Params) -> str:
+    return f"arn:aws:iam::{ctx.account_id}:user/{params.get('UserName', '*')}"
+
+
+def _group_arn(ctx: RequestContext, params: Params) -> str:
+    return f"arn:aws:iam::{ctx.account_id}:group/{params.get('GroupName', '*')}"
+
+
+def _role_arn(ctx: RequestContext, params: Params) -> str:
+    return f"arn:aws:iam::{ctx.account_id}:role/{params.get('RoleName', '*')}"
+
+
+@operation("iam", "AttachUserPolicy", resource=_user_arn)
+def attach_user_policy(ctx: RequestContext, params: Params) -> Result:
+    _attach(ctx, "user", params["UserName"], params["PolicyArn"])
+    return None
+
+
+@operation("iam", "AttachGroupPolicy", resource=_group_arn)
+def attach_group_policy(ctx: RequestContext, params: Params) -> Result:
+    _attach(ctx, "group", params["GroupName"], params["PolicyArn"])
+    return None
+
+
+@operation("iam", "AttachRolePolicy", resource=_role_arn)
+def attach_role_policy(ctx: RequestContext, params: Params) -> Result:
+    _attach(ctx, "role", params["RoleName"], params["PolicyArn"])
+    return None
+
+
+@operation("iam", "DetachUserPolicy", resource=_user_arn)
+def detach_user_policy(ctx: RequestContext, params: Params) -> Result:
+    _detach(ctx, "user", params["UserName"], params["PolicyArn"])
+    return None
+
+
+@operation("iam", "DetachGroupPolicy", resource=_group_arn)
+def detach_group_policy(ctx: RequestContext, params: Params) -> Result:
+    _detach(ctx, "group", params["GroupName"], params["PolicyArn"])
+    return None
+
+
+@operation("iam", "DetachRolePolicy", resource=_role_arn)
+def detach_role_policy(ctx: RequestContext, params: Params) -> Result:
+    _detach(ctx, "role", params["RoleName"], params["PolicyArn"])
+    return None
+
+
+@operation("iam", "ListAttachedUserPolicies", resource=_user_arn)
+def list_attached_user_policies(ctx: RequestContext, params: Params) -> Result:
+    return _list_attached(ctx, "user", params)
+
+
+@operation("iam", "ListAttachedGroupPolicies", resource=_group_arn)
+def list_attached_group_policies(ctx: RequestContext, params: Params) -> Result:
+    return _list_attached(ctx, "group", params)
+
+
+@operation("iam", "ListAttachedRolePolicies", resource=_role_arn)
+def list_attached_role_policies(ctx: RequestContext, params: Params) -> Result:
+    return _list_attached(ctx, "role", params)
+
+
+@operation("iam", "ListEntitiesForPolicy", resource=_arn_resource)
+def list_entities_for_policy(ctx: RequestContext, params: Params) -> Result:
+    arn = params["PolicyArn"]
+    entity_filter = params.get("EntityFilter")
+    prefix = params.get("PathPrefix") or "/"
+    usage = params.get("PolicyUsageFilter")
+    out: dict[str, list[dict[str, str]]] = {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": []}
+    with ctx.store.read() as conn:
+        if not exists(conn, arn):
+            raise _no_such(arn)
+        a = t.iam_attachments.c
+        pairs: list[tuple[str, str]] = []
+        if usage != "PermissionsBoundary":
+            pairs += [
+                (r.principal_type, r.principal_key)
+                for r in conn.execute(
+                    select(a.principal_type, a.principal_key).where(a.account_id == ctx.account_id, a.policy_arn == arn)
+                ).all()
+            ]
+        if usage != "PermissionsPolicy":
+            for kind, table in (("user", t.iam_users), ("role", t.iam_roles)):
+                pairs += [
+                    (kind, r.name_key)
+                    for r in conn.execute(
+                        select(table.c.name_key).where(
+                            table.c.account_id == ctx.account_id, table.c.permissions_boundary == arn
+                        )
+                    ).all()
+                ]
+        seen: set[tuple[str, str]] = set()
+        for kind, key in sorted(pairs):
+            if (kind, key) in seen:
+                continue
+            seen.add((kind, key))
+            if entity_filter in ("User", "Group", "Role") and entity_filter.lower() != kind:
+                continue
+            try:
+                _, name, path = _principal_key(conn, ctx, kind, key)
+            except NoSuchEntityException:
+                continue
+            if not path.startswith(prefix):
+                continue
+            table = {"user": t.iam_users, "group": t.iam_groups, "role": t.iam_roles}[kind]
+            id_col = {"user": "user_id", "group": "group_id", "role": "role_id"}[kind]
+            ident = conn.execute(
+                select(table.c[id_col]).where(table.c.account_id == ctx.account_id, table.c.name_key == key)
+            ).scalar()
+            label = {"user": "User", "group": "Group", "role": "Role"}[kind]
+            out[f"Policy{label}s"].append({f"{label}Name": name, f"{label}Id": str(ident)})
+    return {**out, "IsTruncated": False}
+
+
+# --- policy tags --------------------------------------------------------------------------------
+
+
+@operation("iam", "TagPolicy", resource=_arn_resource)
+def tag_policy(ctx: RequestContext, params: Params) -> Result:
+    from ostiary.iam.tagging import merge_tags
+
+    with ctx.store.tx() as conn:
+        row = _own_policy(conn, ctx, params["PolicyArn"])
+        tags = merge_tags(row.tags or [], params["Tags"])
+        conn.execute(update(t.iam_policies).where(t.iam_policies.c.arn == row.arn).values(tags=tags))
+    return None
+
+
+@operation("iam", "UntagPolicy", resource=_arn_resource)
+def untag_policy(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = _own_policy(conn, ctx, params["PolicyArn"])
+        drop = {k for k in params["TagKeys"]}
+        tags = [tag for tag in (row.tags or []) if tag["Key"] not in drop]
+        conn.execute(update(t.iam_policies).where(t.iam_policies.c.arn == row.arn).values(tags=tags))
+    return None
+
+
+@operation("iam", "ListPolicyTags", resource=_arn_resource)
+def list_policy_tags(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        row = _own_policy(conn, ctx, params["PolicyArn"])
+    chunk, extra = _page(list(row.tags or []), params)
+    return {"Tags": chunk, **extra}
