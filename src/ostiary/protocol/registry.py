@@ -34,6 +34,9 @@ HANDLER_MODULES = (
     "ostiary.iam.groups",
     "ostiary.iam.managed",
     "ostiary.iam.tagging",
+    "ostiary.identitypools.pools",
+    "ostiary.identitypools.identities",
+    "ostiary.identitypools.credentials",
 )
 
 

@@ -1,0 +1,173 @@
+"""Verification of a ``Logins`` map (Cognito Developer Guide, "Identity pools third-party identity
+providers"; GetId API Reference): each key names a provider, each value is its token.
+
+- ``cognito-idp.<region>.amazonaws.com/<userPoolId>``: an Ostiary user pool **ID token** — signature
+  with the pool's keys, ``iss``, expiry, ``token_use = id``, ``aud`` among the ClientIds the identity
+  pool lists for that provider, and, with ServerSideTokenCheck, not signed out or revoked;
+- ``cognito-identity.amazonaws.com``: a token of Ostiary's own OpenID issuer for this pool (the
+  developer-authenticated enhanced flow): it names the identity itself;
+- the pool's DeveloperProviderName: a developer user identifier, accepted only from signed
+  GetOpenIdTokenForDeveloperIdentity calls;
+- public providers, IAM OIDC providers and SAML providers: not verified by Ostiary yet (refused).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ostiary.crypto import jwt
+from ostiary.identitypools import openid
+from ostiary.identitypools.errors import NotAuthorizedException
+from ostiary.identitypools.pools import USER_POOL_PROVIDER, IdentityPool
+from ostiary.protocol.context import RequestContext
+from ostiary.userpools.tokens import issuer as user_pool_issuer
+from ostiary.userpools.tokens import lineage_revoked
+
+UNSUPPORTED = "Invalid login token. Token is not from a supported provider of this identity pool."
+
+
+@dataclass(frozen=True)
+class Login:
+    """One verified login."""
+
+    provider: str  # the Logins key
+    subject: str  # what identities are linked by (user-pool sub, developer user identifier, …)
+    amr: str  # the provider-specific ``amr`` entry: "<provider>:<ids>"
+    mapping_key: str  # the RoleMappings / PrincipalTagAttributeMap key
+    claims: dict[str, Any] = field(default_factory=dict)
+    # False for the cognito-identity OpenID token: it names an identity rather than being linked to one
+    linkable: bool = True
+    developer: bool = False
+
+    @property
+    def identity_id(self) -> str | None:
+        return None if self.linkable else str(self.claims.get("sub"))
+
+
+def _user_pool_login(conn: Connection, ctx: RequestContext, pool: IdentityPool, provider: str, token: str) -> Login:
+    m = USER_POOL_PROVIDER.match(provider)
+    clients = pool.user_pool_clients(provider)
+    if m is None or not clients:
+        raise NotAuthorizedException(UNSUPPORTED)
+    user_pool_id = m.group(2)
+    try:
+        kid = str(jwt.unverified_header(token).get("kid"))
+        claims = jwt.verify(token, ctx.keys.public_keys(user_pool_id, kid), ctx.now.timestamp())
+    except KeyError:  # the user pool has no keys: it does not exist (any more)
+        raise NotAuthorizedException("Invalid login token. Issuer doesn't match providerName") from None
+    except jwt.TokenError as err:
+        if err.problem is jwt.TokenProblem.EXPIRED:
+            raise NotAuthorizedException(f"Invalid login token. Token expired: {int(ctx.now.timestamp())}") from None
+        raise NotAuthorizedException("Invalid login token. Not a valid OpenId Connect identity token.") from None
+    if claims.get("iss") != user_pool_issuer(ctx.settings, user_pool_id):
+        raise NotAuthorizedException("Invalid login token. Issuer doesn't match providerName")
+    if claims.get("token_use") != "id":
+        raise NotAuthorizedException("Invalid login token. Not a valid OpenId Connect identity token.")
+    aud = str(claims.get("aud"))
+    if aud not in clients:
+        raise NotAuthorizedException("Invalid login token. Incorrect token audience.")
+    if clients[aud]:  # ServerSideTokenCheck: signed out, revoked, disabled or deleted users are refused
+        origin = claims.get("origin_jti")
+        if not origin or lineage_revoked(conn, str(origin)):
+            raise NotAuthorizedException("Invalid login token. Token has been revoked.")
+    sub = str(claims.get("sub"))
+    return Login(
+        provider=provider,
+        subject=sub,
+        amr=f"{provider}:CognitoSignIn:{sub}",
+        mapping_key=f"{provider}:{aud}",
+        claims=claims,
+    )
+
+
+def _openid_login(ctx: RequestContext, pool: IdentityPool, token: str) -> Login:
+    try:
+        claims = openid.verify(ctx.keys, ctx.settings, token, ctx.now.timestamp())
+    except jwt.TokenError as err:
+        if err.problem is jwt.TokenProblem.EXPIRED:
+            raise NotAuthorizedException(f"Invalid login token. Token expired: {int(ctx.now.timestamp())}") from None
+        raise NotAuthorizedException("Invalid login token. Not a valid OpenId Connect identity token.") from None
+    if claims.get("aud") != pool.id:
+        raise NotAuthorizedException("Invalid login token. Incorrect token audience.")
+    amr = [str(a) for a in claims.get("amr") or []]
+    return Login(
+        provider=openid.PROVIDER,
+        subject=str(claims.get("sub")),
+        amr=amr[-1] if len(amr) > 2 else openid.PROVIDER,
+        mapping_key=openid.PROVIDER,
+        claims=claims,
+        linkable=False,
+    )
+
+
+def developer_login(pool: IdentityPool, user_identifier: str) -> Login:
+    provider = pool.developer_provider or ""
+    guid = pool.id.split(":", 1)[-1]
+    return Login(
+        provider=provider,
+        subject=user_identifier,
+        amr=f"{provider}:{pool.region}:{guid}:{user_identifier}",
+        mapping_key=provider,
+        developer=True,
+    )
+
+
+def verify(
+    conn: Connection,
+    ctx: RequestContext,
+    pool: IdentityPool,
+    logins: dict[str, str],
+    *,
+    developer: bool = False,
+) -> list[Login]:
+    """Every login of the map, verified (in the map's order); NotAuthorizedException otherwise."""
+    out: list[Login] = []
+    for provider, token in logins.items():
+        if provider == pool.developer_provider:
+            if not developer:
+                raise NotAuthorizedException(
+                    "Developer provider logins are accepted only by GetOpenIdTokenForDeveloperIdentity."
+                )
+            out.append(developer_login(pool, token))
+        elif provider == openid.PROVIDER:
+            out.append(_openid_login(ctx, pool, token))
+        elif provider.startswith("cognito-idp."):
+            out.append(_user_pool_login(conn, ctx, pool, provider, token))
+        else:
+            out.append(_external_login(conn, ctx, pool, provider, token))
+    return out
+
+
+def _external_login(conn: Connection, ctx: RequestContext, pool: IdentityPool, provider: str, token: str) -> Login:
+    """Public providers, IAM OIDC providers and SAML: configured ones are refused honestly until
+    Ostiary can verify them; unconfigured ones are not a provider of this pool."""
+    cfg = pool.config
+    configured = (
+        provider in (cfg.get("SupportedLoginProviders") or {})
+        or provider in (cfg.get("SamlProviderARNs") or [])
+        or any(arn.split(":oidc-provider/", 1)[-1] == provider for arn in cfg.get("OpenIdConnectProviderARNs") or [])
+    )
+    if not configured:
+        raise NotAuthorizedException(UNSUPPORTED)
+    raise NotAuthorizedException(f"Invalid login token. Ostiary cannot verify {provider} logins yet.")
+
+
+def amr(logins: list[Login]) -> list[str]:
+    """The ``amr`` of an authenticated identity: "authenticated", then each provider and its ids."""
+    if not logins:
+        return ["unauthenticated"]
+    out = ["authenticated"]
+    for login in logins:
+        if not login.linkable:
+            out += [str(a) for a in login.claims.get("amr") or [] if a != "authenticated"]
+            continue
+        out += [login.provider, login.amr]
+    return out
+
+
+def now_ts(now: dt.datetime) -> int:
+    return int(now.timestamp())

@@ -1,0 +1,168 @@
+"""Ostiary's cognito-identity OpenID issuer: the tokens GetOpenIdToken and
+GetOpenIdTokenForDeveloperIdentity return (Cognito Developer Guide, "Identity pools authentication
+flow", basic flow; the token is what STS AssumeRoleWithWebIdentity takes).
+
+Tokens are JWS compact signed RS512 (as Cognito signs them) with the key of owner
+``cognito-identity`` in the signing-key store (one issuer for every identity pool of the install,
+as AWS has one). Keys are created with the first identity pool (``ensure_keys`` in
+CreateIdentityPool's transaction), never lazily on a read path.
+
+Issuer: ``<public URL>/cognito-identity`` (discovery at ``<iss>/.well-known/openid-configuration``,
+JWKS at ``<iss>/.well-known/jwks_uri`` — AWS's file name), or, with ``issuer_style = "aws"``,
+``https://cognito-identity.amazonaws.com``. Either way STS knows the issuer as the built-in provider
+``cognito-identity.amazonaws.com`` (condition keys ``cognito-identity.amazonaws.com:aud/sub/amr``):
+``provider_of(settings, iss)`` and ``verify`` are the functions to use there.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from sqlalchemy import Connection, select
+
+from ostiary.config import Settings
+from ostiary.crypto import jwt
+from ostiary.crypto.keys import KeyRing, create_keys
+from ostiary.crypto.secrets import SecretBox
+from ostiary.store import tables as t
+
+OWNER = "cognito-identity"
+PROVIDER = "cognito-identity.amazonaws.com"
+AWS_ISSUER = "https://cognito-identity.amazonaws.com"
+ALG = "RS512"
+POOL_ARN_CLAIM = "https://cognito-identity.amazonaws.com/identity-pool-arn"
+TAGS_CLAIM = "https://aws.amazon.com/tags"
+DEFAULT_SECONDS = 600  # GetOpenIdToken: 10 minutes
+DEVELOPER_DEFAULT_SECONDS = 900  # GetOpenIdTokenForDeveloperIdentity without TokenDuration
+
+
+def issuer(settings: Settings) -> str:
+    if settings.issuer_style == "aws":
+        return AWS_ISSUER
+    return f"{settings.effective_public_url}/{OWNER}"
+
+
+def provider_of(settings: Settings, iss: str) -> str | None:
+    """``cognito-identity.amazonaws.com`` when ``iss`` is this issuer (local or AWS style), else None."""
+    return PROVIDER if iss in (issuer(settings), AWS_ISSUER) else None
+
+
+def ensure_keys(conn: Connection, box: SecretBox) -> None:
+    """Create the issuer's signing keys if the install has none yet (inside a write transaction)."""
+    found = conn.execute(
+        select(t.signing_keys.c.kid).where(t.signing_keys.c.owner == OWNER, t.signing_keys.c.status == "active")
+    ).first()
+    if found is None:
+        create_keys(conn, box, OWNER)
+
+
+def mint(
+    keys: KeyRing,
+    settings: Settings,
+    *,
+    identity_id: str,
+    pool_id: str,
+    pool_arn: str,
+    amr: list[str],
+    issued_at: int,
+    seconds: int,
+    principal_tags: dict[str, str] | None = None,
+) -> str:
+    claims: dict[str, Any] = {
+        "sub": identity_id,
+        "aud": pool_id,
+        "amr": amr,
+        "iss": issuer(settings),
+        "exp": issued_at + seconds,
+        "iat": issued_at,
+        POOL_ARN_CLAIM: pool_arn,
+    }
+    if principal_tags:
+        claims[TAGS_CLAIM] = {"principal_tags": {k: [v] for k, v in principal_tags.items()}}
+    key = keys.signing_key(OWNER, "id")
+    head = jwt.b64url(json.dumps({"kid": key.kid, "typ": "JWS", "alg": ALG}, separators=(",", ":")).encode())
+    body = jwt.b64url(json.dumps(claims, separators=(",", ":")).encode())
+    sig = key.private.sign(f"{head}.{body}".encode("ascii"), padding.PKCS1v15(), hashes.SHA512())
+    return f"{head}.{body}.{jwt.b64url(sig)}"
+
+
+def verify(keys: KeyRing, settings: Settings, token: str, now: float) -> dict[str, Any]:
+    """The claims of a token this issuer signed, valid at ``now``; else ``jwt.TokenError``.
+
+    Checks the signature (RS512, a known kid), ``iss`` and ``exp``; the caller checks ``aud``.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise jwt.TokenError(jwt.TokenProblem.MALFORMED)
+    head = jwt.unverified_header(token)
+    if head.get("alg") != ALG:
+        raise jwt.TokenError(jwt.TokenProblem.BAD_ALGORITHM)
+    try:
+        public = keys.public_keys(OWNER, str(head.get("kid")))
+    except KeyError:
+        raise jwt.TokenError(jwt.TokenProblem.UNKNOWN_KEY) from None
+    key: rsa.RSAPublicKey | None = public.get(str(head.get("kid")))
+    if key is None:
+        raise jwt.TokenError(jwt.TokenProblem.UNKNOWN_KEY)
+    try:
+        key.verify(
+            jwt.b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"), padding.PKCS1v15(), hashes.SHA512()
+        )
+        claims = json.loads(jwt.b64url_decode(parts[1]))
+    except (InvalidSignature, ValueError):
+        raise jwt.TokenError(jwt.TokenProblem.BAD_SIGNATURE) from None
+    if not isinstance(claims, dict) or provider_of(settings, str(claims.get("iss"))) is None:
+        raise jwt.TokenError(jwt.TokenProblem.MALFORMED)
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)) or now > exp:
+        raise jwt.TokenError(jwt.TokenProblem.EXPIRED)
+    return claims
+
+
+def jwks(keys: KeyRing) -> dict[str, Any]:
+    """The issuer's public keys (``alg`` RS512); empty before the first identity pool exists."""
+    try:
+        found = keys.jwks(OWNER)["keys"]
+    except KeyError:
+        return {"keys": []}
+    return {"keys": [{**k, "alg": ALG} for k in found]}
+
+
+def discovery_document(settings: Settings) -> dict[str, Any]:
+    iss = issuer(settings)
+    base = f"{settings.effective_public_url}/{OWNER}"
+    return {
+        "issuer": iss,
+        "jwks_uri": f"{base}/.well-known/jwks_uri",
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [ALG],
+        "claims_supported": ["sub", "aud", "iss", "exp", "iat", "amr", POOL_ARN_CLAIM, TAGS_CLAIM],
+    }
+
+
+def routes(runtime: Any) -> list[Any]:
+    """``GET /cognito-identity/.well-known/openid-configuration`` and ``…/jwks_uri`` (also served as
+    ``…/jwks.json``). Mount them before the user pools' ``/{pool_id}/.well-known/…`` routes."""
+    from anyio import to_thread
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    cache = {"cache-control": "public, max-age=300"}
+
+    async def keyset(_: Request) -> Response:
+        return JSONResponse(await to_thread.run_sync(jwks, runtime.keys), headers=cache)
+
+    async def configuration(_: Request) -> Response:
+        return JSONResponse(discovery_document(runtime.settings), headers=cache)
+
+    return [
+        Route(f"/{OWNER}/.well-known/openid-configuration", configuration, methods=["GET"]),
+        Route(f"/{OWNER}/.well-known/jwks_uri", keyset, methods=["GET"]),
+        Route(f"/{OWNER}/.well-known/jwks.json", keyset, methods=["GET"]),
+    ]
