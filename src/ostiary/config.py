@@ -44,6 +44,7 @@ class Settings:
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     sms_webhook_url: str = ""
+    federation_issuers: str = ""
     outbox: bool = False
     config_file: str = ""
 

@@ -34,6 +34,8 @@ HANDLER_MODULES = (
     "ostiary.iam.groups",
     "ostiary.iam.managed",
     "ostiary.iam.tagging",
+    "ostiary.iam.providers",
+    "ostiary.sts.federated",
     "ostiary.identitypools.pools",
     "ostiary.identitypools.identities",
     "ostiary.identitypools.credentials",

@@ -12,3 +12,25 @@ class MalformedPolicyDocument(ServiceError):
 
 class PackedPolicyTooLarge(ServiceError):
     code = "PackedPolicyTooLargeException"
+
+
+class IDPRejectedClaim(ServiceError):
+    code = "IDPRejectedClaimException"
+
+
+class InvalidIdentityToken(ServiceError):
+    code = "InvalidIdentityTokenException"
+
+
+class IDPCommunicationError(ServiceError):
+    code = "IDPCommunicationErrorException"
+
+
+class InvalidAuthorizationMessage(ServiceError):
+    code = "InvalidAuthorizationMessageException"
+
+
+class ExpiredWebIdentityToken(ServiceError):
+    """The model's ExpiredTokenException: an expired web identity token or SAML assertion."""
+
+    code = "ExpiredTokenException"

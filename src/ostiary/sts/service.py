@@ -24,6 +24,7 @@ def get_caller_identity(ctx: RequestContext, params: Params) -> Result:
 
 # --- AssumeRole ----------------------------------------------------------------------------------
 
+
 def _denied(ctx: RequestContext, role: str) -> AccessDenied:
     assert ctx.principal is not None
     return AccessDenied(f"User: {ctx.principal.arn} is not authorized to perform: sts:AssumeRole on resource: {role}")

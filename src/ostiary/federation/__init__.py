@@ -1,0 +1,1 @@
+"""Trust in external identity providers: OpenID Connect issuers (discovery + JWKS) and SAML 2.0."""

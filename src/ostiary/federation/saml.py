@@ -1,0 +1,228 @@
+"""SAML 2.0 for AssumeRoleWithSAML and identity pools: IdP metadata (SAML Metadata §2.4.3) and signed
+responses (SAML Core §2.3.3, §2.5, §3.2.2; XML Signature via signxml).
+
+Safety rules:
+- documents with a DOCTYPE are refused outright (no DTDs, no entities: no XXE, no billion laughs);
+  the parser never touches the network;
+- only the element the signature actually covers is read (signxml returns it): a document whose
+  signed Assertion is wrapped or moved, or that carries more than one Assertion, is refused;
+- the signing certificate must be one the provider's metadata lists.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from lxml import etree
+
+NS = {
+    "md": "urn:oasis:names:tc:SAML:2.0:metadata",
+    "ds": "http://www.w3.org/2000/09/xmldsig#",
+    "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
+    "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
+}
+SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
+SESSION_NAME_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
+SESSION_DURATION_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
+SOURCE_IDENTITY_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
+PRINCIPAL_TAG_PREFIX = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:"
+TRANSITIVE_TAGS_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"
+AWS_AUDIENCES = ("https://signin.aws.amazon.com/saml", "urn:amazon:webservices")
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+class SamlError(ValueError):
+    """Why a document was refused (safe to return to the caller)."""
+
+
+def _parse(document: bytes) -> Any:
+    if b"<!DOCTYPE" in document.upper() or b"<!ENTITY" in document.upper():
+        raise SamlError("Document type declarations are not allowed")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(document, parser)
+    except etree.XMLSyntaxError:
+        raise SamlError("Malformed XML") from None
+    if root is None:
+        raise SamlError("Malformed XML")
+    return root
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SamlError(f"Invalid time {text}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+# --- metadata -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metadata:
+    entity_id: str
+    certificates: tuple[str, ...]  # PEM
+    valid_until: dt.datetime | None
+
+
+def _pem(b64: str) -> str:
+    body = "".join(b64.split())
+    try:
+        cert = x509.load_der_x509_certificate(base64.b64decode(body))
+    except ValueError:
+        raise SamlError("Invalid certificate in metadata") from None
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.PEM).decode()
+
+
+def parse_metadata(document: str) -> Metadata:
+    """The IdP's entity id, signing certificates and validUntil from its metadata."""
+    root = _parse(document.encode())
+    descriptors = [root] if root.tag == f"{{{NS['md']}}}EntityDescriptor" else root.findall("md:EntityDescriptor", NS)
+    for entity in descriptors:
+        idp = entity.find("md:IDPSSODescriptor", NS)
+        if idp is None:
+            continue
+        certs = []
+        for kd in idp.findall("md:KeyDescriptor", NS):
+            if kd.get("use") not in (None, "signing"):
+                continue
+            for c in kd.findall(".//ds:X509Certificate", NS):
+                if c.text:
+                    certs.append(_pem(c.text))
+        if not certs:
+            raise SamlError("The metadata has no signing certificate")
+        valid_until = _instant(entity.get("validUntil") or root.get("validUntil"))
+        entity_id = entity.get("entityID")
+        if not entity_id:
+            raise SamlError("The metadata has no entityID")
+        return Metadata(entity_id, tuple(certs), valid_until)
+    raise SamlError("The metadata has no IDPSSODescriptor")
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Assertion:
+    issuer: str
+    subject: str
+    subject_type: str  # NameID Format
+    audiences: list[str]
+    recipient: str
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    not_on_or_after: dt.datetime | None = None
+
+
+def _verified_assertion(root: Any, certificates: tuple[str, ...]) -> Any:
+    from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
+    from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+    assertions = root.findall(".//saml:Assertion", NS)
+    if root.tag == f"{{{NS['saml']}}}Assertion":
+        assertions = [root]
+    if len(assertions) != 1:
+        raise SamlError("The response must carry exactly one Assertion")
+    if root.findall(".//saml:EncryptedAssertion", NS):
+        raise SamlError("Encrypted assertions are not supported")
+    signatures = root.findall(".//ds:Signature", NS)
+    if not signatures:
+        raise SamlError("The response is not signed")
+    last_error = "The signature does not verify"
+    for cert in certificates:
+        for signature in signatures:
+            parent = signature.getparent()
+            try:
+                result = XMLVerifier().verify(
+                    parent,
+                    x509_cert=cert,
+                    expect_config=SignatureConfiguration(location="./", expect_references=1),
+                )
+            except (InvalidSignature, InvalidDigest, InvalidCertificate, InvalidInput) as err:
+                last_error = f"The signature does not verify: {type(err).__name__}"
+                continue
+            signed = result.signed_xml if not isinstance(result, list) else None
+            if signed is None:
+                continue
+            # read only what the signature covers
+            if signed.tag == f"{{{NS['saml']}}}Assertion":
+                return signed
+            if signed.tag == f"{{{NS['samlp']}}}Response":
+                inner = signed.findall("saml:Assertion", NS)
+                if len(inner) == 1:
+                    return inner[0]
+            last_error = "The signature covers neither the Response nor the Assertion"
+    raise SamlError(last_error)
+
+
+def verify_response(encoded: str, certificates: tuple[str, ...], now: dt.datetime) -> Assertion:
+    """The verified Assertion of a base64 SAML Response (or bare Assertion), or SamlError."""
+    try:
+        document = base64.b64decode(encoded, validate=False)
+    except ValueError:
+        raise SamlError("The SAML assertion is not base64") from None
+    root = _parse(document)
+    if root.tag == f"{{{NS['samlp']}}}Response":
+        status = root.find("samlp:Status/samlp:StatusCode", NS)
+        if status is None or status.get("Value") != SUCCESS:
+            raise SamlError("The SAML response does not report success")
+    elif root.tag != f"{{{NS['saml']}}}Assertion":
+        raise SamlError("Not a SAML Response")
+    assertion = _verified_assertion(root, certificates)
+
+    issuer = (assertion.findtext("saml:Issuer", default="", namespaces=NS) or "").strip()
+    name_id = assertion.find("saml:Subject/saml:NameID", NS)
+    if name_id is None or not (name_id.text or "").strip():
+        raise SamlError("The assertion has no subject")
+    conditions = assertion.find("saml:Conditions", NS)
+    not_before = _instant(conditions.get("NotBefore")) if conditions is not None else None
+    not_after = _instant(conditions.get("NotOnOrAfter")) if conditions is not None else None
+    if not_before is not None and now + CLOCK_SKEW < not_before:
+        raise SamlError("The assertion is not yet valid")
+    if not_after is not None and now - CLOCK_SKEW >= not_after:
+        raise SamlError("The assertion has expired")
+    audiences = [
+        (a.text or "").strip() for a in assertion.findall("saml:Conditions/saml:AudienceRestriction/saml:Audience", NS)
+    ]
+    recipient = ""
+    confirmation_expiry: dt.datetime | None = None
+    for data in assertion.findall("saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData", NS):
+        recipient = data.get("Recipient") or recipient
+        expiry = _instant(data.get("NotOnOrAfter"))
+        if expiry is not None:
+            confirmation_expiry = expiry if confirmation_expiry is None else min(confirmation_expiry, expiry)
+    if confirmation_expiry is not None and now - CLOCK_SKEW >= confirmation_expiry:
+        raise SamlError("The assertion has expired")
+    attributes: dict[str, list[str]] = {}
+    for attr in assertion.findall("saml:AttributeStatement/saml:Attribute", NS):
+        name = attr.get("Name") or ""
+        values = [(v.text or "").strip() for v in attr.findall("saml:AttributeValue", NS)]
+        attributes.setdefault(name, []).extend(values)
+    return Assertion(
+        issuer=issuer,
+        subject=(name_id.text or "").strip(),
+        subject_type=name_id.get("Format") or "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+        audiences=audiences,
+        recipient=recipient,
+        attributes=attributes,
+        not_on_or_after=not_after,
+    )
+
+
+def short_subject_type(fmt: str) -> str:
+    """STS's SubjectType: ``persistent``/``transient`` for those formats, the full URI otherwise."""
+    for short in ("persistent", "transient"):
+        if fmt == f"urn:oasis:names:tc:SAML:2.0:nameid-format:{short}":
+            return short
+    return fmt
