@@ -160,6 +160,27 @@ def _lookup_session(store: Store, box: SecretBox, akid: str) -> KeyRecord | None
         row = conn.execute(select(t.sts_sessions).where(t.sts_sessions.c.access_key_id == akid)).first()
     if row is None:
         return None
+    secret = box.open(row.secret_enc, akid)
+    expires = utc(row.expires_at)
+    if row.kind == "root":  # GetSessionToken of the account root
+        return KeyRecord(secret, root_principal(row.account_id, akid), row.token_hash, expires)
+    if row.kind == "user":  # GetSessionToken of an IAM user: the user itself, while it exists
+        with store.read() as conn:
+            user = conn.execute(
+                select(t.iam_users.c.user_id).where(
+                    t.iam_users.c.account_id == row.account_id, t.iam_users.c.name_key == row.role_name.lower()
+                )
+            ).first()
+        if user is None or user.user_id != row.role_id:
+            return None
+        principal = Principal(
+            account_id=row.account_id,
+            kind=PrincipalKind.USER,
+            arn=f"arn:aws:iam::{row.account_id}:user{row.role_path}{row.role_name}",
+            user_id=row.role_id,
+            access_key_id=akid,
+        )
+        return KeyRecord(secret, principal, row.token_hash, expires)
     principal = Principal(
         account_id=row.account_id,
         kind=PrincipalKind.ASSUMED_ROLE,
@@ -167,7 +188,7 @@ def _lookup_session(store: Store, box: SecretBox, akid: str) -> KeyRecord | None
         user_id=f"{row.role_id}:{row.session_name}",
         access_key_id=akid,
     )
-    return KeyRecord(box.open(row.secret_enc, akid), principal, row.token_hash, utc(row.expires_at))
+    return KeyRecord(secret, principal, row.token_hash, expires)
 
 
 def bootstrap(

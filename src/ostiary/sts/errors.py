@@ -34,3 +34,10 @@ class ExpiredWebIdentityToken(ServiceError):
     """The model's ExpiredTokenException: an expired web identity token or SAML assertion."""
 
     code = "ExpiredTokenException"
+
+
+class NoSuchPolicy(ServiceError):
+    """A session's PolicyArns names no managed policy (IAM's NoSuchEntity, 404)."""
+
+    code = "NoSuchEntity"
+    status = 404

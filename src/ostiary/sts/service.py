@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
 from ostiary.iam import policy
 from ostiary.iam.principals import PrincipalKind
 from ostiary.protocol.context import RequestContext
-from ostiary.protocol.errors import AccessDenied, NotImplementedOperation, ValidationFailed
+from ostiary.protocol.errors import AccessDenied, ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.sts import sessions
+from ostiary.sts.errors import InvalidAuthorizationMessage
 
 
 @operation("sts", "GetCallerIdentity", authorize=False)
@@ -56,27 +59,46 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     role_arn = params["RoleArn"]
     if sessions.role_from_arn(role_arn) is None:
         raise ValidationFailed(f"{role_arn} is not a valid role ARN")
-    if params.get("PolicyArns") or params.get("Tags") or params.get("TransitiveTagKeys"):
-        raise NotImplementedOperation("Ostiary does not support PolicyArns or session tags in AssumeRole yet.")
     session_policy = params.get("Policy")
-    packed = sessions.check_session_policy(session_policy, [], {})
-    with ctx.store.read() as conn:
-        role = sessions.find_role(conn, role_arn)
-    if role is None:
-        raise _denied(ctx, role_arn)
+    policy_arns = [p["arn"] for p in params.get("PolicyArns") or []]
+    tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags") or []}
+    transitive = list(params.get("TransitiveTagKeys") or [])
+    if len({k.lower() for k in tags}) != len(tags):
+        raise ValidationFailed("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+    if not {k.lower() for k in transitive} <= {k.lower() for k in tags}:
+        raise ValidationFailed("The specified transitive tag key must be included in the requested tags.")
     caller = ctx.principal
     aliases: tuple[str, ...] = ()
     if caller.kind is PrincipalKind.ASSUMED_ROLE:
         # a role session answers to its role's ARN in trust policies (role chaining), and that ARN
-        # is its aws:PrincipalArn
+        # is its aws:PrincipalArn; its transitive session tags pass on to the new session
         with ctx.store.read() as conn:
             row = conn.execute(
-                select(t.sts_sessions.c.role_name, t.sts_sessions.c.role_path).where(
-                    t.sts_sessions.c.access_key_id == caller.access_key_id
-                )
+                select(
+                    t.sts_sessions.c.role_name,
+                    t.sts_sessions.c.role_path,
+                    t.sts_sessions.c.session_tags,
+                    t.sts_sessions.c.transitive_tag_keys,
+                ).where(t.sts_sessions.c.access_key_id == caller.access_key_id)
             ).first()
         if row is not None:
             aliases = (f"arn:aws:iam::{caller.account_id}:role{row.role_path}{row.role_name}",)
+            inherited = {k: v for k, v in (row.session_tags or {}).items() if k in (row.transitive_tag_keys or [])}
+            for key, value in inherited.items():
+                if any(k.lower() == key.lower() for k in tags):
+                    raise ValidationFailed(
+                        f"One of the specified transitive tag keys can't be set because it conflicts with a "
+                        f"transitive tag key from the calling session: {key}"
+                    )
+                tags[key] = value
+                transitive.append(key)
+    packed = sessions.check_session_policy(session_policy, policy_arns, tags)
+    with ctx.store.read() as conn:
+        role = sessions.find_role(conn, role_arn)
+        if role is not None and policy_arns:
+            sessions.role_session_policy_arns_exist(conn, policy_arns)
+    if role is None:
+        raise _denied(ctx, role_arn)
     keys: dict[str, list[str]] = {
         "sts:RoleSessionName": [params["RoleSessionName"]],
         "aws:PrincipalArn": [aliases[0] if aliases else caller.arn],
@@ -108,6 +130,28 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     names_caller = role.account_id == caller.account_id and any(a in role.trust_policy for a in (caller.arn, *aliases))
     if identity is not policy.Outcome.ALLOW and not names_caller:
         raise _denied(ctx, role_arn)
+    if tags:  # session tags need sts:TagSession from the trust policy and the caller's own policies
+        tag_keys = dict(keys)
+        tag_keys.update({f"aws:RequestTag/{k}": [v] for k, v in tags.items()})
+        tag_keys["aws:TagKeys"] = list(tags)
+        tagging = policy.RequestContext(
+            action="sts:TagSession",
+            resource=role_arn,
+            principal_arn=caller.arn,
+            principal_account=caller.account_id,
+            keys=tag_keys,
+            principal_aliases=aliases,
+        )
+        tag_trust = sessions.trust_outcome(role, tagging)
+        tag_identity = _identity_allows(ctx, tagging)
+        if (
+            tag_trust is not policy.Outcome.ALLOW
+            or tag_identity is policy.Outcome.EXPLICIT_DENY
+            or (tag_identity is not policy.Outcome.ALLOW and not names_caller)
+        ):
+            raise AccessDenied(
+                f"User: {caller.arn} is not authorized to perform: sts:TagSession on resource: {role_arn}"
+            )
 
     duration = int(params.get("DurationSeconds") or 3600)
     sessions.check_duration(role, duration, chained=caller.kind is PrincipalKind.ASSUMED_ROLE)
@@ -118,12 +162,89 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
             session_name=params["RoleSessionName"],
             duration=duration,
             session_policy=session_policy,
+            policy_arns=policy_arns,
+            tags=tags,
+            transitive_tag_keys=transitive,
             source_identity=params.get("SourceIdentity"),
         ),
     )
     out: dict[str, Any] = {"Credentials": issued.credentials(), "AssumedRoleUser": issued.assumed_role_user()}
-    if session_policy:
+    if session_policy or policy_arns or tags:
         out["PackedPolicySize"] = packed
     if params.get("SourceIdentity"):
         out["SourceIdentity"] = params["SourceIdentity"]
     return out
+
+
+# --- GetSessionToken, GetAccessKeyInfo, DecodeAuthorizationMessage -------------------------------
+
+USER_SESSION_DEFAULT = 43200
+USER_SESSION_MAX = 129600
+ROOT_SESSION_MAX = 3600
+
+
+@operation("sts", "GetSessionToken", authorize=False)
+def get_session_token(ctx: RequestContext, params: Params) -> Result:
+    """GetSessionToken (STS API Reference): temporary credentials of the calling IAM user or root,
+    from long-term keys only. Without MFA they cannot call IAM, nor STS beyond AssumeRole and
+    GetCallerIdentity (iam/authz.py). Ostiary has no IAM MFA devices yet: SerialNumber is refused."""
+    caller = ctx.principal
+    assert caller is not None
+    if caller.access_key_id.startswith("ASIA"):
+        raise AccessDenied("Cannot call GetSessionToken with session credentials")
+    if params.get("SerialNumber") or params.get("TokenCode"):
+        raise AccessDenied("MultiFactorAuthentication failed: Ostiary has no IAM MFA devices.")
+    is_root = caller.kind is PrincipalKind.ROOT
+    duration = int(params.get("DurationSeconds") or (ROOT_SESSION_MAX if is_root else USER_SESSION_DEFAULT))
+    if duration > (ROOT_SESSION_MAX if is_root else USER_SESSION_MAX):
+        raise ValidationFailed(
+            "The requested DurationSeconds exceeds the 1 hour session limit for root"
+            if is_root
+            else f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value "
+            f"less than or equal to {USER_SESSION_MAX}"
+        )
+    name = "root" if is_root else caller.arn.rsplit("/", 1)[-1]
+    path = "/" if is_root else caller.arn.split(":user", 1)[1][: -len(name)]
+    issued = sessions.issue_principal_session(
+        ctx,
+        kind="root" if is_root else "user",
+        name=name,
+        path=path,
+        principal_id=caller.user_id,
+        account=caller.account_id,
+        duration=duration,
+    )
+    return {"Credentials": issued}
+
+
+@operation("sts", "GetAccessKeyInfo")
+def get_access_key_info(ctx: RequestContext, params: Params) -> Result:
+    """The account an access key (long-term or temporary) belongs to."""
+    akid = params["AccessKeyId"]
+    with ctx.store.read() as conn:
+        row = conn.execute(select(t.access_keys.c.account_id).where(t.access_keys.c.access_key_id == akid)).first()
+        if row is None:
+            row = conn.execute(
+                select(t.sts_sessions.c.account_id).where(t.sts_sessions.c.access_key_id == akid)
+            ).first()
+    if row is None:
+        raise ValidationFailed(f"The access key ID {akid} is not valid.")
+    return {"Account": row.account_id}
+
+
+AUTHORIZATION_MESSAGE_CONTEXT = "sts:authorization-message"
+
+
+def encode_authorization_message(ctx: RequestContext, details: dict[str, Any]) -> str:
+    """An encoded authorization message that DecodeAuthorizationMessage turns back into ``details``."""
+    return ctx.box.seal(json.dumps(details, separators=(",", ":")), AUTHORIZATION_MESSAGE_CONTEXT)
+
+
+@operation("sts", "DecodeAuthorizationMessage")
+def decode_authorization_message(ctx: RequestContext, params: Params) -> Result:
+    """Decode a message Ostiary encoded (sealed with the server's key); anything else is refused."""
+    try:
+        decoded = ctx.box.open(params["EncodedMessage"], AUTHORIZATION_MESSAGE_CONTEXT)
+    except (ValueError, InvalidTag):  # not sealed by this server
+        raise InvalidAuthorizationMessage("The encoded message is invalid or was not issued by this server.") from None
+    return {"DecodedMessage": decoded}

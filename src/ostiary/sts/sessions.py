@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert
 from sqlalchemy.engine import Row
 
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
@@ -27,7 +27,7 @@ from ostiary.iam.roles import get_role
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ValidationFailed
 from ostiary.store import tables as t
-from ostiary.sts.errors import MalformedPolicyDocument, PackedPolicyTooLarge
+from ostiary.sts.errors import MalformedPolicyDocument, NoSuchPolicy, PackedPolicyTooLarge
 
 SESSION_TOKEN_BYTES = 192
 CHAINED_MAX_SECONDS = 3600
@@ -93,9 +93,11 @@ def trust_outcome(role: Row[Any], request: policy.RequestContext) -> policy.Outc
 
 def role_session_policy_arns_exist(conn: Connection, arns: list[str]) -> None:
     """Every policy ARN passed for a session must name an existing managed policy."""
+    from ostiary.iam import managed
+
     for arn in arns:
-        if conn.execute(select(t.iam_policies.c.arn).where(t.iam_policies.c.arn == arn)).first() is None:
-            raise NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
+        if not managed.exists(conn, arn):
+            raise NoSuchPolicy(f"Policy {arn} does not exist or is not attachable.")
 
 
 @dataclass
@@ -174,3 +176,30 @@ def issue(ctx: RequestContext, grant: Grant) -> Issued:
         assumed_role_id=f"{role.role_id}:{grant.session_name}",
         arn=f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{grant.session_name}",
     )
+
+
+def issue_principal_session(
+    ctx: RequestContext, *, kind: str, name: str, path: str, principal_id: str, account: str, duration: int
+) -> dict[str, Any]:
+    """GetSessionToken: temporary credentials that act as the IAM user (or root) itself."""
+    expires = ctx.now + dt.timedelta(seconds=duration)
+    akid = new_access_key_id("ASIA")
+    secret = new_secret_access_key()
+    token = base64.b64encode(os.urandom(SESSION_TOKEN_BYTES)).decode()
+    with ctx.store.tx() as conn:
+        conn.execute(
+            insert(t.sts_sessions).values(
+                access_key_id=akid,
+                account_id=account,
+                secret_enc=ctx.box.seal(secret, akid),
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                role_name=name,
+                role_path=path,
+                role_id=principal_id,
+                session_name="",
+                expires_at=expires,
+                created_at=ctx.now,
+                kind=kind,
+            )
+        )
+    return {"AccessKeyId": akid, "SecretAccessKey": secret, "SessionToken": token, "Expiration": expires}
