@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.engine import Row
+
 from ostiary.iam import policy
 from ostiary.identitypools import identities, openid, pools
 from ostiary.identitypools import logins as lg
@@ -30,6 +33,7 @@ from ostiary.identitypools.errors import (
 )
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
+from ostiary.store import tables as t
 from ostiary.sts import sessions
 
 SESSION_NAME = "CognitoIdentityCredentials"
@@ -124,6 +128,37 @@ def principal_tags(pool: pools.IdentityPool, verified: list[lg.Login]) -> dict[s
     return tags
 
 
+_ROLE = select(t.iam_roles).where(
+    t.iam_roles.c.account_id == bindparam("account"), t.iam_roles.c.name_key == bindparam("name_key")
+)
+_TRUST_CACHE: dict[str, policy.Policy | None] = {}
+
+
+def _role(conn: Connection, arn: str) -> Row[Any] | None:
+    """The role an ARN names (as sessions.find_role, with a prepared statement: a hot path)."""
+    parsed = sessions.role_from_arn(arn)
+    if parsed is None:
+        return None
+    return conn.execute(_ROLE, {"account": parsed[0], "name_key": parsed[1].lower()}).first()
+
+
+def _trust(document: str, request: policy.RequestContext) -> policy.Outcome:
+    """The trust policy's verdict; parsed documents are kept per process (keyed by their text)."""
+    parsed = _TRUST_CACHE.get(document, False)
+    if parsed is False:
+        try:
+            parsed = policy.parse(document, resource_policy=True)
+        except policy.MalformedPolicy:
+            parsed = None
+        if len(_TRUST_CACHE) > 1000:
+            _TRUST_CACHE.clear()
+        _TRUST_CACHE[document] = parsed
+    if parsed is None:
+        return policy.Outcome.NOT_APPLICABLE
+    assert isinstance(parsed, policy.Policy)
+    return policy.evaluate_policy(parsed, request, resource_policy=True)
+
+
 def is_guest(verified: list[lg.Login]) -> bool:
     """No logins, or only an OpenID token of an unauthenticated identity."""
     return all(not x.linkable and "unauthenticated" in (x.claims.get("amr") or []) for x in verified)
@@ -133,23 +168,21 @@ def is_guest(verified: list[lg.Login]) -> bool:
 def get_credentials_for_identity(ctx: RequestContext, params: Params) -> Result:
     identity_id = params["IdentityId"]
     with ctx.store.read() as conn:
-        pool = identities.pool_of_identity(conn, identity_id)
+        identity, pool = identities.identity_and_pool(conn, identity_id)
         verified = lg.verify(conn, ctx, pool, params.get("Logins") or {})
-        if not verified:
-            identity = identities.checked_identity(conn, pool, identity_id)
-            if identity.authenticated:
-                raise NotAuthorizedException(LOGINS_MISMATCH)
-    guest = is_guest(verified)
-    if guest and not pool.allow_unauthenticated:
-        raise NotAuthorizedException(identities.UNAUTHENTICATED_OFF)
-    if verified:
-        identity_id = identities.resolve(ctx, pool, verified, identity_id)
-    authenticated = [] if guest else verified
-    role_arn = choose_role(pool, authenticated, params.get("CustomRoleArn"))
+        identities.usable(identity)
+        if not verified and identity.authenticated:
+            raise NotAuthorizedException(LOGINS_MISMATCH)
+        guest = is_guest(verified)
+        if guest and not pool.allow_unauthenticated:
+            raise NotAuthorizedException(identities.UNAUTHENTICATED_OFF)
+        if verified:
+            identity_id = identities.resolve(ctx, pool, verified, identity)
+        authenticated = [] if guest else verified
+        role_arn = choose_role(pool, authenticated, params.get("CustomRoleArn"))
+        role = _role(conn, role_arn)
     amr = lg.amr(authenticated)
     tags = principal_tags(pool, authenticated)
-    with ctx.store.read() as conn:
-        role = sessions.find_role(conn, role_arn)
     if role is None or role.account_id != pool.account_id:
         raise InvalidIdentityPoolConfigurationException(BAD_ROLE_CONFIG)
     keys = {
@@ -166,11 +199,7 @@ def get_credentials_for_identity(ctx: RequestContext, params: Params) -> Result:
             principal_type="Federated",
             keys={**keys, **{f"aws:RequestTag/{k}": [v] for k, v in tags.items()}, "aws:TagKeys": list(tags)},
         )
-        try:
-            outcome = sessions.trust_outcome(role, request)
-        except policy.MalformedPolicy:
-            outcome = policy.Outcome.NOT_APPLICABLE
-        if outcome is not policy.Outcome.ALLOW:
+        if _trust(role.trust_policy, request) is not policy.Outcome.ALLOW:
             raise InvalidIdentityPoolConfigurationException(BAD_ROLE_CONFIG)
     issued = sessions.issue(
         ctx,
@@ -219,19 +248,18 @@ def get_open_id_token(ctx: RequestContext, params: Params) -> Result:
     """GetOpenIdToken (unsigned, basic flow): needs AllowClassicFlow; valid 10 minutes."""
     identity_id = params["IdentityId"]
     with ctx.store.read() as conn:
-        pool = identities.pool_of_identity(conn, identity_id)
+        identity, pool = identities.identity_and_pool(conn, identity_id)
         if not pool.allow_classic_flow:
             raise InvalidParameterException("Basic (classic) flow is not enabled, please use enhanced flow.")
         verified = lg.verify(conn, ctx, pool, params.get("Logins") or {})
-        if not verified:
-            identity = identities.checked_identity(conn, pool, identity_id)
-            if identity.authenticated:
-                raise NotAuthorizedException(LOGINS_MISMATCH)
+    identities.usable(identity)
+    if not verified and identity.authenticated:
+        raise NotAuthorizedException(LOGINS_MISMATCH)
     guest = is_guest(verified)
     if guest and not pool.allow_unauthenticated:
         raise NotAuthorizedException(identities.UNAUTHENTICATED_OFF)
     if verified:
-        identity_id = identities.resolve(ctx, pool, verified, identity_id)
+        identity_id = identities.resolve(ctx, pool, verified, identity)
     authenticated = [] if guest else verified
     tags = principal_tags(pool, authenticated)
     return {

@@ -148,26 +148,27 @@ def link(conn: Connection, pool: pools.IdentityPool, target: str, logins: list[l
     return target
 
 
-def resolve(ctx: RequestContext, pool: pools.IdentityPool, logins: list[lg.Login], identity_id: str | None) -> str:
-    """The identity for ``logins`` (GetId: ``identity_id`` None) or the named identity after the
+def resolve(ctx: RequestContext, pool: pools.IdentityPool, logins: list[lg.Login], identity: Identity | None) -> str:
+    """The identity for ``logins`` (GetId: ``identity`` None) or the given identity after the
     ownership check and linking (GetCredentialsForIdentity, GetOpenIdToken…); writes only when a
     login is new or identities merge."""
-    with ctx.store.read() as conn:
-        if identity_id is None:
+    if identity is not None:
+        usable(identity)
+        if _proves(identity, logins) and all(
+            (not x.linkable) or (x.provider, x.subject) in identity.logins for x in logins
+        ):
+            return identity.id
+    else:
+        with ctx.store.read() as conn:
             owners = [owner(conn, pool.id, x.provider, x.subject) if x.linkable else x.identity_id for x in logins]
             known = [o for o in owners if o is not None]
             if known and all(o == known[0] for o in owners):
                 found = get(conn, known[0])
                 if found is not None and found.pool_id == pool.id:
                     return known[0]
-        else:
-            identity = checked_identity(conn, pool, identity_id)
-            if _proves(identity, logins) and all(
-                (not x.linkable) or (x.provider, x.subject) in identity.logins for x in logins
-            ):
-                return identity_id
     with ctx.store.tx() as conn:
-        if identity_id is None:
+        if identity is None:
+            identity_id: str | None = None
             for x in logins:
                 found_id = x.identity_id if not x.linkable else owner(conn, pool.id, x.provider, x.subject)
                 if found_id is not None and get(conn, found_id) is not None:
@@ -176,8 +177,9 @@ def resolve(ctx: RequestContext, pool: pools.IdentityPool, logins: list[lg.Login
             if identity_id is None:
                 identity_id = create(conn, pool, ctx.now)
         else:
-            identity = checked_identity(conn, pool, identity_id)
-            if not _proves(identity, logins):
+            identity_id = identity.id
+            current = checked_identity(conn, pool, identity_id)
+            if not _proves(current, logins):
                 raise NotAuthorizedException(LOGINS_MISMATCH)
         return link(conn, pool, identity_id, logins, ctx.now)
 
@@ -197,17 +199,48 @@ def checked_identity(conn: Connection, pool: pools.IdentityPool, identity_id: st
     identity = get(conn, identity_id)
     if identity is None or identity.pool_id != pool.id:
         raise identity_not_found(identity_id)
-    if identity.disabled:
-        raise NotAuthorizedException(f"Identity '{identity_id}' is disabled.")
-    return identity
+    return usable(identity)
+
+
+_IDENTITY_AND_POOL = (
+    select(
+        _I.c.id.label("identity_id"),
+        _I.c.disabled,
+        _I.c.created_at.label("identity_created_at"),
+        _I.c.updated_at.label("identity_updated_at"),
+        t.identity_pools,
+    )
+    .join_from(_I, t.identity_pools, _I.c.identity_pool_id == t.identity_pools.c.id)
+    .where(_I.c.id == bindparam("id"))
+)
+
+
+def identity_and_pool(conn: Connection, identity_id: str) -> tuple[Identity, pools.IdentityPool]:
+    """An identity (with its logins) and its pool, in two queries; ResourceNotFoundException if unknown."""
+    row = conn.execute(_IDENTITY_AND_POOL, {"id": identity_id}).first()
+    if row is None:
+        raise identity_not_found(identity_id)
+    linked = [(r.provider, r.subject) for r in conn.execute(_LOGINS, {"id": identity_id}).all()]
+    identity = Identity(
+        row.identity_id,
+        row.id,
+        bool(row.disabled),
+        utc(row.identity_created_at),
+        utc(row.identity_updated_at),
+        linked,
+    )
+    return identity, pools.from_row(row)
 
 
 def pool_of_identity(conn: Connection, identity_id: str) -> pools.IdentityPool:
-    row = conn.execute(select(_I.c.identity_pool_id).where(_I.c.id == identity_id)).first()
-    pool = pools.load(conn, row.identity_pool_id) if row is not None else None
-    if pool is None:
-        raise identity_not_found(identity_id)
-    return pool
+    return identity_and_pool(conn, identity_id)[1]
+
+
+def usable(identity: Identity) -> Identity:
+    """The identity, unless it is disabled (NotAuthorizedException)."""
+    if identity.disabled:
+        raise NotAuthorizedException(f"Identity '{identity.id}' is disabled.")
+    return identity
 
 
 def describe(identity: Identity) -> dict[str, Any]:
@@ -321,9 +354,9 @@ def unlink_identity(ctx: RequestContext, params: Params) -> Result:
     unlinks the providers of LoginsToRemove (developer logins: UnlinkDeveloperIdentity)."""
     identity_id = params["IdentityId"]
     with ctx.store.read() as conn:
-        pool = pool_of_identity(conn, identity_id)
+        identity, pool = identity_and_pool(conn, identity_id)
         verified = lg.verify(conn, ctx, pool, params["Logins"])
-        identity = checked_identity(conn, pool, identity_id)
+    usable(identity)
     if not identity.logins or not _proves(identity, verified):
         raise NotAuthorizedException(LOGINS_MISMATCH)
     remove = set(params["LoginsToRemove"])

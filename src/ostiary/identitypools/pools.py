@@ -124,8 +124,11 @@ _BY_ID = select(t.identity_pools).where(t.identity_pools.c.id == bindparam("pool
 
 def load(conn: Connection, pool_id: str) -> IdentityPool | None:
     row = conn.execute(_BY_ID, {"pool_id": pool_id}).first()
-    if row is None:
-        return None
+    return None if row is None else from_row(row)
+
+
+def from_row(row: Any) -> IdentityPool:
+    """An IdentityPool from a row holding the identity_pools columns."""
     return IdentityPool(
         id=row.id,
         account_id=row.account_id,
