@@ -94,6 +94,9 @@ def choose_role(pool: pools.IdentityPool, verified: list[lg.Login], custom_role:
         return role
     for login in verified:
         mapping = pool.role_mappings.get(login.mapping_key)
+        if not mapping and login.provider.startswith("arn:") and login.claims.get("cognito:roles"):
+            # SAML: the assertion's Role attribute decides, like a Token mapping
+            mapping = {"Type": "Token", "AmbiguousRoleResolution": "AuthenticatedRole"}
         if not mapping:
             continue
         picked = _mapped_role(mapping, login, custom_role)
@@ -164,7 +167,7 @@ def is_guest(verified: list[lg.Login]) -> bool:
     return all(not x.linkable and "unauthenticated" in (x.claims.get("amr") or []) for x in verified)
 
 
-@operation("cognito-identity", "GetCredentialsForIdentity")
+@operation("cognito-identity", "GetCredentialsForIdentity", offload=lg.needs_offload)
 def get_credentials_for_identity(ctx: RequestContext, params: Params) -> Result:
     identity_id = params["IdentityId"]
     with ctx.store.read() as conn:
@@ -243,7 +246,7 @@ def _token(
     )
 
 
-@operation("cognito-identity", "GetOpenIdToken")
+@operation("cognito-identity", "GetOpenIdToken", offload=lg.needs_offload)
 def get_open_id_token(ctx: RequestContext, params: Params) -> Result:
     """GetOpenIdToken (unsigned, basic flow): needs AllowClassicFlow; valid 10 minutes."""
     identity_id = params["IdentityId"]
@@ -268,7 +271,7 @@ def get_open_id_token(ctx: RequestContext, params: Params) -> Result:
     }
 
 
-@operation("cognito-identity", "GetOpenIdTokenForDeveloperIdentity")
+@operation("cognito-identity", "GetOpenIdTokenForDeveloperIdentity", offload=lg.needs_offload)
 def get_open_id_token_for_developer_identity(ctx: RequestContext, params: Params) -> Result:
     """GetOpenIdTokenForDeveloperIdentity (signed): registers or finds the developer user's identity
     (linking any other given logins) and returns its token; TokenDuration default 15 minutes."""

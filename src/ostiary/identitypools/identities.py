@@ -262,7 +262,7 @@ def describe(identity: Identity) -> dict[str, Any]:
 # -- operations ---------------------------------------------------------------------------------------
 
 
-@operation("cognito-identity", "GetId")
+@operation("cognito-identity", "GetId", offload=lg.needs_offload)
 def get_id(ctx: RequestContext, params: Params) -> Result:
     """GetId (unsigned): the identity of the given logins (created on first sight), or, without
     logins, a new unauthenticated identity when the pool allows guests."""
@@ -348,7 +348,7 @@ def delete_identities(ctx: RequestContext, params: Params) -> Result:
     return {"UnprocessedIdentityIds": unprocessed}
 
 
-@operation("cognito-identity", "UnlinkIdentity")
+@operation("cognito-identity", "UnlinkIdentity", offload=lg.needs_offload)
 def unlink_identity(ctx: RequestContext, params: Params) -> Result:
     """UnlinkIdentity (unsigned): the caller proves the identity with one of its logins, then
     unlinks the providers of LoginsToRemove (developer logins: UnlinkDeveloperIdentity)."""

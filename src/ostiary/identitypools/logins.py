@@ -8,18 +8,26 @@ providers"; GetId API Reference): each key names a provider, each value is its t
   developer-authenticated enhanced flow): it names the identity itself;
 - the pool's DeveloperProviderName: a developer user identifier, accepted only from signed
   GetOpenIdTokenForDeveloperIdentity calls;
-- public providers, IAM OIDC providers and SAML providers: not verified by Ostiary yet (refused).
+- ``accounts.google.com`` / ``appleid.apple.com``: OIDC ID tokens of the social issuer (discovery +
+  JWKS, federation/oidc.py), ``aud`` among the SupportedLoginProviders client ids; Facebook, Login
+  with Amazon and Twitter send OAuth access tokens, which Ostiary cannot verify (refused);
+- an IAM OIDC provider's host/path: its ID token, ``aud`` in the provider's ClientIDList;
+- a SAML provider ARN: a base64 SAML response signed by the provider's metadata certificates; the
+  assertion's Role attribute gives ``cognito:roles`` (for Token mappings and CustomRoleArn).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 
 from ostiary.crypto import jwt
+from ostiary.federation import oidc, saml
+from ostiary.iam.providers import find_oidc_provider, find_saml_provider
 from ostiary.identitypools import openid
 from ostiary.identitypools.errors import NotAuthorizedException
 from ostiary.identitypools.pools import USER_POOL_PROVIDER, IdentityPool
@@ -143,17 +151,93 @@ def verify(
 
 
 def _external_login(conn: Connection, ctx: RequestContext, pool: IdentityPool, provider: str, token: str) -> Login:
-    """Public providers, IAM OIDC providers and SAML: configured ones are refused honestly until
-    Ostiary can verify them; unconfigured ones are not a provider of this pool."""
+    """IAM OIDC providers (key: the issuer's host/path), social OIDC providers (accounts.google.com,
+    appleid.apple.com) and SAML providers (key: the provider ARN); OAuth access-token providers
+    (Facebook, Login with Amazon, Twitter) cannot be verified by Ostiary and are refused."""
     cfg = pool.config
-    configured = (
-        provider in (cfg.get("SupportedLoginProviders") or {})
-        or provider in (cfg.get("SamlProviderARNs") or [])
-        or any(arn.split(":oidc-provider/", 1)[-1] == provider for arn in cfg.get("OpenIdConnectProviderARNs") or [])
+    social = cfg.get("SupportedLoginProviders") or {}
+    if provider in social:
+        issuers = oidc.social_issuers(ctx.settings.federation_issuers)
+        if provider not in issuers:
+            raise NotAuthorizedException(
+                f"Invalid login token. Ostiary cannot verify {provider} access tokens (only OpenID Connect ID tokens)."
+            )
+        clients = [c.strip() for c in str(social[provider]).split(",") if c.strip()]
+        return _oidc_login(provider, issuers[provider], clients, token)
+    for arn in cfg.get("OpenIdConnectProviderARNs") or []:
+        if arn.split(":oidc-provider/", 1)[-1] == provider:
+            row = find_oidc_provider(conn, pool.account_id, provider)
+            if row is None:
+                raise NotAuthorizedException(UNSUPPORTED)
+            return _oidc_login(provider, row.url, list(row.client_ids), token)
+    if provider in (cfg.get("SamlProviderARNs") or []):
+        return _saml_login(conn, ctx, provider, token)
+    raise NotAuthorizedException(UNSUPPORTED)
+
+
+def _oidc_login(provider: str, issuer_url: str, clients: list[str], token: str) -> Login:
+    try:
+        claims = oidc.verify(token, issuer_url)
+    except oidc.OidcError as err:
+        raise NotAuthorizedException(f"Invalid login token. {err}") from None
+    audiences = oidc.audiences(claims)
+    if not set(audiences) & set(clients):
+        raise NotAuthorizedException("Invalid login token. Incorrect token audience.")
+    sub = str(claims.get("sub") or "")
+    if not sub:
+        raise NotAuthorizedException("Invalid login token. The token has no sub claim.")
+    return Login(
+        provider=provider, subject=sub, amr=f"{provider}:{audiences[0]}:{sub}", mapping_key=provider, claims=claims
     )
-    if not configured:
+
+
+def _saml_login(conn: Connection, ctx: RequestContext, provider_arn: str, response: str) -> Login:
+    row = find_saml_provider(conn, provider_arn)
+    if row is None:
         raise NotAuthorizedException(UNSUPPORTED)
-    raise NotAuthorizedException(f"Invalid login token. Ostiary cannot verify {provider} logins yet.")
+    try:
+        meta = saml.parse_metadata(row.metadata_document)
+        assertion = saml.verify_response(response, meta.certificates, ctx.now)
+    except saml.SamlError as err:
+        raise NotAuthorizedException(f"Invalid login token. {err}") from None
+    if meta.valid_until is not None and meta.valid_until <= ctx.now:
+        raise NotAuthorizedException("Invalid login token. The SAML provider's metadata has expired.")
+    if assertion.issuer and assertion.issuer != meta.entity_id:
+        raise NotAuthorizedException("Invalid login token. Issuer doesn't match the SAML provider.")
+    allowed = {*saml.AWS_AUDIENCES, ctx.settings.effective_public_url + "/saml"}
+    if not set(assertion.audiences) & allowed:
+        raise NotAuthorizedException("Invalid login token. Audience of the assertion is not valid.")
+    claims: dict[str, Any] = {name: values for name, values in assertion.attributes.items()}
+    claims["sub"] = assertion.subject
+    roles = [
+        part.strip()
+        for value in assertion.attributes.get(saml.ROLE_ATTRIBUTE, [])
+        for part in value.split(",")
+        if ":role/" in part
+    ]
+    if roles:
+        claims["cognito:roles"] = roles
+        if len(roles) == 1:
+            claims["cognito:preferred_role"] = roles[0]
+    return Login(
+        provider=provider_arn,
+        subject=assertion.subject,
+        amr=f"{provider_arn}:{assertion.subject}",
+        mapping_key=provider_arn,
+        claims=claims,
+    )
+
+
+def needs_offload(body: bytes) -> bool:
+    """Logins from external providers may fetch the issuer's keys over HTTP: run those requests
+    in the worker pool, never on the event loop (the issuer may be this very server)."""
+    if b'"Logins"' not in body:
+        return False
+    try:
+        logins = json.loads(body).get("Logins") or {}
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(logins, dict) and any(not str(k).startswith(("cognito-idp.", openid.PROVIDER)) for k in logins)
 
 
 def amr(logins: list[Login]) -> list[str]:
