@@ -164,3 +164,21 @@ def test_get_open_id_token_basic_flow(server: Server) -> None:
     with pytest.raises(ClientError) as exc:
         w.anon.get_open_id_token(IdentityId=identity)
     assert err(exc)[0] == "NotAuthorizedException"
+
+
+def test_basic_flow_token_assumes_a_role_through_sts(server: Server) -> None:
+    """Basic (classic) flow: GetOpenIdToken, then STS AssumeRoleWithWebIdentity with a role the
+    client chooses; the trust policy sees the cognito-identity.amazonaws.com aud/amr keys."""
+    w = wire(server, pool_args={"AllowClassicFlow": True})
+    _, tokens = w.user()
+    identity = w.identity_for(tokens["IdToken"])
+    token = w.anon.get_open_id_token(IdentityId=identity, Logins={w.provider: tokens["IdToken"]})["Token"]
+    sts = server.client("sts")
+    out = sts.assume_role_with_web_identity(RoleArn=w.auth_role, RoleSessionName="classic", WebIdentityToken=token)
+    assert out["SubjectFromWebIdentityToken"] == identity
+    assert out["Audience"] == w.pool_id
+    assert out["AssumedRoleUser"]["Arn"].endswith(f"/{w.auth_role.rsplit('/', 1)[-1]}/classic")
+    # the unauthenticated role's trust policy wants amr "unauthenticated"
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role_with_web_identity(RoleArn=w.unauth_role, RoleSessionName="classic", WebIdentityToken=token)
+    assert err(exc)[0] == "AccessDenied"
