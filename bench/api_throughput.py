@@ -6,7 +6,8 @@
     python bench/api_throughput.py --url http://127.0.0.1:4590 --key AKIA… --secret …
 
 Operations: DescribeUserPool (awsJson 1.1, SigV4) on a pool the bench creates with CreateUserPool,
-and STS GetCallerIdentity (query protocol, SigV4). When CreateUserPool is not available the bench
+STS GetCallerIdentity (query protocol, SigV4), and STS AssumeRole of a role the bench creates (each
+call evaluates the trust policy and stores a new session). When CreateUserPool is not available the bench
 says so and measures GetCallerIdentity alone.
 
 The load generator replays pre-signed requests (a SigV4 signature stays valid for 15 minutes; the
@@ -353,6 +354,20 @@ def build_cases(url: str, key: str, secret: str, console: Console) -> list[Case]
                                  json.dumps({"UserPoolId": pool_id}).encode(), key, secret))
     cases.append(signed_case(url, "GetCallerIdentity (query, SigV4)", "sts", None,
                              b"Action=GetCallerIdentity&Version=2011-06-15", key, secret))
+    iam = boto3.client("iam", endpoint_url=url, region_name=REGION,
+                       aws_access_key_id=key, aws_secret_access_key=secret)
+    try:
+        account = boto3.client("sts", endpoint_url=url, region_name=REGION, aws_access_key_id=key,
+                               aws_secret_access_key=secret).get_caller_identity()["Account"]
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}]}
+        role = iam.create_role(RoleName=f"bench-{os.getpid()}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    except (ClientError, BotoCoreError) as exc:
+        console.print(f"[yellow]CreateRole is not available ({exc}); AssumeRole not measured[/]")
+    else:
+        body = f"Action=AssumeRole&RoleArn={role['Arn']}&RoleSessionName=bench&Version=2011-06-15".encode()
+        cases.append(signed_case(url, "AssumeRole (query, SigV4, trust policy, one write)", "sts", None, body,
+                                 key, secret))
     usable = []
     for case in cases:
         problem = _check(url, case)
@@ -374,6 +389,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=1, help="client processes (wrk: threads)")
     ap.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                     help="auto: wrk when installed, else Python")
+    ap.add_argument("--only", default="", help="measure only operations whose name contains this text")
     ap.add_argument("--json", action="store_true", help="print results as JSON too")
     args = ap.parse_args()
     console = Console(width=None if sys.stdout.isatty() else 140)
@@ -400,6 +416,8 @@ def main() -> None:
     results: list[Result] = []
     try:
         for case in build_cases(url, args.key, args.secret, console):
+            if args.only.lower() not in case.name.lower():
+                continue
             drive(case, 2.0)  # warm-up: connections, caches, statement cache
             cpu_before = cpu_by_process(server_pid) if server_pid else {}
             result = drive(case, args.duration)

@@ -19,6 +19,7 @@ from ostiary.config import Settings, describe, load_settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
+from ostiary.identitypools import openid
 from ostiary.oauth import wellknown
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import MAX_BODY, Dispatcher, HttpRequest
@@ -157,6 +158,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+    # the cognito-identity issuer's discovery and JWKS first: /{pool}/.well-known/… would catch them
+    routes += openid.routes(runtime)
     routes += wellknown.routes(runtime)
     if settings.dev:
         routes.append(Route("/_ostiary/settings", dev_settings, methods=["GET"]))

@@ -87,11 +87,13 @@ def test_session_tags_need_tag_session_and_pass_on_when_transitive(server: Serve
         },
         {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Resource": "*"},
     )
-    iam.create_role(RoleName="first", AssumeRolePolicyDocument=_trust(ROOT, ["sts:AssumeRole", "sts:TagSession"]))
-    iam.put_role_policy(RoleName="first", PolicyName="abac", PolicyDocument=abac)
-    first_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/first"
-    iam.create_role(RoleName="second", AssumeRolePolicyDocument=_trust(first_arn, ["sts:AssumeRole", "sts:TagSession"]))
-    iam.put_role_policy(RoleName="second", PolicyName="abac", PolicyDocument=abac)
+    iam.create_role(RoleName="tag-first", AssumeRolePolicyDocument=_trust(ROOT, ["sts:AssumeRole", "sts:TagSession"]))
+    iam.put_role_policy(RoleName="tag-first", PolicyName="abac", PolicyDocument=abac)
+    first_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/tag-first"
+    iam.create_role(
+        RoleName="tag-second", AssumeRolePolicyDocument=_trust(first_arn, ["sts:AssumeRole", "sts:TagSession"])
+    )
+    iam.put_role_policy(RoleName="tag-second", PolicyName="abac", PolicyDocument=abac)
 
     tagged = sts.assume_role(
         RoleArn=first_arn,
@@ -106,11 +108,11 @@ def test_session_tags_need_tag_session_and_pass_on_when_transitive(server: Serve
         server.client("iam", **_creds(untagged["Credentials"])).list_roles()
     assert _err(exc)[0] == "AccessDenied"
 
-    chained = first.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/second", RoleSessionName="chained")
+    chained = first.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/tag-second", RoleSessionName="chained")
     server.client("iam", **_creds(chained["Credentials"])).list_roles()  # the transitive tag came along
     with pytest.raises(ClientError) as exc:
         first.assume_role(
-            RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/second",
+            RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/tag-second",
             RoleSessionName="override",
             Tags=[{"Key": "project", "Value": "gemini"}],
         )

@@ -72,11 +72,14 @@ class Dispatcher:
         self.query_by_signing = {s.signing_name: s for s in self.specs.values() if s.protocol == "query"}
         self.credentials = CredentialCache(runtime.store, runtime.box)
         self.authorizer = Authorizer(runtime.store)
-        self.any_query_offload = any(
-            bool(op.offload)
-            for name, spec in self.specs.items()
+        # query-protocol actions that run off the event loop (the Action names are unique across
+        # STS and IAM); a GET with the action in the URL query is decided the same way
+        self.query_offload = frozenset(
+            name.encode()
+            for svc, spec in self.specs.items()
             if spec.protocol == "query"
-            for op in implemented(name).values()
+            for name, op in implemented(svc).items()
+            if op.offload
         )
         # CPU-bound work gains nothing from more threads than cores, and each Argon2id hash holds its
         # memory cost (19 MiB by default) while it runs: keep the pool small.
@@ -105,7 +108,14 @@ class Dispatcher:
             if impl is None:
                 return False
             return impl.offload(req.body) if callable(impl.offload) else impl.offload
-        return self.any_query_offload
+        if not self.query_offload:
+            return False
+        for source in (req.body, req.raw_query.encode()):
+            start = source.find(b"Action=")
+            if start >= 0 and (start == 0 or source[start - 1 : start] == b"&"):
+                end = source.find(b"&", start)
+                return source[start + 7 : end if end >= 0 else len(source)] in self.query_offload
+        return False
 
     def handle_sync(self, req: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())

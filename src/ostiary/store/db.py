@@ -123,9 +123,10 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
 
 
 def reset_data(store: Store) -> None:
-    """Development reset: every pool and what hangs off it goes; accounts and their keys stay."""
+    """Development reset: every user and identity pool and what hangs off them goes; accounts, their keys
+    and IAM stay."""
     from ostiary.store import tables as t
 
     with store.tx() as conn:
-        for table in (t.outbox, t.counters, t.tags, t.signing_keys, t.user_pools):
+        for table in (t.outbox, t.counters, t.tags, t.signing_keys, t.user_pools, t.identity_pools):
             conn.execute(table.delete())

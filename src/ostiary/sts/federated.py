@@ -218,7 +218,8 @@ def assume_role_with_web_identity(ctx: RequestContext, params: Params) -> Result
         "Credentials": issued.credentials(),
         "SubjectFromWebIdentityToken": sub,
         "AssumedRoleUser": issued.assumed_role_user(),
-        "Provider": str(claims.get("iss")),
+        # the issuer, except for cognito-identity tokens: AWS names that provider by its host
+        "Provider": COGNITO_IDENTITY if provider == COGNITO_IDENTITY else str(claims.get("iss")),
         "Audience": aud[0] if aud else "",
     }
     if params.get("Policy") or params.get("PolicyArns") or tags:

@@ -137,6 +137,9 @@ class Issued:
         return {"AssumedRoleId": self.assumed_role_id, "Arn": self.arn}
 
 
+_INSERT_SESSION = insert(t.sts_sessions)  # built once: the hot path only binds parameters
+
+
 def issue(ctx: RequestContext, grant: Grant) -> Issued:
     """Store a new role session and return its credentials (one write transaction)."""
     role = grant.role
@@ -148,25 +151,26 @@ def issue(ctx: RequestContext, grant: Grant) -> Issued:
         if secrets.randbelow(128) == 0:
             conn.execute(delete(t.sts_sessions).where(t.sts_sessions.c.expires_at < ctx.now - dt.timedelta(days=1)))
         conn.execute(
-            insert(t.sts_sessions).values(
-                access_key_id=akid,
-                account_id=role.account_id,
-                secret_enc=ctx.box.seal(secret, akid),
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                role_name=role.name,
-                role_path=role.path,
-                role_id=role.role_id,
-                session_name=grant.session_name,
-                session_policy=grant.session_policy,
-                source_identity=grant.source_identity,
-                expires_at=expires,
-                created_at=ctx.now,
-                kind="assumed-role",
-                policy_arns=grant.policy_arns or None,
-                session_tags=grant.tags or None,
-                transitive_tag_keys=grant.transitive_tag_keys or None,
-                federation=grant.federation,
-            )
+            _INSERT_SESSION,
+            {
+                "access_key_id": akid,
+                "account_id": role.account_id,
+                "secret_enc": ctx.box.seal(secret, akid),
+                "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                "role_name": role.name,
+                "role_path": role.path,
+                "role_id": role.role_id,
+                "session_name": grant.session_name,
+                "session_policy": grant.session_policy,
+                "source_identity": grant.source_identity,
+                "expires_at": expires,
+                "created_at": ctx.now,
+                "kind": "assumed-role",
+                "policy_arns": grant.policy_arns or None,
+                "session_tags": grant.tags or None,
+                "transitive_tag_keys": grant.transitive_tag_keys or None,
+                "federation": grant.federation,
+            },
         )
     return Issued(
         access_key_id=akid,
