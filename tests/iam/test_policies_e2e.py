@@ -260,3 +260,27 @@ def test_principal_tags_drive_conditions(server: Server) -> None:
     with pytest.raises(ClientError) as exc:
         iam.tag_role(RoleName="tagged", Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
     assert _err(exc)[0] == "LimitExceeded"
+
+
+def test_request_tags_in_conditions(server: Server) -> None:
+    iam = server.client("iam")
+    iam.create_user(UserName="tagger")
+    iam.create_user(UserName="tag-target")
+    iam.put_user_policy(
+        UserName="tagger",
+        PolicyName="only-team-blue",
+        PolicyDocument=_doc(
+            _allow(
+                "iam:TagUser",
+                Condition={
+                    "StringEquals": {"aws:RequestTag/team": "blue"},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]},
+                },
+            )
+        ),
+    )
+    tagger = _fresh_client(server, iam, "tagger")
+    tagger.tag_user(UserName="tag-target", Tags=[{"Key": "team", "Value": "blue"}])
+    _denied(tagger.tag_user, UserName="tag-target", Tags=[{"Key": "team", "Value": "red"}])
+    _denied(tagger.tag_user, UserName="tag-target", Tags=[{"Key": "team", "Value": "blue"}, {"Key": "x", "Value": "y"}])
+    assert iam.list_user_tags(UserName="tag-target")["Tags"] == [{"Key": "team", "Value": "blue"}]

@@ -68,7 +68,14 @@ class Authorizer:
         return found
 
     def decide(
-        self, principal: Principal, action: str, resource: str, source_ip: str, now: dt.datetime, secure: bool
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        source_ip: str,
+        now: dt.datetime,
+        secure: bool,
+        extra: dict[str, list[str]] | None = None,
     ) -> Decision:
         if principal.kind is PrincipalKind.ROOT:
             found = self._policies(principal) if principal.access_key_id.startswith("ASIA") else None
@@ -80,7 +87,8 @@ class Authorizer:
         found = self._policies(principal)
         if found.no_iam and _session_token_blocks(action):
             return Decision.IMPLICIT_DENY
-        request = request_context(principal, action, resource, source_ip, now, secure, found.keys)
+        keys = {**found.keys, **extra} if extra else found.keys
+        request = request_context(principal, action, resource, source_ip, now, secure, keys)
         outcome = policy.evaluate(
             request,
             identity=found.identity,

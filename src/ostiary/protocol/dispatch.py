@@ -275,7 +275,9 @@ class Dispatcher:
 
     def _authorize(self, impl: Operation, ctx: RequestContext, params: dict[str, Any], principal: Principal) -> None:
         resource = impl.resource(ctx, params) if impl.resource else default_resource(ctx, params)
-        decision = self.authorizer.decide(principal, impl.action, resource, ctx.source_ip, ctx.now, secure=False)
+        decision = self.authorizer.decide(
+            principal, impl.action, resource, ctx.source_ip, ctx.now, secure=False, extra=request_tag_keys(params)
+        )
         if decision is Decision.ALLOW:
             return
         why = (
@@ -286,6 +288,23 @@ class Dispatcher:
         raise AccessDenied(
             f"User: {principal.arn} is not authorized to perform: {impl.action} on resource: {resource} {why}"
         )
+
+
+def request_tag_keys(params: dict[str, Any]) -> dict[str, list[str]]:
+    """``aws:RequestTag/<key>`` and ``aws:TagKeys`` of a request that tags (IAM/STS ``Tags`` lists,
+    Cognito ``Tags``/``IdentityPoolTags``/``UserPoolTags`` maps, ``TagKeys`` of untag requests)."""
+    tags: dict[str, str] = {}
+    for name in ("Tags", "IdentityPoolTags", "UserPoolTags"):
+        value = params.get(name)
+        if isinstance(value, dict):
+            tags.update({str(k): str(v) for k, v in value.items()})
+        elif isinstance(value, list):
+            tags.update({str(t["Key"]): str(t.get("Value", "")) for t in value if isinstance(t, dict) and "Key" in t})
+    out = {f"aws:RequestTag/{k}": [v] for k, v in tags.items()}
+    keys = list(tags) + [str(k) for k in params.get("TagKeys") or [] if isinstance(k, str)]
+    if keys:
+        out["aws:TagKeys"] = keys
+    return out
 
 
 def default_resource(ctx: RequestContext, params: dict[str, Any]) -> str:
