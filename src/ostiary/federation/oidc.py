@@ -32,9 +32,13 @@ REFETCH_INTERVAL = 60.0
 HTTP_TIMEOUT = 5.0
 LEEWAY = 60.0
 
+# Social providers whose tokens are OpenID Connect ID tokens. Facebook's are those of Limited Login
+# (issuer https://www.facebook.com); Login with Amazon has no OIDC issuer, so www.amazon.com works
+# only once the operator points it at one.
 SOCIAL_ISSUERS = {
     "accounts.google.com": "https://accounts.google.com",
     "appleid.apple.com": "https://appleid.apple.com",
+    "graph.facebook.com": "https://www.facebook.com",
 }
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}

@@ -8,9 +8,11 @@ providers"; GetId API Reference): each key names a provider, each value is its t
   developer-authenticated enhanced flow): it names the identity itself;
 - the pool's DeveloperProviderName: a developer user identifier, accepted only from signed
   GetOpenIdTokenForDeveloperIdentity calls;
-- ``accounts.google.com`` / ``appleid.apple.com``: OIDC ID tokens of the social issuer (discovery +
-  JWKS, federation/oidc.py), ``aud`` among the SupportedLoginProviders client ids; Facebook, Login
-  with Amazon and Twitter send OAuth access tokens, which Ostiary cannot verify (refused);
+- ``accounts.google.com`` / ``appleid.apple.com`` / ``graph.facebook.com`` (Limited Login): OIDC ID
+  tokens of the social issuer (discovery + JWKS, federation/oidc.py; the operator can point each
+  elsewhere with ``federation_issuers``), ``aud`` among the SupportedLoginProviders client ids;
+  opaque OAuth access tokens (classic Facebook login, Login with Amazon, Twitter) cannot be
+  verified by Ostiary and are refused;
 - an IAM OIDC provider's host/path: its ID token, ``aud`` in the provider's ClientIDList;
 - a SAML provider ARN: a base64 SAML response signed by the provider's metadata certificates; the
   assertion's Role attribute gives ``cognito:roles`` (for Token mappings and CustomRoleArn).
@@ -153,7 +155,7 @@ def verify(
 def _external_login(conn: Connection, ctx: RequestContext, pool: IdentityPool, provider: str, token: str) -> Login:
     """IAM OIDC providers (key: the issuer's host/path), social OIDC providers (accounts.google.com,
     appleid.apple.com) and SAML providers (key: the provider ARN); OAuth access-token providers
-    (Facebook, Login with Amazon, Twitter) cannot be verified by Ostiary and are refused."""
+    (classic Facebook login, Login with Amazon, Twitter) cannot be verified by Ostiary and are refused."""
     cfg = pool.config
     social = cfg.get("SupportedLoginProviders") or {}
     if provider in social:
