@@ -160,7 +160,7 @@ def _external_login(conn: Connection, ctx: RequestContext, pool: IdentityPool, p
     social = cfg.get("SupportedLoginProviders") or {}
     if provider in social:
         issuers = oidc.social_issuers(ctx.settings.federation_issuers)
-        if provider not in issuers:
+        if provider not in issuers or token.count(".") != 2:  # an opaque OAuth access token
             raise NotAuthorizedException(
                 f"Invalid login token. Ostiary cannot verify {provider} access tokens (only OpenID Connect ID tokens)."
             )
