@@ -14,6 +14,7 @@ import binascii
 import datetime as dt
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,8 +165,19 @@ def _success(
     return {"AuthenticationResult": result, "ChallengeParameters": {}}
 
 
+# What ends a successful sign-in: tokens for the API (``_success``); the hosted UI passes its own
+# (a single-sign-on session, tokens later at /oauth2/token).
+Finisher = Callable[[RequestContext, Connection, PoolView, ClientView, User, dt.datetime], dict[str, Any]]
+
+
 def _after_password(
-    ctx: RequestContext, conn: Connection, pool: PoolView, client: ClientView, user: User, now: dt.datetime
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    client: ClientView,
+    user: User,
+    now: dt.datetime,
+    finish: Finisher = _success,
 ) -> dict[str, Any]:
     _gate(pool, user, now)
     if user.status == "FORCE_CHANGE_PASSWORD":
@@ -188,7 +200,7 @@ def _after_password(
                 "userAttributes": json.dumps(visible),
             },
         }
-    return _success(ctx, conn, pool, client, user, now)
+    return finish(ctx, conn, pool, client, user, now)
 
 
 def _find_for_signin(
@@ -201,13 +213,23 @@ def _find_for_signin(
 
 
 def _password_signin(
-    ctx: RequestContext, pool: PoolView, client: ClientView, auth: dict[str, str], now: dt.datetime
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    auth: dict[str, str],
+    now: dt.datetime,
+    *,
+    finish: Finisher = _success,
+    hosted: bool = False,
 ) -> dict[str, Any]:
+    """A password sign-in; ``hosted``: from the hosted UI (no SECRET_HASH: the client's secret is
+    checked at the token endpoint instead)."""
     _require(auth, "USERNAME", "PASSWORD")
     username, password = auth["USERNAME"], auth["PASSWORD"]
     with ctx.store.read() as conn:
         user = _find_for_signin(ctx, conn, pool, client, username)
-        check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
+        if not hosted:
+            check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
     if user is None or user.password_hash is None:
@@ -220,7 +242,7 @@ def _password_signin(
             lockout.record_failure(conn, pool.id, user.id if user else None, ctx.source_ip, now)
         else:
             assert user is not None
-            return _after_password(ctx, conn, pool, client, user, now)
+            return _after_password(ctx, conn, pool, client, user, now, finish)
     raise NotAuthorizedException(INCORRECT)
 
 
@@ -310,7 +332,15 @@ def _srp_verify(
 
 
 def _new_password(
-    ctx: RequestContext, pool: PoolView, client: ClientView, session_id: str, answers: dict[str, str], now: dt.datetime
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    session_id: str,
+    answers: dict[str, str],
+    now: dt.datetime,
+    *,
+    finish: Finisher = _success,
+    hosted: bool = False,
 ) -> dict[str, Any]:
     _require(answers, "NEW_PASSWORD", "USERNAME")
     new_password = answers["NEW_PASSWORD"]
@@ -323,7 +353,8 @@ def _new_password(
         user = directory.get_by_id(conn, pool, session.state["user_id"])
         if user is None:
             raise NotAuthorizedException(SESSION_EXPIRED)
-        check_secret_hash_for(client, [answers["USERNAME"], user.username], answers.get("SECRET_HASH"))
+        if not hosted:
+            check_secret_hash_for(client, [answers["USERNAME"], user.username], answers.get("SECRET_HASH"))
     hashed = ctx.passwords.hash(new_password)
     salt, verifier = srp.make_verifier(pool.srp_group, user.username, new_password)
     updates = {k.removeprefix("userAttributes."): v for k, v in answers.items() if k.startswith("userAttributes.")}
@@ -355,7 +386,7 @@ def _new_password(
         )
         if updates:
             directory.save_attributes(conn, user, attributes, now)
-        return _success(ctx, conn, pool, client, user, now)
+        return finish(ctx, conn, pool, client, user, now)
 
 
 def _refresh(
@@ -366,6 +397,7 @@ def _refresh(
     secret_hash: str | None,
     now: dt.datetime,
     rotate: bool,
+    client_authenticated: bool = False,
 ) -> dict[str, Any]:
     # a plain refresh only reads; only rotation writes (and so takes the write lock)
     with ctx.store.tx() if rotate else ctx.store.read() as conn:
@@ -375,7 +407,7 @@ def _refresh(
         user = directory.get_by_id(conn, pool, lineage.user_id)
         if user is None:
             raise NotAuthorizedException("Invalid Refresh Token")
-        if secret_hash is not None or client.secret is not None:
+        if not client_authenticated and (secret_hash is not None or client.secret is not None):
             check_secret_hash_for(client, [user.username, user.id], secret_hash)
         if lineage.revoked:
             raise NotAuthorizedException("Refresh Token has been revoked")
@@ -398,6 +430,28 @@ def _refresh(
         if rotate:
             result["RefreshToken"] = tokens.rotate_refresh_token(conn, lineage, cfg, now)
     return result
+
+
+def hosted_password_sign_in(
+    ctx: RequestContext, pool: PoolView, client: ClientView, username: str, password: str, finish: Finisher
+) -> dict[str, Any]:
+    """The hosted UI's sign-in: the same checks as USER_PASSWORD_AUTH (lockout, statuses, user
+    existence errors as the client says), ended by ``finish`` or a NEW_PASSWORD_REQUIRED challenge."""
+    return _password_signin(
+        ctx, pool, client, {"USERNAME": username, "PASSWORD": password}, ctx.now, finish=finish, hosted=True
+    )
+
+
+def hosted_new_password(
+    ctx: RequestContext, pool: PoolView, client: ClientView, session_id: str, answers: dict[str, str], finish: Finisher
+) -> dict[str, Any]:
+    """The hosted UI's answer to NEW_PASSWORD_REQUIRED (same rules as RespondToAuthChallenge)."""
+    return _new_password(ctx, pool, client, session_id, answers, ctx.now, finish=finish, hosted=True)
+
+
+def refresh(ctx: RequestContext, pool: PoolView, client: ClientView, token: str, now: dt.datetime) -> dict[str, Any]:
+    """A refresh for /oauth2/token (the client authenticated itself; rotation as the client says)."""
+    return _refresh(ctx, pool, client, token, None, now, rotate=_rotation_enabled(client), client_authenticated=True)
 
 
 def _rotation_enabled(client: ClientView) -> bool:
