@@ -11,7 +11,7 @@ from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ostiary import observability
@@ -21,6 +21,9 @@ from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
 from ostiary.identitypools import openid
 from ostiary.oauth import wellknown
+from ostiary.oauth.domains import PATH_PREFIX as DOMAIN_PATH
+from ostiary.oauth.domains import DomainResolver
+from ostiary.oauth.hosted import HostedUI
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import MAX_BODY, Dispatcher, HttpRequest
 from ostiary.protocol.registry import load_handlers
@@ -63,12 +66,15 @@ class FrontDoor:
     """Raw ASGI entry: AWS API calls on ``/`` go straight to the dispatcher (no router, no middleware
     on the hot path); everything else (health, metrics, OAuth endpoints, pages) goes to Starlette."""
 
-    def __init__(self, dispatcher: Dispatcher, web: Starlette) -> None:
+    def __init__(self, dispatcher: Dispatcher, web: Starlette, domains: DomainResolver) -> None:
         self.dispatcher = dispatcher
         self.web = web
+        self.domains = domains
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/" or scope["method"] not in ("GET", "POST", "OPTIONS"):
+            if scope["type"] == "http":
+                scope = await self._domain_host(scope)
             await self.web(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":
@@ -108,6 +114,23 @@ class FrontDoor:
         out.append((b"content-length", str(len(resp.body)).encode()))
         out.extend(CORS_RESPONSE)
         await _respond(send, resp.status, out, resp.body)
+
+
+    async def _domain_host(self, scope: Scope) -> Scope:
+        """A request to a user pool domain by its host name (``myapp.auth.<region>.<base>`` or a
+        custom domain) is served as ``/_domain/<domain><path>``."""
+        host = ""
+        for raw_k, raw_v in scope["headers"]:
+            if raw_k == b"host":
+                host = raw_v.decode("latin-1")
+                break
+        if not host or host.split(":", 1)[0].replace(".", "").isdigit() or host.startswith(("localhost", "[")):
+            return scope
+        domain = await to_thread.run_sync(self.domains.from_host, host)
+        if domain is None:
+            return scope
+        path = f"{DOMAIN_PATH}{domain}{scope['path']}"
+        return {**scope, "path": path, "raw_path": path.encode(), "ostiary.domain_host": True}
 
 
 async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
@@ -154,13 +177,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         runtime.keys.clear()
         return JSONResponse({"reset": True})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
     # the cognito-identity issuer's discovery and JWKS first: /{pool}/.well-known/… would catch them
     routes += openid.routes(runtime)
-    routes += wellknown.routes(runtime)
+    domains = DomainResolver(runtime)
+    hosted = HostedUI(runtime, domains)
+    routes += hosted.routes()
+    routes += wellknown.routes(runtime, domains)
     if settings.dev:
         routes.append(Route("/_ostiary/settings", dev_settings, methods=["GET"]))
         routes.append(Route("/_ostiary/outbox", dev_outbox, methods=["GET"]))
@@ -173,7 +199,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     web = Starlette(routes=routes, lifespan=lifespan)
     web.state.runtime = runtime
-    return FrontDoor(dispatcher, web)
+    return FrontDoor(dispatcher, web, domains)
 
 
 def create_app_from_env() -> ASGIApp:

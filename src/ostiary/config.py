@@ -45,6 +45,9 @@ class Settings:
     smtp_ssl: bool = False
     sms_webhook_url: str = ""
     federation_issuers: str = ""
+    auth_domain_base: str = "amazoncognito.localhost"
+    domain_url_style: str = "path"
+    hosted_ui_templates: str = ""
     outbox: bool = False
     config_file: str = ""
 

@@ -7,6 +7,8 @@ Used for values the server must read back in clear to verify something: IAM secr
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import string
 from pathlib import Path
@@ -23,6 +25,12 @@ class SecretBox:
         if len(kek) != 32:
             raise ValueError("the key-encryption key must be 32 bytes")
         self._aead = AESGCM(kek)
+        self._mac_root = hmac.new(kek, b"ostiary mac keys", hashlib.sha256).digest()
+
+    def mac_key(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` (e.g. CSRF tokens), derived from the KEK: the same in every
+        process that shares the KEK, unrelated to the encryption key and to other purposes."""
+        return hmac.new(self._mac_root, purpose.encode(), hashlib.sha256).digest()
 
     def seal(self, plaintext: str, context: str) -> str:
         nonce = os.urandom(12)

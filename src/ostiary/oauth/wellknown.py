@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ostiary.config import Settings
+from ostiary.oauth.domains import Domain, DomainResolver, base_url
 from ostiary.protocol.context import Runtime
 from ostiary.userpools.lookup import pool_by_id
 from ostiary.userpools.tokens import issuer
@@ -29,8 +30,9 @@ def _not_found(pool_id: str) -> Response:
     return JSONResponse({"message": f"User pool {pool_id} does not exist."}, status_code=404)
 
 
-def discovery_document(settings: Settings, pool_id: str) -> dict[str, Any]:
-    return {
+def discovery_document(settings: Settings, pool_id: str, domain: Domain | None = None) -> dict[str, Any]:
+    """The pool's OpenID Provider Metadata; with a domain, its OAuth endpoints too."""
+    doc: dict[str, Any] = {
         "issuer": issuer(settings, pool_id),
         "jwks_uri": f"{settings.effective_public_url}/{pool_id}/.well-known/jwks.json",
         "response_types_supported": ["code", "token"],
@@ -54,9 +56,26 @@ def discovery_document(settings: Settings, pool_id: str) -> dict[str, Any]:
             "phone_number_verified",
         ],
     }
+    if domain is not None:
+        base = base_url(settings, domain)
+        doc.update(
+            {
+                "authorization_endpoint": f"{base}/oauth2/authorize",
+                "token_endpoint": f"{base}/oauth2/token",
+                "userinfo_endpoint": f"{base}/oauth2/userInfo",
+                "revocation_endpoint": f"{base}/oauth2/revoke",
+                "end_session_endpoint": f"{base}/logout",
+                "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
+                "code_challenge_methods_supported": ["S256", "plain"],
+                "scopes_supported": ["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"],
+                "response_modes_supported": ["query", "fragment"],
+                "claims_supported": [*doc["claims_supported"], "nonce"],
+            }
+        )
+    return doc
 
 
-def routes(runtime: Runtime) -> list[Any]:
+def routes(runtime: Runtime, domains: DomainResolver | None = None) -> list[Any]:
     from starlette.routing import Route
 
     async def jwks(request: Request) -> Response:
@@ -70,7 +89,8 @@ def routes(runtime: Runtime) -> list[Any]:
         pool_id = request.path_params["pool_id"]
         if not await to_thread.run_sync(_exists, runtime, pool_id):
             return _not_found(pool_id)
-        return JSONResponse(discovery_document(runtime.settings, pool_id), headers={"cache-control": _CACHE})
+        domain = await to_thread.run_sync(domains.for_pool, pool_id) if domains is not None else None
+        return JSONResponse(discovery_document(runtime.settings, pool_id, domain), headers={"cache-control": _CACHE})
 
     return [
         Route("/{pool_id}/.well-known/jwks.json", jwks, methods=["GET"]),

@@ -426,7 +426,18 @@ def _refresh(
             event_id=secrets.token_hex(16),
         )
         cfg = client.as_token_config()
-        result = tokens.mint(ctx.keys, ctx.settings, pool, cfg, user, event, now, device_key=lineage.device_key)
+        result = tokens.mint(
+            ctx.keys,
+            ctx.settings,
+            pool,
+            cfg,
+            user,
+            event,
+            now,
+            device_key=lineage.device_key,
+            scopes=lineage.scopes,
+            with_id_token=lineage.scopes is None or "openid" in lineage.scopes,
+        )
         if rotate:
             result["RefreshToken"] = tokens.rotate_refresh_token(conn, lineage, cfg, now)
     return result

@@ -52,6 +52,7 @@ class Lineage:
     revoked: bool
     device_key: str | None
     current: bool  # False when found through the previous (rotated) token
+    scopes: list[str] | None = None  # OAuth scopes of a hosted-UI sign-in (None: the API's default)
 
 
 def start_lineage(
@@ -113,6 +114,7 @@ def find_lineage(conn: Connection, pool_id: str, token: str) -> Lineage | None:
         revoked=row.revoked_at is not None,
         device_key=row.device_key,
         current=row.token_hash == h,
+        scopes=row.scopes.split() if row.scopes else None,
     )
 
 

@@ -1,0 +1,106 @@
+"""Which user pool a request to the OAuth endpoints and hosted pages is for.
+
+A pool's domain is served two ways (both always on):
+- by Host header, for production behind DNS: a prefix domain ``myapp`` of a pool in ``us-east-1``
+  answers at ``myapp.auth.us-east-1.<auth_domain_base>``, a custom domain at its own name;
+- under a path of the main endpoint, for local development without DNS:
+  ``<public_url>/_domain/<domain>/oauth2/authorize`` and so on.
+
+The front door (app.py) turns the first form into the second, so the endpoints see one path shape.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import bindparam, select
+
+from ostiary.config import Settings
+from ostiary.protocol.context import Runtime
+from ostiary.store import tables as t
+from ostiary.userpools.directory import PoolView
+from ostiary.userpools.lookup import pool_by_id
+
+PATH_PREFIX = "/_domain/"
+CACHE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    custom: bool
+    pool: PoolView
+
+
+def prefix_host(settings: Settings, prefix: str, region: str) -> str:
+    return f"{prefix}.auth.{region}.{settings.auth_domain_base}"
+
+
+def base_url(settings: Settings, domain: Domain) -> str:
+    """Where the domain's endpoints are, as discovery documents and redirects name them."""
+    if settings.domain_url_style == "host":
+        public = urlsplit(settings.effective_public_url)
+        if domain.custom:
+            return f"https://{domain.name}"
+        port = f":{public.port}" if public.port and public.port not in (80, 443) else ""
+        return f"{public.scheme}://{prefix_host(settings, domain.name, domain.pool.region)}{port}"
+    return f"{settings.effective_public_url}{PATH_PREFIX}{domain.name}"
+
+
+_BY_NAME = select(t.user_pool_domains).where(t.user_pool_domains.c.domain == bindparam("domain"))
+_BY_POOL = select(t.user_pool_domains).where(t.user_pool_domains.c.user_pool_id == bindparam("pool_id"))
+
+
+class DomainResolver:
+    """Domain lookups with a short per-process cache (a new or deleted domain shows within 10 s)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._cache: dict[str, tuple[float, Domain | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Domain | None:
+        name = name.lower()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with self.runtime.store.read() as conn:
+            row = conn.execute(_BY_NAME, {"domain": name}).first()
+            pool = pool_by_id(conn, row.user_pool_id) if row is not None else None
+        found = Domain(row.domain, bool(row.custom), pool) if row is not None and pool is not None else None
+        with self._lock:
+            if len(self._cache) > 10000:
+                self._cache.clear()
+            self._cache[name] = (now + CACHE_SECONDS, found)
+        return found
+
+    def for_pool(self, pool_id: str) -> Domain | None:
+        """The pool's domain for its discovery document (the prefix domain first)."""
+        with self.runtime.store.read() as conn:
+            rows = conn.execute(_BY_POOL, {"pool_id": pool_id}).all()
+            pool = pool_by_id(conn, pool_id)
+        if not rows or pool is None:
+            return None
+        row = sorted(rows, key=lambda r: bool(r.custom))[0]
+        return Domain(row.domain, bool(row.custom), pool)
+
+    def from_host(self, host: str) -> str | None:
+        """The domain a Host header names (a prefix host or a custom domain), or None."""
+        name = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else ""
+        if not name:
+            return None
+        suffix = "." + self.runtime.settings.auth_domain_base
+        if name.endswith(suffix):
+            labels = name[: -len(suffix)].split(".")
+            if len(labels) == 3 and labels[1] == "auth":
+                return labels[0]
+            return None
+        if "." not in name or name.replace(".", "").isdigit():
+            return None  # localhost, an IP address: the main endpoint
+        found = self.get(name)
+        return found.name if found is not None and found.custom else None

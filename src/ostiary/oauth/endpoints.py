@@ -1,0 +1,294 @@
+"""The OAuth 2.0 token, userInfo and revocation endpoints of a user pool domain:
+``POST /oauth2/token`` (RFC 6749 §4.1.3, §4.4, §6; client_secret_basic and client_secret_post,
+§2.3.1), ``GET|POST /oauth2/userInfo`` (OpenID Connect Core §5.3) and ``POST /oauth2/revoke``
+(RFC 7009). Errors are RFC 6749 §5.2 JSON bodies, as Cognito answers them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hmac
+import time
+import uuid
+from typing import Any
+from urllib.parse import unquote_plus
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ostiary.crypto import jwt
+from ostiary.oauth.common import pkce_ok, service_context, take_code
+from ostiary.oauth.domains import Domain
+from ostiary.protocol.context import Runtime
+from ostiary.protocol.errors import ServiceError
+from ostiary.store import tables as t
+from ostiary.userpools import auth, claims, directory, tokens
+from ostiary.userpools.lookup import ClientView, client_by_id
+
+NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, description: str = "", status: int = 400, basic: bool = False) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status, self.basic = error, description, status, basic
+
+    def response(self) -> Response:
+        body: dict[str, str] = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        headers = dict(NO_STORE)
+        if self.status == 401:
+            headers["www-authenticate"] = 'Basic realm="oauth2"' if self.basic else "Bearer"
+        return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+def _form(request: Request, body: bytes) -> dict[str, str]:
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        raise OAuthError("invalid_request", "Content-Type must be application/x-www-form-urlencoded")
+    out: dict[str, str] = {}
+    for pair in body.decode("utf-8", "replace").split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        name = unquote_plus(key)
+        if name in out:
+            raise OAuthError("invalid_request", f"Parameter {name} is repeated")
+        out[name] = unquote_plus(value)
+    return out
+
+
+def authenticate_client(runtime: Runtime, domain: Domain, request: Request, form: dict[str, str]) -> ClientView:
+    """The calling client: HTTP Basic (client_secret_basic) or client_id/client_secret in the body
+    (client_secret_post); a public client names itself with client_id. RFC 6749 §2.3.1, §3.2.1."""
+    header = request.headers.get("authorization", "")
+    basic = header[:6].lower() == "basic "
+    secret: str | None
+    if basic:
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise OAuthError("invalid_client", "Malformed Basic credentials", 401, basic=True) from None
+        raw_id, sep, raw_secret = decoded.partition(":")
+        if not sep:
+            raise OAuthError("invalid_client", "Malformed Basic credentials", 401, basic=True)
+        client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+        if form.get("client_id") and form["client_id"] != client_id:
+            raise OAuthError("invalid_request", "client_id does not match the Basic credentials")
+    else:
+        client_id, secret = form.get("client_id", ""), form.get("client_secret")
+    if not client_id:
+        raise OAuthError("invalid_client", "Client authentication failed", 401, basic=basic)
+    with runtime.store.read() as conn:
+        client = client_by_id(conn, runtime.box, client_id)
+    if client is None or client.pool_id != domain.pool.id:
+        raise OAuthError("invalid_client", "Client authentication failed", 401, basic=basic)
+    if client.secret is not None:
+        if not secret or not hmac.compare_digest(secret.encode(), client.secret.encode()):
+            raise OAuthError("invalid_client", "Client authentication failed", 401, basic=basic)
+    elif secret:
+        raise OAuthError("invalid_client", "The client has no secret", 401, basic=basic)
+    return client
+
+
+def _token_response(result: dict[str, Any], with_refresh: bool) -> Response:
+    body: dict[str, Any] = {}
+    if "IdToken" in result:
+        body["id_token"] = result["IdToken"]
+    body["access_token"] = result["AccessToken"]
+    if with_refresh and result.get("RefreshToken"):
+        body["refresh_token"] = result["RefreshToken"]
+    body["expires_in"] = result["ExpiresIn"]
+    body["token_type"] = "Bearer"
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def _code_grant(runtime: Runtime, domain: Domain, client: ClientView, form: dict[str, str]) -> Response:
+    code = form.get("code")
+    if not code:
+        raise OAuthError("invalid_request", "code is required")
+    if "code" not in (client.config.get("AllowedOAuthFlows") or []):
+        raise OAuthError("unauthorized_client", "The client is not allowed the authorization code grant")
+    grant = take_code(runtime, code)
+    now = dt.datetime.now(dt.UTC)
+    if grant is None or grant.client_id != client.id or grant.pool_id != domain.pool.id or grant.expires_at <= now:
+        raise OAuthError("invalid_grant", "Invalid authorization code")
+    if form.get("redirect_uri") != grant.redirect_uri:
+        raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
+    if not pkce_ok(grant, form.get("code_verifier")):
+        raise OAuthError("invalid_grant", "Invalid code_verifier")
+    pool = domain.pool
+    with runtime.store.tx() as conn:
+        user = directory.get_by_id(conn, pool, grant.user_id)
+        if user is None or not user.enabled:
+            raise OAuthError("invalid_grant", "User is disabled or no longer exists")
+        user.groups = directory.groups_of(conn, pool.id, user.id)
+        cfg = client.as_token_config()
+        event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, scopes=grant.scopes)
+    event = claims.SignInEvent(event.origin_jti, int(grant.auth_time.timestamp()), event.event_id)
+    result = tokens.mint(
+        runtime.keys,
+        runtime.settings,
+        pool,
+        cfg,
+        user,
+        event,
+        now,
+        scopes=grant.scopes,
+        nonce=grant.nonce,
+        with_id_token="openid" in grant.scopes,
+    )
+    result["RefreshToken"] = refresh
+    return _token_response(result, with_refresh=True)
+
+
+def _refresh_grant(runtime: Runtime, domain: Domain, client: ClientView, form: dict[str, str], ip: str) -> Response:
+    token = form.get("refresh_token")
+    if not token:
+        raise OAuthError("invalid_request", "refresh_token is required")
+    ctx = service_context(runtime, domain.pool, "RefreshToken", ip)
+    try:
+        result = auth.refresh(ctx, domain.pool, client, token, ctx.now)
+    except ServiceError as err:
+        raise OAuthError("invalid_grant", err.message) from None
+    return _token_response(result, with_refresh=True)
+
+
+def _custom_scopes(runtime: Runtime, pool_id: str) -> set[str]:
+    with runtime.store.read() as conn:
+        rows = conn.execute(
+            select(t.resource_servers.c.identifier, t.resource_servers.c.scopes).where(
+                t.resource_servers.c.user_pool_id == pool_id
+            )
+        ).all()
+    return {f"{r.identifier}/{s['ScopeName']}" for r in rows for s in r.scopes or []}
+
+
+def _client_credentials(runtime: Runtime, domain: Domain, client: ClientView, form: dict[str, str]) -> Response:
+    """RFC 6749 §4.4: an access token for the client itself, with custom scopes only."""
+    if client.secret is None:
+        raise OAuthError("invalid_client", "client_credentials needs a client secret", 401)
+    if not client.config.get("AllowedOAuthFlowsUserPoolClient") or "client_credentials" not in (
+        client.config.get("AllowedOAuthFlows") or []
+    ):
+        raise OAuthError("unauthorized_client", "The client is not allowed the client_credentials grant")
+    existing = _custom_scopes(runtime, domain.pool.id)
+    allowed = [s for s in client.config.get("AllowedOAuthScopes") or [] if s in existing]
+    requested = form.get("scope", "").split() or allowed
+    if not requested or any(s not in allowed for s in requested):
+        raise OAuthError("invalid_scope", "A requested scope is not allowed for this client")
+    now = int(time.time())
+    validity = claims.validity_seconds(client.as_token_config(), "AccessToken")
+    body = {
+        "sub": client.id,
+        "token_use": "access",
+        "scope": " ".join(dict.fromkeys(requested)),
+        "auth_time": now,
+        "iss": tokens.issuer(runtime.settings, domain.pool.id),
+        "exp": now + validity,
+        "iat": now,
+        "version": 2,
+        "jti": str(uuid.uuid4()),
+        "client_id": client.id,
+    }
+    key = runtime.keys.signing_key(domain.pool.id, "access")
+    access = jwt.sign(body, key.kid, key.private)
+    return JSONResponse({"access_token": access, "expires_in": validity, "token_type": "Bearer"}, headers=NO_STORE)
+
+
+def token(runtime: Runtime, domain: Domain, request: Request, body: bytes) -> Response:
+    try:
+        form = _form(request, body)
+        client = authenticate_client(runtime, domain, request, form)
+        grant_type = form.get("grant_type", "")
+        if grant_type == "authorization_code":
+            return _code_grant(runtime, domain, client, form)
+        if grant_type == "refresh_token":
+            ip = request.client.host if request.client else ""
+            return _refresh_grant(runtime, domain, client, form, ip)
+        if grant_type == "client_credentials":
+            return _client_credentials(runtime, domain, client, form)
+        if not grant_type:
+            raise OAuthError("invalid_request", "grant_type is required")
+        raise OAuthError("unsupported_grant_type", f"Unsupported grant_type {grant_type}")
+    except OAuthError as err:
+        return err.response()
+
+
+# --- userInfo ------------------------------------------------------------------------------------
+
+_EMAIL = ("email", "email_verified")
+_PHONE = ("phone_number", "phone_number_verified")
+
+
+def user_info(runtime: Runtime, domain: Domain, request: Request) -> Response:
+    """The signed-in user's claims for an access token with the ``openid`` scope (or the
+    ``aws.cognito.signin.user.admin`` scope); which attributes depends on the token's scopes."""
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() != "bearer ":
+        return Response(
+            status_code=401,
+            headers={"www-authenticate": 'Bearer error="invalid_request", error_description="Missing access token"'},
+        )
+    access_token = header[7:].strip()
+    now = dt.datetime.now(dt.UTC)
+    invalid = Response(
+        status_code=401,
+        headers={
+            "www-authenticate": 'Bearer error="invalid_token", error_description="Access token is expired, disabled, '
+            'or deleted, or the user has globally signed out."'
+        },
+    )
+    try:
+        if tokens.pool_id_of(access_token) != domain.pool.id:
+            return invalid
+        with runtime.store.read() as conn:
+            try:
+                context = tokens.check_access_token(conn, runtime.keys, runtime.settings, access_token, now, "openid")
+            except ServiceError:
+                context = tokens.check_access_token(conn, runtime.keys, runtime.settings, access_token, now)
+            user = directory.get_by_id(conn, domain.pool, context.user_id)
+    except (ServiceError, jwt.TokenError, ValueError):
+        return invalid
+    if user is None or not user.enabled:
+        return invalid
+    scopes = set(str(context.claims.get("scope", "")).split())
+    everything = "profile" in scopes or "aws.cognito.signin.user.admin" in scopes
+    out: dict[str, Any] = {"sub": user.id}
+    for name, value in user.attributes.items():
+        if name == "sub" or name.startswith("dev:"):
+            continue
+        if everything or (name in _EMAIL and "email" in scopes) or (name in _PHONE and "phone" in scopes):
+            out[name] = value
+    out["username"] = user.username
+    return JSONResponse(out, headers=NO_STORE)
+
+
+# --- revocation ----------------------------------------------------------------------------------
+
+
+def revoke(runtime: Runtime, domain: Domain, request: Request, body: bytes) -> Response:
+    """RFC 7009: revoke a refresh token (and the access tokens issued from it). An unknown token
+    is not an error."""
+    try:
+        form = _form(request, body)
+        client = authenticate_client(runtime, domain, request, form)
+        value = form.get("token")
+        if not value:
+            raise OAuthError("invalid_request", "token is required")
+        if client.config.get("EnableTokenRevocation") is False:
+            raise OAuthError("invalid_request", "Token revocation is not enabled for this client")
+        if form.get("token_type_hint") not in (None, "", "refresh_token"):
+            raise OAuthError("unsupported_token_type", "Only refresh tokens can be revoked")
+        now = dt.datetime.now(dt.UTC)
+        with runtime.store.tx() as conn:
+            lineage = tokens.find_lineage(conn, domain.pool.id, value)
+            if lineage is not None and lineage.client_id == client.id:
+                tokens.revoke_lineage(conn, lineage.id, now)
+        return Response(status_code=200, headers=NO_STORE)
+    except OAuthError as err:
+        return err.response()
+

@@ -1,0 +1,680 @@
+"""The hosted sign-in UI and the browser-facing OAuth endpoints of a user pool domain:
+``GET /oauth2/authorize`` (RFC 6749 §4.1.1, §4.2.1; PKCE RFC 7636; OpenID Connect Core §3.1.2),
+``/login``, ``/signup``, ``/confirmUser``, ``/forgotPassword``, ``/confirmForgotPassword``,
+``/newPassword``, ``/error`` and ``GET /logout``, as Cognito's managed login serves them.
+
+The pages call the same service functions as the API (SignUp, ConfirmSignUp, ForgotPassword, the
+password sign-in of InitiateAuth…), so rules, messages, lockout and codes are the same. A
+single-sign-on cookie (``cognito``, one hour) lets another client of the same domain sign in
+without the password. Every form carries a CSRF token; pages forbid framing and inline scripts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import jinja2
+from anyio import to_thread
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from ostiary.oauth import common, endpoints
+from ostiary.oauth.common import AuthorizeRequest, ErrorPage, RedirectError
+from ostiary.oauth.domains import PATH_PREFIX, Domain, DomainResolver
+from ostiary.protocol.context import RequestContext, Runtime
+from ostiary.protocol.errors import ServiceError
+from ostiary.userpools import auth, selfservice, tokens
+from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.lookup import ClientView
+from ostiary.userpools.secret_hash import secret_hash
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+HOSTED_USER = "_hosted_user"
+INFO = {
+    "confirmed": "Your account is confirmed. Sign in to continue.",
+    "reset": "Your password has been reset. Sign in with your new password.",
+    "signedup": "Your account is ready. Sign in to continue.",
+    "loggedout": "You have been signed out.",
+}
+LABELS = {
+    "email": "Email",
+    "phone_number": "Phone number",
+    "given_name": "Given name",
+    "family_name": "Family name",
+    "middle_name": "Middle name",
+    "preferred_username": "Preferred username",
+    "birthdate": "Birthdate",
+    "zoneinfo": "Time zone",
+    "updated_at": "Updated at",
+}
+INPUT_TYPES = {"email": ("email", "email"), "phone_number": ("tel", "tel"), "birthdate": ("date", "bday")}
+
+
+def _finish_sign_in(
+    ctx: RequestContext, conn: Connection, pool: PoolView, client: ClientView, user: User, now: dt.datetime
+) -> dict[str, Any]:
+    """How a hosted sign-in ends: no tokens yet (they come from /oauth2/token), just the user."""
+    from ostiary.userpools import lockout
+
+    lockout.record_success(conn, pool.id, user.id)
+    return {HOSTED_USER: user.id}
+
+
+class HostedUI:
+    def __init__(self, runtime: Runtime, domains: DomainResolver) -> None:
+        self.runtime = runtime
+        self.domains = domains
+        loaders: list[jinja2.BaseLoader] = []
+        if runtime.settings.hosted_ui_templates:
+            loaders.append(jinja2.FileSystemLoader(runtime.settings.hosted_ui_templates))
+        loaders.append(jinja2.FileSystemLoader(str(TEMPLATES)))
+        self.env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True)
+        self.csrf_key = runtime.box.mac_key("hosted-ui-csrf")
+
+    # -- plumbing --------------------------------------------------------------------------------
+    @staticmethod
+    def _base(request: Request, domain: Domain) -> str:
+        """The path the domain's pages live under: ``""`` when reached by its own host name."""
+        return "" if request.scope.get("ostiary.domain_host") else f"{PATH_PREFIX}{domain.name}"
+
+    @staticmethod
+    def _secure(request: Request) -> bool:
+        proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+        return proto == "https"
+
+    def _headers(self, nonce: str) -> dict[str, str]:
+        return {
+            "content-security-policy": (
+                f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
+                "base-uri 'none'; frame-ancestors 'none'"
+            ),
+            "x-frame-options": "DENY",
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            "cache-control": "no-store",
+        }
+
+    def _csrf_cookie(self, request: Request) -> tuple[str, bool]:
+        value = request.cookies.get(common.CSRF_COOKIE)
+        if value and 20 <= len(value) <= 100:
+            return value, False
+        return secrets.token_urlsafe(32), True
+
+    def _customization(self, pool: PoolView, client: ClientView | None) -> tuple[str | None, bool]:
+        import importlib
+
+        try:  # userpools/ui_customization.py (SetUICustomization)
+            ui_customization: Any = importlib.import_module("ostiary.userpools.ui_customization")
+        except ImportError:
+            return None, False
+        with self.runtime.store.read() as conn:
+            found: tuple[str | None, bool] = ui_customization.effective_customization(
+                conn, pool.id, client.id if client else "ALL"
+            )
+            return found
+
+    def render(
+        self,
+        request: Request,
+        domain: Domain,
+        template: str,
+        *,
+        client: ClientView | None = None,
+        status: int = 200,
+        form: str = "",
+        **context: Any,
+    ) -> Response:
+        base = self._base(request, domain)
+        nonce = secrets.token_urlsafe(16)
+        cookie, fresh = self._csrf_cookie(request)
+        css, has_logo = self._customization(domain.pool, client)
+        logo_url = None
+        if has_logo:
+            logo_url = f"/_ostiary/ui/{domain.pool.id}/{client.id if client else 'ALL'}/logo"
+        page = self.env.get_template(template).render(
+            app_name=(client.name if client else domain.pool.name),
+            static_url=f"{base}/static",
+            custom_css=css,
+            logo_url=logo_url,
+            nonce=nonce,
+            csrf=common.csrf_token(self.csrf_key, cookie, form) if form else "",
+            **context,
+        )
+        response = HTMLResponse(page, status_code=status, headers=self._headers(nonce))
+        if fresh:
+            response.set_cookie(
+                common.CSRF_COOKIE,
+                cookie,
+                path=base or "/",
+                httponly=True,
+                samesite="strict",
+                secure=self._secure(request),
+            )
+        return response
+
+    def error_page(self, request: Request, domain: Domain | None, err: ErrorPage) -> Response:
+        if domain is None:
+            return HTMLResponse(
+                "<!doctype html><title>Not found</title><h1>Not found</h1><p>This domain does not exist.</p>",
+                status_code=404,
+                headers=self._headers(secrets.token_urlsafe(8)),
+            )
+        return self.render(
+            request, domain, "error.html", status=err.status, title=err.title, message=err.message, code=err.code
+        )
+
+    def _domain(self, request: Request) -> Domain:
+        found = self.domains.get(request.path_params["domain"])
+        if found is None:
+            raise ErrorPage("Not found", "This domain does not exist.", "not_found", 404)
+        return found
+
+    def _check_csrf(self, request: Request, form: dict[str, str], name: str) -> None:
+        if not common.csrf_ok(self.csrf_key, request.cookies.get(common.CSRF_COOKIE), name, form.get("_csrf")):
+            raise ErrorPage(
+                "Session expired",
+                "The form has expired or was not sent from this page. Go back, reload the page and try again.",
+                "invalid_csrf",
+                403,
+            )
+
+    def _ctx(self, request: Request, pool: PoolView, operation: str) -> RequestContext:
+        return common.service_context(self.runtime, pool, operation, request.client.host if request.client else "")
+
+    @staticmethod
+    def _secret_hash(client: ClientView, username: str) -> dict[str, str]:
+        return {"SecretHash": secret_hash(client.secret, username, client.id)} if client.secret else {}
+
+    def _url(self, request: Request, domain: Domain, page: str, query: str, **extra: str) -> str:
+        params = dict(parse_qsl(query))
+        params.update({k: v for k, v in extra.items() if v})
+        return f"{self._base(request, domain)}/{page}?{urlencode(params)}"
+
+    @staticmethod
+    def _username_label(pool: PoolView) -> str:
+        attributes = pool.username_attributes
+        if attributes == ["email"]:
+            return "Email"
+        if attributes == ["phone_number"]:
+            return "Phone number"
+        if attributes:
+            return "Email or phone number"
+        return "Username"
+
+    @staticmethod
+    def _signup_allowed(pool: PoolView) -> bool:
+        return not (pool.config.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly")
+
+    @staticmethod
+    def _password_rules(pool: PoolView) -> list[str]:
+        p = pool.password_policy
+        rules = [f"At least {int(p.get('MinimumLength') or 8)} characters"]
+        if p.get("RequireUppercase", True):
+            rules.append("An uppercase letter")
+        if p.get("RequireLowercase", True):
+            rules.append("A lowercase letter")
+        if p.get("RequireNumbers", True):
+            rules.append("A number")
+        if p.get("RequireSymbols", True):
+            rules.append("A special character")
+        return rules
+
+    @staticmethod
+    def _fields(pool: PoolView, names: list[str]) -> list[dict[str, Any]]:
+        out = []
+        for name in names:
+            kind, complete = INPUT_TYPES.get(name, ("text", "on"))
+            label = LABELS.get(name) or name.removeprefix("custom:").replace("_", " ").capitalize()
+            out.append({"name": name, "label": label, "type": kind, "autocomplete": complete, "required": True})
+        return out
+
+    # -- authorize -------------------------------------------------------------------------------
+    def _parse(self, domain: Domain, params: dict[str, str]) -> AuthorizeRequest:
+        return common.parse_authorize(self.runtime, domain.pool, params)
+
+    def complete(self, request: Request, req: AuthorizeRequest, user_id: str, auth_time: dt.datetime) -> str:
+        """Where the browser goes once the user is signed in: the client's redirect URI with a code
+        (code flow) or tokens (implicit flow)."""
+        if req.response_type == "code":
+            code = common.new_code(self.runtime, req, user_id, auth_time)
+            return common.redirect_with(req.redirect_uri, "code", {"code": code, "state": req.state})
+        pool, client = req.pool, req.client
+        now = dt.datetime.now(dt.UTC)
+        from ostiary.userpools import claims, directory
+
+        with self.runtime.store.tx() as conn:
+            user = directory.get_by_id(conn, pool, user_id)
+            if user is None or not user.enabled:
+                return req.error_redirect("access_denied", "User is disabled")
+            user.groups = directory.groups_of(conn, pool.id, user.id)
+            cfg = client.as_token_config()
+            event, _ = tokens.start_lineage(conn, pool, user, cfg, now, scopes=req.scopes)
+        event = claims.SignInEvent(event.origin_jti, int(auth_time.timestamp()), event.event_id)
+        result = tokens.mint(
+            self.runtime.keys,
+            self.runtime.settings,
+            pool,
+            cfg,
+            user,
+            event,
+            now,
+            scopes=req.scopes,
+            nonce=req.nonce,
+            with_id_token="openid" in req.scopes,
+        )
+        values: dict[str, Any] = {"access_token": result["AccessToken"]}
+        if "IdToken" in result:
+            values["id_token"] = result["IdToken"]
+        values.update(token_type="Bearer", expires_in=result["ExpiresIn"], state=req.state)
+        return common.redirect_with(req.redirect_uri, "token", values)
+
+    def authorize(self, request: Request) -> Response:
+        domain = self._domain(request)
+        params = dict(request.query_params)
+        try:
+            req = self._parse(domain, params)
+        except RedirectError as err:
+            assert err.request is not None
+            return RedirectResponse(err.request.error_redirect(err.error, err.description), status_code=302)
+        session = common.find_sso(self.runtime, domain.pool.id, request.cookies.get(common.SSO_COOKIE))
+        if session is not None and req.prompt != "login":
+            return RedirectResponse(self.complete(request, req, session.user_id, session.auth_time), status_code=302)
+        if req.prompt == "none":
+            return RedirectResponse(req.error_redirect("login_required", "The user is not signed in"), 302)
+        return RedirectResponse(self._url(request, domain, "login", req.query()), status_code=302)
+
+    # -- sign in ---------------------------------------------------------------------------------
+    def _login_page(
+        self, request: Request, domain: Domain, req: AuthorizeRequest, status: int = 200, **context: Any
+    ) -> Response:
+        query = req.query()
+        info = INFO.get(request.query_params.get("info", ""))
+        return self.render(
+            request,
+            domain,
+            "login.html",
+            client=req.client,
+            status=status,
+            form="login",
+            action_url=self._url(request, domain, "login", query),
+            forgot_url=self._url(request, domain, "forgotPassword", query),
+            signup_url=self._url(request, domain, "signup", query) if self._signup_allowed(domain.pool) else None,
+            username_label=self._username_label(domain.pool),
+            info=context.pop("info", info),
+            **context,
+        )
+
+    def _signed_in(self, request: Request, domain: Domain, req: AuthorizeRequest, result: dict[str, Any]) -> Response:
+        """After a sign-in step: a new-password page, or the SSO session and the client's redirect."""
+        if result.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
+            import json
+
+            required = [
+                n.removeprefix("userAttributes.")
+                for n in json.loads(result["ChallengeParameters"].get("requiredAttributes") or "[]")
+            ]
+            return self.render(
+                request,
+                domain,
+                "new_password.html",
+                client=req.client,
+                form="newPassword",
+                action_url=self._url(request, domain, "newPassword", req.query()),
+                session=result["Session"],
+                username=result["ChallengeParameters"].get("USER_ID_FOR_SRP", ""),
+                fields=self._fields(domain.pool, required),
+                password_rules=self._password_rules(domain.pool),
+            )
+        user_id = str(result[HOSTED_USER])
+        value = common.start_sso(self.runtime, domain.pool.id, user_id)
+        response = RedirectResponse(self.complete(request, req, user_id, dt.datetime.now(dt.UTC)), status_code=302)
+        response.set_cookie(
+            common.SSO_COOKIE,
+            value,
+            max_age=common.SSO_SECONDS,
+            path=self._base(request, domain) or "/",
+            httponly=True,
+            samesite="lax",
+            secure=self._secure(request),
+        )
+        return response
+
+    def login(self, request: Request, form: dict[str, str] | None) -> Response:
+        domain = self._domain(request)
+        try:
+            req = self._parse(domain, dict(request.query_params))
+        except RedirectError as err:
+            assert err.request is not None
+            return RedirectResponse(err.request.error_redirect(err.error, err.description), status_code=302)
+        if form is None:
+            session = common.find_sso(self.runtime, domain.pool.id, request.cookies.get(common.SSO_COOKIE))
+            if session is not None and req.prompt != "login":
+                return RedirectResponse(self.complete(request, req, session.user_id, session.auth_time), 302)
+            return self._login_page(request, domain, req)
+        self._check_csrf(request, form, "login")
+        username, password = form.get("username", "").strip(), form.get("password", "")
+        if not username or not password:
+            return self._login_page(
+                request, domain, req, 400, error="Enter your username and password.", username=username
+            )
+        ctx = self._ctx(request, domain.pool, "InitiateAuth")
+        try:
+            result = auth.hosted_password_sign_in(ctx, domain.pool, req.client, username, password, _finish_sign_in)
+        except ServiceError as err:
+            if err.code == "UserNotConfirmedException":
+                return RedirectResponse(
+                    self._url(request, domain, "confirmUser", req.query(), username=username), status_code=302
+                )
+            if err.code == "PasswordResetRequiredException":
+                return RedirectResponse(
+                    self._url(request, domain, "forgotPassword", req.query(), username=username), status_code=302
+                )
+            return self._login_page(request, domain, req, 400, error=err.message, username=username)
+        return self._signed_in(request, domain, req, result)
+
+    def new_password(self, request: Request, form: dict[str, str]) -> Response:
+        domain = self._domain(request)
+        req = self._parse_or_raise(domain, request)
+        self._check_csrf(request, form, "newPassword")
+        answers = {"NEW_PASSWORD": form.get("password", ""), "USERNAME": form.get("username", "")}
+        answers.update({f"userAttributes.{k[5:]}": v for k, v in form.items() if k.startswith("attr:") and v})
+        ctx = self._ctx(request, domain.pool, "RespondToAuthChallenge")
+        try:
+            result = auth.hosted_new_password(
+                ctx, domain.pool, req.client, form.get("session", ""), answers, _finish_sign_in
+            )
+        except ServiceError as err:
+            return self._login_page(request, domain, req, 400, error=err.message)
+        return self._signed_in(request, domain, req, result)
+
+    def _parse_or_raise(self, domain: Domain, request: Request) -> AuthorizeRequest:
+        try:
+            return self._parse(domain, dict(request.query_params))
+        except RedirectError as err:
+            raise ErrorPage("Invalid request", err.description, err.error) from None
+
+    # -- sign up and confirmation ----------------------------------------------------------------
+    def _signup_fields(self, pool: PoolView) -> tuple[bool, list[str]]:
+        username_attrs = pool.username_attributes
+        required = [n for n, a in pool.schema.items() if a.get("Required") and n != "sub"]
+        names = list(dict.fromkeys([*username_attrs[:1], *required]))
+        return not username_attrs, names
+
+    def signup(self, request: Request, form: dict[str, str] | None) -> Response:
+        domain = self._domain(request)
+        req = self._parse_or_raise(domain, request)
+        if not self._signup_allowed(domain.pool):
+            raise ErrorPage(
+                "Sign-up is not available", "New accounts are created by an administrator.", "signup_disabled", 403
+            )
+        ask_username, names = self._signup_fields(domain.pool)
+
+        def page(status: int = 200, error: str | None = None, values: dict[str, str] | None = None) -> Response:
+            return self.render(
+                request,
+                domain,
+                "signup.html",
+                client=req.client,
+                status=status,
+                form="signup",
+                error=error,
+                action_url=self._url(request, domain, "signup", req.query()),
+                login_url=self._url(request, domain, "login", req.query()),
+                ask_username=ask_username,
+                fields=self._fields(domain.pool, names),
+                values=values or {},
+                password_rules=self._password_rules(domain.pool),
+            )
+
+        if form is None:
+            return page()
+        self._check_csrf(request, form, "signup")
+        attributes = {k[5:]: v.strip() for k, v in form.items() if k.startswith("attr:") and v.strip()}
+        username = form.get("username", "").strip() if ask_username else attributes.get(names[0], "")
+        values = {"username": username, **attributes}
+        if not username:
+            return page(400, "Fill in every field.", values)
+        params: dict[str, Any] = {
+            "ClientId": req.client.id,
+            "Username": username,
+            "Password": form.get("password", ""),
+            "UserAttributes": [{"Name": k, "Value": v} for k, v in attributes.items()],
+            **self._secret_hash(req.client, username),
+        }
+        try:
+            out = selfservice.sign_up(self._ctx(request, domain.pool, "SignUp"), params) or {}
+        except ServiceError as err:
+            return page(400, err.message, values)
+        if out.get("UserConfirmed"):
+            return RedirectResponse(self._url(request, domain, "login", req.query(), info="signedup"), 302)
+        destination = (out.get("CodeDeliveryDetails") or {}).get("Destination", "")
+        return RedirectResponse(
+            self._url(request, domain, "confirmUser", req.query(), username=username, sent=destination), 302
+        )
+
+    def confirm(self, request: Request, form: dict[str, str] | None) -> Response:
+        domain = self._domain(request)
+        req = self._parse_or_raise(domain, request)
+        username = (form or {}).get("username") or request.query_params.get("username", "")
+        sent = request.query_params.get("sent")
+
+        def page(status: int = 200, error: str | None = None, info: str | None = None) -> Response:
+            return self.render(
+                request,
+                domain,
+                "confirm.html",
+                client=req.client,
+                status=status,
+                form="confirm",
+                error=error,
+                info=info,
+                username=username,
+                sent_to=f"We sent a code to {sent}." if sent else None,
+                action_url=self._url(request, domain, "confirmUser", req.query(), username=username),
+            )
+
+        if form is None:
+            return page()
+        self._check_csrf(request, form, "confirm")
+        ctx = self._ctx(request, domain.pool, "ConfirmSignUp")
+        base = {"ClientId": req.client.id, "Username": username, **self._secret_hash(req.client, username)}
+        try:
+            if form.get("action") == "resend":
+                out = selfservice.resend_confirmation_code(ctx, base) or {}
+                sent = (out.get("CodeDeliveryDetails") or {}).get("Destination", sent)
+                return page(info="We sent you a new code.")
+            selfservice.confirm_sign_up(ctx, {**base, "ConfirmationCode": form.get("code", "").strip()})
+        except ServiceError as err:
+            return page(400, err.message)
+        return RedirectResponse(self._url(request, domain, "login", req.query(), info="confirmed"), 302)
+
+    # -- forgotten passwords ---------------------------------------------------------------------
+    def forgot(self, request: Request, form: dict[str, str] | None) -> Response:
+        domain = self._domain(request)
+        req = self._parse_or_raise(domain, request)
+
+        def page(status: int = 200, error: str | None = None) -> Response:
+            return self.render(
+                request,
+                domain,
+                "forgot.html",
+                client=req.client,
+                status=status,
+                form="forgot",
+                error=error,
+                username_label=self._username_label(domain.pool),
+                action_url=self._url(request, domain, "forgotPassword", req.query()),
+                login_url=self._url(request, domain, "login", req.query()),
+            )
+
+        if form is None:
+            return page()
+        self._check_csrf(request, form, "forgot")
+        username = form.get("username", "").strip()
+        if not username:
+            return page(400, "Enter your username.")
+        params = {"ClientId": req.client.id, "Username": username, **self._secret_hash(req.client, username)}
+        try:
+            out = selfservice.forgot_password(self._ctx(request, domain.pool, "ForgotPassword"), params) or {}
+        except ServiceError as err:
+            return page(400, err.message)
+        destination = (out.get("CodeDeliveryDetails") or {}).get("Destination", "")
+        return RedirectResponse(
+            self._url(request, domain, "confirmForgotPassword", req.query(), username=username, sent=destination), 302
+        )
+
+    def confirm_forgot(self, request: Request, form: dict[str, str] | None) -> Response:
+        domain = self._domain(request)
+        req = self._parse_or_raise(domain, request)
+        username = (form or {}).get("username") or request.query_params.get("username", "")
+        sent = request.query_params.get("sent")
+
+        def page(status: int = 200, error: str | None = None) -> Response:
+            return self.render(
+                request,
+                domain,
+                "reset.html",
+                client=req.client,
+                status=status,
+                form="reset",
+                error=error,
+                username=username,
+                sent_to=f"We sent a code to {sent}." if sent else None,
+                password_rules=self._password_rules(domain.pool),
+                action_url=self._url(request, domain, "confirmForgotPassword", req.query(), username=username),
+            )
+
+        if form is None:
+            return page()
+        self._check_csrf(request, form, "reset")
+        params = {
+            "ClientId": req.client.id,
+            "Username": username,
+            "ConfirmationCode": form.get("code", "").strip(),
+            "Password": form.get("password", ""),
+            **self._secret_hash(req.client, username),
+        }
+        try:
+            selfservice.confirm_forgot_password(self._ctx(request, domain.pool, "ConfirmForgotPassword"), params)
+        except ServiceError as err:
+            return page(400, err.message)
+        return RedirectResponse(self._url(request, domain, "login", req.query(), info="reset"), 302)
+
+    # -- logout ----------------------------------------------------------------------------------
+    def logout(self, request: Request) -> Response:
+        """``/logout?client_id&logout_uri`` (signed out, back to the app) or
+        ``/logout?client_id&redirect_uri&response_type…`` (signed out, to the sign-in page)."""
+        domain = self._domain(request)
+        params = dict(request.query_params)
+        from ostiary.userpools.lookup import client_by_id
+
+        with self.runtime.store.read() as conn:
+            client_id = params.get("client_id", "")
+            client = client_by_id(conn, self.runtime.box, client_id) if client_id else None
+        if client is None or client.pool_id != domain.pool.id:
+            raise ErrorPage("Invalid request", "The app client does not exist in this user pool.", "invalid_client")
+        logout_uri = params.get("logout_uri")
+        if logout_uri is not None:
+            if logout_uri not in (client.config.get("LogoutURLs") or []):
+                raise ErrorPage(
+                    "Invalid request", "The logout_uri is not registered for this app client.", "redirect_mismatch"
+                )
+            target = logout_uri
+        else:
+            req = self._parse_or_raise(domain, request)
+            target = self._url(request, domain, "login", req.query(), info="loggedout")
+        common.end_sso(self.runtime, request.cookies.get(common.SSO_COOKIE))
+        response = RedirectResponse(target, status_code=302)
+        response.delete_cookie(common.SSO_COOKIE, path=self._base(request, domain) or "/")
+        return response
+
+    def error(self, request: Request) -> Response:
+        self._domain(request)
+        raise ErrorPage(
+            "Something went wrong",
+            request.query_params.get("error_description", "An error occurred."),
+            request.query_params.get("error", "error"),
+        )
+
+    # -- routes ----------------------------------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        def page(
+            handler: Callable[[Request, dict[str, str] | None], Response],
+        ) -> Callable[[Request], Awaitable[Response]]:
+            async def endpoint(request: Request) -> Response:
+                form: dict[str, str] | None = None
+                if request.method == "POST":
+                    body = await request.body()
+                    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+                return await to_thread.run_sync(self._guard, handler, request, form)
+
+            return endpoint
+
+        def plain(handler: Callable[[Request], Response]) -> Callable[[Request], Awaitable[Response]]:
+            async def endpoint(request: Request) -> Response:
+                return await to_thread.run_sync(self._guard, lambda r, _f: handler(r), request, None)
+
+            return endpoint
+
+        def api(
+            handler: Callable[[Runtime, Domain, Request, bytes], Response],
+        ) -> Callable[[Request], Awaitable[Response]]:
+            async def endpoint(request: Request) -> Response:
+                body = await request.body()
+                domain = await to_thread.run_sync(self.domains.get, request.path_params["domain"])
+                if domain is None:
+                    return endpoints.OAuthError("invalid_request", "Unknown domain", 404).response()
+                return await to_thread.run_sync(handler, self.runtime, domain, request, body)
+
+            return endpoint
+
+        async def user_info(request: Request) -> Response:
+            domain = await to_thread.run_sync(self.domains.get, request.path_params["domain"])
+            if domain is None:
+                return Response(status_code=404)
+            return await to_thread.run_sync(endpoints.user_info, self.runtime, domain, request)
+
+        async def stylesheet(_: Request) -> Response:
+            return FileResponse(
+                STATIC / "hosted.css", media_type="text/css", headers={"cache-control": "public, max-age=3600"}
+            )
+
+        domain_routes = [
+            Route("/oauth2/authorize", plain(self.authorize), methods=["GET"]),
+            Route("/oauth2/token", api(endpoints.token), methods=["POST"]),
+            Route("/oauth2/userInfo", user_info, methods=["GET", "POST"]),
+            Route("/oauth2/revoke", api(endpoints.revoke), methods=["POST"]),
+            Route("/login", page(self.login), methods=["GET", "POST"]),
+            Route("/signup", page(self.signup), methods=["GET", "POST"]),
+            Route("/confirmUser", page(self.confirm), methods=["GET", "POST"]),
+            Route("/forgotPassword", page(self.forgot), methods=["GET", "POST"]),
+            Route("/confirmForgotPassword", page(self.confirm_forgot), methods=["GET", "POST"]),
+            Route("/newPassword", page(lambda r, f: self.new_password(r, f or {})), methods=["POST"]),
+            Route("/logout", plain(self.logout), methods=["GET"]),
+            Route("/error", plain(self.error), methods=["GET"]),
+            Route("/static/hosted.css", stylesheet, methods=["GET"]),
+        ]
+        return [Mount(PATH_PREFIX.rstrip("/") + "/{domain}", routes=domain_routes)]
+
+    def _guard(
+        self,
+        handler: Callable[[Request, dict[str, str] | None], Response],
+        request: Request,
+        form: dict[str, str] | None,
+    ) -> Response:
+        try:
+            return handler(request, form)
+        except ErrorPage as err:
+            try:
+                domain = self.domains.get(request.path_params["domain"])
+            except KeyError:
+                domain = None
+            return self.error_page(request, domain, err)
