@@ -25,6 +25,11 @@ SERVICES: tuple[str, ...] = ("cognito-idp", "cognito-identity", "sts", "iam")
 
 _MAX_REPORTED = 10
 
+# String shapes whose model length and pattern the service itself does not enforce, so the operation
+# checks them: cognito-idp's DomainType describes prefix domains only (``myapp``), yet Create/Describe/
+# Update/DeleteUserPoolDomain take custom domains as fully-qualified names (``auth.example.com``).
+_CHECKED_BY_OPERATION = frozenset({"DomainType"})
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
@@ -193,6 +198,8 @@ class _Validator:
         if t == "string":
             if not isinstance(value, str):
                 self.fail(value, path, "Member must be of type string", sensitive)
+                return
+            if shape.name in _CHECKED_BY_OPERATION:
                 return
             self._length(len(value), value, path, meta, sensitive)
             enum = meta.get("enum")
