@@ -26,6 +26,7 @@ from ostiary.userpools.claims import UNIT_SECONDS
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import InvalidOAuthFlowException, InvalidParameterException, ScopeDoesNotExistException
 from ostiary.userpools.lookup import CLIENT_SECRET_CONTEXT, pool_for_caller
+from ostiary.userpools.resource_servers import custom_scopes
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 DEFAULT_FLOWS = ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH"]
@@ -73,7 +74,7 @@ def _seconds(value: int, unit: str) -> int:
     return value * UNIT_SECONDS[unit]
 
 
-def _settings(pool: PoolView, params: Params) -> dict[str, Any]:
+def _settings(conn: Connection, pool: PoolView, params: Params) -> dict[str, Any]:
     """Validated client settings with AWS's defaults for whatever the request omits."""
     cfg: dict[str, Any] = {k: params[k] for k in SETTINGS if params.get(k) is not None}
     # Without TokenValidityUnits AWS reads a given access/ID validity in hours; Ostiary then reports
@@ -116,7 +117,7 @@ def _settings(pool: PoolView, params: Params) -> dict[str, Any]:
     cfg.setdefault("AuthSessionValidity", 3)
     cfg.setdefault("PreventUserExistenceErrors", "ENABLED")
     _check_attributes(pool, cfg)
-    _check_oauth(pool, cfg, params)
+    _check_oauth(conn, pool, cfg, params)
     return cfg
 
 
@@ -138,32 +139,53 @@ def _check_attributes(pool: PoolView, cfg: dict[str, Any]) -> None:
 
 
 def _check_url(url: str, what: str) -> None:
+    """A redirect URI (CreateUserPoolClient, CallbackURLs): absolute, no fragment, HTTPS except
+    ``http://localhost``, ``http://127.0.0.1`` and ``http://[::1]`` (any port), or an app scheme
+    such as ``myapp://example``."""
     parts = urlsplit(url)
-    local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
+    local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")
     if parts.fragment:
         raise InvalidParameterException(f"{what} must not contain a fragment: {url}")
-    # https, http://localhost, or an app's custom scheme (myapp://callback)
-    if parts.scheme in ("http", "") and not local:
+    if not parts.scheme or (parts.scheme == "http" and not local):
         raise InvalidParameterException(f"{what} must be HTTPS or http://localhost: {url}")
+    if parts.scheme in ("http", "https") and not parts.hostname:
+        raise InvalidParameterException(f"{what} must be an absolute URI: {url}")
 
 
-def _check_oauth(pool: PoolView, cfg: dict[str, Any], params: Params) -> None:
+def _check_scopes(conn: Connection, pool: PoolView, scopes: list[str]) -> None:
+    """Standard scopes, or ``<resource server identifier>/<scope name>`` defined in the pool now
+    (resource_servers.py); a scope removed later stays on the client, as in AWS."""
+    custom: set[str] | None = None
+    for scope in scopes:
+        if scope in STANDARD_SCOPES:
+            continue
+        if custom is None:
+            custom = custom_scopes(conn, pool.id)
+        if scope not in custom:
+            raise ScopeDoesNotExistException(f"Invalid scope requested: {scope}")
+
+
+def _check_oauth(conn: Connection, pool: PoolView, cfg: dict[str, Any], params: Params) -> None:
+    """OAuth settings of an app client, by the CreateUserPoolClient reference and the Developer
+    Guide ("App client settings", "Scopes, M2M, and APIs with resource servers")."""
     for url in cfg.get("CallbackURLs") or []:
         _check_url(url, "CallbackURLs")
     for url in cfg.get("LogoutURLs") or []:
         _check_url(url, "LogoutURLs")
     default = cfg.get("DefaultRedirectURI")
-    if default and default not in (cfg.get("CallbackURLs") or []):
-        raise InvalidParameterException("DefaultRedirectURI must be one of the CallbackURLs.")
+    if default:
+        _check_url(default, "DefaultRedirectURI")
+        if default not in (cfg.get("CallbackURLs") or []):
+            raise InvalidParameterException("DefaultRedirectURI must be one of the CallbackURLs.")
     providers = cfg.get("SupportedIdentityProviders") or []
     for provider in providers:
         if provider != "COGNITO":
             raise InvalidParameterException(f"The provider {provider} does not exist for User Pool {pool.id}")
     flows = cfg.get("AllowedOAuthFlows") or []
+    if len(set(flows)) != len(flows):
+        raise InvalidParameterException("AllowedOAuthFlows must not contain duplicates.")
     scopes = cfg.get("AllowedOAuthScopes") or []
-    for scope in scopes:
-        if scope not in STANDARD_SCOPES:
-            raise ScopeDoesNotExistException(f"Invalid scope requested: {scope}")
+    _check_scopes(conn, pool, scopes)
     if not cfg.get("AllowedOAuthFlowsUserPoolClient"):
         return
     if not flows or not scopes:
@@ -219,7 +241,7 @@ def create_user_pool_client(ctx: RequestContext, params: Params) -> Result:
     secret = params.get("ClientSecret") or (new_client_secret() if params.get("GenerateSecret") else None)
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
-        cfg = _settings(pool, {**params, "_has_secret": secret is not None})
+        cfg = _settings(conn, pool, {**params, "_has_secret": secret is not None})
         client_id = new_client_id()
         conn.execute(
             insert(t.user_pool_clients).values(
@@ -250,7 +272,7 @@ def update_user_pool_client(ctx: RequestContext, params: Params) -> Result:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         row = _row(conn, pool, params["ClientId"])
         secret = _secret(ctx, row)
-        cfg = _settings(pool, {**params, "_has_secret": secret is not None})
+        cfg = _settings(conn, pool, {**params, "_has_secret": secret is not None})
         conn.execute(
             update(t.user_pool_clients)
             .where(t.user_pool_clients.c.client_id == row.client_id)

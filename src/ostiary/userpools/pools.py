@@ -23,7 +23,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools import paging, schema, tags
+from ostiary.userpools import domains, paging, schema, tags
 from ostiary.userpools.errors import InvalidParameterException, ResourceNotFoundException
 from ostiary.userpools.passwords import DEFAULT_POLICY
 
@@ -207,6 +207,8 @@ def user_pool_type(conn: Connection, row: Row[Any]) -> dict[str, Any]:
     pool_tags = tags.read(conn, out["Arn"])
     if pool_tags:
         out["UserPoolTags"] = pool_tags
+    # Domain (the prefix) and CustomDomain: see domains.py
+    out.update(domains.pool_domain_fields(conn, row.id))
     return out
 
 
