@@ -28,6 +28,7 @@ from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import MAX_BODY, Dispatcher, HttpRequest
 from ostiary.protocol.registry import load_handlers
 from ostiary.store.db import Store, reset_data
+from ostiary.userpools import ui_customization
 from ostiary.userpools.messages import outbox_rows
 
 log = logging.getLogger("ostiary")
@@ -126,6 +127,8 @@ class FrontDoor:
                 break
         if not host or host.split(":", 1)[0].replace(".", "").isdigit() or host.startswith(("localhost", "[")):
             return scope
+        if scope["path"].startswith("/_ostiary/"):  # Ostiary's own resources (logos) on any host
+            return scope
         domain = await to_thread.run_sync(self.domains.from_host, host)
         if domain is None:
             return scope
@@ -186,6 +189,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     domains = DomainResolver(runtime)
     hosted = HostedUI(runtime, domains)
     routes += hosted.routes()
+    routes += ui_customization.routes(runtime)
     routes += wellknown.routes(runtime, domains)
     if settings.dev:
         routes.append(Route("/_ostiary/settings", dev_settings, methods=["GET"]))

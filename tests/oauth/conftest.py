@@ -34,6 +34,8 @@ class Hosted:
     m2m_client_id: str
     m2m_secret: str
     idp: Any
+    callback: str = CALLBACK
+    signed_out: str = SIGNED_OUT
 
     @property
     def base(self) -> str:
@@ -44,7 +46,7 @@ class Hosted:
         return f"{self.server.url}/{self.pool_id}"
 
 
-def make_hosted(server: Server, **pool_args: Any) -> Hosted:
+def make_hosted(server: Server, callback: str = CALLBACK, signed_out: str = SIGNED_OUT, **pool_args: Any) -> Hosted:
     idp = server.client("cognito-idp")
     args: dict[str, Any] = {"PoolName": "hosted-" + secrets.token_hex(3), "AutoVerifiedAttributes": ["email"]}
     args.update(pool_args)
@@ -56,8 +58,8 @@ def make_hosted(server: Server, **pool_args: Any) -> Hosted:
         "AllowedOAuthFlowsUserPoolClient": True,
         "AllowedOAuthFlows": ["code", "implicit"],
         "AllowedOAuthScopes": SCOPES,
-        "CallbackURLs": [CALLBACK],
-        "LogoutURLs": [SIGNED_OUT],
+        "CallbackURLs": [callback],
+        "LogoutURLs": [signed_out],
         "SupportedIdentityProviders": ["COGNITO"],
         "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     }

@@ -109,12 +109,8 @@ class HostedUI:
         return secrets.token_urlsafe(32), True
 
     def _customization(self, pool: PoolView, client: ClientView | None) -> tuple[str | None, bool]:
-        import importlib
+        from ostiary.userpools import ui_customization
 
-        try:  # userpools/ui_customization.py (SetUICustomization)
-            ui_customization: Any = importlib.import_module("ostiary.userpools.ui_customization")
-        except ImportError:
-            return None, False
         with self.runtime.store.read() as conn:
             found: tuple[str | None, bool] = ui_customization.effective_customization(
                 conn, pool.id, client.id if client else "ALL"
@@ -405,7 +401,9 @@ class HostedUI:
     def _signup_fields(self, pool: PoolView) -> tuple[bool, list[str]]:
         username_attrs = pool.username_attributes
         required = [n for n, a in pool.schema.items() if a.get("Required") and n != "sub"]
-        names = list(dict.fromkeys([*username_attrs[:1], *required]))
+        # the addresses the pool verifies automatically: the confirmation code goes there
+        verified = [n for n in pool.config.get("AutoVerifiedAttributes") or [] if n in ("email", "phone_number")]
+        names = list(dict.fromkeys([*username_attrs[:1], *required, *verified]))
         return not username_attrs, names
 
     def signup(self, request: Request, form: dict[str, str] | None) -> Response:
