@@ -67,15 +67,25 @@ class FrontDoor:
     """Raw ASGI entry: AWS API calls on ``/`` go straight to the dispatcher (no router, no middleware
     on the hot path); everything else (health, metrics, OAuth endpoints, pages) goes to Starlette."""
 
-    def __init__(self, dispatcher: Dispatcher, web: Starlette, domains: DomainResolver) -> None:
+    def __init__(self, dispatcher: Dispatcher, web: Starlette, domains: DomainResolver, hosted: HostedUI) -> None:
         self.dispatcher = dispatcher
         self.web = web
         self.domains = domains
+        self.hosted = hosted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/" or scope["method"] not in ("GET", "POST", "OPTIONS"):
             if scope["type"] == "http":
                 scope = await self._domain_host(scope)
+                path = scope["path"]
+                if (
+                    scope["method"] == "POST"
+                    and path.startswith(DOMAIN_PATH)
+                    and path.endswith("/oauth2/token")
+                    and path.count("/") == 4
+                ):
+                    await self.hosted.serve_token(scope, receive, send)
+                    return
             await self.web(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":
@@ -115,7 +125,6 @@ class FrontDoor:
         out.append((b"content-length", str(len(resp.body)).encode()))
         out.extend(CORS_RESPONSE)
         await _respond(send, resp.status, out, resp.body)
-
 
     async def _domain_host(self, scope: Scope) -> Scope:
         """A request to a user pool domain by its host name (``myapp.auth.<region>.<base>`` or a
@@ -203,7 +212,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     web = Starlette(routes=routes, lifespan=lifespan)
     web.state.runtime = runtime
-    return FrontDoor(dispatcher, web, domains)
+    return FrontDoor(dispatcher, web, domains, hosted)
 
 
 def create_app_from_env() -> ASGIApp:

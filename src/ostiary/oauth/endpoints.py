@@ -10,12 +10,13 @@ import base64
 import binascii
 import datetime as dt
 import hmac
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -24,11 +25,37 @@ from ostiary.oauth.common import pkce_ok, service_context, take_code
 from ostiary.oauth.domains import Domain
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
-from ostiary.store import tables as t
 from ostiary.userpools import auth, claims, directory, tokens
 from ostiary.userpools.lookup import ClientView, client_by_id
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+CACHE_SECONDS = 5.0
+
+
+class _TtlCache:
+    """App clients and a pool's custom scopes, per process for a few seconds: the token endpoint
+    answers without a database read on its hot path. A changed or deleted client (or scope) takes
+    effect within CACHE_SECONDS, like access keys."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        with self._lock:
+            if len(self._entries) > 10000:
+                self._entries.clear()
+            self._entries[key] = (now + CACHE_SECONDS, value)
+        return value
+
+
+_CACHE = _TtlCache()
 
 
 class OAuthError(Exception):
@@ -82,8 +109,11 @@ def authenticate_client(runtime: Runtime, domain: Domain, request: Request, form
         client_id, secret = form.get("client_id", ""), form.get("client_secret")
     if not client_id:
         raise OAuthError("invalid_client", "Client authentication failed", 401, basic=basic)
-    with runtime.store.read() as conn:
-        client = client_by_id(conn, runtime.box, client_id)
+    def load() -> ClientView | None:
+        with runtime.store.read() as conn:
+            return client_by_id(conn, runtime.box, client_id)
+
+    client: ClientView | None = _CACHE.get("client:" + client_id, load)
     if client is None or client.pool_id != domain.pool.id:
         raise OAuthError("invalid_client", "Client authentication failed", 401, basic=basic)
     if client.secret is not None:
@@ -158,13 +188,14 @@ def _refresh_grant(runtime: Runtime, domain: Domain, client: ClientView, form: d
 
 
 def _custom_scopes(runtime: Runtime, pool_id: str) -> set[str]:
-    with runtime.store.read() as conn:
-        rows = conn.execute(
-            select(t.resource_servers.c.identifier, t.resource_servers.c.scopes).where(
-                t.resource_servers.c.user_pool_id == pool_id
-            )
-        ).all()
-    return {f"{r.identifier}/{s['ScopeName']}" for r in rows for s in r.scopes or []}
+    def load() -> set[str]:
+        from ostiary.userpools.resource_servers import custom_scopes
+
+        with runtime.store.read() as conn:
+            return set(custom_scopes(conn, pool_id))
+
+    found: set[str] = _CACHE.get("scopes:" + pool_id, load)
+    return found
 
 
 def _client_credentials(runtime: Runtime, domain: Domain, client: ClientView, form: dict[str, str]) -> Response:
