@@ -8,11 +8,22 @@ from __future__ import annotations
 import base64
 import secrets
 import warnings
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.oauth.conftest import CALLBACK, SCOPES, Hosted, add_user, pkce_pair, query_of, sign_in_over_http
+from tests.oauth.conftest import (
+    CALLBACK,
+    SCOPES,
+    Hosted,
+    add_user,
+    make_hosted,
+    pkce_pair,
+    query_of,
+    sign_in_over_http,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -219,3 +230,17 @@ def test_implicit_flow_over_http(hosted: Hosted) -> None:
     assert got["token_type"] == "Bearer" and got["access_token"] and got["id_token"]
     assert "refresh_token" not in got
     assert SCOPES  # the client's scopes include openid, so the ID token came too
+
+
+def test_operator_templates_override_the_pages(server_factory: Any, tmp_path: Path) -> None:
+    (tmp_path / "login.html").write_text(
+        '{% extends "base.html" %}{% block heading %}Welcome to Acme{% endblock %}'
+        '{% block content %}<form method="post" action="{{ action_url }}">'
+        '<input type="hidden" name="_csrf" value="{{ csrf }}"></form>{% endblock %}'
+    )
+    srv = server_factory(env={"OSTIARY_HOSTED_UI_TEMPLATES": str(tmp_path)})
+    h = make_hosted(srv)
+    resp = httpx.get(f"{h.base}/login", params=_authorize_params(h, h.client_id))
+    assert resp.status_code == 200 and "Welcome to Acme" in resp.text
+    forgot = httpx.get(f"{h.base}/forgotPassword", params=_authorize_params(h, h.client_id))
+    assert "Forgot your password?" in forgot.text  # pages without an override keep the built-in one

@@ -288,6 +288,12 @@ def delete_user_pool_client(ctx: RequestContext, params: Params) -> Result:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         row = _row(conn, pool, params["ClientId"])
         conn.execute(delete(t.user_pool_clients).where(t.user_pool_clients.c.client_id == row.client_id))
+        conn.execute(
+            delete(t.ui_customizations).where(
+                t.ui_customizations.c.user_pool_id == pool.id, t.ui_customizations.c.client_id == row.client_id
+            )
+        )
+        conn.execute(delete(t.oauth_codes).where(t.oauth_codes.c.client_id == row.client_id))
     return None
 
 
