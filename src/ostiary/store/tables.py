@@ -447,6 +447,29 @@ identity_logins = Table(
 )
 
 
+# --- Devices (migration 0009) --------------------------------------------------------------------
+
+# A user's device: created when a sign-in returns NewDeviceMetadata, confirmed with its SRP verifier
+# (ConfirmDevice), remembered or not (UpdateDeviceStatus).
+devices = Table(
+    "devices",
+    metadata,
+    Column("device_key", String(128), primary_key=True),
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("group_key", String(128), nullable=False),
+    Column("confirmed", Boolean, nullable=False),
+    Column("remembered", Boolean, nullable=False),
+    Column("srp_salt", String(128), nullable=True),
+    Column("srp_verifier", Text, nullable=True),
+    Column("attributes", JSONDoc, nullable=False),  # [{Name, Value}]: device_name, last_ip_used, …
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_authenticated_at", UTCDateTime(), nullable=True),
+    Index("ix_devices_user", "user_id", "created_at"),
+)
+
+
 # --- OAuth 2.0 and the hosted UI (migration 0008) ------------------------------------------------
 
 # A pool's domains: a prefix (served as <prefix>.<auth base host> and under /_domain/<prefix>) or a
