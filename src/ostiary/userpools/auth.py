@@ -18,17 +18,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools import directory, lockout, srp, tokens
+from ostiary.userpools import directory, lockout, messages, mfa, srp, tokens
 from ostiary.userpools import passwords as policy
 from ostiary.userpools.claims import SignInEvent
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
+    CodeMismatchException,
+    ExpiredCodeException,
     InvalidParameterException,
     InvalidPasswordException,
     NotAuthorizedException,
@@ -200,7 +202,7 @@ def _after_password(
                 "userAttributes": json.dumps(visible),
             },
         }
-    return finish(ctx, conn, pool, client, user, now)
+    return _mfa_or_finish(ctx, conn, pool, client, user, now, finish)
 
 
 def _find_for_signin(
@@ -386,7 +388,7 @@ def _new_password(
         )
         if updates:
             directory.save_attributes(conn, user, attributes, now)
-        return finish(ctx, conn, pool, client, user, now)
+        return _mfa_or_finish(ctx, conn, pool, client, user, now, finish)
 
 
 def _refresh(
@@ -495,7 +497,9 @@ def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: P
     return {"AuthenticationResult": result, "ChallengeParameters": {}}
 
 
-def _respond(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params) -> Result:
+def _respond(
+    ctx: RequestContext, pool: PoolView, client: ClientView, params: Params, finish: Finisher = _success
+) -> Result:
     name = params["ChallengeName"]
     answers: dict[str, str] = dict(params.get("ChallengeResponses") or {})
     session = params.get("Session")
@@ -505,7 +509,152 @@ def _respond(ctx: RequestContext, pool: PoolView, client: ClientView, params: Pa
         if not session:
             raise InvalidParameterException("Missing required parameter Session")
         return _new_password(ctx, pool, client, session, answers, ctx.now)
+    if name in MFA_CHALLENGES:
+        if not session:
+            raise InvalidParameterException("Missing required parameter Session")
+        return _answer_mfa(ctx, pool, client, name, session, answers, finish)
     raise InvalidParameterException(f"Ostiary does not support the {name} challenge yet.")
+
+
+# --------------------------------------------------------------------------------------------
+# MFA (Cognito Developer Guide, "Adding MFA to a user pool"; RespondToAuthChallenge)
+
+MFA_CHALLENGES = ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP", "SELECT_MFA_TYPE", "MFA_SETUP")
+MFA_ATTEMPTS = 3
+CODE_MISMATCH = "Invalid code or auth state for the user."
+
+
+def _mfa_challenge(
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    client: ClientView,
+    user: User,
+    challenge: str,
+    options: tuple[str, ...],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Open an MFA challenge session (sending the code for SMS and email)."""
+    params: dict[str, str] = {"USER_ID_FOR_SRP": user.username}
+    if challenge in ("SMS_MFA", "EMAIL_OTP"):
+        attribute = "phone_number" if challenge == "SMS_MFA" else "email"
+        delivery = messages.Delivery(
+            "SMS" if attribute == "phone_number" else "EMAIL", attribute, user.attributes[attribute]
+        )
+        code = messages.issue_code(conn, user, "Authentication", now)
+        messages.send(conn, ctx.settings, pool, user, delivery, "Authentication", code, now)
+        details = delivery.details()
+        params.update(
+            CODE_DELIVERY_DELIVERY_MEDIUM=details["DeliveryMedium"], CODE_DELIVERY_DESTINATION=details["Destination"]
+        )
+    elif challenge == "SELECT_MFA_TYPE":
+        params["MFAS_CAN_CHOOSE"] = json.dumps(list(options))
+    elif challenge == "MFA_SETUP":
+        params["MFAS_CAN_SETUP"] = json.dumps(list(options))
+    state = {"user_id": user.id, "attempts": 0, "options": list(options)}
+    session = _new_session(conn, pool, client, user.username, challenge, state, now)
+    return {"ChallengeName": challenge, "Session": session, "ChallengeParameters": params}
+
+
+def _mfa_or_finish(
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    client: ClientView,
+    user: User,
+    now: dt.datetime,
+    finish: Finisher = _success,
+    skip_mfa: bool = False,
+) -> dict[str, Any]:
+    """After the password (or a new password): an MFA challenge when the pool and user call for one,
+    else the end of the sign-in."""
+    step = None if skip_mfa else mfa.next_step(pool, user)
+    if step is None:
+        return finish(ctx, conn, pool, client, user, now)
+    return _mfa_challenge(ctx, conn, pool, client, user, step.challenge, step.options, now)
+
+
+def _answer_mfa(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    name: str,
+    session_id: str,
+    answers: dict[str, str],
+    finish: Finisher,
+) -> dict[str, Any]:
+    now = ctx.now
+    failure: Exception | None = None
+    with ctx.store.tx() as conn:
+        row = conn.execute(select(t.auth_sessions).where(t.auth_sessions.c.id == session_id)).first()
+        if row is None or row.user_pool_id != pool.id or row.client_id != client.id or utc(row.expires_at) < now:
+            raise NotAuthorizedException(SESSION_EXPIRED)
+        if row.challenge != name:
+            raise InvalidParameterException(f"Invalid challenge name: expected {row.challenge}")
+        user = directory.get_by_id(conn, pool, row.state["user_id"])
+        if user is None or not user.enabled:
+            raise NotAuthorizedException(SESSION_EXPIRED)
+        named = answers.get("USERNAME")
+        if named and named not in (user.username, user.id):
+            found = directory.find(conn, pool, named)
+            if found is None or found.id != user.id:
+                raise NotAuthorizedException(SESSION_EXPIRED)
+        if name == "SELECT_MFA_TYPE":
+            choice = answers.get("ANSWER", "")
+            if choice not in (row.state.get("options") or []):
+                raise InvalidParameterException("ANSWER must be one of the MFA types the challenge offered.")
+            conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+            return _mfa_challenge(ctx, conn, pool, client, user, choice, (), now)
+        if name == "MFA_SETUP":
+            if not user.mfa.get("totp_secret"):
+                raise InvalidParameterException("The software token has not been verified (VerifySoftwareToken).")
+            conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+            enabled = list(dict.fromkeys([*(user.mfa.get("UserMFASettingList") or []), mfa.TOTP]))
+            mfa.save(conn, user, now, UserMFASettingList=enabled, PreferredMfaSetting=mfa.TOTP)
+            return finish(ctx, conn, pool, client, user, now)
+        ok = False
+        if name == "SOFTWARE_TOKEN_MFA":
+            step = mfa.check_totp(ctx.box, user, answers.get("SOFTWARE_TOKEN_MFA_CODE", ""), now)
+            if step is not None:
+                mfa.record_totp_step(conn, user, step, now)
+                ok = True
+        else:
+            field = "SMS_MFA_CODE" if name == "SMS_MFA" else "EMAIL_OTP_CODE"
+            check = messages.check_code(conn, user, "Authentication", answers.get(field, ""), now)
+            ok = check.ok
+            if not ok and isinstance(check.error, ExpiredCodeException):
+                conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+                failure = NotAuthorizedException(SESSION_EXPIRED)
+        if ok:
+            conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+            lockout.record_success(conn, pool.id, user.id)
+            return finish(ctx, conn, pool, client, user, now)
+        if failure is None:
+            attempts = int(row.state.get("attempts") or 0) + 1
+            if attempts >= MFA_ATTEMPTS:
+                conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+                failure = NotAuthorizedException(SESSION_EXPIRED)
+            else:
+                conn.execute(
+                    update(t.auth_sessions)
+                    .where(t.auth_sessions.c.id == session_id)
+                    .values(state={**row.state, "attempts": attempts})
+                )
+                failure = CodeMismatchException(CODE_MISMATCH)
+    raise failure
+
+
+def hosted_respond(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    challenge: str,
+    session_id: str,
+    answers: dict[str, str],
+    finish: Finisher,
+) -> dict[str, Any]:
+    """The hosted UI's answer to an MFA challenge (same rules as RespondToAuthChallenge)."""
+    return _answer_mfa(ctx, pool, client, challenge, session_id, answers, finish)
 
 
 def _heavy_flow(body: bytes) -> bool:

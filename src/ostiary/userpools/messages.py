@@ -40,6 +40,7 @@ CODE_LIFETIMES = {
     "ForgotPassword": dt.timedelta(hours=1),
     "VerifyAttribute:email": dt.timedelta(hours=24),
     "VerifyAttribute:phone_number": dt.timedelta(hours=24),
+    "Authentication": dt.timedelta(minutes=3),  # SMS and email MFA codes
 }
 MAX_ATTEMPTS = 5
 
@@ -49,6 +50,9 @@ DEFAULT_SMS_MESSAGE = "Your verification code is {####}. "
 DEFAULT_INVITE_SUBJECT = "Your temporary password"
 DEFAULT_INVITE_MESSAGE = "Your username is {username} and temporary password is {####}. "
 DEFAULT_FORGOT_MESSAGE = "Your password reset code is {####}. "
+DEFAULT_MFA_SMS_MESSAGE = "Your authentication code is {####}. "
+DEFAULT_MFA_EMAIL_SUBJECT = "Your sign-in code"
+DEFAULT_MFA_EMAIL_MESSAGE = "Your sign-in code is {####}. "
 
 
 def _hash(user_id: str, purpose: str, code: str) -> str:
@@ -156,6 +160,11 @@ def recovery_delivery(pool: PoolView, user: User) -> Delivery | None:
 def _template(pool: PoolView, medium: str, purpose: str) -> tuple[str, str]:
     cfg = pool.config
     vmt = cfg.get("VerificationMessageTemplate") or {}
+    if purpose == "Authentication":  # MFA codes: SmsAuthenticationMessage, EmailMfaConfiguration
+        if medium == "SMS":
+            return "", cfg.get("SmsAuthenticationMessage") or DEFAULT_MFA_SMS_MESSAGE
+        email = (cfg.get("MfaSettings") or {}).get("EmailMfaConfiguration") or {}
+        return email.get("Subject") or DEFAULT_MFA_EMAIL_SUBJECT, email.get("Message") or DEFAULT_MFA_EMAIL_MESSAGE
     if purpose == "AdminCreateUser":
         invite = (cfg.get("AdminCreateUserConfig") or {}).get("InviteMessageTemplate") or {}
         if medium == "SMS":
