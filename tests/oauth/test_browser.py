@@ -249,3 +249,43 @@ def test_ui_customization_and_error_page(page: Any, site: Hosted) -> None:
     page.set_viewport_size({"width": 390, "height": 760})
     page.goto(authorize_url(site, site.client_id, prompt="login"))
     shot(page, "10-sign-in-mobile")
+
+
+def test_totp_enrolment_and_mfa_sign_in(page: Any, dev_server: Server, app_url: str) -> None:
+    import time
+
+    import pyotp
+
+    h = make_hosted(dev_server, callback=f"{app_url}/callback", signed_out=f"{app_url}/signed-out")
+    h.callback, h.signed_out = f"{app_url}/callback", f"{app_url}/signed-out"
+    h.idp.set_user_pool_mfa_config(
+        UserPoolId=h.pool_id, MfaConfiguration="ON", SoftwareTokenMfaConfiguration={"Enabled": True}
+    )
+    add_user(h, "farah")
+    page.goto(authorize_url(h, h.client_id))
+    sign_in(page, "farah")
+    assert page.get_by_role("heading", name="Set up an authenticator app").is_visible()
+    assert page.get_by_role("img", name="QR code").is_visible()
+    shot(page, "11-totp-setup")
+    secret = page.get_by_label("Secret key").inner_text().replace(" ", "")
+    totp = pyotp.TOTP(secret)
+    page.get_by_label("Code from the app").fill(totp.now())
+    page.get_by_role("button", name="Verify and sign in").click()
+    page.wait_for_url(h.callback + "**")
+    assert "code" in query_of(page.url)
+    used_step = int(time.time()) // 30
+
+    page.goto(f"{h.base}/logout?{urlencode({'client_id': h.client_id, 'logout_uri': h.signed_out})}")
+    page.wait_for_url(h.signed_out)
+    page.goto(authorize_url(h, h.client_id))
+    sign_in(page, "farah")
+    assert page.get_by_role("heading", name="Verify it's you").is_visible()
+    shot(page, "12-mfa-code")
+    page.get_by_label("Code from your authenticator app").fill("000000")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text() == "That code is not right. Try again."
+    next_step = max(int(time.time()) // 30, used_step + 1)
+    page.get_by_label("Code from your authenticator app").fill(totp.at(next_step * 30 + 1))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(h.callback + "**")
+    assert "code" in query_of(page.url)

@@ -109,6 +109,7 @@ def authenticate_client(runtime: Runtime, domain: Domain, request: Request, form
         client_id, secret = form.get("client_id", ""), form.get("client_secret")
     if not client_id:
         raise OAuthError("invalid_client", "Client authentication failed", 401, basic=basic)
+
     def load() -> ClientView | None:
         with runtime.store.read() as conn:
             return client_by_id(conn, runtime.box, client_id)
@@ -322,4 +323,3 @@ def revoke(runtime: Runtime, domain: Domain, request: Request, body: bytes) -> R
         return Response(status_code=200, headers=NO_STORE)
     except OAuthError as err:
         return err.response()
-

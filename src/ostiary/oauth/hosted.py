@@ -330,6 +330,11 @@ class HostedUI:
                 fields=self._fields(domain.pool, required),
                 password_rules=self._password_rules(domain.pool),
             )
+        challenge = result.get("ChallengeName")
+        if challenge in auth.MFA_CHALLENGES:
+            return self._mfa_page(
+                request, domain, req, challenge, result["Session"], result.get("ChallengeParameters") or {}
+            )
         user_id = str(result[HOSTED_USER])
         value = common.start_sso(self.runtime, domain.pool.id, user_id)
         response = RedirectResponse(self.complete(request, req, user_id, dt.datetime.now(dt.UTC)), status_code=302)
@@ -390,6 +395,122 @@ class HostedUI:
             )
         except ServiceError as err:
             return self._login_page(request, domain, req, 400, error=err.message)
+        return self._signed_in(request, domain, req, result)
+
+    # -- MFA -------------------------------------------------------------------------------------
+    MFA_PROMPTS = {
+        "SMS_MFA": ("We texted a code to {dest}.", "Code"),
+        "EMAIL_OTP": ("We emailed a code to {dest}.", "Code"),
+        "SOFTWARE_TOKEN_MFA": ("Enter the code from your authenticator app.", "Code from your authenticator app"),
+    }
+    MFA_LABELS = {"SMS_MFA": "Text message (SMS)", "EMAIL_OTP": "Email", "SOFTWARE_TOKEN_MFA": "Authenticator app"}
+
+    def _mfa_page(
+        self,
+        request: Request,
+        domain: Domain,
+        req: AuthorizeRequest,
+        challenge: str,
+        session: str,
+        params: dict[str, str],
+        status: int = 200,
+        error: str | None = None,
+    ) -> Response:
+        """The page for an MFA challenge: a code, a choice of factor, or authenticator-app enrolment."""
+        import json
+
+        action_url = self._url(request, domain, "mfa", req.query())
+        common_context: dict[str, Any] = {
+            "client": req.client,
+            "status": status,
+            "form": "mfa",
+            "error": error,
+            "action_url": action_url,
+            "session": session,
+            "username": params.get("USER_ID_FOR_SRP", ""),
+        }
+        if challenge == "SELECT_MFA_TYPE":
+            options = [
+                {"value": o, "label": self.MFA_LABELS.get(o, o)}
+                for o in json.loads(params.get("MFAS_CAN_CHOOSE", "[]"))
+            ]
+            return self.render(request, domain, "select_mfa.html", options=options, **common_context)
+        if challenge == "MFA_SETUP":
+            import segno
+
+            from ostiary.userpools import mfa as mfa_ops
+
+            ctx = self._ctx(request, domain.pool, "AssociateSoftwareToken")
+            secret = str((mfa_ops.associate_software_token(ctx, {"Session": session}) or {})["SecretCode"])
+            account = params.get("USER_ID_FOR_SRP", "")
+            uri = mfa_ops.otpauth_uri(secret, account, req.client.name or domain.pool.name)
+            return self.render(
+                request,
+                domain,
+                "totp_setup.html",
+                qr_data_uri=segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
+                secret_spaced=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+                **common_context,
+            )
+        prompt, label = self.MFA_PROMPTS[challenge]
+        return self.render(
+            request,
+            domain,
+            "mfa.html",
+            challenge=challenge,
+            prompt=prompt.format(dest=params.get("CODE_DELIVERY_DESTINATION", "you")),
+            code_label=label,
+            **common_context,
+        )
+
+    def mfa(self, request: Request, form: dict[str, str]) -> Response:
+        domain = self._domain(request)
+        req = self._parse_or_raise(domain, request)
+        self._check_csrf(request, form, "mfa")
+        challenge, session = form.get("challenge", ""), form.get("session", "")
+        if challenge not in auth.MFA_CHALLENGES or not session:
+            raise ErrorPage("Invalid request", "The sign-in form is incomplete.", "invalid_request")
+        username, code = form.get("username", ""), form.get("code", "").strip()
+        answers = {"USERNAME": username}
+        ctx = self._ctx(request, domain.pool, "RespondToAuthChallenge")
+        if challenge == "SELECT_MFA_TYPE":
+            answers["ANSWER"] = form.get("answer", "")
+        elif challenge == "MFA_SETUP":
+            from ostiary.userpools import mfa as mfa_ops
+
+            try:
+                mfa_ops.verify_software_token(
+                    ctx, {"Session": session, "UserCode": code, "FriendlyDeviceName": form.get("device") or None}
+                )
+            except ServiceError:
+                return self._mfa_page(
+                    request,
+                    domain,
+                    req,
+                    "MFA_SETUP",
+                    session,
+                    {"USER_ID_FOR_SRP": username},
+                    400,
+                    "That code did not match. Scan the new code below and try again.",
+                )
+        else:
+            field = {"SMS_MFA": "SMS_MFA_CODE", "EMAIL_OTP": "EMAIL_OTP_CODE"}.get(challenge, "SOFTWARE_TOKEN_MFA_CODE")
+            answers[field] = code
+        try:
+            result = auth.hosted_respond(ctx, domain.pool, req.client, challenge, session, answers, _finish_sign_in)
+        except ServiceError as err:
+            if err.code == "CodeMismatchException":
+                return self._mfa_page(
+                    request,
+                    domain,
+                    req,
+                    challenge,
+                    session,
+                    {"USER_ID_FOR_SRP": username},
+                    400,
+                    "That code is not right. Try again.",
+                )
+            return self._login_page(request, domain, req, 400, error="Your sign-in session has ended. Sign in again.")
         return self._signed_in(request, domain, req, result)
 
     def _parse_or_raise(self, domain: Domain, request: Request) -> AuthorizeRequest:
@@ -658,6 +779,7 @@ class HostedUI:
             Route("/forgotPassword", page(self.forgot), methods=["GET", "POST"]),
             Route("/confirmForgotPassword", page(self.confirm_forgot), methods=["GET", "POST"]),
             Route("/newPassword", page(lambda r, f: self.new_password(r, f or {})), methods=["POST"]),
+            Route("/mfa", page(lambda r, f: self.mfa(r, f or {})), methods=["POST"]),
             Route("/logout", plain(self.logout), methods=["GET"]),
             Route("/error", plain(self.error), methods=["GET"]),
             Route("/static/hosted.css", stylesheet, methods=["GET"]),
