@@ -23,6 +23,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.pools",
     "ostiary.userpools.clients",
     "ostiary.userpools.mfa",
+    "ostiary.userpools.devices",
     "ostiary.userpools.tags",
     "ostiary.userpools.users",
     "ostiary.userpools.groups",

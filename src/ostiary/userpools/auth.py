@@ -24,7 +24,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools import directory, lockout, messages, mfa, srp, tokens
+from ostiary.userpools import devices, directory, lockout, messages, mfa, srp, tokens
 from ostiary.userpools import passwords as policy
 from ostiary.userpools.claims import SignInEvent
 from ostiary.userpools.directory import PoolView, User
@@ -157,19 +157,33 @@ def _gate(pool: PoolView, user: User, now: dt.datetime) -> None:
 
 
 def _success(
-    ctx: RequestContext, conn: Connection, pool: PoolView, client: ClientView, user: User, now: dt.datetime
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    client: ClientView,
+    user: User,
+    now: dt.datetime,
+    device_key: str | None = None,
 ) -> dict[str, Any]:
+    """Tokens; signed in through a device, they carry its key; otherwise, when the pool tracks
+    devices, NewDeviceMetadata for the client to confirm."""
     lockout.record_success(conn, pool.id, user.id)
     user.groups = directory.groups_of(conn, pool.id, user.id)
-    event, refresh = tokens.start_lineage(conn, pool, user, client.as_token_config(), now)
-    result = tokens.mint(ctx.keys, ctx.settings, pool, client.as_token_config(), user, event, now)
+    cfg = client.as_token_config()
+    event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, device_key=device_key)
+    result = tokens.mint(ctx.keys, ctx.settings, pool, cfg, user, event, now, device_key=device_key)
     result["RefreshToken"] = refresh
+    if device_key:
+        devices.touch(conn, device_key, now)
+    elif devices.tracking(pool) is not None:
+        result["NewDeviceMetadata"] = devices.new_device(conn, pool, user, now, ctx.source_ip)
     return {"AuthenticationResult": result, "ChallengeParameters": {}}
 
 
 # What ends a successful sign-in: tokens for the API (``_success``); the hosted UI passes its own
 # (a single-sign-on session, tokens later at /oauth2/token).
-Finisher = Callable[[RequestContext, Connection, PoolView, ClientView, User, dt.datetime], dict[str, Any]]
+# Called as finish(ctx, conn, pool, client, user, now[, device_key=…]).
+Finisher = Callable[..., dict[str, Any]]
 
 
 def _after_password(
@@ -180,6 +194,7 @@ def _after_password(
     user: User,
     now: dt.datetime,
     finish: Finisher = _success,
+    device_key: str | None = None,
 ) -> dict[str, Any]:
     _gate(pool, user, now)
     if user.status == "FORCE_CHANGE_PASSWORD":
@@ -202,6 +217,13 @@ def _after_password(
                 "userAttributes": json.dumps(visible),
             },
         }
+    if device_key and devices.tracking(pool) is not None:
+        device = devices.find(conn, pool, device_key)
+        if device is not None and device.user_id == user.id and device.confirmed and device.verifier:
+            # a known device proves itself with its own SRP before MFA is considered
+            state = {"user_id": user.id, "device_key": device.key}
+            session = _new_session(conn, pool, client, user.username, "DEVICE_SRP_AUTH", state, now)
+            return {"ChallengeName": "DEVICE_SRP_AUTH", "Session": session, "ChallengeParameters": {}}
     return _mfa_or_finish(ctx, conn, pool, client, user, now, finish)
 
 
@@ -244,7 +266,7 @@ def _password_signin(
             lockout.record_failure(conn, pool.id, user.id if user else None, ctx.source_ip, now)
         else:
             assert user is not None
-            return _after_password(ctx, conn, pool, client, user, now, finish)
+            return _after_password(ctx, conn, pool, client, user, now, finish, auth.get("DEVICE_KEY"))
     raise NotAuthorizedException(INCORRECT)
 
 
@@ -279,6 +301,7 @@ def _srp_start(
             "v": format(verifier, "x"),
             "user_id": user_id,
             "fake": fake,
+            "device_key": auth.get("DEVICE_KEY"),
         }
         session = _new_session(conn, pool, client, user_id_for_srp, "PASSWORD_VERIFIER", state, now)
     secret_block = base64.b64encode(session.encode()).decode()
@@ -329,7 +352,8 @@ def _srp_verify(
         else:
             if lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
                 raise NotAuthorizedException("Password attempts exceeded")
-            return _after_password(ctx, conn, pool, client, user, now)
+            device_key = answers.get("DEVICE_KEY") or st.get("device_key")
+            return _after_password(ctx, conn, pool, client, user, now, device_key=device_key)
     raise NotAuthorizedException(INCORRECT)
 
 
@@ -513,6 +537,12 @@ def _respond(
         if not session:
             raise InvalidParameterException("Missing required parameter Session")
         return _answer_mfa(ctx, pool, client, name, session, answers, finish)
+    if name == "DEVICE_SRP_AUTH":
+        if not session:
+            raise InvalidParameterException("Missing required parameter Session")
+        return _device_srp_start(ctx, pool, client, session, answers, ctx.now)
+    if name == "DEVICE_PASSWORD_VERIFIER":
+        return _device_srp_verify(ctx, pool, client, session, answers, ctx.now)
     raise InvalidParameterException(f"Ostiary does not support the {name} challenge yet.")
 
 
@@ -533,6 +563,7 @@ def _mfa_challenge(
     challenge: str,
     options: tuple[str, ...],
     now: dt.datetime,
+    device_key: str | None = None,
 ) -> dict[str, Any]:
     """Open an MFA challenge session (sending the code for SMS and email)."""
     params: dict[str, str] = {"USER_ID_FOR_SRP": user.username}
@@ -551,7 +582,7 @@ def _mfa_challenge(
         params["MFAS_CAN_CHOOSE"] = json.dumps(list(options))
     elif challenge == "MFA_SETUP":
         params["MFAS_CAN_SETUP"] = json.dumps(list(options))
-    state = {"user_id": user.id, "attempts": 0, "options": list(options)}
+    state = {"user_id": user.id, "attempts": 0, "options": list(options), "device_key": device_key}
     session = _new_session(conn, pool, client, user.username, challenge, state, now)
     return {"ChallengeName": challenge, "Session": session, "ChallengeParameters": params}
 
@@ -565,13 +596,29 @@ def _mfa_or_finish(
     now: dt.datetime,
     finish: Finisher = _success,
     skip_mfa: bool = False,
+    device_key: str | None = None,
 ) -> dict[str, Any]:
-    """After the password (or a new password): an MFA challenge when the pool and user call for one,
-    else the end of the sign-in."""
+    """After the password (or a new password, or a device): an MFA challenge when the pool and user
+    call for one, else the end of the sign-in."""
     step = None if skip_mfa else mfa.next_step(pool, user)
     if step is None:
-        return finish(ctx, conn, pool, client, user, now)
-    return _mfa_challenge(ctx, conn, pool, client, user, step.challenge, step.options, now)
+        return _finish(finish, ctx, conn, pool, client, user, now, device_key)
+    return _mfa_challenge(ctx, conn, pool, client, user, step.challenge, step.options, now, device_key)
+
+
+def _finish(
+    finish: Finisher,
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    client: ClientView,
+    user: User,
+    now: dt.datetime,
+    device_key: str | None,
+) -> dict[str, Any]:
+    if device_key:
+        return finish(ctx, conn, pool, client, user, now, device_key=device_key)
+    return finish(ctx, conn, pool, client, user, now)
 
 
 def _answer_mfa(
@@ -604,14 +651,14 @@ def _answer_mfa(
             if choice not in (row.state.get("options") or []):
                 raise InvalidParameterException("ANSWER must be one of the MFA types the challenge offered.")
             conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
-            return _mfa_challenge(ctx, conn, pool, client, user, choice, (), now)
+            return _mfa_challenge(ctx, conn, pool, client, user, choice, (), now, row.state.get("device_key"))
         if name == "MFA_SETUP":
             if not user.mfa.get("totp_secret"):
                 raise InvalidParameterException("The software token has not been verified (VerifySoftwareToken).")
             conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
             enabled = list(dict.fromkeys([*(user.mfa.get("UserMFASettingList") or []), mfa.TOTP]))
             mfa.save(conn, user, now, UserMFASettingList=enabled, PreferredMfaSetting=mfa.TOTP)
-            return finish(ctx, conn, pool, client, user, now)
+            return _finish(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
         ok = False
         if name == "SOFTWARE_TOKEN_MFA":
             step = mfa.check_totp(ctx.box, user, answers.get("SOFTWARE_TOKEN_MFA_CODE", ""), now)
@@ -628,7 +675,7 @@ def _answer_mfa(
         if ok:
             conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
             lockout.record_success(conn, pool.id, user.id)
-            return finish(ctx, conn, pool, client, user, now)
+            return _finish(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
         if failure is None:
             attempts = int(row.state.get("attempts") or 0) + 1
             if attempts >= MFA_ATTEMPTS:
@@ -642,6 +689,100 @@ def _answer_mfa(
                 )
                 failure = CodeMismatchException(CODE_MISMATCH)
     raise failure
+
+
+# --------------------------------------------------------------------------------------------
+# devices (Cognito Developer Guide, "Working with user devices": DEVICE_SRP_AUTH)
+
+
+def _device_srp_start(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    session_id: str,
+    answers: dict[str, str],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    _require(answers, "USERNAME", "DEVICE_KEY", "SRP_A")
+    try:
+        big_a = srp.parse_hex(answers["SRP_A"])
+    except srp.SrpError:
+        raise InvalidParameterException("SRP_A is not a valid hexadecimal value") from None
+    if big_a % srp.N == 0:
+        raise NotAuthorizedException(INCORRECT)
+    with ctx.store.tx() as conn:
+        session = _take_session(conn, pool, client, session_id, "DEVICE_SRP_AUTH", now)
+        device = devices.find(conn, pool, answers["DEVICE_KEY"])
+        if (
+            device is None
+            or device.key != session.state.get("device_key")
+            or device.user_id != session.state.get("user_id")
+            or device.verifier is None
+            or device.salt_hex is None
+        ):
+            raise NotAuthorizedException("Device does not exist.")
+        eph = srp.server_ephemeral(device.verifier)
+        state = {
+            "b": format(eph.b, "x"),
+            "B": format(eph.B, "x"),
+            "A": format(big_a, "x"),
+            "user_id": device.user_id,
+            "device_key": device.key,
+        }
+        verifier_session = _new_session(conn, pool, client, session.username, "DEVICE_PASSWORD_VERIFIER", state, now)
+    return {
+        "ChallengeName": "DEVICE_PASSWORD_VERIFIER",
+        "Session": verifier_session,
+        "ChallengeParameters": {
+            "SRP_B": format(eph.B, "x"),
+            "SALT": device.salt_hex,
+            "SECRET_BLOCK": base64.b64encode(verifier_session.encode()).decode(),
+            "USERNAME": session.username,
+            "DEVICE_KEY": device.key,
+        },
+    }
+
+
+def _device_srp_verify(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    session_id: str | None,
+    answers: dict[str, str],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    _require(answers, "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP", "DEVICE_KEY")
+    try:
+        secret_block = base64.b64decode(answers["PASSWORD_CLAIM_SECRET_BLOCK"], validate=True)
+        block_session = secret_block.decode()
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise NotAuthorizedException(INCORRECT) from None
+    with ctx.store.tx() as conn:
+        session = _take_session(conn, pool, client, session_id or block_session, "DEVICE_PASSWORD_VERIFIER", now)
+        device = devices.find(conn, pool, answers["DEVICE_KEY"])
+    st = session.state
+    ok = False
+    if device is not None and device.key == st["device_key"] and device.verifier is not None:
+        try:
+            key = srp.server_session_key(int(st["A"], 16), int(st["B"], 16), int(st["b"], 16), device.verifier)
+            ok = srp.parse_timestamp(answers["TIMESTAMP"]) is not None and srp.verify_claim(
+                key,
+                device.group_key,
+                device.key,
+                secret_block,
+                answers["TIMESTAMP"],
+                answers["PASSWORD_CLAIM_SIGNATURE"],
+            )
+        except srp.SrpError:
+            ok = False
+    if not ok or device is None:
+        raise NotAuthorizedException("Incorrect username or password.")
+    with ctx.store.tx() as conn:
+        user = directory.get_by_id(conn, pool, st["user_id"])
+        if user is None or not user.enabled:
+            raise NotAuthorizedException("User is disabled.")
+        # a remembered device skips MFA; a device that is only tracked does not
+        return _mfa_or_finish(ctx, conn, pool, client, user, now, skip_mfa=device.remembered, device_key=device.key)
 
 
 def hosted_respond(
