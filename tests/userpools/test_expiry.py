@@ -1,0 +1,115 @@
+"""Time-bound things, made to expire by moving their deadline into the past in the server's own
+database (the only clock travel the tests do): MFA codes (3 minutes), challenge sessions
+(AuthSessionValidity), sign-up and forgot-password codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from botocore.exceptions import ClientError
+
+from tests.conftest import Server
+from tests.userpools.conftest import PASSWORD, create_confirmed_user, make_pool, outbox_code
+
+
+IN_POOL = "user_id IN (SELECT id FROM users WHERE user_pool_id = :pool)"
+
+
+def _expire(server: Server, table: str, where: str, params: dict[str, Any]) -> None:
+    engine = sa.create_engine(server.database_url)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    with engine.begin() as conn:
+        changed = conn.execute(
+            sa.text(f"UPDATE {table} SET expires_at = :past WHERE {where}"), {"past": past, **params}
+        )
+        assert changed.rowcount >= 1
+    engine.dispose()
+
+
+def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+def test_expired_sms_mfa_code_and_challenge_session(dev_server: Server) -> None:
+    idp = dev_server.client("cognito-idp")
+    s = make_pool(idp)
+    idp.set_user_pool_mfa_config(
+        UserPoolId=s.pool_id,
+        MfaConfiguration="ON",
+        SmsMfaConfiguration={"SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::123456789012:role/sns"}},
+    )
+    create_confirmed_user(s, "exa", phone_number="+15555550199")
+    auth = {"USERNAME": "exa", "PASSWORD": PASSWORD}
+    challenge = idp.initiate_auth(ClientId=s.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=auth)
+    code = outbox_code(dev_server, "+15555550199")
+    _expire(dev_server, "codes", f"purpose = 'Authentication' AND {IN_POOL}", {"pool": s.pool_id})
+    with pytest.raises(ClientError) as exc:
+        idp.respond_to_auth_challenge(
+            ClientId=s.client_id,
+            ChallengeName="SMS_MFA",
+            Session=challenge["Session"],
+            ChallengeResponses={"USERNAME": "exa", "SMS_MFA_CODE": code},
+        )
+    assert _err(exc)[0] == "NotAuthorizedException"
+
+    # a challenge session past AuthSessionValidity
+    challenge = idp.initiate_auth(ClientId=s.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=auth)
+    code = outbox_code(dev_server, "+15555550199")
+    _expire(dev_server, "auth_sessions", "id = :id", {"id": challenge["Session"]})
+    with pytest.raises(ClientError) as exc:
+        idp.respond_to_auth_challenge(
+            ClientId=s.client_id,
+            ChallengeName="SMS_MFA",
+            Session=challenge["Session"],
+            ChallengeResponses={"USERNAME": "exa", "SMS_MFA_CODE": code},
+        )
+    assert _err(exc) == ("NotAuthorizedException", "Invalid session for the user, session is expired.")
+
+
+def test_expired_srp_challenge_session(idp: Any, server: Server) -> None:
+    from pycognito.aws_srp import AWSSRP
+
+    s = make_pool(idp)
+    create_confirmed_user(s, "srpx")
+    srp = AWSSRP(username="srpx", password=PASSWORD, pool_id=s.pool_id, client_id=s.client_id, client=idp)
+    challenge = idp.initiate_auth(ClientId=s.client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=srp.get_auth_params())
+    _expire(server, "auth_sessions", "challenge = 'PASSWORD_VERIFIER' AND user_pool_id = :pool", {"pool": s.pool_id})
+    with pytest.raises(ClientError) as exc:
+        idp.respond_to_auth_challenge(
+            ClientId=s.client_id,
+            ChallengeName="PASSWORD_VERIFIER",
+            ChallengeResponses=srp.process_challenge(challenge["ChallengeParameters"], srp.get_auth_params()),
+        )
+    assert _err(exc) == ("NotAuthorizedException", "Invalid session for the user, session is expired.")
+
+
+def test_expired_sign_up_and_forgot_password_codes(dev_server: Server) -> None:
+    idp = dev_server.client("cognito-idp")
+    s = make_pool(idp)
+    idp.sign_up(
+        ClientId=s.client_id,
+        Username="late",
+        Password=PASSWORD,
+        UserAttributes=[{"Name": "email", "Value": "late@example.com"}],
+    )
+    code = outbox_code(dev_server, "late@example.com")
+    _expire(dev_server, "codes", f"purpose = 'SignUp' AND {IN_POOL}", {"pool": s.pool_id})
+    with pytest.raises(ClientError) as exc:
+        idp.confirm_sign_up(ClientId=s.client_id, Username="late", ConfirmationCode=code)
+    assert _err(exc)[0] == "ExpiredCodeException"
+    idp.resend_confirmation_code(ClientId=s.client_id, Username="late")
+    idp.confirm_sign_up(
+        ClientId=s.client_id, Username="late", ConfirmationCode=outbox_code(dev_server, "late@example.com")
+    )
+
+    idp.forgot_password(ClientId=s.client_id, Username="late")
+    code = outbox_code(dev_server, "late@example.com")
+    _expire(dev_server, "codes", f"purpose = 'ForgotPassword' AND {IN_POOL}", {"pool": s.pool_id})
+    with pytest.raises(ClientError) as exc:
+        idp.confirm_forgot_password(
+            ClientId=s.client_id, Username="late", ConfirmationCode=code, Password="An0ther-Passw0rd!"
+        )
+    assert _err(exc)[0] == "ExpiredCodeException"
