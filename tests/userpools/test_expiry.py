@@ -14,7 +14,6 @@ from botocore.exceptions import ClientError
 from tests.conftest import Server
 from tests.userpools.conftest import PASSWORD, create_confirmed_user, make_pool, outbox_code
 
-
 IN_POOL = "user_id IN (SELECT id FROM users WHERE user_pool_id = :pool)"
 
 
