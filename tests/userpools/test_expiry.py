@@ -112,3 +112,33 @@ def test_expired_sign_up_and_forgot_password_codes(dev_server: Server) -> None:
             ClientId=s.client_id, Username="late", ConfirmationCode=code, Password="An0ther-Passw0rd!"
         )
     assert _err(exc)[0] == "ExpiredCodeException"
+
+
+def test_source_address_lockout(idp: Any) -> None:
+    """Password spraying from one address: after 100 failures in 15 minutes (5 each on 20 users), the
+    address is locked for every user of the pool, even with the right password."""
+    s = make_pool(idp)
+    for n in range(21):
+        create_confirmed_user(s, f"spray{n}")
+    for n in range(20):
+        for _ in range(5):
+            with pytest.raises(ClientError):
+                idp.initiate_auth(
+                    ClientId=s.client_id,
+                    AuthFlow="USER_PASSWORD_AUTH",
+                    AuthParameters={"USERNAME": f"spray{n}", "PASSWORD": "Wrong-Passw0rd!"},
+                )
+    with pytest.raises(ClientError) as exc:
+        idp.initiate_auth(
+            ClientId=s.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "spray20", "PASSWORD": PASSWORD},
+        )
+    assert _err(exc) == ("NotAuthorizedException", "Password attempts exceeded")
+    other = make_pool(idp)  # the counter is per pool
+    create_confirmed_user(other, "fine")
+    assert idp.initiate_auth(
+        ClientId=other.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "fine", "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
