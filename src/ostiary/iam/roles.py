@@ -21,7 +21,7 @@ from ostiary.iam.errors import (
     MalformedPolicyDocumentException,
     NoSuchEntityException,
 )
-from ostiary.iam.users import _page, check_boundary, check_document
+from ostiary.iam.users import _page, check_boundary, check_document, set_boundary
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -221,12 +221,7 @@ def delete_role_policy(ctx: RequestContext, params: Params) -> Result:
 def put_role_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = get_role(conn, ctx.account_id, params["RoleName"])
-        check_boundary(conn, params["PermissionsBoundary"])
-        conn.execute(
-            update(t.iam_roles)
-            .where(t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key)
-            .values(permissions_boundary=params["PermissionsBoundary"])
-        )
+        set_boundary(conn, t.iam_roles, ctx.account_id, row.name_key, params["PermissionsBoundary"])
     return None
 
 
@@ -234,9 +229,5 @@ def put_role_permissions_boundary(ctx: RequestContext, params: Params) -> Result
 def delete_role_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = get_role(conn, ctx.account_id, params["RoleName"])
-        conn.execute(
-            update(t.iam_roles)
-            .where(t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key)
-            .values(permissions_boundary=None)
-        )
+        set_boundary(conn, t.iam_roles, ctx.account_id, row.name_key, None)
     return None

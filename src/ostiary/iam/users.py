@@ -13,7 +13,7 @@ import string
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
@@ -336,16 +336,22 @@ def check_boundary(conn: Connection, arn: str) -> None:
         raise NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
 
 
+def set_boundary(conn: Connection, table: Table, account: str, name_key: str, arn: str | None) -> None:
+    """Put (an existing managed policy) or delete (None) the permissions boundary of a user or role."""
+    if arn is not None:
+        check_boundary(conn, arn)
+    conn.execute(
+        update(table)
+        .where(table.c.account_id == account, table.c.name_key == name_key)
+        .values(permissions_boundary=arn)
+    )
+
+
 @operation("iam", "PutUserPermissionsBoundary", resource=_user_resource)
 def put_user_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = _get(conn, ctx.account_id, params["UserName"])
-        check_boundary(conn, params["PermissionsBoundary"])
-        conn.execute(
-            update(t.iam_users)
-            .where(t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == row.name_key)
-            .values(permissions_boundary=params["PermissionsBoundary"])
-        )
+        set_boundary(conn, t.iam_users, ctx.account_id, row.name_key, params["PermissionsBoundary"])
     return None
 
 
@@ -353,9 +359,5 @@ def put_user_permissions_boundary(ctx: RequestContext, params: Params) -> Result
 def delete_user_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = _get(conn, ctx.account_id, params["UserName"])
-        conn.execute(
-            update(t.iam_users)
-            .where(t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == row.name_key)
-            .values(permissions_boundary=None)
-        )
+        set_boundary(conn, t.iam_users, ctx.account_id, row.name_key, None)
     return None
