@@ -29,6 +29,7 @@ from ostiary.protocol.dispatch import MAX_BODY, Dispatcher, HttpRequest
 from ostiary.protocol.registry import load_handlers
 from ostiary.store.db import Store, reset_data
 from ostiary.userpools import ui_customization
+from ostiary.userpools.lookup import forget_views
 from ostiary.userpools.messages import outbox_rows
 
 log = logging.getLogger("ostiary")
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def dev_reset(_: Request) -> Response:
         await to_thread.run_sync(reset_data, runtime.store)
         runtime.keys.clear()
+        forget_views()
         return JSONResponse({"reset": True})
 
     routes: list[BaseRoute] = [

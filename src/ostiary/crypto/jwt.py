@@ -11,6 +11,7 @@ import enum
 import json
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -40,7 +41,7 @@ def b64url_decode(text: str) -> bytes:
 
 
 def _json(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(obj)  # compact UTF-8, keys in insertion order
 
 
 def sign(claims: dict[str, Any], kid: str, key: rsa.RSAPrivateKey) -> str:

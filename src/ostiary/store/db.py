@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -40,6 +42,7 @@ class Store:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = threading.RLock()
+        self._main_read: Connection | None = None
         kwargs: dict[str, Any] = {
             "future": True,
             "json_serializer": lambda obj: orjson.dumps(obj).decode(),
@@ -79,8 +82,25 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.read_engine.connect() as conn:
+        """A connection for reads (autocommit: each statement sees what is committed). The event-loop
+        thread, which serves most requests inline, keeps one open: checking a connection out of the
+        pool (and, on PostgreSQL, pinging it) cost more than the indexed reads of a token check."""
+        if threading.current_thread() is not threading.main_thread():
+            with self.read_engine.connect() as conn:
+                yield conn
+            return
+        kept = self._main_read
+        if kept is None or kept.closed or kept.invalidated:
+            kept = self._main_read = self.read_engine.connect()
+        conn = kept
+        try:
             yield conn
+        except DBAPIError:
+            # a broken connection (server restart, network): the next read opens a new one
+            self._main_read = None
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise
 
     def ping(self) -> bool:
         try:
@@ -101,6 +121,10 @@ class Store:
             command.upgrade(cfg, "head")
 
     def dispose(self) -> None:
+        if self._main_read is not None:
+            with contextlib.suppress(Exception):
+                self._main_read.close()
+            self._main_read = None
         self.engine.dispose()
         self.read_engine.dispose()
 

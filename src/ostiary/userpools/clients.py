@@ -25,7 +25,7 @@ from ostiary.userpools import paging
 from ostiary.userpools.claims import UNIT_SECONDS
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import InvalidOAuthFlowException, InvalidParameterException, ScopeDoesNotExistException
-from ostiary.userpools.lookup import CLIENT_SECRET_CONTEXT, pool_for_caller
+from ostiary.userpools.lookup import CLIENT_SECRET_CONTEXT, forget_views, pool_for_caller
 from ostiary.userpools.resource_servers import custom_scopes
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -278,6 +278,7 @@ def update_user_pool_client(ctx: RequestContext, params: Params) -> Result:
             .where(t.user_pool_clients.c.client_id == row.client_id)
             .values(config=cfg, name=params.get("ClientName") or row.name, updated_at=ctx.now)
         )
+        forget_views()
         row = _row(conn, pool, params["ClientId"])
     return {"UserPoolClient": client_type(row, secret)}
 
@@ -288,6 +289,7 @@ def delete_user_pool_client(ctx: RequestContext, params: Params) -> Result:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         row = _row(conn, pool, params["ClientId"])
         conn.execute(delete(t.user_pool_clients).where(t.user_pool_clients.c.client_id == row.client_id))
+        forget_views()
         conn.execute(
             delete(t.ui_customizations).where(
                 t.ui_customizations.c.user_pool_id == pool.id, t.ui_customizations.c.client_id == row.client_id

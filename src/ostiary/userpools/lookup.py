@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,12 +41,42 @@ class ClientView:
 _POOL = select(t.user_pools).where(t.user_pools.c.id == bindparam("pool_id"))
 _CLIENT = select(t.user_pool_clients).where(t.user_pool_clients.c.client_id == bindparam("client_id"))
 
+# Pools and app clients change rarely and are read by every sign-in and token check: each process
+# keeps them for VIEW_SECONDS. A change made through this process is seen at once (``forget_views``
+# is called by every write to a pool or client); another process sees it within VIEW_SECONDS.
+VIEW_SECONDS = 2.0
+_views: dict[str, tuple[float, Any]] = {}
+_views_lock = threading.Lock()
+
+
+def _cached(key: str, load: Callable[[], Any]) -> Any:
+    now = time.monotonic()
+    hit = _views.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    with _views_lock:
+        if len(_views) > 10000:
+            _views.clear()
+        _views[key] = (now + VIEW_SECONDS, value)
+    return value
+
+
+def forget_views() -> None:
+    """Drop the cached pools and clients (after a write to either)."""
+    with _views_lock:
+        _views.clear()
+
 
 def pool_by_id(conn: Connection, pool_id: str) -> PoolView | None:
-    row = conn.execute(_POOL, {"pool_id": pool_id}).first()
-    if row is None:
-        return None
-    return PoolView(id=row.id, account_id=row.account_id, region=row.region, name=row.name, config=dict(row.config))
+    def load() -> PoolView | None:
+        row = conn.execute(_POOL, {"pool_id": pool_id}).first()
+        if row is None:
+            return None
+        return PoolView(id=row.id, account_id=row.account_id, region=row.region, name=row.name, config=dict(row.config))
+
+    found: PoolView | None = _cached("pool:" + pool_id, load)
+    return found
 
 
 def pool_for_caller(conn: Connection, ctx: RequestContext, pool_id: str) -> PoolView:
@@ -55,11 +88,17 @@ def pool_for_caller(conn: Connection, ctx: RequestContext, pool_id: str) -> Pool
 
 
 def client_by_id(conn: Connection, box: SecretBox, client_id: str) -> ClientView | None:
-    row = conn.execute(_CLIENT, {"client_id": client_id}).first()
-    if row is None:
-        return None
-    secret = box.open(row.secret_enc, CLIENT_SECRET_CONTEXT + row.client_id) if row.secret_enc else None
-    return ClientView(id=row.client_id, pool_id=row.user_pool_id, name=row.name, config=dict(row.config), secret=secret)
+    def load() -> ClientView | None:
+        row = conn.execute(_CLIENT, {"client_id": client_id}).first()
+        if row is None:
+            return None
+        secret = box.open(row.secret_enc, CLIENT_SECRET_CONTEXT + row.client_id) if row.secret_enc else None
+        return ClientView(
+            id=row.client_id, pool_id=row.user_pool_id, name=row.name, config=dict(row.config), secret=secret
+        )
+
+    found: ClientView | None = _cached("client:" + client_id, load)
+    return found
 
 
 def client_and_pool(conn: Connection, box: SecretBox, client_id: str) -> tuple[ClientView, PoolView]:

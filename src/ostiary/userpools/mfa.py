@@ -36,7 +36,7 @@ from ostiary.userpools.errors import (
     SoftwareTokenMFANotFoundException,
     UserNotFoundException,
 )
-from ostiary.userpools.lookup import pool_by_id, pool_for_caller
+from ostiary.userpools.lookup import forget_views, pool_by_id, pool_for_caller
 
 FACTORS = ("SmsMfaConfiguration", "SoftwareTokenMfaConfiguration", "EmailMfaConfiguration", "WebAuthnConfiguration")
 
@@ -86,6 +86,7 @@ def set_user_pool_mfa_config(ctx: RequestContext, params: Params) -> Result:
         cfg["MfaConfiguration"] = mode
         cfg["MfaSettings"] = settings
         conn.execute(update(t.user_pools).where(t.user_pools.c.id == pool.id).values(config=cfg, updated_at=ctx.now))
+        forget_views()
     return _answer(cfg)
 
 

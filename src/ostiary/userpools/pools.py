@@ -25,6 +25,7 @@ from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import domains, paging, schema, tags
 from ostiary.userpools.errors import InvalidParameterException, ResourceNotFoundException
+from ostiary.userpools.lookup import forget_views
 from ostiary.userpools.passwords import DEFAULT_POLICY
 
 _ID_ALPHABET = string.ascii_letters + string.digits
@@ -254,6 +255,7 @@ def update_user_pool(ctx: RequestContext, params: Params) -> Result:
         if params.get("PoolName"):
             values["name"] = params["PoolName"]
         conn.execute(update(t.user_pools).where(t.user_pools.c.id == row.id).values(**values))
+        forget_views()
         if params.get("UserPoolTags") is not None:
             arn = pool_arn(row.region, row.account_id, row.id)
             tags.replace(conn, arn, row.account_id, params["UserPoolTags"])
@@ -272,6 +274,7 @@ def delete_user_pool(ctx: RequestContext, params: Params) -> Result:
         tags.replace(conn, pool_arn(row.region, row.account_id, row.id), row.account_id, {})
         conn.execute(delete(t.signing_keys).where(t.signing_keys.c.owner == row.id))
         conn.execute(delete(t.user_pools).where(t.user_pools.c.id == row.id))
+        forget_views()
     ctx.keys.forget(params["UserPoolId"])
     return None
 
@@ -315,4 +318,5 @@ def add_custom_attributes(ctx: RequestContext, params: Params) -> Result:
         cfg = dict(row.config)
         cfg["SchemaAttributes"] = schema.add_custom(list(cfg["SchemaAttributes"]), params["CustomAttributes"])
         conn.execute(update(t.user_pools).where(t.user_pools.c.id == row.id).values(config=cfg, updated_at=ctx.now))
+        forget_views()
     return {}
