@@ -233,14 +233,28 @@ def test_new_password_required(page: Any, site: Hosted) -> None:
 
 
 def test_ui_customization_and_error_page(page: Any, site: Hosted) -> None:
+    import struct
+    import zlib
+
+    def png(width: int, height: int) -> bytes:  # a plain green PNG
+        def chunk(kind: bytes, data: bytes) -> bytes:
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+        rows = b"".join(b"\x00" + b"\x14\x78\x3c" * width for _ in range(height))
+        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
     site.idp.set_ui_customization(
         UserPoolId=site.pool_id,
         ClientId=site.second_client_id,
         CSS=".submitButton-customizable { background-color: rgb(20, 120, 60); }",
+        ImageFile=png(120, 40),
     )
     page.goto(authorize_url(site, site.second_client_id, prompt="login"))
     color = page.get_by_role("button", name="Sign in").evaluate("b => getComputedStyle(b).backgroundColor")
     assert color == "rgb(20, 120, 60)"
+    logo = page.locator("img.logo-customizable")
+    assert logo.evaluate("img => img.complete && img.naturalWidth") == 120  # the logo loaded
     shot(page, "08-customized-sign-in")
     page.goto(authorize_url(site, site.client_id, redirect_uri="https://evil.example.com/steal"))
     assert page.get_by_role("heading", name="Invalid request").is_visible()
