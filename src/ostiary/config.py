@@ -48,6 +48,9 @@ class Settings:
     auth_domain_base: str = "amazoncognito.localhost"
     domain_url_style: str = "path"
     hosted_ui_templates: str = ""
+    lambda_functions: str = ""
+    lambda_path: str = ""
+    lambda_timeout_seconds: int = 5
     outbox: bool = False
     config_file: str = ""
 

@@ -1,0 +1,350 @@
+"""Lambda-compatible user pool triggers (Cognito Developer Guide, "Customizing user pool workflows
+with Lambda triggers"): the pool's LambdaConfig names function ARNs; Ostiary's configuration says
+what each one is (setting ``lambda_functions``, entries ``<function ARN or name>=<target>``):
+
+- ``python:package.module:function`` — a handler written for AWS Lambda, called as
+  ``function(event, context)`` in a separate worker process (so that a timeout can stop it and a
+  crash cannot take the server down), with a Lambda-like context object;
+- ``http://…`` or ``https://…`` — a webhook that receives the event as JSON and answers it with
+  ``response`` filled;
+- ``aws`` — the real AWS Lambda function, invoked through boto3 with the operator's credentials.
+
+Events have the envelope Lambda receives (version, triggerSource, region, userPoolId, userName,
+callerContext, request, response). Errors as Cognito reports them: a handler's exception is
+``UserLambdaValidationException`` ("<Trigger> failed with error <message>."), a timeout or an
+unreachable function ``UnexpectedLambdaException``, an answer that is not a valid event
+``InvalidLambdaResponseException``. Callers invoke triggers before committing, so a failing trigger
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import multiprocessing as mp
+import os
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from multiprocessing.connection import Connection as Pipe
+from typing import Any
+
+import httpx
+
+from ostiary.config import Settings
+from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.errors import (
+    InvalidLambdaResponseException,
+    UnexpectedLambdaException,
+    UserLambdaValidationException,
+)
+
+log = logging.getLogger("ostiary.triggers")
+
+SDK_VERSION = "aws-sdk-unknown-unknown"
+WORKERS = 2
+
+
+def function_targets(setting: str) -> dict[str, str]:
+    """``lambda_functions``: ``name=target`` entries separated by commas or new lines, or a JSON object."""
+    text = setting.strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        loaded = json.loads(text)
+        return {str(k): str(v) for k, v in loaded.items()}
+    out: dict[str, str] = {}
+    for item in text.replace("\n", ",").split(","):
+        name, sep, target = item.strip().partition("=")
+        if sep and name.strip():
+            out[name.strip()] = target.strip()
+    return out
+
+
+def _function_name(arn: str) -> str:
+    """``my-function`` of ``arn:aws:lambda:<region>:<account>:function:my-function[:alias]``."""
+    parts = arn.split(":")
+    if len(parts) >= 7 and parts[0] == "arn" and parts[5] == "function":
+        return parts[6]
+    return arn
+
+
+# --------------------------------------------------------------------------------------------
+# Python handlers in worker processes
+
+
+@dataclass
+class _Context:
+    """The ``context`` argument of a Lambda handler (the attributes handlers use)."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float
+    identity: Any = None
+    client_context: Any = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.time()) * 1000))
+
+
+def _worker_main(pipe: Pipe, paths: list[str]) -> None:  # pragma: no cover - runs in the worker process
+    for path in reversed(paths):
+        if path and path not in sys.path:
+            sys.path.insert(0, path)
+    handlers: dict[str, Any] = {}
+    while True:
+        try:
+            message = pipe.recv()
+        except EOFError:
+            return
+        target, event, fields = message
+        try:
+            handler = handlers.get(target)
+            if handler is None:
+                module_name, _, function = target.rpartition(":")
+                handler = handlers[target] = getattr(importlib.import_module(module_name), function)
+            result = handler(event, _Context(**fields))
+            pipe.send(("ok", json.dumps(result)))
+        except Exception as err:  # the handler's own error, reported as Lambda does
+            pipe.send(("error", type(err).__name__, str(err)))
+
+
+class _Worker:
+    def __init__(self, paths: list[str]) -> None:
+        ctx = mp.get_context("spawn")
+        self.pipe, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, paths), daemon=True)
+        self.process.start()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(timeout=5)
+
+
+class PythonRunner:
+    """A few persistent worker processes, one call at a time each; a call that runs past its
+    timeout has its worker killed and replaced."""
+
+    def __init__(self, paths: list[str], size: int = WORKERS) -> None:
+        self.paths = paths
+        self.size = size
+        self._idle: list[_Worker] = []
+        self._count = 0
+        self._cond = threading.Condition()
+
+    def _take(self) -> _Worker:
+        with self._cond:
+            while not self._idle and self._count >= self.size:
+                self._cond.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+        return _Worker(self.paths)
+
+    def _give(self, worker: _Worker | None) -> None:
+        with self._cond:
+            if worker is None:
+                self._count -= 1
+            else:
+                self._idle.append(worker)
+            self._cond.notify()
+
+    def call(self, target: str, event: dict[str, Any], fields: dict[str, Any], timeout: float) -> Any:
+        worker = self._take()
+        try:
+            worker.pipe.send((target, event, fields))
+            if not worker.pipe.poll(timeout):
+                worker.kill()
+                worker = None  # type: ignore[assignment]
+                raise TimeoutError
+            answer = worker.pipe.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            if worker is not None:
+                worker.kill()
+            worker = None  # type: ignore[assignment]
+            raise ConnectionError("the handler's worker process stopped") from None
+        finally:
+            self._give(worker)
+        if answer[0] == "ok":
+            return json.loads(answer[1])
+        raise _HandlerError(answer[2] or answer[1])
+
+
+class _HandlerError(Exception):
+    pass
+
+
+_RUNNERS: dict[tuple[str, ...], PythonRunner] = {}
+_RUNNERS_LOCK = threading.Lock()
+
+
+def _runner(settings: Settings) -> PythonRunner:
+    paths = tuple(p for p in settings.lambda_path.split(os.pathsep) if p)
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(paths)
+        if runner is None:
+            runner = _RUNNERS[paths] = PythonRunner(list(paths))
+    return runner
+
+
+# --------------------------------------------------------------------------------------------
+# invocation
+
+
+def _invoke_target(settings: Settings, arn: str, target: str, event: dict[str, Any]) -> Any:
+    timeout = float(settings.lambda_timeout_seconds)
+    if target.startswith("python:"):
+        name = _function_name(arn)
+        fields = {
+            "function_name": name,
+            "function_version": "$LATEST",
+            "invoked_function_arn": arn,
+            "memory_limit_in_mb": 128,
+            "aws_request_id": str(uuid.uuid4()),
+            "log_group_name": f"/aws/lambda/{name}",
+            "log_stream_name": f"ostiary/{os.getpid()}",
+            "deadline": time.time() + timeout,
+        }
+        return _runner(settings).call(target.removeprefix("python:"), event, fields, timeout)
+    if target.startswith(("http://", "https://")):
+        resp = httpx.post(target, json=event, timeout=timeout)
+        if resp.status_code >= 400:
+            try:
+                body = resp.json()
+                text = str(body.get("errorMessage") or body.get("message") or resp.text)
+            except ValueError:
+                text = resp.text
+            raise _HandlerError(text[:500])
+        return resp.json()
+    if target == "aws":
+        import boto3  # the operator's own AWS credentials and network
+
+        region = arn.split(":")[3] if arn.startswith("arn:") else None
+        out = boto3.client("lambda", region_name=region).invoke(
+            FunctionName=arn, InvocationType="RequestResponse", Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(out["Payload"].read() or b"null")
+        if out.get("FunctionError"):
+            detail = payload.get("errorMessage") if isinstance(payload, dict) else payload
+            raise _HandlerError(str(detail))
+        return payload
+    raise ConnectionError(f"no function target {target!r}")
+
+
+def invoke(settings: Settings, trigger: str, arn: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Run one trigger function; the event it returns (``response`` filled), or AWS's errors."""
+    targets = function_targets(settings.lambda_functions)
+    target: str | None = targets.get(arn) or targets.get(_function_name(arn))
+    if target is None:
+        raise UnexpectedLambdaException(
+            f"{trigger} failed with error Ostiary has no function configured for {arn} (setting lambda_functions)."
+        )
+    started = time.perf_counter()
+    try:
+        result = _invoke_target(settings, arn, target, event)
+    except _HandlerError as err:
+        raise UserLambdaValidationException(f"{trigger} failed with error {err}.") from None
+    except (TimeoutError, httpx.TimeoutException):
+        raise UnexpectedLambdaException(
+            f"{trigger} failed due to error Socket timeout while invoking Lambda function."
+        ) from None
+    except (ConnectionError, httpx.HTTPError, OSError, ImportError) as err:
+        raise UnexpectedLambdaException(f"{trigger} failed with error {err}.") from None
+    finally:
+        log.info("trigger", extra={"trigger": trigger, "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+    if not isinstance(result, dict) or not isinstance(result.get("response", {}), dict):
+        raise InvalidLambdaResponseException("Unrecognizable lambda output")
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# events
+
+
+def configured(pool: PoolView, trigger: str) -> str | None:
+    """The function ARN of ``trigger`` in the pool's LambdaConfig (PreTokenGeneration: either form)."""
+    cfg = pool.config.get("LambdaConfig") or {}
+    if trigger == "PreTokenGeneration":
+        v2 = cfg.get("PreTokenGenerationConfig") or {}
+        return str(v2.get("LambdaArn") or cfg.get("PreTokenGeneration") or "") or None
+    value = cfg.get(trigger)
+    if isinstance(value, dict):  # CustomSMSSender / CustomEmailSender
+        value = value.get("LambdaArn")
+    return str(value) if value else None
+
+
+def pre_token_version(pool: PoolView) -> str:
+    cfg = (pool.config.get("LambdaConfig") or {}).get("PreTokenGenerationConfig") or {}
+    return {"V2_0": "2", "V3_0": "3"}.get(str(cfg.get("LambdaVersion") or "V1_0"), "1")
+
+
+def user_attributes(user: User) -> dict[str, str]:
+    """userAttributes as triggers see them: strings, with sub and cognito:user_status."""
+    out = {k: str(v) for k, v in user.attributes.items() if not k.startswith("dev:")}
+    out["sub"] = user.id
+    out["cognito:user_status"] = user.status
+    return out
+
+
+def event(
+    pool: PoolView,
+    source: str,
+    username: str,
+    client_id: str | None,
+    request: dict[str, Any],
+    version: str = "1",
+) -> dict[str, Any]:
+    caller: dict[str, Any] = {"awsSdkVersion": SDK_VERSION}
+    if client_id:
+        caller["clientId"] = client_id
+    return {
+        "version": version,
+        "triggerSource": source,
+        "region": pool.region,
+        "userPoolId": pool.id,
+        "userName": username,
+        "callerContext": caller,
+        "request": request,
+        "response": {},
+    }
+
+
+def run(
+    settings: Settings,
+    pool: PoolView,
+    trigger: str,
+    source: str,
+    username: str,
+    client_id: str | None,
+    request: dict[str, Any],
+    version: str = "1",
+) -> dict[str, Any] | None:
+    """Invoke ``trigger`` if the pool configures it: its ``response`` (None when not configured)."""
+    arn = configured(pool, trigger)
+    if arn is None:
+        return None
+    result = invoke(settings, trigger, arn, event(pool, source, username, client_id, request, version))
+    response = result.get("response") or {}
+    if not isinstance(response, dict):
+        raise InvalidLambdaResponseException("Unrecognizable lambda output")
+    return response
+
+
+def flag(response: dict[str, Any] | None, name: str) -> bool:
+    """A boolean of a trigger's response (Lambda answers true/false; strings are tolerated)."""
+    if not response:
+        return False
+    value = response.get(name)
+    if isinstance(value, str):
+        return value.lower() == "true"
+    if value is not None and not isinstance(value, bool):
+        raise InvalidLambdaResponseException(f"Invalid type for {name}")
+    return bool(value)
