@@ -171,6 +171,7 @@ def _code_grant(runtime: Runtime, domain: Domain, client: ClientView, form: dict
         scopes=grant.scopes,
         nonce=grant.nonce,
         with_id_token="openid" in grant.scopes,
+        source="TokenGeneration_HostedAuth",
     )
     result["RefreshToken"] = refresh
     return _token_response(result, with_refresh=True)

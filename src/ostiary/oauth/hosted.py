@@ -66,6 +66,7 @@ def _finish_sign_in(
     from ostiary.userpools import lockout
 
     lockout.record_success(conn, pool.id, user.id)
+    auth.post_authentication(ctx, pool, client, user, new_device=False)
     return {HOSTED_USER: user.id}
 
 
@@ -266,6 +267,7 @@ class HostedUI:
             scopes=req.scopes,
             nonce=req.nonce,
             with_id_token="openid" in req.scopes,
+            source="TokenGeneration_HostedAuth",
         )
         values: dict[str, Any] = {"access_token": result["AccessToken"]}
         if "IdToken" in result:

@@ -24,13 +24,14 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools import devices, directory, lockout, messages, mfa, srp, tokens
+from ostiary.userpools import devices, directory, lockout, messages, mfa, srp, tokens, triggers
 from ostiary.userpools import passwords as policy
 from ostiary.userpools.claims import SignInEvent
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     CodeMismatchException,
     ExpiredCodeException,
+    InvalidLambdaResponseException,
     InvalidParameterException,
     InvalidPasswordException,
     NotAuthorizedException,
@@ -168,10 +169,12 @@ def _success(
     """Tokens; signed in through a device, they carry its key; otherwise, when the pool tracks
     devices, NewDeviceMetadata for the client to confirm."""
     lockout.record_success(conn, pool.id, user.id)
+    post_authentication(ctx, pool, client, user, new_device=False)
     user.groups = directory.groups_of(conn, pool.id, user.id)
     cfg = client.as_token_config()
     event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, device_key=device_key)
-    result = tokens.mint(ctx.keys, ctx.settings, pool, cfg, user, event, now, device_key=device_key)
+    source = "TokenGeneration_AuthenticateDevice" if device_key else "TokenGeneration_Authentication"
+    result = tokens.mint(ctx.keys, ctx.settings, pool, cfg, user, event, now, device_key=device_key, source=source)
     result["RefreshToken"] = refresh
     if device_key:
         devices.touch(conn, device_key, now)
@@ -250,13 +253,25 @@ def _password_signin(
     checked at the token endpoint instead)."""
     _require(auth, "USERNAME", "PASSWORD")
     username, password = auth["USERNAME"], auth["PASSWORD"]
+    migrated = False
     with ctx.store.read() as conn:
-        user = _find_for_signin(ctx, conn, pool, client, username)
+        known = directory.find(conn, pool, username)
+    if known is None and triggers.configured(pool, "UserMigration"):
+        if not hosted:
+            check_secret_hash_for(client, [username], auth.get("SECRET_HASH"))
+        known = _migrate(ctx, pool, client, username, password, auth, now)
+        migrated = known is not None
+    with ctx.store.read() as conn:
+        user = known if migrated else _find_for_signin(ctx, conn, pool, client, username)
         if not hosted:
             check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
-    if user is None or user.password_hash is None:
+    if user is not None:
+        pre_authentication(ctx, pool, client, user, auth)
+    if migrated:
+        ok = True  # the migration function has just checked the password
+    elif user is None or user.password_hash is None:
         ctx.passwords.verify_dummy(password)
         ok = False
     else:
@@ -268,6 +283,78 @@ def _password_signin(
             assert user is not None
             return _after_password(ctx, conn, pool, client, user, now, finish, auth.get("DEVICE_KEY"))
     raise NotAuthorizedException(INCORRECT)
+
+
+def pre_authentication(
+    ctx: RequestContext, pool: PoolView, client: ClientView, user: User, auth: dict[str, str]
+) -> None:
+    """The PreAuthentication trigger (it denies the sign-in by failing)."""
+    triggers.run(
+        ctx.settings,
+        pool,
+        "PreAuthentication",
+        "PreAuthentication_Authentication",
+        user.username,
+        client.id,
+        {"userAttributes": triggers.user_attributes(user), "validationData": None, "userNotFound": False},
+    )
+
+
+def post_authentication(ctx: RequestContext, pool: PoolView, client: ClientView, user: User, new_device: bool) -> None:
+    """The PostAuthentication trigger, before tokens are issued (a failure ends the sign-in)."""
+    triggers.run(
+        ctx.settings,
+        pool,
+        "PostAuthentication",
+        "PostAuthentication_Authentication",
+        user.username,
+        client.id,
+        {"userAttributes": triggers.user_attributes(user), "newDeviceUsed": new_device, "clientMetadata": {}},
+    )
+
+
+def _migrate(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    username: str,
+    password: str,
+    auth: dict[str, str],
+    now: dt.datetime,
+) -> User | None:
+    """UserMigration_Authentication: a user the pool does not know, looked up by the pool's migration
+    function with the password; created with the attributes and status it answers."""
+    from ostiary.userpools import attributes as attrs
+    from ostiary.userpools.users import password_material, resolve_new_username
+
+    response = triggers.run(
+        ctx.settings,
+        pool,
+        "UserMigration",
+        "UserMigration_Authentication",
+        username,
+        client.id,
+        {"password": password, "validationData": None, "clientMetadata": {}},
+    )
+    if not response or not isinstance(response.get("userAttributes"), dict):
+        return None
+    values = attrs.normalize({str(k): str(v) for k, v in response["userAttributes"].items()})
+    values.pop("sub", None)
+    values.pop("cognito:user_status", None)
+    attrs.check_values(pool, values, admin=True, creating=True)
+    status = str(response.get("finalUserStatus") or "CONFIRMED")
+    if status not in ("CONFIRMED", "RESET_REQUIRED"):
+        raise InvalidLambdaResponseException("finalUserStatus must be CONFIRMED or RESET_REQUIRED")
+    new_name = resolve_new_username(pool, username, values)
+    material = password_material(ctx, pool, new_name, password)
+    with ctx.store.tx() as conn:
+        if directory.find(conn, pool, username) is not None:
+            return None  # created meanwhile by another request: sign in normally
+        user = directory.insert_user(conn, pool, username=new_name, status=status, attributes=values, now=now)
+        directory.set_fields(conn, user, now, **material)
+    if status == "RESET_REQUIRED":
+        raise PasswordResetRequiredException("Password reset required for the user")
+    return user
 
 
 def _srp_start(
@@ -286,6 +373,8 @@ def _srp_start(
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
+        if user is not None:
+            pre_authentication(ctx, pool, client, user, auth)
         if user is not None and user.srp_verifier and user.srp_salt:
             salt, verifier, fake = user.srp_salt, int(user.srp_verifier, 16), False
             user_id_for_srp, user_id = user.username, user.id
@@ -352,6 +441,13 @@ def _srp_verify(
         else:
             if lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
                 raise NotAuthorizedException("Password attempts exceeded")
+            if st.get("custom") is not None:  # CUSTOM_AUTH with SRP first: back to DefineAuthChallenge
+                _gate(pool, user, now)
+                rounds = [
+                    *st["custom"],
+                    {"challengeName": "PASSWORD_VERIFIER", "challengeResult": True, "challengeMetadata": None},
+                ]
+                return _custom_next(ctx, conn, pool, client, user, rounds, now)
             device_key = answers.get("DEVICE_KEY") or st.get("device_key")
             return _after_password(ctx, conn, pool, client, user, now, device_key=device_key)
     raise NotAuthorizedException(INCORRECT)
@@ -463,6 +559,7 @@ def _refresh(
             device_key=lineage.device_key,
             scopes=lineage.scopes,
             with_id_token=lineage.scopes is None or "openid" in lineage.scopes,
+            source="TokenGeneration_RefreshTokens",
         )
         if rotate:
             result["RefreshToken"] = tokens.rotate_refresh_token(conn, lineage, cfg, now)
@@ -508,10 +605,12 @@ def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: P
         raise InvalidParameterException("Initiate Auth method not supported.")
     if flow == "USER_PASSWORD_AUTH" and admin:
         raise InvalidParameterException("Initiate Auth method not supported.")
-    if flow in ("USER_AUTH", "CUSTOM_AUTH"):
+    if flow == "USER_AUTH":
         raise UnsupportedOperationException(f"Ostiary does not support the {flow} flow yet.")
     if not flow_allowed(client, flow):
         raise InvalidParameterException(f"{flow} flow not enabled for this client")
+    if flow == "CUSTOM_AUTH":
+        return _custom_start(ctx, pool, client, auth, now)
     if flow in ("USER_PASSWORD_AUTH", *admin_flows):
         return _password_signin(ctx, pool, client, auth, now)
     if flow == "USER_SRP_AUTH":
@@ -537,6 +636,10 @@ def _respond(
         if not session:
             raise InvalidParameterException("Missing required parameter Session")
         return _answer_mfa(ctx, pool, client, name, session, answers, finish)
+    if name == "CUSTOM_CHALLENGE":
+        if not session:
+            raise InvalidParameterException("Missing required parameter Session")
+        return _custom_answer(ctx, pool, client, session, answers, ctx.now)
     if name == "DEVICE_SRP_AUTH":
         if not session:
             raise InvalidParameterException("Missing required parameter Session")
@@ -783,6 +886,183 @@ def _device_srp_verify(
             raise NotAuthorizedException("User is disabled.")
         # a remembered device skips MFA; a device that is only tracked does not
         return _mfa_or_finish(ctx, conn, pool, client, user, now, skip_mfa=device.remembered, device_key=device.key)
+
+
+# --------------------------------------------------------------------------------------------
+# CUSTOM_AUTH (Cognito Developer Guide, "Custom authentication challenge Lambda triggers"):
+# DefineAuthChallenge decides, CreateAuthChallenge asks, VerifyAuthChallengeResponse checks.
+
+MAX_CUSTOM_ROUNDS = 10
+
+
+def _custom_start(
+    ctx: RequestContext, pool: PoolView, client: ClientView, auth: dict[str, str], now: dt.datetime
+) -> dict[str, Any]:
+    _require(auth, "USERNAME")
+    for trigger in ("DefineAuthChallenge", "CreateAuthChallenge", "VerifyAuthChallengeResponse"):
+        if not triggers.configured(pool, trigger):
+            raise InvalidParameterException(f"CUSTOM_AUTH needs the pool's {trigger} Lambda trigger.")
+    username = auth["USERNAME"]
+    with ctx.store.read() as conn:
+        user = _find_for_signin(ctx, conn, pool, client, username)
+        check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
+        if user is None:  # PreventUserExistenceErrors: fail like a wrong answer would
+            raise NotAuthorizedException(INCORRECT)
+        if lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
+            raise NotAuthorizedException("Password attempts exceeded")
+    _gate(pool, user, now)
+    pre_authentication(ctx, pool, client, user, auth)
+    if auth.get("CHALLENGE_NAME") == "SRP_A":
+        rounds = [{"challengeName": "SRP_A", "challengeResult": True, "challengeMetadata": None}]
+        decided = _define(ctx, pool, client, user, rounds)
+        if decided.get("challengeName") != "PASSWORD_VERIFIER":
+            with ctx.store.tx() as conn:
+                return _custom_decide(ctx, conn, pool, client, user, rounds, decided, now)
+        started = _srp_start(ctx, pool, client, {**auth, "USERNAME": user.username}, now)
+        secret_block = started["ChallengeParameters"]["SECRET_BLOCK"]
+        session_id = base64.b64decode(secret_block).decode()
+        with ctx.store.tx() as conn:  # remember that this SRP exchange belongs to a custom flow
+            row = conn.execute(select(t.auth_sessions.c.state).where(t.auth_sessions.c.id == session_id)).first()
+            assert row is not None
+            conn.execute(
+                update(t.auth_sessions)
+                .where(t.auth_sessions.c.id == session_id)
+                .values(state={**row.state, "custom": rounds})
+            )
+        return started
+    with ctx.store.tx() as conn:
+        return _custom_next(ctx, conn, pool, client, user, [], now)
+
+
+def _define(
+    ctx: RequestContext, pool: PoolView, client: ClientView, user: User, rounds: list[dict[str, Any]]
+) -> dict[str, Any]:
+    response = triggers.run(
+        ctx.settings,
+        pool,
+        "DefineAuthChallenge",
+        "DefineAuthChallenge_Authentication",
+        user.username,
+        client.id,
+        {
+            "userAttributes": triggers.user_attributes(user),
+            "session": rounds,
+            "clientMetadata": {},
+            "userNotFound": False,
+        },
+    )
+    return response or {}
+
+
+def _custom_next(
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    client: ClientView,
+    user: User,
+    rounds: list[dict[str, Any]],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    return _custom_decide(ctx, conn, pool, client, user, rounds, _define(ctx, pool, client, user, rounds), now)
+
+
+def _custom_decide(
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    client: ClientView,
+    user: User,
+    rounds: list[dict[str, Any]],
+    decided: dict[str, Any],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Act on DefineAuthChallenge's answer: fail, issue tokens, or ask the next challenge."""
+    if triggers.flag(decided, "failAuthentication"):
+        lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
+        raise NotAuthorizedException(INCORRECT)
+    if triggers.flag(decided, "issueTokens"):
+        return _mfa_or_finish(ctx, conn, pool, client, user, now)
+    challenge = decided.get("challengeName")
+    if challenge != "CUSTOM_CHALLENGE" or len(rounds) >= MAX_CUSTOM_ROUNDS:
+        raise NotAuthorizedException(INCORRECT)
+    created = (
+        triggers.run(
+            ctx.settings,
+            pool,
+            "CreateAuthChallenge",
+            "CreateAuthChallenge_Authentication",
+            user.username,
+            client.id,
+            {
+                "userAttributes": triggers.user_attributes(user),
+                "challengeName": "CUSTOM_CHALLENGE",
+                "session": rounds,
+                "clientMetadata": {},
+                "userNotFound": False,
+            },
+        )
+        or {}
+    )
+    public = created.get("publicChallengeParameters") or {}
+    private = created.get("privateChallengeParameters") or {}
+    if not isinstance(public, dict) or not isinstance(private, dict):
+        raise InvalidLambdaResponseException("Unrecognizable lambda output")
+    state = {
+        "user_id": user.id,
+        "rounds": rounds,
+        "private": {str(k): str(v) for k, v in private.items()},
+        "metadata": created.get("challengeMetadata"),
+    }
+    session = _new_session(conn, pool, client, user.username, "CUSTOM_CHALLENGE", state, now)
+    parameters = {str(k): str(v) for k, v in public.items()}
+    parameters["USERNAME"] = user.username
+    return {"ChallengeName": "CUSTOM_CHALLENGE", "Session": session, "ChallengeParameters": parameters}
+
+
+def _custom_answer(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    session_id: str,
+    answers: dict[str, str],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    _require(answers, "USERNAME", "ANSWER")
+    with ctx.store.tx() as conn:
+        session = _take_session(conn, pool, client, session_id, "CUSTOM_CHALLENGE", now)
+        user = directory.get_by_id(conn, pool, session.state["user_id"])
+        if user is None or not user.enabled:
+            raise NotAuthorizedException(SESSION_EXPIRED)
+        check_secret_hash_for(client, [answers["USERNAME"], user.username], answers.get("SECRET_HASH"))
+    verified = (
+        triggers.run(
+            ctx.settings,
+            pool,
+            "VerifyAuthChallengeResponse",
+            "VerifyAuthChallengeResponse_Authentication",
+            user.username,
+            client.id,
+            {
+                "userAttributes": triggers.user_attributes(user),
+                "privateChallengeParameters": session.state.get("private") or {},
+                "challengeAnswer": answers["ANSWER"],
+                "clientMetadata": {},
+                "userNotFound": False,
+            },
+        )
+        or {}
+    )
+    correct = triggers.flag(verified, "answerCorrect")
+    rounds = [
+        *session.state.get("rounds", []),
+        {
+            "challengeName": "CUSTOM_CHALLENGE",
+            "challengeResult": correct,
+            "challengeMetadata": session.state.get("metadata"),
+        },
+    ]
+    with ctx.store.tx() as conn:
+        return _custom_next(ctx, conn, pool, client, user, rounds, now)
 
 
 def hosted_respond(

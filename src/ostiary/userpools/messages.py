@@ -29,6 +29,7 @@ from ostiary.userpools.errors import (
     CodeDeliveryFailureException,
     CodeMismatchException,
     ExpiredCodeException,
+    InvalidLambdaResponseException,
     LimitExceededException,
 )
 from ostiary.userpools.masking import mask
@@ -197,6 +198,9 @@ def send(
 ) -> None:
     """Deliver a rendered message; the outbox copy is part of the caller's transaction."""
     subject, body = render(pool, delivery.medium, purpose, code, user.username)
+    custom = _custom_message(settings, pool, user, delivery, purpose, code)
+    if custom is not None:
+        subject, body = custom[0] or subject, custom[1]
     message = Message(
         medium=delivery.medium,
         destination=delivery.destination,
@@ -251,3 +255,45 @@ def outbox_rows(conn: Connection, destination: str | None = None, limit: int = 1
         }
         for r in conn.execute(query).all()
     ]
+
+
+CUSTOM_MESSAGE_SOURCES = {
+    "SignUp": "CustomMessage_SignUp",
+    "ForgotPassword": "CustomMessage_ForgotPassword",
+    "AdminCreateUser": "CustomMessage_AdminCreateUser",
+    "VerifyAttribute:email": "CustomMessage_VerifyUserAttribute",
+    "VerifyAttribute:phone_number": "CustomMessage_VerifyUserAttribute",
+    "Authentication": "CustomMessage_Authentication",
+}
+
+
+def _custom_message(
+    settings: Settings, pool: PoolView, user: User, delivery: Delivery, purpose: str, code: str
+) -> tuple[str | None, str] | None:
+    """The CustomMessage trigger's (subject, body) for this message, or None (not configured).
+    Its messages must keep the ``{####}`` placeholder, where the code goes."""
+    from ostiary.userpools import triggers
+
+    if not triggers.configured(pool, "CustomMessage"):
+        return None
+    request: dict[str, Any] = {
+        "userAttributes": triggers.user_attributes(user),
+        "codeParameter": "{####}",
+        "linkParameter": "{##Click Here##}",
+        "usernameParameter": "{username}" if purpose == "AdminCreateUser" else None,
+        "clientMetadata": {},
+    }
+    source = CUSTOM_MESSAGE_SOURCES.get(purpose, "CustomMessage_SignUp")
+    response = triggers.run(settings, pool, "CustomMessage", source, user.username, None, request)
+    if not response:
+        return None
+    key = "smsMessage" if delivery.medium == "SMS" else "emailMessage"
+    text = response.get(key)
+    if not text:
+        return None
+    if not isinstance(text, str) or "{####}" not in text:
+        raise InvalidLambdaResponseException(
+            f"The {key} of the custom message must contain the code placeholder {{####}}."
+        )
+    subject = response.get("emailSubject") if delivery.medium == "EMAIL" else None
+    return (str(subject) if subject else None), text.replace("{####}", code).replace("{username}", user.username)

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.userpools import attributes as attrs
-from ostiary.userpools import directory, lockout, messages, tokens
+from ostiary.userpools import directory, lockout, messages, tokens, triggers
 from ostiary.userpools.auth import INCORRECT, check_secret_hash_for
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
@@ -69,15 +69,34 @@ def sign_up(ctx: RequestContext, params: Params) -> Result:
     attrs.check_values(pool, values, admin=False, creating=True)
     username = resolve_new_username(pool, params["Username"], values)
     attrs.check_required(pool, values)
+    response = triggers.run(
+        ctx.settings,
+        pool,
+        "PreSignUp",
+        "PreSignUp_SignUp",
+        username,
+        client.id,
+        {
+            "userAttributes": dict(values),
+            "validationData": attrs.to_dict(params.get("ValidationData")) or None,
+            "clientMetadata": params.get("ClientMetadata") or {},
+        },
+    )
+    confirmed = triggers.flag(response, "autoConfirmUser")
+    if triggers.flag(response, "autoVerifyEmail") and values.get("email"):
+        values["email_verified"] = "true"
+    if triggers.flag(response, "autoVerifyPhone") and values.get("phone_number"):
+        values["phone_number_verified"] = "true"
     material = password_material(ctx, pool, username, params["Password"])
     with ctx.store.tx() as conn:
         if directory.find(conn, pool, params["Username"], by_alias=False) is not None:
             raise UsernameExistsException("User already exists")
         claim_aliases(conn, pool, values, None, False, now)
-        user = directory.insert_user(conn, pool, username=username, status="UNCONFIRMED", attributes=values, now=now)
+        status = "CONFIRMED" if confirmed else "UNCONFIRMED"
+        user = directory.insert_user(conn, pool, username=username, status=status, attributes=values, now=now)
         directory.set_fields(conn, user, now, **material)
-        out: dict[str, Any] = {"UserConfirmed": False, "UserSub": user.id}
-        delivery = messages.choose_delivery(pool, values)
+        out: dict[str, Any] = {"UserConfirmed": confirmed, "UserSub": user.id}
+        delivery = None if confirmed else messages.choose_delivery(pool, values)
         if delivery is not None:
             code = messages.issue_code(conn, user, "SignUp", now)
             messages.send(conn, ctx.settings, pool, user, delivery, "SignUp", code, now)
@@ -122,6 +141,18 @@ def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
             claim_aliases(conn, pool, values, user.id, bool(params.get("ForceAliasCreation")), now)
             directory.save_attributes(conn, user, values, now)
             directory.set_fields(conn, user, now, status="CONFIRMED")
+            triggers.run(  # inside the transaction: a failing trigger leaves the user unconfirmed
+                ctx.settings,
+                pool,
+                "PostConfirmation",
+                "PostConfirmation_ConfirmSignUp",
+                user.username,
+                client.id,
+                {
+                    "userAttributes": triggers.user_attributes(user),
+                    "clientMetadata": params.get("ClientMetadata") or {},
+                },
+            )
     if check is not None and check.error is not None:
         raise check.error
     return {}
@@ -191,6 +222,18 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
             )
             directory.set_fields(conn, user, now, status=status, **material)
             lockout.record_success(conn, pool.id, user.id)
+            triggers.run(
+                ctx.settings,
+                pool,
+                "PostConfirmation",
+                "PostConfirmation_ConfirmForgotPassword",
+                user.username,
+                client.id,
+                {
+                    "userAttributes": triggers.user_attributes(user),
+                    "clientMetadata": params.get("ClientMetadata") or {},
+                },
+            )
     if check.error is not None:
         raise check.error
     return {}

@@ -24,8 +24,9 @@ from ostiary.crypto.keys import KeyRing
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import claims as c
+from ostiary.userpools import triggers
 from ostiary.userpools.directory import PoolView, User
-from ostiary.userpools.errors import NotAuthorizedException
+from ostiary.userpools.errors import InvalidLambdaResponseException, NotAuthorizedException
 
 POOL_ID_SHAPE = "_"
 
@@ -176,8 +177,10 @@ def mint(
     device_key: str | None = None,
     nonce: str | None = None,
     with_id_token: bool = True,
+    source: str = "TokenGeneration_Authentication",
 ) -> dict[str, Any]:
-    """Signed ID and access tokens for ``user`` (AuthenticationResult fields, without RefreshToken)."""
+    """Signed ID and access tokens for ``user`` (AuthenticationResult fields, without RefreshToken);
+    ``source`` is the pre token generation trigger's triggerSource."""
     iss = issuer(settings, pool.id)
     iat = int(now.timestamp())
     access_validity = c.validity_seconds(client, "AccessToken")
@@ -194,12 +197,7 @@ def mint(
         validity_seconds=access_validity,
         device_key=device_key,
     )
-    access_key = keys.signing_key(pool.id, "access")
-    result: dict[str, Any] = {
-        "AccessToken": jwt.sign(access_claims, access_key.kid, access_key.private),
-        "ExpiresIn": access_validity,
-        "TokenType": "Bearer",
-    }
+    id_claims: dict[str, Any] | None = None
     if with_id_token:
         id_claims = c.id_token_claims(
             issuer=iss,
@@ -214,9 +212,120 @@ def mint(
             validity_seconds=c.validity_seconds(client, "IdToken"),
             nonce=nonce,
         )
+    if triggers.configured(pool, "PreTokenGeneration"):
+        _pre_token_generation(settings, pool, client, user, source, id_claims, access_claims)
+    access_key = keys.signing_key(pool.id, "access")
+    result: dict[str, Any] = {
+        "AccessToken": jwt.sign(access_claims, access_key.kid, access_key.private),
+        "ExpiresIn": access_validity,
+        "TokenType": "Bearer",
+    }
+    if id_claims is not None:
         id_key = keys.signing_key(pool.id, "id")
         result["IdToken"] = jwt.sign(id_claims, id_key.kid, id_key.private)
     return result
+
+
+# Claims a pre token generation trigger cannot change (Cognito Developer Guide, "Pre token generation
+# Lambda trigger": the reserved claims).
+RESERVED_CLAIMS = frozenset(
+    {
+        "acr",
+        "amr",
+        "aud",
+        "auth_time",
+        "azp",
+        "exp",
+        "iat",
+        "identities",
+        "iss",
+        "sub",
+        "token_use",
+        "nonce",
+        "at_hash",
+        "cognito:username",
+        "origin_jti",
+        "event_id",
+        "jti",
+        "client_id",
+        "username",
+        "scope",
+        "device_key",
+        "version",
+    }
+)
+
+
+def _apply_claims(claims: dict[str, Any], details: dict[str, Any], string_only: bool) -> None:
+    for name in details.get("claimsToSuppress") or []:
+        if name not in RESERVED_CLAIMS:
+            claims.pop(name, None)
+    for name, value in (details.get("claimsToAddOrOverride") or {}).items():
+        if name in RESERVED_CLAIMS:
+            continue
+        if string_only and not isinstance(value, str):
+            raise InvalidLambdaResponseException("claimsToAddOrOverride values must be strings (V1 trigger)")
+        claims[name] = value
+
+
+def _pre_token_generation(
+    settings: Settings,
+    pool: PoolView,
+    client: dict[str, Any],
+    user: User,
+    source: str,
+    id_claims: dict[str, Any] | None,
+    access_claims: dict[str, Any],
+) -> None:
+    """Pre token generation, V1 (ID token claims) or V2/V3 (ID and access token claims, scopes),
+    with group overrides; changes the claims in place."""
+    version = triggers.pre_token_version(pool)
+    groups = c.ordered_groups(user.groups)
+    request: dict[str, Any] = {
+        "userAttributes": triggers.user_attributes(user),
+        "groupConfiguration": {
+            "groupsToOverride": [g.name for g in groups],
+            "iamRolesToOverride": list(dict.fromkeys(g.role_arn for g in groups if g.role_arn)),
+            "preferredRole": c.preferred_role(groups),
+        },
+        "clientMetadata": {},
+    }
+    if version != "1":
+        request["scopes"] = str(access_claims.get("scope", "")).split()
+    response = (
+        triggers.run(settings, pool, "PreTokenGeneration", source, user.username, client["ClientId"], request, version)
+        or {}
+    )
+    if version == "1":
+        details = response.get("claimsOverrideDetails") or {}
+        if not isinstance(details, dict):
+            raise InvalidLambdaResponseException("Unrecognizable lambda output")
+        if id_claims is not None:
+            _apply_claims(id_claims, details, string_only=True)
+        group_override = details.get("groupOverrideDetails")
+    else:
+        details = response.get("claimsAndScopeOverrideDetails") or {}
+        if not isinstance(details, dict):
+            raise InvalidLambdaResponseException("Unrecognizable lambda output")
+        if id_claims is not None:
+            _apply_claims(id_claims, details.get("idTokenGeneration") or {}, string_only=False)
+        access = details.get("accessTokenGeneration") or {}
+        _apply_claims(access_claims, access, string_only=False)
+        scopes = str(access_claims.get("scope", "")).split()
+        scopes += [s for s in access.get("scopesToAdd") or [] if s not in scopes]
+        suppress = set(access.get("scopesToSuppress") or [])
+        access_claims["scope"] = " ".join(s for s in scopes if s not in suppress)
+        group_override = details.get("groupOverrideDetails")
+    if isinstance(group_override, dict):
+        targets = [access_claims] + ([id_claims] if id_claims is not None else [])
+        if group_override.get("groupsToOverride") is not None:
+            for claims in targets:
+                claims["cognito:groups"] = list(group_override["groupsToOverride"])
+        if id_claims is not None:
+            if group_override.get("iamRolesToOverride") is not None:
+                id_claims["cognito:roles"] = list(group_override["iamRolesToOverride"])
+            if group_override.get("preferredRole") is not None:
+                id_claims["cognito:preferred_role"] = group_override["preferredRole"]
 
 
 @dataclass(frozen=True)

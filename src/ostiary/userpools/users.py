@@ -17,7 +17,7 @@ from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import attributes as attrs
-from ostiary.userpools import directory, filters, messages, paging, srp, tokens
+from ostiary.userpools import directory, filters, messages, paging, srp, tokens, triggers
 from ostiary.userpools import passwords as policy
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
@@ -157,6 +157,23 @@ def admin_create_user(ctx: RequestContext, params: Params) -> Result:
     username = resolve_new_username(pool, params["Username"], values)
     attrs.check_values(pool, values, admin=True, creating=True)
     attrs.check_required(pool, values)
+    response = triggers.run(
+        ctx.settings,
+        pool,
+        "PreSignUp",
+        "PreSignUp_AdminCreateUser",
+        username,
+        None,
+        {
+            "userAttributes": dict(values),
+            "validationData": attrs.to_dict(params.get("ValidationData")) or None,
+            "clientMetadata": params.get("ClientMetadata") or {},
+        },
+    )
+    if triggers.flag(response, "autoVerifyEmail") and values.get("email"):
+        values["email_verified"] = "true"
+    if triggers.flag(response, "autoVerifyPhone") and values.get("phone_number"):
+        values["phone_number_verified"] = "true"
     material = password_material(ctx, pool, username, temp)
     with ctx.store.tx() as conn:
         if directory.find(conn, pool, params["Username"], by_alias=False) is not None:
@@ -229,6 +246,15 @@ def admin_confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
         if user.status != "UNCONFIRMED":
             raise NotAuthorizedException(f"User cannot be confirmed. Current status is {user.status}")
         directory.set_fields(conn, user, ctx.now, status="CONFIRMED")
+        triggers.run(  # inside the transaction: a failing trigger leaves the user unconfirmed
+            ctx.settings,
+            pool,
+            "PostConfirmation",
+            "PostConfirmation_ConfirmSignUp",
+            user.username,
+            None,
+            {"userAttributes": triggers.user_attributes(user), "clientMetadata": params.get("ClientMetadata") or {}},
+        )
     return {}
 
 

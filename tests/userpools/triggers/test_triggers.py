@@ -1,0 +1,340 @@
+"""Lambda triggers end to end: handlers written as AWS documents them (handlers.py) run unchanged in
+Ostiary's worker processes, an HTTP webhook works the same, failing, slow and malformed functions map
+to AWS's errors and change nothing; custom authentication signs users in through the API and the
+admin API."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt as pyjwt
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import ACCOUNT_ID, Server
+from tests.userpools.conftest import PASSWORD, PoolSetup, create_confirmed_user, make_pool
+
+HERE = Path(__file__).resolve().parent
+FUNCTIONS = [
+    "pre_signup",
+    "post_confirmation",
+    "user_migration",
+    "pre_authentication",
+    "post_authentication",
+    "pre_token_generation_v2",
+    "pre_token_generation_v1",
+    "custom_message",
+    "slow",
+    "not_an_event",
+    "context_probe",
+    "define_auth_challenge",
+    "create_auth_challenge",
+    "verify_auth_challenge",
+]
+
+
+def arn(name: str) -> str:
+    return f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{name.replace('_', '-')}"
+
+
+class _Hook(BaseHTTPRequestHandler):
+    """A pre sign-up webhook: confirms everyone, refuses names starting with 'x'."""
+
+    def do_POST(self) -> None:
+        event = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        if event["userName"].startswith("x"):
+            body, status = json.dumps({"errorMessage": "names starting with x are reserved"}).encode(), 400
+        else:
+            event["response"]["autoConfirmUser"] = True
+            body, status = json.dumps(event).encode(), 200
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/pre-signup"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("triggers")
+    (folder / "legacy.json").write_text(
+        json.dumps({"olduser": {"password": "Legacy-Passw0rd!", "email": "old@example.org"}})
+    )
+    return {"TRIGGER_LOG": str(folder / "log.jsonl"), "LEGACY_USERS": str(folder / "legacy.json")}
+
+
+@pytest.fixture(scope="module")
+def srv(server_factory: Any, env: dict[str, str], webhook: str) -> Server:
+    mapping = {arn(name): f"python:handlers:{name}" for name in FUNCTIONS}
+    mapping[arn("webhook")] = webhook
+    s: Server = server_factory(
+        env={
+            **env,
+            "OSTIARY_LAMBDA_FUNCTIONS": json.dumps(mapping),
+            "OSTIARY_LAMBDA_PATH": str(HERE),
+            "OSTIARY_LAMBDA_TIMEOUT_SECONDS": "2",
+        },
+        args=("--dev",),
+    )
+    return s
+
+
+def _log(env: dict[str, str]) -> list[dict[str, Any]]:
+    path = Path(env["TRIGGER_LOG"])
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _pool(srv: Server, **lambda_config: Any) -> PoolSetup:
+    return make_pool(srv.client("cognito-idp"), {"LambdaConfig": lambda_config})
+
+
+def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+def test_pre_sign_up_and_post_confirmation(srv: Server, env: dict[str, str]) -> None:
+    s = _pool(srv, PreSignUp=arn("pre_signup"), PostConfirmation=arn("post_confirmation"))
+    out = s.idp.sign_up(
+        ClientId=s.client_id,
+        Username="ann",
+        Password=PASSWORD,
+        UserAttributes=[{"Name": "email", "Value": "ann@example.com"}],
+        ValidationData=[{"Name": "source", "Value": "test"}],
+    )
+    assert out["UserConfirmed"] is True  # autoConfirmUser
+    user = s.idp.admin_get_user(UserPoolId=s.pool_id, Username="ann")
+    assert user["UserStatus"] == "CONFIRMED"
+    assert {"Name": "email_verified", "Value": "true"} in user["UserAttributes"]
+    event = next(e for e in _log(env) if e.get("userName") == "ann")
+    assert event["triggerSource"] == "PreSignUp_SignUp" and event["userPoolId"] == s.pool_id
+    assert event["callerContext"]["clientId"] == s.client_id and event["request"]["validationData"] == {
+        "source": "test"
+    }
+
+    with pytest.raises(ClientError) as exc:
+        s.idp.sign_up(
+            ClientId=s.client_id,
+            Username="bob",
+            Password=PASSWORD,
+            UserAttributes=[{"Name": "email", "Value": "bob@blocked.test"}],
+        )
+    assert _err(exc) == (
+        "UserLambdaValidationException",
+        "PreSignUp failed with error Sign-ups from this domain are not allowed.",
+    )
+    with pytest.raises(ClientError):
+        s.idp.admin_get_user(UserPoolId=s.pool_id, Username="bob")  # nothing was created
+
+    # a failing post confirmation leaves the user unconfirmed
+    s.idp.sign_up(
+        ClientId=s.client_id,
+        Username="fay",
+        Password=PASSWORD,
+        UserAttributes=[{"Name": "email", "Value": "fail@example.org"}],
+    )
+    with pytest.raises(ClientError) as exc:
+        s.idp.admin_confirm_sign_up(UserPoolId=s.pool_id, Username="fay")
+    assert _err(exc) == ("UserLambdaValidationException", "PostConfirmation failed with error Provisioning failed.")
+    assert s.idp.admin_get_user(UserPoolId=s.pool_id, Username="fay")["UserStatus"] == "UNCONFIRMED"
+
+
+def test_user_migration_and_authentication_triggers(srv: Server, env: dict[str, str]) -> None:
+    s = _pool(
+        srv,
+        UserMigration=arn("user_migration"),
+        PreAuthentication=arn("pre_authentication"),
+        PostAuthentication=arn("post_authentication"),
+    )
+    s.idp.add_custom_attributes(
+        UserPoolId=s.pool_id, CustomAttributes=[{"Name": "blocked", "AttributeDataType": "String"}]
+    )
+    tokens = s.idp.initiate_auth(
+        ClientId=s.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "olduser", "PASSWORD": "Legacy-Passw0rd!"},
+    )
+    assert tokens["AuthenticationResult"]["AccessToken"]
+    migrated = s.idp.admin_get_user(UserPoolId=s.pool_id, Username="olduser")
+    assert migrated["UserStatus"] == "CONFIRMED"
+    assert {"Name": "email", "Value": "old@example.org"} in migrated["UserAttributes"]
+    # the migrated password now works without the legacy store, through SRP too
+    s.idp.initiate_auth(
+        ClientId=s.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "olduser", "PASSWORD": "Legacy-Passw0rd!"},
+    )
+    with pytest.raises(ClientError) as exc:
+        s.idp.initiate_auth(
+            ClientId=s.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "nobody", "PASSWORD": "Whatever-1!"},
+        )
+    assert _err(exc) == ("UserLambdaValidationException", "UserMigration failed with error Bad password.")
+    assert [e["userName"] for e in _log(env) if e["triggerSource"] == "PostAuthentication_Authentication"].count(
+        "olduser"
+    ) == 2
+
+    create_confirmed_user(s, "carl", **{"custom:blocked": "yes"})
+    with pytest.raises(ClientError) as exc:
+        s.idp.initiate_auth(
+            ClientId=s.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "carl", "PASSWORD": PASSWORD},
+        )
+    assert _err(exc) == (
+        "UserLambdaValidationException",
+        "PreAuthentication failed with error This account is blocked.",
+    )
+
+
+def test_pre_token_generation_v1_and_v2(srv: Server) -> None:
+    v2 = _pool(srv, PreTokenGenerationConfig={"LambdaVersion": "V2_0", "LambdaArn": arn("pre_token_generation_v2")})
+    create_confirmed_user(v2, "tia", email="tia@example.com")
+    result = v2.idp.initiate_auth(
+        ClientId=v2.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "tia", "PASSWORD": PASSWORD}
+    )["AuthenticationResult"]
+    access = pyjwt.decode(result["AccessToken"], options={"verify_signature": False})
+    id_token = pyjwt.decode(result["IdToken"], options={"verify_signature": False})
+    assert access["tenant"] == "acme" and access["plan"] == {"tier": "gold", "seats": 5}
+    assert "orders/read" in access["scope"].split() and access["cognito:groups"] == ["from-trigger"]
+    assert id_token["tenant"] == "acme" and "email" not in id_token
+    refreshed = v2.idp.initiate_auth(
+        ClientId=v2.client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]}
+    )
+    assert (
+        pyjwt.decode(refreshed["AuthenticationResult"]["AccessToken"], options={"verify_signature": False})["tenant"]
+        == "acme"
+    )
+
+    v1 = _pool(srv, PreTokenGeneration=arn("pre_token_generation_v1"))
+    create_confirmed_user(v1, "uri")
+    result = v1.idp.initiate_auth(
+        ClientId=v1.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "uri", "PASSWORD": PASSWORD}
+    )["AuthenticationResult"]
+    assert pyjwt.decode(result["IdToken"], options={"verify_signature": False})["department"] == "research"
+    assert "department" not in pyjwt.decode(result["AccessToken"], options={"verify_signature": False})
+
+
+def test_custom_message(srv: Server) -> None:
+    import httpx
+
+    s = _pool(srv, CustomMessage=arn("custom_message"))
+    s.idp.sign_up(
+        ClientId=s.client_id,
+        Username="meg",
+        Password=PASSWORD,
+        UserAttributes=[{"Name": "email", "Value": "meg@example.net"}],
+    )
+    messages = httpx.get(srv.url + "/_ostiary/outbox", params={"destination": "meg@example.net"}).json()["messages"]
+    assert messages[0]["subject"] == "Welcome to Acme"
+    assert messages[0]["body"].startswith("Hello meg, your code is ") and "{####}" not in messages[0]["body"]
+
+
+def test_webhook_slow_and_malformed_functions(srv: Server, env: dict[str, str]) -> None:
+    s = _pool(srv, PreSignUp=arn("webhook"))
+    assert s.idp.sign_up(ClientId=s.client_id, Username="hank", Password=PASSWORD)["UserConfirmed"] is True
+    with pytest.raises(ClientError) as exc:
+        s.idp.sign_up(ClientId=s.client_id, Username="xavier", Password=PASSWORD)
+    assert _err(exc) == (
+        "UserLambdaValidationException",
+        "PreSignUp failed with error names starting with x are reserved.",
+    )
+
+    slow = _pool(srv, PreSignUp=arn("slow"))
+    with pytest.raises(ClientError) as exc:
+        slow.idp.sign_up(ClientId=slow.client_id, Username="sam", Password=PASSWORD)
+    assert _err(exc)[0] == "UnexpectedLambdaException"
+    with pytest.raises(ClientError):
+        slow.idp.admin_get_user(UserPoolId=slow.pool_id, Username="sam")
+
+    bad = _pool(srv, PreSignUp=arn("not_an_event"))
+    with pytest.raises(ClientError) as exc:
+        bad.idp.sign_up(ClientId=bad.client_id, Username="bea", Password=PASSWORD)
+    assert _err(exc)[0] == "InvalidLambdaResponseException"
+
+    unknown = _pool(srv, PreSignUp=f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:not-configured")
+    with pytest.raises(ClientError) as exc:
+        unknown.idp.sign_up(ClientId=unknown.client_id, Username="una", Password=PASSWORD)
+    assert _err(exc)[0] == "UnexpectedLambdaException"
+
+    probe = _pool(srv, PreSignUp=arn("context_probe"))
+    probe.idp.sign_up(ClientId=probe.client_id, Username="pia", Password=PASSWORD)
+    seen = [e for e in _log(env) if "function_name" in e][-1]
+    assert seen["function_name"] == "context-probe" and 0 < seen["remaining"] <= 2000 and seen["request_id"]
+
+
+def test_custom_auth_flow(srv: Server) -> None:
+    s = _pool(
+        srv,
+        DefineAuthChallenge=arn("define_auth_challenge"),
+        CreateAuthChallenge=arn("create_auth_challenge"),
+        VerifyAuthChallengeResponse=arn("verify_auth_challenge"),
+    )
+    create_confirmed_user(s, "cora")
+    first = s.idp.initiate_auth(ClientId=s.client_id, AuthFlow="CUSTOM_AUTH", AuthParameters={"USERNAME": "cora"})
+    assert first["ChallengeName"] == "CUSTOM_CHALLENGE"
+    assert first["ChallengeParameters"] == {"hint": "the answer", "USERNAME": "cora"}
+    wrong = s.idp.respond_to_auth_challenge(
+        ClientId=s.client_id,
+        ChallengeName="CUSTOM_CHALLENGE",
+        Session=first["Session"],
+        ChallengeResponses={"USERNAME": "cora", "ANSWER": "000000"},
+    )
+    assert wrong["ChallengeName"] == "CUSTOM_CHALLENGE"  # Define asks again after a wrong answer
+    done = s.idp.respond_to_auth_challenge(
+        ClientId=s.client_id,
+        ChallengeName="CUSTOM_CHALLENGE",
+        Session=wrong["Session"],
+        ChallengeResponses={"USERNAME": "cora", "ANSWER": "424242"},
+    )
+    assert done["AuthenticationResult"]["IdToken"]
+
+    # the admin API, and three wrong answers end the sign-in
+    admin = s.idp.admin_initiate_auth(
+        UserPoolId=s.pool_id, ClientId=s.client_id, AuthFlow="CUSTOM_AUTH", AuthParameters={"USERNAME": "cora"}
+    )
+    session = admin["Session"]
+    for _ in range(2):
+        session = s.idp.admin_respond_to_auth_challenge(
+            UserPoolId=s.pool_id,
+            ClientId=s.client_id,
+            ChallengeName="CUSTOM_CHALLENGE",
+            Session=session,
+            ChallengeResponses={"USERNAME": "cora", "ANSWER": "nope"},
+        )["Session"]
+    with pytest.raises(ClientError) as exc:
+        s.idp.admin_respond_to_auth_challenge(
+            UserPoolId=s.pool_id,
+            ClientId=s.client_id,
+            ChallengeName="CUSTOM_CHALLENGE",
+            Session=session,
+            ChallengeResponses={"USERNAME": "cora", "ANSWER": "nope"},
+        )
+    assert _err(exc)[0] == "NotAuthorizedException"
+    ok = s.idp.admin_initiate_auth(
+        UserPoolId=s.pool_id, ClientId=s.client_id, AuthFlow="CUSTOM_AUTH", AuthParameters={"USERNAME": "cora"}
+    )
+    tokens = s.idp.admin_respond_to_auth_challenge(
+        UserPoolId=s.pool_id,
+        ClientId=s.client_id,
+        ChallengeName="CUSTOM_CHALLENGE",
+        Session=ok["Session"],
+        ChallengeResponses={"USERNAME": "cora", "ANSWER": "424242"},
+    )
+    assert tokens["AuthenticationResult"]["AccessToken"]
