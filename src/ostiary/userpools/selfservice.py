@@ -161,6 +161,11 @@ def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
 @operation("cognito-idp", "ResendConfirmationCode")
 def resend_confirmation_code(ctx: RequestContext, params: Params) -> Result:
     now = ctx.now
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+        unknown = directory.find(conn, pool, params["Username"]) is None
+    if unknown and triggers.configured(pool, "UserMigration"):
+        _migrate_for_reset(ctx, pool, client, params, now)
     with ctx.store.tx() as conn:
         _client, pool, user = _client_user(ctx, conn, params)
         if user is None:
@@ -187,6 +192,11 @@ def _simulated(pool: PoolView, username: str) -> dict[str, str]:
 @operation("cognito-idp", "ForgotPassword")
 def forgot_password(ctx: RequestContext, params: Params) -> Result:
     now = ctx.now
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+        unknown = directory.find(conn, pool, params["Username"]) is None
+    if unknown and triggers.configured(pool, "UserMigration"):
+        _migrate_for_reset(ctx, pool, client, params, now)
     with ctx.store.tx() as conn:
         _client, pool, user = _client_user(ctx, conn, params)
         if user is None:
@@ -201,6 +211,33 @@ def forgot_password(ctx: RequestContext, params: Params) -> Result:
         code = messages.issue_code(conn, user, "ForgotPassword", now)
         messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, now)
     return {"CodeDeliveryDetails": delivery.details()}
+
+
+def _migrate_for_reset(
+    ctx: RequestContext, pool: PoolView, client: ClientView, params: Params, now: dt.datetime
+) -> None:
+    """UserMigration_ForgotPassword: a user the pool does not know, created from the legacy
+    directory (status RESET_REQUIRED) so that the reset code can reach them."""
+    _secret(client, params["Username"], params.get("SecretHash"))
+    response = triggers.run(
+        ctx.settings,
+        pool,
+        "UserMigration",
+        "UserMigration_ForgotPassword",
+        params["Username"],
+        client.id,
+        {"validationData": None, "clientMetadata": params.get("ClientMetadata") or {}},
+    )
+    if not response or not isinstance(response.get("userAttributes"), dict):
+        return
+    values = attrs.normalize({str(k): str(v) for k, v in response["userAttributes"].items()})
+    values.pop("sub", None)
+    values.pop("cognito:user_status", None)
+    attrs.check_values(pool, values, admin=True, creating=True)
+    username = resolve_new_username(pool, params["Username"], values)
+    with ctx.store.tx() as conn:
+        if directory.find(conn, pool, params["Username"]) is None:
+            directory.insert_user(conn, pool, username=username, status="RESET_REQUIRED", attributes=values, now=now)
 
 
 @operation("cognito-idp", "ConfirmForgotPassword", offload=True)

@@ -35,6 +35,8 @@ FUNCTIONS = [
     "define_auth_challenge",
     "create_auth_challenge",
     "verify_auth_challenge",
+    "define_auth_challenge_srp_first",
+    "custom_email_sender",
 ]
 
 
@@ -338,3 +340,56 @@ def test_custom_auth_flow(srv: Server) -> None:
         ChallengeResponses={"USERNAME": "cora", "ANSWER": "424242"},
     )
     assert tokens["AuthenticationResult"]["AccessToken"]
+
+
+def test_custom_auth_after_srp(srv: Server) -> None:
+    from pycognito.aws_srp import AWSSRP
+
+    s = _pool(
+        srv,
+        DefineAuthChallenge=arn("define_auth_challenge_srp_first"),
+        CreateAuthChallenge=arn("create_auth_challenge"),
+        VerifyAuthChallengeResponse=arn("verify_auth_challenge"),
+    )
+    create_confirmed_user(s, "sri")
+    helper = AWSSRP(username="sri", password=PASSWORD, pool_id=s.pool_id, client_id=s.client_id, client=s.idp)
+    params = {**helper.get_auth_params(), "CHALLENGE_NAME": "SRP_A"}
+    verifier = s.idp.initiate_auth(ClientId=s.client_id, AuthFlow="CUSTOM_AUTH", AuthParameters=params)
+    assert verifier["ChallengeName"] == "PASSWORD_VERIFIER"
+    custom = s.idp.respond_to_auth_challenge(
+        ClientId=s.client_id,
+        ChallengeName="PASSWORD_VERIFIER",
+        ChallengeResponses=helper.process_challenge(verifier["ChallengeParameters"], params),
+    )
+    assert custom["ChallengeName"] == "CUSTOM_CHALLENGE"
+    done = s.idp.respond_to_auth_challenge(
+        ClientId=s.client_id,
+        ChallengeName="CUSTOM_CHALLENGE",
+        Session=custom["Session"],
+        ChallengeResponses={"USERNAME": "sri", "ANSWER": "424242"},
+    )
+    assert done["AuthenticationResult"]["AccessToken"]
+
+
+def test_migration_on_forgot_password_and_custom_email_sender(srv: Server, env: dict[str, str]) -> None:
+    import base64
+
+    s = _pool(
+        srv,
+        UserMigration=arn("user_migration"),
+        CustomEmailSender={"LambdaVersion": "V1_0", "LambdaArn": arn("custom_email_sender")},
+    )
+    out = s.idp.forgot_password(ClientId=s.client_id, Username="olduser")
+    assert out["CodeDeliveryDetails"]["DeliveryMedium"] == "EMAIL"
+    assert s.idp.admin_get_user(UserPoolId=s.pool_id, Username="olduser")["UserStatus"] == "RESET_REQUIRED"
+    sent = [e for e in _log(env) if e.get("triggerSource") == "CustomEmailSender_ForgotPassword"][-1]
+    assert sent["userPoolId"] == s.pool_id and sent["request"]["type"] == "customEmailSenderRequestV1"
+    code = base64.b64decode(sent["request"]["code"]).decode()
+    s.idp.confirm_forgot_password(
+        ClientId=s.client_id, Username="olduser", ConfirmationCode=code, Password="Br4nd-New-Passw0rd!"
+    )
+    assert s.idp.initiate_auth(
+        ClientId=s.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "olduser", "PASSWORD": "Br4nd-New-Passw0rd!"},
+    )["AuthenticationResult"]
