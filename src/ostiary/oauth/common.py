@@ -315,3 +315,42 @@ def service_context(runtime: Runtime, pool: PoolView, operation: str, source_ip:
         principal=None,
         source_ip=source_ip,
     )
+
+
+def hosted_tokens(
+    runtime: Runtime,
+    pool: PoolView,
+    client: ClientView,
+    user_id: str,
+    scopes: list[str],
+    nonce: str | None,
+    auth_time: dt.datetime,
+) -> dict[str, Any] | None:
+    """Tokens of a hosted sign-in (code exchange or implicit flow): a new refresh-token lineage that
+    keeps the scopes, ID token only with ``openid``; None when the user is gone or disabled."""
+    from ostiary.userpools import claims, directory, tokens
+
+    now = dt.datetime.now(dt.UTC)
+    with runtime.store.tx() as conn:
+        user = directory.get_by_id(conn, pool, user_id)
+        if user is None or not user.enabled:
+            return None
+        user.groups = directory.groups_of(conn, pool.id, user.id)
+        cfg = client.as_token_config()
+        event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, scopes=scopes)
+    event = claims.SignInEvent(event.origin_jti, int(auth_time.timestamp()), event.event_id)
+    result = tokens.mint(
+        runtime.keys,
+        runtime.settings,
+        pool,
+        cfg,
+        user,
+        event,
+        now,
+        scopes=scopes,
+        nonce=nonce,
+        with_id_token="openid" in scopes,
+        source="TokenGeneration_HostedAuth",
+    )
+    result["RefreshToken"] = refresh
+    return result

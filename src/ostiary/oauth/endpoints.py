@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ostiary.crypto import jwt
-from ostiary.oauth.common import pkce_ok, service_context, take_code
+from ostiary.oauth.common import hosted_tokens, pkce_ok, service_context, take_code
 from ostiary.oauth.domains import Domain
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
@@ -151,29 +151,9 @@ def _code_grant(runtime: Runtime, domain: Domain, client: ClientView, form: dict
         raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
     if not pkce_ok(grant, form.get("code_verifier")):
         raise OAuthError("invalid_grant", "Invalid code_verifier")
-    pool = domain.pool
-    with runtime.store.tx() as conn:
-        user = directory.get_by_id(conn, pool, grant.user_id)
-        if user is None or not user.enabled:
-            raise OAuthError("invalid_grant", "User is disabled or no longer exists")
-        user.groups = directory.groups_of(conn, pool.id, user.id)
-        cfg = client.as_token_config()
-        event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, scopes=grant.scopes)
-    event = claims.SignInEvent(event.origin_jti, int(grant.auth_time.timestamp()), event.event_id)
-    result = tokens.mint(
-        runtime.keys,
-        runtime.settings,
-        pool,
-        cfg,
-        user,
-        event,
-        now,
-        scopes=grant.scopes,
-        nonce=grant.nonce,
-        with_id_token="openid" in grant.scopes,
-        source="TokenGeneration_HostedAuth",
-    )
-    result["RefreshToken"] = refresh
+    result = hosted_tokens(runtime, domain.pool, client, grant.user_id, grant.scopes, grant.nonce, grant.auth_time)
+    if result is None:
+        raise OAuthError("invalid_grant", "User is disabled or no longer exists")
     return _token_response(result, with_refresh=True)
 
 

@@ -31,7 +31,7 @@ from ostiary.oauth.common import AuthorizeRequest, ErrorPage, RedirectError
 from ostiary.oauth.domains import PATH_PREFIX, Domain, DomainResolver
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.errors import ServiceError
-from ostiary.userpools import auth, selfservice, tokens
+from ostiary.userpools import auth, selfservice
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.lookup import ClientView
 from ostiary.userpools.secret_hash import secret_hash
@@ -244,31 +244,9 @@ class HostedUI:
         if req.response_type == "code":
             code = common.new_code(self.runtime, req, user_id, auth_time)
             return common.redirect_with(req.redirect_uri, "code", {"code": code, "state": req.state})
-        pool, client = req.pool, req.client
-        now = dt.datetime.now(dt.UTC)
-        from ostiary.userpools import claims, directory
-
-        with self.runtime.store.tx() as conn:
-            user = directory.get_by_id(conn, pool, user_id)
-            if user is None or not user.enabled:
-                return req.error_redirect("access_denied", "User is disabled")
-            user.groups = directory.groups_of(conn, pool.id, user.id)
-            cfg = client.as_token_config()
-            event, _ = tokens.start_lineage(conn, pool, user, cfg, now, scopes=req.scopes)
-        event = claims.SignInEvent(event.origin_jti, int(auth_time.timestamp()), event.event_id)
-        result = tokens.mint(
-            self.runtime.keys,
-            self.runtime.settings,
-            pool,
-            cfg,
-            user,
-            event,
-            now,
-            scopes=req.scopes,
-            nonce=req.nonce,
-            with_id_token="openid" in req.scopes,
-            source="TokenGeneration_HostedAuth",
-        )
+        result = common.hosted_tokens(self.runtime, req.pool, req.client, user_id, req.scopes, req.nonce, auth_time)
+        if result is None:
+            return req.error_redirect("access_denied", "User is disabled")
         values: dict[str, Any] = {"access_token": result["AccessToken"]}
         if "IdToken" in result:
             values["id_token"] = result["IdToken"]

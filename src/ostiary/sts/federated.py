@@ -92,16 +92,7 @@ def _assume(
     if sessions.trust_outcome(role, request) is not policy.Outcome.ALLOW:
         raise denied
     if tags:
-        tag_keys = dict(keys)
-        tag_keys.update({f"aws:RequestTag/{k}": [v] for k, v in tags.items()})
-        tag_keys["aws:TagKeys"] = list(tags)
-        tagging = policy.RequestContext(
-            action="sts:TagSession",
-            resource=role_arn,
-            principal_arn=federated,
-            principal_type="Federated",
-            keys=tag_keys,
-        )
+        tagging = sessions.tag_session_request(request, tags)
         if sessions.trust_outcome(role, tagging) is not policy.Outcome.ALLOW:
             raise AccessDenied("Not authorized to perform sts:TagSession")
     sessions.check_duration(role, duration)

@@ -131,17 +131,7 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     if identity is not policy.Outcome.ALLOW and not names_caller:
         raise _denied(ctx, role_arn)
     if tags:  # session tags need sts:TagSession from the trust policy and the caller's own policies
-        tag_keys = dict(keys)
-        tag_keys.update({f"aws:RequestTag/{k}": [v] for k, v in tags.items()})
-        tag_keys["aws:TagKeys"] = list(tags)
-        tagging = policy.RequestContext(
-            action="sts:TagSession",
-            resource=role_arn,
-            principal_arn=caller.arn,
-            principal_account=caller.account_id,
-            keys=tag_keys,
-            principal_aliases=aliases,
-        )
+        tagging = sessions.tag_session_request(request, tags)
         tag_trust = sessions.trust_outcome(role, tagging)
         tag_identity = _identity_allows(ctx, tagging)
         if (

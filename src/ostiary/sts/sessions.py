@@ -9,6 +9,7 @@ its SHA-256); the signed-call path (protocol/dispatch.py) checks the token and t
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -89,6 +90,15 @@ def trust_outcome(role: Row[Any], request: policy.RequestContext) -> policy.Outc
     """What the role's trust policy says about ``request`` (ALLOW, EXPLICIT_DENY or NOT_APPLICABLE)."""
     trust = policy.parse(role.trust_policy, resource_policy=True)
     return policy.evaluate_policy(trust, request, resource_policy=True)
+
+
+def tag_session_request(request: policy.RequestContext, tags: dict[str, str]) -> policy.RequestContext:
+    """The ``sts:TagSession`` request that passing session ``tags`` implies (same caller and role,
+    with ``aws:RequestTag/<key>`` and ``aws:TagKeys``)."""
+    keys = dict(request.keys)
+    keys.update({f"aws:RequestTag/{k}": [v] for k, v in tags.items()})
+    keys["aws:TagKeys"] = list(tags)
+    return dataclasses.replace(request, action="sts:TagSession", keys=keys)
 
 
 def role_session_policy_arns_exist(conn: Connection, arns: list[str]) -> None:
