@@ -260,13 +260,15 @@ def outbox_rows(conn: Connection, destination: str | None = None, limit: int = 1
     ]
 
 
-CUSTOM_MESSAGE_SOURCES = {
-    "SignUp": "CustomMessage_SignUp",
-    "ForgotPassword": "CustomMessage_ForgotPassword",
-    "AdminCreateUser": "CustomMessage_AdminCreateUser",
-    "VerifyAttribute:email": "CustomMessage_VerifyUserAttribute",
-    "VerifyAttribute:phone_number": "CustomMessage_VerifyUserAttribute",
-    "Authentication": "CustomMessage_Authentication",
+# what a message is for (the ``purpose`` callers give ``send``) → the triggers' source suffix
+MESSAGE_SOURCES = {
+    "SignUp": "SignUp",
+    "ResendCode": "ResendCode",
+    "ForgotPassword": "ForgotPassword",
+    "AdminCreateUser": "AdminCreateUser",
+    "UpdateUserAttribute": "UpdateUserAttribute",
+    "VerifyUserAttribute": "VerifyUserAttribute",
+    "Authentication": "Authentication",
 }
 
 
@@ -286,7 +288,7 @@ def _custom_message(
         "usernameParameter": "{username}" if purpose == "AdminCreateUser" else None,
         "clientMetadata": {},
     }
-    source = CUSTOM_MESSAGE_SOURCES.get(purpose, "CustomMessage_SignUp")
+    source = "CustomMessage_" + MESSAGE_SOURCES.get(purpose, "SignUp")
     response = triggers.run(settings, pool, "CustomMessage", source, user.username, None, request)
     if not response:
         return None
@@ -302,16 +304,6 @@ def _custom_message(
     return (str(subject) if subject else None), text.replace("{####}", code).replace("{username}", user.username)
 
 
-SENDER_SOURCES = {
-    "SignUp": "SignUp",
-    "ForgotPassword": "ForgotPassword",
-    "AdminCreateUser": "AdminCreateUser",
-    "VerifyAttribute:email": "VerifyUserAttribute",
-    "VerifyAttribute:phone_number": "VerifyUserAttribute",
-    "Authentication": "Authentication",
-}
-
-
 def _custom_sender(settings: Settings, pool: PoolView, user: User, delivery: Delivery, purpose: str, code: str) -> bool:
     """CustomEmailSender / CustomSMSSender: the pool's function sends the message itself. AWS hands it
     the code encrypted with the pool's KMS key (AWS Encryption SDK); Ostiary has no KMS, so ``code``
@@ -321,7 +313,7 @@ def _custom_sender(settings: Settings, pool: PoolView, user: User, delivery: Del
     trigger = "CustomEmailSender" if delivery.medium == "EMAIL" else "CustomSMSSender"
     if not triggers.configured(pool, trigger):
         return False
-    source = f"{trigger}_{SENDER_SOURCES.get(purpose, 'SignUp')}"
+    source = f"{trigger}_{MESSAGE_SOURCES.get(purpose, 'SignUp')}"
     request = {
         "type": "customEmailSenderRequestV1" if delivery.medium == "EMAIL" else "customSMSSenderRequestV1",
         "code": base64.b64encode(code.encode()).decode(),

@@ -86,6 +86,7 @@ def pre_token_generation_v1(event, context):
 
 # Custom message for sign-up codes
 def custom_message(event, context):
+    _log(event)
     if event["triggerSource"] == "CustomMessage_SignUp":
         event["response"]["emailSubject"] = "Welcome to Acme"
         event["response"]["emailMessage"] = (

@@ -233,7 +233,7 @@ def test_pre_token_generation_v1_and_v2(srv: Server) -> None:
     assert "department" not in pyjwt.decode(result["AccessToken"], options={"verify_signature": False})
 
 
-def test_custom_message(srv: Server) -> None:
+def test_custom_message(srv: Server, env: dict[str, str]) -> None:
     import httpx
 
     s = _pool(srv, CustomMessage=arn("custom_message"))
@@ -246,6 +246,9 @@ def test_custom_message(srv: Server) -> None:
     messages = httpx.get(srv.url + "/_ostiary/outbox", params={"destination": "meg@example.net"}).json()["messages"]
     assert messages[0]["subject"] == "Welcome to Acme"
     assert messages[0]["body"].startswith("Hello meg, your code is ") and "{####}" not in messages[0]["body"]
+    s.idp.resend_confirmation_code(ClientId=s.client_id, Username="meg")
+    sources = [e["triggerSource"] for e in _log(env) if e.get("userName") == "meg"]
+    assert sources == ["CustomMessage_SignUp", "CustomMessage_ResendCode"]
 
 
 def test_webhook_slow_and_malformed_functions(srv: Server, env: dict[str, str]) -> None:
