@@ -23,7 +23,6 @@ from ostiary.store.db import utc
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.lookup import ClientView, client_by_id
 
-STANDARD_SCOPES = ("openid", "email", "phone", "profile", "aws.cognito.signin.user.admin")
 CODE_SECONDS = 300
 SSO_SECONDS = 3600
 SSO_COOKIE = "cognito"
