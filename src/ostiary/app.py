@@ -28,7 +28,7 @@ from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import MAX_BODY, Dispatcher, HttpRequest
 from ostiary.protocol.registry import load_handlers
 from ostiary.store.db import Store, reset_data
-from ostiary.userpools import ui_customization
+from ostiary.userpools import triggers, ui_customization
 from ostiary.userpools.lookup import forget_views
 from ostiary.userpools.messages import outbox_rows
 
@@ -155,6 +155,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or load_settings()
     runtime = runtime or build_runtime(settings)
     load_handlers()
+    triggers.prepare(settings)  # Lambda trigger workers start now; trigger-firing operations leave the event loop
     dispatcher = Dispatcher(runtime)
     if settings.dev:
         log.warning(

@@ -296,7 +296,11 @@ def pre_authentication(
         "PreAuthentication_Authentication",
         user.username,
         client.id,
-        {"userAttributes": triggers.user_attributes(user), "validationData": None, "userNotFound": False},
+        {
+            "userAttributes": triggers.user_attributes(user),
+            "validationData": triggers.validation_data(),
+            "userNotFound": False,
+        },
     )
 
 
@@ -309,7 +313,11 @@ def post_authentication(ctx: RequestContext, pool: PoolView, client: ClientView,
         "PostAuthentication_Authentication",
         user.username,
         client.id,
-        {"userAttributes": triggers.user_attributes(user), "newDeviceUsed": new_device, "clientMetadata": {}},
+        {
+            "userAttributes": triggers.user_attributes(user),
+            "newDeviceUsed": new_device,
+            "clientMetadata": triggers.client_metadata(),
+        },
     )
 
 
@@ -334,7 +342,7 @@ def _migrate(
         "UserMigration_Authentication",
         username,
         client.id,
-        {"password": password, "validationData": None, "clientMetadata": {}},
+        {"password": password, "validationData": triggers.validation_data(), "clientMetadata": {}},
     )
     if not response or not isinstance(response.get("userAttributes"), dict):
         return None
@@ -947,7 +955,7 @@ def _define(
         {
             "userAttributes": triggers.user_attributes(user),
             "session": rounds,
-            "clientMetadata": {},
+            "clientMetadata": triggers.client_metadata(),
             "userNotFound": False,
         },
     )
@@ -997,7 +1005,7 @@ def _custom_decide(
                 "userAttributes": triggers.user_attributes(user),
                 "challengeName": "CUSTOM_CHALLENGE",
                 "session": rounds,
-                "clientMetadata": {},
+                "clientMetadata": triggers.client_metadata(),
                 "userNotFound": False,
             },
         )
@@ -1046,7 +1054,7 @@ def _custom_answer(
                 "userAttributes": triggers.user_attributes(user),
                 "privateChallengeParameters": session.state.get("private") or {},
                 "challengeAnswer": answers["ANSWER"],
-                "clientMetadata": {},
+                "clientMetadata": triggers.client_metadata(),
                 "userNotFound": False,
             },
         )
@@ -1079,11 +1087,13 @@ def hosted_respond(
 
 
 def _heavy_flow(body: bytes) -> bool:
-    """Refreshes (two RSA signatures) run inline; password and SRP sign-ins go to the worker pool."""
-    return b"REFRESH_TOKEN_AUTH" not in body and b'"REFRESH_TOKEN"' not in body
+    """Refreshes (two RSA signatures) run inline; password and SRP sign-ins go to the worker pool
+    (and every flow when Lambda triggers are configured: PreTokenGeneration fires on refresh)."""
+    return triggers.offload(body) or (b"REFRESH_TOKEN_AUTH" not in body and b'"REFRESH_TOKEN"' not in body)
 
 
 @operation("cognito-idp", "InitiateAuth", offload=_heavy_flow)
+@triggers.with_validation_data
 def initiate_auth(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
@@ -1091,6 +1101,7 @@ def initiate_auth(ctx: RequestContext, params: Params) -> Result:
 
 
 @operation("cognito-idp", "AdminInitiateAuth", offload=True)
+@triggers.with_validation_data
 def admin_initiate_auth(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
@@ -1099,6 +1110,7 @@ def admin_initiate_auth(ctx: RequestContext, params: Params) -> Result:
 
 
 @operation("cognito-idp", "RespondToAuthChallenge", offload=True)
+@triggers.with_client_metadata
 def respond_to_auth_challenge(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
@@ -1106,6 +1118,7 @@ def respond_to_auth_challenge(ctx: RequestContext, params: Params) -> Result:
 
 
 @operation("cognito-idp", "AdminRespondToAuthChallenge", offload=True)
+@triggers.with_client_metadata
 def admin_respond_to_auth_challenge(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
@@ -1120,7 +1133,8 @@ def _client_secret_ok(client: ClientView, given: str | None) -> None:
         raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
 
 
-@operation("cognito-idp", "GetTokensFromRefreshToken")
+@operation("cognito-idp", "GetTokensFromRefreshToken", offload=triggers.offload)
+@triggers.with_client_metadata
 def get_tokens_from_refresh_token(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])

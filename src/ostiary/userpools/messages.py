@@ -286,7 +286,7 @@ def _custom_message(
         "codeParameter": "{####}",
         "linkParameter": "{##Click Here##}",
         "usernameParameter": "{username}" if purpose == "AdminCreateUser" else None,
-        "clientMetadata": {},
+        "clientMetadata": triggers.client_metadata(),
     }
     source = "CustomMessage_" + MESSAGE_SOURCES.get(purpose, "SignUp")
     response = triggers.run(settings, pool, "CustomMessage", source, user.username, None, request)
@@ -318,7 +318,7 @@ def _custom_sender(settings: Settings, pool: PoolView, user: User, delivery: Del
         "type": "customEmailSenderRequestV1" if delivery.medium == "EMAIL" else "customSMSSenderRequestV1",
         "code": base64.b64encode(code.encode()).decode(),
         "userAttributes": triggers.user_attributes(user),
-        "clientMetadata": {},
+        "clientMetadata": triggers.client_metadata(),
     }
     triggers.run(settings, pool, trigger, source, user.username, None, request)
     return True

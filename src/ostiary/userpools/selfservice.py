@@ -53,6 +53,7 @@ def _writable(client: ClientView, names: list[str]) -> None:
 
 
 @operation("cognito-idp", "SignUp", offload=True)
+@triggers.with_client_metadata
 def sign_up(ctx: RequestContext, params: Params) -> Result:
     now = ctx.now
     with ctx.store.read() as conn:
@@ -119,7 +120,8 @@ def _find(conn: Connection, pool: PoolView, client: ClientView, username: str) -
     return user
 
 
-@operation("cognito-idp", "ConfirmSignUp")
+@operation("cognito-idp", "ConfirmSignUp", offload=triggers.offload)
+@triggers.with_client_metadata
 def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
     now = ctx.now
     with ctx.store.read() as conn:
@@ -158,7 +160,8 @@ def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
-@operation("cognito-idp", "ResendConfirmationCode")
+@operation("cognito-idp", "ResendConfirmationCode", offload=triggers.offload)
+@triggers.with_client_metadata
 def resend_confirmation_code(ctx: RequestContext, params: Params) -> Result:
     now = ctx.now
     with ctx.store.read() as conn:
@@ -189,7 +192,8 @@ def _simulated(pool: PoolView, username: str) -> dict[str, str]:
     return messages.Delivery("EMAIL", "email", username[:1] + "@x").details()
 
 
-@operation("cognito-idp", "ForgotPassword")
+@operation("cognito-idp", "ForgotPassword", offload=triggers.offload)
+@triggers.with_client_metadata
 def forgot_password(ctx: RequestContext, params: Params) -> Result:
     now = ctx.now
     with ctx.store.read() as conn:
@@ -241,6 +245,7 @@ def _migrate_for_reset(
 
 
 @operation("cognito-idp", "ConfirmForgotPassword", offload=True)
+@triggers.with_client_metadata
 def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
     now = ctx.now
     with ctx.store.read() as conn:
@@ -326,7 +331,8 @@ def get_user(ctx: RequestContext, params: Params) -> Result:
     return out
 
 
-@operation("cognito-idp", "UpdateUserAttributes")
+@operation("cognito-idp", "UpdateUserAttributes", offload=triggers.offload)
+@triggers.with_client_metadata
 def update_user_attributes(ctx: RequestContext, params: Params) -> Result:
     updates = attrs.to_dict(params["UserAttributes"])
     with ctx.store.tx() as conn:
@@ -358,7 +364,8 @@ def _verifiable(name: str) -> str:
     return name
 
 
-@operation("cognito-idp", "GetUserAttributeVerificationCode")
+@operation("cognito-idp", "GetUserAttributeVerificationCode", offload=triggers.offload)
+@triggers.with_client_metadata
 def get_user_attribute_verification_code(ctx: RequestContext, params: Params) -> Result:
     name = _verifiable(params["AttributeName"])
     with ctx.store.tx() as conn:

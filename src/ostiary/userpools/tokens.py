@@ -288,7 +288,7 @@ def _pre_token_generation(
             "iamRolesToOverride": list(dict.fromkeys(g.role_arn for g in groups if g.role_arn)),
             "preferredRole": c.preferred_role(groups),
         },
-        "clientMetadata": {},
+        "clientMetadata": triggers.client_metadata(),
     }
     if version != "1":
         request["scopes"] = str(access_claims.get("scope", "")).split()

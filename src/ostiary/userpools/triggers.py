@@ -19,22 +19,22 @@ changes nothing.
 
 from __future__ import annotations
 
-import importlib
+import contextvars
+import functools
 import json
 import logging
 import multiprocessing as mp
 import os
-import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from multiprocessing.connection import Connection as Pipe
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from ostiary.config import Settings
+from ostiary.userpools import lambda_worker
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     InvalidLambdaResponseException,
@@ -73,60 +73,26 @@ def _function_name(arn: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Python handlers in worker processes
+# Python handlers in worker processes (lambda_worker.py)
 
-
-@dataclass
-class _Context:
-    """The ``context`` argument of a Lambda handler (the attributes handlers use)."""
-
-    function_name: str
-    function_version: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    log_group_name: str
-    log_stream_name: str
-    deadline: float
-    identity: Any = None
-    client_context: Any = None
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.time()) * 1000))
-
-
-def _worker_main(pipe: Pipe, paths: list[str]) -> None:  # pragma: no cover - runs in the worker process
-    for path in reversed(paths):
-        if path and path not in sys.path:
-            sys.path.insert(0, path)
-    handlers: dict[str, Any] = {}
-    while True:
-        try:
-            message = pipe.recv()
-        except EOFError:
-            return
-        target, event, fields = message
-        try:
-            handler = handlers.get(target)
-            if handler is None:
-                module_name, _, function = target.rpartition(":")
-                handler = handlers[target] = getattr(importlib.import_module(module_name), function)
-            result = handler(event, _Context(**fields))
-            pipe.send(("ok", json.dumps(result)))
-        except Exception as err:  # the handler's own error, reported as Lambda does
-            pipe.send(("error", type(err).__name__, str(err)))
+WORKER_START_SECONDS = 60.0  # a worker's start-up (interpreter, imports) is not the handler's time
 
 
 class _Worker:
     def __init__(self, paths: list[str]) -> None:
         ctx = mp.get_context("spawn")
         self.pipe, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, paths), daemon=True)
+        self.process = ctx.Process(target=lambda_worker.main, args=(child, paths), daemon=True)
         self.process.start()
+        child.close()
+        if not self.pipe.poll(WORKER_START_SECONDS) or self.pipe.recv() != ("ready",):
+            self.kill()
+            raise ConnectionError("the handler's worker process did not start")
 
     def kill(self) -> None:
         self.process.kill()
         self.process.join(timeout=5)
+        self.pipe.close()
 
 
 class PythonRunner:
@@ -147,7 +113,11 @@ class PythonRunner:
             if self._idle:
                 return self._idle.pop()
             self._count += 1
-        return _Worker(self.paths)
+        try:
+            return _Worker(self.paths)
+        except BaseException:
+            self._give(None)
+            raise
 
     def _give(self, worker: _Worker | None) -> None:
         with self._cond:
@@ -157,22 +127,41 @@ class PythonRunner:
                 self._idle.append(worker)
             self._cond.notify()
 
+    def prewarm(self) -> None:
+        """Start the workers now (in the background), so that the first triggers do not wait for them."""
+
+        def start() -> None:
+            workers = []
+            try:
+                for _ in range(self.size):
+                    workers.append(self._take())
+            except Exception:  # pragma: no cover - retried on the first call
+                log.warning("trigger workers did not start", exc_info=True)
+            for worker in workers:
+                self._give(worker)
+
+        threading.Thread(target=start, name="ostiary-lambda-prewarm", daemon=True).start()
+
     def call(self, target: str, event: dict[str, Any], fields: dict[str, Any], timeout: float) -> Any:
-        worker = self._take()
+        worker: _Worker | None = self._take()
+        assert worker is not None
+        answered = False
         try:
             worker.pipe.send((target, event, fields))
-            if not worker.pipe.poll(timeout):
-                worker.kill()
-                worker = None  # type: ignore[assignment]
-                raise TimeoutError
-            answer = worker.pipe.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            if worker is not None:
-                worker.kill()
-            worker = None  # type: ignore[assignment]
+            answered = worker.pipe.poll(timeout)
+            if answered:
+                answer = worker.pipe.recv()
+        except (EOFError, OSError):
+            worker.kill()
+            worker = None
             raise ConnectionError("the handler's worker process stopped") from None
         finally:
+            if worker is not None and not answered:
+                worker.kill()  # past its time: the worker is replaced
+                worker = None
             self._give(worker)
+        if not answered:
+            raise TimeoutError
         if answer[0] == "ok":
             return json.loads(answer[1])
         raise _HandlerError(answer[2] or answer[1])
@@ -193,6 +182,72 @@ def _runner(settings: Settings) -> PythonRunner:
         if runner is None:
             runner = _RUNNERS[paths] = PythonRunner(list(paths))
     return runner
+
+
+_ENABLED = False
+
+
+def prepare(settings: Settings) -> None:
+    """At start-up: note whether any function is configured (operations that may fire triggers then
+    run off the event loop) and start the Python workers in the background."""
+    global _ENABLED
+    targets = function_targets(settings.lambda_functions)
+    _ENABLED = bool(targets)
+    if any(target.startswith("python:") for target in targets.values()):
+        _runner(settings).prewarm()
+
+
+def offload(body: bytes) -> bool:
+    """``offload`` of operations that may fire a trigger: a trigger may take seconds (its timeout),
+    which must never stall the event loop; without configured functions they stay inline."""
+    return _ENABLED
+
+
+# --------------------------------------------------------------------------------------------
+# the request's ClientMetadata (InitiateAuth: validationData of PreAuthentication/UserMigration only;
+# other operations: clientMetadata of every trigger they fire — the operations' documentation)
+
+_METADATA: contextvars.ContextVar[tuple[bool, dict[str, str]] | None] = contextvars.ContextVar(
+    "ostiary_trigger_client_metadata", default=None
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _metadata_scope(initiate: bool) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(ctx: Any, params: dict[str, Any]) -> Any:
+            given = params.get("ClientMetadata") or {}
+            token = _METADATA.set((initiate, {str(k): str(v) for k, v in given.items()}))
+            try:
+                return func(ctx, params)
+            finally:
+                _METADATA.reset(token)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+with_client_metadata = _metadata_scope(initiate=False)
+"""Decorates an operation whose ``ClientMetadata`` goes to the triggers it fires as ``clientMetadata``."""
+
+with_validation_data = _metadata_scope(initiate=True)
+"""Decorates InitiateAuth/AdminInitiateAuth: ``ClientMetadata`` is PreAuthentication's and
+UserMigration's ``validationData``, and no trigger's ``clientMetadata``."""
+
+
+def client_metadata() -> dict[str, str]:
+    """``request.clientMetadata`` for the trigger being fired ({} when the request gave none)."""
+    scope = _METADATA.get()
+    return dict(scope[1]) if scope is not None and not scope[0] else {}
+
+
+def validation_data() -> dict[str, str] | None:
+    """``request.validationData`` of PreAuthentication / UserMigration_Authentication."""
+    scope = _METADATA.get()
+    return dict(scope[1]) if scope is not None and scope[0] and scope[1] else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,7 +309,7 @@ def invoke(settings: Settings, trigger: str, arn: str, event: dict[str, Any]) ->
         raise UserLambdaValidationException(f"{trigger} failed with error {err}.") from None
     except (TimeoutError, httpx.TimeoutException):
         raise UnexpectedLambdaException(
-            f"{trigger} failed due to error Socket timeout while invoking Lambda function."
+            f"{trigger} invocation failed due to error Socket timeout while invoking Lambda function."
         ) from None
     except (ConnectionError, httpx.HTTPError, OSError, ImportError) as err:
         raise UnexpectedLambdaException(f"{trigger} failed with error {err}.") from None

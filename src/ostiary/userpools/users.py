@@ -130,6 +130,7 @@ def resolve_new_username(pool: PoolView, username: str, values: dict[str, str]) 
 
 
 @operation("cognito-idp", "AdminCreateUser", offload=True)
+@triggers.with_client_metadata
 def admin_create_user(ctx: RequestContext, params: Params) -> Result:
     now = ctx.now
     with ctx.store.read() as conn:
@@ -238,7 +239,8 @@ def admin_disable_user(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
-@operation("cognito-idp", "AdminConfirmSignUp")
+@operation("cognito-idp", "AdminConfirmSignUp", offload=triggers.offload)
+@triggers.with_client_metadata
 def admin_confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
@@ -302,7 +304,8 @@ def apply_attribute_update(
     return details
 
 
-@operation("cognito-idp", "AdminUpdateUserAttributes")
+@operation("cognito-idp", "AdminUpdateUserAttributes", offload=triggers.offload)
+@triggers.with_client_metadata
 def admin_update_user_attributes(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
@@ -341,7 +344,8 @@ def admin_delete_user_attributes(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
-@operation("cognito-idp", "AdminResetUserPassword")
+@operation("cognito-idp", "AdminResetUserPassword", offload=triggers.offload)
+@triggers.with_client_metadata
 def admin_reset_user_password(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])

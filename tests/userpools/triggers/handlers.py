@@ -55,6 +55,7 @@ def user_migration(event, context):
 def pre_authentication(event, context):
     if event["request"]["userAttributes"].get("custom:blocked") == "yes":
         raise Exception("This account is blocked")
+    _log(event)
     return event
 
 
@@ -105,6 +106,10 @@ def not_an_event(event, context):
     return "nothing useful"
 
 
+def crash(event, context):
+    os._exit(3)  # the worker process dies mid-invocation
+
+
 def context_probe(event, context):
     event["response"]["autoConfirmUser"] = False
     _log(
@@ -138,6 +143,7 @@ def create_auth_challenge(event, context):
 
 
 def verify_auth_challenge(event, context):
+    _log(event)
     expected = event["request"]["privateChallengeParameters"]["answer"]
     event["response"]["answerCorrect"] = event["request"]["challengeAnswer"] == expected
     return event

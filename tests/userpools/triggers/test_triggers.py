@@ -31,6 +31,7 @@ FUNCTIONS = [
     "custom_message",
     "slow",
     "not_an_event",
+    "crash",
     "context_probe",
     "define_auth_challenge",
     "create_auth_challenge",
@@ -264,7 +265,10 @@ def test_webhook_slow_and_malformed_functions(srv: Server, env: dict[str, str]) 
     slow = _pool(srv, PreSignUp=arn("slow"))
     with pytest.raises(ClientError) as exc:
         slow.idp.sign_up(ClientId=slow.client_id, Username="sam", Password=PASSWORD)
-    assert _err(exc)[0] == "UnexpectedLambdaException"
+    assert _err(exc) == (
+        "UnexpectedLambdaException",
+        "PreSignUp invocation failed due to error Socket timeout while invoking Lambda function.",
+    )
     with pytest.raises(ClientError):
         slow.idp.admin_get_user(UserPoolId=slow.pool_id, Username="sam")
 
@@ -272,6 +276,12 @@ def test_webhook_slow_and_malformed_functions(srv: Server, env: dict[str, str]) 
     with pytest.raises(ClientError) as exc:
         bad.idp.sign_up(ClientId=bad.client_id, Username="bea", Password=PASSWORD)
     assert _err(exc)[0] == "InvalidLambdaResponseException"
+
+    crash = _pool(srv, PreSignUp=arn("crash"))
+    with pytest.raises(ClientError) as exc:  # the worker dies; the server does not
+        crash.idp.sign_up(ClientId=crash.client_id, Username="cid", Password=PASSWORD)
+    assert _err(exc)[0] == "UnexpectedLambdaException"
+    assert s.idp.sign_up(ClientId=s.client_id, Username="hugo", Password=PASSWORD)["UserConfirmed"] is True
 
     unknown = _pool(srv, PreSignUp=f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:not-configured")
     with pytest.raises(ClientError) as exc:
@@ -396,3 +406,61 @@ def test_migration_on_forgot_password_and_custom_email_sender(srv: Server, env: 
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": "olduser", "PASSWORD": "Br4nd-New-Passw0rd!"},
     )["AuthenticationResult"]
+
+
+def test_client_metadata_reaches_the_triggers(srv: Server, env: dict[str, str]) -> None:
+    """InitiateAuth's ClientMetadata is PreAuthentication's validationData; RespondToAuthChallenge's
+    is the challenge triggers' clientMetadata (the operations' documentation)."""
+    s = _pool(
+        srv,
+        PreAuthentication=arn("pre_authentication"),
+        DefineAuthChallenge=arn("define_auth_challenge"),
+        CreateAuthChallenge=arn("create_auth_challenge"),
+        VerifyAuthChallengeResponse=arn("verify_auth_challenge"),
+    )
+    create_confirmed_user(s, "mina")
+    first = s.idp.initiate_auth(
+        ClientId=s.client_id,
+        AuthFlow="CUSTOM_AUTH",
+        AuthParameters={"USERNAME": "mina"},
+        ClientMetadata={"app": "kiosk"},
+    )
+    s.idp.respond_to_auth_challenge(
+        ClientId=s.client_id,
+        ChallengeName="CUSTOM_CHALLENGE",
+        Session=first["Session"],
+        ChallengeResponses={"USERNAME": "mina", "ANSWER": "424242"},
+        ClientMetadata={"step": "answer"},
+    )
+    pre = [e for e in _log(env) if e.get("userName") == "mina" and e["triggerSource"].startswith("PreAuth")][-1]
+    assert pre["request"]["validationData"] == {"app": "kiosk"}
+    assert pre["request"]["userAttributes"]["cognito:user_status"] == "CONFIRMED"
+    verify = [e for e in _log(env) if e.get("userName") == "mina" and e["triggerSource"].startswith("Verify")][-1]
+    assert verify["request"]["clientMetadata"] == {"step": "answer"}
+    assert verify["callerContext"]["clientId"] == s.client_id
+
+
+def test_a_slow_trigger_does_not_stall_other_requests(srv: Server) -> None:
+    """Operations that may fire a trigger run off the event loop while functions are configured."""
+    import time
+
+    s = _pool(srv, PostConfirmation=arn("slow"))
+    s.idp.sign_up(ClientId=s.client_id, Username="lou", Password=PASSWORD)
+    outcome: dict[str, Any] = {}
+
+    def confirm() -> None:
+        try:
+            s.idp.admin_confirm_sign_up(UserPoolId=s.pool_id, Username="lou")
+        except ClientError as err:
+            outcome["error"] = err.response["Error"]["Code"]
+        outcome["done"] = time.monotonic()
+
+    worker = threading.Thread(target=confirm)
+    worker.start()
+    time.sleep(0.3)
+    s.idp.describe_user_pool(UserPoolId=s.pool_id)
+    answered = time.monotonic()
+    worker.join()
+    assert outcome["error"] == "UnexpectedLambdaException"
+    assert answered < outcome["done"]
+    assert s.idp.admin_get_user(UserPoolId=s.pool_id, Username="lou")["UserStatus"] == "UNCONFIRMED"
