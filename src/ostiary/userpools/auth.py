@@ -169,11 +169,13 @@ def _success(
     """Tokens; signed in through a device, they carry its key; otherwise, when the pool tracks
     devices, NewDeviceMetadata for the client to confirm."""
     lockout.record_success(conn, pool.id, user.id)
-    post_authentication(ctx, pool, client, user, new_device=False)
+    post_authentication(ctx, pool, client, user, new_device=not device_key and devices.tracking(pool) is not None)
     user.groups = directory.groups_of(conn, pool.id, user.id)
     cfg = client.as_token_config()
     event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, device_key=device_key)
-    source = "TokenGeneration_AuthenticateDevice" if device_key else "TokenGeneration_Authentication"
+    source = triggers.token_source_or(
+        "TokenGeneration_AuthenticateDevice" if device_key else "TokenGeneration_Authentication"
+    )
     result = tokens.mint(ctx.keys, ctx.settings, pool, cfg, user, event, now, device_key=device_key, source=source)
     result["RefreshToken"] = refresh
     if device_key:
@@ -267,8 +269,7 @@ def _password_signin(
             check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
-    if user is not None:
-        pre_authentication(ctx, pool, client, user, auth)
+    pre_authentication(ctx, pool, client, user, auth)
     if migrated:
         ok = True  # the migration function has just checked the password
     elif user is None or user.password_hash is None:
@@ -286,20 +287,23 @@ def _password_signin(
 
 
 def pre_authentication(
-    ctx: RequestContext, pool: PoolView, client: ClientView, user: User, auth: dict[str, str]
+    ctx: RequestContext, pool: PoolView, client: ClientView, user: User | None, auth: dict[str, str]
 ) -> None:
-    """The PreAuthentication trigger (it denies the sign-in by failing)."""
+    """The PreAuthentication trigger (it denies the sign-in by failing); once per request. An unknown
+    user reaches it only when the client prevents user existence errors (``userNotFound``)."""
+    if not triggers.first_in_request("PreAuthentication"):
+        return
     triggers.run(
         ctx.settings,
         pool,
         "PreAuthentication",
         "PreAuthentication_Authentication",
-        user.username,
+        user.username if user is not None else auth["USERNAME"],
         client.id,
         {
-            "userAttributes": triggers.user_attributes(user),
+            "userAttributes": triggers.user_attributes(user) if user is not None else {},
             "validationData": triggers.validation_data(),
-            "userNotFound": False,
+            "userNotFound": user is None,
         },
     )
 
@@ -381,8 +385,7 @@ def _srp_start(
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
-        if user is not None:
-            pre_authentication(ctx, pool, client, user, auth)
+        pre_authentication(ctx, pool, client, user, auth)
         if user is not None and user.srp_verifier and user.srp_salt:
             salt, verifier, fake = user.srp_salt, int(user.srp_verifier, 16), False
             user_id_for_srp, user_id = user.username, user.id
@@ -516,7 +519,8 @@ def _new_password(
         )
         if updates:
             directory.save_attributes(conn, user, attributes, now)
-        return _mfa_or_finish(ctx, conn, pool, client, user, now, finish)
+        with triggers.token_source("TokenGeneration_NewPasswordChallenge"):
+            return _mfa_or_finish(ctx, conn, pool, client, user, now, finish)
 
 
 def _refresh(

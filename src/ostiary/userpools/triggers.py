@@ -19,6 +19,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
@@ -28,7 +29,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
@@ -211,6 +212,8 @@ _METADATA: contextvars.ContextVar[tuple[bool, dict[str, str]] | None] = contextv
     "ostiary_trigger_client_metadata", default=None
 )
 
+_FIRED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("ostiary_triggers_fired", default=None)
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -220,9 +223,11 @@ def _metadata_scope(initiate: bool) -> Callable[[F], F]:
         def wrapper(ctx: Any, params: dict[str, Any]) -> Any:
             given = params.get("ClientMetadata") or {}
             token = _METADATA.set((initiate, {str(k): str(v) for k, v in given.items()}))
+            fired = _FIRED.set(set())
             try:
                 return func(ctx, params)
             finally:
+                _FIRED.reset(fired)
                 _METADATA.reset(token)
 
         return wrapper  # type: ignore[return-value]
@@ -238,6 +243,18 @@ with_validation_data = _metadata_scope(initiate=True)
 UserMigration's ``validationData``, and no trigger's ``clientMetadata``."""
 
 
+def first_in_request(trigger: str) -> bool:
+    """False when ``trigger`` already fired in this request (e.g. PreAuthentication of a custom
+    flow that starts with SRP); always True outside an operation scope."""
+    fired = _FIRED.get()
+    if fired is None:
+        return True
+    if trigger in fired:
+        return False
+    fired.add(trigger)
+    return True
+
+
 def client_metadata() -> dict[str, str]:
     """``request.clientMetadata`` for the trigger being fired ({} when the request gave none)."""
     scope = _METADATA.get()
@@ -248,6 +265,23 @@ def validation_data() -> dict[str, str] | None:
     """``request.validationData`` of PreAuthentication / UserMigration_Authentication."""
     scope = _METADATA.get()
     return dict(scope[1]) if scope is not None and scope[0] and scope[1] else None
+
+
+_TOKEN_SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("ostiary_token_source", default=None)
+
+
+@contextlib.contextmanager
+def token_source(source: str) -> Iterator[None]:
+    """Tokens minted inside are PreTokenGeneration's ``source`` (e.g. TokenGeneration_NewPasswordChallenge)."""
+    token = _TOKEN_SOURCE.set(source)
+    try:
+        yield
+    finally:
+        _TOKEN_SOURCE.reset(token)
+
+
+def token_source_or(default: str) -> str:
+    return _TOKEN_SOURCE.get() or default
 
 
 # --------------------------------------------------------------------------------------------

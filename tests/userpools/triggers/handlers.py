@@ -81,6 +81,7 @@ def pre_token_generation_v2(event, context):
 
 # Pre token generation V1: ID token claims only
 def pre_token_generation_v1(event, context):
+    _log(event)
     event["response"]["claimsOverrideDetails"] = {"claimsToAddOrOverride": {"department": "research"}}
     return event
 

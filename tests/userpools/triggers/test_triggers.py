@@ -355,11 +355,12 @@ def test_custom_auth_flow(srv: Server) -> None:
     assert tokens["AuthenticationResult"]["AccessToken"]
 
 
-def test_custom_auth_after_srp(srv: Server) -> None:
+def test_custom_auth_after_srp(srv: Server, env: dict[str, str]) -> None:
     from pycognito.aws_srp import AWSSRP
 
     s = _pool(
         srv,
+        PreAuthentication=arn("pre_authentication"),
         DefineAuthChallenge=arn("define_auth_challenge_srp_first"),
         CreateAuthChallenge=arn("create_auth_challenge"),
         VerifyAuthChallengeResponse=arn("verify_auth_challenge"),
@@ -382,6 +383,8 @@ def test_custom_auth_after_srp(srv: Server) -> None:
         ChallengeResponses={"USERNAME": "sri", "ANSWER": "424242"},
     )
     assert done["AuthenticationResult"]["AccessToken"]
+    sources = [e["triggerSource"] for e in _log(env) if e.get("userName") == "sri"]
+    assert sources.count("PreAuthentication_Authentication") == 1  # once, though the custom flow starts SRP
 
 
 def test_migration_on_forgot_password_and_custom_email_sender(srv: Server, env: dict[str, str]) -> None:
@@ -464,3 +467,56 @@ def test_a_slow_trigger_does_not_stall_other_requests(srv: Server) -> None:
     assert outcome["error"] == "UnexpectedLambdaException"
     assert answered < outcome["done"]
     assert s.idp.admin_get_user(UserPoolId=s.pool_id, Username="lou")["UserStatus"] == "UNCONFIRMED"
+
+
+def test_pre_token_generation_sources(srv: Server, env: dict[str, str]) -> None:
+    """NEW_PASSWORD_REQUIRED ends with TokenGeneration_NewPasswordChallenge (with the answer's
+    ClientMetadata), a refresh with TokenGeneration_RefreshTokens."""
+    s = _pool(srv, PreTokenGeneration=arn("pre_token_generation_v1"))
+    s.idp.admin_create_user(
+        UserPoolId=s.pool_id, Username="noel", TemporaryPassword="Temp-Passw0rd!", MessageAction="SUPPRESS"
+    )
+    challenge = s.idp.admin_initiate_auth(
+        UserPoolId=s.pool_id,
+        ClientId=s.client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "noel", "PASSWORD": "Temp-Passw0rd!"},
+    )
+    assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    done = s.idp.admin_respond_to_auth_challenge(
+        UserPoolId=s.pool_id,
+        ClientId=s.client_id,
+        ChallengeName="NEW_PASSWORD_REQUIRED",
+        Session=challenge["Session"],
+        ChallengeResponses={"USERNAME": "noel", "NEW_PASSWORD": PASSWORD},
+        ClientMetadata={"origin": "invite"},
+    )["AuthenticationResult"]
+    s.idp.initiate_auth(
+        ClientId=s.client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": done["RefreshToken"]}
+    )
+    events = [e for e in _log(env) if e.get("userName") == "noel"]
+    assert [e["triggerSource"] for e in events] == [
+        "TokenGeneration_NewPasswordChallenge",
+        "TokenGeneration_RefreshTokens",
+    ]
+    assert events[0]["request"]["clientMetadata"] == {"origin": "invite"}
+    assert events[1]["request"]["clientMetadata"] == {}
+    assert events[0]["request"]["userAttributes"]["cognito:user_status"] == "CONFIRMED"
+
+
+def test_pre_authentication_of_an_unknown_user(srv: Server, env: dict[str, str]) -> None:
+    """With PreventUserExistenceErrors, PreAuthentication runs for unknown users too (userNotFound)."""
+    s = make_pool(
+        srv.client("cognito-idp"),
+        {"LambdaConfig": {"PreAuthentication": arn("pre_authentication")}},
+        {"PreventUserExistenceErrors": "ENABLED"},
+    )
+    with pytest.raises(ClientError) as exc:
+        s.idp.initiate_auth(
+            ClientId=s.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "ghost", "PASSWORD": PASSWORD},
+        )
+    assert _err(exc) == ("NotAuthorizedException", "Incorrect username or password.")
+    seen = [e for e in _log(env) if e.get("userName") == "ghost"][-1]
+    assert seen["request"]["userNotFound"] is True and seen["request"]["userAttributes"] == {}
