@@ -212,6 +212,7 @@ _METADATA: contextvars.ContextVar[tuple[bool, dict[str, str]] | None] = contextv
     "ostiary_trigger_client_metadata", default=None
 )
 
+_CLIENT_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("ostiary_trigger_client", default=None)
 _FIRED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("ostiary_triggers_fired", default=None)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -224,9 +225,11 @@ def _metadata_scope(initiate: bool) -> Callable[[F], F]:
             given = params.get("ClientMetadata") or {}
             token = _METADATA.set((initiate, {str(k): str(v) for k, v in given.items()}))
             fired = _FIRED.set(set())
+            client = _CLIENT_ID.set(params.get("ClientId"))
             try:
                 return func(ctx, params)
             finally:
+                _CLIENT_ID.reset(client)
                 _FIRED.reset(fired)
                 _METADATA.reset(token)
 
@@ -392,6 +395,7 @@ def event(
     version: str = "1",
 ) -> dict[str, Any]:
     caller: dict[str, Any] = {"awsSdkVersion": SDK_VERSION}
+    client_id = client_id or _CLIENT_ID.get()  # e.g. CustomMessage of SignUp: the calling app client
     if client_id:
         caller["clientId"] = client_id
     return {

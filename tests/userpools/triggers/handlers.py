@@ -89,11 +89,20 @@ def pre_token_generation_v1(event, context):
 # Custom message for sign-up codes
 def custom_message(event, context):
     _log(event)
-    if event["triggerSource"] == "CustomMessage_SignUp":
+    code = event["request"]["codeParameter"]
+    if event["userName"].startswith("broken"):
+        event["response"]["emailMessage"] = "A message without the code"
+    elif event["triggerSource"] == "CustomMessage_SignUp":
         event["response"]["emailSubject"] = "Welcome to Acme"
+        event["response"]["emailMessage"] = f"Hello {event['userName']}, your code is {code}"
+    elif event["triggerSource"] == "CustomMessage_AdminCreateUser":
+        event["response"]["emailSubject"] = "You are invited"
         event["response"]["emailMessage"] = (
-            f"Hello {event['userName']}, your code is {event['request']['codeParameter']}"
+            f"Sign in as {event['request']['usernameParameter']} with the password {code}"
         )
+    elif event["triggerSource"] == "CustomMessage_ForgotPassword":
+        event["response"]["emailSubject"] = "Reset your password"
+        event["response"]["emailMessage"] = f"Your reset code: {code}"
     return event
 
 

@@ -248,8 +248,60 @@ def test_custom_message(srv: Server, env: dict[str, str]) -> None:
     assert messages[0]["subject"] == "Welcome to Acme"
     assert messages[0]["body"].startswith("Hello meg, your code is ") and "{####}" not in messages[0]["body"]
     s.idp.resend_confirmation_code(ClientId=s.client_id, Username="meg")
-    sources = [e["triggerSource"] for e in _log(env) if e.get("userName") == "meg"]
-    assert sources == ["CustomMessage_SignUp", "CustomMessage_ResendCode"]
+    s.idp.admin_confirm_sign_up(UserPoolId=s.pool_id, Username="meg")
+    s.idp.admin_update_user_attributes(
+        UserPoolId=s.pool_id, Username="meg", UserAttributes=[{"Name": "email_verified", "Value": "true"}]
+    )
+    s.idp.forgot_password(ClientId=s.client_id, Username="meg")
+    events = [e for e in _log(env) if e.get("userName") == "meg"]
+    assert [e["triggerSource"] for e in events][:3] == [
+        "CustomMessage_SignUp",
+        "CustomMessage_ResendCode",
+        "CustomMessage_ForgotPassword",
+    ]
+    assert events[0]["callerContext"]["clientId"] == s.client_id
+    assert events[0]["request"]["codeParameter"] == "{####}"
+    reset = httpx.get(srv.url + "/_ostiary/outbox", params={"destination": "meg@example.net"}).json()["messages"]
+    assert any(m["subject"] == "Reset your password" and m["body"].startswith("Your reset code: ") for m in reset)
+    access = s.idp.initiate_auth(
+        ClientId=s.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "meg", "PASSWORD": PASSWORD}
+    )["AuthenticationResult"]["AccessToken"]
+    s.idp.update_user_attributes(
+        AccessToken=access,
+        UserAttributes=[{"Name": "email", "Value": "meg2@example.net"}],
+        ClientMetadata={"why": "moved"},
+    )
+    s.idp.get_user_attribute_verification_code(AccessToken=access, AttributeName="email")
+    later = [e for e in _log(env) if e.get("userName") == "meg"][3:]
+    assert [e["triggerSource"] for e in later] == [
+        "CustomMessage_UpdateUserAttribute",
+        "CustomMessage_VerifyUserAttribute",
+    ]
+    assert later[0]["request"]["clientMetadata"] == {"why": "moved"} and later[1]["request"]["clientMetadata"] == {}
+
+    s.idp.admin_create_user(
+        UserPoolId=s.pool_id,
+        Username="ivy",
+        TemporaryPassword="Temp-Passw0rd!",
+        UserAttributes=[{"Name": "email", "Value": "ivy@example.net"}],
+        DesiredDeliveryMediums=["EMAIL"],
+    )
+    invite = httpx.get(srv.url + "/_ostiary/outbox", params={"destination": "ivy@example.net"}).json()["messages"]
+    assert invite[-1]["subject"] == "You are invited"
+    assert invite[-1]["body"] == "Sign in as ivy with the password Temp-Passw0rd!"
+    assert [e["request"]["usernameParameter"] for e in _log(env) if e.get("userName") == "ivy"] == ["{username}"]
+
+    # a message without the code placeholder is an invalid answer; the sign-up does not happen
+    with pytest.raises(ClientError) as exc:
+        s.idp.sign_up(
+            ClientId=s.client_id,
+            Username="broken1",
+            Password=PASSWORD,
+            UserAttributes=[{"Name": "email", "Value": "broken1@example.net"}],
+        )
+    assert _err(exc)[0] == "InvalidLambdaResponseException"
+    with pytest.raises(ClientError):
+        s.idp.admin_get_user(UserPoolId=s.pool_id, Username="broken1")
 
 
 def test_webhook_slow_and_malformed_functions(srv: Server, env: dict[str, str]) -> None:
