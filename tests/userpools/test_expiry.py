@@ -68,6 +68,22 @@ def test_expired_sms_mfa_code_and_challenge_session(dev_server: Server) -> None:
     assert _err(exc) == ("NotAuthorizedException", "Invalid session for the user, session is expired.")
 
 
+def _srp_block_past_deadline(server: Server, pool_id: str, client_id: str, block_b64: str) -> str:
+    """The SRP challenge state travels sealed in the SECRET_BLOCK: reseal it with the server's own
+    key and its deadline a minute in the past (what the server sees once AuthSessionValidity is over)."""
+    import base64
+    import dataclasses
+
+    from ostiary.crypto.secrets import SecretBox
+    from ostiary.userpools.auth import open_srp_state, seal_srp_state
+
+    box = SecretBox(base64.b64decode((server.data_dir / "kek").read_text().strip()))
+    state = open_srp_state(box, pool_id, client_id, base64.b64decode(block_b64))
+    assert state is not None and state.expires > dt.datetime.now(dt.UTC)
+    past = dataclasses.replace(state, expires=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+    return base64.b64encode(seal_srp_state(box, pool_id, client_id, past)).decode()
+
+
 def test_expired_srp_challenge_session(idp: Any, server: Server) -> None:
     from pycognito.aws_srp import AWSSRP
 
@@ -75,12 +91,13 @@ def test_expired_srp_challenge_session(idp: Any, server: Server) -> None:
     create_confirmed_user(s, "srpx")
     srp = AWSSRP(username="srpx", password=PASSWORD, pool_id=s.pool_id, client_id=s.client_id, client=idp)
     challenge = idp.initiate_auth(ClientId=s.client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=srp.get_auth_params())
-    _expire(server, "auth_sessions", "challenge = 'PASSWORD_VERIFIER' AND user_pool_id = :pool", {"pool": s.pool_id})
+    params = dict(challenge["ChallengeParameters"])
+    params["SECRET_BLOCK"] = _srp_block_past_deadline(server, s.pool_id, s.client_id, params["SECRET_BLOCK"])
     with pytest.raises(ClientError) as exc:
         idp.respond_to_auth_challenge(
             ClientId=s.client_id,
             ChallengeName="PASSWORD_VERIFIER",
-            ChallengeResponses=srp.process_challenge(challenge["ChallengeParameters"], srp.get_auth_params()),
+            ChallengeResponses=srp.process_challenge(params, srp.get_auth_params()),
         )
     assert _err(exc) == ("NotAuthorizedException", "Invalid session for the user, session is expired.")
 

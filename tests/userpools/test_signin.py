@@ -152,6 +152,86 @@ def test_srp_proof_cannot_be_replayed(server: Server, setup: PoolSetup) -> None:
     assert _error(exc)[0] == "NotAuthorizedException"
 
 
+def _srp_pair(server: Server, setup: PoolSetup, username: str) -> tuple[Any, AWSSRP, dict[str, Any]]:
+    app = _unsigned(server)
+    client = AWSSRP(username=username, password=PASSWORD, pool_id=setup.pool_id, client_id=setup.client_id, client=app)
+    first = app.initiate_auth(
+        ClientId=setup.client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=client.get_auth_params()
+    )
+    return app, client, dict(first["ChallengeParameters"])
+
+
+def test_srp_secret_block_is_spent_by_a_wrong_proof(server: Server, setup: PoolSetup) -> None:
+    create_confirmed_user(setup, "spent")
+    app, good, params = _srp_pair(server, setup, "spent")
+    bad = AWSSRP(
+        username="spent", password="Wrong-Pass1!", pool_id=setup.pool_id, client_id=setup.client_id, client=app
+    )
+    bad.small_a_value, bad.large_a_value = good.small_a_value, good.large_a_value  # same A, same block
+    with pytest.raises(ClientError) as exc:
+        app.respond_to_auth_challenge(
+            ClientId=setup.client_id,
+            ChallengeName="PASSWORD_VERIFIER",
+            ChallengeResponses=bad.process_challenge(params, {"USERNAME": "spent"}),
+        )
+    assert _error(exc) == ("NotAuthorizedException", "Incorrect username or password.")
+    with pytest.raises(ClientError) as exc:  # the right proof comes too late: the block is used
+        app.respond_to_auth_challenge(
+            ClientId=setup.client_id,
+            ChallengeName="PASSWORD_VERIFIER",
+            ChallengeResponses=good.process_challenge(params, {"USERNAME": "spent"}),
+        )
+    assert _error(exc)[0] == "NotAuthorizedException"
+
+
+def test_srp_secret_block_bound_to_its_client_and_unalterable(server: Server, setup: PoolSetup) -> None:
+    create_confirmed_user(setup, "bound")
+    other = setup.idp.create_user_pool_client(
+        UserPoolId=setup.pool_id, ClientName="other", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    app, srp_client, params = _srp_pair(server, setup, "bound")
+    answer = srp_client.process_challenge(params, {"USERNAME": "bound"})
+    with pytest.raises(ClientError) as exc:
+        app.respond_to_auth_challenge(ClientId=other, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=answer)
+    assert _error(exc) == ("NotAuthorizedException", "Invalid session for the user, session is expired.")
+    raw = bytearray(base64.b64decode(params["SECRET_BLOCK"]))
+    raw[len(raw) // 2] ^= 1
+    altered = {**params, "SECRET_BLOCK": base64.b64encode(bytes(raw)).decode()}
+    with pytest.raises(ClientError) as exc:
+        app.respond_to_auth_challenge(
+            ClientId=setup.client_id,
+            ChallengeName="PASSWORD_VERIFIER",
+            ChallengeResponses=srp_client.process_challenge(altered, {"USERNAME": "bound"}),
+        )
+    assert _error(exc) == ("NotAuthorizedException", "Invalid session for the user, session is expired.")
+    # the untouched block still works (neither refusal spent it), once
+    ok = app.respond_to_auth_challenge(
+        ClientId=setup.client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=answer
+    )
+    assert ok["AuthenticationResult"]["AccessToken"]
+
+
+def test_srp_concurrent_replays_sign_in_once(server: Server, setup: PoolSetup) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    create_confirmed_user(setup, "racer")
+    _, srp_client, params = _srp_pair(server, setup, "racer")
+    answer = srp_client.process_challenge(params, {"USERNAME": "racer"})
+
+    def attempt(_: int) -> str:
+        try:
+            _unsigned(server).respond_to_auth_challenge(
+                ClientId=setup.client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=answer
+            )
+            return "ok"
+        except ClientError as err:
+            return str(err.response["Error"]["Code"])
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = list(pool.map(attempt, range(6)))
+    assert sorted(outcomes) == ["NotAuthorizedException"] * 5 + ["ok"]
+
+
 def test_refresh_keeps_lineage(server: Server, setup: PoolSetup) -> None:
     create_confirmed_user(setup, "dave")
     first = _password_auth(server, setup, "dave")["AuthenticationResult"]

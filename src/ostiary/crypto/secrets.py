@@ -13,9 +13,11 @@ import os
 import string
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _VERSION = "v1"
+_BYTES_VERSION = b"\x01"
 
 
 class SecretBox:
@@ -43,6 +45,22 @@ class SecretBox:
             raise ValueError("unknown sealed-secret version")
         raw = base64.urlsafe_b64decode(payload)
         return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+
+    def seal_bytes(self, plaintext: bytes, context: str) -> bytes:
+        """Binary sealing for state handed to clients and read back (SRP challenge state): a version
+        byte, the 12-byte nonce, then ciphertext and tag; ``context`` is authenticated, not stored."""
+        nonce = os.urandom(12)
+        return _BYTES_VERSION + nonce + self._aead.encrypt(nonce, plaintext, context.encode())
+
+    def open_bytes(self, sealed: bytes, context: str) -> bytes:
+        """The plaintext of ``seal_bytes``; ValueError when the data was not sealed by this key for
+        ``context`` (altered, truncated, another key or context)."""
+        if len(sealed) < 29 or sealed[:1] != _BYTES_VERSION:
+            raise ValueError("not a sealed value")
+        try:
+            return self._aead.decrypt(sealed[1:13], sealed[13:], context.encode())
+        except InvalidTag:
+            raise ValueError("sealed value does not authenticate") from None
 
 
 def load_or_create_kek(configured: str, data_dir: Path) -> bytes:

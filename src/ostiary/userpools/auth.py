@@ -12,14 +12,20 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ostiary.crypto.secrets import SecretBox
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -369,9 +375,133 @@ def _migrate(
     return user
 
 
+# The PASSWORD_VERIFIER challenge state (b, B, A, v, the user, the deadline) travels in the
+# SECRET_BLOCK, sealed with the server's AES-GCM key and bound to the pool and client: InitiateAuth
+# writes nothing. The block is single-use: the transaction that ends the attempt (tokens or a
+# recorded failure) inserts a marker keyed by an HMAC of the block (one the client cannot compute,
+# so no other flow can touch it), and a second insert of the same marker refuses the replay. The
+# marker outlives the block's deadline by SRP_MARKER_MARGIN (clock differences between processes).
+SRP_BLOCK_CONTEXT = "srp-challenge:"
+SRP_MARKER_CHALLENGE = "PASSWORD_VERIFIER_USED"
+SRP_MARKER_MARGIN = dt.timedelta(minutes=10)
+_INT_BYTES = 384  # 3072 bits
+# rowcount of an INSERT is reported only when asked for (preserve_rowcount; PostgreSQL says -1 otherwise)
+_MARK_SQLITE = (
+    sqlite_insert(t.auth_sessions)
+    .on_conflict_do_nothing(index_elements=["id"])
+    .execution_options(preserve_rowcount=True)
+)
+_MARK_PG = (
+    pg_insert(t.auth_sessions).on_conflict_do_nothing(index_elements=["id"]).execution_options(preserve_rowcount=True)
+)
+
+
+@dataclass(frozen=True)
+class SrpState:
+    user_id: str
+    user_id_for_srp: str
+    fake: bool
+    device_key: str | None
+    expires: dt.datetime
+    custom: list[dict[str, Any]] | None
+    b: int
+    big_b: int
+    verifier: int
+    big_a: int
+
+
+def seal_srp_state(box: SecretBox, pool_id: str, client_id: str, st: SrpState) -> bytes:
+    head = orjson.dumps(
+        {
+            "u": st.user_id,
+            "n": st.user_id_for_srp,
+            "f": st.fake,
+            "d": st.device_key,
+            "e": st.expires.timestamp(),
+            "c": st.custom,
+        }
+    )
+    a = st.big_a.to_bytes(max(_INT_BYTES, (st.big_a.bit_length() + 7) // 8), "big")
+    plain = b"".join(
+        (
+            len(head).to_bytes(4, "big"),
+            head,
+            st.b.to_bytes(srp.SERVER_EXPONENT_BITS // 8, "big"),
+            st.big_b.to_bytes(_INT_BYTES, "big"),
+            st.verifier.to_bytes(_INT_BYTES, "big"),
+            a,
+        )
+    )
+    return box.seal_bytes(plain, f"{SRP_BLOCK_CONTEXT}{pool_id}:{client_id}")
+
+
+def open_srp_state(box: SecretBox, pool_id: str, client_id: str, block: bytes) -> SrpState | None:
+    """The sealed state of a SECRET_BLOCK issued for this pool and client; None when it is not one."""
+    try:
+        plain = box.open_bytes(block, f"{SRP_BLOCK_CONTEXT}{pool_id}:{client_id}")
+    except ValueError:
+        return None
+    size = int.from_bytes(plain[:4], "big")
+    head = orjson.loads(plain[4 : 4 + size])
+    at = 4 + size
+    exp_bytes = srp.SERVER_EXPONENT_BITS // 8
+    b = int.from_bytes(plain[at : at + exp_bytes], "big")
+    at += exp_bytes
+    big_b = int.from_bytes(plain[at : at + _INT_BYTES], "big")
+    verifier = int.from_bytes(plain[at + _INT_BYTES : at + 2 * _INT_BYTES], "big")
+    big_a = int.from_bytes(plain[at + 2 * _INT_BYTES :], "big")
+    return SrpState(
+        user_id=head["u"],
+        user_id_for_srp=head["n"],
+        fake=head["f"],
+        device_key=head["d"],
+        expires=dt.datetime.fromtimestamp(head["e"], dt.UTC),
+        custom=head["c"],
+        b=b,
+        big_b=big_b,
+        verifier=verifier,
+        big_a=big_a,
+    )
+
+
+def _consume_srp(
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    client: ClientView,
+    block: bytes,
+    st: SrpState,
+    now: dt.datetime,
+) -> None:
+    """Mark a SECRET_BLOCK used, in the transaction that ends the attempt; NotAuthorizedException
+    when it was used before (the transaction is then rolled back)."""
+    marker = hmac.new(ctx.box.mac_key("srp-secret-block"), block, hashlib.sha256).hexdigest()
+    if secrets.randbelow(64) == 0:  # now and then, sweep challenge sessions and markers past their time
+        conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.expires_at < now))
+    values = {
+        "id": marker,
+        "user_pool_id": pool.id,
+        "client_id": client.id,
+        "username": st.user_id_for_srp[:128],
+        "challenge": SRP_MARKER_CHALLENGE,
+        "state": {},
+        "expires_at": max(st.expires, now) + SRP_MARKER_MARGIN,
+    }
+    stmt = _MARK_SQLITE if ctx.store.is_sqlite else _MARK_PG
+    if conn.execute(stmt, values).rowcount != 1:
+        raise NotAuthorizedException(SESSION_EXPIRED)
+
+
 def _srp_start(
-    ctx: RequestContext, pool: PoolView, client: ClientView, auth: dict[str, str], now: dt.datetime
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    auth: dict[str, str],
+    now: dt.datetime,
+    custom: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """The PASSWORD_VERIFIER challenge (``custom``: the rounds of a CUSTOM_AUTH flow that started
+    with SRP). Reads only: the state is sealed into the SECRET_BLOCK."""
     _require(auth, "USERNAME", "SRP_A")
     username = auth["USERNAME"]
     try:
@@ -380,31 +510,33 @@ def _srp_start(
         raise InvalidParameterException("SRP_A is not a valid hexadecimal value") from None
     if big_a % srp.N == 0:
         raise NotAuthorizedException(INCORRECT)
-    with ctx.store.tx() as conn:
+    with ctx.store.read() as conn:
         user = _find_for_signin(ctx, conn, pool, client, username)
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
-        pre_authentication(ctx, pool, client, user, auth)
-        if user is not None and user.srp_verifier and user.srp_salt:
-            salt, verifier, fake = user.srp_salt, int(user.srp_verifier, 16), False
-            user_id_for_srp, user_id = user.username, user.id
-        else:
-            # unknown user (or one without a password): a challenge that no proof can answer
-            salt, verifier, fake = srp.new_salt(), secrets.randbits(3000), True
-            user_id_for_srp, user_id = username, ""
-        eph = srp.server_ephemeral(verifier)
-        state = {
-            "b": format(eph.b, "x"),
-            "B": format(eph.B, "x"),
-            "A": format(big_a, "x"),
-            "v": format(verifier, "x"),
-            "user_id": user_id,
-            "fake": fake,
-            "device_key": auth.get("DEVICE_KEY"),
-        }
-        session = _new_session(conn, pool, client, user_id_for_srp, "PASSWORD_VERIFIER", state, now)
-    secret_block = base64.b64encode(session.encode()).decode()
+    pre_authentication(ctx, pool, client, user, auth)
+    if user is not None and user.srp_verifier and user.srp_salt:
+        salt, verifier, fake = user.srp_salt, int(user.srp_verifier, 16), False
+        user_id_for_srp, user_id = user.username, user.id
+    else:
+        # unknown user (or one without a password): a challenge that no proof can answer
+        salt, verifier, fake = srp.new_salt(), secrets.randbits(3000), True
+        user_id_for_srp, user_id = username, ""
+    eph = srp.server_ephemeral(verifier)
+    state = SrpState(
+        user_id=user_id,
+        user_id_for_srp=user_id_for_srp,
+        fake=fake,
+        device_key=auth.get("DEVICE_KEY"),
+        expires=now + _session_validity(client),
+        custom=custom,
+        b=eph.b,
+        big_b=eph.B,
+        verifier=verifier,
+        big_a=big_a,
+    )
+    secret_block = base64.b64encode(seal_srp_state(ctx.box, pool.id, client.id, state)).decode()
     return {
         "ChallengeName": "PASSWORD_VERIFIER",
         "ChallengeParameters": {
@@ -423,22 +555,25 @@ def _srp_verify(
     _require(answers, "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP", "USERNAME")
     try:
         secret_block = base64.b64decode(answers["PASSWORD_CLAIM_SECRET_BLOCK"], validate=True)
-        session_id = secret_block.decode()
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError):
         raise NotAuthorizedException(INCORRECT) from None
-    with ctx.store.tx() as conn:
-        session = _take_session(conn, pool, client, session_id, "PASSWORD_VERIFIER", now)
-    st = session.state
-    user_id_for_srp = session.username
-    check_secret_hash_for(client, [answers["USERNAME"], user_id_for_srp], answers.get("SECRET_HASH"))
+    st = open_srp_state(ctx.box, pool.id, client.id, secret_block)
+    if st is None or st.expires < now:
+        raise NotAuthorizedException(SESSION_EXPIRED)
+    try:
+        check_secret_hash_for(client, [answers["USERNAME"], st.user_id_for_srp], answers.get("SECRET_HASH"))
+    except NotAuthorizedException:
+        with ctx.store.tx() as conn:  # the block is spent all the same
+            _consume_srp(ctx, conn, pool, client, secret_block, st, now)
+        raise
     ok = False
-    if not st["fake"] and srp.parse_timestamp(answers["TIMESTAMP"]) is not None:
+    if not st.fake and srp.parse_timestamp(answers["TIMESTAMP"]) is not None:
         try:
-            key = srp.server_session_key(int(st["A"], 16), int(st["B"], 16), int(st["b"], 16), int(st["v"], 16))
+            key = srp.server_session_key(st.big_a, st.big_b, st.b, st.verifier)
             ok = srp.verify_claim(
                 key,
                 pool.srp_group,
-                user_id_for_srp,
+                st.user_id_for_srp,
                 secret_block,
                 answers["TIMESTAMP"],
                 answers["PASSWORD_CLAIM_SIGNATURE"],
@@ -446,20 +581,21 @@ def _srp_verify(
         except srp.SrpError:
             ok = False
     with ctx.store.tx() as conn:
-        user = directory.get_by_id(conn, pool, st["user_id"]) if st["user_id"] else None
+        _consume_srp(ctx, conn, pool, client, secret_block, st, now)
+        user = directory.get_by_id(conn, pool, st.user_id) if st.user_id else None
         if not ok or user is None:
             lockout.record_failure(conn, pool.id, user.id if user else None, ctx.source_ip, now)
         else:
             if lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
                 raise NotAuthorizedException("Password attempts exceeded")
-            if st.get("custom") is not None:  # CUSTOM_AUTH with SRP first: back to DefineAuthChallenge
+            if st.custom is not None:  # CUSTOM_AUTH with SRP first: back to DefineAuthChallenge
                 _gate(pool, user, now)
                 rounds = [
-                    *st["custom"],
+                    *st.custom,
                     {"challengeName": "PASSWORD_VERIFIER", "challengeResult": True, "challengeMetadata": None},
                 ]
                 return _custom_next(ctx, conn, pool, client, user, rounds, now)
-            device_key = answers.get("DEVICE_KEY") or st.get("device_key")
+            device_key = answers.get("DEVICE_KEY") or st.device_key
             return _after_password(ctx, conn, pool, client, user, now, device_key=device_key)
     raise NotAuthorizedException(INCORRECT)
 
@@ -930,18 +1066,8 @@ def _custom_start(
         if decided.get("challengeName") != "PASSWORD_VERIFIER":
             with ctx.store.tx() as conn:
                 return _custom_decide(ctx, conn, pool, client, user, rounds, decided, now)
-        started = _srp_start(ctx, pool, client, {**auth, "USERNAME": user.username}, now)
-        secret_block = started["ChallengeParameters"]["SECRET_BLOCK"]
-        session_id = base64.b64decode(secret_block).decode()
-        with ctx.store.tx() as conn:  # remember that this SRP exchange belongs to a custom flow
-            row = conn.execute(select(t.auth_sessions.c.state).where(t.auth_sessions.c.id == session_id)).first()
-            assert row is not None
-            conn.execute(
-                update(t.auth_sessions)
-                .where(t.auth_sessions.c.id == session_id)
-                .values(state={**row.state, "custom": rounds})
-            )
-        return started
+        # the sealed state remembers that this SRP exchange belongs to a custom flow
+        return _srp_start(ctx, pool, client, {**auth, "USERNAME": user.username}, now, custom=rounds)
     with ctx.store.tx() as conn:
         return _custom_next(ctx, conn, pool, client, user, [], now)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, Select, delete, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 
 from ostiary.store import tables as t
 from ostiary.store.db import utc
@@ -41,11 +41,19 @@ def lock_seconds(failures: int) -> float:
     return float(min(2 ** (failures - USER_FREE_FAILURES), MAX_LOCK_SECONDS))
 
 
+# built once: every sign-in checks the counters twice and clears the user's (statement construction
+# cost more than the reads)
+_BOTH = _select().where(t.counters.c.key.in_([bindparam("address"), bindparam("user")]))
+_ADDRESS = _select().where(t.counters.c.key == bindparam("address"))
+_CLEAR = delete(t.counters).where(t.counters.c.key == bindparam("key"))
+
+
 def is_locked(conn: Connection, pool_id: str, user_id: str | None, address: str, now: dt.datetime) -> bool:
-    keys = [_address_key(pool_id, address)]
     if user_id:
-        keys.append(_user_key(pool_id, user_id))
-    rows = conn.execute(_select().where(t.counters.c.key.in_(keys))).all()
+        params = {"address": _address_key(pool_id, address), "user": _user_key(pool_id, user_id)}
+        rows = conn.execute(_BOTH, params).all()
+    else:
+        rows = conn.execute(_ADDRESS, {"address": _address_key(pool_id, address)}).all()
     for row in rows:
         last = utc(row.window_start)
         if row.key.startswith("signin-fail:user:"):
@@ -72,4 +80,4 @@ def record_failure(conn: Connection, pool_id: str, user_id: str | None, address:
 
 
 def record_success(conn: Connection, pool_id: str, user_id: str) -> None:
-    conn.execute(delete(t.counters).where(t.counters.c.key == _user_key(pool_id, user_id)))
+    conn.execute(_CLEAR, {"key": _user_key(pool_id, user_id)})

@@ -56,6 +56,9 @@ class Lineage:
     scopes: list[str] | None = None  # OAuth scopes of a hosted-UI sign-in (None: the API's default)
 
 
+_NEW_LINEAGE = insert(t.refresh_tokens)  # built once; the values come with each execution
+
+
 def start_lineage(
     conn: Connection,
     pool: PoolView,
@@ -71,20 +74,21 @@ def start_lineage(
     if secrets.randbelow(256) == 0:  # now and then, sweep lineages that expired more than a day ago
         conn.execute(t.refresh_tokens.delete().where(t.refresh_tokens.c.expires_at < now - dt.timedelta(days=1)))
     conn.execute(
-        insert(t.refresh_tokens).values(
-            id=lineage_id,
-            user_pool_id=pool.id,
-            user_id=user.id,
-            client_id=client["ClientId"],
-            token_hash=hash_token(token),
-            previous_hash=None,
-            auth_time=now,
-            created_at=now,
-            expires_at=now + dt.timedelta(seconds=c.validity_seconds(client, "RefreshToken")),
-            revoked_at=None,
-            device_key=device_key,
-            scopes=" ".join(scopes) if scopes else None,
-        )
+        _NEW_LINEAGE,
+        {
+            "id": lineage_id,
+            "user_pool_id": pool.id,
+            "user_id": user.id,
+            "client_id": client["ClientId"],
+            "token_hash": hash_token(token),
+            "previous_hash": None,
+            "auth_time": now,
+            "created_at": now,
+            "expires_at": now + dt.timedelta(seconds=c.validity_seconds(client, "RefreshToken")),
+            "revoked_at": None,
+            "device_key": device_key,
+            "scopes": " ".join(scopes) if scopes else None,
+        },
     )
     event = c.SignInEvent(origin_jti=lineage_id, auth_time=int(now.timestamp()), event_id=str(uuid.uuid4()))
     return event, token
