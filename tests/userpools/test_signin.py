@@ -303,6 +303,7 @@ def test_revoke_token(server: Server, setup: PoolSetup) -> None:
     create_confirmed_user(setup, "gina")
     app = _unsigned(server)
     tokens = _password_auth(server, setup, "gina")["AuthenticationResult"]
+    assert app.get_user(AccessToken=tokens["AccessToken"])["Username"] == "gina"  # verified and remembered
     app.revoke_token(Token=tokens["RefreshToken"], ClientId=setup.client_id)
     with pytest.raises(ClientError) as exc:
         app.initiate_auth(

@@ -241,6 +241,7 @@ def test_admin_user_global_sign_out(server: Server, setup: PoolSetup) -> None:
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": "cal", "PASSWORD": PASSWORD},
     )["AuthenticationResult"]
+    assert app.get_user(AccessToken=tokens["AccessToken"])["Username"] == "cal"  # verified and remembered
     setup.idp.admin_user_global_sign_out(UserPoolId=setup.pool_id, Username="cal")
     with pytest.raises(ClientError) as exc:
         app.get_user(AccessToken=tokens["AccessToken"])

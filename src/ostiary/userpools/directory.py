@@ -137,6 +137,8 @@ def _user(row: Row[Any]) -> User:
     )
 
 
+from_row = _user  # a User from a row that has the users table's columns
+
 _BY_ID = select(t.users).where(t.users.c.user_pool_id == bindparam("pool_id"), t.users.c.id == bindparam("user_id"))
 
 

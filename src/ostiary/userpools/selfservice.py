@@ -287,8 +287,7 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
 
 def _access_user(ctx: RequestContext, conn: Connection, token: str) -> tuple[User, tokens.AccessContext]:
     """The user an access token speaks for (signature, expiry, scope, revocation checked)."""
-    access = tokens.check_access_token(conn, ctx.keys, ctx.settings, token, ctx.now)
-    user = directory.get_in_pool(conn, access.pool_id, access.user_id)
+    access, user = tokens.access_token_user(conn, ctx.keys, ctx.settings, token, ctx.now)
     if user is None:
         raise UserNotFoundException("User does not exist.")
     if not user.enabled:

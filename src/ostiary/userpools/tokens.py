@@ -24,7 +24,7 @@ from ostiary.crypto.keys import KeyRing
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import claims as c
-from ostiary.userpools import triggers
+from ostiary.userpools import directory, triggers
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import InvalidLambdaResponseException, NotAuthorizedException
 
@@ -356,14 +356,47 @@ def pool_id_of(token: str) -> str:
     return pool_id
 
 
-def check_access_token(
-    conn: Connection, keys: KeyRing, settings: Settings, token: str, now: dt.datetime, scope: str = c.USER_ADMIN_SCOPE
-) -> AccessContext:
-    """Signature, issuer, token_use, expiry, scope and revocation of an access token."""
+# Access tokens whose signature this process has checked, by their exact text: a token presented
+# again skips the RSA verification and JSON parsing, and nothing else. Expiry, issuer, token use and
+# scope are checked on every use, revocation is read from the store on every use, and an entry
+# counts only while its key is still one of the pool's keys (the same key object the key ring holds:
+# after a key ring reload the token is verified again).
+VERIFIED_TOKENS = 4096
+_verified: dict[str, tuple[str, str, Any, dict[str, Any]]] = {}
+
+
+def _verified_claims(keys: KeyRing, token: str, now: float) -> tuple[str, dict[str, Any]]:
+    """(pool id, claims) of a token signed by its pool's key and not expired; jwt.TokenError otherwise."""
+    hit = _verified.get(token)
+    if hit is not None:
+        pool_id, kid, key, claims = hit
+        if keys.public_keys(pool_id).get(kid) is key:
+            if now > claims["exp"]:
+                _verified.pop(token, None)
+                raise jwt.TokenError(jwt.TokenProblem.EXPIRED)
+            nbf = claims.get("nbf")
+            if isinstance(nbf, (int, float)) and now < nbf:
+                raise jwt.TokenError(jwt.TokenProblem.NOT_YET_VALID)
+            return pool_id, claims
     pool_id = pool_id_of(token)
+    kid = str(jwt.unverified_header(token).get("kid"))
+    public = keys.public_keys(pool_id, kid)
+    claims = jwt.verify(token, public, now)
+    key = public.get(kid)
+    if key is not None and isinstance(claims.get("exp"), (int, float)):
+        if len(_verified) >= VERIFIED_TOKENS:
+            _verified.clear()
+        _verified[token] = (pool_id, kid, key, claims)
+    return pool_id, claims
+
+
+def verify_access_token(
+    keys: KeyRing, settings: Settings, token: str, now: dt.datetime, scope: str = c.USER_ADMIN_SCOPE
+) -> AccessContext:
+    """Signature, issuer, token_use, expiry and scope of an access token (not revocation: see
+    check_access_token)."""
     try:
-        kid = str(jwt.unverified_header(token).get("kid"))
-        claims = jwt.verify(token, keys.public_keys(pool_id, kid), now.timestamp())
+        pool_id, claims = _verified_claims(keys, token, now.timestamp())
     except jwt.TokenError as err:
         if err.problem is jwt.TokenProblem.EXPIRED:
             raise NotAuthorizedException("Access Token has expired") from None
@@ -372,9 +405,6 @@ def check_access_token(
         raise NotAuthorizedException("Invalid Access Token")
     if scope not in str(claims.get("scope", "")).split():
         raise NotAuthorizedException("Access Token does not have required scopes")
-    origin = claims.get("origin_jti")
-    if origin and lineage_revoked(conn, str(origin)):
-        raise NotAuthorizedException("Access Token has been revoked")
     return AccessContext(
         pool_id=pool_id,
         user_id=str(claims.get("sub")),
@@ -382,3 +412,44 @@ def check_access_token(
         client_id=str(claims.get("client_id")),
         claims=claims,
     )
+
+
+def check_access_token(
+    conn: Connection, keys: KeyRing, settings: Settings, token: str, now: dt.datetime, scope: str = c.USER_ADMIN_SCOPE
+) -> AccessContext:
+    """Signature, issuer, token_use, expiry, scope and revocation of an access token."""
+    access = verify_access_token(keys, settings, token, now, scope)
+    origin = access.claims.get("origin_jti")
+    if origin and lineage_revoked(conn, str(origin)):
+        raise NotAuthorizedException("Access Token has been revoked")
+    return access
+
+
+# the user of an access token and whether its lineage is live, in one read
+_USER_AND_LINEAGE = select(
+    t.users,
+    select(t.refresh_tokens.c.id)
+    .where(t.refresh_tokens.c.id == bindparam("lineage_id"), t.refresh_tokens.c.revoked_at.is_(None))
+    .exists()
+    .label("lineage_live"),
+).where(t.users.c.user_pool_id == bindparam("pool_id"), t.users.c.id == bindparam("user_id"))
+
+
+def access_token_user(
+    conn: Connection, keys: KeyRing, settings: Settings, token: str, now: dt.datetime
+) -> tuple[AccessContext, User | None]:
+    """check_access_token (with the same errors, revocation first) and the token's user (None: not
+    in the pool any more), read together."""
+    access = verify_access_token(keys, settings, token, now)
+    origin = access.claims.get("origin_jti")
+    if not origin:
+        return access, directory.get_in_pool(conn, access.pool_id, access.user_id)
+    params = {"pool_id": access.pool_id, "user_id": access.user_id, "lineage_id": str(origin)}
+    row = conn.execute(_USER_AND_LINEAGE, params).first()
+    if row is None:
+        if lineage_revoked(conn, str(origin)):
+            raise NotAuthorizedException("Access Token has been revoked")
+        return access, None
+    if not row.lineage_live:
+        raise NotAuthorizedException("Access Token has been revoked")
+    return access, directory.from_row(row)
