@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import secrets
 from typing import Any
 
 import pytest
@@ -87,3 +88,9 @@ def test_pad_hex_rules() -> None:
     assert srp.pad_hex(0x80) == "0080"
     assert srp.pad_hex(0xABC) == "0abc"
     assert srp.pad_hex("8f") == "008f"
+
+
+def test_fixed_base_table_matches_pow() -> None:
+    edges = [0, 1, 2, 255, 256, (1 << 255), (1 << 256) - 1, int("01" * 32, 16)]
+    for b in edges + [secrets.randbits(256) for _ in range(50)]:
+        assert srp.g_pow(b) == pow(srp.G, b, srp.N)

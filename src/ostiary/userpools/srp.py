@@ -8,7 +8,8 @@ poolName || userId || secretBlock || timestamp.
 
 The server's secret exponent b is 256 bits: short exponents are standard for 3072-bit groups
 (NIST SP 800-56A: twice the security strength) and make the server's work three 256-bit
-exponentiations (~1.6 ms with gmpy2) instead of 3072-bit ones.
+exponentiations (~1.6 ms with gmpy2) instead of 3072-bit ones; g^b uses a fixed-base table (below),
+which leaves two (~1.2 ms).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +31,14 @@ try:  # gmpy2 is ~8x faster than Python's pow for 3072-bit moduli
     def _powmod(base: int, exp: int, mod: int) -> int:
         return int(gmpy2.powmod(base, exp, mod))
 
+    _mpz: Callable[[int], Any] = gmpy2.mpz
+
 except ImportError:  # pragma: no cover - gmpy2 is a dependency; keep a pure-Python fallback
 
     def _powmod(base: int, exp: int, mod: int) -> int:
         return pow(base, exp, mod)
+
+    _mpz = int
 
 
 N_HEX = (
@@ -104,11 +111,46 @@ class ServerEphemeral:
     B: int
 
 
+# g^b with a fixed base: a table of g^(d·256^i) mod N for every byte position i of the 256-bit
+# exponent and every byte value d (32 by 256 numbers, 3.4 MB, built once per process in ~25 ms), so
+# that g^b is 32 modular multiplications (~0.08 ms) instead of a 256-bit exponentiation (~0.46 ms).
+# Every position costs one multiplication, whatever the byte (d = 0 multiplies by 1).
+_G_TABLE: list[list[Any]] | None = None
+_G_TABLE_LOCK = threading.Lock()
+
+
+def _g_table() -> list[list[Any]]:
+    global _G_TABLE
+    if _G_TABLE is None:
+        with _G_TABLE_LOCK:
+            if _G_TABLE is None:
+                n = _mpz(N)
+                rows: list[list[Any]] = []
+                base = _mpz(G)
+                for _ in range(SERVER_EXPONENT_BITS // 8):
+                    row = [_mpz(1)]
+                    for _ in range(255):
+                        row.append(row[-1] * base % n)
+                    rows.append(row)
+                    base = row[-1] * base % n  # g^(256^(i+1))
+                _G_TABLE = rows
+    return _G_TABLE
+
+
+def g_pow(exponent: int) -> int:
+    """g^exponent mod N for 0 ≤ exponent < 2^SERVER_EXPONENT_BITS (the fixed-base table)."""
+    n = _mpz(N)
+    acc = _mpz(1)
+    for row, digit in zip(_g_table(), exponent.to_bytes(SERVER_EXPONENT_BITS // 8, "little"), strict=True):
+        acc = acc * row[digit] % n
+    return int(acc)
+
+
 def server_ephemeral(verifier: int) -> ServerEphemeral:
     """Random b and B = (k·v + g^b) mod N (never 0 mod N)."""
     while True:
         b = secrets.randbits(SERVER_EXPONENT_BITS) | (1 << (SERVER_EXPONENT_BITS - 1))
-        big_b = (K * verifier + _powmod(G, b, N)) % N
+        big_b = (K * verifier + g_pow(b)) % N
         if big_b != 0:
             return ServerEphemeral(b, big_b)
 
