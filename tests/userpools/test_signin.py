@@ -244,6 +244,35 @@ def test_refresh_keeps_lineage(server: Server, setup: PoolSetup) -> None:
     assert a["origin_jti"] == b["origin_jti"] and a["auth_time"] == b["auth_time"] and a["jti"] != b["jti"]
 
 
+def test_refresh_carries_current_groups(server: Server, setup: PoolSetup) -> None:
+    create_confirmed_user(setup, "grace")
+    create_confirmed_user(setup, "loner")
+    idp = setup.idp
+    idp.create_group(UserPoolId=setup.pool_id, GroupName="a", Precedence=2, RoleArn="arn:aws:iam::123456789012:role/a")
+    idp.create_group(UserPoolId=setup.pool_id, GroupName="b", Precedence=1, RoleArn="arn:aws:iam::123456789012:role/b")
+    idp.create_group(UserPoolId=setup.pool_id, GroupName="c")
+    for g in ("a", "b"):
+        idp.admin_add_user_to_group(UserPoolId=setup.pool_id, Username="grace", GroupName=g)
+    first = _password_auth(server, setup, "grace")["AuthenticationResult"]
+    idp.admin_remove_user_from_group(UserPoolId=setup.pool_id, Username="grace", GroupName="b")
+    idp.admin_add_user_to_group(UserPoolId=setup.pool_id, Username="grace", GroupName="c")
+
+    def refreshed(token: str) -> dict[str, Any]:
+        result: dict[str, Any] = _unsigned(server).initiate_auth(
+            ClientId=setup.client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": token}
+        )["AuthenticationResult"]
+        return result
+
+    again = refreshed(first["RefreshToken"])
+    id_claims = pyjwt.decode(again["IdToken"], options={"verify_signature": False})
+    access = pyjwt.decode(again["AccessToken"], options={"verify_signature": False})
+    assert id_claims["cognito:groups"] == ["a", "c"] == access["cognito:groups"]
+    assert id_claims["cognito:roles"] == ["arn:aws:iam::123456789012:role/a"]
+    assert id_claims["cognito:preferred_role"] == "arn:aws:iam::123456789012:role/a"
+    alone = refreshed(_password_auth(server, setup, "loner")["AuthenticationResult"]["RefreshToken"])
+    assert "cognito:groups" not in pyjwt.decode(alone["IdToken"], options={"verify_signature": False})
+
+
 def test_new_password_required(server: Server, setup: PoolSetup) -> None:
     setup.idp.admin_create_user(
         UserPoolId=setup.pool_id, Username="erin", TemporaryPassword="Temp-Pass1!", MessageAction="SUPPRESS"

@@ -687,7 +687,6 @@ def _refresh(
                 raise NotAuthorizedException("Invalid Refresh Token")
         if not user.enabled:
             raise NotAuthorizedException("User is disabled.")
-        user.groups = directory.groups_of(conn, pool.id, user.id)
         event = SignInEvent(
             origin_jti=lineage.id,
             auth_time=int(lineage.auth_time.timestamp()),

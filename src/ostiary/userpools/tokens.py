@@ -135,29 +135,38 @@ _LINEAGE_COLUMNS = (
     _RT.device_key.label("rt_device_key"),
     _RT.scopes.label("rt_scopes"),
 )
-_JOINED = t.refresh_tokens.join(t.users, (t.users.c.id == _RT.user_id) & (t.users.c.user_pool_id == _RT.user_pool_id))
+_GM, _G = t.group_members.c, t.groups.c
+# lineage, user and the user's groups in one read: one row per group (one row with NULL group
+# columns for a user in none)
+_JOINED = (
+    t.refresh_tokens.join(t.users, (t.users.c.id == _RT.user_id) & (t.users.c.user_pool_id == _RT.user_pool_id))
+    .outerjoin(t.group_members, (_GM.user_pool_id == t.users.c.user_pool_id) & (_GM.user_id == t.users.c.id))
+    .outerjoin(t.groups, (_G.user_pool_id == _GM.user_pool_id) & (_G.name == _GM.group_name))
+)
+_GROUP_COLUMNS = (_G.name.label("g_name"), _G.precedence.label("g_precedence"), _G.role_arn.label("g_role_arn"))
 _USER_BY_HASH = (
-    select(t.users, *_LINEAGE_COLUMNS)
+    select(t.users, *_LINEAGE_COLUMNS, *_GROUP_COLUMNS)
     .select_from(_JOINED)
     .where(_RT.user_pool_id == bindparam("pool_id"), _RT.token_hash == bindparam("h"))
 )
 _USER_BY_PREVIOUS = (
-    select(t.users, *_LINEAGE_COLUMNS)
+    select(t.users, *_LINEAGE_COLUMNS, *_GROUP_COLUMNS)
     .select_from(_JOINED)
     .where(_RT.user_pool_id == bindparam("pool_id"), _RT.previous_hash == bindparam("h"))
 )
 
 
 def find_lineage_and_user(conn: Connection, pool: PoolView, token: str) -> tuple[Lineage, User] | None:
-    """As find_lineage, with the lineage's user read in the same query (None: no such token, or
-    its user is gone)."""
+    """As find_lineage, with the lineage's user and its groups (``user.groups``) read in the same
+    query (None: no such token, or its user is gone)."""
     h = hash_token(token)
     params = {"pool_id": pool.id, "h": h}
-    row = conn.execute(_USER_BY_HASH, params).first()
-    if row is None:
-        row = conn.execute(_USER_BY_PREVIOUS, params).first()
-    if row is None:
+    rows = conn.execute(_USER_BY_HASH, params).all()
+    if not rows:
+        rows = conn.execute(_USER_BY_PREVIOUS, params).all()
+    if not rows:
         return None
+    row = rows[0]
     lineage = Lineage(
         id=row.rt_id,
         user_id=row.rt_user_id,
@@ -169,7 +178,9 @@ def find_lineage_and_user(conn: Connection, pool: PoolView, token: str) -> tuple
         current=row.rt_token_hash == h,
         scopes=row.rt_scopes.split() if row.rt_scopes else None,
     )
-    return lineage, directory.from_row(row)
+    user = directory.from_row(row)
+    user.groups = [c.GroupInfo(r.g_name, r.g_precedence, r.g_role_arn) for r in rows if r.g_name is not None]
+    return lineage, user
 
 
 def rotate_refresh_token(conn: Connection, lineage: Lineage, client: dict[str, Any], now: dt.datetime) -> str:
