@@ -139,6 +139,41 @@ def _user(row: Row[Any]) -> User:
 
 from_row = _user  # a User from a row that has the users table's columns
 
+# The columns token paths read (refresh, GetUser): identity, status, attributes and MFA settings. Each
+# column read costs per row (PostgreSQL's driver describes every column of every result); a User
+# built from them (``token_user``) has no password material and no timestamps.
+TOKEN_COLUMNS = (
+    t.users.c.id,
+    t.users.c.user_pool_id,
+    t.users.c.username,
+    t.users.c.status,
+    t.users.c.enabled,
+    t.users.c.attributes,
+    t.users.c.mfa,
+)
+_NO_TIME = dt.datetime.fromtimestamp(0, dt.UTC)
+
+
+def token_user(row: Any) -> User:
+    """A User from a row with TOKEN_COLUMNS: for minting tokens and answering GetUser only (no
+    password hash or SRP verifier, epoch timestamps, no pending attributes)."""
+    return User(
+        id=row.id,
+        user_pool_id=row.user_pool_id,
+        username=row.username,
+        status=row.status,
+        enabled=bool(row.enabled),
+        attributes=dict(row.attributes or {}),
+        password_hash=None,
+        srp_salt=None,
+        srp_verifier=None,
+        password_updated_at=None,
+        mfa=dict(row.mfa or {}),
+        created_at=_NO_TIME,
+        updated_at=_NO_TIME,
+    )
+
+
 _BY_ID = select(t.users).where(t.users.c.user_pool_id == bindparam("pool_id"), t.users.c.id == bindparam("user_id"))
 
 

@@ -285,9 +285,12 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
 # access-token operations
 
 
-def _access_user(ctx: RequestContext, conn: Connection, token: str) -> tuple[User, tokens.AccessContext]:
-    """The user an access token speaks for (signature, expiry, scope, revocation checked)."""
-    access, user = tokens.access_token_user(conn, ctx.keys, ctx.settings, token, ctx.now)
+def _access_user(
+    ctx: RequestContext, conn: Connection, token: str, *, full: bool = True
+) -> tuple[User, tokens.AccessContext]:
+    """The user an access token speaks for (signature, expiry, scope, revocation checked); ``full=False``:
+    identity, status, attributes and MFA settings only (directory.token_user)."""
+    access, user = tokens.access_token_user(conn, ctx.keys, ctx.settings, token, ctx.now, full=full)
     if user is None:
         raise UserNotFoundException("User does not exist.")
     if not user.enabled:
@@ -313,7 +316,7 @@ def _client_of(ctx: RequestContext, conn: Connection, access: tokens.AccessConte
 @operation("cognito-idp", "GetUser")
 def get_user(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        user, access = _access_user(ctx, conn, params["AccessToken"])
+        user, access = _access_user(ctx, conn, params["AccessToken"], full=False)
         client = _client_of(ctx, conn, access)
     readable = set(client.config["ReadAttributes"]) if client and client.config.get("ReadAttributes") else None
     visible = {k for k in user.attributes if not k.startswith("dev:")}

@@ -126,7 +126,6 @@ def find_lineage(conn: Connection, pool_id: str, token: str) -> Lineage | None:
 _RT = t.refresh_tokens.c
 _LINEAGE_COLUMNS = (
     _RT.id.label("rt_id"),
-    _RT.user_id.label("rt_user_id"),
     _RT.client_id.label("rt_client_id"),
     _RT.token_hash.label("rt_token_hash"),
     _RT.auth_time.label("rt_auth_time"),
@@ -145,20 +144,20 @@ _JOINED = (
 )
 _GROUP_COLUMNS = (_G.name.label("g_name"), _G.precedence.label("g_precedence"), _G.role_arn.label("g_role_arn"))
 _USER_BY_HASH = (
-    select(t.users, *_LINEAGE_COLUMNS, *_GROUP_COLUMNS)
+    select(*directory.TOKEN_COLUMNS, *_LINEAGE_COLUMNS, *_GROUP_COLUMNS)
     .select_from(_JOINED)
     .where(_RT.user_pool_id == bindparam("pool_id"), _RT.token_hash == bindparam("h"))
 )
 _USER_BY_PREVIOUS = (
-    select(t.users, *_LINEAGE_COLUMNS, *_GROUP_COLUMNS)
+    select(*directory.TOKEN_COLUMNS, *_LINEAGE_COLUMNS, *_GROUP_COLUMNS)
     .select_from(_JOINED)
     .where(_RT.user_pool_id == bindparam("pool_id"), _RT.previous_hash == bindparam("h"))
 )
 
 
 def find_lineage_and_user(conn: Connection, pool: PoolView, token: str) -> tuple[Lineage, User] | None:
-    """As find_lineage, with the lineage's user and its groups (``user.groups``) read in the same
-    query (None: no such token, or its user is gone)."""
+    """As find_lineage, with the lineage's user (directory.token_user: what tokens need) and its
+    groups (``user.groups``) read in the same query (None: no such token, or its user is gone)."""
     h = hash_token(token)
     params = {"pool_id": pool.id, "h": h}
     rows = conn.execute(_USER_BY_HASH, params).all()
@@ -169,7 +168,7 @@ def find_lineage_and_user(conn: Connection, pool: PoolView, token: str) -> tuple
     row = rows[0]
     lineage = Lineage(
         id=row.rt_id,
-        user_id=row.rt_user_id,
+        user_id=row.id,
         client_id=row.rt_client_id,
         auth_time=utc(row.rt_auth_time),
         expires_at=utc(row.rt_expires_at),
@@ -178,7 +177,7 @@ def find_lineage_and_user(conn: Connection, pool: PoolView, token: str) -> tuple
         current=row.rt_token_hash == h,
         scopes=row.rt_scopes.split() if row.rt_scopes else None,
     )
-    user = directory.from_row(row)
+    user = directory.token_user(row)
     user.groups = [c.GroupInfo(r.g_name, r.g_precedence, r.g_role_arn) for r in rows if r.g_name is not None]
     return lineage, user
 
@@ -485,31 +484,34 @@ def check_access_token(
     return access
 
 
-# the user of an access token and whether its lineage is live, in one read
-_USER_AND_LINEAGE = select(
-    t.users,
+# the user of an access token and whether its lineage is live, in one read (all the user's columns,
+# or the token columns only)
+_LINEAGE_LIVE = (
     select(t.refresh_tokens.c.id)
     .where(t.refresh_tokens.c.id == bindparam("lineage_id"), t.refresh_tokens.c.revoked_at.is_(None))
     .exists()
-    .label("lineage_live"),
-).where(t.users.c.user_pool_id == bindparam("pool_id"), t.users.c.id == bindparam("user_id"))
+    .label("lineage_live")
+)
+_THE_USER = (t.users.c.user_pool_id == bindparam("pool_id"), t.users.c.id == bindparam("user_id"))
+_USER_AND_LINEAGE = select(t.users, _LINEAGE_LIVE).where(*_THE_USER)
+_TOKEN_USER_AND_LINEAGE = select(*directory.TOKEN_COLUMNS, _LINEAGE_LIVE).where(*_THE_USER)
 
 
 def access_token_user(
-    conn: Connection, keys: KeyRing, settings: Settings, token: str, now: dt.datetime
+    conn: Connection, keys: KeyRing, settings: Settings, token: str, now: dt.datetime, *, full: bool = True
 ) -> tuple[AccessContext, User | None]:
     """check_access_token (with the same errors, revocation first) and the token's user (None: not
-    in the pool any more), read together."""
+    in the pool any more), read together; ``full=False``: directory.token_user's columns only."""
     access = verify_access_token(keys, settings, token, now)
     origin = access.claims.get("origin_jti")
     if not origin:
         return access, directory.get_in_pool(conn, access.pool_id, access.user_id)
     params = {"pool_id": access.pool_id, "user_id": access.user_id, "lineage_id": str(origin)}
-    row = conn.execute(_USER_AND_LINEAGE, params).first()
+    row = conn.execute(_USER_AND_LINEAGE if full else _TOKEN_USER_AND_LINEAGE, params).first()
     if row is None:
         if lineage_revoked(conn, str(origin)):
             raise NotAuthorizedException("Access Token has been revoked")
         return access, None
     if not row.lineage_live:
         raise NotAuthorizedException("Access Token has been revoked")
-    return access, directory.from_row(row)
+    return access, directory.from_row(row) if full else directory.token_user(row)
