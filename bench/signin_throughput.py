@@ -2,6 +2,7 @@
 
     python bench/signin_throughput.py                # starts its own server, 1 worker
     python bench/signin_throughput.py --workers 2
+    python bench/signin_throughput.py --database-url postgresql+psycopg://postgres@127.0.0.1:55433/bench
 
 USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH and GetUser requests are replayed over keep-alive
 connections (each one is a full sign-in, refresh or token check on the server). USER_SRP_AUTH runs
@@ -103,7 +104,10 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--srp-clients", type=int, default=2)
+    ap.add_argument("--database-url", default="", help="an empty PostgreSQL database (default: SQLite in a temp dir)")
     args = ap.parse_args()
+    if args.database_url:
+        os.environ["OSTIARY_DATABASE_URL"] = args.database_url  # the server inherits the environment
 
     proc, url, data_dir = start_server(args.workers)
     try:
@@ -153,7 +157,8 @@ def main() -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
     s = Settings()
-    table = Table(title=f"Ostiary sign-in throughput — {args.workers} worker(s), {os.cpu_count()} cores, "
+    store = "PostgreSQL" if args.database_url else "SQLite"
+    table = Table(title=f"Ostiary sign-in throughput — {store}, {args.workers} worker(s), {os.cpu_count()} cores, "
                         f"argon2id m={s.argon2_memory_kib}KiB t={s.argon2_time_cost} p={s.argon2_parallelism}")
     for col in ("operation", "per second", "p50 ms", "p99 ms", "errors", "server CPU ms/op", "per core (CPU bound)"):
         table.add_column(col, justify="left" if col == "operation" else "right")
@@ -161,7 +166,7 @@ def main() -> None:
         ms = cpu[r.name] * 1000
         table.add_row(r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.1f}", f"{r.pct(0.99):.1f}", str(r.errors),
                       f"{ms:.2f}", f"{1000 / ms:,.0f}" if ms else "-")
-    console = Console()
+    console = Console(width=140)
     console.print(table)
     console.print("RSS MB: " + ", ".join(f"{mb:.0f}" for _, mb in memory))
 
