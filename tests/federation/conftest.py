@@ -1,5 +1,8 @@
 """Shared fixtures for federation tests: a standalone OpenID Connect issuer (npm oidc-provider) on
-loopback, and signing a user in through its pages."""
+loopback, and signing a user in through its pages: ``sign_in`` (implicit flow of the public client
+``CLIENT_ID``, for web identity tests) and ``sign_in_code_flow`` (the IdP leg of an authorization-code
+flow started elsewhere, e.g. by a user pool's /oauth2/authorize, for the confidential client
+``POOL_CLIENT_ID``)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -19,6 +22,10 @@ from tests.conftest import free_port
 JS = Path(__file__).resolve().parent.parent / "js"
 CLIENT_ID = "ostiary-app"
 CALLBACK = "https://app.example.com/callback"
+# The confidential authorization-code client of oidc_issuer.mjs: redirect URIs are any
+# http://127.0.0.1:<port>/…/oauth2/idpresponse (or localhost); client_secret_basic or _post.
+POOL_CLIENT_ID = "ostiary-pool"
+POOL_CLIENT_SECRET = "ostiary-pool-secret"
 
 
 @pytest.fixture(scope="session")
@@ -65,15 +72,57 @@ def sign_in(issuer: str, login: str) -> str:
         for _ in range(10):
             location = resp.headers.get("location")
             if location is None:
-                action = re.search(r'action="([^"]+)"', resp.text)
-                assert action is not None, resp.text[:500]
-                fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', resp.text))
-                if 'name="login"' in resp.text:
-                    fields.update(login=login, password="any")
-                target = action.group(1)
+                target, fields = _interaction_form(resp.text, login)
                 resp = web.post(target if target.startswith("http") else issuer + target, data=fields)
                 continue
             if location.startswith(CALLBACK):
                 return parse_qs(urlsplit(location).fragment)["id_token"][0]
             resp = web.get(location if location.startswith("http") else issuer + location)
     raise AssertionError("the sign-in did not reach the callback")
+
+
+def _interaction_form(page: str, login: str) -> tuple[str, dict[str, str]]:
+    """The action and fields of an oidc-provider devInteractions page (login or consent)."""
+    action = re.search(r'action="([^"]+)"', page)
+    assert action is not None, page[:500]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    if 'name="login"' in page:
+        fields.update(login=login, password="any")
+    return action.group(1), fields
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def sign_in_code_flow(
+    web: httpx.Client, authorize_url: str, login: str, *, issuer: str | None = None
+) -> httpx.Response:
+    """Sign ``login`` in at oidc-provider in a flow that starts at ``authorize_url`` (typically a user
+    pool's /oauth2/authorize?identity_provider=…, which redirects to the issuer's /auth).
+
+    Redirects are followed by hand (whatever ``web.follow_redirects`` says) and the login page (and the
+    consent page, if shown) is filled in. The issuer's origin is ``issuer`` if given, else the origin of
+    the first URL whose path is /auth. Returns the first response whose Location leaves that origin
+    (Ostiary's /oauth2/idpresponse?code=…&state=…); the caller follows it.
+    """
+    idp = _origin(issuer) if issuer is not None else None
+    url = authorize_url
+    resp = web.get(url, follow_redirects=False)
+    for _ in range(20):
+        if idp is None and urlsplit(url).path.endswith("/auth"):
+            idp = _origin(url)
+        location = resp.headers.get("location")
+        if location is None:
+            assert idp is not None and _origin(url) == idp, f"{resp.status_code} at {url}: {resp.text[:500]}"
+            target, fields = _interaction_form(resp.text, login)
+            url = urljoin(url, target)
+            resp = web.post(url, data=fields, follow_redirects=False)
+            continue
+        target = urljoin(url, location)
+        if idp is not None and _origin(target) != idp:
+            return resp
+        url = target
+        resp = web.get(url, follow_redirects=False)
+    raise AssertionError("the sign-in did not leave the OpenID provider")

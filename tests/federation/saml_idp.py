@@ -1,6 +1,15 @@
 """A real SAML 2.0 identity provider for tests: pysaml2's IdP side (signing with xmlsec1), served
-on loopback. ``GET /metadata`` answers its metadata; ``GET /sso?user=…`` answers an IdP-initiated
-HTML form that posts a signed SAMLResponse to AWS's ACS URL, as ADFS, Okta or Keycloak do."""
+on loopback. ``GET /metadata`` answers its metadata (SingleSignOnService with the HTTP-Redirect
+binding at ``/sso``).
+
+``GET /sso?user=…`` answers an IdP-initiated HTML form that posts a signed SAMLResponse to AWS's ACS
+URL, as ADFS, Okta or Keycloak do.
+
+``GET /sso?SAMLRequest=…&RelayState=…`` is SP-initiated SSO (HTTP-Redirect binding, as a Cognito user
+pool sends): the AuthnRequest is parsed by pysaml2 (its signature, if any, is not checked) and answered
+by an auto-posting form to the request's AssertionConsumerServiceURL with a SAMLResponse (signed
+assertion, audience = the request's Issuer, InResponseTo = its ID) and the RelayState. The user is
+``next_user``, or the only registered user. The SP needs no metadata at the IdP."""
 
 from __future__ import annotations
 
@@ -63,6 +72,10 @@ class SamlIdp:
         from saml2.server import Server
 
         self.users: dict[str, dict[str, list[str]]] = {}
+        # SP-initiated SSO signs in this user (or, when None, the only one in ``users``).
+        self.next_user: str | None = None
+        # The query parameters of the last SP-initiated request (SAMLRequest, RelayState, SigAlg…).
+        self.last_request: dict[str, str] | None = None
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         key_path, cert_path = write_key_pair(folder, name)
@@ -90,6 +103,17 @@ class SamlIdp:
             }
         )
         self.server = Server(config=self.config)
+        # An unsigned response looks the SP up for an encryption certificate; SPs (user pools) are not
+        # in the IdP's metadata: none.
+        has_encrypt_cert = self.server.has_encrypt_cert_in_metadata
+
+        def no_encrypt_cert_when_unknown(sp_entity_id: str | None) -> bool:
+            try:
+                return bool(has_encrypt_cert(sp_entity_id))
+            except KeyError:
+                return False
+
+        self.server.has_encrypt_cert_in_metadata = no_encrypt_cert_when_unknown
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def metadata(self) -> str:
@@ -98,15 +122,39 @@ class SamlIdp:
         return str(create_metadata_string(None, config=self.config, sign=False).decode())
 
     def response(self, user: str, *, sign_assertion: bool = True, sign_response: bool = False) -> str:
-        """A base64 SAMLResponse for ``user`` (with the attributes registered in ``users``)."""
+        """A base64 IdP-initiated SAMLResponse for ``user`` (with the attributes registered in ``users``),
+        for AWS's own ACS (STS AssumeRoleWithSAML)."""
+        return self.response_for(
+            user,
+            audience="urn:amazon:webservices",
+            acs_url="https://signin.aws.amazon.com/saml",
+            in_response_to=None,
+            sign_assertion=sign_assertion,
+            sign_response=sign_response,
+        )
+
+    def response_for(
+        self,
+        user: str,
+        *,
+        audience: str,
+        acs_url: str,
+        in_response_to: str | None,
+        sign_assertion: bool = True,
+        sign_response: bool = False,
+        name_id: str | None = None,
+    ) -> str:
+        """A base64 SAMLResponse for ``user``: ``audience`` is the SP entity id (AudienceRestriction),
+        ``acs_url`` the Destination and SubjectConfirmationData Recipient. The NameID (persistent) is
+        ``name_id`` or ``<user>-persistent-id``. The SP need not be in the IdP's metadata."""
         from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 
         resp = self.server.create_authn_response(
             identity=self.users[user],
-            in_response_to=None,
-            destination="https://signin.aws.amazon.com/saml",
-            sp_entity_id="urn:amazon:webservices",
-            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=f"{user}-persistent-id"),
+            in_response_to=in_response_to,
+            destination=acs_url,
+            sp_entity_id=audience,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=name_id or f"{user}-persistent-id"),
             sign_assertion=sign_assertion,
             sign_response=sign_response,
             userid=user,
@@ -114,6 +162,29 @@ class SamlIdp:
             digest_alg=SHA256,
         )
         return base64.b64encode(str(resp).encode()).decode()
+
+    def sp_initiated(self, query: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """The (ACS URL, form fields) answering an HTTP-Redirect AuthnRequest's query parameters."""
+        from saml2 import BINDING_HTTP_REDIRECT
+
+        self.last_request = dict(query)
+        request = self.server.parse_authn_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT).message
+        acs_url = request.assertion_consumer_service_url
+        if not acs_url:
+            raise ValueError("the AuthnRequest has no AssertionConsumerServiceURL")
+        user = self.next_user
+        if user is None:
+            if len(self.users) != 1:
+                raise ValueError("set next_user: several users are registered")
+            user = next(iter(self.users))
+        fields = {
+            "SAMLResponse": self.response_for(
+                user, audience=request.issuer.text.strip(), acs_url=acs_url, in_response_to=request.id
+            )
+        }
+        if "RelayState" in query:
+            fields["RelayState"] = query["RelayState"]
+        return acs_url, fields
 
     def _handler(self) -> Any:
         idp = self
@@ -127,15 +198,22 @@ class SamlIdp:
                 if url.path == "/metadata":
                     body, ctype = idp.metadata().encode(), "application/samlmetadata+xml"
                 elif url.path == "/sso":
-                    user = parse_qs(url.query)["user"][0]
-                    saml_response = html.escape(idp.response(user))
-                    body = (
-                        '<html><body onload="document.forms[0].submit()">'
-                        '<form method="post" action="https://signin.aws.amazon.com/saml">'
-                        f'<input type="hidden" name="SAMLResponse" value="{saml_response}"/>'
-                        "</form></body></html>"
-                    ).encode()
-                    ctype = "text/html"
+                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                    if "SAMLRequest" in query:
+                        try:
+                            action, fields = idp.sp_initiated(query)
+                        except Exception as exc:  # a test IdP: answer what went wrong
+                            body = f"bad AuthnRequest: {exc!r}".encode()
+                            self.send_response(400)
+                            self.send_header("Content-Type", "text/plain")
+                            self.send_header("Content-Length", str(len(body)))
+                            self.end_headers()
+                            self.wfile.write(body)
+                            return
+                    else:
+                        action = "https://signin.aws.amazon.com/saml"
+                        fields = {"SAMLResponse": idp.response(query["user"])}
+                    body, ctype = auto_post_page(action, fields).encode(), "text/html"
                 else:
                     self.send_response(404)
                     self.end_headers()
@@ -150,6 +228,29 @@ class SamlIdp:
 
     def close(self) -> None:
         self.httpd.shutdown()
+
+
+def auto_post_page(action: str, fields: dict[str, str]) -> str:
+    """An HTML page whose form posts ``fields`` to ``action`` on load."""
+    inputs = "".join(
+        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}"/>'
+        for name, value in fields.items()
+    )
+    return (
+        '<html><body onload="document.forms[0].submit()">'
+        f'<form method="post" action="{html.escape(action)}">{inputs}</form></body></html>'
+    )
+
+
+def auto_post_form(page: str) -> tuple[str, dict[str, str]]:
+    """The (action URL, fields) of an auto-post form such as the IdP's."""
+    action = re.search(r'<form[^>]*\saction="([^"]*)"', page)
+    assert action is not None, page[:500]
+    fields = {
+        html.unescape(name): html.unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"', page)
+    }
+    return html.unescape(action.group(1)), fields
 
 
 def saml_response_from_form(page: str) -> str:
