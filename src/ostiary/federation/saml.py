@@ -34,6 +34,7 @@ PRINCIPAL_TAG_PREFIX = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:"
 TRANSITIVE_TAGS_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"
 AWS_AUDIENCES = ("https://signin.aws.amazon.com/saml", "urn:amazon:webservices")
 CLOCK_SKEW = dt.timedelta(minutes=5)
+REDIRECT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 
 
 class SamlError(ValueError):
@@ -73,6 +74,9 @@ class Metadata:
     entity_id: str
     certificates: tuple[str, ...]  # PEM
     valid_until: dt.datetime | None
+    # IDPSSODescriptor SingleSignOnService / SingleLogoutService with the HTTP-Redirect binding
+    sso_redirect_url: str | None = None
+    slo_redirect_url: str | None = None
 
 
 def _pem(b64: str) -> str:
@@ -86,8 +90,16 @@ def _pem(b64: str) -> str:
     return cert.public_bytes(Encoding.PEM).decode()
 
 
+def _redirect_location(idp: Any, element: str) -> str | None:
+    for service in idp.findall(f"md:{element}", NS):
+        if service.get("Binding") == REDIRECT_BINDING and service.get("Location"):
+            return str(service.get("Location"))
+    return None
+
+
 def parse_metadata(document: str) -> Metadata:
-    """The IdP's entity id, signing certificates and validUntil from its metadata."""
+    """The IdP's entity id, signing certificates, validUntil and HTTP-Redirect sign-in and sign-out
+    URLs from its metadata."""
     root = _parse(document.encode())
     descriptors = [root] if root.tag == f"{{{NS['md']}}}EntityDescriptor" else root.findall("md:EntityDescriptor", NS)
     for entity in descriptors:
@@ -107,7 +119,13 @@ def parse_metadata(document: str) -> Metadata:
         entity_id = entity.get("entityID")
         if not entity_id:
             raise SamlError("The metadata has no entityID")
-        return Metadata(entity_id, tuple(certs), valid_until)
+        return Metadata(
+            entity_id,
+            tuple(certs),
+            valid_until,
+            sso_redirect_url=_redirect_location(idp, "SingleSignOnService"),
+            slo_redirect_url=_redirect_location(idp, "SingleLogoutService"),
+        )
     raise SamlError("The metadata has no IDPSSODescriptor")
 
 
@@ -123,6 +141,7 @@ class Assertion:
     recipient: str
     attributes: dict[str, list[str]] = field(default_factory=dict)
     not_on_or_after: dt.datetime | None = None
+    in_response_to: str | None = None  # of the subject confirmation (or the Response): the request answered
 
 
 def _verified_assertion(root: Any, certificates: tuple[str, ...]) -> Any:
@@ -196,9 +215,11 @@ def verify_response(encoded: str, certificates: tuple[str, ...], now: dt.datetim
         (a.text or "").strip() for a in assertion.findall("saml:Conditions/saml:AudienceRestriction/saml:Audience", NS)
     ]
     recipient = ""
+    in_response_to = root.get("InResponseTo") if root.tag == f"{{{NS['samlp']}}}Response" else None
     confirmation_expiry: dt.datetime | None = None
     for data in assertion.findall("saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData", NS):
         recipient = data.get("Recipient") or recipient
+        in_response_to = data.get("InResponseTo") or in_response_to
         expiry = _instant(data.get("NotOnOrAfter"))
         if expiry is not None:
             confirmation_expiry = expiry if confirmation_expiry is None else min(confirmation_expiry, expiry)
@@ -217,6 +238,7 @@ def verify_response(encoded: str, certificates: tuple[str, ...], now: dt.datetim
         recipient=recipient,
         attributes=attributes,
         not_on_or_after=not_after,
+        in_response_to=in_response_to,
     )
 
 

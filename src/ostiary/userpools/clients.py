@@ -25,6 +25,7 @@ from ostiary.userpools import paging
 from ostiary.userpools.claims import UNIT_SECONDS
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import InvalidOAuthFlowException, InvalidParameterException, ScopeDoesNotExistException
+from ostiary.userpools.identity_providers import provider_names
 from ostiary.userpools.lookup import CLIENT_SECRET_CONTEXT, forget_views, pool_for_caller
 from ostiary.userpools.resource_servers import custom_scopes
 
@@ -178,8 +179,13 @@ def _check_oauth(conn: Connection, pool: PoolView, cfg: dict[str, Any], params: 
         if default not in (cfg.get("CallbackURLs") or []):
             raise InvalidParameterException("DefaultRedirectURI must be one of the CallbackURLs.")
     providers = cfg.get("SupportedIdentityProviders") or []
+    known: set[str] | None = None
     for provider in providers:
-        if provider != "COGNITO":
+        if provider == "COGNITO":
+            continue
+        if known is None:
+            known = provider_names(conn, pool.id)
+        if provider not in known:
             raise InvalidParameterException(f"The provider {provider} does not exist for User Pool {pool.id}")
     flows = cfg.get("AllowedOAuthFlows") or []
     if len(set(flows)) != len(flows):
