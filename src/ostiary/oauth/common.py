@@ -161,10 +161,10 @@ def _check_request(request: AuthorizeRequest, client: ClientView, params: dict[s
     elif request.code_challenge_method:
         raise RedirectError("invalid_request", "code_challenge is required with code_challenge_method")
     provider = params.get("identity_provider")
-    if provider and provider != "COGNITO":
+    supported = client.config.get("SupportedIdentityProviders") or []
+    if provider and provider not in supported:
         raise RedirectError("invalid_request", f"Identity provider {provider} is not configured for this client")
-    if params.get("idp_identifier"):
-        raise RedirectError("invalid_request", "No identity provider matches the idp_identifier")
+    # external providers (and idp_identifier) are resolved by ostiary.oauth.federation
 
 
 # --- authorization codes -------------------------------------------------------------------------

@@ -26,13 +26,15 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from ostiary.oauth import common, endpoints
+from ostiary.oauth import common, endpoints, federation
 from ostiary.oauth.common import AuthorizeRequest, ErrorPage, RedirectError
 from ostiary.oauth.domains import PATH_PREFIX, Domain, DomainResolver
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.errors import ServiceError
 from ostiary.userpools import auth, selfservice
 from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.federated_users import ExternalIdentity
+from ostiary.userpools.identity_providers import IdentityProvider, load_provider
 from ostiary.userpools.lookup import ClientView
 from ostiary.userpools.secret_hash import secret_hash
 
@@ -261,12 +263,103 @@ class HostedUI:
         except RedirectError as err:
             assert err.request is not None
             return RedirectResponse(err.request.error_redirect(err.error, err.description), status_code=302)
+        provider = federation.chosen_provider(self.runtime, req)
+        if provider is not None and req.raw.get("identity_provider") and req.prompt != "none":
+            # an explicit provider: always its sign-in (Cognito's behaviour), SSO cookie or not
+            return RedirectResponse(self._to_provider(request, domain, req, provider), status_code=302)
         session = common.find_sso(self.runtime, domain.pool.id, request.cookies.get(common.SSO_COOKIE))
         if session is not None and req.prompt != "login":
             return RedirectResponse(self.complete(request, req, session.user_id, session.auth_time), status_code=302)
         if req.prompt == "none":
             return RedirectResponse(req.error_redirect("login_required", "The user is not signed in"), 302)
+        if provider is not None:
+            return RedirectResponse(self._to_provider(request, domain, req, provider), status_code=302)
         return RedirectResponse(self._url(request, domain, "login", req.query()), status_code=302)
+
+    # -- federation ------------------------------------------------------------------------------
+    def _domain_url(self, request: Request, domain: Domain) -> str:
+        """The absolute URL of the domain's pages, as the browser reaches them."""
+        proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+        host = request.headers.get("host") or request.url.netloc
+        return f"{proto}://{host}{self._base(request, domain)}"
+
+    def _to_provider(self, request: Request, domain: Domain, req: AuthorizeRequest, provider: IdentityProvider) -> str:
+        return federation.provider_redirect(self.runtime, req, provider, self._domain_url(request, domain))
+
+    def _provider_buttons(self, request: Request, domain: Domain, req: AuthorizeRequest) -> list[dict[str, str]]:
+        buttons = []
+        for provider in federation.external_providers(self.runtime, domain.pool, req.client):
+            query = dict(parse_qsl(req.query()))
+            query["identity_provider"] = provider.name
+            buttons.append(
+                {
+                    "name": provider.name,
+                    "type": provider.type,
+                    "url": f"{self._base(request, domain)}/oauth2/authorize?{urlencode(query)}",
+                }
+            )
+        return buttons
+
+    def _resume(self, domain: Domain, trip: federation.RoundTrip) -> AuthorizeRequest | Response:
+        try:
+            return self._parse(domain, trip.authorize)
+        except RedirectError as err:
+            assert err.request is not None
+            return RedirectResponse(err.request.error_redirect(err.error, err.description), status_code=302)
+
+    def idp_response(self, request: Request, form: dict[str, str] | None) -> Response:
+        """``/oauth2/idpresponse``: an OIDC or social provider sends the user back with a code."""
+        domain = self._domain(request)
+        values = form if form is not None else dict(request.query_params)
+        state = values.get("state") or ""
+        trip = federation.open_state(self.runtime, domain.pool.id, state)
+        req = self._resume(domain, trip)
+        if isinstance(req, Response):
+            return req
+        if values.get("error"):
+            description = values.get("error_description") or values["error"]
+            return RedirectResponse(req.error_redirect("access_denied", description[:512]), status_code=302)
+        code = values.get("code") or ""
+        if not code:
+            raise federation.FederationError("The identity provider did not send an authorization code.")
+        with self.runtime.store.read() as conn:
+            provider = load_provider(conn, self.runtime.box, domain.pool.id, trip.provider)
+        if provider is None or provider.type == "SAML":
+            raise federation.FederationError(f"The identity provider {trip.provider} no longer exists.")
+        federation.spend_state(self.runtime, domain.pool.id, req.client.id, state, trip)
+        identity = federation.oidc_identity(provider, code, trip)
+        return self._federated(request, domain, req, identity)
+
+    def saml_response(self, request: Request, form: dict[str, str] | None) -> Response:
+        """``POST /saml2/idpresponse``: the SAML assertion consumer service."""
+        domain = self._domain(request)
+        form = form or {}
+        encoded = form.get("SAMLResponse") or ""
+        relay = form.get("RelayState") or ""
+        if not encoded:
+            raise federation.FederationError("The request carries no SAMLResponse.")
+        if not relay:
+            raise federation.FederationError(
+                "IdP-initiated SAML sign-in is not supported: start the sign-in from the app (no RelayState)."
+            )
+        trip = federation.open_state(self.runtime, domain.pool.id, relay)
+        req = self._resume(domain, trip)
+        if isinstance(req, Response):
+            return req
+        with self.runtime.store.read() as conn:
+            provider = load_provider(conn, self.runtime.box, domain.pool.id, trip.provider)
+        if provider is None or provider.type != "SAML":
+            raise federation.FederationError(f"The identity provider {trip.provider} no longer exists.")
+        identity = federation.saml_identity(provider, domain.pool.id, encoded, trip, trip.callback)
+        federation.spend_state(self.runtime, domain.pool.id, req.client.id, relay, trip)
+        return self._federated(request, domain, req, identity)
+
+    def _federated(
+        self, request: Request, domain: Domain, req: AuthorizeRequest, identity: ExternalIdentity
+    ) -> Response:
+        source_ip = request.client.host if request.client else ""
+        user = federation.sign_in(self.runtime, domain.pool, req.client, identity, source_ip)
+        return self._signed_in(request, domain, req, {HOSTED_USER: user.id})
 
     # -- sign in ---------------------------------------------------------------------------------
     def _login_page(
@@ -285,6 +378,8 @@ class HostedUI:
             forgot_url=self._url(request, domain, "forgotPassword", query),
             signup_url=self._url(request, domain, "signup", query) if self._signup_allowed(domain.pool) else None,
             username_label=self._username_label(domain.pool),
+            providers=self._provider_buttons(request, domain, req),
+            password_form="COGNITO" in (req.client.config.get("SupportedIdentityProviders") or []),
             info=context.pop("info", info),
             **context,
         )
@@ -340,8 +435,15 @@ class HostedUI:
             session = common.find_sso(self.runtime, domain.pool.id, request.cookies.get(common.SSO_COOKIE))
             if session is not None and req.prompt != "login":
                 return RedirectResponse(self.complete(request, req, session.user_id, session.auth_time), 302)
+            provider = federation.chosen_provider(self.runtime, req)
+            if provider is not None:
+                return RedirectResponse(self._to_provider(request, domain, req, provider), status_code=302)
             return self._login_page(request, domain, req)
         self._check_csrf(request, form, "login")
+        if "COGNITO" not in (req.client.config.get("SupportedIdentityProviders") or []):
+            return self._login_page(
+                request, domain, req, 400, error="This app signs users in through its identity providers only."
+            )
         username, password = form.get("username", "").strip(), form.get("password", "")
         if not username or not password:
             return self._login_page(
@@ -753,6 +855,8 @@ class HostedUI:
             Route("/oauth2/token", api(endpoints.token), methods=["POST"]),
             Route("/oauth2/userInfo", user_info, methods=["GET", "POST"]),
             Route("/oauth2/revoke", api(endpoints.revoke), methods=["POST"]),
+            Route("/oauth2/idpresponse", page(self.idp_response), methods=["GET", "POST"]),
+            Route("/saml2/idpresponse", page(self.saml_response), methods=["POST"]),
             Route("/login", page(self.login), methods=["GET", "POST"]),
             Route("/signup", page(self.signup), methods=["GET", "POST"]),
             Route("/confirmUser", page(self.confirm), methods=["GET", "POST"]),

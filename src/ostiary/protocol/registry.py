@@ -32,6 +32,8 @@ HANDLER_MODULES = (
     "ostiary.userpools.domains",
     "ostiary.userpools.resource_servers",
     "ostiary.userpools.ui_customization",
+    "ostiary.userpools.identity_providers",
+    "ostiary.userpools.federated_users",
     "ostiary.sts.service",
     "ostiary.iam.users",
     "ostiary.iam.roles",

@@ -539,3 +539,37 @@ sso_sessions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_sso_sessions_user", "user_id"),
 )
+
+
+# --- Federation inside user pools (migration 0010) -----------------------------------------------
+
+# CreateIdentityProvider: ProviderDetails without its secrets (client_secret, private_key), which are
+# sealed together as JSON in sealed_secrets.
+user_pool_identity_providers = Table(
+    "user_pool_identity_providers",
+    metadata,
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), primary_key=True),
+    Column("provider_name", String(32), primary_key=True),
+    Column("provider_type", String(32), nullable=False),
+    Column("details", JSONDoc, nullable=False),
+    Column("sealed_secrets", Text, nullable=True),
+    Column("attribute_mapping", JSONDoc, nullable=False),
+    Column("idp_identifiers", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Which user an external identity (provider + its user id: OIDC sub, SAML NameID…) signs in as:
+# the EXTERNAL_PROVIDER user it created (linked = false) or, after AdminLinkProviderForUser, an
+# existing user (linked = true).
+external_identities = Table(
+    "external_identities",
+    metadata,
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), primary_key=True),
+    Column("provider_name", String(32), primary_key=True),
+    Column("provider_user_id", String(512), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("linked", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_external_identities_user", "user_id"),
+)

@@ -396,6 +396,11 @@ _MARK_PG = (
 )
 
 
+def insert_marker(conn: Connection, is_sqlite: bool, values: dict[str, Any]) -> bool:
+    """Insert a single-use marker row into auth_sessions; False when it exists already (spent)."""
+    return bool(conn.execute(_MARK_SQLITE if is_sqlite else _MARK_PG, values).rowcount == 1)
+
+
 @dataclass(frozen=True)
 class SrpState:
     user_id: str
@@ -487,8 +492,7 @@ def _consume_srp(
         "state": {},
         "expires_at": max(st.expires, now) + SRP_MARKER_MARGIN,
     }
-    stmt = _MARK_SQLITE if ctx.store.is_sqlite else _MARK_PG
-    if conn.execute(stmt, values).rowcount != 1:
+    if not insert_marker(conn, ctx.store.is_sqlite, values):
         raise NotAuthorizedException(SESSION_EXPIRED)
 
 

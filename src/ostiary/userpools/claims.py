@@ -66,10 +66,25 @@ def attribute_claim(name: str, value: str) -> Any:
         return {"formatted": value}
     if name == "identities":
         try:
-            return json.loads(value)
+            parsed = json.loads(value)
         except ValueError:
             return value
+        if isinstance(parsed, list):
+            # tokens carry primary and dateCreated as strings ("true", "1642699117273")
+            return [_identity_claim(i) if isinstance(i, dict) else i for i in parsed]
+        return parsed
     return value
+
+
+def _identity_claim(entry: dict[str, Any]) -> dict[str, Any]:
+    out = dict(entry)
+    for key in ("primary", "dateCreated"):
+        value = out.get(key)
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            out[key] = str(int(value))
+    return out
 
 
 def group_claims(groups: list[GroupInfo], include_roles: bool) -> dict[str, Any]:

@@ -231,7 +231,8 @@ def find(conn: Connection, pool: PoolView, name: str, *, by_alias: bool = True) 
         if u.id == name:
             return u
     for u in users:
-        if _alias_matches(pool, u, name):
+        # a federated user's email or phone is never a sign-in alias
+        if u.status != "EXTERNAL_PROVIDER" and _alias_matches(pool, u, name):
             return u
     return None
 
@@ -262,6 +263,8 @@ def alias_owner(conn: Connection, pool: PoolView, attribute: str, value: str, ex
         query = query.where(c.id != exclude)
     for row in conn.execute(query).all():
         u = _user(row)
+        if u.status == "EXTERNAL_PROVIDER":
+            continue
         if attribute in pool.username_attributes or attribute == "preferred_username":
             return u
         if u.verified(attribute):
