@@ -36,10 +36,12 @@ def trigger_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def srv(server_factory: Any, trigger_log: Path) -> Server:
+def srv(server_factory: Any, trigger_log: Path, oidc_issuer: str) -> Server:  # noqa: F811
     mapping = {_arn(n): f"python:handlers:{n}" for n in ("pre_signup", "post_confirmation")}
     s: Server = server_factory(
         env={
+            # "Google" is the loopback oidc-provider, as an operator would point it at a test IdP
+            "OSTIARY_FEDERATION_ISSUERS": f"accounts.google.com={oidc_issuer}",
             "TRIGGER_LOG": str(trigger_log),
             "LEGACY_USERS": str(trigger_log.parent / "none.json"),
             "OSTIARY_LAMBDA_FUNCTIONS": json.dumps(mapping),
@@ -84,6 +86,17 @@ def fed(srv: Server, oidc_issuer: str, saml_idp: SamlIdp) -> Hosted:  # noqa: F8
         # pysaml2 names attributes by their OIDs (urn:oid:…), as many IdPs do
         AttributeMapping={"email": "urn:oid:1.2.840.113549.1.9.1.1", "given_name": "urn:oid:2.5.4.42"},
     )
+    h.idp.create_identity_provider(
+        UserPoolId=h.pool_id,
+        ProviderName="Google",
+        ProviderType="Google",
+        ProviderDetails={
+            "client_id": POOL_CLIENT_ID,
+            "client_secret": POOL_CLIENT_SECRET,
+            "authorize_scopes": "openid email profile",
+        },
+        AttributeMapping={"email": "email", "name": "name"},
+    )
     h.idp.update_user_pool_client(
         UserPoolId=h.pool_id,
         ClientId=h.client_id,
@@ -92,7 +105,7 @@ def fed(srv: Server, oidc_issuer: str, saml_idp: SamlIdp) -> Hosted:  # noqa: F8
         AllowedOAuthFlows=["code", "implicit"],
         AllowedOAuthScopes=["openid", "email", "profile", "aws.cognito.signin.user.admin"],
         CallbackURLs=[CALLBACK],
-        SupportedIdentityProviders=["COGNITO", "Corp", "Okta"],
+        SupportedIdentityProviders=["COGNITO", "Corp", "Okta", "Google"],
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )
     return h
@@ -323,3 +336,13 @@ def test_tampered_saml_response_is_refused(fed: Hosted, saml_idp: SamlIdp) -> No
 def test_saml_without_relay_state_is_refused(fed: Hosted, saml_idp: SamlIdp) -> None:
     resp = httpx.post(f"{fed.base}/saml2/idpresponse", data={"SAMLResponse": saml_idp.response("carol")})
     assert resp.status_code == 400 and "IdP-initiated" in resp.text
+
+
+def test_google_sign_in_through_the_operators_issuer(fed: Hosted, oidc_issuer: str) -> None:  # noqa: F811
+    described = fed.idp.describe_identity_provider(UserPoolId=fed.pool_id, ProviderName="Google")
+    assert described["IdentityProvider"]["ProviderDetails"]["oidc_issuer"] == oidc_issuer
+    done, verifier = _oidc_sign_in(fed, "ivan", identity_provider="Google")
+    assert done.status_code == 302, done.text[:1000]
+    claims = _claims(fed, _redeem(fed, query_of(done.headers["location"])["code"], verifier)["id_token"])
+    assert claims["cognito:username"] == "Google_ivan" and claims["name"] == "ivan Example"
+    assert claims["identities"][0]["providerType"] == "Google"
