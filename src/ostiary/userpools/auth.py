@@ -1055,39 +1055,58 @@ def _custom_start(
     with ctx.store.read() as conn:
         user = _find_for_signin(ctx, conn, pool, client, username)
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
-        if user is None:  # PreventUserExistenceErrors: fail like a wrong answer would
-            raise NotAuthorizedException(INCORRECT)
-        if lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
+        if user is not None and lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
-    _gate(pool, user, now)
+    # An unknown user (the client prevents user existence errors) goes through the same triggers
+    # with userNotFound: true and empty userAttributes, and can never get tokens.
+    if user is not None:
+        _gate(pool, user, now)
     pre_authentication(ctx, pool, client, user, auth)
+    who = _Who(user, user.username if user is not None else username)
     if auth.get("CHALLENGE_NAME") == "SRP_A":
         rounds = [{"challengeName": "SRP_A", "challengeResult": True, "challengeMetadata": None}]
-        decided = _define(ctx, pool, client, user, rounds)
+        decided = _define(ctx, pool, client, who, rounds)
         if decided.get("challengeName") != "PASSWORD_VERIFIER":
             with ctx.store.tx() as conn:
-                return _custom_decide(ctx, conn, pool, client, user, rounds, decided, now)
+                return _custom_decide(ctx, conn, pool, client, who, rounds, decided, now)
         # the sealed state remembers that this SRP exchange belongs to a custom flow
-        return _srp_start(ctx, pool, client, {**auth, "USERNAME": user.username}, now, custom=rounds)
+        return _srp_start(ctx, pool, client, {**auth, "USERNAME": who.username}, now, custom=rounds)
     with ctx.store.tx() as conn:
-        return _custom_next(ctx, conn, pool, client, user, [], now)
+        return _custom_next(ctx, conn, pool, client, who, [], now)
+
+
+@dataclass(frozen=True)
+class _Who:
+    """The user of a custom flow, or None with the name given when the user does not exist."""
+
+    user: User | None
+    username: str
+
+    def trigger_fields(self) -> dict[str, Any]:
+        return {
+            "userAttributes": triggers.user_attributes(self.user) if self.user is not None else {},
+            "userNotFound": self.user is None,
+        }
 
 
 def _define(
-    ctx: RequestContext, pool: PoolView, client: ClientView, user: User, rounds: list[dict[str, Any]]
+    ctx: RequestContext, pool: PoolView, client: ClientView, who: _Who | User, rounds: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    if isinstance(who, User):
+        who = _Who(who, who.username)
+    fields = who.trigger_fields()
     response = triggers.run(
         ctx.settings,
         pool,
         "DefineAuthChallenge",
         "DefineAuthChallenge_Authentication",
-        user.username,
+        who.username,
         client.id,
         {
-            "userAttributes": triggers.user_attributes(user),
+            "userAttributes": fields["userAttributes"],
             "session": rounds,
             "clientMetadata": triggers.client_metadata(),
-            "userNotFound": False,
+            "userNotFound": fields["userNotFound"],
         },
     )
     return response or {}
@@ -1098,11 +1117,13 @@ def _custom_next(
     conn: Connection,
     pool: PoolView,
     client: ClientView,
-    user: User,
+    who: _Who | User,
     rounds: list[dict[str, Any]],
     now: dt.datetime,
 ) -> dict[str, Any]:
-    return _custom_decide(ctx, conn, pool, client, user, rounds, _define(ctx, pool, client, user, rounds), now)
+    if isinstance(who, User):
+        who = _Who(who, who.username)
+    return _custom_decide(ctx, conn, pool, client, who, rounds, _define(ctx, pool, client, who, rounds), now)
 
 
 def _custom_decide(
@@ -1110,16 +1131,22 @@ def _custom_decide(
     conn: Connection,
     pool: PoolView,
     client: ClientView,
-    user: User,
+    who: _Who | User,
     rounds: list[dict[str, Any]],
     decided: dict[str, Any],
     now: dt.datetime,
 ) -> dict[str, Any]:
     """Act on DefineAuthChallenge's answer: fail, issue tokens, or ask the next challenge."""
+    if isinstance(who, User):
+        who = _Who(who, who.username)
+    user = who.user
     if triggers.flag(decided, "failAuthentication"):
-        lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
+        if user is not None:
+            lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
         raise NotAuthorizedException(INCORRECT)
     if triggers.flag(decided, "issueTokens"):
+        if user is None:  # nobody to issue tokens to: the same answer as a failed attempt
+            raise NotAuthorizedException(INCORRECT)
         return _mfa_or_finish(ctx, conn, pool, client, user, now)
     challenge = decided.get("challengeName")
     if challenge != "CUSTOM_CHALLENGE" or len(rounds) >= MAX_CUSTOM_ROUNDS:
@@ -1130,14 +1157,14 @@ def _custom_decide(
             pool,
             "CreateAuthChallenge",
             "CreateAuthChallenge_Authentication",
-            user.username,
+            who.username,
             client.id,
             {
-                "userAttributes": triggers.user_attributes(user),
+                "userAttributes": who.trigger_fields()["userAttributes"],
                 "challengeName": "CUSTOM_CHALLENGE",
                 "session": rounds,
                 "clientMetadata": triggers.client_metadata(),
-                "userNotFound": False,
+                "userNotFound": user is None,
             },
         )
         or {}
@@ -1147,14 +1174,15 @@ def _custom_decide(
     if not isinstance(public, dict) or not isinstance(private, dict):
         raise InvalidLambdaResponseException("Unrecognizable lambda output")
     state = {
-        "user_id": user.id,
+        "user_id": user.id if user is not None else None,
+        "username": who.username,
         "rounds": rounds,
         "private": {str(k): str(v) for k, v in private.items()},
         "metadata": created.get("challengeMetadata"),
     }
-    session = _new_session(conn, pool, client, user.username, "CUSTOM_CHALLENGE", state, now)
+    session = _new_session(conn, pool, client, who.username[:128], "CUSTOM_CHALLENGE", state, now)
     parameters = {str(k): str(v) for k, v in public.items()}
-    parameters["USERNAME"] = user.username
+    parameters["USERNAME"] = who.username
     return {"ChallengeName": "CUSTOM_CHALLENGE", "Session": session, "ChallengeParameters": parameters}
 
 
@@ -1169,24 +1197,27 @@ def _custom_answer(
     _require(answers, "USERNAME", "ANSWER")
     with ctx.store.tx() as conn:
         session = _take_session(conn, pool, client, session_id, "CUSTOM_CHALLENGE", now)
-        user = directory.get_by_id(conn, pool, session.state["user_id"])
-        if user is None or not user.enabled:
+        user_id = session.state.get("user_id")
+        user = directory.get_by_id(conn, pool, user_id) if user_id else None
+        if user_id and (user is None or not user.enabled):
             raise NotAuthorizedException(SESSION_EXPIRED)
-        check_secret_hash_for(client, [answers["USERNAME"], user.username], answers.get("SECRET_HASH"))
+        who = _Who(user, user.username if user is not None else str(session.state.get("username") or ""))
+        check_secret_hash_for(client, [answers["USERNAME"], who.username], answers.get("SECRET_HASH"))
+    fields = who.trigger_fields()
     verified = (
         triggers.run(
             ctx.settings,
             pool,
             "VerifyAuthChallengeResponse",
             "VerifyAuthChallengeResponse_Authentication",
-            user.username,
+            who.username,
             client.id,
             {
-                "userAttributes": triggers.user_attributes(user),
+                "userAttributes": fields["userAttributes"],
                 "privateChallengeParameters": session.state.get("private") or {},
                 "challengeAnswer": answers["ANSWER"],
                 "clientMetadata": triggers.client_metadata(),
-                "userNotFound": False,
+                "userNotFound": fields["userNotFound"],
             },
         )
         or {}
@@ -1201,7 +1232,7 @@ def _custom_answer(
         },
     ]
     with ctx.store.tx() as conn:
-        return _custom_next(ctx, conn, pool, client, user, rounds, now)
+        return _custom_next(ctx, conn, pool, client, who, rounds, now)
 
 
 def hosted_respond(

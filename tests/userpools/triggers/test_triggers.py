@@ -572,3 +572,33 @@ def test_pre_authentication_of_an_unknown_user(srv: Server, env: dict[str, str])
     assert _err(exc) == ("NotAuthorizedException", "Incorrect username or password.")
     seen = [e for e in _log(env) if e.get("userName") == "ghost"][-1]
     assert seen["request"]["userNotFound"] is True and seen["request"]["userAttributes"] == {}
+
+
+def test_custom_auth_of_an_unknown_user(srv: Server, env: dict[str, str]) -> None:
+    """With PreventUserExistenceErrors, an unknown user goes through the same challenge loop with
+    userNotFound: true (a caller cannot tell), and never gets tokens even for a right answer."""
+    s = make_pool(
+        srv.client("cognito-idp"),
+        {
+            "LambdaConfig": {
+                "DefineAuthChallenge": arn("define_auth_challenge"),
+                "CreateAuthChallenge": arn("create_auth_challenge"),
+                "VerifyAuthChallengeResponse": arn("verify_auth_challenge"),
+            }
+        },
+        {"PreventUserExistenceErrors": "ENABLED"},
+    )
+    first = s.idp.initiate_auth(ClientId=s.client_id, AuthFlow="CUSTOM_AUTH", AuthParameters={"USERNAME": "phantom"})
+    assert first["ChallengeName"] == "CUSTOM_CHALLENGE"
+    assert first["ChallengeParameters"] == {"hint": "the answer", "USERNAME": "phantom"}
+    with pytest.raises(ClientError) as exc:
+        s.idp.respond_to_auth_challenge(
+            ClientId=s.client_id,
+            ChallengeName="CUSTOM_CHALLENGE",
+            Session=first["Session"],
+            ChallengeResponses={"USERNAME": "phantom", "ANSWER": "424242"},
+        )
+    assert _err(exc) == ("NotAuthorizedException", "Incorrect username or password.")
+    seen = [e for e in _log(env) if e.get("userName") == "phantom"][-1]
+    assert seen["triggerSource"] == "VerifyAuthChallengeResponse_Authentication"
+    assert seen["request"]["userNotFound"] is True and seen["request"]["userAttributes"] == {}
