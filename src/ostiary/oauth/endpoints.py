@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import hmac
+import json
 import threading
 import time
 import uuid
@@ -25,7 +26,7 @@ from ostiary.oauth.common import hosted_tokens, pkce_ok, service_context, take_c
 from ostiary.oauth.domains import Domain
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
-from ostiary.userpools import auth, claims, directory, tokens
+from ostiary.userpools import auth, claims, directory, tokens, triggers
 from ostiary.userpools.lookup import ClientView, client_by_id
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
@@ -207,9 +208,26 @@ def _client_credentials(runtime: Runtime, domain: Domain, client: ClientView, fo
         "jti": str(uuid.uuid4()),
         "client_id": client.id,
     }
+    if triggers.configured(domain.pool, "PreTokenGeneration"):
+        tokens.pre_token_generation_m2m(
+            runtime.settings, domain.pool, client.id, body, _client_metadata(form.get("aws_client_metadata"))
+        )
     key = runtime.keys.signing_key(domain.pool.id, "access")
     access = jwt.sign(body, key.kid, key.private)
     return JSONResponse({"access_token": access, "expires_in": validity, "token_type": "Bearer"}, headers=NO_STORE)
+
+
+def _client_metadata(value: str | None) -> dict[str, str]:
+    """``aws_client_metadata``: a JSON object of strings for the pre token generation trigger."""
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise OAuthError("invalid_request", "aws_client_metadata must be a JSON object") from None
+    if not isinstance(parsed, dict):
+        raise OAuthError("invalid_request", "aws_client_metadata must be a JSON object")
+    return {str(k): str(v) for k, v in parsed.items()}
 
 
 def token(runtime: Runtime, domain: Domain, request: Request, body: bytes) -> Response:
@@ -229,6 +247,8 @@ def token(runtime: Runtime, domain: Domain, request: Request, body: bytes) -> Re
         raise OAuthError("unsupported_grant_type", f"Unsupported grant_type {grant_type}")
     except OAuthError as err:
         return err.response()
+    except ServiceError as err:  # a Lambda trigger refused or failed
+        return OAuthError("invalid_request", err.message).response()
 
 
 # --- userInfo ------------------------------------------------------------------------------------

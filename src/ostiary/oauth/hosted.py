@@ -31,7 +31,7 @@ from ostiary.oauth.common import AuthorizeRequest, ErrorPage, RedirectError
 from ostiary.oauth.domains import PATH_PREFIX, Domain, DomainResolver
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.errors import ServiceError
-from ostiary.userpools import auth, selfservice
+from ostiary.userpools import auth, selfservice, triggers
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.federated_users import ExternalIdentity
 from ostiary.userpools.identity_providers import IdentityProvider, load_provider
@@ -835,6 +835,8 @@ class HostedUI:
                 domain = self.domains.get(request.path_params["domain"])
                 if domain is None:
                     return endpoints.OAuthError("invalid_request", "Unknown domain", 404).response()
+                if triggers.offload(body):  # a Lambda trigger (pre token generation) must not stall the loop
+                    return await to_thread.run_sync(handler, self.runtime, domain, request, body)
                 return handler(self.runtime, domain, request, body)
 
             return endpoint
@@ -879,6 +881,8 @@ class HostedUI:
         domain = self.domains.get(domain_name)
         if domain is None:
             response = endpoints.OAuthError("invalid_request", "Unknown domain", 404).response()
+        elif triggers.offload(body):
+            response = await to_thread.run_sync(endpoints.token, self.runtime, domain, request, body)
         else:
             response = endpoints.token(self.runtime, domain, request, body)
         await response(scope, receive, send)

@@ -331,6 +331,42 @@ def _apply_claims(claims: dict[str, Any], details: dict[str, Any], string_only: 
         claims[name] = value
 
 
+def _apply_access(access_claims: dict[str, Any], access: dict[str, Any]) -> None:
+    """accessTokenGeneration of a V2/V3 response: claims and scopes."""
+    if not isinstance(access, dict):
+        raise InvalidLambdaResponseException("Unrecognizable lambda output")
+    _apply_claims(access_claims, access, string_only=False)
+    scopes = str(access_claims.get("scope", "")).split()
+    scopes += [s for s in access.get("scopesToAdd") or [] if s not in scopes]
+    suppress = set(access.get("scopesToSuppress") or [])
+    access_claims["scope"] = " ".join(s for s in scopes if s not in suppress)
+
+
+def pre_token_generation_m2m(
+    settings: Settings, pool: PoolView, client_id: str, access_claims: dict[str, Any], metadata: dict[str, str]
+) -> None:
+    """TokenGeneration_ClientCredentials: only pools whose trigger is V3_0 get it (V1/V2 events are
+    for users); no user, so no userName, empty userAttributes and groups; changes the claims in place."""
+    if triggers.pre_token_version(pool) != "3":
+        return
+    request: dict[str, Any] = {
+        "userAttributes": {},
+        "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": None},
+        "scopes": str(access_claims.get("scope", "")).split(),
+        "clientMetadata": metadata,
+    }
+    response = (
+        triggers.run(
+            settings, pool, "PreTokenGeneration", "TokenGeneration_ClientCredentials", None, client_id, request, "3"
+        )
+        or {}
+    )
+    details = response.get("claimsAndScopeOverrideDetails") or {}
+    if not isinstance(details, dict):
+        raise InvalidLambdaResponseException("Unrecognizable lambda output")
+    _apply_access(access_claims, details.get("accessTokenGeneration") or {})
+
+
 def _pre_token_generation(
     settings: Settings,
     pool: PoolView,
@@ -372,12 +408,7 @@ def _pre_token_generation(
             raise InvalidLambdaResponseException("Unrecognizable lambda output")
         if id_claims is not None:
             _apply_claims(id_claims, details.get("idTokenGeneration") or {}, string_only=False)
-        access = details.get("accessTokenGeneration") or {}
-        _apply_claims(access_claims, access, string_only=False)
-        scopes = str(access_claims.get("scope", "")).split()
-        scopes += [s for s in access.get("scopesToAdd") or [] if s not in scopes]
-        suppress = set(access.get("scopesToSuppress") or [])
-        access_claims["scope"] = " ".join(s for s in scopes if s not in suppress)
+        _apply_access(access_claims, details.get("accessTokenGeneration") or {})
         group_override = details.get("groupOverrideDetails")
     if isinstance(group_override, dict):
         targets = [access_claims] + ([id_claims] if id_claims is not None else [])

@@ -389,25 +389,21 @@ def user_attributes(user: User) -> dict[str, str]:
 def event(
     pool: PoolView,
     source: str,
-    username: str,
+    username: str | None,
     client_id: str | None,
     request: dict[str, Any],
     version: str = "1",
 ) -> dict[str, Any]:
+    """The Lambda event; ``username`` None (machine-to-machine tokens) leaves ``userName`` out."""
     caller: dict[str, Any] = {"awsSdkVersion": SDK_VERSION}
     client_id = client_id or _CLIENT_ID.get()  # e.g. CustomMessage of SignUp: the calling app client
     if client_id:
         caller["clientId"] = client_id
-    return {
-        "version": version,
-        "triggerSource": source,
-        "region": pool.region,
-        "userPoolId": pool.id,
-        "userName": username,
-        "callerContext": caller,
-        "request": request,
-        "response": {},
-    }
+    out: dict[str, Any] = {"version": version, "triggerSource": source, "region": pool.region, "userPoolId": pool.id}
+    if username is not None:
+        out["userName"] = username
+    out.update(callerContext=caller, request=request, response={})
+    return out
 
 
 def run(
@@ -415,7 +411,7 @@ def run(
     pool: PoolView,
     trigger: str,
     source: str,
-    username: str,
+    username: str | None,
     client_id: str | None,
     request: dict[str, Any],
     version: str = "1",

@@ -177,3 +177,17 @@ def define_auth_challenge_srp_first(event, context):
 def custom_email_sender(event, context):
     _log(event)
     return event
+
+
+# Pre token generation V3: machine-to-machine tokens get a tenant claim from the client metadata
+def pre_token_generation_v3(event, context):
+    _log(event)
+    if event["triggerSource"] == "TokenGeneration_ClientCredentials":
+        tenant = (event["request"].get("clientMetadata") or {}).get("tenant", "none")
+        event["response"]["claimsAndScopeOverrideDetails"] = {
+            "accessTokenGeneration": {
+                "claimsToAddOrOverride": {"tenant": tenant, "tier": 3},
+                "scopesToSuppress": ["https://api.example.com/orders.write"],
+            }
+        }
+    return event

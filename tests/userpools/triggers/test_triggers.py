@@ -5,13 +5,16 @@ admin API."""
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt as pyjwt
 import pytest
 from botocore.exceptions import ClientError
@@ -38,6 +41,7 @@ FUNCTIONS = [
     "verify_auth_challenge",
     "define_auth_challenge_srp_first",
     "custom_email_sender",
+    "pre_token_generation_v3",
 ]
 
 
@@ -602,3 +606,48 @@ def test_custom_auth_of_an_unknown_user(srv: Server, env: dict[str, str]) -> Non
     seen = [e for e in _log(env) if e.get("userName") == "phantom"][-1]
     assert seen["triggerSource"] == "VerifyAuthChallengeResponse_Authentication"
     assert seen["request"]["userNotFound"] is True and seen["request"]["userAttributes"] == {}
+
+
+def test_pre_token_generation_v3_for_client_credentials(srv: Server, env: dict[str, str]) -> None:
+    """A V3_0 trigger customizes machine-to-machine access tokens (TokenGeneration_ClientCredentials),
+    with the token request's aws_client_metadata as clientMetadata."""
+    idp = srv.client("cognito-idp")
+    pool_id = idp.create_user_pool(
+        PoolName="m2m-" + secrets.token_hex(3),
+        LambdaConfig={
+            "PreTokenGenerationConfig": {"LambdaVersion": "V3_0", "LambdaArn": arn("pre_token_generation_v3")}
+        },
+    )["UserPool"]["Id"]
+    domain = "m2m-" + secrets.token_hex(4)
+    idp.create_user_pool_domain(Domain=domain, UserPoolId=pool_id)
+    idp.create_resource_server(
+        UserPoolId=pool_id,
+        Identifier="https://api.example.com",
+        Name="orders",
+        Scopes=[{"ScopeName": n, "ScopeDescription": n} for n in ("orders.read", "orders.write")],
+    )
+    client = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="m2m",
+        GenerateSecret=True,
+        AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthFlows=["client_credentials"],
+        AllowedOAuthScopes=["https://api.example.com/orders.read", "https://api.example.com/orders.write"],
+    )["UserPoolClient"]
+    resp = httpx.post(
+        f"{srv.url}/_domain/{domain}/oauth2/token",
+        data={"grant_type": "client_credentials", "aws_client_metadata": json.dumps({"tenant": "acme"})},
+        auth=(client["ClientId"], client["ClientSecret"]),
+    )
+    assert resp.status_code == 200, resp.text
+    claims = json.loads(base64.urlsafe_b64decode(resp.json()["access_token"].split(".")[1] + "=="))
+    assert claims["tenant"] == "acme" and claims["tier"] == 3
+    assert claims["scope"] == "https://api.example.com/orders.read"
+    event = [e for e in _log(env) if e.get("triggerSource") == "TokenGeneration_ClientCredentials"][-1]
+    assert event["version"] == "3" and "userName" not in event
+    assert event["callerContext"]["clientId"] == client["ClientId"]
+    assert event["request"]["clientMetadata"] == {"tenant": "acme"} and event["request"]["userAttributes"] == {}
+    assert set(event["request"]["scopes"]) == {
+        "https://api.example.com/orders.read",
+        "https://api.example.com/orders.write",
+    }
