@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import jwt
@@ -335,7 +335,55 @@ def test_tampered_saml_response_is_refused(fed: Hosted, saml_idp: SamlIdp) -> No
 
 def test_saml_without_relay_state_is_refused(fed: Hosted, saml_idp: SamlIdp) -> None:
     resp = httpx.post(f"{fed.base}/saml2/idpresponse", data={"SAMLResponse": saml_idp.response("carol")})
-    assert resp.status_code == 400 and "IdP-initiated" in resp.text
+    assert resp.status_code == 400 and "RelayState" in resp.text
+
+
+def test_idp_initiated_saml_sign_in(fed: Hosted, saml_idp: SamlIdp) -> None:
+    """An unsolicited response with the authorization parameters in RelayState (AWS's IdP-initiated
+    sign-in): refused until the provider allows it with IDPInit, then single-use."""
+    acs = f"{fed.base}/saml2/idpresponse"
+    relay = urlencode(
+        {
+            "response_type": "code",
+            "client_id": fed.client_id,
+            "redirect_uri": CALLBACK,
+            "identity_provider": "Okta",
+            "scope": "openid email",
+        }
+    )
+
+    def post(**extra: Any) -> httpx.Response:
+        audience = extra.pop("audience", f"urn:amazon:cognito:sp:{fed.pool_id}")
+        response = saml_idp.response_for("carol", audience=audience, acs_url=acs, in_response_to=None, **extra)
+        return httpx.post(acs, data={"SAMLResponse": response, "RelayState": relay})
+
+    refused = post()
+    assert refused.status_code == 400 and "IDPInit" in refused.text
+    fed.idp.update_identity_provider(
+        UserPoolId=fed.pool_id,
+        ProviderName="Okta",
+        ProviderDetails={"MetadataFile": saml_idp.metadata(), "IDPInit": "true"},
+    )
+    response = saml_idp.response_for(
+        "carol", audience=f"urn:amazon:cognito:sp:{fed.pool_id}", acs_url=acs, in_response_to=None
+    )
+    done = httpx.post(acs, data={"SAMLResponse": response, "RelayState": relay})
+    assert done.status_code == 302, done.text[:1000]
+    assert done.headers["location"].startswith(CALLBACK) and "code=" in done.headers["location"]
+    replay = httpx.post(acs, data={"SAMLResponse": response, "RelayState": relay})
+    assert replay.status_code == 400 and "already used" in replay.text
+    other_sp = post(audience="urn:amazon:cognito:sp:us-east-1_Other")
+    assert other_sp.status_code == 400 and "audience" in other_sp.text
+    implicit = httpx.post(
+        acs,
+        data={
+            "SAMLResponse": saml_idp.response_for(
+                "carol", audience=f"urn:amazon:cognito:sp:{fed.pool_id}", acs_url=acs, in_response_to=None
+            ),
+            "RelayState": relay.replace("response_type=code", "response_type=token"),
+        },
+    )
+    assert implicit.status_code == 400
 
 
 def test_google_sign_in_through_the_operators_issuer(fed: Hosted, oidc_issuer: str) -> None:  # noqa: F811

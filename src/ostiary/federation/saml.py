@@ -142,6 +142,7 @@ class Assertion:
     attributes: dict[str, list[str]] = field(default_factory=dict)
     not_on_or_after: dt.datetime | None = None
     in_response_to: str | None = None  # of the subject confirmation (or the Response): the request answered
+    assertion_id: str = ""  # the signed Assertion's ID (single-use checks)
 
 
 def _verified_assertion(root: Any, certificates: tuple[str, ...]) -> Any:
@@ -239,6 +240,7 @@ def verify_response(encoded: str, certificates: tuple[str, ...], now: dt.datetim
         attributes=attributes,
         not_on_or_after=not_after,
         in_response_to=in_response_to,
+        assertion_id=assertion.get("ID") or "",
     )
 
 

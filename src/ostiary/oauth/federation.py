@@ -54,6 +54,7 @@ HTTP_TIMEOUT = 10.0
 MARKER_CHALLENGE = "FEDERATION_STATE_USED"
 SAML_ACS = "saml2/idpresponse"
 OIDC_CALLBACK = "oauth2/idpresponse"
+MAX_SAML_RESPONSE = 100_000  # "can accept SAML assertions of up to 100,000 characters"
 
 
 def sp_entity_id(pool_id: str) -> str:
@@ -159,9 +160,24 @@ def open_state(runtime: Runtime, pool_id: str, state: str) -> RoundTrip:
 
 def spend_state(runtime: Runtime, pool_id: str, client_id: str, state: str, trip: RoundTrip) -> None:
     """Mark a round trip used (a replayed provider response is refused)."""
+    _spend(runtime, pool_id, client_id, trip.provider, "federation-state", state, trip.deadline)
+
+
+def spend_assertion(runtime: Runtime, pool_id: str, client_id: str, provider: str, assertion: saml.Assertion) -> None:
+    """Mark an unsolicited (IdP-initiated) assertion used, by its issuer and ID, until it expires."""
+    if not assertion.assertion_id:
+        raise FederationError("The SAML assertion has no ID.")
+    expiry = assertion.not_on_or_after or dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    key = f"{assertion.issuer}|{assertion.assertion_id}"
+    _spend(runtime, pool_id, client_id, provider, "federation-assertion", key, expiry.timestamp())
+
+
+def _spend(
+    runtime: Runtime, pool_id: str, client_id: str, provider: str, label: str, value: str, deadline: float
+) -> None:
     from ostiary.store import tables as t
 
-    marker = hmac.new(runtime.box.mac_key("federation-state"), state.encode(), hashlib.sha256).hexdigest()
+    marker = hmac.new(runtime.box.mac_key(label), value.encode(), hashlib.sha256).hexdigest()
     with runtime.store.tx() as conn:
         now = dt.datetime.now(dt.UTC)
         if secrets.randbelow(64) == 0:
@@ -175,10 +191,10 @@ def spend_state(runtime: Runtime, pool_id: str, client_id: str, state: str, trip
                 "id": marker,
                 "user_pool_id": pool_id,
                 "client_id": client_id[:128],
-                "username": trip.provider[:128],
+                "username": provider[:128],
                 "challenge": MARKER_CHALLENGE,
                 "state": {},
-                "expires_at": dt.datetime.fromtimestamp(trip.deadline, dt.UTC) + dt.timedelta(minutes=10),
+                "expires_at": dt.datetime.fromtimestamp(deadline, dt.UTC) + dt.timedelta(minutes=10),
             },
         )
     if not fresh:
@@ -388,7 +404,8 @@ def oidc_identity(provider: IdentityProvider, code: str, trip: RoundTrip) -> Ext
 
 def saml_identity(
     provider: IdentityProvider, pool_id: str, encoded: str, trip: RoundTrip | None, acs: str
-) -> ExternalIdentity:
+) -> tuple[ExternalIdentity, saml.Assertion]:
+    """The identity a SAML response asserts (``trip`` None: an unsolicited, IdP-initiated response)."""
     if not provider.metadata_xml:
         raise FederationError(f"The identity provider {provider.name} has no metadata.")
     try:
@@ -408,7 +425,8 @@ def saml_identity(
     if trip is None and in_response_to:
         raise FederationError("The SAML response answers a request this user pool did not send.")
     claims: dict[str, Any] = {name: values[0] for name, values in assertion.attributes.items() if values}
-    return ExternalIdentity(provider=provider, subject=assertion.subject, claims=claims, issuer=metadata.entity_id)
+    identity = ExternalIdentity(provider=provider, subject=assertion.subject, claims=claims, issuer=metadata.entity_id)
+    return identity, assertion
 
 
 # --- finishing the sign-in -----------------------------------------------------------------------

@@ -338,10 +338,15 @@ class HostedUI:
         relay = form.get("RelayState") or ""
         if not encoded:
             raise federation.FederationError("The request carries no SAMLResponse.")
+        if len(encoded) > federation.MAX_SAML_RESPONSE:
+            raise federation.FederationError("The SAML response is too large.")
         if not relay:
             raise federation.FederationError(
-                "IdP-initiated SAML sign-in is not supported: start the sign-in from the app (no RelayState)."
+                "The request carries no RelayState: an IdP-initiated sign-in must name the app client, "
+                "redirect_uri, response_type and identity_provider in it."
             )
+        if "=" in relay:  # IdP-initiated: the RelayState holds authorization request parameters
+            return self._unsolicited_saml(request, domain, encoded, relay)
         trip = federation.open_state(self.runtime, domain.pool.id, relay)
         req = self._resume(domain, trip)
         if isinstance(req, Response):
@@ -350,8 +355,30 @@ class HostedUI:
             provider = load_provider(conn, self.runtime.box, domain.pool.id, trip.provider)
         if provider is None or provider.type != "SAML":
             raise federation.FederationError(f"The identity provider {trip.provider} no longer exists.")
-        identity = federation.saml_identity(provider, domain.pool.id, encoded, trip, trip.callback)
+        identity, _ = federation.saml_identity(provider, domain.pool.id, encoded, trip, trip.callback)
         federation.spend_state(self.runtime, domain.pool.id, req.client.id, relay, trip)
+        return self._federated(request, domain, req, identity)
+
+    def _unsolicited_saml(self, request: Request, domain: Domain, encoded: str, relay: str) -> Response:
+        """IdP-initiated SAML sign-in (the provider's ``IDPInit`` must be ``true``)."""
+        params = dict(parse_qsl(relay))
+        try:
+            req = self._parse(domain, params)
+        except RedirectError as err:
+            assert err.request is not None
+            return RedirectResponse(err.request.error_redirect(err.error, err.description), status_code=302)
+        provider = federation.chosen_provider(self.runtime, req)
+        if provider is None or provider.type != "SAML":
+            raise federation.FederationError("The RelayState must name a SAML identity provider of the app client.")
+        if provider.details.get("IDPInit") != "true":
+            raise federation.FederationError(
+                f"The identity provider {provider.name} does not allow IdP-initiated sign-in (IDPInit)."
+            )
+        if req.response_type != "code":
+            raise federation.FederationError("IdP-initiated sign-in only grants authorization codes.")
+        acs = f"{self._domain_url(request, domain)}/{federation.SAML_ACS}"
+        identity, assertion = federation.saml_identity(provider, domain.pool.id, encoded, None, acs)
+        federation.spend_assertion(self.runtime, domain.pool.id, req.client.id, provider.name, assertion)
         return self._federated(request, domain, req, identity)
 
     def _federated(
