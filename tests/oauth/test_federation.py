@@ -88,6 +88,13 @@ def fed(srv: Server, oidc_issuer: str, saml_idp: SamlIdp) -> Hosted:  # noqa: F8
     )
     h.idp.create_identity_provider(
         UserPoolId=h.pool_id,
+        ProviderName="Signed",
+        ProviderType="SAML",
+        ProviderDetails={"MetadataFile": saml_idp.metadata(), "RequestSigningAlgorithm": "rsa-sha256"},
+        AttributeMapping={"email": "urn:oid:1.2.840.113549.1.9.1.1"},
+    )
+    h.idp.create_identity_provider(
+        UserPoolId=h.pool_id,
         ProviderName="Google",
         ProviderType="Google",
         ProviderDetails={
@@ -105,7 +112,7 @@ def fed(srv: Server, oidc_issuer: str, saml_idp: SamlIdp) -> Hosted:  # noqa: F8
         AllowedOAuthFlows=["code", "implicit"],
         AllowedOAuthScopes=["openid", "email", "profile", "aws.cognito.signin.user.admin"],
         CallbackURLs=[CALLBACK],
-        SupportedIdentityProviders=["COGNITO", "Corp", "Okta", "Google"],
+        SupportedIdentityProviders=["COGNITO", "Corp", "Okta", "Signed", "Google"],
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )
     return h
@@ -394,3 +401,31 @@ def test_google_sign_in_through_the_operators_issuer(fed: Hosted, oidc_issuer: s
     claims = _claims(fed, _redeem(fed, query_of(done.headers["location"])["code"], verifier)["id_token"])
     assert claims["cognito:username"] == "Google_ivan" and claims["name"] == "ivan Example"
     assert claims["identities"][0]["providerType"] == "Google"
+
+
+def test_signed_authn_request(fed: Hosted, saml_idp: SamlIdp) -> None:
+    """RequestSigningAlgorithm rsa-sha256: the HTTP-Redirect AuthnRequest carries SigAlg and a
+    Signature that the pool's certificate (GetSigningCertificate) verifies."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    der = base64.b64decode(fed.idp.get_signing_certificate(UserPoolId=fed.pool_id)["Certificate"])
+    certificate = x509.load_der_x509_certificate(der)
+    assert fed.pool_id in certificate.subject.rfc4514_string()
+    _, challenge = pkce_pair()
+    saml_idp.next_user = "carol"
+    with httpx.Client(follow_redirects=False, timeout=20) as web:
+        location = web.get(_authorize(fed, challenge, identity_provider="Signed")).headers["location"]
+        query = urlsplit(location).query
+        signed, _, signature = query.rpartition("&Signature=")
+        assert "&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256" in signed
+        certificate.public_key().verify(
+            base64.b64decode(parse_qs("s=" + signature)["s"][0]), signed.encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
+        action, fields = auto_post_form(web.get(location).text)
+        done = web.post(action, data=fields)
+    assert done.status_code == 302 and done.headers["location"].startswith(CALLBACK)
+    # the certificate is the pool's own and stays the same
+    again = fed.idp.get_signing_certificate(UserPoolId=fed.pool_id)["Certificate"]
+    assert base64.b64decode(again) == der

@@ -43,7 +43,7 @@ from ostiary.federation import oidc, saml
 from ostiary.oauth.common import AuthorizeRequest, ErrorPage, service_context
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
-from ostiary.userpools import auth, federated_users
+from ostiary.userpools import auth, federated_users, saml_signing
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.federated_users import ExternalIdentity
 from ostiary.userpools.identity_providers import IdentityProvider, load_provider, provider_by_identifier
@@ -265,7 +265,13 @@ def _saml_redirect(
         "SAMLRequest": base64.b64encode(deflated).decode(),
         "RelayState": seal_state(runtime, req.pool.id, trip),
     }
-    return f"{sso}{'&' if '?' in sso else '?'}{urlencode(params)}"
+    query = urlencode(params)
+    if provider.details.get("RequestSigningAlgorithm") == "rsa-sha256":
+        # HTTP-Redirect binding signature (SAML bindings §3.4.4.1) with the pool's SAML key
+        key = saml_signing.sp_key(runtime.store, runtime.box, req.pool.id)
+        query += "&" + urlencode({"SigAlg": saml_signing.RSA_SHA256})
+        query += "&" + urlencode({"Signature": key.sign_redirect(query)})
+    return f"{sso}{'&' if '?' in sso else '?'}{query}"
 
 
 # --- coming back: OIDC and social ----------------------------------------------------------------

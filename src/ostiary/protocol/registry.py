@@ -34,6 +34,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.ui_customization",
     "ostiary.userpools.identity_providers",
     "ostiary.userpools.federated_users",
+    "ostiary.userpools.saml_signing",
     "ostiary.sts.service",
     "ostiary.iam.users",
     "ostiary.iam.roles",

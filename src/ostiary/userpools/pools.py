@@ -272,7 +272,7 @@ def delete_user_pool(ctx: RequestContext, params: Params) -> Result:
                 "Deletion protection must be inactivated first."
             )
         tags.replace(conn, pool_arn(row.region, row.account_id, row.id), row.account_id, {})
-        conn.execute(delete(t.signing_keys).where(t.signing_keys.c.owner == row.id))
+        conn.execute(delete(t.signing_keys).where(t.signing_keys.c.owner.in_([row.id, f"saml-sp:{row.id}"])))
         conn.execute(delete(t.user_pools).where(t.user_pools.c.id == row.id))
         forget_views()
     ctx.keys.forget(params["UserPoolId"])
