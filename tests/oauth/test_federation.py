@@ -37,7 +37,7 @@ def trigger_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def srv(server_factory: Any, trigger_log: Path, oidc_issuer: str) -> Server:  # noqa: F811
-    mapping = {_arn(n): f"python:handlers:{n}" for n in ("pre_signup", "post_confirmation")}
+    mapping = {_arn(n): f"python:handlers:{n}" for n in ("pre_signup", "post_confirmation", "inbound_federation")}
     s: Server = server_factory(
         env={
             # "Google" is the loopback oidc-provider, as an operator would point it at a test IdP
@@ -63,7 +63,14 @@ def saml_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamlIdp]:
 
 @pytest.fixture(scope="module")
 def fed(srv: Server, oidc_issuer: str, saml_idp: SamlIdp) -> Hosted:  # noqa: F811
-    h = make_hosted(srv, LambdaConfig={"PreSignUp": _arn("pre_signup"), "PostConfirmation": _arn("post_confirmation")})
+    h = make_hosted(
+        srv,
+        LambdaConfig={
+            "PreSignUp": _arn("pre_signup"),
+            "PostConfirmation": _arn("post_confirmation"),
+            "InboundFederation": {"LambdaVersion": "V1_0", "LambdaArn": _arn("inbound_federation")},
+        },
+    )
     h.idp.create_identity_provider(
         UserPoolId=h.pool_id,
         ProviderName="Corp",
@@ -201,8 +208,12 @@ def test_oidc_provider_signs_a_user_in(fed: Hosted, trigger_log: Path) -> None:
     assert json.loads(attributes["identities"])[0]["providerName"] == "Corp"
 
     sources = [e["triggerSource"] for e in _trigger_events(trigger_log, "Corp_alice")]
-    assert sources == ["PreSignUp_ExternalProvider", "PostConfirmation_ConfirmSignUp"]
-    first = _trigger_events(trigger_log, "Corp_alice")[0]
+    assert sources == [
+        "InboundFederation_ExternalProvider",
+        "PreSignUp_ExternalProvider",
+        "PostConfirmation_ConfirmSignUp",
+    ]
+    first = _trigger_events(trigger_log, "Corp_alice")[1]
     assert first["request"]["userAttributes"]["email"] == "alice@example.com"
     assert first["callerContext"]["clientId"] == fed.client_id
 
@@ -210,7 +221,8 @@ def test_oidc_provider_signs_a_user_in(fed: Hosted, trigger_log: Path) -> None:
     done, verifier = _oidc_sign_in(fed, "alice")
     again = _claims(fed, _redeem(fed, query_of(done.headers["location"])["code"], verifier)["id_token"])
     assert again["sub"] == id_claims["sub"]
-    assert len(_trigger_events(trigger_log, "Corp_alice")) == 2
+    sources = [e["triggerSource"] for e in _trigger_events(trigger_log, "Corp_alice")]
+    assert sources[3:] == ["InboundFederation_ExternalProvider"]
 
     # a password sign-in as the federated user is impossible
     with pytest.raises(ClientError):
@@ -326,9 +338,13 @@ def test_saml_provider_signs_a_user_in(fed: Hosted, saml_idp: SamlIdp, trigger_l
     attributes = {a["Name"]: a["Value"] for a in user[0]["Attributes"]}
     assert attributes["given_name"] == "Carol"
     assert [e["triggerSource"] for e in _trigger_events(trigger_log, user[0]["Username"])] == [
+        "InboundFederation_ExternalProvider",
         "PreSignUp_ExternalProvider",
         "PostConfirmation_ConfirmSignUp",
     ]
+    inbound = _trigger_events(trigger_log, user[0]["Username"])[0]["request"]
+    assert inbound["providerType"] == "SAML"
+    assert inbound["attributes"]["samlResponse"]["urn:oid:1.2.840.113549.1.9.1.1"] == "carol@saml.example.com"
     assert parse_qs(urlsplit(done.headers["location"]).query)["code"]
     del verifier, challenge
 
@@ -429,3 +445,20 @@ def test_signed_authn_request(fed: Hosted, saml_idp: SamlIdp) -> None:
     # the certificate is the pool's own and stays the same
     again = fed.idp.get_signing_certificate(UserPoolId=fed.pool_id)["Certificate"]
     assert base64.b64decode(again) == der
+
+
+def test_inbound_federation_trigger(fed: Hosted, trigger_log: Path) -> None:
+    """InboundFederation sees what the provider sent and chooses the attributes to map."""
+    done, _ = _oidc_sign_in(fed, "kim")
+    assert done.status_code == 302, done.text[:500]
+    user = fed.idp.admin_get_user(UserPoolId=fed.pool_id, Username="Corp_kim")
+    attributes = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+    assert attributes["nickname"] == "kim-from-Corp" and attributes["email"] == "kim@example.com"
+    assert "given_name" not in attributes  # the function's map replaces the AttributeMapping's
+    event = _trigger_events(trigger_log, "Corp_kim")[0]
+    assert event["triggerSource"] == "InboundFederation_ExternalProvider"
+    request = event["request"]
+    assert request["providerName"] == "Corp" and request["providerType"] == "OIDC"
+    assert request["attributes"]["idToken"]["email"] == "kim@example.com"
+    assert request["attributes"]["userInfo"]["sub"] == "kim"
+    assert request["attributes"]["tokenResponse"]["token_type"] == "Bearer"

@@ -378,31 +378,44 @@ def _user_info(provider: IdentityProvider, access_token: str) -> dict[str, Any]:
 def oidc_identity(provider: IdentityProvider, code: str, trip: RoundTrip) -> ExternalIdentity:
     """Redeem the provider's code and check what it says about the user."""
     tokens = _token_request(provider, code, trip)
-    claims: dict[str, Any] = {}
-    issuer: str | None = None
+    id_claims: dict[str, Any] = {}
+    info: dict[str, Any] = {}
     id_token = tokens.get("id_token")
     if isinstance(id_token, str) and id_token:
         issuer = provider.details.get("oidc_issuer") or ""
         try:
-            claims = oidc.verify(id_token, issuer)
+            id_claims = oidc.verify(id_token, issuer)
         except oidc.OidcError as err:
             raise FederationError(f"The identity provider's ID token was refused: {err}") from None
-        if provider.details.get("client_id") not in oidc.audiences(claims):
+        if provider.details.get("client_id") not in oidc.audiences(id_claims):
             raise FederationError("The identity provider's ID token was issued to another client.")
-        if provider.type in ("OIDC", "Google") and claims.get("nonce") != trip.nonce:
+        if provider.type in ("OIDC", "Google") and id_claims.get("nonce") != trip.nonce:
             raise FederationError("The identity provider's ID token does not answer this sign-in (nonce).")
     elif provider.type in ("OIDC", "Google", "SignInWithApple"):
         raise FederationError("The identity provider did not return an ID token.")
-    access_token = str(tokens.get("access_token") or "")
     if provider.type != "SignInWithApple":
-        info = _user_info(provider, access_token)
-        if claims.get("sub") and info.get("sub") and info.get("sub") != claims.get("sub"):
+        info = _user_info(provider, str(tokens.get("access_token") or ""))
+        if id_claims.get("sub") and info.get("sub") and info.get("sub") != id_claims.get("sub"):
             raise FederationError("The identity provider's user info names another user.")
-        claims = {**info, **claims} if claims else info
+    claims = {**info, **id_claims}  # the ID token's word wins
     subject = claims.get(federated_users.user_id_claim(provider))
     if subject is None or subject == "":
         raise FederationError("The identity provider did not identify the user.")
-    return ExternalIdentity(provider=provider, subject=str(subject), claims=claims, issuer=None)
+    raw = {"tokenResponse": _strings(tokens), "idToken": _strings(id_claims), "userInfo": _strings(info)}
+    return ExternalIdentity(provider=provider, subject=str(subject), claims=claims, issuer=None, raw=raw)
+
+
+def _strings(values: dict[str, Any]) -> dict[str, str]:
+    """A map of strings, as Lambda events carry provider data (JSON for structured values)."""
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, str):
+            out[str(key)] = value
+        elif isinstance(value, bool):
+            out[str(key)] = "true" if value else "false"
+        else:
+            out[str(key)] = json.dumps(value, separators=(",", ":"))
+    return out
 
 
 # --- coming back: SAML ---------------------------------------------------------------------------
@@ -431,7 +444,10 @@ def saml_identity(
     if trip is None and in_response_to:
         raise FederationError("The SAML response answers a request this user pool did not send.")
     claims: dict[str, Any] = {name: values[0] for name, values in assertion.attributes.items() if values}
-    identity = ExternalIdentity(provider=provider, subject=assertion.subject, claims=claims, issuer=metadata.entity_id)
+    raw = {"samlResponse": {name: ",".join(values) for name, values in assertion.attributes.items()}}
+    identity = ExternalIdentity(
+        provider=provider, subject=assertion.subject, claims=claims, issuer=metadata.entity_id, raw=raw
+    )
     return identity, assertion
 
 

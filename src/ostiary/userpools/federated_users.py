@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
@@ -24,6 +24,7 @@ from ostiary.store import tables as t
 from ostiary.userpools import directory, triggers
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
+    InvalidLambdaResponseException,
     InvalidParameterException,
     LimitExceededException,
     NotAuthorizedException,
@@ -55,6 +56,9 @@ class ExternalIdentity:
     subject: str  # the provider's id of the user: OIDC sub (or the attribute mapped to username), SAML NameID
     claims: dict[str, Any]  # ID token and userInfo claims, or SAML attributes (first value each)
     issuer: str | None = None
+    # what the provider sent, for the InboundFederation trigger: tokenResponse, idToken, userInfo
+    # (OIDC and social) or samlResponse (SAML), each a map of strings
+    raw: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def user_id_claim(provider: IdentityProvider) -> str:
@@ -115,7 +119,7 @@ def sign_in(ctx: RequestContext, pool: PoolView, client: ClientView, identity: E
         if user is None:
             raise NotAuthorizedException("User does not exist.")
         return _check_enabled(user)
-    mapped = mapped_attributes(pool, identity)
+    mapped = _inbound_federation(ctx, pool, client, identity, mapped_attributes(pool, identity))
     now = ctx.now
     if user is not None:
         wanted = {**user.attributes, **mapped}
@@ -124,6 +128,39 @@ def sign_in(ctx: RequestContext, pool: PoolView, client: ClientView, identity: E
                 directory.save_attributes(conn, user, wanted, now)
         return _check_enabled(user)
     return _first_sign_in(ctx, pool, client, identity, mapped)
+
+
+def _inbound_federation(
+    ctx: RequestContext, pool: PoolView, client: ClientView, identity: ExternalIdentity, mapped: dict[str, str]
+) -> dict[str, str]:
+    """The InboundFederation trigger: what the provider sent, in; the attributes to map, out
+    (``userAttributesToMap``; an empty map keeps the AttributeMapping's result)."""
+    if not triggers.configured(pool, "InboundFederation"):
+        return mapped
+    provider = identity.provider
+    response = triggers.run(
+        ctx.settings,
+        pool,
+        "InboundFederation",
+        "InboundFederation_ExternalProvider",
+        f"{provider.name}_{identity.subject}",
+        client.id,
+        {"providerName": provider.name, "providerType": provider.type, "attributes": dict(identity.raw)},
+    )
+    chosen = (response or {}).get("userAttributesToMap") or {}
+    if not isinstance(chosen, dict):
+        raise InvalidLambdaResponseException("Unrecognizable lambda output")
+    if not chosen:
+        return mapped
+    schema = pool.schema
+    out: dict[str, str] = {}
+    for name, value in chosen.items():
+        if name in ("sub", "identities", "username") or value is None:
+            continue
+        if name not in schema and name not in ("email_verified", "phone_number_verified"):
+            raise InvalidLambdaResponseException(f"userAttributesToMap names an unknown attribute: {name}")
+        out[str(name)] = _string(value)[:2048]
+    return out
 
 
 def _first_sign_in(

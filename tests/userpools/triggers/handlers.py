@@ -191,3 +191,17 @@ def pre_token_generation_v3(event, context):
             }
         }
     return event
+
+
+# Inbound federation: a user from the provider gets a nickname; others keep the attribute mapping
+def inbound_federation(event, context):
+    _log(event)
+    id_token = event["request"]["attributes"].get("idToken") or {}
+    if id_token.get("sub") == "kim":
+        event["response"]["userAttributesToMap"] = {
+            "email": id_token["email"],
+            "nickname": "kim-from-" + event["request"]["providerName"],
+        }
+    else:
+        event["response"]["userAttributesToMap"] = {}
+    return event
