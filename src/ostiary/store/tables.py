@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -68,6 +69,10 @@ access_keys = Table(
     Column("principal_name", String(128), nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # GetAccessKeyLastUsed (migration 0011): recorded at most once a minute per key and process
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Column("last_used_service", String(64), nullable=True),
+    Column("last_used_region", String(32), nullable=True),
     Index("ix_access_keys_account", "account_id"),
 )
 
@@ -312,6 +317,9 @@ sts_sessions = Table(
     Column("session_tags", JSONDoc, nullable=True),  # {key: value}
     Column("transitive_tag_keys", JSONDoc, nullable=True),
     Column("federation", JSONDoc, nullable=True),  # web identity / SAML facts of the session
+    # when an MFA code was checked for this session (GetSessionToken / AssumeRole with SerialNumber
+    # and TokenCode; migration 0011): aws:MultiFactorAuthPresent and aws:MultiFactorAuthAge
+    Column("mfa_auth_time", UTCDateTime(), nullable=True),
     Index("ix_sts_sessions_expires", "expires_at"),
 )
 
@@ -572,4 +580,58 @@ external_identities = Table(
     Column("linked", Boolean, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_external_identities_user", "user_id"),
+)
+
+
+# --- IAM account settings, MFA devices, instance profiles, login profiles (migration 0011) ------
+
+# Virtual MFA devices: serial arn:aws:iam::<acct>:mfa<path><name>; the TOTP seed sealed; assigned to
+# at most one user (user_key, EnableMFADevice); last_step refuses a code's reuse.
+iam_mfa_devices = Table(
+    "iam_mfa_devices",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name_key", String(256), primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("seed_enc", Text, nullable=False),
+    Column("user_key", String(64), nullable=True),
+    Column("enabled_at", UTCDateTime(), nullable=True),
+    Column("last_step", BigInteger, nullable=True),
+    Column("tags", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+iam_instance_profiles = Table(
+    "iam_instance_profiles",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name_key", String(128), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("profile_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("role_key", String(64), nullable=True),  # name_key of its role (at most one)
+    Column("tags", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Console passwords of IAM users (CreateLoginProfile): hashed (Argon2id), never stored in clear.
+iam_login_profiles = Table(
+    "iam_login_profiles",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_key", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("reset_required", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("password_changed_at", UTCDateTime(), nullable=True),
+)
+
+# One row per account that has an alias or a password policy.
+iam_account_settings = Table(
+    "iam_account_settings",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", String(63), nullable=True, unique=True),
+    Column("password_policy", JSONDoc, nullable=True),
 )

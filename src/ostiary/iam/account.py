@@ -1,0 +1,1 @@
+"""IAM account settings (being built)."""

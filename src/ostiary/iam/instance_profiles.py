@@ -1,0 +1,1 @@
+"""IAM instance profiles (being built)."""

@@ -1,0 +1,1 @@
+"""IAM virtual MFA devices (being built)."""

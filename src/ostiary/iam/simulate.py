@@ -1,0 +1,1 @@
+"""IAM policy simulation (being built)."""
