@@ -1,5 +1,5 @@
 """IAM roles (IAM API Reference): CreateRole, GetRole, ListRoles, DeleteRole, UpdateRole,
-UpdateAssumeRolePolicy, PutRolePolicy, GetRolePolicy, ListRolePolicies, DeleteRolePolicy.
+UpdateRoleDescription, UpdateAssumeRolePolicy, PutRolePolicy, GetRolePolicy, ListRolePolicies, DeleteRolePolicy.
 
 Trust policies are resource policies (they must name a Principal); documents come back URL-encoded.
 """
@@ -149,6 +149,18 @@ def update_role(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
+@operation("iam", "UpdateRoleDescription", resource=_resource)
+def update_role_description(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        row = get_role(conn, ctx.account_id, params["RoleName"])
+        conn.execute(
+            update(t.iam_roles)
+            .where(t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key)
+            .values(description=params["Description"])
+        )
+        return {"Role": role_type(get_role(conn, ctx.account_id, row.name))}
+
+
 @operation("iam", "UpdateAssumeRolePolicy", resource=_resource)
 def update_assume_role_policy(ctx: RequestContext, params: Params) -> Result:
     check_trust(params["PolicyDocument"])
@@ -172,6 +184,10 @@ def delete_role(ctx: RequestContext, params: Params) -> Result:
 
         if managed.attached_arns(conn, ctx.account_id, "role", row.name_key):
             raise DeleteConflictException("Cannot delete entity, must detach all policies first.")
+        from ostiary.iam.instance_profiles import profiles_of_role
+
+        if profiles_of_role(conn, ctx.account_id, row.name_key):
+            raise DeleteConflictException("Cannot delete entity, must remove roles from instance profile first.")
         conn.execute(
             delete(t.iam_roles).where(
                 t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key
