@@ -11,7 +11,10 @@ What applies to a caller (IAM User Guide, "Policy evaluation logic"):
 
 The request context carries the global condition keys IAM documents for these principals
 (aws:username, aws:userid, aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:SourceIp,
-aws:CurrentTime, aws:EpochTime, aws:SecureTransport). What applies to a caller is read through a short
+aws:CurrentTime, aws:EpochTime, aws:SecureTransport), and for temporary credentials
+aws:MultiFactorAuthPresent ("true" when the session was made with an MFA code, else "false"; absent
+for long-term access keys) with aws:MultiFactorAuthAge (seconds since that code, MFA sessions only),
+as the IAM User Guide describes them. What applies to a caller is read through a short
 per-process cache (5 s), like access keys.
 """
 
@@ -42,8 +45,29 @@ class CallerPolicies:
     boundaries: list[policy.Policy] | None = None
     session: list[policy.Policy] | None = None
     keys: dict[str, list[str]] = field(default_factory=dict)
-    # GetSessionToken credentials without MFA: no IAM API, and of STS only AssumeRole/GetCallerIdentity
+    # GetSessionToken credentials: of STS only AssumeRole/GetCallerIdentity; without MFA no IAM API
     no_iam: bool = False
+    sts_limited: bool = False
+    # temporary credentials: when (if ever) their session was authenticated with MFA
+    temporary: bool = False
+    mfa_auth_time: dt.datetime | None = None
+
+    def mfa_keys(self, now: dt.datetime) -> dict[str, list[str]]:
+        return mfa_keys(self.temporary, self.mfa_auth_time, now)
+
+
+def mfa_keys(temporary: bool, mfa_auth_time: dt.datetime | None, now: dt.datetime) -> dict[str, list[str]]:
+    """aws:MultiFactorAuthPresent / aws:MultiFactorAuthAge of a request (IAM User Guide, global
+    condition keys): absent for long-term access keys; "false" for temporary credentials made without
+    MFA; "true" and the age in seconds for those made with an MFA code."""
+    if not temporary:
+        return {}
+    if mfa_auth_time is None:
+        return {"aws:MultiFactorAuthPresent": ["false"]}
+    if mfa_auth_time.tzinfo is None:
+        mfa_auth_time = mfa_auth_time.replace(tzinfo=dt.UTC)
+    age = max(0, int((now - mfa_auth_time).total_seconds()))
+    return {"aws:MultiFactorAuthPresent": ["true"], "aws:MultiFactorAuthAge": [str(age)]}
 
 
 class Authorizer:
@@ -79,15 +103,19 @@ class Authorizer:
     ) -> Decision:
         if principal.kind is PrincipalKind.ROOT:
             found = self._policies(principal) if principal.access_key_id.startswith("ASIA") else None
-            if found is not None and found.no_iam and _session_token_blocks(action):
+            if found is not None and _session_token_blocks(found, action):
                 return Decision.IMPLICIT_DENY
             return authorize(principal, action, resource)
         if principal.kind not in (PrincipalKind.USER, PrincipalKind.ASSUMED_ROLE):
             return Decision.IMPLICIT_DENY
         found = self._policies(principal)
-        if found.no_iam and _session_token_blocks(action):
+        if _session_token_blocks(found, action):
             return Decision.IMPLICIT_DENY
-        keys = {**found.keys, **extra} if extra else found.keys
+        keys = found.keys
+        if found.temporary:
+            keys = {**keys, **found.mfa_keys(now)}
+        if extra:
+            keys = {**keys, **extra}
         request = request_context(principal, action, resource, source_ip, now, secure, keys)
         outcome = policy.evaluate(
             request,
@@ -108,9 +136,11 @@ def _resource_account(resource: str) -> str:
     return "" if account == "aws" else account  # AWS managed policies count as the caller's own
 
 
-def _session_token_blocks(action: str) -> bool:
+def _session_token_blocks(found: CallerPolicies, action: str) -> bool:
     lowered = action.lower()
-    return lowered.startswith("iam:") or (lowered.startswith("sts:") and lowered not in _SESSION_TOKEN_STS)
+    if found.no_iam and lowered.startswith("iam:"):
+        return True
+    return found.sts_limited and lowered.startswith("sts:") and lowered not in _SESSION_TOKEN_STS
 
 
 def request_context(
@@ -203,8 +233,17 @@ def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
             session = conn.execute(
                 select(t.sts_sessions).where(t.sts_sessions.c.access_key_id == principal.access_key_id)
             ).first()
+        temporary = session is not None
+        mfa_time = session.mfa_auth_time if session is not None else None
         if principal.kind is PrincipalKind.ROOT:
-            return CallerPolicies([], no_iam=session is not None and session.kind == "root")
+            token = session is not None and session.kind == "root"
+            return CallerPolicies(
+                [],
+                no_iam=token and mfa_time is None,
+                sts_limited=token,
+                temporary=temporary,
+                mfa_auth_time=mfa_time,
+            )
         if principal.kind is PrincipalKind.USER:
             name_key = principal.arn.rsplit("/", 1)[-1].lower()
             user = conn.execute(
@@ -223,7 +262,10 @@ def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
                 identity=_parsed(documents),
                 boundaries=_boundary(conn, user.permissions_boundary),
                 keys=_tag_keys(user.tags),
-                no_iam=session is not None and session.kind == "user",
+                no_iam=session is not None and session.kind == "user" and mfa_time is None,
+                sts_limited=session is not None and session.kind == "user",
+                temporary=temporary,
+                mfa_auth_time=mfa_time,
             )
         if principal.kind is PrincipalKind.ASSUMED_ROLE:
             if session is None:
@@ -253,5 +295,7 @@ def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
                 boundaries=_boundary(conn, role.permissions_boundary),
                 session=None if session_docs is None else _parsed(session_docs),
                 keys=keys,
+                temporary=True,
+                mfa_auth_time=mfa_time,
             )
     return CallerPolicies([])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
-from ostiary.iam import policy
+from ostiary.iam import mfa, policy
+from ostiary.iam.authz import mfa_keys
 from ostiary.iam.principals import PrincipalKind
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied, ValidationFailed
@@ -54,7 +56,10 @@ def _identity_allows(ctx: RequestContext, request: policy.RequestContext) -> pol
 def assume_role(ctx: RequestContext, params: Params) -> Result:
     """AssumeRole (STS API Reference): the role's trust policy must allow the caller (and, unless it
     names the caller itself in the same account, so must the caller's own policies); ExternalId and
-    other context arrive as ``sts:*`` condition keys; DurationSeconds within MaxSessionDuration."""
+    other context arrive as ``sts:*`` condition keys; DurationSeconds within MaxSessionDuration.
+    With SerialNumber and TokenCode (an IAM user's own MFA device) the request and the new session
+    are MFA-authenticated (aws:MultiFactorAuthPresent "true"); a session made from an MFA session
+    keeps its MFA time."""
     assert ctx.principal is not None
     role_arn = params["RoleArn"]
     if sessions.role_from_arn(role_arn) is None:
@@ -68,6 +73,10 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     if not {k.lower() for k in transitive} <= {k.lower() for k in tags}:
         raise ValidationFailed("The specified transitive tag key must be included in the requested tags.")
     caller = ctx.principal
+    proof = None
+    if params.get("SerialNumber") or params.get("TokenCode"):
+        proof = mfa.verify(ctx, params.get("SerialNumber"), params.get("TokenCode"))
+    calling_mfa_time = _session_mfa_time(ctx) if caller.access_key_id.startswith("ASIA") else None
     aliases: tuple[str, ...] = ()
     if caller.kind is PrincipalKind.ASSUMED_ROLE:
         # a role session answers to its role's ARN in trust policies (role chaining), and that ARN
@@ -115,6 +124,13 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
         keys["sts:SourceIdentity"] = [params["SourceIdentity"]]
     if ctx.source_ip:
         keys["aws:SourceIp"] = [ctx.source_ip]
+    keys.update(
+        mfa_keys(
+            proof is not None or caller.access_key_id.startswith("ASIA"),
+            ctx.now if proof is not None else calling_mfa_time,
+            ctx.now,
+        )
+    )
     request = policy.RequestContext(
         action="sts:AssumeRole",
         resource=role_arn,
@@ -156,6 +172,8 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
             tags=tags,
             transitive_tag_keys=transitive,
             source_identity=params.get("SourceIdentity"),
+            mfa=proof,
+            mfa_auth_time=calling_mfa_time,
         ),
     )
     out: dict[str, Any] = {"Credentials": issued.credentials(), "AssumedRoleUser": issued.assumed_role_user()}
@@ -164,6 +182,15 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     if params.get("SourceIdentity"):
         out["SourceIdentity"] = params["SourceIdentity"]
     return out
+
+
+def _session_mfa_time(ctx: RequestContext) -> dt.datetime | None:
+    """When the calling temporary credentials were authenticated with MFA (None: never)."""
+    assert ctx.principal is not None
+    with ctx.store.read() as conn:
+        return conn.execute(
+            select(t.sts_sessions.c.mfa_auth_time).where(t.sts_sessions.c.access_key_id == ctx.principal.access_key_id)
+        ).scalar()
 
 
 # --- GetSessionToken, GetAccessKeyInfo, DecodeAuthorizationMessage -------------------------------
@@ -176,14 +203,15 @@ ROOT_SESSION_MAX = 3600
 @operation("sts", "GetSessionToken", authorize=False)
 def get_session_token(ctx: RequestContext, params: Params) -> Result:
     """GetSessionToken (STS API Reference): temporary credentials of the calling IAM user or root,
-    from long-term keys only. Without MFA they cannot call IAM, nor STS beyond AssumeRole and
-    GetCallerIdentity (iam/authz.py). Ostiary has no IAM MFA devices yet: SerialNumber is refused."""
+    from long-term keys only. They cannot call STS beyond AssumeRole and GetCallerIdentity, nor IAM
+    unless made with SerialNumber and TokenCode (the user's own MFA device; iam/authz.py)."""
     caller = ctx.principal
     assert caller is not None
     if caller.access_key_id.startswith("ASIA"):
         raise AccessDenied("Cannot call GetSessionToken with session credentials")
+    proof = None
     if params.get("SerialNumber") or params.get("TokenCode"):
-        raise AccessDenied("MultiFactorAuthentication failed: Ostiary has no IAM MFA devices.")
+        proof = mfa.verify(ctx, params.get("SerialNumber"), params.get("TokenCode"))
     is_root = caller.kind is PrincipalKind.ROOT
     duration = int(params.get("DurationSeconds") or (ROOT_SESSION_MAX if is_root else USER_SESSION_DEFAULT))
     if duration > (ROOT_SESSION_MAX if is_root else USER_SESSION_MAX):
@@ -203,6 +231,7 @@ def get_session_token(ctx: RequestContext, params: Params) -> Result:
         principal_id=caller.user_id,
         account=caller.account_id,
         duration=duration,
+        mfa=proof,
     )
     return {"Credentials": issued}
 

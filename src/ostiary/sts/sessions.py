@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, insert
 from sqlalchemy.engine import Row
 
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
+from ostiary.iam import mfa as mfa_devices
 from ostiary.iam import policy
 from ostiary.iam.errors import NoSuchEntityException
 from ostiary.iam.roles import get_role
@@ -123,6 +124,10 @@ class Grant:
     transitive_tag_keys: list[str] = field(default_factory=list)
     source_identity: str | None = None
     federation: dict[str, Any] | None = None
+    # MFA: a code checked for this request (consumed when the session is stored), or the time the
+    # calling session was authenticated with MFA (role chaining keeps it)
+    mfa: mfa_devices.Proof | None = None
+    mfa_auth_time: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,11 @@ def issue(ctx: RequestContext, grant: Grant) -> Issued:
     akid = new_access_key_id("ASIA")
     secret = new_secret_access_key()
     token = base64.b64encode(os.urandom(SESSION_TOKEN_BYTES)).decode()
+    mfa_auth_time = grant.mfa_auth_time
     with ctx.store.tx() as conn:
+        if grant.mfa is not None:
+            mfa_devices.consume(conn, grant.mfa)
+            mfa_auth_time = ctx.now
         if secrets.randbelow(128) == 0:
             conn.execute(delete(t.sts_sessions).where(t.sts_sessions.c.expires_at < ctx.now - dt.timedelta(days=1)))
         conn.execute(
@@ -180,6 +189,7 @@ def issue(ctx: RequestContext, grant: Grant) -> Issued:
                 "session_tags": grant.tags or None,
                 "transitive_tag_keys": grant.transitive_tag_keys or None,
                 "federation": grant.federation,
+                "mfa_auth_time": mfa_auth_time,
             },
         )
     return Issued(
@@ -193,14 +203,25 @@ def issue(ctx: RequestContext, grant: Grant) -> Issued:
 
 
 def issue_principal_session(
-    ctx: RequestContext, *, kind: str, name: str, path: str, principal_id: str, account: str, duration: int
+    ctx: RequestContext,
+    *,
+    kind: str,
+    name: str,
+    path: str,
+    principal_id: str,
+    account: str,
+    duration: int,
+    mfa: mfa_devices.Proof | None = None,
 ) -> dict[str, Any]:
-    """GetSessionToken: temporary credentials that act as the IAM user (or root) itself."""
+    """GetSessionToken: temporary credentials that act as the IAM user (or root) itself; with
+    ``mfa`` (a checked code, consumed here) the session counts as MFA-authenticated."""
     expires = ctx.now + dt.timedelta(seconds=duration)
     akid = new_access_key_id("ASIA")
     secret = new_secret_access_key()
     token = base64.b64encode(os.urandom(SESSION_TOKEN_BYTES)).decode()
     with ctx.store.tx() as conn:
+        if mfa is not None:
+            mfa_devices.consume(conn, mfa)
         conn.execute(
             insert(t.sts_sessions).values(
                 access_key_id=akid,
@@ -214,6 +235,7 @@ def issue_principal_session(
                 expires_at=expires,
                 created_at=ctx.now,
                 kind=kind,
+                mfa_auth_time=ctx.now if mfa is not None else None,
             )
         )
     return {"AccessKeyId": akid, "SecretAccessKey": secret, "SessionToken": token, "Expiration": expires}
