@@ -285,6 +285,7 @@ def test_linked_identity_signs_in_as_the_existing_user(fed: Hosted) -> None:
     assert claims["cognito:username"] == "gina"
 
     # an identity that already signed up cannot be linked
+    assert _oidc_sign_in(fed, "lina")[0].status_code == 302
     with pytest.raises(ClientError) as err:
         fed.idp.admin_link_provider_for_user(
             UserPoolId=fed.pool_id,
@@ -292,7 +293,7 @@ def test_linked_identity_signs_in_as_the_existing_user(fed: Hosted) -> None:
             SourceUser={
                 "ProviderName": "Corp",
                 "ProviderAttributeName": "Cognito_Subject",
-                "ProviderAttributeValue": "alice",
+                "ProviderAttributeValue": "lina",
             },
         )
     assert err.value.response["Error"]["Code"] == "InvalidParameterException"

@@ -62,6 +62,7 @@ FLOW_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "ADMIN_USER_PASSWORD_AUTH": ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"),
     "ADMIN_NO_SRP_AUTH": ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"),
     "CUSTOM_AUTH": ("ALLOW_CUSTOM_AUTH", "CUSTOM_AUTH_FLOW_ONLY"),
+    "USER_AUTH": ("ALLOW_USER_AUTH",),
 }
 LEGACY_FLOWS = frozenset({"ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH"})
 
@@ -754,10 +755,10 @@ def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: P
         raise InvalidParameterException("Initiate Auth method not supported.")
     if flow == "USER_PASSWORD_AUTH" and admin:
         raise InvalidParameterException("Initiate Auth method not supported.")
-    if flow == "USER_AUTH":
-        raise UnsupportedOperationException(f"Ostiary does not support the {flow} flow yet.")
     if not flow_allowed(client, flow):
         raise InvalidParameterException(f"{flow} flow not enabled for this client")
+    if flow == "USER_AUTH":
+        return _user_auth_start(ctx, pool, client, auth, now)
     if flow == "CUSTOM_AUTH":
         return _custom_start(ctx, pool, client, auth, now)
     if flow in ("USER_PASSWORD_AUTH", *admin_flows):
@@ -789,6 +790,14 @@ def _respond(
         if not session:
             raise InvalidParameterException("Missing required parameter Session")
         return _custom_answer(ctx, pool, client, session, answers, ctx.now)
+    if name in ("SELECT_CHALLENGE", "PASSWORD", "PASSWORD_SRP"):
+        if not session:
+            raise InvalidParameterException("Missing required parameter Session")
+        return _select_challenge(ctx, pool, client, name, session, answers, ctx.now)
+    if name == "SMS_OTP":
+        if not session:
+            raise InvalidParameterException("Missing required parameter Session")
+        return _answer_mfa(ctx, pool, client, name, session, answers, finish)
     if name == "DEVICE_SRP_AUTH":
         if not session:
             raise InvalidParameterException("Missing required parameter Session")
@@ -819,8 +828,8 @@ def _mfa_challenge(
 ) -> dict[str, Any]:
     """Open an MFA challenge session (sending the code for SMS and email)."""
     params: dict[str, str] = {"USER_ID_FOR_SRP": user.username}
-    if challenge in ("SMS_MFA", "EMAIL_OTP"):
-        attribute = "phone_number" if challenge == "SMS_MFA" else "email"
+    if challenge in ("SMS_MFA", "EMAIL_OTP", "SMS_OTP"):
+        attribute = "phone_number" if challenge in ("SMS_MFA", "SMS_OTP") else "email"
         delivery = messages.Delivery(
             "SMS" if attribute == "phone_number" else "EMAIL", attribute, user.attributes[attribute]
         )
@@ -890,57 +899,86 @@ def _answer_mfa(
             raise NotAuthorizedException(SESSION_EXPIRED)
         if row.challenge != name:
             raise InvalidParameterException(f"Invalid challenge name: expected {row.challenge}")
-        user = directory.get_by_id(conn, pool, row.state["user_id"])
-        if user is None or not user.enabled:
-            raise NotAuthorizedException(SESSION_EXPIRED)
-        named = answers.get("USERNAME")
-        if named and named not in (user.username, user.id):
-            found = directory.find(conn, pool, named)
-            if found is None or found.id != user.id:
-                raise NotAuthorizedException(SESSION_EXPIRED)
-        if name == "SELECT_MFA_TYPE":
-            choice = answers.get("ANSWER", "")
-            if choice not in (row.state.get("options") or []):
-                raise InvalidParameterException("ANSWER must be one of the MFA types the challenge offered.")
-            conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
-            return _mfa_challenge(ctx, conn, pool, client, user, choice, (), now, row.state.get("device_key"))
-        if name == "MFA_SETUP":
-            if not user.mfa.get("totp_secret"):
-                raise InvalidParameterException("The software token has not been verified (VerifySoftwareToken).")
-            conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
-            enabled = list(dict.fromkeys([*(user.mfa.get("UserMFASettingList") or []), mfa.TOTP]))
-            mfa.save(conn, user, now, UserMFASettingList=enabled, PreferredMfaSetting=mfa.TOTP)
-            return _finish(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
-        ok = False
-        if name == "SOFTWARE_TOKEN_MFA":
-            step = mfa.check_totp(ctx.box, user, answers.get("SOFTWARE_TOKEN_MFA_CODE", ""), now)
-            if step is not None:
-                mfa.record_totp_step(conn, user, step, now)
-                ok = True
+        if not row.state.get("user_id"):
+            # the one-time-code challenge of an unknown user (user existence errors prevented): no
+            # code answers it, and it fails the way a wrong code does
+            failure = _count_attempt(conn, session_id, row.state)
         else:
-            field = "SMS_MFA_CODE" if name == "SMS_MFA" else "EMAIL_OTP_CODE"
-            check = messages.check_code(conn, user, "Authentication", answers.get(field, ""), now)
-            ok = check.ok
-            if not ok and isinstance(check.error, ExpiredCodeException):
-                conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
-                failure = NotAuthorizedException(SESSION_EXPIRED)
-        if ok:
-            conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
-            lockout.record_success(conn, pool.id, user.id)
-            return _finish(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
-        if failure is None:
-            attempts = int(row.state.get("attempts") or 0) + 1
-            if attempts >= MFA_ATTEMPTS:
-                conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
-                failure = NotAuthorizedException(SESSION_EXPIRED)
-            else:
-                conn.execute(
-                    update(t.auth_sessions)
-                    .where(t.auth_sessions.c.id == session_id)
-                    .values(state={**row.state, "attempts": attempts})
-                )
-                failure = CodeMismatchException(CODE_MISMATCH)
+            user = directory.get_by_id(conn, pool, row.state["user_id"])
+            if user is None or not user.enabled:
+                raise NotAuthorizedException(SESSION_EXPIRED)
+            outcome = _check_mfa_answer(ctx, conn, pool, client, name, session_id, row, user, answers, finish, now)
+            if not isinstance(outcome, Exception):
+                return outcome
+            failure = outcome
     raise failure
+
+
+def _check_mfa_answer(
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    client: ClientView,
+    name: str,
+    session_id: str,
+    row: Any,
+    user: User,
+    answers: dict[str, str],
+    finish: Finisher,
+    now: dt.datetime,
+) -> dict[str, Any] | Exception:
+    """The next step of a sign-in after a right answer, or the failure of a wrong one."""
+    failure: Exception | None = None
+    named = answers.get("USERNAME")
+    if named and named not in (user.username, user.id):
+        found = directory.find(conn, pool, named)
+        if found is None or found.id != user.id:
+            raise NotAuthorizedException(SESSION_EXPIRED)
+    if name == "SELECT_MFA_TYPE":
+        choice = answers.get("ANSWER", "")
+        if choice not in (row.state.get("options") or []):
+            raise InvalidParameterException("ANSWER must be one of the MFA types the challenge offered.")
+        conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+        return _mfa_challenge(ctx, conn, pool, client, user, choice, (), now, row.state.get("device_key"))
+    if name == "MFA_SETUP":
+        if not user.mfa.get("totp_secret"):
+            raise InvalidParameterException("The software token has not been verified (VerifySoftwareToken).")
+        conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+        enabled = list(dict.fromkeys([*(user.mfa.get("UserMFASettingList") or []), mfa.TOTP]))
+        mfa.save(conn, user, now, UserMFASettingList=enabled, PreferredMfaSetting=mfa.TOTP)
+        return _finish(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
+    ok = False
+    if name == "SOFTWARE_TOKEN_MFA":
+        step = mfa.check_totp(ctx.box, user, answers.get("SOFTWARE_TOKEN_MFA_CODE", ""), now)
+        if step is not None:
+            mfa.record_totp_step(conn, user, step, now)
+            ok = True
+    else:
+        field = {"SMS_MFA": "SMS_MFA_CODE", "SMS_OTP": "SMS_OTP_CODE"}.get(name, "EMAIL_OTP_CODE")
+        check = messages.check_code(conn, user, "Authentication", answers.get(field, ""), now)
+        ok = check.ok
+        if not ok and isinstance(check.error, ExpiredCodeException):
+            conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+            failure = NotAuthorizedException(SESSION_EXPIRED)
+    if ok:
+        conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+        lockout.record_success(conn, pool.id, user.id)
+        return _finish(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
+    if failure is None:
+        failure = _count_attempt(conn, session_id, row.state)
+    return failure
+
+
+def _count_attempt(conn: Connection, session_id: str, state: dict[str, Any]) -> Exception:
+    """A wrong code: CodeMismatchException, or the end of the session after MFA_ATTEMPTS."""
+    attempts = int(state.get("attempts") or 0) + 1
+    if attempts >= MFA_ATTEMPTS:
+        conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+        return NotAuthorizedException(SESSION_EXPIRED)
+    conn.execute(
+        update(t.auth_sessions).where(t.auth_sessions.c.id == session_id).values(state={**state, "attempts": attempts})
+    )
+    return CodeMismatchException(CODE_MISMATCH)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1038,6 +1076,145 @@ def _device_srp_verify(
 
 
 # --------------------------------------------------------------------------------------------
+# USER_AUTH: choice-based sign-in (Cognito Developer Guide, "Authentication flows", choice-based;
+# InitiateAuth / RespondToAuthChallenge SELECT_CHALLENGE). First factors as the pool's
+# SignInPolicy allows: PASSWORD (also as PASSWORD_SRP), EMAIL_OTP, SMS_OTP. A one-time code by email
+# or SMS is a complete sign-in (no MFA after it); a password goes on to MFA as usual. WEB_AUTHN is
+# never offered: Ostiary cannot register passkeys yet.
+
+FIRST_FACTORS = ("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN")
+
+
+def first_factors(pool: PoolView) -> list[str]:
+    policy = (pool.config.get("Policies") or {}).get("SignInPolicy") or {}
+    return list(policy.get("AllowedFirstAuthFactors") or ["PASSWORD"])
+
+
+def _otp_allowed(pool: PoolView) -> bool:
+    # a one-time code alone is not enough where the pool requires MFA
+    return str(pool.config.get("MfaConfiguration") or "OFF") != "ON"
+
+
+def available_challenges(pool: PoolView, user: User | None) -> list[str]:
+    """What a user may choose from (an unknown user: what the pool allows, so as not to tell)."""
+    allowed = first_factors(pool)
+    out: list[str] = []
+    if "PASSWORD" in allowed and (user is None or user.password_hash):
+        out += ["PASSWORD", "PASSWORD_SRP"]
+    usable = user is None or user.status == "CONFIRMED"
+    if _otp_allowed(pool) and usable:
+        if "EMAIL_OTP" in allowed and (user is None or (user.attributes.get("email") and user.verified("email"))):
+            out.append("EMAIL_OTP")
+        if "SMS_OTP" in allowed and (
+            user is None or (user.attributes.get("phone_number") and user.verified("phone_number"))
+        ):
+            out.append("SMS_OTP")
+    return out
+
+
+def _user_auth_start(
+    ctx: RequestContext, pool: PoolView, client: ClientView, auth: dict[str, str], now: dt.datetime
+) -> dict[str, Any]:
+    _require(auth, "USERNAME")
+    username = auth["USERNAME"]
+    preferred = auth.get("PREFERRED_CHALLENGE") or ""
+    if preferred and preferred not in ("PASSWORD", "PASSWORD_SRP", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN"):
+        raise InvalidParameterException(f"Invalid PREFERRED_CHALLENGE: {preferred}")
+    with ctx.store.read() as conn:
+        user = _find_for_signin(ctx, conn, pool, client, username)
+        check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
+        if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
+            raise NotAuthorizedException("Password attempts exceeded")
+    available = available_challenges(pool, user)
+    if preferred in available:
+        return _choose(ctx, pool, client, user, username, preferred, auth, now)
+    # no (usable) preference: the user chooses among the available challenges
+    state = {"user_id": user.id if user is not None else None, "username": username, "available": available}
+    with ctx.store.tx() as conn:
+        session = _new_session(conn, pool, client, username[:128], "SELECT_CHALLENGE", state, now)
+    return {
+        "ChallengeName": "SELECT_CHALLENGE",
+        "Session": session,
+        "ChallengeParameters": {},
+        "AvailableChallenges": available,
+    }
+
+
+def _select_challenge(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    name: str,
+    session_id: str,
+    answers: dict[str, str],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The answer to SELECT_CHALLENGE (ANSWER names the choice), or PASSWORD / PASSWORD_SRP answered
+    directly in the SELECT_CHALLENGE session."""
+    _require(answers, "USERNAME")
+    choice = answers.get("ANSWER") or "" if name == "SELECT_CHALLENGE" else name
+    with ctx.store.tx() as conn:
+        session = _take_session(conn, pool, client, session_id, "SELECT_CHALLENGE", now)
+    username = str(session.state.get("username") or answers["USERNAME"])
+    if choice not in (session.state.get("available") or []):
+        raise InvalidParameterException(f"{choice or 'ANSWER'} is not one of the available challenges.")
+    user_id = session.state.get("user_id")
+    with ctx.store.read() as conn:
+        user = directory.get_by_id(conn, pool, user_id) if user_id else None
+    if user_id and user is None:
+        raise NotAuthorizedException(SESSION_EXPIRED)
+    auth = {**answers, "USERNAME": user.username if user is not None else username}
+    return _choose(ctx, pool, client, user, username, choice, auth, now)
+
+
+def _choose(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    user: User | None,
+    username: str,
+    choice: str,
+    auth: dict[str, str],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    if choice == "PASSWORD":
+        return _password_signin(ctx, pool, client, {**auth, "USERNAME": auth.get("USERNAME") or username}, now)
+    if choice == "PASSWORD_SRP":
+        _require(auth, "SRP_A")
+        return _srp_start(ctx, pool, client, {**auth, "USERNAME": auth.get("USERNAME") or username}, now)
+    return _otp_start(ctx, pool, client, user, username, choice, auth, now)
+
+
+def _otp_start(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    user: User | None,
+    username: str,
+    challenge: str,
+    auth: dict[str, str],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Send a one-time sign-in code by email (EMAIL_OTP) or SMS (SMS_OTP)."""
+    pre_authentication(ctx, pool, client, user, {**auth, "USERNAME": username})
+    if user is None:
+        # an unknown user (user existence errors prevented): a challenge no code can answer
+        with ctx.store.tx() as conn:
+            state: dict[str, Any] = {"user_id": None, "attempts": 0, "options": [], "device_key": None}
+            session = _new_session(conn, pool, client, username[:128], challenge, state, now)
+        medium = "EMAIL" if challenge == "EMAIL_OTP" else "SMS"
+        return {
+            "ChallengeName": challenge,
+            "Session": session,
+            "ChallengeParameters": {"CODE_DELIVERY_DELIVERY_MEDIUM": medium, "CODE_DELIVERY_DESTINATION": "***"},
+        }
+    _gate(pool, user, now)
+    with ctx.store.tx() as conn:
+        result = _mfa_challenge(ctx, conn, pool, client, user, challenge, (), now)
+    result["ChallengeParameters"].pop("USER_ID_FOR_SRP", None)
+    return result
+
+
 # CUSTOM_AUTH (Cognito Developer Guide, "Custom authentication challenge Lambda triggers"):
 # DefineAuthChallenge decides, CreateAuthChallenge asks, VerifyAuthChallengeResponse checks.
 

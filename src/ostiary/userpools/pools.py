@@ -32,7 +32,7 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 
 # Settings UpdateUserPool may change; omitted ones return to these defaults.
 UPDATABLE_DEFAULTS: dict[str, Any] = {
-    "Policies": {"PasswordPolicy": dict(DEFAULT_POLICY)},
+    "Policies": {"PasswordPolicy": dict(DEFAULT_POLICY), "SignInPolicy": {"AllowedFirstAuthFactors": ["PASSWORD"]}},
     "DeletionProtection": "INACTIVE",
     "LambdaConfig": {},
     "AutoVerifiedAttributes": None,
@@ -78,7 +78,12 @@ def _merge_policies(given: dict[str, Any] | None) -> dict[str, Any]:
             pw.setdefault("MinimumLength", 8)
             policies["PasswordPolicy"] = pw
         if "SignInPolicy" in given:
-            policies["SignInPolicy"] = given["SignInPolicy"]
+            factors = list((given["SignInPolicy"] or {}).get("AllowedFirstAuthFactors") or ["PASSWORD"])
+            if "PASSWORD" not in factors:
+                raise InvalidParameterException("AllowedFirstAuthFactors must include PASSWORD.")
+            if "SOFTWARE_TOKEN" in factors:
+                raise InvalidParameterException("SOFTWARE_TOKEN is not supported as a first authentication factor.")
+            policies["SignInPolicy"] = {"AllowedFirstAuthFactors": list(dict.fromkeys(factors))}
     return policies
 
 

@@ -435,3 +435,24 @@ def set_user_settings(ctx: RequestContext, params: Params) -> Result:
         user, _ = _access_user(ctx, conn, params["AccessToken"])
         set_mfa_options(conn, user, list(params["MFAOptions"]), ctx.now)
     return {}
+
+
+def auth_factors(pool: PoolView, user: User) -> dict[str, Any]:
+    """GetUserAuthFactors' answer: MFA settings and the first factors the user can sign in with."""
+    from ostiary.userpools.auth import available_challenges
+
+    choices = available_challenges(pool, user)
+    configured = [f for f in ("PASSWORD", "EMAIL_OTP", "SMS_OTP") if f in choices]
+    out: dict[str, Any] = {"Username": user.username, "ConfiguredUserAuthFactors": configured}
+    if user.mfa.get("UserMFASettingList"):
+        out["UserMFASettingList"] = user.mfa["UserMFASettingList"]
+        if user.mfa.get("PreferredMfaSetting"):
+            out["PreferredMfaSetting"] = user.mfa["PreferredMfaSetting"]
+    return out
+
+
+@operation("cognito-idp", "GetUserAuthFactors")
+def get_user_auth_factors(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        pool, user, _ = _access(ctx, conn, params["AccessToken"])
+    return auth_factors(pool, user)

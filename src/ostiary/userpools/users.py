@@ -488,3 +488,13 @@ def list_users(ctx: RequestContext, params: Params) -> Result:
     if more and last_key is not None:
         out["PaginationToken"] = paging.encode(last_key)
     return out
+
+
+@operation("cognito-idp", "AdminGetUserAuthFactors")
+def admin_get_user_auth_factors(ctx: RequestContext, params: Params) -> Result:
+    from ostiary.userpools.selfservice import auth_factors
+
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        user = require_user(conn, pool, params["Username"])
+    return auth_factors(pool, user)
