@@ -220,11 +220,13 @@ def enable_mfa_device(ctx: RequestContext, params: Params) -> Result:
         )
         if step is None:
             raise InvalidAuthenticationCodeException(INVALID_CODE)
-        conn.execute(
+        done = conn.execute(
             update(t.iam_mfa_devices)
-            .where(_where(row))
+            .where(_where(row), t.iam_mfa_devices.c.user_key.is_(None))
             .values(user_key=user.name_key, enabled_at=ctx.now, last_step=step)
         )
+        if done.rowcount != 1:  # enabled for someone else meanwhile
+            raise EntityAlreadyExistsException("MFA Device is already in use.")
     return None
 
 
@@ -374,6 +376,7 @@ class Proof:
 
     account_id: str
     name_key: str
+    user_key: str
     step: int
 
 
@@ -391,7 +394,7 @@ def verify(ctx: RequestContext, serial: str | None, code: str | None) -> Proof:
     step = totp_match(_seed(ctx, row), code or "", ctx.now.timestamp(), row.last_step)
     if step is None:
         raise AccessDenied(STS_INVALID_CODE)
-    return Proof(row.account_id, row.name_key, step)
+    return Proof(row.account_id, row.name_key, user_key, step)
 
 
 def consume(conn: Connection, proof: Proof) -> None:
@@ -402,7 +405,7 @@ def consume(conn: Connection, proof: Proof) -> None:
         .where(
             d.account_id == proof.account_id,
             d.name_key == proof.name_key,
-            d.user_key.is_not(None),
+            d.user_key == proof.user_key,  # still assigned to the user
             (d.last_step.is_(None)) | (d.last_step < proof.step),
         )
         .values(last_step=proof.step)
