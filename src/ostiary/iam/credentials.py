@@ -3,20 +3,33 @@
 A lookup hits the store at most once per ``ttl`` seconds per key, and derived SigV4 signing keys
 are reused for their (date, region, service) scope. A key that is deactivated or deleted stops
 working in every process within ``ttl`` seconds (IAM itself is eventually consistent too).
+
+The last use of a long-term key (GetAccessKeyLastUsed) is recorded after its signature verified, at
+most once a minute per key and process: the request thread only checks an in-memory timestamp and
+queues the write; one background thread makes it (a single UPDATE in its own short transaction).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
+
+from sqlalchemy import update
 
 from ostiary.crypto.secrets import SecretBox
 from ostiary.iam.accounts import lookup_access_key
 from ostiary.iam.principals import Principal
 from ostiary.protocol.sigv4 import signing_key
+from ostiary.store import tables as t
 from ostiary.store.db import Store
+
+log = logging.getLogger("ostiary.credentials")
+
+RECORD_EVERY = 60.0  # seconds between two recorded uses of one key, per process
 
 
 @dataclass
@@ -47,6 +60,11 @@ class CredentialCache:
         self._entries: dict[str, ResolvedKey | None] = {}
         self._expiry: dict[str, float] = {}
         self._lock = threading.Lock()
+        self.usage = UsageRecorder(store)
+
+    def record_use(self, access_key_id: str, service: str, region: str) -> None:
+        """Note that a verified signature used ``access_key_id`` (cheap: see UsageRecorder)."""
+        self.usage.note(access_key_id, service, region)
 
     def get(self, access_key_id: str) -> ResolvedKey | None:
         now = time.monotonic()
@@ -72,3 +90,58 @@ class CredentialCache:
             self._entries[access_key_id] = entry
             self._expiry[access_key_id] = now + (self.ttl if entry is not None else 1.0)
         return entry
+
+
+class UsageRecorder:
+    """Records the last use of long-term access keys (``access_keys.last_used_*``).
+
+    ``note`` is on the hot path of every signed call: a dictionary read decides, without a lock,
+    whether this key's use was recorded less than ``every`` seconds ago; only otherwise does it
+    take the lock (to claim the write) and queue the write for the background thread. Temporary
+    (ASIA) keys have no row to update. A write that fails is logged and dropped (the next use a
+    minute later records again).
+    """
+
+    def __init__(self, store: Store, every: float = RECORD_EVERY, max_entries: int = 100_000) -> None:
+        self.store = store
+        self.every = every
+        self.max_entries = max_entries
+        self._recorded: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[str, dt.datetime, str, str]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def note(self, access_key_id: str, service: str, region: str) -> None:
+        if access_key_id.startswith("ASIA"):
+            return
+        now = time.monotonic()
+        last = self._recorded.get(access_key_id)
+        if last is not None and now - last < self.every:
+            return
+        with self._lock:
+            last = self._recorded.get(access_key_id)
+            if last is not None and now - last < self.every:
+                return  # another thread claimed this write
+            if len(self._recorded) >= self.max_entries:
+                self._recorded.clear()
+            self._recorded[access_key_id] = now
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ostiary-key-usage", daemon=True)
+                self._thread.start()
+        self._queue.put((access_key_id, dt.datetime.now(dt.UTC), service[:64], region[:32]))
+
+    def _run(self) -> None:
+        while True:
+            akid, when, service, region = self._queue.get()
+            try:
+                self.write(akid, when, service, region)
+            except Exception:  # the store is down or busy: the next use records again
+                log.warning("could not record the use of access key %s", akid, exc_info=True)
+
+    def write(self, access_key_id: str, when: dt.datetime, service: str, region: str) -> None:
+        with self.store.tx() as conn:
+            conn.execute(
+                update(t.access_keys)
+                .where(t.access_keys.c.access_key_id == access_key_id)
+                .values(last_used_at=when, last_used_service=service, last_used_region=region)
+            )

@@ -1,6 +1,10 @@
 """IAM users, their access keys and inline policies (IAM API Reference): CreateUser, GetUser,
-ListUsers, DeleteUser, CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey,
-PutUserPolicy, GetUserPolicy, ListUserPolicies, DeleteUserPolicy.
+ListUsers, UpdateUser, DeleteUser, CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey,
+GetAccessKeyLastUsed, PutUserPolicy, GetUserPolicy, ListUserPolicies, DeleteUserPolicy.
+
+UpdateUser renames a user and everything that refers to it (access keys, inline and attached
+policies, group memberships, login profile, MFA devices, GetSessionToken sessions) in one
+transaction. The last use of an access key is recorded by iam/credentials.py.
 
 Policy documents are validated by the policy engine (MalformedPolicyDocument) and returned
 URL-encoded, as IAM returns them (boto3 decodes them).
@@ -175,12 +179,76 @@ def delete_user(ctx: RequestContext, params: Params) -> Result:
             raise DeleteConflictException("Cannot delete entity, must detach all policies first.")
         if groups.groups_of(conn, ctx.account_id, row.name_key):
             raise DeleteConflictException("Cannot delete entity, must remove users from group first.")
+        from ostiary.iam import login_profiles
+
+        if login_profiles.has_profile(conn, ctx.account_id, row.name_key):
+            raise DeleteConflictException("Cannot delete entity, must delete login profile first.")
         conn.execute(
             delete(t.iam_users).where(
                 t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == row.name_key
             )
         )
     return None
+
+
+@operation("iam", "UpdateUser", resource=_user_resource)
+def update_user(ctx: RequestContext, params: Params) -> Result:
+    new_name = params.get("NewUserName")
+    new_path = params.get("NewPath")
+    with ctx.store.tx() as conn:
+        row = _get(conn, ctx.account_id, params["UserName"])
+        name = new_name or row.name
+        path = new_path or row.path
+        if name == row.name and path == row.path:
+            return None
+        key = name.lower()
+        if key != row.name_key:
+            taken = conn.execute(
+                select(t.iam_users.c.name).where(
+                    t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == key
+                )
+            ).first()
+            if taken is not None:
+                raise EntityAlreadyExistsException(f"User with name {name} already exists.")
+        _rename(conn, ctx.account_id, row, name, path)
+    return None
+
+
+def _rename(conn: Connection, acct: str, row: Row[Any], name: str, path: str) -> None:
+    """Rename/move a user and every row that names it, in the caller's transaction."""
+    key = name.lower()
+    conn.execute(
+        update(t.iam_users)
+        .where(t.iam_users.c.account_id == acct, t.iam_users.c.name_key == row.name_key)
+        .values(name_key=key, name=name, path=path)
+    )
+    k = t.access_keys.c
+    conn.execute(
+        update(t.access_keys)
+        .where(k.account_id == acct, k.principal_type == "user", k.principal_name == row.name)
+        .values(principal_name=name)
+    )
+    s = t.sts_sessions.c  # GetSessionToken credentials of the user stay the user's
+    conn.execute(
+        update(t.sts_sessions)
+        .where(s.account_id == acct, s.kind == "user", s.role_id == row.user_id)
+        .values(role_name=name, role_path=path)
+    )
+    if key == row.name_key:
+        return
+    for table, kind_col, key_col in (
+        (t.iam_inline_policies, "principal_type", "principal_key"),
+        (t.iam_attachments, "principal_type", "principal_key"),
+    ):
+        conn.execute(
+            update(table)
+            .where(table.c.account_id == acct, table.c[kind_col] == "user", table.c[key_col] == row.name_key)
+            .values({key_col: key})
+        )
+    for table in (t.iam_group_members, t.iam_login_profiles, t.iam_mfa_devices):
+        conn.execute(
+            update(table).where(table.c.account_id == acct, table.c.user_key == row.name_key).values(user_key=key)
+        )
 
 
 # --- access keys --------------------------------------------------------------------------------
@@ -276,6 +344,44 @@ def delete_access_key(ctx: RequestContext, params: Params) -> Result:
         akid = _key(conn, ctx, params)
         conn.execute(delete(t.access_keys).where(t.access_keys.c.access_key_id == akid))
     return None
+
+
+def _last_used_resource(ctx: RequestContext, params: Params) -> str:
+    """The user that owns the key (IAM authorizes GetAccessKeyLastUsed on the user resource)."""
+    with ctx.store.read() as conn:
+        row = conn.execute(
+            select(t.access_keys.c.principal_type, t.access_keys.c.principal_name).where(
+                t.access_keys.c.access_key_id == params.get("AccessKeyId", ""),
+                t.access_keys.c.account_id == ctx.account_id,
+            )
+        ).first()
+    if row is None or row.principal_type != "user":
+        return f"arn:aws:iam::{ctx.account_id}:user/*"
+    return f"arn:aws:iam::{ctx.account_id}:user/{row.principal_name}"
+
+
+@operation("iam", "GetAccessKeyLastUsed", resource=_last_used_resource)
+def get_access_key_last_used(ctx: RequestContext, params: Params) -> Result:
+    akid = params["AccessKeyId"]
+    with ctx.store.read() as conn:
+        row = conn.execute(
+            select(t.access_keys).where(
+                t.access_keys.c.access_key_id == akid, t.access_keys.c.account_id == ctx.account_id
+            )
+        ).first()
+    if row is None:
+        raise NoSuchEntityException(f"The Access Key with id {akid} cannot be found.")
+    used: dict[str, Any] = {"ServiceName": "N/A", "Region": "N/A"}
+    if row.last_used_at is not None:
+        used = {
+            "LastUsedDate": utc(row.last_used_at),
+            "ServiceName": row.last_used_service or "N/A",
+            "Region": row.last_used_region or "N/A",
+        }
+    out: dict[str, Any] = {"AccessKeyLastUsed": used}
+    if row.principal_type == "user":
+        out["UserName"] = row.principal_name
+    return out
 
 
 # --- inline policies ---------------------------------------------------------------------------

@@ -241,6 +241,7 @@ class Dispatcher:
                 raise UnrecognizedClient("The security token included in the request is invalid.")
             if found.session_expires_at is not None and found.session_expires_at <= now:
                 raise ExpiredToken("The security token included in the request is expired")
+        self.credentials.record_use(signed.access_key_id, signed.service, signed.region)  # GetAccessKeyLastUsed
         return principal, signed.region
 
     # -- invoke ----------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ HANDLER_MODULES = (
     "ostiary.iam.mfa",
     "ostiary.iam.instance_profiles",
     "ostiary.iam.account",
+    "ostiary.iam.login_profiles",
     "ostiary.iam.simulate",
     "ostiary.sts.federated",
     "ostiary.identitypools.pools",

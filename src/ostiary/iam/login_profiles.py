@@ -1,0 +1,196 @@
+"""IAM users' console passwords (IAM API Reference): CreateLoginProfile, GetLoginProfile,
+UpdateLoginProfile, DeleteLoginProfile, ChangePassword.
+
+Passwords are checked against the account's password policy (iam/account.py) and stored as
+Argon2id hashes only (the operations that hash run off the event loop). ChangePassword is the IAM
+user's own call: the old password must match. Ostiary has no AWS console, so a login profile is
+what an operator's own sign-in page can check a user's password against.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.engine import Row
+
+from ostiary.iam import account
+from ostiary.iam.errors import (
+    EntityAlreadyExistsException,
+    InvalidInputException,
+    InvalidUserTypeException,
+    NoSuchEntityException,
+    PasswordPolicyViolationException,
+)
+from ostiary.iam.principals import Decision, PrincipalKind
+from ostiary.iam.users import _caller_name, _get, _user_resource
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.errors import AccessDenied
+from ostiary.protocol.registry import Params, Result, operation
+from ostiary.store import tables as t
+from ostiary.store.db import utc
+
+_L = t.iam_login_profiles.c
+
+
+def _profile(conn: Connection, acct: str, user: Row[Any]) -> Row[Any]:
+    row = conn.execute(select(t.iam_login_profiles).where(_L.account_id == acct, _L.user_key == user.name_key)).first()
+    if row is None:
+        raise NoSuchEntityException(f"Login Profile for User {user.name} cannot be found.")
+    return row
+
+
+def _profile_type(user: Row[Any], row: Row[Any]) -> dict[str, Any]:
+    return {"UserName": user.name, "CreateDate": utc(row.created_at), "PasswordResetRequired": row.reset_required}
+
+
+def _user(conn: Connection, ctx: RequestContext, params: Params) -> Row[Any]:
+    name = _caller_name(ctx, params)
+    if name is None:  # the account root, which has no IAM login profile in Ostiary
+        raise NoSuchEntityException("Login profiles of the account root are not managed by Ostiary; name an IAM user.")
+    return _get(conn, ctx.account_id, name)
+
+
+def has_profile(conn: Connection, acct: str, user_key: str) -> bool:
+    return conn.execute(select(_L.user_key).where(_L.account_id == acct, _L.user_key == user_key)).first() is not None
+
+
+@operation("iam", "CreateLoginProfile", resource=_user_resource, offload=True)
+def create_login_profile(ctx: RequestContext, params: Params) -> Result:
+    password = params.get("Password")
+    if not password:
+        raise InvalidInputException("A password is required to create the login profile of an IAM user.")
+    with ctx.store.read() as conn:  # check first: hash only passwords that will be stored
+        user = _user(conn, ctx, params)
+        account.check_password(conn, ctx.account_id, password)
+    hashed = ctx.passwords.hash(password)
+    with ctx.store.tx() as conn:
+        user = _user(conn, ctx, params)
+        if has_profile(conn, ctx.account_id, user.name_key):
+            raise EntityAlreadyExistsException(f"Login Profile for user {user.name} already exists.")
+        account.check_password(conn, ctx.account_id, password)  # the policy may have changed meanwhile
+        conn.execute(
+            insert(t.iam_login_profiles).values(
+                account_id=ctx.account_id,
+                user_key=user.name_key,
+                password_hash=hashed,
+                reset_required=bool(params.get("PasswordResetRequired", False)),
+                created_at=ctx.now,
+                password_changed_at=ctx.now,
+            )
+        )
+        return {"LoginProfile": _profile_type(user, _profile(conn, ctx.account_id, user))}
+
+
+@operation("iam", "GetLoginProfile", resource=_user_resource)
+def get_login_profile(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        user = _user(conn, ctx, params)
+        return {"LoginProfile": _profile_type(user, _profile(conn, ctx.account_id, user))}
+
+
+@operation("iam", "UpdateLoginProfile", resource=_user_resource, offload=True)
+def update_login_profile(ctx: RequestContext, params: Params) -> Result:
+    password = params.get("Password")
+    hashed = None
+    if password:
+        with ctx.store.read() as conn:
+            _profile(conn, ctx.account_id, _user(conn, ctx, params))
+            account.check_password(conn, ctx.account_id, password)
+        hashed = ctx.passwords.hash(password)
+    with ctx.store.tx() as conn:
+        user = _user(conn, ctx, params)
+        _profile(conn, ctx.account_id, user)
+        values: dict[str, Any] = {}
+        if hashed is not None:
+            assert password is not None
+            account.check_password(conn, ctx.account_id, password)
+            values.update(password_hash=hashed, password_changed_at=ctx.now)
+        if params.get("PasswordResetRequired") is not None:
+            values["reset_required"] = bool(params["PasswordResetRequired"])
+        if values:
+            conn.execute(
+                update(t.iam_login_profiles)
+                .where(_L.account_id == ctx.account_id, _L.user_key == user.name_key)
+                .values(**values)
+            )
+    return None
+
+
+@operation("iam", "DeleteLoginProfile", resource=_user_resource)
+def delete_login_profile(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        user = _user(conn, ctx, params)
+        _profile(conn, ctx.account_id, user)
+        conn.execute(delete(t.iam_login_profiles).where(_L.account_id == ctx.account_id, _L.user_key == user.name_key))
+    return None
+
+
+def _may_change_password(ctx: RequestContext, policy: dict[str, Any] | None) -> None:
+    """The password policy's AllowUsersToChangePassword lets IAM users change their own password
+    without an IAM policy (an explicit deny still wins); otherwise the caller's policies must allow
+    iam:ChangePassword on their own user. Temporary credentials (GetSessionToken) always need the
+    IAM policy, so that the no-IAM rule of sessions without MFA holds."""
+    from ostiary.iam.authz import Authorizer
+
+    assert ctx.principal is not None
+    resource = ctx.principal.arn
+    decision = Authorizer(ctx.store).decide(
+        ctx.principal, "iam:ChangePassword", resource, ctx.source_ip, ctx.now, False
+    )
+    if decision is Decision.ALLOW:
+        return
+    by_policy = bool(policy and policy.get("AllowUsersToChangePassword"))
+    if decision is Decision.IMPLICIT_DENY and by_policy and not ctx.principal.access_key_id.startswith("ASIA"):
+        return
+    why = (
+        "with an explicit deny in an identity-based policy"
+        if decision is Decision.EXPLICIT_DENY
+        else "because no identity-based policy allows the iam:ChangePassword action"
+    )
+    raise AccessDenied(
+        f"User: {ctx.principal.arn} is not authorized to perform: iam:ChangePassword on resource: {resource} {why}"
+    )
+
+
+# authorization is made by the handler: the password policy may allow it without any IAM policy
+@operation("iam", "ChangePassword", authorize=False, offload=True)
+def change_password(ctx: RequestContext, params: Params) -> Result:
+    principal = ctx.principal
+    if principal is None or principal.kind is not PrincipalKind.USER:
+        raise InvalidUserTypeException("Only IAM users can change their own password.")
+    name = principal.arn.rsplit("/", 1)[-1]
+    with ctx.store.read() as conn:
+        user = _get(conn, ctx.account_id, name)
+        if user.user_id != principal.user_id:  # renamed or re-created since the credentials were issued
+            raise NoSuchEntityException(f"The user with name {name} cannot be found.")
+        stored = _profile(conn, ctx.account_id, user)
+        policy = account.password_policy(conn, ctx.account_id)
+    _may_change_password(ctx, policy)
+    if not ctx.passwords.verify(stored.password_hash, params["OldPassword"]):
+        raise AccessDenied("The old password is incorrect.")
+    new = params["NewPassword"]
+    problem = account.password_problem(new, policy)
+    if (
+        problem is None
+        and policy
+        and policy.get("PasswordReusePrevention")
+        and ctx.passwords.verify(stored.password_hash, new)
+    ):
+        problem = "Password should not be one of the previous passwords"  # only the current one is known
+    if problem:
+        raise PasswordPolicyViolationException(problem)
+    hashed = ctx.passwords.hash(new)
+    with ctx.store.tx() as conn:
+        done = conn.execute(
+            update(t.iam_login_profiles)
+            .where(
+                _L.account_id == ctx.account_id,
+                _L.user_key == user.name_key,
+                _L.password_hash == stored.password_hash,  # not changed by another call meanwhile
+            )
+            .values(password_hash=hashed, password_changed_at=ctx.now, reset_required=False)
+        ).rowcount
+        if not done:
+            raise AccessDenied("The old password is incorrect.")
+    return None

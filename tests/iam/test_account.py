@@ -1,0 +1,169 @@
+"""IAM account settings through boto3: aliases (unique across accounts), the password policy,
+GetAccountSummary's counts; GetAccessKeyLastUsed and the recording of a key's last use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import Server, make_client
+
+
+def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
+    r = exc.value.response
+    return r["Error"]["Code"], r["Error"]["Message"], r["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.fixture(scope="module")
+def second_account(server: Server) -> Any:
+    """An IAM client of another account on the same server (created with `ostiary accounts create`)."""
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ostiary.cli",
+            "accounts",
+            "create",
+            "--name",
+            "alias-rival",
+            "--data-dir",
+            str(server.data_dir),
+            "--database-url",
+            server.database_url,
+        ],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    akid = created.stderr.split("Access key id", 1)[1].split()[0]
+    secret = created.stderr.split("Secret access key", 1)[1].split()[0]
+    return make_client(server.url, "iam", aws_access_key_id=akid, aws_secret_access_key=secret)
+
+
+def test_account_alias(server: Server, second_account: Any) -> None:
+    iam = server.client("iam")
+    assert iam.list_account_aliases()["AccountAliases"] == []
+    for bad in ("-leading", "trailing-", "Upper", "double--hyphen"):
+        with pytest.raises(ClientError) as exc:
+            iam.create_account_alias(AccountAlias=bad)
+        assert _err(exc)[0] in ("ValidationError", "InvalidInput"), bad
+    iam.create_account_alias(AccountAlias="ostiary-test-1")
+    assert iam.list_account_aliases()["AccountAliases"] == ["ostiary-test-1"]
+    with pytest.raises(ClientError) as exc:
+        second_account.create_account_alias(AccountAlias="ostiary-test-1")
+    assert _err(exc)[0] == "EntityAlreadyExists" and _err(exc)[2] == 409
+    iam.create_account_alias(AccountAlias="ostiary-test-1")  # the account's own alias again: fine
+    with pytest.raises(ClientError) as exc:
+        iam.delete_account_alias(AccountAlias="not-mine")
+    assert _err(exc)[0] == "NoSuchEntity"
+    iam.delete_account_alias(AccountAlias="ostiary-test-1")
+    assert iam.list_account_aliases()["AccountAliases"] == []
+    second_account.create_account_alias(AccountAlias="ostiary-test-1")  # free again
+    assert second_account.list_account_aliases()["AccountAliases"] == ["ostiary-test-1"]
+    second_account.delete_account_alias(AccountAlias="ostiary-test-1")
+
+
+def test_password_policy(server: Server) -> None:
+    iam = server.client("iam")
+    with pytest.raises(ClientError) as exc:
+        iam.get_account_password_policy()
+    assert _err(exc)[:3] == (
+        "NoSuchEntity",
+        "The Password Policy with domain name 123456789012 cannot be found.",
+        404,
+    )
+    iam.update_account_password_policy(
+        MinimumPasswordLength=12, RequireSymbols=True, RequireNumbers=True, MaxPasswordAge=90, PasswordReusePrevention=3
+    )
+    policy = iam.get_account_password_policy()["PasswordPolicy"]
+    assert policy == {
+        "MinimumPasswordLength": 12,
+        "RequireSymbols": True,
+        "RequireNumbers": True,
+        "RequireUppercaseCharacters": False,
+        "RequireLowercaseCharacters": False,
+        "AllowUsersToChangePassword": False,
+        "ExpirePasswords": True,
+        "MaxPasswordAge": 90,
+        "PasswordReusePrevention": 3,
+        "HardExpiry": False,
+    }
+    iam.update_account_password_policy(RequireUppercaseCharacters=True)  # no partial update: the rest resets
+    policy = iam.get_account_password_policy()["PasswordPolicy"]
+    assert policy["MinimumPasswordLength"] == 6 and policy["RequireUppercaseCharacters"] is True
+    assert policy["RequireSymbols"] is False and policy["ExpirePasswords"] is False and "MaxPasswordAge" not in policy
+    iam.delete_account_password_policy()
+    with pytest.raises(ClientError) as exc:
+        iam.delete_account_password_policy()
+    assert _err(exc)[0] == "NoSuchEntity"
+
+
+def test_account_summary_counts(server: Server) -> None:
+    iam = server.client("iam")
+    before = iam.get_account_summary()["SummaryMap"]
+    assert before["UsersQuota"] == 5000 and before["AccessKeysPerUserQuota"] == 2
+    assert before["AccountAccessKeysPresent"] == 1 and before["AccountMFAEnabled"] == 0
+    iam.create_user(UserName="summary-user")
+    iam.create_group(GroupName="summary-group")
+    iam.create_instance_profile(InstanceProfileName="summary-ip")
+    after = iam.get_account_summary()["SummaryMap"]
+    assert after["Users"] == before["Users"] + 1
+    assert after["Groups"] == before["Groups"] + 1
+    assert after["InstanceProfiles"] == before["InstanceProfiles"] + 1
+    for key in ("Roles", "Policies", "MFADevices", "MFADevicesInUse", "Providers", "RolesQuota"):
+        assert isinstance(after[key], int)
+    iam.delete_instance_profile(InstanceProfileName="summary-ip")
+    iam.delete_group(GroupName="summary-group")
+    iam.delete_user(UserName="summary-user")
+
+
+def _last_used(iam: Any, akid: str) -> dict[str, Any]:
+    result: dict[str, Any] = iam.get_access_key_last_used(AccessKeyId=akid)
+    return result
+
+
+def test_access_key_last_used(server: Server) -> None:
+    iam = server.client("iam")
+    iam.create_user(UserName="keyuser")
+    key = iam.create_access_key(UserName="keyuser")["AccessKey"]
+    fresh = _last_used(iam, key["AccessKeyId"])
+    assert fresh["UserName"] == "keyuser"
+    assert fresh["AccessKeyLastUsed"] == {"ServiceName": "N/A", "Region": "N/A"}
+
+    creds = {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+    make_client(server.url, "sts", region_name="eu-west-1", **creds).get_caller_identity()
+    deadline = time.monotonic() + 10
+    used = fresh["AccessKeyLastUsed"]
+    while time.monotonic() < deadline and "LastUsedDate" not in used:
+        time.sleep(0.05)
+        used = _last_used(iam, key["AccessKeyId"])["AccessKeyLastUsed"]
+    assert used["ServiceName"] == "sts" and used["Region"] == "eu-west-1" and "LastUsedDate" in used
+
+    # recorded at most once a minute per key and process: a second use right away is not written
+    with pytest.raises(ClientError):
+        make_client(server.url, "iam", **creds).list_users()  # denied, but the signature verified
+    time.sleep(0.3)
+    assert _last_used(iam, key["AccessKeyId"])["AccessKeyLastUsed"] == used
+
+    # a bad signature is not a use
+    other = iam.create_access_key(UserName="keyuser")["AccessKey"]
+    with pytest.raises(ClientError):
+        make_client(
+            server.url, "sts", aws_access_key_id=other["AccessKeyId"], aws_secret_access_key="wrong" * 8
+        ).get_caller_identity()
+    time.sleep(0.3)
+    assert _last_used(iam, other["AccessKeyId"])["AccessKeyLastUsed"] == {"ServiceName": "N/A", "Region": "N/A"}
+
+    with pytest.raises(ClientError) as exc:
+        iam.get_access_key_last_used(AccessKeyId="AKIANOSUCHKEY0000000")
+    assert _err(exc)[0] == "NoSuchEntity"
+    for k in (key, other):
+        iam.delete_access_key(UserName="keyuser", AccessKeyId=k["AccessKeyId"])
+    iam.delete_user(UserName="keyuser")
