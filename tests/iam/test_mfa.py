@@ -153,6 +153,9 @@ def test_virtual_device_lifecycle(server: Server) -> None:
     with pytest.raises(ClientError) as exc:
         iam.deactivate_mfa_device(UserName="dana2", SerialNumber=serial)
     assert _err(exc)[0] == "NoSuchEntity"
+    with pytest.raises(ClientError) as exc:  # a user with an MFA device cannot be deleted
+        iam.delete_user(UserName="dana")
+    assert _err(exc)[:2] == ("DeleteConflict", "Cannot delete entity, must delete MFA device first.")
 
     iam.deactivate_mfa_device(UserName="dana", SerialNumber=serial)
     assert iam.list_mfa_devices(UserName="dana")["MFADevices"] == []

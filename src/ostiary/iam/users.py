@@ -183,6 +183,13 @@ def delete_user(ctx: RequestContext, params: Params) -> Result:
 
         if login_profiles.has_profile(conn, ctx.account_id, row.name_key):
             raise DeleteConflictException("Cannot delete entity, must delete login profile first.")
+        assigned = conn.execute(
+            select(t.iam_mfa_devices.c.name_key).where(
+                t.iam_mfa_devices.c.account_id == ctx.account_id, t.iam_mfa_devices.c.user_key == row.name_key
+            )
+        ).first()
+        if assigned is not None:
+            raise DeleteConflictException("Cannot delete entity, must delete MFA device first.")
         conn.execute(
             delete(t.iam_users).where(
                 t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == row.name_key

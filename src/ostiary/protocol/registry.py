@@ -35,6 +35,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.identity_providers",
     "ostiary.userpools.federated_users",
     "ostiary.userpools.saml_signing",
+    "ostiary.userpools.passkeys",
     "ostiary.sts.service",
     "ostiary.iam.users",
     "ostiary.iam.roles",

@@ -635,3 +635,21 @@ iam_account_settings = Table(
     Column("alias", String(63), nullable=True, unique=True),
     Column("password_policy", JSONDoc, nullable=True),
 )
+
+# Passkeys of user pool users (CompleteWebAuthnRegistration; migration 0012): the credential's
+# public key (COSE, base64url) and signature counter; the id is the credential id, base64url.
+webauthn_credentials = Table(
+    "webauthn_credentials",
+    metadata,
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), primary_key=True),
+    Column("credential_id", String(1400), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("sign_count", BigInteger, nullable=False),
+    Column("relying_party_id", String(127), nullable=False),
+    Column("friendly_name", String(256), nullable=True),
+    Column("attachment", String(32), nullable=True),
+    Column("transports", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_webauthn_credentials_user", "user_id"),
+)

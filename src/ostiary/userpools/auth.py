@@ -30,7 +30,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools import devices, directory, lockout, messages, mfa, srp, tokens, triggers
+from ostiary.userpools import devices, directory, lockout, messages, mfa, passkeys, srp, tokens, triggers
 from ostiary.userpools import passwords as policy
 from ostiary.userpools.claims import SignInEvent
 from ostiary.userpools.directory import PoolView, User
@@ -798,6 +798,10 @@ def _respond(
         if not session:
             raise InvalidParameterException("Missing required parameter Session")
         return _answer_mfa(ctx, pool, client, name, session, answers, finish)
+    if name == "WEB_AUTHN":
+        if not session:
+            raise InvalidParameterException("Missing required parameter Session")
+        return _webauthn_answer(ctx, pool, client, session, answers, finish)
     if name == "DEVICE_SRP_AUTH":
         if not session:
             raise InvalidParameterException("Missing required parameter Session")
@@ -1079,8 +1083,8 @@ def _device_srp_verify(
 # USER_AUTH: choice-based sign-in (Cognito Developer Guide, "Authentication flows", choice-based;
 # InitiateAuth / RespondToAuthChallenge SELECT_CHALLENGE). First factors as the pool's
 # SignInPolicy allows: PASSWORD (also as PASSWORD_SRP), EMAIL_OTP, SMS_OTP. A one-time code by email
-# or SMS is a complete sign-in (no MFA after it); a password goes on to MFA as usual. WEB_AUTHN is
-# never offered: Ostiary cannot register passkeys yet.
+# or SMS, or a passkey (WEB_AUTHN, ostiary.userpools.passkeys) is a complete sign-in (no MFA after
+# it); a password goes on to MFA as usual.
 
 FIRST_FACTORS = ("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN")
 
@@ -1095,13 +1099,16 @@ def _otp_allowed(pool: PoolView) -> bool:
     return str(pool.config.get("MfaConfiguration") or "OFF") != "ON"
 
 
-def available_challenges(pool: PoolView, user: User | None) -> list[str]:
+def available_challenges(pool: PoolView, user: User | None, has_passkeys: bool = False) -> list[str]:
     """What a user may choose from (an unknown user: what the pool allows, so as not to tell)."""
     allowed = first_factors(pool)
     out: list[str] = []
     if "PASSWORD" in allowed and (user is None or user.password_hash):
         out += ["PASSWORD", "PASSWORD_SRP"]
     usable = user is None or user.status == "CONFIRMED"
+    passkey_mfa = passkeys.config(pool).get("FactorConfiguration") == "MULTI_FACTOR_WITH_USER_VERIFICATION"
+    if "WEB_AUTHN" in allowed and usable and (user is None or has_passkeys) and (_otp_allowed(pool) or passkey_mfa):
+        out.append("WEB_AUTHN")
     if _otp_allowed(pool) and usable:
         if "EMAIL_OTP" in allowed and (user is None or (user.attributes.get("email") and user.verified("email"))):
             out.append("EMAIL_OTP")
@@ -1125,7 +1132,8 @@ def _user_auth_start(
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
-    available = available_challenges(pool, user)
+        has_passkeys = user is not None and passkeys.count(conn, pool.id, user.id) > 0
+    available = available_challenges(pool, user, has_passkeys)
     if preferred in available:
         return _choose(ctx, pool, client, user, username, preferred, auth, now)
     # no (usable) preference: the user chooses among the available challenges
@@ -1182,7 +1190,81 @@ def _choose(
     if choice == "PASSWORD_SRP":
         _require(auth, "SRP_A")
         return _srp_start(ctx, pool, client, {**auth, "USERNAME": auth.get("USERNAME") or username}, now)
+    if choice == "WEB_AUTHN":
+        return _webauthn_start(ctx, pool, client, user, username, auth, now)
     return _otp_start(ctx, pool, client, user, username, choice, auth, now)
+
+
+def _webauthn_start(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    user: User | None,
+    username: str,
+    auth: dict[str, str],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The WEB_AUTHN challenge: CREDENTIAL_REQUEST_OPTIONS for the user's passkeys."""
+    if auth.get("CREDENTIAL"):
+        raise InvalidParameterException("Answer WEB_AUTHN first, then send the CREDENTIAL to the WEB_AUTHN challenge.")
+    pre_authentication(ctx, pool, client, user, {**auth, "USERNAME": username})
+    if user is not None:
+        _gate(pool, user, now)
+    with ctx.store.tx() as conn:
+        rp_id = passkeys.relying_party(conn, ctx.settings, pool)
+        if user is not None:
+            state, options = passkeys.request_options(conn, ctx.settings, pool, user)
+        else:  # an unknown user: options like anyone's, that no passkey can answer
+            state = {
+                "challenge": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("="),
+                "rp_id": rp_id,
+            }
+            options = {
+                "challenge": state["challenge"],
+                "timeout": passkeys.CHALLENGE_SECONDS * 1000,
+                "rpId": rp_id,
+                "allowCredentials": [],
+                "userVerification": passkeys.user_verification(pool),
+            }
+        session_state = {**state, "user_id": user.id if user is not None else None}
+        session = _new_session(conn, pool, client, username[:128], "WEB_AUTHN", session_state, now)
+    return {
+        "ChallengeName": "WEB_AUTHN",
+        "Session": session,
+        "ChallengeParameters": {"CREDENTIAL_REQUEST_OPTIONS": json.dumps(options, separators=(",", ":"))},
+    }
+
+
+def _webauthn_answer(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    session_id: str,
+    answers: dict[str, str],
+    finish: Finisher,
+) -> dict[str, Any]:
+    _require(answers, "USERNAME", "CREDENTIAL")
+    now = ctx.now
+    with ctx.store.tx() as conn:
+        session = _take_session(conn, pool, client, session_id, "WEB_AUTHN", now)
+    user_id = session.state.get("user_id")
+    with ctx.store.tx() as conn:
+        user = directory.get_by_id(conn, pool, user_id) if user_id else None
+        if user is None or not user.enabled:
+            raise NotAuthorizedException(INCORRECT)
+        check_secret_hash_for(client, [answers["USERNAME"], user.username], answers.get("SECRET_HASH"))
+        try:
+            passkeys.verify_assertion(conn, pool, user, session.state, answers["CREDENTIAL"])
+        except NotAuthorizedException:
+            failed = True
+        else:
+            failed = False
+            lockout.record_success(conn, pool.id, user.id)
+            return _finish(finish, ctx, conn, pool, client, user, now, None)
+    if failed:
+        with ctx.store.tx() as conn:
+            lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
+    raise NotAuthorizedException(INCORRECT)
 
 
 def _otp_start(

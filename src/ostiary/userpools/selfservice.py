@@ -437,12 +437,13 @@ def set_user_settings(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
-def auth_factors(pool: PoolView, user: User) -> dict[str, Any]:
+def auth_factors(conn: Connection, pool: PoolView, user: User) -> dict[str, Any]:
     """GetUserAuthFactors' answer: MFA settings and the first factors the user can sign in with."""
+    from ostiary.userpools import passkeys
     from ostiary.userpools.auth import available_challenges
 
-    choices = available_challenges(pool, user)
-    configured = [f for f in ("PASSWORD", "EMAIL_OTP", "SMS_OTP") if f in choices]
+    choices = available_challenges(pool, user, passkeys.count(conn, pool.id, user.id) > 0)
+    configured = [f for f in ("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN") if f in choices]
     out: dict[str, Any] = {"Username": user.username, "ConfiguredUserAuthFactors": configured}
     if user.mfa.get("UserMFASettingList"):
         out["UserMFASettingList"] = user.mfa["UserMFASettingList"]
@@ -455,4 +456,4 @@ def auth_factors(pool: PoolView, user: User) -> dict[str, Any]:
 def get_user_auth_factors(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         pool, user, _ = _access(ctx, conn, params["AccessToken"])
-    return auth_factors(pool, user)
+        return auth_factors(conn, pool, user)

@@ -497,4 +497,4 @@ def admin_get_user_auth_factors(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         user = require_user(conn, pool, params["Username"])
-    return auth_factors(pool, user)
+        return auth_factors(conn, pool, user)
