@@ -776,45 +776,45 @@ def _respond(
     name = params["ChallengeName"]
     answers: dict[str, str] = dict(params.get("ChallengeResponses") or {})
     session = params.get("Session")
-    if name == "PASSWORD_VERIFIER":
+    if name == "PASSWORD_VERIFIER":  # the SRP state travels in the SECRET_BLOCK, not a session
         return _srp_verify(ctx, pool, client, answers, ctx.now)
-    if name == "NEW_PASSWORD_REQUIRED":
-        if not session:
-            raise InvalidParameterException("Missing required parameter Session")
-        return _new_password(ctx, pool, client, session, answers, ctx.now)
-    if name in MFA_CHALLENGES:
-        if not session:
-            raise InvalidParameterException("Missing required parameter Session")
-        return _answer_mfa(ctx, pool, client, name, session, answers, finish)
-    if name == "CUSTOM_CHALLENGE":
-        if not session:
-            raise InvalidParameterException("Missing required parameter Session")
-        return _custom_answer(ctx, pool, client, session, answers, ctx.now)
-    if name in ("SELECT_CHALLENGE", "PASSWORD", "PASSWORD_SRP"):
-        if not session:
-            raise InvalidParameterException("Missing required parameter Session")
-        return _select_challenge(ctx, pool, client, name, session, answers, ctx.now)
-    if name == "SMS_OTP":
-        if not session:
-            raise InvalidParameterException("Missing required parameter Session")
-        return _answer_mfa(ctx, pool, client, name, session, answers, finish)
-    if name == "WEB_AUTHN":
-        if not session:
-            raise InvalidParameterException("Missing required parameter Session")
-        return _webauthn_answer(ctx, pool, client, session, answers, finish)
-    if name == "DEVICE_SRP_AUTH":
-        if not session:
-            raise InvalidParameterException("Missing required parameter Session")
-        return _device_srp_start(ctx, pool, client, session, answers, ctx.now)
     if name == "DEVICE_PASSWORD_VERIFIER":
         return _device_srp_verify(ctx, pool, client, session, answers, ctx.now)
-    raise InvalidParameterException(f"Ostiary does not support the {name} challenge yet.")
+    if name not in _SESSION_CHALLENGES:
+        raise InvalidParameterException(f"Ostiary does not support the {name} challenge yet.")
+    if not session:
+        raise InvalidParameterException("Missing required parameter Session")
+    if name == "NEW_PASSWORD_REQUIRED":
+        return _new_password(ctx, pool, client, session, answers, ctx.now)
+    if name in MFA_CHALLENGES or name == "SMS_OTP":
+        return _answer_mfa(ctx, pool, client, name, session, answers, finish)
+    if name == "CUSTOM_CHALLENGE":
+        return _custom_answer(ctx, pool, client, session, answers, ctx.now)
+    if name in ("SELECT_CHALLENGE", "PASSWORD", "PASSWORD_SRP"):
+        return _select_challenge(ctx, pool, client, name, session, answers, ctx.now)
+    if name == "WEB_AUTHN":
+        return _webauthn_answer(ctx, pool, client, session, answers, finish)
+    return _device_srp_start(ctx, pool, client, session, answers, ctx.now)  # DEVICE_SRP_AUTH
 
 
 # --------------------------------------------------------------------------------------------
 # MFA (Cognito Developer Guide, "Adding MFA to a user pool"; RespondToAuthChallenge)
 
 MFA_CHALLENGES = ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP", "SELECT_MFA_TYPE", "MFA_SETUP")
+# challenges answered within a challenge session (RespondToAuthChallenge's Session)
+_SESSION_CHALLENGES = frozenset(
+    {
+        "NEW_PASSWORD_REQUIRED",
+        *MFA_CHALLENGES,
+        "SMS_OTP",
+        "CUSTOM_CHALLENGE",
+        "SELECT_CHALLENGE",
+        "PASSWORD",
+        "PASSWORD_SRP",
+        "WEB_AUTHN",
+        "DEVICE_SRP_AUTH",
+    }
+)
 MFA_ATTEMPTS = 3
 CODE_MISMATCH = "Invalid code or auth state for the user."
 
