@@ -119,7 +119,7 @@ def authenticate_client(runtime: Runtime, domain: Domain, request: Request, form
     if client is None or client.pool_id != domain.pool.id:
         raise OAuthError("invalid_client", "Client authentication failed", 401, basic=basic)
     if client.secret is not None:
-        if not secret or not hmac.compare_digest(secret.encode(), client.secret.encode()):
+        if not secret or not any(hmac.compare_digest(secret.encode(), s.encode()) for s in client.secrets()):
             raise OAuthError("invalid_client", "Client authentication failed", 401, basic=basic)
     elif secret:
         raise OAuthError("invalid_client", "The client has no secret", 401, basic=basic)

@@ -95,10 +95,14 @@ user_pool_clients = Table(
     Column("client_id", String(128), primary_key=True),
     Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(128), nullable=False),
-    Column("secret_enc", Text, nullable=True),
+    Column("secret_enc", Text, nullable=True),  # the primary secret, sealed
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("config", JSONDoc, nullable=False),
+    # migration 0013: {"primary_id", "primary_created", "extra": [{"id", "sealed", "created"}]} once a
+    # secret was added (AddUserPoolClientSecret) or the primary replaced; NULL means one secret whose
+    # id is "<client id>--<creation time in ms>"
+    Column("secret_rotation", JSONDoc, nullable=True),
     Index("ix_user_pool_clients_pool", "user_pool_id", "created_at"),
 )
 

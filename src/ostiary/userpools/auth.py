@@ -91,7 +91,7 @@ def check_secret_hash_for(client: ClientView, usernames: list[str], given: str |
         return
     if not given:
         raise NotAuthorizedException(f"Client {client.id} is configured with secret but SECRET_HASH was not received")
-    if not any(check_secret_hash(client.secret, u, client.id, given) for u in usernames if u):
+    if not any(check_secret_hash(secret, u, client.id, given) for secret in client.secrets() for u in usernames if u):
         raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
 
 
@@ -1562,7 +1562,7 @@ def admin_respond_to_auth_challenge(ctx: RequestContext, params: Params) -> Resu
 def _client_secret_ok(client: ClientView, given: str | None) -> None:
     if client.secret is None:
         return
-    if not given or not secrets.compare_digest(given.encode(), client.secret.encode()):
+    if not given or not any(secrets.compare_digest(given.encode(), s.encode()) for s in client.secrets()):
         raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
 
 

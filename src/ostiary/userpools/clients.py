@@ -24,7 +24,13 @@ from ostiary.store.db import utc
 from ostiary.userpools import paging
 from ostiary.userpools.claims import UNIT_SECONDS
 from ostiary.userpools.directory import PoolView
-from ostiary.userpools.errors import InvalidOAuthFlowException, InvalidParameterException, ScopeDoesNotExistException
+from ostiary.userpools.errors import (
+    InvalidOAuthFlowException,
+    InvalidParameterException,
+    LimitExceededException,
+    ResourceNotFoundException,
+    ScopeDoesNotExistException,
+)
 from ostiary.userpools.identity_providers import provider_names
 from ostiary.userpools.lookup import CLIENT_SECRET_CONTEXT, forget_views, pool_for_caller
 from ostiary.userpools.resource_servers import custom_scopes
@@ -327,3 +333,103 @@ def list_user_pool_clients(ctx: RequestContext, params: Params) -> Result:
         last = rows[limit - 1]
         out["NextToken"] = paging.encode([utc(last.created_at).isoformat(), last.client_id])
     return out
+
+
+# --- secret rotation: AddUserPoolClientSecret, ListUserPoolClientSecrets, DeleteUserPoolClientSecret
+
+MAX_SECRETS = 2  # "Supports up to 2 active secrets per app client"
+
+
+def _secret_id(client_id: str, created: dt.datetime) -> str:
+    """``<client-id>--<epoch-create-time>`` (milliseconds, so two secrets of one second differ)."""
+    return f"{client_id}--{int(created.timestamp() * 1000)}"
+
+
+def _secret_entries(row: Row[Any]) -> list[dict[str, Any]]:
+    """The client's secrets, primary first: {"id", "sealed", "created"} (created: datetime)."""
+    if not row.secret_enc:
+        return []
+    rotation = row.secret_rotation or {}
+    created = utc(row.created_at)
+    if rotation.get("primary_created"):
+        created = dt.datetime.fromisoformat(rotation["primary_created"])
+    primary = {"id": rotation.get("primary_id") or _secret_id(row.client_id, created), "sealed": row.secret_enc}
+    entries = [{**primary, "created": created}]
+    for extra in rotation.get("extra") or []:
+        entries.append(
+            {"id": extra["id"], "sealed": extra["sealed"], "created": dt.datetime.fromisoformat(extra["created"])}
+        )
+    return entries
+
+
+def _save_entries(conn: Connection, row: Row[Any], entries: list[dict[str, Any]], now: dt.datetime) -> None:
+    primary, extra = entries[0], entries[1:]
+    rotation = {
+        "primary_id": primary["id"],
+        "primary_created": primary["created"].isoformat(),
+        "extra": [{"id": e["id"], "sealed": e["sealed"], "created": e["created"].isoformat()} for e in extra],
+    }
+    conn.execute(
+        update(t.user_pool_clients)
+        .where(t.user_pool_clients.c.client_id == row.client_id)
+        .values(secret_enc=primary["sealed"], secret_rotation=rotation, updated_at=now)
+    )
+    forget_views()
+
+
+def _descriptor(entry: dict[str, Any], value: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"ClientSecretId": entry["id"], "ClientSecretCreateDate": entry["created"]}
+    if value is not None:
+        out["ClientSecretValue"] = value
+    return out
+
+
+@operation("cognito-idp", "AddUserPoolClientSecret")
+def add_user_pool_client_secret(ctx: RequestContext, params: Params) -> Result:
+    """A second secret for a confidential client, for rotation without downtime: both work until one
+    is deleted. A secret given by the caller is never returned; a generated one is, once."""
+    given = params.get("ClientSecret")
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        row = _row(conn, pool, params["ClientId"])
+        entries = _secret_entries(row)
+        if not entries:
+            raise InvalidParameterException(
+                "The app client has no client secret: only confidential clients rotate secrets."
+            )
+        if len(entries) >= MAX_SECRETS:
+            raise LimitExceededException(f"An app client can have at most {MAX_SECRETS} client secrets.")
+        value = given or new_client_secret()
+        now = ctx.now
+        if any(e["created"] >= now for e in entries):  # keep ids unique and in order
+            now = max(e["created"] for e in entries) + dt.timedelta(milliseconds=1)
+        entry = {
+            "id": _secret_id(row.client_id, now),
+            "sealed": ctx.box.seal(value, CLIENT_SECRET_CONTEXT + row.client_id),
+            "created": now,
+        }
+        _save_entries(conn, row, [*entries, entry], ctx.now)
+    return {"ClientSecretDescriptor": _descriptor(entry, None if given else value)}
+
+
+@operation("cognito-idp", "ListUserPoolClientSecrets")
+def list_user_pool_client_secrets(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        row = _row(conn, pool, params["ClientId"])
+    return {"ClientSecrets": [_descriptor(e) for e in _secret_entries(row)]}
+
+
+@operation("cognito-idp", "DeleteUserPoolClientSecret")
+def delete_user_pool_client_secret(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        row = _row(conn, pool, params["ClientId"])
+        entries = _secret_entries(row)
+        remaining = [e for e in entries if e["id"] != params["ClientSecretId"]]
+        if len(remaining) == len(entries):
+            raise ResourceNotFoundException(f"Client secret {params['ClientSecretId']} does not exist.")
+        if not remaining:
+            raise InvalidParameterException("The last client secret of an app client cannot be deleted.")
+        _save_entries(conn, row, remaining, ctx.now)
+    return {}

@@ -25,7 +25,12 @@ class ClientView:
     pool_id: str
     name: str
     config: dict[str, Any]
-    secret: str | None
+    secret: str | None  # the primary secret (what DescribeUserPoolClient shows)
+    other_secrets: tuple[str, ...] = ()  # the second secret during a rotation (AddUserPoolClientSecret)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret the client may use: SECRET_HASH and client authentication accept any."""
+        return (self.secret, *self.other_secrets) if self.secret is not None else ()
 
     def flows(self) -> set[str]:
         return set(self.config.get("ExplicitAuthFlows") or [])
@@ -92,9 +97,16 @@ def client_by_id(conn: Connection, box: SecretBox, client_id: str) -> ClientView
         row = conn.execute(_CLIENT, {"client_id": client_id}).first()
         if row is None:
             return None
-        secret = box.open(row.secret_enc, CLIENT_SECRET_CONTEXT + row.client_id) if row.secret_enc else None
+        context = CLIENT_SECRET_CONTEXT + row.client_id
+        secret = box.open(row.secret_enc, context) if row.secret_enc else None
+        extra = ((row.secret_rotation or {}).get("extra") or []) if secret is not None else []
         return ClientView(
-            id=row.client_id, pool_id=row.user_pool_id, name=row.name, config=dict(row.config), secret=secret
+            id=row.client_id,
+            pool_id=row.user_pool_id,
+            name=row.name,
+            config=dict(row.config),
+            secret=secret,
+            other_secrets=tuple(box.open(e["sealed"], context) for e in extra),
         )
 
     found: ClientView | None = _cached("client:" + client_id, load)
