@@ -28,7 +28,7 @@ from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import MAX_BODY, Dispatcher, HttpRequest
 from ostiary.protocol.registry import load_handlers
 from ostiary.store.db import Store, reset_data
-from ostiary.userpools import triggers, ui_customization
+from ostiary.userpools import triggers, ui_customization, user_import
 from ostiary.userpools.lookup import forget_views
 from ostiary.userpools.messages import outbox_rows
 
@@ -202,6 +202,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     hosted = HostedUI(runtime, domains)
     routes += hosted.routes()
     routes += ui_customization.routes(runtime)
+    routes += user_import.routes(runtime)
     routes += wellknown.routes(runtime, domains)
     if settings.dev:
         routes.append(Route("/_ostiary/settings", dev_settings, methods=["GET"]))

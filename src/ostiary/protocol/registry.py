@@ -36,6 +36,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.federated_users",
     "ostiary.userpools.saml_signing",
     "ostiary.userpools.passkeys",
+    "ostiary.userpools.user_import",
     "ostiary.sts.service",
     "ostiary.iam.users",
     "ostiary.iam.roles",

@@ -657,3 +657,24 @@ webauthn_credentials = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_webauthn_credentials_user", "user_id"),
 )
+
+# CreateUserImportJob (migration 0014): the CSV arrives at the job's pre-signed URL and waits here
+# until StartUserImportJob imports it.
+user_import_jobs = Table(
+    "user_import_jobs",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("cloudwatch_logs_role_arn", String(2048), nullable=False),
+    Column("csv", Text, nullable=True),
+    Column("imported", BigInteger, nullable=False),
+    Column("skipped", BigInteger, nullable=False),
+    Column("failed", BigInteger, nullable=False),
+    Column("message", String(1024), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Index("ix_user_import_jobs_pool", "user_pool_id", "created_at"),
+)
