@@ -142,6 +142,13 @@ def routes(runtime: Runtime) -> list[Any]:
 # --- jobs ----------------------------------------------------------------------------------------
 
 
+def _status_of(row: Row[Any]) -> str:
+    """A job never started within a day has expired (its file is no longer accepted)."""
+    if row.status == "Created" and utc(row.created_at).timestamp() + URL_SECONDS < time.time():
+        return "Expired"
+    return str(row.status)
+
+
 def _job(ctx: RequestContext, row: Row[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "JobName": row.name,
@@ -149,7 +156,7 @@ def _job(ctx: RequestContext, row: Row[Any]) -> dict[str, Any]:
         "UserPoolId": row.user_pool_id,
         "PreSignedUrl": _presigned_url(ctx, row.job_id, utc(row.created_at)),
         "CreationDate": utc(row.created_at),
-        "Status": row.status,
+        "Status": _status_of(row),
         "CloudWatchLogsRoleArn": row.cloudwatch_logs_role_arn,
         "ImportedUsers": row.imported,
         "SkippedUsers": row.skipped,
@@ -228,8 +235,8 @@ def start_user_import_job(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         row = _row(conn, pool, params["JobId"])
-        if row.status != "Created":
-            raise PreconditionNotMetException(f"The import job is {row.status}; only a Created job can start.")
+        if _status_of(row) != "Created":
+            raise PreconditionNotMetException(f"The import job is {_status_of(row)}; only a Created job can start.")
         if row.csv is None:
             raise PreconditionNotMetException("No file was uploaded to the import job's PreSignedUrl.")
         conn.execute(
