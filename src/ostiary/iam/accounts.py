@@ -181,6 +181,24 @@ def _lookup_session(store: Store, box: SecretBox, akid: str) -> KeyRecord | None
             access_key_id=akid,
         )
         return KeyRecord(secret, principal, row.token_hash, expires)
+    if row.kind == "federated-user":  # GetFederationToken: while the calling user exists
+        if row.role_name != "root" or row.role_id != row.account_id:
+            with store.read() as conn:
+                user = conn.execute(
+                    select(t.iam_users.c.user_id).where(
+                        t.iam_users.c.account_id == row.account_id, t.iam_users.c.name_key == row.role_name.lower()
+                    )
+                ).first()
+            if user is None or user.user_id != row.role_id:
+                return None
+        principal = Principal(
+            account_id=row.account_id,
+            kind=PrincipalKind.FEDERATED_USER,
+            arn=f"arn:aws:sts::{row.account_id}:federated-user/{row.session_name}",
+            user_id=f"{row.account_id}:{row.session_name}",
+            access_key_id=akid,
+        )
+        return KeyRecord(secret, principal, row.token_hash, expires)
     principal = Principal(
         account_id=row.account_id,
         kind=PrincipalKind.ASSUMED_ROLE,

@@ -48,6 +48,7 @@ class CallerPolicies:
     # GetSessionToken credentials: of STS only AssumeRole/GetCallerIdentity; without MFA no IAM API
     no_iam: bool = False
     sts_limited: bool = False
+    sts_allowed: frozenset[str] = frozenset(_SESSION_TOKEN_STS)  # what sts_limited still allows
     # temporary credentials: when (if ever) their session was authenticated with MFA
     temporary: bool = False
     mfa_auth_time: dt.datetime | None = None
@@ -106,7 +107,7 @@ class Authorizer:
             if found is not None and _session_token_blocks(found, action):
                 return Decision.IMPLICIT_DENY
             return authorize(principal, action, resource)
-        if principal.kind not in (PrincipalKind.USER, PrincipalKind.ASSUMED_ROLE):
+        if principal.kind not in (PrincipalKind.USER, PrincipalKind.ASSUMED_ROLE, PrincipalKind.FEDERATED_USER):
             return Decision.IMPLICIT_DENY
         found = self._policies(principal)
         if _session_token_blocks(found, action):
@@ -140,7 +141,7 @@ def _session_token_blocks(found: CallerPolicies, action: str) -> bool:
     lowered = action.lower()
     if found.no_iam and lowered.startswith("iam:"):
         return True
-    return found.sts_limited and lowered.startswith("sts:") and lowered not in _SESSION_TOKEN_STS
+    return found.sts_limited and lowered.startswith("sts:") and lowered not in found.sts_allowed
 
 
 def request_context(
@@ -153,12 +154,15 @@ def request_context(
     extra: dict[str, list[str]],
 ) -> policy.RequestContext:
     is_user = principal.kind is PrincipalKind.USER
+    kind = {PrincipalKind.USER: "User", PrincipalKind.FEDERATED_USER: "FederatedUser"}.get(
+        principal.kind, "AssumedRole"
+    )
     keys = {
         "aws:username": [principal.arn.rsplit("/", 1)[-1]] if is_user else [],
         "aws:userid": [principal.user_id],
         "aws:PrincipalArn": [principal.arn],
         "aws:PrincipalAccount": [principal.account_id],
-        "aws:PrincipalType": ["User" if is_user else "AssumedRole"],
+        "aws:PrincipalType": [kind],
         "aws:SourceIp": [source_ip] if source_ip else [],
         "aws:CurrentTime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
         "aws:EpochTime": [str(int(now.timestamp()))],
@@ -267,6 +271,10 @@ def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
                 temporary=temporary,
                 mfa_auth_time=mfa_time,
             )
+        if principal.kind is PrincipalKind.FEDERATED_USER:
+            if session is None:
+                return CallerPolicies([])
+            return _federated_user_policies(conn, principal, session)
         if principal.kind is PrincipalKind.ASSUMED_ROLE:
             if session is None:
                 return CallerPolicies([])
@@ -299,3 +307,58 @@ def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
                 mfa_auth_time=mfa_time,
             )
     return CallerPolicies([])
+
+
+# the root's own permissions as a policy: everything (in its account: the engine keeps an identity
+# policy from granting cross-account access by itself)
+_ROOT_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+
+
+def _session_documents(conn: Connection, session: Any) -> list[str]:
+    from ostiary.iam import managed
+
+    documents = [session.session_policy] if session.session_policy else []
+    for arn in session.policy_arns or []:
+        document = managed.default_document(conn, arn)
+        if document:
+            documents.append(document)
+    return documents
+
+
+def _federated_user_policies(conn: Connection, principal: Principal, session: Any) -> CallerPolicies:
+    """GetFederationToken sessions (STS API Reference): the calling user's permissions (the root's:
+    everything in the account) ∩ the session policies — none without one; no IAM, and of STS only
+    GetCallerIdentity."""
+    account = principal.account_id
+    boundary = None
+    keys: dict[str, list[str]] = {}
+    if session.role_name == "root" and session.role_id == account:
+        documents = [_ROOT_POLICY]
+    else:
+        name_key = session.role_name.lower()
+        user = conn.execute(
+            select(t.iam_users.c.permissions_boundary, t.iam_users.c.tags).where(
+                t.iam_users.c.account_id == account, t.iam_users.c.name_key == name_key
+            )
+        ).first()
+        if user is None:
+            return CallerPolicies([])
+        from ostiary.iam.groups import groups_of
+
+        documents = _entity_policies(conn, account, "user", name_key)
+        for group_key in groups_of(conn, account, name_key):
+            documents += _entity_policies(conn, account, "group", group_key)
+        boundary = _boundary(conn, user.permissions_boundary)
+        keys = _tag_keys(user.tags)
+    keys.update(_tag_keys(session.session_tags or {}))
+    return CallerPolicies(
+        identity=_parsed(documents),
+        boundaries=boundary,
+        session=_parsed(_session_documents(conn, session)),
+        keys=keys,
+        no_iam=True,
+        sts_limited=True,
+        sts_allowed=frozenset({"sts:getcalleridentity"}),
+        temporary=True,
+        mfa_auth_time=session.mfa_auth_time,
+    )

@@ -236,6 +236,66 @@ def get_session_token(ctx: RequestContext, params: Params) -> Result:
     return {"Credentials": issued}
 
 
+FEDERATION_DEFAULT = 43200
+FEDERATION_MAX = 129600
+
+
+@operation("sts", "GetFederationToken")
+def get_federation_token(ctx: RequestContext, params: Params) -> Result:
+    """GetFederationToken (STS API Reference): credentials for a federated user ``Name``, called with
+    an IAM user's (or the root's) long-term keys. The session may do what both the calling user's
+    policies and the session policies (Policy, PolicyArns) allow — nothing without a session policy —
+    and, of IAM and STS, only GetCallerIdentity. Tags become the session's principal tags."""
+    caller = ctx.principal
+    assert caller is not None
+    if caller.access_key_id.startswith("ASIA"):
+        raise AccessDenied("Cannot call GetFederationToken with session credentials")
+    is_root = caller.kind is PrincipalKind.ROOT
+    duration = int(params.get("DurationSeconds") or (ROOT_SESSION_MAX if is_root else FEDERATION_DEFAULT))
+    if duration > (ROOT_SESSION_MAX if is_root else FEDERATION_MAX):
+        raise ValidationFailed(
+            "The requested DurationSeconds exceeds the 1 hour session limit for root"
+            if is_root
+            else f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value "
+            f"less than or equal to {FEDERATION_MAX}"
+        )
+    session_policy = params.get("Policy")
+    policy_arns = [p["arn"] for p in params.get("PolicyArns") or []]
+    tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags") or []}
+    if len({k.lower() for k in tags}) != len(tags):
+        raise ValidationFailed("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+    packed = sessions.check_session_policy(session_policy, policy_arns, tags)
+    if policy_arns:
+        with ctx.store.read() as conn:
+            sessions.role_session_policy_arns_exist(conn, policy_arns)
+    name = params["Name"]
+    user_name = "root" if is_root else caller.arn.rsplit("/", 1)[-1]
+    path = "/" if is_root else caller.arn.split(":user", 1)[1][: -len(user_name)]
+    issued = sessions.issue_principal_session(
+        ctx,
+        kind="federated-user",
+        name=user_name,
+        path=path,
+        principal_id=caller.user_id,
+        account=caller.account_id,
+        duration=duration,
+        session_name=name,
+        session_policy=session_policy,
+        policy_arns=policy_arns,
+        tags=tags,
+    )
+    out: dict[str, Any] = {
+        "Credentials": issued,
+        "FederatedUser": {
+            "FederatedUserId": f"{caller.account_id}:{name}",
+            "Arn": f"arn:aws:sts::{caller.account_id}:federated-user/{name}",
+        },
+    }
+    if session_policy or policy_arns or tags:
+        out["PackedPolicySize"] = packed
+    return out
+
+
 @operation("sts", "GetAccessKeyInfo")
 def get_access_key_info(ctx: RequestContext, params: Params) -> Result:
     """The account an access key (long-term or temporary) belongs to."""

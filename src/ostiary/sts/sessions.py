@@ -212,9 +212,15 @@ def issue_principal_session(
     account: str,
     duration: int,
     mfa: mfa_devices.Proof | None = None,
+    session_name: str = "",
+    session_policy: str | None = None,
+    policy_arns: list[str] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """GetSessionToken: temporary credentials that act as the IAM user (or root) itself; with
-    ``mfa`` (a checked code, consumed here) the session counts as MFA-authenticated."""
+    """GetSessionToken (``kind`` user/root): temporary credentials that act as the IAM user (or root)
+    itself; with ``mfa`` (a checked code, consumed here) the session counts as MFA-authenticated.
+    GetFederationToken (``kind`` federated-user): a federated user ``session_name`` whose permissions
+    are the IAM user's (or root's) narrowed by the session policies."""
     expires = ctx.now + dt.timedelta(seconds=duration)
     akid = new_access_key_id("ASIA")
     secret = new_secret_access_key()
@@ -231,7 +237,10 @@ def issue_principal_session(
                 role_name=name,
                 role_path=path,
                 role_id=principal_id,
-                session_name="",
+                session_name=session_name,
+                session_policy=session_policy,
+                policy_arns=policy_arns or None,
+                session_tags=tags or None,
                 expires_at=expires,
                 created_at=ctx.now,
                 kind=kind,
