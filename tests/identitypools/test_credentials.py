@@ -317,3 +317,33 @@ def test_same_login_same_identity_across_calls_and_users(server: Server) -> None
     assert w.credentials(identity, again["IdToken"])["IdentityId"] == identity
     ids = {w.identity_for(w.user()[1]["IdToken"]) for _ in range(3)}
     assert len(ids) == 3 and identity not in ids
+
+
+def test_guests_are_scoped_down(server: Server) -> None:
+    """Enhanced-flow guest credentials carry Cognito's AmazonCognitoUnAuthedIdentitiesSessionPolicy:
+    whatever the unauthenticated role allows, only the services that policy names remain."""
+    w = wire(server)
+    iam = server.client("iam")
+    for role in (w.unauth_role, w.auth_role):
+        iam.put_role_policy(
+            RoleName=role.rsplit("/", 1)[-1],
+            PolicyName="wide",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "cognito-identity:*", "Resource": "*"}],
+                }
+            ),
+        )
+    guest = w.anon.get_id(IdentityPoolId=w.pool_id)["IdentityId"]
+    creds = w.credentials(guest, None)["Credentials"]
+    session_client(server, "sts", creds).get_caller_identity()  # needs no permission
+    with pytest.raises(ClientError) as exc:
+        session_client(server, "cognito-identity", creds).describe_identity_pool(IdentityPoolId=w.pool_id)
+    assert err(exc)[0] == "AccessDeniedException"
+    # an authenticated identity's role is not scoped down
+    _, tokens = w.user()
+    signed_in = w.credentials(w.identity_for(tokens["IdToken"]), tokens["IdToken"])["Credentials"]
+    session_client(server, "cognito-identity", signed_in).describe_identity_pool(IdentityPoolId=w.pool_id)
+    policy = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/AmazonCognitoUnAuthedIdentitiesSessionPolicy")
+    assert policy["Policy"]["PolicyName"] == "AmazonCognitoUnAuthedIdentitiesSessionPolicy"

@@ -149,9 +149,55 @@ _POLICIES = [
             )
         ),
     ),
+    AwsPolicy(
+        "AmazonCognitoUnAuthedIdentitiesSessionPolicy",
+        "/",
+        "This policy defines the set of permissions allowed for unauthenticated identities for Cognito Identity "
+        "Pools. Cognito Identity Service includes it as a scoped-down policy when creating credentials.",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "CognitoUnAuthedIdentitiesSessionPolicy",
+                        "Effect": "Allow",
+                        "Action": [
+                            "rum:PutRumEvents",
+                            "sagemaker:InvokeEndpoint",
+                            "polly:*",
+                            "comprehend:*",
+                            "translate:*",
+                            "transcribe:*",
+                            "rekognition:*",
+                            "mobiletargeting:*",
+                            "firehose:*",
+                            "personalize:*",
+                            "geo:GetMap*",
+                            "geo:SearchPlaceIndex*",
+                            "geo:GetPlace",
+                            "geo:CalculateRoute*",
+                            "geo:*Geofence",
+                            "geo:*Geofences",
+                            "geo:*DevicePosition*",
+                            "kms:Encrypt",
+                            "kms:Decrypt",
+                            "kms:ReEncryptTo",
+                            "kms:ReEncryptFrom",
+                            "kms:GenerateDataKey",
+                            "kms:GenerateDataKeyPair",
+                            "kms:GenerateDataKeyPairWithoutPlaintext",
+                            "kms:GenerateDataKeyWithoutPlaintext",
+                        ],
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+    ),
 ]
 
 BY_ARN: dict[str, AwsPolicy] = {p.arn: p for p in _POLICIES}
+GUEST_SESSION_POLICY = "arn:aws:iam::aws:policy/AmazonCognitoUnAuthedIdentitiesSessionPolicy"
 
 
 def all_policies() -> list[AwsPolicy]:

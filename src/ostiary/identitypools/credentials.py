@@ -22,6 +22,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.engine import Row
 
 from ostiary.iam import policy
+from ostiary.iam.aws_managed import GUEST_SESSION_POLICY
 from ostiary.identitypools import identities, openid, pools
 from ostiary.identitypools import logins as lg
 from ostiary.identitypools.errors import (
@@ -212,6 +213,8 @@ def get_credentials_for_identity(ctx: RequestContext, params: Params) -> Result:
             duration=SESSION_SECONDS,
             tags=tags,
             federation={"provider": openid.PROVIDER, "sub": identity_id, "aud": pool.id, "amr": amr},
+            # guests of the enhanced flow get Cognito's scope-down policy as a session policy
+            policy_arns=[GUEST_SESSION_POLICY] if not authenticated else [],
         ),
     )
     return {
