@@ -645,6 +645,10 @@ class HostedUI:
                 "Sign-up is not available", "New accounts are created by an administrator.", "signup_disabled", 403
             )
         ask_username, names = self._signup_fields(domain.pool)
+        from ostiary.userpools import terms
+
+        with self.runtime.store.read() as conn:
+            documents = terms.sign_up_links(conn, req.client.id, req.raw.get("lang"))
 
         def page(status: int = 200, error: str | None = None, values: dict[str, str] | None = None) -> Response:
             return self.render(
@@ -661,6 +665,7 @@ class HostedUI:
                 fields=self._fields(domain.pool, names),
                 values=values or {},
                 password_rules=self._password_rules(domain.pool),
+                terms=documents,
             )
 
         if form is None:

@@ -37,6 +37,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.saml_signing",
     "ostiary.userpools.passkeys",
     "ostiary.userpools.user_import",
+    "ostiary.userpools.terms",
     "ostiary.sts.service",
     "ostiary.iam.users",
     "ostiary.iam.roles",

@@ -678,3 +678,21 @@ user_import_jobs = Table(
     Column("completed_at", UTCDateTime(), nullable=True),
     Index("ix_user_import_jobs_pool", "user_pool_id", "created_at"),
 )
+
+# Terms documents of app clients (CreateTerms, migration 0015): one terms-of-use and one
+# privacy-policy per client, each a map of language to URL, linked from the hosted sign-up page.
+user_pool_terms = Table(
+    "user_pool_terms",
+    metadata,
+    Column("terms_id", String(36), primary_key=True),
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("name", String(32), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("enforcement", String(16), nullable=False),
+    Column("links", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("client_id", "name", name="uq_user_pool_terms_client_name"),
+    Index("ix_user_pool_terms_pool", "user_pool_id", "created_at"),
+)
