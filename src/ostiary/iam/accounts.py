@@ -155,6 +155,17 @@ def lookup_access_key(store: Store, box: SecretBox, akid: str) -> KeyRecord | No
     return None
 
 
+def _user_exists(store: Store, account_id: str, name: str, user_id: str) -> bool:
+    """The IAM user a session was made by still exists (the same one: not deleted and re-created)."""
+    with store.read() as conn:
+        found = conn.execute(
+            select(t.iam_users.c.user_id).where(
+                t.iam_users.c.account_id == account_id, t.iam_users.c.name_key == name.lower()
+            )
+        ).first()
+    return found is not None and found.user_id == user_id
+
+
 def _lookup_session(store: Store, box: SecretBox, akid: str) -> KeyRecord | None:
     with store.read() as conn:
         row = conn.execute(select(t.sts_sessions).where(t.sts_sessions.c.access_key_id == akid)).first()
@@ -165,13 +176,7 @@ def _lookup_session(store: Store, box: SecretBox, akid: str) -> KeyRecord | None
     if row.kind == "root":  # GetSessionToken of the account root
         return KeyRecord(secret, root_principal(row.account_id, akid), row.token_hash, expires)
     if row.kind == "user":  # GetSessionToken of an IAM user: the user itself, while it exists
-        with store.read() as conn:
-            user = conn.execute(
-                select(t.iam_users.c.user_id).where(
-                    t.iam_users.c.account_id == row.account_id, t.iam_users.c.name_key == row.role_name.lower()
-                )
-            ).first()
-        if user is None or user.user_id != row.role_id:
+        if not _user_exists(store, row.account_id, row.role_name, row.role_id):
             return None
         principal = Principal(
             account_id=row.account_id,
@@ -182,15 +187,9 @@ def _lookup_session(store: Store, box: SecretBox, akid: str) -> KeyRecord | None
         )
         return KeyRecord(secret, principal, row.token_hash, expires)
     if row.kind == "federated-user":  # GetFederationToken: while the calling user exists
-        if row.role_name != "root" or row.role_id != row.account_id:
-            with store.read() as conn:
-                user = conn.execute(
-                    select(t.iam_users.c.user_id).where(
-                        t.iam_users.c.account_id == row.account_id, t.iam_users.c.name_key == row.role_name.lower()
-                    )
-                ).first()
-            if user is None or user.user_id != row.role_id:
-                return None
+        by_root = row.role_name == "root" and row.role_id == row.account_id
+        if not by_root and not _user_exists(store, row.account_id, row.role_name, row.role_id):
+            return None
         principal = Principal(
             account_id=row.account_id,
             kind=PrincipalKind.FEDERATED_USER,
