@@ -13,7 +13,6 @@ relying party is ``localhost`` (browsers allow WebAuthn there for development).
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from typing import Any
@@ -35,7 +34,7 @@ from ostiary.config import Settings
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
-from ostiary.userpools import mfa
+from ostiary.userpools import mfa, paging
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.domains import domain_host
 from ostiary.userpools.errors import (
@@ -251,19 +250,12 @@ def list_webauthn_credentials(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         pool, user = _signed_in(ctx, conn, params["AccessToken"])
         rows = _credentials(conn, pool.id, user.id)
-    limit = int(params.get("MaxResults") or 20)
-    start = 0
-    token = params.get("NextToken")
-    if token:
-        ids = [r.credential_id for r in rows]
-        try:
-            start = ids.index(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()) + 1
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidParameterException("Invalid NextToken.") from None
-    chunk = rows[start : start + limit]
+    chunk, token = paging.slice_after(
+        rows, lambda r: str(r.credential_id), params.get("NextToken"), int(params.get("MaxResults") or 20)
+    )
     out: dict[str, Any] = {"Credentials": [_description(r) for r in chunk]}
-    if start + limit < len(rows):
-        out["NextToken"] = base64.urlsafe_b64encode(chunk[-1].credential_id.encode()).decode().rstrip("=")
+    if token:
+        out["NextToken"] = token
     return out
 
 

@@ -156,11 +156,9 @@ def list_terms(ctx: RequestContext, params: Params) -> Result:
             .where(t.user_pool_terms.c.user_pool_id == pool.id)
             .order_by(t.user_pool_terms.c.created_at, t.user_pool_terms.c.terms_id)
         ).all()
-    after = paging.decode(params.get("NextToken"))
-    ids = [r.terms_id for r in rows]
-    start = ids.index(after[0]) + 1 if after and after[0] in ids else 0
-    limit = int(params.get("MaxResults") or 50)
-    chunk = rows[start : start + limit]
+    chunk, token = paging.slice_after(
+        list(rows), lambda r: str(r.terms_id), params.get("NextToken"), int(params.get("MaxResults") or 50)
+    )
     out: dict[str, Any] = {
         "Terms": [
             {
@@ -173,8 +171,8 @@ def list_terms(ctx: RequestContext, params: Params) -> Result:
             for r in chunk
         ]
     }
-    if start + limit < len(rows):
-        out["NextToken"] = paging.encode([chunk[-1].terms_id])
+    if token:
+        out["NextToken"] = token
     return out
 
 

@@ -219,14 +219,12 @@ def list_user_import_jobs(ctx: RequestContext, params: Params) -> Result:
             .where(t.user_import_jobs.c.user_pool_id == pool.id)
             .order_by(t.user_import_jobs.c.created_at.desc(), t.user_import_jobs.c.job_id)
         ).all()
-    after = paging.decode(params.get("PaginationToken"), "PaginationToken")
-    ids = [r.job_id for r in rows]
-    start = ids.index(after[0]) + 1 if after and after[0] in ids else 0
-    limit = int(params["MaxResults"])
-    chunk = rows[start : start + limit]
+    chunk, token = paging.slice_after(
+        list(rows), lambda r: str(r.job_id), params.get("PaginationToken"), int(params["MaxResults"]), "PaginationToken"
+    )
     out: dict[str, Any] = {"UserImportJobs": [_job(ctx, r) for r in chunk]}
-    if start + limit < len(rows):
-        out["PaginationToken"] = paging.encode([chunk[-1].job_id])
+    if token:
+        out["PaginationToken"] = token
     return out
 
 
