@@ -38,11 +38,13 @@ from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
 import httpx
+from sqlalchemy import delete
 
 from ostiary.federation import oidc, saml
 from ostiary.oauth.common import AuthorizeRequest, ErrorPage, service_context
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
+from ostiary.store import tables as t
 from ostiary.userpools import auth, federated_users, saml_signing
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.federated_users import ExternalIdentity
@@ -175,14 +177,10 @@ def spend_assertion(runtime: Runtime, pool_id: str, client_id: str, provider: st
 def _spend(
     runtime: Runtime, pool_id: str, client_id: str, provider: str, label: str, value: str, deadline: float
 ) -> None:
-    from ostiary.store import tables as t
-
     marker = hmac.new(runtime.box.mac_key(label), value.encode(), hashlib.sha256).hexdigest()
     with runtime.store.tx() as conn:
         now = dt.datetime.now(dt.UTC)
-        if secrets.randbelow(64) == 0:
-            from sqlalchemy import delete
-
+        if secrets.randbelow(64) == 0:  # now and then, sweep markers past their time
             conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.expires_at < now))
         fresh = auth.insert_marker(
             conn,

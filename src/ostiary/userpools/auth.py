@@ -1256,14 +1256,12 @@ def _webauthn_answer(
         try:
             passkeys.verify_assertion(conn, pool, user, session.state, answers["CREDENTIAL"])
         except NotAuthorizedException:
-            failed = True
+            pass  # a wrong assertion: counted as a failed attempt below
         else:
-            failed = False
             lockout.record_success(conn, pool.id, user.id)
             return _finish(finish, ctx, conn, pool, client, user, now, None)
-    if failed:
-        with ctx.store.tx() as conn:
-            lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
+    with ctx.store.tx() as conn:
+        lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
     raise NotAuthorizedException(INCORRECT)
 
 
