@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server
+from tests.federation.conftest import oidc_issuer  # noqa: F401 - fixture
 from tests.oauth.conftest import Hosted, add_user, make_hosted, pkce_pair, query_of
 from tests.userpools.conftest import outbox_code
 
@@ -303,3 +304,63 @@ def test_totp_enrolment_and_mfa_sign_in(page: Any, dev_server: Server, app_url: 
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(h.callback + "**")
     assert "code" in query_of(page.url)
+
+
+def test_federated_sign_in_and_terms(page: Any, dev_server: Server, app_url: str, oidc_issuer: str) -> None:  # noqa: F811
+    """In the browser: the sign-in page's "Continue with …" button, the OIDC provider's own login page
+    (npm oidc-provider), back to the app with a code for the new federated user; the sign-up page
+    with the client's terms documents."""
+    from tests.federation.conftest import POOL_CLIENT_ID, POOL_CLIENT_SECRET
+
+    h = make_hosted(dev_server, callback=f"{app_url}/callback", signed_out=f"{app_url}/signed-out")
+    h.callback = f"{app_url}/callback"
+    h.idp.create_identity_provider(
+        UserPoolId=h.pool_id,
+        ProviderName="Workforce",
+        ProviderType="OIDC",
+        ProviderDetails={
+            "client_id": POOL_CLIENT_ID,
+            "client_secret": POOL_CLIENT_SECRET,
+            "attributes_request_method": "GET",
+            "oidc_issuer": oidc_issuer,
+            "authorize_scopes": "openid email profile",
+        },
+        AttributeMapping={"email": "email", "given_name": "given_name"},
+    )
+    h.idp.update_user_pool_client(
+        UserPoolId=h.pool_id,
+        ClientId=h.client_id,
+        ClientName="web",
+        AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid", "email", "profile"],
+        CallbackURLs=[h.callback],
+        SupportedIdentityProviders=["COGNITO", "Workforce"],
+    )
+    for name, url in (("terms-of-use", "https://example.com/terms"), ("privacy-policy", "https://example.com/privacy")):
+        h.idp.create_terms(
+            UserPoolId=h.pool_id,
+            ClientId=h.client_id,
+            TermsName=name,
+            TermsSource="LINK",
+            Enforcement="NONE",
+            Links={"cognito:default": url},
+        )
+    page.goto(authorize_url(h, h.client_id))
+    button = page.get_by_role("link", name="Continue with Workforce")
+    assert button.is_visible()
+    shot(page, "20-sign-in-with-providers")
+    page.get_by_role("link", name="Sign up").click()
+    assert page.get_by_role("link", name="terms of use").get_attribute("href") == "https://example.com/terms"
+    shot(page, "21-sign-up-with-terms")
+    page.go_back()
+    page.get_by_role("link", name="Continue with Workforce").click()
+    page.wait_for_url(oidc_issuer + "/**")
+    shot(page, "22-oidc-provider-login")
+    page.locator('input[name="login"]').fill("zoe")
+    page.locator('input[name="password"]').fill("any")
+    page.locator('button[type="submit"]').click()
+    page.wait_for_url(h.callback + "**")
+    assert "code" in query_of(page.url)
+    user = h.idp.admin_get_user(UserPoolId=h.pool_id, Username="Workforce_zoe")
+    assert user["UserStatus"] == "EXTERNAL_PROVIDER"
