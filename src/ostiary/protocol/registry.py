@@ -38,6 +38,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.passkeys",
     "ostiary.userpools.user_import",
     "ostiary.userpools.terms",
+    "ostiary.userpools.threat_protection",
     "ostiary.sts.service",
     "ostiary.iam.users",
     "ostiary.iam.roles",

@@ -696,3 +696,34 @@ user_pool_terms = Table(
     UniqueConstraint("client_id", "name", name="uq_user_pool_terms_client_name"),
     Index("ix_user_pool_terms_pool", "user_pool_id", "created_at"),
 )
+
+# Threat protection (SetRiskConfiguration, migration 0016): one risk configuration per pool
+# (client_id "ALL") and per app client that overrides it; the document holds the
+# CompromisedCredentials, AccountTakeover and RiskException configurations as AWS shapes them.
+user_pool_risk_configurations = Table(
+    "user_pool_risk_configurations",
+    metadata,
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), primary_key=True),
+    Column("client_id", String(128), primary_key=True),
+    Column("config", JSONDoc, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Sign-in events of pools whose threat protection is AUDIT or ENFORCED (AdminListUserAuthEvents,
+# migration 0016): kept 90 days. ``details`` holds EventRisk, ChallengeResponses and EventContextData.
+user_auth_events = Table(
+    "user_auth_events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("event_type", String(16), nullable=False),
+    Column("response", String(16), nullable=False),
+    Column("details", JSONDoc, nullable=False),
+    Column("feedback_value", String(8), nullable=True),
+    Column("feedback_provider", String(8), nullable=True),
+    Column("feedback_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_user_auth_events_user", "user_id", "created_at"),
+    Index("ix_user_auth_events_pool", "user_pool_id", "created_at"),
+)

@@ -30,7 +30,18 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools import devices, directory, lockout, messages, mfa, passkeys, srp, tokens, triggers
+from ostiary.userpools import (
+    devices,
+    directory,
+    lockout,
+    messages,
+    mfa,
+    passkeys,
+    srp,
+    threat_protection,
+    tokens,
+    triggers,
+)
 from ostiary.userpools import passwords as policy
 from ostiary.userpools.claims import SignInEvent
 from ostiary.userpools.directory import PoolView, User
@@ -287,9 +298,12 @@ def _password_signin(
     with ctx.store.tx() as conn:
         if not ok:
             lockout.record_failure(conn, pool.id, user.id if user else None, ctx.source_ip, now)
+            threat_protection.record_sign_in(ctx, conn, pool, user, None)
         else:
             assert user is not None
-            return _after_password(ctx, conn, pool, client, user, now, finish, auth.get("DEVICE_KEY"))
+            result = _after_password(ctx, conn, pool, client, user, now, finish, auth.get("DEVICE_KEY"))
+            threat_protection.record_sign_in(ctx, conn, pool, user, result)
+            return result
     raise NotAuthorizedException(INCORRECT)
 
 
@@ -298,6 +312,7 @@ def pre_authentication(
 ) -> None:
     """The PreAuthentication trigger (it denies the sign-in by failing); once per request. An unknown
     user reaches it only when the client prevents user existence errors (``userNotFound``)."""
+    threat_protection.screen(ctx, pool, client, user)  # ENFORCED threat protection: always-block addresses
     if not triggers.first_in_request("PreAuthentication"):
         return
     triggers.run(
@@ -590,6 +605,7 @@ def _srp_verify(
         user = directory.get_by_id(conn, pool, st.user_id) if st.user_id else None
         if not ok or user is None:
             lockout.record_failure(conn, pool.id, user.id if user else None, ctx.source_ip, now)
+            threat_protection.record_sign_in(ctx, conn, pool, user, None)
         else:
             if lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
                 raise NotAuthorizedException("Password attempts exceeded")
@@ -601,7 +617,9 @@ def _srp_verify(
                 ]
                 return _custom_next(ctx, conn, pool, client, user, rounds, now)
             device_key = answers.get("DEVICE_KEY") or st.device_key
-            return _after_password(ctx, conn, pool, client, user, now, device_key=device_key)
+            result = _after_password(ctx, conn, pool, client, user, now, device_key=device_key)
+            threat_protection.record_sign_in(ctx, conn, pool, user, result)
+            return result
     raise NotAuthorizedException(INCORRECT)
 
 
@@ -661,7 +679,9 @@ def _new_password(
         if updates:
             directory.save_attributes(conn, user, attributes, now)
         with triggers.token_source("TokenGeneration_NewPasswordChallenge"):
-            return _mfa_or_finish(ctx, conn, pool, client, user, now, finish)
+            result = _mfa_or_finish(ctx, conn, pool, client, user, now, finish)
+        threat_protection.record_challenge(ctx, conn, pool, user, None, result)
+        return result
 
 
 def _refresh(
@@ -950,6 +970,7 @@ def _check_mfa_answer(
         conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
         enabled = list(dict.fromkeys([*(user.mfa.get("UserMFASettingList") or []), mfa.TOTP]))
         mfa.save(conn, user, now, UserMFASettingList=enabled, PreferredMfaSetting=mfa.TOTP)
+        threat_protection.record_challenge(ctx, conn, pool, user, None)
         return _finish(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
     ok = False
     if name == "SOFTWARE_TOKEN_MFA":
@@ -967,9 +988,11 @@ def _check_mfa_answer(
     if ok:
         conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
         lockout.record_success(conn, pool.id, user.id)
+        threat_protection.record_challenge(ctx, conn, pool, user, True)
         return _finish(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
     if failure is None:
         failure = _count_attempt(conn, session_id, row.state)
+    threat_protection.record_challenge(ctx, conn, pool, user, False, failure)
     return failure
 
 
