@@ -51,6 +51,8 @@ HANDLER_MODULES = (
     "ostiary.iam.account",
     "ostiary.iam.login_profiles",
     "ostiary.iam.simulate",
+    "ostiary.iam.certificates",
+    "ostiary.iam.service_credentials",
     "ostiary.sts.federated",
     "ostiary.identitypools.pools",
     "ostiary.identitypools.identities",

@@ -727,3 +727,72 @@ user_auth_events = Table(
     Index("ix_user_auth_events_user", "user_id", "created_at"),
     Index("ix_user_auth_events_pool", "user_pool_id", "created_at"),
 )
+
+# --- IAM SSH keys, certificates, service-specific credentials (migration 0017) -------------------
+
+iam_ssh_public_keys = Table(
+    "iam_ssh_public_keys",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", String(128), primary_key=True),
+    Column("user_key", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("uploaded_at", UTCDateTime(), nullable=False),
+)
+
+iam_signing_certificates = Table(
+    "iam_signing_certificates",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("certificate_id", String(128), primary_key=True),
+    Column("user_key", String(64), nullable=True),  # NULL: the account root's
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("uploaded_at", UTCDateTime(), nullable=False),
+)
+
+# Server certificates: the private key sealed under the KEK, never returned.
+iam_server_certificates = Table(
+    "iam_server_certificates",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name_key", String(128), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("certificate_id", String(128), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    Column("chain", Text, nullable=True),
+    Column("private_key_enc", Text, nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("tags", JSONDoc, nullable=False),
+    Column("uploaded_at", UTCDateTime(), nullable=False),
+)
+
+# Service-specific credentials: the password hashed (Argon2id), shown once at creation and reset.
+iam_service_specific_credentials = Table(
+    "iam_service_specific_credentials",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("credential_id", String(128), primary_key=True),
+    Column("user_key", String(64), nullable=False),
+    Column("service_name", String(128), nullable=False),
+    Column("service_user_name", String(200), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=True),
+)
+
+# DeleteServiceLinkedRole's tasks (GetServiceLinkedRoleDeletionStatus).
+iam_deletion_tasks = Table(
+    "iam_deletion_tasks",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("task_id", String(256), primary_key=True),
+    Column("role_name", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", JSONDoc, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,1 @@
+"""IAM certificates (being built)."""

@@ -1,0 +1,1 @@
+"""IAM service credentials (being built)."""
