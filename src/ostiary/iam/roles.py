@@ -20,6 +20,7 @@ from ostiary.iam.errors import (
     EntityAlreadyExistsException,
     MalformedPolicyDocumentException,
     NoSuchEntityException,
+    UnmodifiableEntityException,
 )
 from ostiary.iam.users import _page, check_boundary, check_document, set_boundary
 from ostiary.protocol.context import RequestContext
@@ -178,6 +179,10 @@ def update_assume_role_policy(ctx: RequestContext, params: Params) -> Result:
 def delete_role(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = get_role(conn, ctx.account_id, params["RoleName"])
+        if row.path.startswith("/aws-service-role/"):  # DeleteServiceLinkedRole deletes these
+            raise UnmodifiableEntityException(
+                f"Cannot perform the operation on the protected role '{row.name}' - this role is only modifiable by AWS"
+            )
         if role_policies(conn, ctx.account_id, row.name_key):
             raise DeleteConflictException("Cannot delete entity, must delete policies first.")
         from ostiary.iam import managed
