@@ -194,6 +194,15 @@ def delete_user(ctx: RequestContext, params: Params) -> Result:
         ).first()
         if assigned is not None:
             raise DeleteConflictException("Cannot delete entity, must delete MFA device first.")
+        # AWS's wording: "delete certificates" for signing certificates, the generic one for SSH keys
+        for table, what in (
+            (t.iam_signing_certificates, "delete certificates"),
+            (t.iam_ssh_public_keys, "remove referenced objects"),
+        ):
+            if conn.execute(
+                select(table.c.user_key).where(table.c.account_id == ctx.account_id, table.c.user_key == row.name_key)
+            ).first():
+                raise DeleteConflictException(f"Cannot delete entity, must {what} first.")
         conn.execute(
             delete(t.iam_users).where(
                 t.iam_users.c.account_id == ctx.account_id, t.iam_users.c.name_key == row.name_key
@@ -256,7 +265,13 @@ def _rename(conn: Connection, acct: str, row: Row[Any], name: str, path: str) ->
             .where(table.c.account_id == acct, table.c[kind_col] == "user", table.c[key_col] == row.name_key)
             .values({key_col: key})
         )
-    for table in (t.iam_group_members, t.iam_login_profiles, t.iam_mfa_devices):
+    for table in (
+        t.iam_group_members,
+        t.iam_login_profiles,
+        t.iam_mfa_devices,
+        t.iam_ssh_public_keys,
+        t.iam_signing_certificates,
+    ):
         conn.execute(
             update(table).where(table.c.account_id == acct, table.c.user_key == row.name_key).values(user_key=key)
         )
