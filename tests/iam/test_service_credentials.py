@@ -243,6 +243,7 @@ def test_service_linked_role_lifecycle(server: Server) -> None:
     )
     assert role["Description"] == "Beanstalk's own role"
     trust = role["AssumeRolePolicyDocument"]  # decoded by boto3
+    trust_doc = json.dumps(trust)
     assert trust["Statement"] == [
         {"Effect": "Allow", "Principal": {"Service": "elasticbeanstalk.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ]
@@ -271,11 +272,22 @@ def test_service_linked_role_lifecycle(server: Server) -> None:
         "this role is only modifiable by AWS",
     )
 
-    # the role goes with its inline and attached policies
+    # nobody but the service changes it: policies, trust and boundary are refused
     doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
-    iam.put_role_policy(RoleName="AWSServiceRoleForElasticBeanstalk", PolicyName="inline", PolicyDocument=doc)
     arn = iam.create_policy(PolicyName="slr-attached", PolicyDocument=doc)["Policy"]["Arn"]
-    iam.attach_role_policy(RoleName="AWSServiceRoleForElasticBeanstalk", PolicyArn=arn)
+    for call in (
+        lambda: iam.put_role_policy(
+            RoleName="AWSServiceRoleForElasticBeanstalk", PolicyName="inline", PolicyDocument=doc
+        ),
+        lambda: iam.attach_role_policy(RoleName="AWSServiceRoleForElasticBeanstalk", PolicyArn=arn),
+        lambda: iam.update_assume_role_policy(RoleName="AWSServiceRoleForElasticBeanstalk", PolicyDocument=trust_doc),
+        lambda: iam.put_role_permissions_boundary(
+            RoleName="AWSServiceRoleForElasticBeanstalk", PermissionsBoundary=arn
+        ),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _err(exc)[0] == "UnmodifiableEntity"
     task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForElasticBeanstalk")["DeletionTaskId"]
     assert re.fullmatch(
         r"task/aws-service-role/elasticbeanstalk\.amazonaws\.com/AWSServiceRoleForElasticBeanstalk/[0-9a-f-]{36}", task

@@ -413,8 +413,16 @@ def _principal_key(conn: Connection, ctx: RequestContext, kind: str, name: str) 
     return row.name_key, row.name, row.path
 
 
+def _not_service_linked(conn: Connection, ctx: RequestContext, kind: str, name: str) -> None:
+    if kind == "role":
+        from ostiary.iam.roles import modifiable_role
+
+        modifiable_role(conn, ctx.account_id, name)
+
+
 def _attach(ctx: RequestContext, kind: str, name: str, arn: str) -> None:
     with ctx.store.tx() as conn:
+        _not_service_linked(conn, ctx, kind, name)
         key, _, _ = _principal_key(conn, ctx, kind, name)
         if not exists(conn, arn):
             raise _no_such(arn)
@@ -432,6 +440,7 @@ def _attach(ctx: RequestContext, kind: str, name: str, arn: str) -> None:
 
 def _detach(ctx: RequestContext, kind: str, name: str, arn: str) -> None:
     with ctx.store.tx() as conn:
+        _not_service_linked(conn, ctx, kind, name)
         key, _, _ = _principal_key(conn, ctx, kind, name)
         a = t.iam_attachments.c
         gone = conn.execute(

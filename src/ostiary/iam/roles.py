@@ -82,6 +82,16 @@ def role_policies(conn: Connection, account: str, name_key: str) -> list[str]:
     return inline.names(conn, account, "role", name_key)
 
 
+def modifiable_role(conn: Connection, account: str, name: str) -> Row[Any]:
+    """The role, unless it is a service-linked role (only AWS, here DeleteServiceLinkedRole, changes those)."""
+    row = get_role(conn, account, name)
+    if row.path.startswith("/aws-service-role/"):
+        raise UnmodifiableEntityException(
+            f"Cannot perform the operation on the protected role '{row.name}' - this role is only modifiable by AWS"
+        )
+    return row
+
+
 @operation("iam", "CreateRole", resource=_resource)
 def create_role(ctx: RequestContext, params: Params) -> Result:
     check_trust(params["AssumeRolePolicyDocument"])
@@ -166,7 +176,7 @@ def update_role_description(ctx: RequestContext, params: Params) -> Result:
 def update_assume_role_policy(ctx: RequestContext, params: Params) -> Result:
     check_trust(params["PolicyDocument"])
     with ctx.store.tx() as conn:
-        row = get_role(conn, ctx.account_id, params["RoleName"])
+        row = modifiable_role(conn, ctx.account_id, params["RoleName"])
         conn.execute(
             update(t.iam_roles)
             .where(t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key)
@@ -178,11 +188,7 @@ def update_assume_role_policy(ctx: RequestContext, params: Params) -> Result:
 @operation("iam", "DeleteRole", resource=_resource)
 def delete_role(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = get_role(conn, ctx.account_id, params["RoleName"])
-        if row.path.startswith("/aws-service-role/"):  # DeleteServiceLinkedRole deletes these
-            raise UnmodifiableEntityException(
-                f"Cannot perform the operation on the protected role '{row.name}' - this role is only modifiable by AWS"
-            )
+        row = modifiable_role(conn, ctx.account_id, params["RoleName"])  # DeleteServiceLinkedRole deletes those
         if role_policies(conn, ctx.account_id, row.name_key):
             raise DeleteConflictException("Cannot delete entity, must delete policies first.")
         from ostiary.iam import managed
@@ -205,7 +211,7 @@ def delete_role(ctx: RequestContext, params: Params) -> Result:
 def put_role_policy(ctx: RequestContext, params: Params) -> Result:
     check_document(params["PolicyDocument"])
     with ctx.store.tx() as conn:
-        row = get_role(conn, ctx.account_id, params["RoleName"])
+        row = modifiable_role(conn, ctx.account_id, params["RoleName"])
         inline.put(conn, ctx.account_id, "role", row.name_key, params["PolicyName"], params["PolicyDocument"])
     return None
 
@@ -232,7 +238,7 @@ def list_role_policies(ctx: RequestContext, params: Params) -> Result:
 @operation("iam", "DeleteRolePolicy", resource=_resource)
 def delete_role_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = get_role(conn, ctx.account_id, params["RoleName"])
+        row = modifiable_role(conn, ctx.account_id, params["RoleName"])
         if not inline.remove(conn, ctx.account_id, "role", row.name_key, params["PolicyName"]):
             raise NoSuchEntityException(f"The role policy with name {params['PolicyName']} cannot be found.")
     return None
@@ -241,7 +247,7 @@ def delete_role_policy(ctx: RequestContext, params: Params) -> Result:
 @operation("iam", "PutRolePermissionsBoundary", resource=_resource)
 def put_role_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = get_role(conn, ctx.account_id, params["RoleName"])
+        row = modifiable_role(conn, ctx.account_id, params["RoleName"])
         set_boundary(conn, t.iam_roles, ctx.account_id, row.name_key, params["PermissionsBoundary"])
     return None
 
@@ -249,6 +255,6 @@ def put_role_permissions_boundary(ctx: RequestContext, params: Params) -> Result
 @operation("iam", "DeleteRolePermissionsBoundary", resource=_resource)
 def delete_role_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = get_role(conn, ctx.account_id, params["RoleName"])
+        row = modifiable_role(conn, ctx.account_id, params["RoleName"])
         set_boundary(conn, t.iam_roles, ctx.account_id, row.name_key, None)
     return None

@@ -271,6 +271,7 @@ def _rename(conn: Connection, acct: str, row: Row[Any], name: str, path: str) ->
         t.iam_mfa_devices,
         t.iam_ssh_public_keys,
         t.iam_signing_certificates,
+        t.iam_service_specific_credentials,
     ):
         conn.execute(
             update(table).where(table.c.account_id == acct, table.c.user_key == row.name_key).values(user_key=key)
