@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.store import tables as t
 from ostiary.store.db import utc
+from ostiary.userpools import sessions
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.lookup import ClientView, client_by_id
 
@@ -80,6 +81,7 @@ class AuthorizeRequest:
     code_challenge_method: str | None
     prompt: str | None
     raw: dict[str, str] = field(default_factory=dict)
+    sso_session_id: str | None = None  # the (tracked) SSO session that signed the user in
 
     def query(self) -> str:
         """The original parameters, carried from page to page (as Cognito's /login URLs do)."""
@@ -191,6 +193,7 @@ def new_code(runtime: Runtime, request: AuthorizeRequest, user_id: str, auth_tim
                 code_challenge_method=request.code_challenge_method,
                 auth_time=auth_time,
                 expires_at=now + dt.timedelta(seconds=CODE_SECONDS),
+                sso_session_id=request.sso_session_id,
             )
         )
     return code
@@ -208,6 +211,7 @@ class CodeGrant:
     code_challenge_method: str | None
     auth_time: dt.datetime
     expires_at: dt.datetime
+    sso_session_id: str | None = None
 
 
 def take_code(runtime: Runtime, code: str) -> CodeGrant | None:
@@ -228,6 +232,7 @@ def take_code(runtime: Runtime, code: str) -> CodeGrant | None:
         code_challenge_method=row.code_challenge_method,
         auth_time=utc(row.auth_time),
         expires_at=utc(row.expires_at),
+        sso_session_id=row.sso_session_id,
     )
 
 
@@ -254,12 +259,15 @@ class SsoSession:
     auth_time: dt.datetime
 
 
-def start_sso(runtime: Runtime, pool_id: str, user_id: str) -> str:
+def start_sso(runtime: Runtime, pool_id: str, user_id: str, request: AuthorizeRequest | None = None) -> str:
+    """A new SSO session; where the pool tracks sessions, it gets a session id (kept in ``request``
+    for the tokens issued through it)."""
     value = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
     with runtime.store.tx() as conn:
         if secrets.randbelow(64) == 0:
             conn.execute(delete(t.sso_sessions).where(t.sso_sessions.c.expires_at < now))
+        session_id = sessions.new_sso_id(conn, pool_id)
         conn.execute(
             insert(t.sso_sessions).values(
                 id_hash=digest(value),
@@ -268,18 +276,31 @@ def start_sso(runtime: Runtime, pool_id: str, user_id: str) -> str:
                 auth_time=now,
                 expires_at=now + dt.timedelta(seconds=SSO_SECONDS),
                 created_at=now,
+                session_id=session_id,
+                client_id=request.client.id if request is not None and session_id else None,
             )
         )
+    if request is not None:
+        request.sso_session_id = session_id
     return value
 
 
-def find_sso(runtime: Runtime, pool_id: str, value: str | None) -> SsoSession | None:
+def find_sso(
+    runtime: Runtime, pool_id: str, value: str | None, request: AuthorizeRequest | None = None
+) -> SsoSession | None:
+    """The SSO session of a cookie; with ``request``, only if its client may reuse the session
+    silently (sessions.sso_reusable), and the session's id is kept in ``request``."""
     if not value:
         return None
+    now = dt.datetime.now(dt.UTC)
     with runtime.store.read() as conn:
         row = conn.execute(_SSO, {"h": digest(value)}).first()
-    if row is None or row.user_pool_id != pool_id or utc(row.expires_at) <= dt.datetime.now(dt.UTC):
-        return None
+        if row is None or row.user_pool_id != pool_id or utc(row.expires_at) <= now:
+            return None
+        if request is not None:
+            if not sessions.sso_reusable(conn, pool_id, request.client.id, utc(row.auth_time), now):
+                return None
+            request.sso_session_id = row.session_id
     return SsoSession(row.user_id, utc(row.auth_time))
 
 
@@ -324,9 +345,11 @@ def hosted_tokens(
     scopes: list[str],
     nonce: str | None,
     auth_time: dt.datetime,
+    origin_sso: str | None = None,
 ) -> dict[str, Any] | None:
     """Tokens of a hosted sign-in (code exchange or implicit flow): a new refresh-token lineage that
-    keeps the scopes, ID token only with ``openid``; None when the user is gone or disabled."""
+    keeps the scopes (and the SSO session it came through), ID token only with ``openid``; None
+    when the user is gone or disabled."""
     from ostiary.userpools import claims, directory, tokens
 
     now = dt.datetime.now(dt.UTC)
@@ -336,7 +359,7 @@ def hosted_tokens(
             return None
         user.groups = directory.groups_of(conn, pool.id, user.id)
         cfg = client.as_token_config()
-        event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, scopes=scopes)
+        event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, scopes=scopes, origin_sso=origin_sso)
     event = claims.SignInEvent(event.origin_jti, int(auth_time.timestamp()), event.event_id)
     result = tokens.mint(
         runtime.keys,

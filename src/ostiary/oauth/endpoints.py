@@ -152,7 +152,9 @@ def _code_grant(runtime: Runtime, domain: Domain, client: ClientView, form: dict
         raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
     if not pkce_ok(grant, form.get("code_verifier")):
         raise OAuthError("invalid_grant", "Invalid code_verifier")
-    result = hosted_tokens(runtime, domain.pool, client, grant.user_id, grant.scopes, grant.nonce, grant.auth_time)
+    result = hosted_tokens(
+        runtime, domain.pool, client, grant.user_id, grant.scopes, grant.nonce, grant.auth_time, grant.sso_session_id
+    )
     if result is None:
         raise OAuthError("invalid_grant", "User is disabled or no longer exists")
     return _token_response(result, with_refresh=True)

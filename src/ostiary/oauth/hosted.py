@@ -246,7 +246,9 @@ class HostedUI:
         if req.response_type == "code":
             code = common.new_code(self.runtime, req, user_id, auth_time)
             return common.redirect_with(req.redirect_uri, "code", {"code": code, "state": req.state})
-        result = common.hosted_tokens(self.runtime, req.pool, req.client, user_id, req.scopes, req.nonce, auth_time)
+        result = common.hosted_tokens(
+            self.runtime, req.pool, req.client, user_id, req.scopes, req.nonce, auth_time, req.sso_session_id
+        )
         if result is None:
             return req.error_redirect("access_denied", "User is disabled")
         values: dict[str, Any] = {"access_token": result["AccessToken"]}
@@ -267,7 +269,7 @@ class HostedUI:
         if provider is not None and req.raw.get("identity_provider") and req.prompt != "none":
             # an explicit provider: always its sign-in (Cognito's behaviour), SSO cookie or not
             return RedirectResponse(self._to_provider(request, domain, req, provider), status_code=302)
-        session = common.find_sso(self.runtime, domain.pool.id, request.cookies.get(common.SSO_COOKIE))
+        session = common.find_sso(self.runtime, domain.pool.id, request.cookies.get(common.SSO_COOKIE), req)
         if session is not None and req.prompt != "login":
             return RedirectResponse(self.complete(request, req, session.user_id, session.auth_time), status_code=302)
         if req.prompt == "none":
@@ -438,7 +440,7 @@ class HostedUI:
                 request, domain, req, challenge, result["Session"], result.get("ChallengeParameters") or {}
             )
         user_id = str(result[HOSTED_USER])
-        value = common.start_sso(self.runtime, domain.pool.id, user_id)
+        value = common.start_sso(self.runtime, domain.pool.id, user_id, req)
         response = RedirectResponse(self.complete(request, req, user_id, dt.datetime.now(dt.UTC)), status_code=302)
         response.set_cookie(
             common.SSO_COOKIE,
@@ -459,7 +461,7 @@ class HostedUI:
             assert err.request is not None
             return RedirectResponse(err.request.error_redirect(err.error, err.description), status_code=302)
         if form is None:
-            session = common.find_sso(self.runtime, domain.pool.id, request.cookies.get(common.SSO_COOKIE))
+            session = common.find_sso(self.runtime, domain.pool.id, request.cookies.get(common.SSO_COOKIE), req)
             if session is not None and req.prompt != "login":
                 return RedirectResponse(self.complete(request, req, session.user_id, session.auth_time), 302)
             provider = federation.chosen_provider(self.runtime, req)

@@ -39,6 +39,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.user_import",
     "ostiary.userpools.terms",
     "ostiary.userpools.threat_protection",
+    "ostiary.userpools.sessions",
     "ostiary.sts.service",
     "ostiary.iam.users",
     "ostiary.iam.roles",

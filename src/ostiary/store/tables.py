@@ -194,6 +194,12 @@ refresh_tokens = Table(
     Column("revoked_at", UTCDateTime(), nullable=True),
     Column("device_key", String(128), nullable=True),
     Column("scopes", String(2048), nullable=True),
+    # migration 0018 (session tracking, set only while the pool tracks sessions): the public session
+    # id ("tkn…"), the last refresh and its IP address, the SSO session ("sso…") it came through
+    Column("session_id", String(28), nullable=True),
+    Column("last_active_at", UTCDateTime(), nullable=True),
+    Column("last_ip", String(128), nullable=True),
+    Column("origin_sso", String(28), nullable=True),
     Index("ix_refresh_tokens_user", "user_id"),
     Index("ix_refresh_tokens_previous", "previous_hash"),
 )
@@ -536,6 +542,7 @@ oauth_codes = Table(
     Column("code_challenge_method", String(8), nullable=True),
     Column("auth_time", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
+    Column("sso_session_id", String(28), nullable=True),  # migration 0018: the SSO session it came through
     Index("ix_oauth_codes_expires", "expires_at"),
 )
 
@@ -549,6 +556,11 @@ sso_sessions = Table(
     Column("auth_time", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # migration 0018 (session tracking): the public session id ("sso…"), the app client signed in
+    # through, the last token grant
+    Column("session_id", String(28), nullable=True),
+    Column("client_id", String(128), nullable=True),
+    Column("last_active_at", UTCDateTime(), nullable=True),
     Index("ix_sso_sessions_user", "user_id"),
 )
 
@@ -795,4 +807,27 @@ iam_deletion_tasks = Table(
     Column("status", String(16), nullable=False),
     Column("reason", JSONDoc, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+
+# --- User session tracking (migration 0018) ------------------------------------------------------
+
+# SetUserPoolSessionConfiguration (no row: DISABLED, MaxPerUser 20).
+user_pool_session_config = Table(
+    "user_pool_session_config",
+    metadata,
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), primary_key=True),
+    Column("tracking", String(16), nullable=False),
+    Column("max_per_user", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# SetUserPoolClientSessionConfiguration (no row: SSO sessions reused for 60 minutes).
+user_pool_client_session_config = Table(
+    "user_pool_client_session_config",
+    metadata,
+    Column("client_id", String(128), ForeignKey("user_pool_clients.client_id", ondelete="CASCADE"), primary_key=True),
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
+    Column("sso_max_minutes", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )

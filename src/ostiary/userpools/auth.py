@@ -37,6 +37,7 @@ from ostiary.userpools import (
     messages,
     mfa,
     passkeys,
+    sessions,
     srp,
     threat_protection,
     tokens,
@@ -190,7 +191,7 @@ def _success(
     post_authentication(ctx, pool, client, user, new_device=not device_key and devices.tracking(pool) is not None)
     user.groups = directory.groups_of(conn, pool.id, user.id)
     cfg = client.as_token_config()
-    event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, device_key=device_key)
+    event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, device_key=device_key, ip=ctx.source_ip)
     source = triggers.token_source_or(
         "TokenGeneration_AuthenticateDevice" if device_key else "TokenGeneration_Authentication"
     )
@@ -733,6 +734,7 @@ def _refresh(
         )
         if rotate:
             result["RefreshToken"] = tokens.rotate_refresh_token(conn, lineage, cfg, now)
+        sessions.refreshed(ctx, conn, pool.id, lineage.id, in_tx=rotate)
     return result
 
 

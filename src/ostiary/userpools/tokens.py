@@ -24,7 +24,7 @@ from ostiary.crypto.keys import KeyRing
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import claims as c
-from ostiary.userpools import directory, triggers
+from ostiary.userpools import directory, sessions, triggers
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import InvalidLambdaResponseException, NotAuthorizedException
 
@@ -67,12 +67,16 @@ def start_lineage(
     now: dt.datetime,
     device_key: str | None = None,
     scopes: list[str] | None = None,
+    ip: str | None = None,
+    origin_sso: str | None = None,
 ) -> tuple[c.SignInEvent, str]:
-    """A new sign-in: (event, refresh token)."""
+    """A new sign-in: (event, refresh token); ``ip`` and ``origin_sso`` (the SSO session of a hosted
+    sign-in) count only where the pool tracks sessions (sessions.on_new_lineage)."""
     lineage_id = str(uuid.uuid4())
     token = new_refresh_token()
     if secrets.randbelow(256) == 0:  # now and then, sweep lineages that expired more than a day ago
         conn.execute(t.refresh_tokens.delete().where(t.refresh_tokens.c.expires_at < now - dt.timedelta(days=1)))
+    tracked = sessions.on_new_lineage(conn, pool.id, user.id, now, ip, origin_sso)
     conn.execute(
         _NEW_LINEAGE,
         {
@@ -88,6 +92,7 @@ def start_lineage(
             "revoked_at": None,
             "device_key": device_key,
             "scopes": " ".join(scopes) if scopes else None,
+            **tracked,
         },
     )
     event = c.SignInEvent(origin_jti=lineage_id, auth_time=int(now.timestamp()), event_id=str(uuid.uuid4()))
