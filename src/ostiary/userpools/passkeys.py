@@ -139,9 +139,9 @@ def _descriptor(row: Any) -> PublicKeyCredentialDescriptor:
 
 
 def _signed_in(ctx: RequestContext, conn: Connection, token: str) -> tuple[PoolView, User]:
-    from ostiary.userpools.selfservice import _access
+    from ostiary.userpools.selfservice import signed_in
 
-    pool, user, _ = _access(ctx, conn, token)
+    pool, user, _ = signed_in(ctx, conn, token)
     return pool, user
 
 

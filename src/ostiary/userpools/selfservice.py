@@ -298,13 +298,17 @@ def _access_user(
     return user, access
 
 
-def _access(ctx: RequestContext, conn: Connection, token: str) -> tuple[PoolView, User, tokens.AccessContext]:
-    """As _access_user, with the user's pool for operations that need its settings."""
-    user, access = _access_user(ctx, conn, token)
+def signed_in(
+    ctx: RequestContext, conn: Connection, token: str, *, full: bool = True
+) -> tuple[PoolView, User, tokens.AccessContext]:
+    """The pool, user and access-token context of an access token (every check of _access_user),
+    for operations authorized by the signed-in user's token (here, passkeys, user sessions)."""
+    user, access = _access_user(ctx, conn, token, full=full)
     pool = pool_by_id(conn, access.pool_id)
     if pool is None:
         raise NotAuthorizedException("Invalid Access Token")
     return pool, user, access
+
 
 
 def _client_of(ctx: RequestContext, conn: Connection, access: tokens.AccessContext) -> ClientView | None:
@@ -338,7 +342,7 @@ def get_user(ctx: RequestContext, params: Params) -> Result:
 def update_user_attributes(ctx: RequestContext, params: Params) -> Result:
     updates = attrs.to_dict(params["UserAttributes"])
     with ctx.store.tx() as conn:
-        pool, user, access = _access(ctx, conn, params["AccessToken"])
+        pool, user, access = signed_in(ctx, conn, params["AccessToken"])
         client = _client_of(ctx, conn, access)
         if client is not None:
             _writable(client, list(updates))
@@ -352,7 +356,7 @@ def update_user_attributes(ctx: RequestContext, params: Params) -> Result:
 @operation("cognito-idp", "DeleteUserAttributes")
 def delete_user_attributes(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        pool, user, access = _access(ctx, conn, params["AccessToken"])
+        pool, user, access = signed_in(ctx, conn, params["AccessToken"])
         client = _client_of(ctx, conn, access)
         if client is not None:
             _writable(client, list(params["UserAttributeNames"]))
@@ -371,7 +375,7 @@ def _verifiable(name: str) -> str:
 def get_user_attribute_verification_code(ctx: RequestContext, params: Params) -> Result:
     name = _verifiable(params["AttributeName"])
     with ctx.store.tx() as conn:
-        pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        pool, user, _ = signed_in(ctx, conn, params["AccessToken"])
         value = user.attributes.get(name)
         if not value:
             raise InvalidParameterException(f"No {name} is registered for the user.")
@@ -385,7 +389,7 @@ def get_user_attribute_verification_code(ctx: RequestContext, params: Params) ->
 def verify_user_attribute(ctx: RequestContext, params: Params) -> Result:
     name = _verifiable(params["AttributeName"])
     with ctx.store.tx() as conn:
-        pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        pool, user, _ = signed_in(ctx, conn, params["AccessToken"])
         check = messages.check_code(conn, user, f"VerifyAttribute:{name}", params["Code"], ctx.now)
         if check.ok:
             values = {**user.attributes, f"{name}_verified": "true"}
@@ -404,7 +408,7 @@ def verify_user_attribute(ctx: RequestContext, params: Params) -> Result:
 def change_password(ctx: RequestContext, params: Params) -> Result:
     now: dt.datetime = ctx.now
     with ctx.store.read() as conn:
-        pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        pool, user, _ = signed_in(ctx, conn, params["AccessToken"])
         locked = lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now)
     if locked:
         raise NotAuthorizedException("Password attempts exceeded")
@@ -455,5 +459,5 @@ def auth_factors(conn: Connection, pool: PoolView, user: User) -> dict[str, Any]
 @operation("cognito-idp", "GetUserAuthFactors")
 def get_user_auth_factors(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        pool, user, _ = _access(ctx, conn, params["AccessToken"])
+        pool, user, _ = signed_in(ctx, conn, params["AccessToken"])
         return auth_factors(conn, pool, user)

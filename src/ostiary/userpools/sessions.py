@@ -41,12 +41,11 @@ from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import (
     FeatureUnavailableInTierException,
     InvalidParameterException,
-    NotAuthorizedException,
     OperationNotEnabledException,
     ResourceNotFoundException,
     UserNotFoundException,
 )
-from ostiary.userpools.lookup import client_in_pool, pool_by_id, pool_for_caller
+from ostiary.userpools.lookup import client_in_pool, pool_for_caller
 
 DEFAULT_MAX_PER_USER = 20
 DEFAULT_SSO_MINUTES = 60
@@ -409,14 +408,9 @@ def _admin_user(ctx: RequestContext, conn: Connection, params: Params) -> tuple[
 
 def _token_user(ctx: RequestContext, conn: Connection, token: str) -> tuple[PoolView, directory.User, str | None]:
     """The pool, user and current lineage (the token's origin_jti) of an access token."""
-    access, user = tokens.access_token_user(conn, ctx.keys, ctx.settings, token, ctx.now, full=False)
-    if user is None:
-        raise UserNotFoundException("User does not exist.")
-    if not user.enabled:
-        raise NotAuthorizedException("User is disabled.")
-    pool = pool_by_id(conn, access.pool_id)
-    if pool is None:
-        raise NotAuthorizedException("Invalid Access Token")
+    from ostiary.userpools.selfservice import signed_in
+
+    pool, user, access = signed_in(ctx, conn, token, full=False)
     if not _tracking_on(conn, pool.id):
         raise OperationNotEnabledException(NOT_ENABLED)
     origin = access.claims.get("origin_jti")
