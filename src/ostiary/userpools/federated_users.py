@@ -31,7 +31,7 @@ from ostiary.userpools.errors import (
     ResourceNotFoundException,
     UserNotFoundException,
 )
-from ostiary.userpools.identity_providers import IdentityProvider
+from ostiary.userpools.identity_providers import IdentityProvider, provider_names
 from ostiary.userpools.lookup import ClientView, forget_views, pool_for_caller
 
 EXTERNAL_PROVIDER = "EXTERNAL_PROVIDER"
@@ -285,12 +285,7 @@ def admin_link_provider_for_user(ctx: RequestContext, params: Params) -> Result:
         raise InvalidParameterException("SourceUser ProviderAttributeValue is required.")
     now = ctx.now
     with ctx.store.tx() as conn:
-        if not conn.execute(
-            select(t.user_pool_identity_providers.c.provider_name).where(
-                t.user_pool_identity_providers.c.user_pool_id == pool.id,
-                t.user_pool_identity_providers.c.provider_name == name,
-            )
-        ).first():
+        if name not in provider_names(conn, pool.id):
             raise InvalidParameterException(f"The provider {name} does not exist for User Pool {pool.id}")
         target = directory.find(conn, pool, destination.get("ProviderAttributeValue") or "", by_alias=False)
         if target is None:
