@@ -51,6 +51,9 @@ class Settings:
     lambda_functions: str = ""
     lambda_path: str = ""
     lambda_timeout_seconds: int = 5
+    egress_allow: str = ""
+    egress_max_bytes: int = 1048576
+    egress_timeout_seconds: int = 5
     outbox: bool = False
     config_file: str = ""
 
@@ -97,6 +100,8 @@ def _coerce(name: str, typ: Any, raw: Any) -> Any:
             raise ValueError(f"setting {name}: expected an integer, got {raw!r}") from None
     if typ is Path or typ == "Path":
         return Path(str(raw)).expanduser()
+    if isinstance(raw, list):  # a TOML list for a comma-separated setting (e.g. egress_allow)
+        return ",".join(str(item) for item in raw)
     return str(raw)
 
 
