@@ -84,6 +84,8 @@ class Server:
                 "OSTIARY_LOG_FORMAT": "json",
                 "OSTIARY_ARGON2_TIME_COST": "1",
                 "OSTIARY_ARGON2_MEMORY_KIB": "1024",
+                # the local IdPs of the tests live on loopback; tests of the egress policy override it
+                "OSTIARY_EGRESS_ALLOW": "127.0.0.0/8,::1/128",
             }
         )
         env.update(self.env_extra)
