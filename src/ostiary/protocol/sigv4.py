@@ -18,7 +18,6 @@ from urllib.parse import quote, unquote
 from ostiary.protocol.errors import IncompleteSignature, InvalidSignature, MissingAuthenticationToken
 
 ALGORITHM = "AWS4-HMAC-SHA256"
-UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
 
 @dataclass(frozen=True)
@@ -252,15 +251,16 @@ def verify(
     """Recompute the signature with the derived signing key; raise InvalidSignature on mismatch."""
     if "host" not in sr.signed_headers:
         raise InvalidSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+    # The payload hash is always the server's own hash of the body it received: STS, IAM and Cognito
+    # sign the body (their models declare no unsigned payload), so neither UNSIGNED-PAYLOAD nor a
+    # claimed hash of another body may let a signature stand for this one (issue 10, item 9).
+    payload_hash = hashlib.sha256(body).hexdigest()
     declared = _header(headers, "x-amz-content-sha256")
-    if declared and "x-amz-content-sha256" in sr.signed_headers:
-        payload_hash = declared
-        if declared != UNSIGNED_PAYLOAD and declared != hashlib.sha256(body).hexdigest():
-            raise InvalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.")
-    elif sr.presigned and not body:
-        payload_hash = hashlib.sha256(b"").hexdigest()
-    else:
-        payload_hash = hashlib.sha256(body).hexdigest()
+    if declared and "x-amz-content-sha256" in sr.signed_headers and declared.lower() != payload_hash:
+        raise InvalidSignature(
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+        )
     creq = canonical_request(method, raw_path, query, headers, sr.signed_headers, payload_hash, sr.presigned)
     expected = hmac.new(key, string_to_sign(sr, creq).encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), sr.signature.lower().encode()):
