@@ -9,6 +9,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -139,6 +140,9 @@ def parse_authorize(runtime: Runtime, pool: PoolView, params: dict[str, str]) ->
     return request
 
 
+_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.2
+
+
 def _check_request(request: AuthorizeRequest, client: ClientView, params: dict[str, str]) -> None:
     response_type = request.response_type
     if response_type not in ("code", "token"):
@@ -156,10 +160,12 @@ def _check_request(request: AuthorizeRequest, client: ClientView, params: dict[s
         raise RedirectError("invalid_scope", "A requested scope is not allowed for this client")
     request.scopes = list(dict.fromkeys(requested))
     if request.code_challenge:
-        method = request.code_challenge_method or "plain"
-        if method not in ("S256", "plain"):
-            raise RedirectError("invalid_request", "code_challenge_method must be S256 or plain")
-        request.code_challenge_method = method
+        # Amazon Cognito supports only S256; a challenge without a method would be plain (RFC 7636
+        # §4.3), which lets anyone who sees the authorization request redeem the code.
+        if request.code_challenge_method != "S256":
+            raise RedirectError("invalid_request", "code_challenge_method must be S256")
+        if not _CHALLENGE.fullmatch(request.code_challenge):
+            raise RedirectError("invalid_request", "code_challenge must be 43 to 128 unreserved characters")
     elif request.code_challenge_method:
         raise RedirectError("invalid_request", "code_challenge is required with code_challenge_method")
     provider = params.get("identity_provider")
@@ -214,13 +220,30 @@ class CodeGrant:
     sso_session_id: str | None = None
 
 
+def code_lineage_id(runtime: Runtime, code: str) -> str:
+    """The id of the refresh-token lineage a code's redemption starts: derived from the code under a
+    key of the KEK, so a replay of the code (which is gone by then) still finds the tokens of its
+    first redemption, and neither the lineage id (``origin_jti`` in the tokens) nor the store
+    reveals the code."""
+    mac = hmac.new(runtime.box.mac_key("oauth code lineage"), code.encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=mac[:16], version=4))
+
+
 def take_code(runtime: Runtime, code: str) -> CodeGrant | None:
-    """Redeem a code: it is deleted whatever happens next (single use)."""
+    """Redeem a code: it is deleted whatever happens next (single use). A code that is not (or no
+    longer) there may be a replay: the tokens of its first redemption are revoked (RFC 6749 §4.1.2,
+    RFC 9700 §4.5.3), and None is returned."""
     with runtime.store.tx() as conn:
         row = conn.execute(_TAKE_CODE, {"h": digest(code)}).first()
-        if row is None:
+        taken = row is not None and (
+            conn.execute(delete(t.oauth_codes).where(t.oauth_codes.c.code_hash == row.code_hash)).rowcount == 1
+        )
+        if not taken:
+            from ostiary.userpools import tokens
+
+            tokens.revoke_lineage(conn, code_lineage_id(runtime, code), dt.datetime.now(dt.UTC))
             return None
-        conn.execute(delete(t.oauth_codes).where(t.oauth_codes.c.code_hash == row.code_hash))
+    assert row is not None
     return CodeGrant(
         pool_id=row.user_pool_id,
         client_id=row.client_id,
@@ -237,15 +260,19 @@ def take_code(runtime: Runtime, code: str) -> CodeGrant | None:
 
 
 def pkce_ok(grant: CodeGrant, verifier: str | None) -> bool:
-    """RFC 7636 §4.6."""
+    """RFC 7636 §4.6, S256 only. A verifier for a code issued without a challenge is refused (RFC
+    9700 §2.1.1: otherwise an attacker who strips the challenge from the authorization request
+    downgrades the client to no PKCE unnoticed)."""
     if not grant.code_challenge:
-        return True
-    if not verifier or not 43 <= len(verifier) <= 128:
+        return not verifier
+    if grant.code_challenge_method != "S256" or not verifier or not 43 <= len(verifier) <= 128:
         return False
-    if grant.code_challenge_method == "S256":
-        computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
-        return hmac.compare_digest(computed, grant.code_challenge)
-    return hmac.compare_digest(verifier, grant.code_challenge)
+    try:
+        digest_ = hashlib.sha256(verifier.encode("ascii")).digest()
+    except UnicodeEncodeError:
+        return False
+    computed = base64.urlsafe_b64encode(digest_).rstrip(b"=").decode()
+    return hmac.compare_digest(computed, grant.code_challenge)
 
 
 # --- single sign-on sessions ---------------------------------------------------------------------
@@ -346,10 +373,11 @@ def hosted_tokens(
     nonce: str | None,
     auth_time: dt.datetime,
     origin_sso: str | None = None,
+    lineage_id: str | None = None,
 ) -> dict[str, Any] | None:
     """Tokens of a hosted sign-in (code exchange or implicit flow): a new refresh-token lineage that
     keeps the scopes (and the SSO session it came through), ID token only with ``openid``; None
-    when the user is gone or disabled."""
+    when the user is gone or disabled. A code exchange names the lineage (code_lineage_id)."""
     from ostiary.userpools import claims, directory, tokens
 
     now = dt.datetime.now(dt.UTC)
@@ -359,7 +387,9 @@ def hosted_tokens(
             return None
         user.groups = directory.groups_of(conn, pool.id, user.id)
         cfg = client.as_token_config()
-        event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, scopes=scopes, origin_sso=origin_sso)
+        event, refresh = tokens.start_lineage(
+            conn, pool, user, cfg, now, scopes=scopes, origin_sso=origin_sso, lineage_id=lineage_id
+        )
     event = claims.SignInEvent(event.origin_jti, int(auth_time.timestamp()), event.event_id)
     result = tokens.mint(
         runtime.keys,

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ostiary.crypto import jwt
-from ostiary.oauth.common import hosted_tokens, pkce_ok, service_context, take_code
+from ostiary.oauth.common import code_lineage_id, hosted_tokens, pkce_ok, service_context, take_code
 from ostiary.oauth.domains import Domain
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
@@ -153,7 +153,15 @@ def _code_grant(runtime: Runtime, domain: Domain, client: ClientView, form: dict
     if not pkce_ok(grant, form.get("code_verifier")):
         raise OAuthError("invalid_grant", "Invalid code_verifier")
     result = hosted_tokens(
-        runtime, domain.pool, client, grant.user_id, grant.scopes, grant.nonce, grant.auth_time, grant.sso_session_id
+        runtime,
+        domain.pool,
+        client,
+        grant.user_id,
+        grant.scopes,
+        grant.nonce,
+        grant.auth_time,
+        grant.sso_session_id,
+        lineage_id=code_lineage_id(runtime, code),
     )
     if result is None:
         raise OAuthError("invalid_grant", "User is disabled or no longer exists")

@@ -66,7 +66,7 @@ def discovery_document(settings: Settings, pool_id: str, domain: Domain | None =
                 "revocation_endpoint": f"{base}/oauth2/revoke",
                 "end_session_endpoint": f"{base}/logout",
                 "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
-                "code_challenge_methods_supported": ["S256", "plain"],
+                "code_challenge_methods_supported": ["S256"],
                 "scopes_supported": ["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"],
                 "response_modes_supported": ["query", "fragment"],
                 "claims_supported": [*doc["claims_supported"], "nonce"],

@@ -69,10 +69,12 @@ def start_lineage(
     scopes: list[str] | None = None,
     ip: str | None = None,
     origin_sso: str | None = None,
+    lineage_id: str | None = None,
 ) -> tuple[c.SignInEvent, str]:
     """A new sign-in: (event, refresh token); ``ip`` and ``origin_sso`` (the SSO session of a hosted
-    sign-in) count only where the pool tracks sessions (sessions.on_new_lineage)."""
-    lineage_id = str(uuid.uuid4())
+    sign-in) count only where the pool tracks sessions (sessions.on_new_lineage); ``lineage_id``:
+    the lineage's id when the caller must find it again (an authorization code's), else random."""
+    lineage_id = lineage_id or str(uuid.uuid4())
     token = new_refresh_token()
     if secrets.randbelow(256) == 0:  # now and then, sweep lineages that expired more than a day ago
         conn.execute(t.refresh_tokens.delete().where(t.refresh_tokens.c.expires_at < now - dt.timedelta(days=1)))
