@@ -182,7 +182,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
         def read() -> list[dict[str, object]]:
             with runtime.store.read() as conn:
-                return outbox_rows(conn, destination, limit)
+                return outbox_rows(conn, settings, destination, limit)
 
         return JSONResponse({"messages": await to_thread.run_sync(read)})
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ def _print_key(settings: Settings, akid: str, secret: str, account: str) -> None
 def _bootstrap(settings: Settings) -> None:
     from ostiary.app import build_runtime
     from ostiary.iam.accounts import bootstrap
+    from ostiary.notify.outbox import purge_expired
 
     runtime = build_runtime(settings)
     key = bootstrap(
@@ -67,6 +70,8 @@ def _bootstrap(settings: Settings) -> None:
     )
     if key is not None:
         _print_key(settings, key.access_key_id, key.secret_access_key, key.account_id)
+    with runtime.store.tx() as conn:  # messages past outbox_ttl_seconds go at every start
+        purge_expired(conn, settings, datetime.now(UTC))
     runtime.store.dispose()
 
 
@@ -87,11 +92,14 @@ def serve(**opts: Any) -> None:
     """Start the server (applies migrations, creates the first account on first start)."""
     import uvicorn
 
+    from ostiary.notify.outbox import where_messages_go
     from ostiary.observability import setup_logging
 
     settings = _settings(**opts)
     setup_logging(settings.log_format, settings.log_level)
     _bootstrap(settings)
+    for level, sentence in where_messages_go(settings):  # where codes and temporary passwords go
+        logging.getLogger("ostiary.notify").log(level, sentence)
     # Workers build their settings from the environment: hand every explicit option over.
     for key, value in opts.items():
         if value is not None:
@@ -173,15 +181,17 @@ def accounts_list(**opts: Any) -> None:
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def outbox(destination: str | None, limit: int, as_json: bool, **opts: Any) -> None:
-    """Show the newest messages of the development outbox (codes, invitations)."""
+    """Show the newest messages kept in the outbox (codes, invitations): those sent while no SMTP
+    server or SMS sender is configured, or in --dev; kept sealed for outbox_ttl_seconds (24 h)."""
     import json
 
     from ostiary.app import build_runtime
     from ostiary.userpools.messages import outbox_rows
 
-    runtime = build_runtime(_settings(**opts))
+    settings = _settings(**opts)
+    runtime = build_runtime(settings)
     with runtime.store.read() as conn:
-        rows = outbox_rows(conn, destination, limit)
+        rows = outbox_rows(conn, settings, destination, limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

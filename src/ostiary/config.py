@@ -55,6 +55,7 @@ class Settings:
     egress_max_bytes: int = 1048576
     egress_timeout_seconds: int = 5
     outbox: bool = False
+    outbox_ttl_seconds: int = 86400
     config_file: str = ""
 
     @property

@@ -243,7 +243,8 @@ signing_keys = Table(
     Index("ix_signing_keys_owner", "owner", "status"),
 )
 
-# Development outbox: messages a real deployment would have sent (enabled by settings.outbox / --dev).
+# The outbox: messages kept when no sender is configured, in --dev or with settings.outbox; subject and
+# body sealed under the KEK inside ``body`` (ostiary.notify.outbox), rows expire (outbox_ttl_seconds).
 outbox = Table(
     "outbox",
     metadata,

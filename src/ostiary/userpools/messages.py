@@ -4,8 +4,8 @@ Codes are 6 digits, single-use, stored as SHA-256 hashes, expire (sign-up and at
 verification 24 h, forgot password 1 h) and allow 5 wrong attempts. Messages use the pool's
 templates (VerificationMessageTemplate, InviteMessageTemplate; ``{####}`` is the code or temporary
 password, ``{username}`` the user name) and go out by SMTP / the SMS webhook when configured, and
-to the outbox (read with ``ostiary outbox`` or ``GET /_ostiary/outbox`` in development mode) when
-the outbox is on or no sender is configured.
+to the outbox (sealed, for ``outbox_ttl_seconds``; read with ``ostiary outbox`` or ``GET
+/_ostiary/outbox`` in development mode) when the outbox is on or no sender is configured.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from ostiary.config import Settings
+from ostiary.notify import outbox
 from ostiary.notify.delivery import DeliveryError, Message, SmtpSender, WebhookSmsSender
 from ostiary.store import tables as t
 from ostiary.store.db import utc
@@ -212,20 +213,9 @@ def send(
         username=user.username,
         purpose=purpose,
     )
-    senders_configured = bool(settings.smtp_host if delivery.medium == "EMAIL" else settings.sms_webhook_url)
-    if settings.outbox or settings.dev or not senders_configured:
-        conn.execute(
-            insert(t.outbox).values(
-                user_pool_id=pool.id,
-                username=user.username,
-                medium=delivery.medium,
-                destination=delivery.destination,
-                subject=subject,
-                body=body,
-                purpose=purpose,
-                created_at=now,
-            )
-        )
+    senders_configured = outbox.sender_configured(settings, delivery.medium)
+    if outbox.enabled(settings, delivery.medium):
+        outbox.keep(conn, settings, message, now)  # sealed under the KEK, expires (outbox_ttl_seconds)
     if _custom_sender(settings, pool, user, delivery, purpose, code):
         return  # the pool's custom sender function delivered it
     if not senders_configured:
@@ -239,25 +229,11 @@ def send(
         raise CodeDeliveryFailureException("Unable to deliver the message.") from None
 
 
-def outbox_rows(conn: Connection, destination: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    o = t.outbox.c
-    query = select(t.outbox).order_by(o.id.desc()).limit(limit)
-    if destination:
-        query = query.where(o.destination == destination)
-    return [
-        {
-            "id": r.id,
-            "userPoolId": r.user_pool_id,
-            "username": r.username,
-            "medium": r.medium,
-            "destination": r.destination,
-            "subject": r.subject,
-            "body": r.body,
-            "purpose": r.purpose,
-            "createdAt": utc(r.created_at).isoformat(),
-        }
-        for r in conn.execute(query).all()
-    ]
+def outbox_rows(
+    conn: Connection, settings: Settings, destination: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The newest unexpired outbox messages, opened (ostiary.notify.outbox)."""
+    return outbox.rows(conn, settings, destination, limit)
 
 
 # what a message is for (the ``purpose`` callers give ``send``) → the triggers' source suffix
