@@ -201,12 +201,14 @@ def _entity_policies(conn: Connection, account: str, kind: str, key: str) -> lis
     return inline.documents(conn, account, kind, key) + managed.attached_documents(conn, account, kind, key)
 
 
-def _boundary(conn: Connection, arn: str | None) -> list[policy.Policy] | None:
+def _boundary(conn: Connection, account: str, arn: str | None) -> list[policy.Policy] | None:
+    """The permissions boundary of one of ``account``'s users or roles: None when it has none; a
+    boundary naming no policy ``account`` may use (e.g. another account's) allows nothing."""
     if not arn:
         return None
     from ostiary.iam import managed
 
-    document = managed.default_document(conn, arn)
+    document = managed.default_document(conn, arn, account)
     return _parsed([document]) if document else []
 
 
@@ -264,7 +266,7 @@ def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
                 documents += _entity_policies(conn, principal.account_id, "group", group_key)
             return CallerPolicies(
                 identity=_parsed(documents),
-                boundaries=_boundary(conn, user.permissions_boundary),
+                boundaries=_boundary(conn, principal.account_id, user.permissions_boundary),
                 keys=_tag_keys(user.tags),
                 no_iam=session is not None and session.kind == "user" and mfa_time is None,
                 sts_limited=session is not None and session.kind == "user",
@@ -292,7 +294,7 @@ def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
 
                 session_docs = [session.session_policy] if session.session_policy else []
                 for arn in session.policy_arns or []:
-                    document = managed.default_document(conn, arn)
+                    document = managed.default_document(conn, arn, principal.account_id)
                     if document:
                         session_docs.append(document)
             keys = _tag_keys(role.tags)
@@ -300,7 +302,7 @@ def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
             keys.update(federation_keys(session.federation))
             return CallerPolicies(
                 identity=_parsed(_entity_policies(conn, principal.account_id, "role", role_key)),
-                boundaries=_boundary(conn, role.permissions_boundary),
+                boundaries=_boundary(conn, principal.account_id, role.permissions_boundary),
                 session=None if session_docs is None else _parsed(session_docs),
                 keys=keys,
                 temporary=True,
@@ -319,7 +321,7 @@ def _session_documents(conn: Connection, session: Any) -> list[str]:
 
     documents = [session.session_policy] if session.session_policy else []
     for arn in session.policy_arns or []:
-        document = managed.default_document(conn, arn)
+        document = managed.default_document(conn, arn, session.account_id)
         if document:
             documents.append(document)
     return documents
@@ -348,7 +350,7 @@ def _federated_user_policies(conn: Connection, principal: Principal, session: An
         documents = _entity_policies(conn, account, "user", name_key)
         for group_key in groups_of(conn, account, name_key):
             documents += _entity_policies(conn, account, "group", group_key)
-        boundary = _boundary(conn, user.permissions_boundary)
+        boundary = _boundary(conn, account, user.permissions_boundary)
         keys = _tag_keys(user.tags)
     keys.update(_tag_keys(session.session_tags or {}))
     return CallerPolicies(

@@ -5,6 +5,12 @@ ListEntitiesForPolicy, TagPolicy, UntagPolicy, ListPolicyTags.
 
 Customer managed policies live in the store with up to five versions; AWS managed policies
 (``arn:aws:iam::aws:policy/…``) come from ``aws_managed.py``. Documents come back URL-encoded.
+
+A customer managed policy exists only for its own account: every lookup here is scoped by the
+calling account, so to another account a policy's ARN is as unknown as an ARN that names nothing
+(attach, boundaries, session PolicyArns: NoSuchEntity "does not exist or is not attachable"), and
+its document is never read for it (authorizer, simulator) even when an older row points at it. AWS
+managed policies are every account's; their usage counts are the calling account's own.
 """
 
 from __future__ import annotations
@@ -47,25 +53,36 @@ def _no_such(arn: str) -> NoSuchEntityException:
     return NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
 
 
-def _attachment_count(conn: Connection, arn: str) -> int:
+def _attachment_count(conn: Connection, arn: str, account: str) -> int:
+    a = t.iam_attachments.c
     n = conn.execute(
-        select(func.count()).select_from(t.iam_attachments).where(t.iam_attachments.c.policy_arn == arn)
+        select(func.count()).select_from(t.iam_attachments).where(a.account_id == account, a.policy_arn == arn)
     ).scalar()
     return int(n or 0)
 
 
-def _boundary_count(conn: Connection, arn: str) -> int:
-    users = conn.execute(
-        select(func.count()).select_from(t.iam_users).where(t.iam_users.c.permissions_boundary == arn)
-    ).scalar()
-    roles = conn.execute(
-        select(func.count()).select_from(t.iam_roles).where(t.iam_roles.c.permissions_boundary == arn)
-    ).scalar()
-    return int(users or 0) + int(roles or 0)
+def _boundary_count(conn: Connection, arn: str, account: str) -> int:
+    total = 0
+    for table in (t.iam_users, t.iam_roles):
+        n = conn.execute(
+            select(func.count())
+            .select_from(table)
+            .where(table.c.account_id == account, table.c.permissions_boundary == arn)
+        ).scalar()
+        total += int(n or 0)
+    return total
 
 
-def _policy_type(conn: Connection, arn: str, *, with_tags: bool = True) -> dict[str, Any]:
-    """IAM's ``Policy`` shape for a customer or AWS managed policy (NoSuchEntity if neither)."""
+def _customer_policy(conn: Connection, arn: str, account: str) -> Any:
+    """The iam_policies row of ``arn`` if it is ``account``'s own customer managed policy, else None."""
+    return conn.execute(
+        select(t.iam_policies).where(t.iam_policies.c.arn == arn, t.iam_policies.c.account_id == account)
+    ).first()
+
+
+def _policy_type(conn: Connection, arn: str, account: str, *, with_tags: bool = True) -> dict[str, Any]:
+    """IAM's ``Policy`` shape for an AWS managed policy or ``account``'s customer managed policy, as
+    ``account`` sees it (NoSuchEntity if neither)."""
     aws = aws_managed.BY_ARN.get(arn)
     if aws is not None:
         return {
@@ -74,14 +91,14 @@ def _policy_type(conn: Connection, arn: str, *, with_tags: bool = True) -> dict[
             "Arn": aws.arn,
             "Path": aws.path,
             "DefaultVersionId": "v1",
-            "AttachmentCount": _attachment_count(conn, arn),
-            "PermissionsBoundaryUsageCount": _boundary_count(conn, arn),
+            "AttachmentCount": _attachment_count(conn, arn, account),
+            "PermissionsBoundaryUsageCount": _boundary_count(conn, arn, account),
             "IsAttachable": True,
             "Description": aws.description,
             "CreateDate": aws_managed.CREATED,
             "UpdateDate": aws_managed.CREATED,
         }
-    row = conn.execute(select(t.iam_policies).where(t.iam_policies.c.arn == arn)).first()
+    row = _customer_policy(conn, arn, account)
     if row is None:
         raise _no_such(arn)
     out: dict[str, Any] = {
@@ -90,8 +107,8 @@ def _policy_type(conn: Connection, arn: str, *, with_tags: bool = True) -> dict[
         "Arn": row.arn,
         "Path": row.path,
         "DefaultVersionId": row.default_version,
-        "AttachmentCount": _attachment_count(conn, arn),
-        "PermissionsBoundaryUsageCount": _boundary_count(conn, arn),
+        "AttachmentCount": _attachment_count(conn, arn, account),
+        "PermissionsBoundaryUsageCount": _boundary_count(conn, arn, account),
         "IsAttachable": True,
         "CreateDate": utc(row.created_at),
         "UpdateDate": utc(row.updated_at),
@@ -103,14 +120,19 @@ def _policy_type(conn: Connection, arn: str, *, with_tags: bool = True) -> dict[
     return out
 
 
-def exists(conn: Connection, arn: str) -> bool:
+def exists(conn: Connection, arn: str, account: str) -> bool:
+    """Whether ``arn`` names a policy ``account`` may use: an AWS managed policy or its own."""
     if arn in aws_managed.BY_ARN:
         return True
-    return conn.execute(select(t.iam_policies.c.arn).where(t.iam_policies.c.arn == arn)).first() is not None
+    found = conn.execute(
+        select(t.iam_policies.c.arn).where(t.iam_policies.c.arn == arn, t.iam_policies.c.account_id == account)
+    ).first()
+    return found is not None
 
 
-def default_document(conn: Connection, arn: str) -> str | None:
-    """The default version's document of a managed policy, or None if there is no such policy."""
+def default_document(conn: Connection, arn: str, account: str) -> str | None:
+    """The default version's document of an AWS managed policy or of ``account``'s own customer
+    managed policy; None for anything else (another account's policy is never read for ``account``)."""
     aws = aws_managed.BY_ARN.get(arn)
     if aws is not None:
         return aws.document
@@ -123,7 +145,7 @@ def default_document(conn: Connection, arn: str) -> str | None:
                 & (t.iam_policy_versions.c.version_id == t.iam_policies.c.default_version),
             )
         )
-        .where(t.iam_policies.c.arn == arn)
+        .where(t.iam_policies.c.arn == arn, t.iam_policies.c.account_id == account)
     ).first()
     return None if row is None else str(row.document)
 
@@ -139,8 +161,23 @@ def attached_arns(conn: Connection, account: str, principal_type: str, key: str)
 
 
 def attached_documents(conn: Connection, account: str, principal_type: str, key: str) -> list[str]:
-    docs = (default_document(conn, arn) for arn in attached_arns(conn, account, principal_type, key))
+    docs = (default_document(conn, arn, account) for arn in attached_arns(conn, account, principal_type, key))
     return [d for d in docs if d is not None]
+
+
+def attached_name(conn: Connection, arn: str, account: str) -> tuple[str, str]:
+    """(PolicyName, Path) of a policy attached to one of ``account``'s entities. A row that names no
+    policy ``account`` may use (another account's, written before attachments were scoped) is shown
+    by what its own ARN says, so that it can be found and detached; nothing is read from elsewhere."""
+    aws = aws_managed.BY_ARN.get(arn)
+    if aws is not None:
+        return aws.name, aws.path
+    row = _customer_policy(conn, arn, account)
+    if row is not None:
+        return str(row.name), str(row.path)
+    resource = arn.split(":", 5)[-1].removeprefix("policy")
+    path, _, name = resource.rpartition("/")
+    return name, path + "/"
 
 
 def detach_all(conn: Connection, account: str, principal_type: str, key: str) -> None:
@@ -190,7 +227,7 @@ def create_policy(ctx: RequestContext, params: Params) -> Result:
                 arn=arn, version_id="v1", document=params["PolicyDocument"], created_at=ctx.now
             )
         )
-        out = _policy_type(conn, arn)
+        out = _policy_type(conn, arn, ctx.account_id)
     out.pop("Description", None)  # CreatePolicy's answer leaves the description out, as IAM's does
     return {"Policy": out}
 
@@ -198,7 +235,7 @@ def create_policy(ctx: RequestContext, params: Params) -> Result:
 @operation("iam", "GetPolicy", resource=_arn_resource)
 def get_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        return {"Policy": _policy_type(conn, params["PolicyArn"])}
+        return {"Policy": _policy_type(conn, params["PolicyArn"], ctx.account_id)}
 
 
 @operation("iam", "ListPolicies", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:policy/*")
@@ -217,7 +254,7 @@ def list_policies(ctx: RequestContext, params: Params) -> Result:
                 .order_by(t.iam_policies.c.name)
             ).all()
             arns += [r.arn for r in rows]
-        policies = [_policy_type(conn, arn, with_tags=False) for arn in arns]
+        policies = [_policy_type(conn, arn, ctx.account_id, with_tags=False) for arn in arns]
     policies = [p for p in policies if p["Path"].startswith(prefix)]
     if params.get("OnlyAttached"):
         policies = [p for p in policies if p["AttachmentCount"] or p["PermissionsBoundaryUsageCount"]]
@@ -232,9 +269,7 @@ def list_policies(ctx: RequestContext, params: Params) -> Result:
 
 
 def _own_policy(conn: Connection, ctx: RequestContext, arn: str) -> Any:
-    row = conn.execute(
-        select(t.iam_policies).where(t.iam_policies.c.arn == arn, t.iam_policies.c.account_id == ctx.account_id)
-    ).first()
+    row = _customer_policy(conn, arn, ctx.account_id)
     if row is None:
         if arn in aws_managed.BY_ARN:
             raise InvalidInputException(
@@ -249,7 +284,7 @@ def delete_policy(ctx: RequestContext, params: Params) -> Result:
     arn = params["PolicyArn"]
     with ctx.store.tx() as conn:
         _own_policy(conn, ctx, arn)
-        if _attachment_count(conn, arn) or _boundary_count(conn, arn):
+        if _attachment_count(conn, arn, ctx.account_id) or _boundary_count(conn, arn, ctx.account_id):
             raise DeleteConflictException("Cannot delete a policy attached to entities.")
         versions = conn.execute(
             select(func.count()).select_from(t.iam_policy_versions).where(t.iam_policy_versions.c.arn == arn)
@@ -323,7 +358,7 @@ def get_policy_version(ctx: RequestContext, params: Params) -> Result:
             }
         }
     with ctx.store.read() as conn:
-        policy_row = conn.execute(select(t.iam_policies).where(t.iam_policies.c.arn == arn)).first()
+        policy_row = _customer_policy(conn, arn, ctx.account_id)
         row = conn.execute(
             select(t.iam_policy_versions).where(
                 t.iam_policy_versions.c.arn == arn, t.iam_policy_versions.c.version_id == version
@@ -342,7 +377,7 @@ def list_policy_versions(ctx: RequestContext, params: Params) -> Result:
         items = [{"VersionId": "v1", "IsDefaultVersion": True, "CreateDate": aws_managed.CREATED}]
     else:
         with ctx.store.read() as conn:
-            policy_row = conn.execute(select(t.iam_policies).where(t.iam_policies.c.arn == arn)).first()
+            policy_row = _customer_policy(conn, arn, ctx.account_id)
             if policy_row is None:
                 raise _no_such(arn)
             rows = conn.execute(
@@ -424,7 +459,7 @@ def _attach(ctx: RequestContext, kind: str, name: str, arn: str) -> None:
     with ctx.store.tx() as conn:
         _not_service_linked(conn, ctx, kind, name)
         key, _, _ = _principal_key(conn, ctx, kind, name)
-        if not exists(conn, arn):
+        if not exists(conn, arn, ctx.account_id):
             raise _no_such(arn)
         current = attached_arns(conn, ctx.account_id, kind, key)
         if arn in current:
@@ -460,12 +495,9 @@ def _list_attached(ctx: RequestContext, kind: str, params: Params) -> Result:
         )
         items = []
         for arn in attached_arns(conn, ctx.account_id, kind, key):
-            try:
-                p = _policy_type(conn, arn, with_tags=False)
-            except NoSuchEntityException:
-                continue
-            if p["Path"].startswith(prefix):
-                items.append({"PolicyName": p["PolicyName"], "PolicyArn": arn})
+            name, path = attached_name(conn, arn, ctx.account_id)
+            if path.startswith(prefix):
+                items.append({"PolicyName": name, "PolicyArn": arn})
     chunk, extra = _page(items, params)
     return {"AttachedPolicies": chunk, **extra}
 
@@ -541,7 +573,7 @@ def list_entities_for_policy(ctx: RequestContext, params: Params) -> Result:
     usage = params.get("PolicyUsageFilter")
     out: dict[str, list[dict[str, str]]] = {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": []}
     with ctx.store.read() as conn:
-        if not exists(conn, arn):
+        if not exists(conn, arn, ctx.account_id):
             raise _no_such(arn)
         a = t.iam_attachments.c
         pairs: list[tuple[str, str]] = []

@@ -105,7 +105,7 @@ def create_role(ctx: RequestContext, params: Params) -> Result:
         if exists is not None:
             raise EntityAlreadyExistsException(f"Role with name {name} already exists.")
         if params.get("PermissionsBoundary"):
-            check_boundary(conn, params["PermissionsBoundary"])
+            check_boundary(conn, params["PermissionsBoundary"], ctx.account_id)
         conn.execute(
             insert(t.iam_roles).values(
                 account_id=ctx.account_id,

@@ -202,14 +202,15 @@ def _input(text: str, policy_id: str, *, resource: bool = False) -> Source:
 def _managed_sources(conn: Connection, account: str, kind: str, key: str) -> list[Source]:
     out = []
     for arn in managed.attached_arns(conn, account, kind, key):
-        src = _managed_source(conn, arn)
+        src = _managed_source(conn, arn, account)
         if src is not None:
             out.append(src)
     return out
 
 
-def _managed_source(conn: Connection, arn: str) -> Source | None:
-    document = managed.default_document(conn, arn)
+def _managed_source(conn: Connection, arn: str, account: str) -> Source | None:
+    """An AWS managed policy or ``account``'s own; another account's policy is never read."""
+    document = managed.default_document(conn, arn, account)
     if document is None:
         return None
     kind = "aws-managed" if arn in aws_managed.BY_ARN else "user-managed"
@@ -259,7 +260,7 @@ def _principal(conn: Connection, account: str, arn: str) -> Principal:
             sources += _entity_sources(conn, account, "group", group_key)
     boundary: list[Source] | None = None
     if kind != "group" and row.permissions_boundary:
-        found = _managed_source(conn, row.permissions_boundary)
+        found = _managed_source(conn, row.permissions_boundary, account)
         boundary = [found] if found is not None else []
     real_arn = {"user": user_arn, "group": group_arn, "role": role_arn}[kind](account, row.path, row.name)
     return Principal(real_arn, sources, boundary)
@@ -537,10 +538,7 @@ def _policy_list(conn: Connection, account: str, kind: str, key: str) -> list[di
 def _attached(conn: Connection, account: str, kind: str, key: str) -> list[dict[str, str]]:
     out = []
     for arn in managed.attached_arns(conn, account, kind, key):
-        try:
-            name = managed._policy_type(conn, arn, with_tags=False)["PolicyName"]
-        except NoSuchEntityException:
-            continue
+        name, _ = managed.attached_name(conn, arn, account)
         out.append({"PolicyName": name, "PolicyArn": arn})
     return out
 
@@ -642,8 +640,8 @@ def _roles(conn: Connection, account: str) -> list[dict[str, Any]]:
     return out
 
 
-def _managed_detail(conn: Connection, arn: str) -> dict[str, Any]:
-    detail = managed._policy_type(conn, arn, with_tags=False)
+def _managed_detail(conn: Connection, arn: str, account: str) -> dict[str, Any]:
+    detail = managed._policy_type(conn, arn, account, with_tags=False)
     aws = aws_managed.BY_ARN.get(arn)
     if aws is not None:
         versions = [
@@ -676,10 +674,10 @@ def _policies(conn: Connection, account: str, local: bool, aws: bool) -> list[di
         rows = conn.execute(
             select(t.iam_policies.c.arn).where(t.iam_policies.c.account_id == account).order_by(t.iam_policies.c.name)
         ).all()
-        out += [_managed_detail(conn, r.arn) for r in rows]
+        out += [_managed_detail(conn, r.arn, account) for r in rows]
     if aws:
         for p in aws_managed.all_policies():
-            detail = _managed_detail(conn, p.arn)
+            detail = _managed_detail(conn, p.arn, account)
             if detail["AttachmentCount"] or detail["PermissionsBoundaryUsageCount"]:
                 out.append(detail)
     return out

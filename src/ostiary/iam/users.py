@@ -116,7 +116,7 @@ def create_user(ctx: RequestContext, params: Params) -> Result:
         if exists is not None:
             raise EntityAlreadyExistsException(f"User with name {name} already exists.")
         if params.get("PermissionsBoundary"):
-            check_boundary(conn, params["PermissionsBoundary"])
+            check_boundary(conn, params["PermissionsBoundary"], ctx.account_id)
         conn.execute(
             insert(t.iam_users).values(
                 account_id=ctx.account_id,
@@ -461,18 +461,19 @@ def delete_user_policy(ctx: RequestContext, params: Params) -> Result:
 # --- permissions boundaries ---------------------------------------------------------------------
 
 
-def check_boundary(conn: Connection, arn: str) -> None:
-    """A permissions boundary must be an existing managed policy."""
+def check_boundary(conn: Connection, arn: str, account: str) -> None:
+    """A permissions boundary must be an existing managed policy: an AWS managed one or ``account``'s
+    own (another account's policy does not exist for it)."""
     from ostiary.iam import managed
 
-    if not managed.exists(conn, arn):
+    if not managed.exists(conn, arn, account):
         raise NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
 
 
 def set_boundary(conn: Connection, table: Table, account: str, name_key: str, arn: str | None) -> None:
     """Put (an existing managed policy) or delete (None) the permissions boundary of a user or role."""
     if arn is not None:
-        check_boundary(conn, arn)
+        check_boundary(conn, arn, account)
     conn.execute(
         update(table)
         .where(table.c.account_id == account, table.c.name_key == name_key)

@@ -72,8 +72,6 @@ def _assume(
     packed = sessions.check_session_policy(params.get("Policy"), policy_arns, tags)
     with ctx.store.read() as conn:
         role = sessions.find_role(conn, role_arn)
-        if role is not None and policy_arns:
-            sessions.role_session_policy_arns_exist(conn, policy_arns)
     denied = AccessDenied(f"Not authorized to perform {action}")
     if role is None:
         raise denied

@@ -104,8 +104,6 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     packed = sessions.check_session_policy(session_policy, policy_arns, tags)
     with ctx.store.read() as conn:
         role = sessions.find_role(conn, role_arn)
-        if role is not None and policy_arns:
-            sessions.role_session_policy_arns_exist(conn, policy_arns)
     if role is None:
         raise _denied(ctx, role_arn)
     keys: dict[str, list[str]] = {
@@ -267,7 +265,7 @@ def get_federation_token(ctx: RequestContext, params: Params) -> Result:
     packed = sessions.check_session_policy(session_policy, policy_arns, tags)
     if policy_arns:
         with ctx.store.read() as conn:
-            sessions.role_session_policy_arns_exist(conn, policy_arns)
+            sessions.role_session_policy_arns_exist(conn, policy_arns, caller.account_id)
     name = params["Name"]
     user_name = "root" if is_root else caller.arn.rsplit("/", 1)[-1]
     path = "/" if is_root else caller.arn.split(":user", 1)[1][: -len(user_name)]

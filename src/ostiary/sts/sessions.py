@@ -102,12 +102,14 @@ def tag_session_request(request: policy.RequestContext, tags: dict[str, str]) ->
     return dataclasses.replace(request, action="sts:TagSession", keys=keys)
 
 
-def role_session_policy_arns_exist(conn: Connection, arns: list[str]) -> None:
-    """Every policy ARN passed for a session must name an existing managed policy."""
+def role_session_policy_arns_exist(conn: Connection, arns: list[str], account: str) -> None:
+    """Every policy ARN passed for a session must name an existing managed policy of ``account`` (the
+    role's account; for GetFederationToken the calling user's) or an AWS managed policy (STS API
+    Reference, PolicyArns: "The policies must exist in the same account as the role")."""
     from ostiary.iam import managed
 
     for arn in arns:
-        if not managed.exists(conn, arn):
+        if not managed.exists(conn, arn, account):
             raise NoSuchPolicy(f"Policy {arn} does not exist or is not attachable.")
 
 
@@ -164,6 +166,10 @@ def issue(ctx: RequestContext, grant: Grant) -> Issued:
     token = base64.b64encode(os.urandom(SESSION_TOKEN_BYTES)).decode()
     mfa_auth_time = grant.mfa_auth_time
     with ctx.store.tx() as conn:
+        # checked only now that the caller is authorized: an untrusted caller learns nothing of
+        # which policies the role's account has
+        if grant.policy_arns:
+            role_session_policy_arns_exist(conn, grant.policy_arns, role.account_id)
         if grant.mfa is not None:
             mfa_devices.consume(conn, grant.mfa)
             mfa_auth_time = ctx.now
