@@ -9,17 +9,23 @@ What applies to a caller (IAM User Guide, "Policy evaluation logic"):
   tags, → ``aws:PrincipalTag/<key>``; a web-identity session also carries its provider's keys
   (``cognito-identity.amazonaws.com:sub``, ``<oidc host>:sub`` …) for conditions and policy variables.
 
-The request context carries the global condition keys IAM documents for these principals
-(aws:username, aws:userid, aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:SourceIp,
-aws:CurrentTime, aws:EpochTime, aws:SecureTransport), and for temporary credentials
-aws:MultiFactorAuthPresent ("true" when the session was made with an MFA code, else "false"; absent
-for long-term access keys) with aws:MultiFactorAuthAge (seconds since that code, MFA sessions only),
-as the IAM User Guide describes them. What applies to a caller is read through a short
-per-process cache (5 s), like access keys.
+The request context (one builder, ``request_context``, for signed calls, AssumeRole and the policy
+simulator) carries the global condition keys IAM documents for these principals: aws:username,
+aws:userid, aws:PrincipalArn (a role session's: its role's ARN), aws:PrincipalAccount,
+aws:PrincipalType, aws:PrincipalTag/<key>, aws:PrincipalIsAWSService and aws:ViaAWSService
+("false": no AWS service calls through Ostiary), aws:SourceIp, aws:RequestedRegion, aws:CurrentTime,
+aws:EpochTime, aws:SecureTransport; for temporary credentials aws:TokenIssueTime (when they were
+issued: AWS's "revoke older sessions" policy denies on it), aws:MultiFactorAuthPresent ("true" when
+the session was made with an MFA code, else "false"; absent for long-term access keys) with
+aws:MultiFactorAuthAge (MFA sessions only), aws:SourceIdentity and aws:FederatedProvider when the
+session has them; and the target resource's tags as aws:ResourceTag/<key> (iam:ResourceTag/<key>
+too for IAM users and roles), read from the store for each call whose policies refer to them.
+What applies to a caller is read through a short per-process cache (5 s), like access keys.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -52,9 +58,15 @@ class CallerPolicies:
     # temporary credentials: when (if ever) their session was authenticated with MFA
     temporary: bool = False
     mfa_auth_time: dt.datetime | None = None
+    issued_at: dt.datetime | None = None  # temporary credentials: aws:TokenIssueTime
+    aliases: tuple[str, ...] = ()  # a role session answers to its role's ARN too
+    reads_resource_tags: bool = False  # some policy refers to aws:ResourceTag/… (looked up per call)
 
     def mfa_keys(self, now: dt.datetime) -> dict[str, list[str]]:
         return mfa_keys(self.temporary, self.mfa_auth_time, now)
+
+    def all_policies(self) -> list[policy.Policy]:
+        return [*self.identity, *(self.boundaries or []), *(self.session or [])]
 
 
 def mfa_keys(temporary: bool, mfa_auth_time: dt.datetime | None, now: dt.datetime) -> dict[str, list[str]]:
@@ -92,6 +104,48 @@ class Authorizer:
             self._cache[key] = (now + CACHE_SECONDS, found)
         return found
 
+    def evaluate(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        source_ip: str,
+        now: dt.datetime,
+        secure: bool,
+        extra: dict[str, list[str]] | None = None,
+        region: str = "",
+    ) -> policy.Evaluation:
+        """IAM's decision for a signed call, with the kind of policy that denied it."""
+        if principal.kind is PrincipalKind.ROOT:
+            found = self._policies(principal) if principal.access_key_id.startswith("ASIA") else None
+            if found is not None and _session_token_blocks(found, action):
+                return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.IDENTITY)
+            if authorize(principal, action, resource) is Decision.ALLOW:
+                return policy.Evaluation(policy.Decision.ALLOW)
+            return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.RESOURCE)
+        if principal.kind not in (PrincipalKind.USER, PrincipalKind.ASSUMED_ROLE, PrincipalKind.FEDERATED_USER):
+            return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.IDENTITY)
+        found = self._policies(principal)
+        if _session_token_blocks(found, action):
+            return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.IDENTITY)
+        tags = None
+        if found.reads_resource_tags:
+            with self.store.read() as conn:
+                tags = resource_tags(conn, resource)
+        keys = request_keys(
+            principal, found, source_ip=source_ip, now=now, secure=secure, region=region, resource_tags=tags
+        )
+        if extra:
+            keys.update(extra)
+        request = request_context(principal, action, resource, keys, found)
+        return policy.evaluate_full(
+            request,
+            identity=found.identity,
+            boundaries=found.boundaries,
+            session=found.session,
+            resource_account=_resource_account(resource),
+        )
+
     def decide(
         self,
         principal: Principal,
@@ -101,30 +155,9 @@ class Authorizer:
         now: dt.datetime,
         secure: bool,
         extra: dict[str, list[str]] | None = None,
+        region: str = "",
     ) -> Decision:
-        if principal.kind is PrincipalKind.ROOT:
-            found = self._policies(principal) if principal.access_key_id.startswith("ASIA") else None
-            if found is not None and _session_token_blocks(found, action):
-                return Decision.IMPLICIT_DENY
-            return authorize(principal, action, resource)
-        if principal.kind not in (PrincipalKind.USER, PrincipalKind.ASSUMED_ROLE, PrincipalKind.FEDERATED_USER):
-            return Decision.IMPLICIT_DENY
-        found = self._policies(principal)
-        if _session_token_blocks(found, action):
-            return Decision.IMPLICIT_DENY
-        keys = found.keys
-        if found.temporary:
-            keys = {**keys, **found.mfa_keys(now)}
-        if extra:
-            keys = {**keys, **extra}
-        request = request_context(principal, action, resource, source_ip, now, secure, keys)
-        outcome = policy.evaluate(
-            request,
-            identity=found.identity,
-            boundaries=found.boundaries,
-            session=found.session,
-            resource_account=_resource_account(resource),
-        )
+        outcome = self.evaluate(principal, action, resource, source_ip, now, secure, extra, region).decision
         return {
             policy.Decision.ALLOW: Decision.ALLOW,
             policy.Decision.EXPLICIT_DENY: Decision.EXPLICIT_DENY,
@@ -132,9 +165,23 @@ class Authorizer:
         }[outcome]
 
 
+def denied_message(principal_arn: str, action: str, resource: str, evaluation: policy.Evaluation) -> str:
+    """AWS's AccessDenied message for a denied call: "User: <arn> is not authorized to perform:
+    <action> on resource: <resource> with an explicit deny in a <kind of policy>" or "... because no
+    <kind of policy> allows the <action> action"."""
+    text = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+    reason = evaluation.reason(action)
+    return f"{text} {reason}" if reason else text
+
+
 def _resource_account(resource: str) -> str:
     account = arn_account(resource)
     return "" if account == "aws" else account  # AWS managed policies count as the caller's own
+
+
+def session_token_blocks(found: CallerPolicies, action: str) -> bool:
+    """Whether GetSessionToken / GetFederationToken credentials may not call ``action`` at all."""
+    return _session_token_blocks(found, action)
 
 
 def _session_token_blocks(found: CallerPolicies, action: str) -> bool:
@@ -144,39 +191,162 @@ def _session_token_blocks(found: CallerPolicies, action: str) -> bool:
     return found.sts_limited and lowered.startswith("sts:") and lowered not in found.sts_allowed
 
 
-def request_context(
+_PRINCIPAL_TYPE = {
+    PrincipalKind.ROOT: "Account",
+    PrincipalKind.USER: "User",
+    PrincipalKind.ASSUMED_ROLE: "AssumedRole",
+    PrincipalKind.FEDERATED_USER: "FederatedUser",
+}
+
+
+def _iso(when: dt.datetime) -> str:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def request_keys(
     principal: Principal,
-    action: str,
-    resource: str,
+    found: CallerPolicies | None,
+    *,
     source_ip: str,
     now: dt.datetime,
     secure: bool,
-    extra: dict[str, list[str]],
-) -> policy.RequestContext:
-    is_user = principal.kind is PrincipalKind.USER
-    kind = {PrincipalKind.USER: "User", PrincipalKind.FEDERATED_USER: "FederatedUser"}.get(
-        principal.kind, "AssumedRole"
-    )
-    keys = {
-        "aws:username": [principal.arn.rsplit("/", 1)[-1]] if is_user else [],
+    region: str = "",
+    resource_tags: dict[str, str] | None = None,
+    resource: str = "",
+) -> dict[str, list[str]]:
+    """The global condition keys of a request by ``principal`` (see the module's docstring):
+    the principal's, the session's (``found``: what caller_policies read), the request's and the
+    target resource's (``resource_tags`` of ``resource``)."""
+    keys: dict[str, list[str]] = {
         "aws:userid": [principal.user_id],
-        "aws:PrincipalArn": [principal.arn],
+        "aws:PrincipalArn": [found.aliases[0] if found is not None and found.aliases else principal.arn],
         "aws:PrincipalAccount": [principal.account_id],
-        "aws:PrincipalType": [kind],
-        "aws:SourceIp": [source_ip] if source_ip else [],
-        "aws:CurrentTime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "aws:PrincipalType": [_PRINCIPAL_TYPE[principal.kind]],
+        "aws:PrincipalIsAWSService": ["false"],
+        "aws:ViaAWSService": ["false"],
+        "aws:CurrentTime": [_iso(now)],
         "aws:EpochTime": [str(int(now.timestamp()))],
         "aws:SecureTransport": ["true" if secure else "false"],
     }
-    merged = {k: v for k, v in keys.items() if v}
-    merged.update(extra)
+    if principal.kind is PrincipalKind.USER:
+        keys["aws:username"] = [principal.arn.rsplit("/", 1)[-1]]
+    if source_ip:
+        keys["aws:SourceIp"] = [source_ip]
+    if region:
+        keys["aws:RequestedRegion"] = [region]
+    if found is not None:
+        keys.update(found.keys)
+        if found.temporary:
+            keys.update(found.mfa_keys(now))
+            if found.issued_at is not None:
+                keys["aws:TokenIssueTime"] = [_iso(found.issued_at)]
+    if resource_tags:
+        keys.update(resource_tag_keys(resource, resource_tags))
+    return keys
+
+
+def request_context(
+    principal: Principal | str,
+    action: str,
+    resource: str,
+    keys: dict[str, list[str]],
+    found: CallerPolicies | None = None,
+    *,
+    account: str = "",
+    has_boundary: bool | None = None,
+) -> policy.RequestContext:
+    """The engine's view of one request: the one builder for signed calls, AssumeRole and the policy
+    simulator (which passes the caller's ARN and its ContextEntries as ``keys``)."""
+    if isinstance(principal, str):
+        arn, principal_account = principal, account or arn_account(principal)
+    else:
+        arn, principal_account = principal.arn, principal.account_id
+    aliases = found.aliases if found is not None else ()
+    if has_boundary is None:
+        has_boundary = found is not None and found.boundaries is not None
     return policy.RequestContext(
         action=action,
         resource=resource,
-        principal_arn=principal.arn,
-        principal_account=principal.account_id,
-        keys=merged,
+        principal_arn=arn,
+        principal_account=principal_account,
+        keys=dict(keys),
+        principal_aliases=aliases,
+        principal_has_boundary=has_boundary,
     )
+
+
+def resource_tag_keys(resource: str, tags: dict[str, str]) -> dict[str, list[str]]:
+    """``aws:ResourceTag/<key>`` of a resource's tags (and IAM's own ``iam:ResourceTag/<key>`` for
+    users and roles)."""
+    out = {f"aws:ResourceTag/{k}": [v] for k, v in tags.items()}
+    kind = _iam_kind(resource)
+    if kind in ("user", "role"):
+        out.update({f"iam:ResourceTag/{k}": [v] for k, v in tags.items()})
+    return out
+
+
+def _iam_kind(arn: str) -> str:
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam":
+        return ""
+    return parts[5].split("/", 1)[0]
+
+
+def tag_map(value: Any) -> dict[str, str]:
+    """Tags as a {key: value} map, from IAM's [{Key, Value}] list or a map."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return {str(tag["Key"]): str(tag.get("Value", "")) for tag in value or [] if isinstance(tag, dict) and "Key" in tag}
+
+
+def resource_tags(conn: Connection, resource: str) -> dict[str, str]:
+    """The tags of the resource an ARN names (IAM users, roles, customer managed policies, OIDC and
+    SAML providers, instance profiles; user pools and identity pools); {} when it names none."""
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or "*" in resource or "?" in resource:
+        return {}
+    service, account, rest = parts[2], parts[4], parts[5]
+    if service == "iam":
+        kind, _, tail = rest.partition("/")
+        name_key = tail.rsplit("/", 1)[-1].lower()
+        by_name = {"user": t.iam_users, "role": t.iam_roles, "instance-profile": t.iam_instance_profiles}
+        if kind in by_name and name_key:
+            table = by_name[kind]
+            tags = conn.execute(
+                select(table.c.tags).where(table.c.account_id == account, table.c.name_key == name_key)
+            ).scalar()
+            return tag_map(tags)
+        by_arn = {
+            "policy": t.iam_policies,
+            "oidc-provider": t.iam_oidc_providers,
+            "saml-provider": t.iam_saml_providers,
+        }
+        if kind in by_arn:
+            table = by_arn[kind]
+            return tag_map(conn.execute(select(table.c.tags).where(table.c.arn == resource)).scalar())
+        return {}
+    if service in ("cognito-idp", "cognito-identity"):
+        rows = conn.execute(select(t.tags.c.key, t.tags.c.value).where(t.tags.c.resource_arn == resource)).all()
+        return {r.key: r.value for r in rows}
+    return {}
+
+
+def _reads_resource_tags(policies: list[policy.Policy]) -> bool:
+    """Whether a condition key or a policy variable of these policies is a resource tag."""
+    for p in policies:
+        for stmt in p.statements:
+            for block in stmt.conditions.values():
+                for key, values in block.items():
+                    if "resourcetag/" in key.lower():
+                        return True
+                    if any(isinstance(v, str) and "resourcetag/" in v.lower() for v in values):
+                        return True
+            for pattern in (*(stmt.resources or ()), *(stmt.not_resources or ())):
+                if "resourcetag/" in pattern.lower():
+                    return True
+    return False
 
 
 def _parsed(documents: list[str]) -> list[policy.Policy]:
@@ -232,6 +402,29 @@ def federation_keys(federation: dict[str, Any] | None) -> dict[str, list[str]]:
 
 
 def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
+    """Everything that decides what an IAM user or a role session may do, with the facts of its
+    temporary credentials (when they were issued, source identity, the role a session answers to)."""
+    found = _caller_policies(store, principal)
+    extra: dict[str, Any] = {"reads_resource_tags": _reads_resource_tags(found.all_policies())}
+    if principal.access_key_id.startswith("ASIA"):
+        s = t.sts_sessions.c
+        with store.read() as conn:
+            session = conn.execute(
+                select(s.created_at, s.source_identity, s.account_id, s.role_path, s.role_name).where(
+                    s.access_key_id == principal.access_key_id
+                )
+            ).first()
+        if session is not None:
+            extra["issued_at"] = session.created_at
+            if session.source_identity:
+                extra["keys"] = {**found.keys, "aws:SourceIdentity": [session.source_identity]}
+            if principal.kind is PrincipalKind.ASSUMED_ROLE:
+                role = f"arn:aws:iam::{session.account_id}:role{session.role_path}{session.role_name}"
+                extra["aliases"] = (role,)
+    return dataclasses.replace(found, **extra)
+
+
+def _caller_policies(store: Store, principal: Principal) -> CallerPolicies:
     """Everything that decides what an IAM user or a role session may do."""
     with store.read() as conn:
         session = None
@@ -314,6 +507,12 @@ def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
 # the root's own permissions as a policy: everything (in its account: the engine keeps an identity
 # policy from granting cross-account access by itself)
 _ROOT_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+
+
+def root_identity() -> list[policy.Policy]:
+    """The root's own permissions as identity policies (everything; across accounts a resource
+    policy must allow too)."""
+    return _parsed([_ROOT_POLICY])
 
 
 def _session_documents(conn: Connection, session: Any) -> list[str]:

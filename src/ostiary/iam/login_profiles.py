@@ -22,7 +22,7 @@ from ostiary.iam.errors import (
     NoSuchEntityException,
     PasswordPolicyViolationException,
 )
-from ostiary.iam.principals import Decision, PrincipalKind
+from ostiary.iam.principals import PrincipalKind
 from ostiary.iam.users import _caller_name, _get, _user_resource
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied
@@ -131,26 +131,21 @@ def _may_change_password(ctx: RequestContext, policy: dict[str, Any] | None) -> 
     without an IAM policy (an explicit deny still wins); otherwise the caller's policies must allow
     iam:ChangePassword on their own user. Temporary credentials (GetSessionToken) always need the
     IAM policy, so that the no-IAM rule of sessions without MFA holds."""
-    from ostiary.iam.authz import Authorizer
+    from ostiary.iam import policy as engine
+    from ostiary.iam.authz import Authorizer, denied_message
 
     assert ctx.principal is not None
     resource = ctx.principal.arn
-    decision = Authorizer(ctx.store).decide(
-        ctx.principal, "iam:ChangePassword", resource, ctx.source_ip, ctx.now, False
+    evaluation = Authorizer(ctx.store).evaluate(
+        ctx.principal, "iam:ChangePassword", resource, ctx.source_ip, ctx.now, False, region=ctx.region
     )
-    if decision is Decision.ALLOW:
+    if evaluation.decision is engine.Decision.ALLOW:
         return
     by_policy = bool(policy and policy.get("AllowUsersToChangePassword"))
-    if decision is Decision.IMPLICIT_DENY and by_policy and not ctx.principal.access_key_id.startswith("ASIA"):
+    temporary = ctx.principal.access_key_id.startswith("ASIA")
+    if evaluation.decision is engine.Decision.IMPLICIT_DENY and by_policy and not temporary:
         return
-    why = (
-        "with an explicit deny in an identity-based policy"
-        if decision is Decision.EXPLICIT_DENY
-        else "because no identity-based policy allows the iam:ChangePassword action"
-    )
-    raise AccessDenied(
-        f"User: {ctx.principal.arn} is not authorized to perform: iam:ChangePassword on resource: {resource} {why}"
-    )
+    raise AccessDenied(denied_message(ctx.principal.arn, "iam:ChangePassword", resource, evaluation))
 
 
 # authorization is made by the handler: the password policy may allow it without any IAM policy

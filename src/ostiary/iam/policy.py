@@ -44,6 +44,52 @@ class MalformedPolicy(ValueError):
     """A policy document IAM would refuse (MalformedPolicyDocument)."""
 
 
+class Match(enum.IntEnum):
+    """How the Principal of a resource policy's statement names the caller (the stronger, the larger).
+
+    The IAM User Guide ("Policy evaluation logic", resource-based policies within one account): a
+    resource policy that names the caller itself (an IAM user's ARN, an assumed-role or federated
+    user session's ARN) grants on its own, unlimited by an implicit deny in identity policies,
+    permissions boundaries or session policies; one that names the role of a role session grants
+    without identity policies but is limited by the session's boundary and session policies; one
+    that names the account (its root ARN or bare id; also ``*``, everyone) delegates to the account:
+    the caller's identity policies must allow as well.
+    """
+
+    NONE = 0
+    ACCOUNT = 1
+    ROLE = 2
+    SELF = 3
+
+
+class DeniedBy(enum.Enum):
+    """The kind of policy an AccessDenied message names (IAM User Guide, "Troubleshoot access denied
+    error messages")."""
+
+    IDENTITY = "identity-based policy"
+    RESOURCE = "resource-based policy"
+    BOUNDARY = "permissions boundary"
+    SESSION = "session policy"
+    SCP = "service control policy"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """IAM's decision for one request, with the kind of policy that denied it (None when allowed)."""
+
+    decision: Decision
+    denied_by: DeniedBy | None = None
+
+    def reason(self, action: str) -> str:
+        """AWS's phrase for the denial: "with an explicit deny in a …" / "because no … allows the … action"."""
+        if self.denied_by is None:
+            return ""
+        article = "an" if self.denied_by.value[0] in "aeiou" else "a"
+        if self.decision is Decision.EXPLICIT_DENY:
+            return f"with an explicit deny in {article} {self.denied_by.value}"
+        return f"because no {self.denied_by.value} allows the {action} action"
+
+
 @dataclass(frozen=True)
 class Statement:
     effect: Effect
@@ -83,6 +129,8 @@ class RequestContext:
     keys: dict[str, list[str]] = field(default_factory=dict)
     # other ARNs the caller answers to in a Principal element (a role session: its role's ARN)
     principal_aliases: tuple[str, ...] = ()
+    # a permissions boundary applies to the caller (NotPrincipal never exempts it: IAM User Guide)
+    principal_has_boundary: bool = False
 
     def key(self, name: str) -> list[str] | None:
         lowered = name.lower()
@@ -278,24 +326,81 @@ def _arn_like(pattern: str, arn: str) -> bool:
     return all(_literal_aware_like(p, a) for p, a in zip(pp, ap, strict=True))
 
 
-def principal_matches(principals: Mapping[str, tuple[str, ...]], ctx: RequestContext) -> bool:
+def _account_named(pid: str) -> str:
+    """The account an ``AWS`` principal value names as a whole: a bare 12-digit id or
+    ``arn:aws:iam::<id>:root`` ('' for anything else)."""
+    if len(pid) == 12 and pid.isdigit():
+        return pid
+    parts = pid.split(":")
+    if len(parts) == 6 and parts[:4] == ["arn", "aws", "iam", ""] and parts[5] == "root" and parts[4].isdigit():
+        return parts[4]
+    return ""
+
+
+def _names_role(arn: str) -> bool:
+    parts = arn.split(":", 5)
+    return len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/")
+
+
+def principal_match(principals: Mapping[str, tuple[str, ...]], ctx: RequestContext) -> Match:
+    """How a Principal element names the caller of ``ctx`` (Match.NONE: not at all).
+
+    Values are compared whole, as IAM does (no wildcards inside an ARN; ``*`` alone is everyone):
+    the caller's own ARN, one of its aliases (a session's role ARN), or its account. A value that
+    merely starts like the caller's ARN names somebody else.
+    """
     if "*" in principals:
-        return True
+        return Match.ACCOUNT
+    best = Match.NONE
     for kind, ids in principals.items():
         if kind != ctx.principal_type:
             continue
         for pid in ids:
-            if pid == "*" or pid == ctx.principal_arn or pid in ctx.principal_aliases:
-                return True
-            if kind == "AWS":
-                account = pid if pid.isdigit() and len(pid) == 12 else ""
-                if pid.endswith(":root") and pid.startswith("arn:aws:iam::"):
-                    account = pid.split(":")[4]
-                if account and account == ctx.principal_account:
-                    return True
-                if _arn_like(pid, ctx.principal_arn):
-                    return True
-    return False
+            if pid == "*":
+                best = max(best, Match.ACCOUNT)
+            elif pid == ctx.principal_arn or pid in ctx.principal_aliases:
+                best = max(best, Match.ROLE if _names_role(pid) else Match.SELF)
+            elif kind == "AWS" and ctx.principal_account and _account_named(pid) == ctx.principal_account:
+                best = max(best, Match.ACCOUNT)
+    return best
+
+
+def principal_matches(principals: Mapping[str, tuple[str, ...]], ctx: RequestContext) -> bool:
+    return principal_match(principals, ctx) is not Match.NONE
+
+
+def _principal_levels(ctx: RequestContext) -> list[str]:
+    """What NotPrincipal must list to exempt the caller: its account, then (for a role session) its
+    role, then itself (IAM User Guide, NotPrincipal: "AWS might validate the account first, then the
+    role, and then the assumed-role user")."""
+    levels = [f"arn:aws:iam::{ctx.principal_account}:root"] if ctx.principal_account else []
+    for arn in (*ctx.principal_aliases, ctx.principal_arn):
+        if arn and arn not in levels:
+            levels.append(arn)
+    return levels
+
+
+def not_principal_exempts(principals: Mapping[str, tuple[str, ...]], ctx: RequestContext) -> bool:
+    """Whether a NotPrincipal element leaves the caller out: every level of the caller must be named
+    (an account named alone exempts only its root, not its users or roles), and a caller with a
+    permissions boundary is never exempt (IAM User Guide, NotPrincipal)."""
+    if "*" in principals:
+        return True
+    ids = principals.get(ctx.principal_type, ())
+    if "*" in ids:
+        return True
+    if ctx.principal_type != "AWS":
+        return ctx.principal_arn in ids
+    if ctx.principal_has_boundary:
+        return False
+    levels = _principal_levels(ctx)
+    if not levels:
+        return False
+    for level in levels:
+        account = _account_named(level)
+        if not any(pid == level or (account and _account_named(pid) == account) for pid in ids):
+            return False
+    return True
 
 
 # ------------------------------------------------------------------------------------------------
@@ -458,7 +563,7 @@ def conditions_hold(stmt: Statement, ctx: RequestContext, variables: bool) -> bo
 # evaluation
 
 
-def statement_applies(stmt: Statement, ctx: RequestContext, variables: bool, resource_policy: bool) -> bool:
+def _applies_without_principal(stmt: Statement, ctx: RequestContext, variables: bool) -> bool:
     if stmt.actions is not None and not action_matches(stmt.actions, ctx.action):
         return False
     if stmt.not_actions is not None and action_matches(stmt.not_actions, ctx.action):
@@ -467,33 +572,147 @@ def statement_applies(stmt: Statement, ctx: RequestContext, variables: bool, res
         return False
     if stmt.not_resources is not None and resource_matches(stmt.not_resources, ctx.resource, ctx, variables):
         return False
-    if resource_policy:
-        if stmt.principals is not None and not principal_matches(stmt.principals, ctx):
-            return False
-        if stmt.not_principals is not None and principal_matches(stmt.not_principals, ctx):
-            return False
     return conditions_hold(stmt, ctx, variables)
 
 
+def statement_match(stmt: Statement, ctx: RequestContext, variables: bool) -> Match:
+    """How a resource policy's statement applies to the request: Match.NONE when it does not; else
+    how its Principal names the caller (a NotPrincipal statement that applies counts as naming the
+    account: it names nobody in particular)."""
+    if stmt.principals is not None:
+        match = principal_match(stmt.principals, ctx)
+    elif stmt.not_principals is not None:
+        match = Match.NONE if not_principal_exempts(stmt.not_principals, ctx) else Match.ACCOUNT
+    else:
+        match = Match.ACCOUNT
+    if match is Match.NONE or not _applies_without_principal(stmt, ctx, variables):
+        return Match.NONE
+    return match
+
+
+def statement_applies(stmt: Statement, ctx: RequestContext, variables: bool, resource_policy: bool) -> bool:
+    if resource_policy:
+        return statement_match(stmt, ctx, variables) is not Match.NONE
+    return _applies_without_principal(stmt, ctx, variables)
+
+
+def resource_policy_outcome(policy: Policy, ctx: RequestContext) -> tuple[Outcome, Match]:
+    """A resource policy's outcome and, when it allows, the strongest way an applying Allow
+    statement names the caller."""
+    best = Match.NONE
+    for stmt in policy.statements:
+        match = statement_match(stmt, ctx, policy.variables_enabled)
+        if match is Match.NONE:
+            continue
+        if stmt.effect is Effect.DENY:
+            return Outcome.EXPLICIT_DENY, Match.NONE
+        best = max(best, match)
+    return (Outcome.ALLOW, best) if best is not Match.NONE else (Outcome.NOT_APPLICABLE, Match.NONE)
+
+
 def evaluate_policy(policy: Policy, ctx: RequestContext, *, resource_policy: bool = False) -> Outcome:
+    if resource_policy:
+        return resource_policy_outcome(policy, ctx)[0]
     allowed = False
     for stmt in policy.statements:
-        if statement_applies(stmt, ctx, policy.variables_enabled, resource_policy):
+        if _applies_without_principal(stmt, ctx, policy.variables_enabled):
             if stmt.effect is Effect.DENY:
                 return Outcome.EXPLICIT_DENY
             allowed = True
     return Outcome.ALLOW if allowed else Outcome.NOT_APPLICABLE
 
 
-def _combine(policies: Sequence[Policy], ctx: RequestContext, resource_policy: bool = False) -> Outcome:
+def _combine(policies: Sequence[Policy], ctx: RequestContext) -> Outcome:
     result = Outcome.NOT_APPLICABLE
     for p in policies:
-        outcome = evaluate_policy(p, ctx, resource_policy=resource_policy)
+        outcome = evaluate_policy(p, ctx)
         if outcome is Outcome.EXPLICIT_DENY:
             return outcome
         if outcome is Outcome.ALLOW:
             result = Outcome.ALLOW
     return result
+
+
+def _combine_resource(policies: Sequence[Policy], ctx: RequestContext) -> tuple[Outcome, Match]:
+    result, best = Outcome.NOT_APPLICABLE, Match.NONE
+    for p in policies:
+        outcome, match = resource_policy_outcome(p, ctx)
+        if outcome is Outcome.EXPLICIT_DENY:
+            return outcome, Match.NONE
+        if outcome is Outcome.ALLOW:
+            result, best = Outcome.ALLOW, max(best, match)
+    return result, best
+
+
+# actions whose resource policy is a role's trust policy: it must allow them whatever the caller's
+# own policies say (IAM User Guide: "IAM role trust policies ... must explicitly allow access")
+TRUST_ACTIONS = frozenset(
+    {"sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity", "sts:tagsession",
+     "sts:setsourceidentity"}
+)  # fmt: skip
+
+
+def is_trust_action(action: str) -> bool:
+    return action.lower() in TRUST_ACTIONS
+
+
+def evaluate_full(
+    ctx: RequestContext,
+    *,
+    identity: Sequence[Policy] = (),
+    resource: Sequence[Policy] = (),
+    boundaries: Sequence[Policy] | None = None,
+    session: Sequence[Policy] | None = None,
+    resource_account: str = "",
+    resource_required: bool = False,
+) -> Evaluation:
+    """IAM's decision for one request ("Policy evaluation logic", single and cross account), with
+    the kind of policy that denied it.
+
+    Any explicit deny wins. Within one account, identity policies (capped by the permissions
+    boundary and the session policies, when there are any) grant; so does a resource policy, by
+    how it names the caller (see Match): the caller itself — on its own; the role of a role session
+    — within the boundary and session policies; the account — not on its own (the identity policies
+    must allow). Across accounts both the identity side and the resource policy must allow.
+    ``resource_required``: the resource policy is a trust policy, which must allow in any case.
+    """
+    identity_out = _combine(identity, ctx)
+    resource_out, match = _combine_resource(resource, ctx)
+    boundary_out = _combine(boundaries, ctx) if boundaries is not None else None
+    session_out = _combine(session, ctx) if session is not None else None
+    for kind, outcome in (
+        (DeniedBy.RESOURCE, resource_out),
+        (DeniedBy.IDENTITY, identity_out),
+        (DeniedBy.BOUNDARY, boundary_out),
+        (DeniedBy.SESSION, session_out),
+    ):
+        if outcome is Outcome.EXPLICIT_DENY:
+            return Evaluation(Decision.EXPLICIT_DENY, kind)
+    bounded = boundary_out in (None, Outcome.ALLOW)
+    in_session = session_out in (None, Outcome.ALLOW)
+    identity_grants = identity_out is Outcome.ALLOW and bounded and in_session
+    resource_allows = resource_out is Outcome.ALLOW
+    same_account = not resource_account or resource_account == ctx.principal_account
+    if same_account:
+        resource_grants = match is Match.SELF or (match is Match.ROLE and bounded and in_session)
+        allowed = identity_grants or resource_grants
+        if resource_required:
+            allowed = allowed and resource_allows
+    else:
+        allowed = identity_grants and resource_allows
+    if allowed:
+        return Evaluation(Decision.ALLOW)
+    if (resource_required or not same_account) and not resource_allows:
+        missing = DeniedBy.RESOURCE
+    elif identity_out is not Outcome.ALLOW:
+        missing = DeniedBy.IDENTITY
+    elif not bounded:
+        missing = DeniedBy.BOUNDARY
+    elif not in_session:
+        missing = DeniedBy.SESSION
+    else:
+        missing = DeniedBy.RESOURCE
+    return Evaluation(Decision.IMPLICIT_DENY, missing)
 
 
 def evaluate(
@@ -504,26 +723,15 @@ def evaluate(
     boundaries: Sequence[Policy] | None = None,
     session: Sequence[Policy] | None = None,
     resource_account: str = "",
+    resource_required: bool = False,
 ) -> Decision:
-    """IAM's decision for one request ("Policy evaluation logic", single and cross account).
-
-    Any explicit deny wins. Within one account, an allow from identity or resource policies is
-    enough; across accounts both are needed. A permissions boundary (when set) and session policies
-    (when the session has any) must also allow: they only ever narrow.
-    """
-    outcomes = [_combine(identity, ctx), _combine(resource, ctx, resource_policy=True)]
-    if boundaries is not None:
-        outcomes.append(_combine(boundaries, ctx))
-    if session is not None:
-        outcomes.append(_combine(session, ctx))
-    if Outcome.EXPLICIT_DENY in outcomes:
-        return Decision.EXPLICIT_DENY
-    identity_allows = outcomes[0] is Outcome.ALLOW
-    resource_allows = outcomes[1] is Outcome.ALLOW
-    same_account = not resource_account or resource_account == ctx.principal_account
-    allowed = (identity_allows or resource_allows) if same_account else (identity_allows and resource_allows)
-    if boundaries is not None and outcomes[2] is not Outcome.ALLOW:
-        allowed = False
-    if session is not None and outcomes[-1] is not Outcome.ALLOW:
-        allowed = False
-    return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY
+    """IAM's decision for one request (see evaluate_full)."""
+    return evaluate_full(
+        ctx,
+        identity=identity,
+        resource=resource,
+        boundaries=boundaries,
+        session=session,
+        resource_account=resource_account,
+        resource_required=resource_required,
+    ).decision

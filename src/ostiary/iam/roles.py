@@ -41,10 +41,15 @@ def _resource(ctx: RequestContext, params: Params) -> str:
 
 
 def check_trust(document: str) -> None:
+    """A trust policy is a resource policy that names its principals: NotPrincipal is not allowed
+    in it (IAM User Guide, NotPrincipal: "You cannot use the NotPrincipal element in ... an IAM role
+    trust policy"), refused with IAM's grammar error for a prohibited field."""
     try:
-        policy.parse(document, resource_policy=True)
+        parsed = policy.parse(document, resource_policy=True)
     except policy.MalformedPolicy as err:
         raise MalformedPolicyDocumentException(str(err)) from None
+    if any(stmt.not_principals is not None for stmt in parsed.statements):
+        raise MalformedPolicyDocumentException("Has prohibited field NotPrincipal")
 
 
 def role_type(row: Row[Any], with_extras: bool = True) -> dict[str, Any]:

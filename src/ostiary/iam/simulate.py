@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, select
 
-from ostiary.iam import aws_managed, inline, managed, policy
+from ostiary.iam import authz, aws_managed, inline, managed, policy
 from ostiary.iam.errors import InvalidInputException, NoSuchEntityException
 from ostiary.iam.groups import group_arn, groups_of
 from ostiary.iam.principals import arn_account
@@ -360,6 +360,8 @@ def _evaluate_one(
         resource=[s.parsed for s in resource],
         boundaries=None if boundary is None else [s.parsed for s in boundary],
         resource_account=resource_account,
+        # a resource policy given for sts:AssumeRole & co. is a trust policy: it must allow
+        resource_required=bool(resource) and policy.is_trust_action(ctx.action),
     )
     denies: list[dict[str, Any]] = []
     allows: list[dict[str, Any]] = []
@@ -416,12 +418,10 @@ def _simulate(
     for action in params["ActionNames"]:
         per_resource = []
         for arn in resources:
-            request = policy.RequestContext(
-                action=action,
-                resource=arn,
-                principal_arn=caller_arn,
-                principal_account=caller_account,
-                keys=keys,
+            # the same builder as signed calls (iam/authz.request_context), with ContextEntries as
+            # the request's keys: the simulator supplies none of its own
+            request = authz.request_context(
+                caller_arn, action, arn, keys, account=caller_account, has_boundary=boundary is not None
             )
             account = arn_account(arn)
             resource_account = owner if arn == "*" or not account or account == "aws" else account

@@ -22,9 +22,10 @@ from urllib.parse import parse_qsl
 from botocore.model import OperationModel
 
 from ostiary import observability
-from ostiary.iam.authz import Authorizer
+from ostiary.iam import policy
+from ostiary.iam.authz import Authorizer, denied_message
 from ostiary.iam.credentials import CredentialCache
-from ostiary.iam.principals import Decision, Principal
+from ostiary.iam.principals import Principal
 from ostiary.protocol import json11, query, sigv4
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.errors import (
@@ -275,20 +276,23 @@ class Dispatcher:
         return impl.func(ctx, params)
 
     def _authorize(self, impl: Operation, ctx: RequestContext, params: dict[str, Any], principal: Principal) -> None:
+        """The policy engine decides, with the request context of iam/authz.request_keys (the
+        caller's, the request's and the target resource's keys); a denial names the kind of policy
+        that denied, as AWS's messages do."""
         resource = impl.resource(ctx, params) if impl.resource else default_resource(ctx, params)
-        decision = self.authorizer.decide(
-            principal, impl.action, resource, ctx.source_ip, ctx.now, secure=False, extra=request_tag_keys(params)
+        evaluation = self.authorizer.evaluate(
+            principal,
+            impl.action,
+            resource,
+            ctx.source_ip,
+            ctx.now,
+            secure=False,
+            extra=request_tag_keys(params),
+            region=ctx.region,
         )
-        if decision is Decision.ALLOW:
+        if evaluation.decision is policy.Decision.ALLOW:
             return
-        why = (
-            "with an explicit deny in an identity-based policy"
-            if decision is Decision.EXPLICIT_DENY
-            else f"because no identity-based policy allows the {impl.action} action"
-        )
-        raise AccessDenied(
-            f"User: {principal.arn} is not authorized to perform: {impl.action} on resource: {resource} {why}"
-        )
+        raise AccessDenied(denied_message(principal.arn, impl.action, resource, evaluation))
 
 
 def request_tag_keys(params: dict[str, Any]) -> dict[str, list[str]]:

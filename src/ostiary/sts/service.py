@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
-from ostiary.iam import mfa, policy
-from ostiary.iam.authz import mfa_keys
+from ostiary.iam import authz, mfa, policy
+from ostiary.iam.authz import CallerPolicies, mfa_keys
 from ostiary.iam.principals import PrincipalKind
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied, ValidationFailed
@@ -35,28 +36,24 @@ def _denied(ctx: RequestContext, role: str) -> AccessDenied:
     return AccessDenied(f"User: {ctx.principal.arn} is not authorized to perform: sts:AssumeRole on resource: {role}")
 
 
-def _identity_allows(ctx: RequestContext, request: policy.RequestContext) -> policy.Outcome:
-    """What the caller's own policies say (the root may do anything its account may do)."""
+def _caller(ctx: RequestContext) -> CallerPolicies:
+    """What applies to the caller of an STS call (the root: everything its account may do)."""
     assert ctx.principal is not None
+    found = authz.caller_policies(ctx.store, ctx.principal)
     if ctx.principal.kind is PrincipalKind.ROOT:
-        return policy.Outcome.ALLOW
-    from ostiary.iam.authz import caller_policies
-
-    found = caller_policies(ctx.store, ctx.principal)
-    request.keys.update(found.keys)
-    decision = policy.evaluate(request, identity=found.identity, boundaries=found.boundaries, session=found.session)
-    return {
-        policy.Decision.ALLOW: policy.Outcome.ALLOW,
-        policy.Decision.EXPLICIT_DENY: policy.Outcome.EXPLICIT_DENY,
-        policy.Decision.IMPLICIT_DENY: policy.Outcome.NOT_APPLICABLE,
-    }[decision]
+        found = dataclasses.replace(found, identity=authz.root_identity())
+    return found
 
 
 @operation("sts", "AssumeRole", authorize=False)
 def assume_role(ctx: RequestContext, params: Params) -> Result:
-    """AssumeRole (STS API Reference): the role's trust policy must allow the caller (and, unless it
-    names the caller itself in the same account, so must the caller's own policies); ExternalId and
-    other context arrive as ``sts:*`` condition keys; DurationSeconds within MaxSessionDuration.
+    """AssumeRole (STS API Reference): the policy engine alone decides, with the role's trust policy
+    as the resource policy that must allow: a trust naming the caller itself (its user or session
+    ARN, or for role chaining its role's ARN) suffices within the account; one naming the account
+    needs the caller's own policies to allow sts:AssumeRole on the role; across accounts both must;
+    an explicit deny anywhere wins. ExternalId and other context arrive as ``sts:*`` condition keys,
+    with the global keys of the caller (iam/authz.request_keys) and the role's tags as
+    aws:ResourceTag; DurationSeconds within MaxSessionDuration.
     With SerialNumber and TokenCode (an IAM user's own MFA device) the request and the new session
     are MFA-authenticated (aws:MultiFactorAuthPresent "true"); a session made from an MFA session
     keeps its MFA time."""
@@ -77,21 +74,17 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     if params.get("SerialNumber") or params.get("TokenCode"):
         proof = mfa.verify(ctx, params.get("SerialNumber"), params.get("TokenCode"))
     calling_mfa_time = _session_mfa_time(ctx) if caller.access_key_id.startswith("ASIA") else None
-    aliases: tuple[str, ...] = ()
     if caller.kind is PrincipalKind.ASSUMED_ROLE:
-        # a role session answers to its role's ARN in trust policies (role chaining), and that ARN
-        # is its aws:PrincipalArn; its transitive session tags pass on to the new session
+        # a role session's transitive session tags pass on to the new session (that it answers to
+        # its role's ARN in trust policies is the engine's business: iam/authz.caller_policies)
         with ctx.store.read() as conn:
             row = conn.execute(
                 select(
-                    t.sts_sessions.c.role_name,
-                    t.sts_sessions.c.role_path,
                     t.sts_sessions.c.session_tags,
                     t.sts_sessions.c.transitive_tag_keys,
                 ).where(t.sts_sessions.c.access_key_id == caller.access_key_id)
             ).first()
         if row is not None:
-            aliases = (f"arn:aws:iam::{caller.account_id}:role{row.role_path}{row.role_name}",)
             inherited = {k: v for k, v in (row.session_tags or {}).items() if k in (row.transitive_tag_keys or [])}
             for key, value in inherited.items():
                 if any(k.lower() == key.lower() for k in tags):
@@ -106,53 +99,32 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
         role = sessions.find_role(conn, role_arn)
     if role is None:
         raise _denied(ctx, role_arn)
-    keys: dict[str, list[str]] = {
-        "sts:RoleSessionName": [params["RoleSessionName"]],
-        "aws:PrincipalArn": [aliases[0] if aliases else caller.arn],
-        "aws:PrincipalAccount": [caller.account_id],
-        "aws:userid": [caller.user_id],
-        "aws:CurrentTime": [ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ")],
-        "aws:EpochTime": [str(int(ctx.now.timestamp()))],
-    }
-    if caller.kind is PrincipalKind.USER:
-        keys["aws:username"] = [caller.arn.rsplit("/", 1)[-1]]
+    found = _caller(ctx)
+    if authz.session_token_blocks(found, "sts:AssumeRole"):
+        raise _denied(ctx, role_arn)
+    keys = authz.request_keys(
+        caller,
+        found,
+        source_ip=ctx.source_ip,
+        now=ctx.now,
+        secure=False,
+        region=ctx.region,
+        resource_tags=authz.tag_map(role.tags),
+        resource=role_arn,
+    )
+    keys["sts:RoleSessionName"] = [params["RoleSessionName"]]
     if params.get("ExternalId"):
         keys["sts:ExternalId"] = [params["ExternalId"]]
     if params.get("SourceIdentity"):
         keys["sts:SourceIdentity"] = [params["SourceIdentity"]]
-    if ctx.source_ip:
-        keys["aws:SourceIp"] = [ctx.source_ip]
-    keys.update(
-        mfa_keys(
-            proof is not None or caller.access_key_id.startswith("ASIA"),
-            ctx.now if proof is not None else calling_mfa_time,
-            ctx.now,
-        )
-    )
-    request = policy.RequestContext(
-        action="sts:AssumeRole",
-        resource=role_arn,
-        principal_arn=caller.arn,
-        principal_account=caller.account_id,
-        keys=keys,
-        principal_aliases=aliases,
-    )
-    trusted = sessions.trust_outcome(role, request)
-    identity = _identity_allows(ctx, request)
-    if policy.Outcome.EXPLICIT_DENY in (trusted, identity) or trusted is not policy.Outcome.ALLOW:
+    if proof is not None:  # this request itself is MFA-authenticated
+        keys.update(mfa_keys(True, ctx.now, ctx.now))
+    request = authz.request_context(caller, "sts:AssumeRole", role_arn, keys, found)
+    if sessions.trust_evaluation(role, request, found).decision is not policy.Decision.ALLOW:
         raise _denied(ctx, role_arn)
-    names_caller = role.account_id == caller.account_id and any(a in role.trust_policy for a in (caller.arn, *aliases))
-    if identity is not policy.Outcome.ALLOW and not names_caller:
-        raise _denied(ctx, role_arn)
-    if tags:  # session tags need sts:TagSession from the trust policy and the caller's own policies
+    if tags:  # session tags need sts:TagSession, decided the same way
         tagging = sessions.tag_session_request(request, tags)
-        tag_trust = sessions.trust_outcome(role, tagging)
-        tag_identity = _identity_allows(ctx, tagging)
-        if (
-            tag_trust is not policy.Outcome.ALLOW
-            or tag_identity is policy.Outcome.EXPLICIT_DENY
-            or (tag_identity is not policy.Outcome.ALLOW and not names_caller)
-        ):
+        if sessions.trust_evaluation(role, tagging, found).decision is not policy.Decision.ALLOW:
             raise AccessDenied(
                 f"User: {caller.arn} is not authorized to perform: sts:TagSession on resource: {role_arn}"
             )

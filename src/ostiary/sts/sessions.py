@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert
 from sqlalchemy.engine import Row
@@ -30,6 +30,9 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ValidationFailed
 from ostiary.store import tables as t
 from ostiary.sts.errors import MalformedPolicyDocument, NoSuchPolicy, PackedPolicyTooLarge
+
+if TYPE_CHECKING:
+    from ostiary.iam.authz import CallerPolicies
 
 SESSION_TOKEN_BYTES = 192
 CHAINED_MAX_SECONDS = 3600
@@ -91,6 +94,22 @@ def trust_outcome(role: Row[Any], request: policy.RequestContext) -> policy.Outc
     """What the role's trust policy says about ``request`` (ALLOW, EXPLICIT_DENY or NOT_APPLICABLE)."""
     trust = policy.parse(role.trust_policy, resource_policy=True)
     return policy.evaluate_policy(trust, request, resource_policy=True)
+
+
+def trust_evaluation(role: Row[Any], request: policy.RequestContext, caller: CallerPolicies) -> policy.Evaluation:
+    """The decision on assuming ``role`` (or tagging its session) by a signed caller: the policy
+    engine with the trust policy as the resource policy that must allow, and the caller's identity
+    policies, permissions boundary and session policies (iam/policy.evaluate_full)."""
+    trust = policy.parse(role.trust_policy, resource_policy=True)
+    return policy.evaluate_full(
+        request,
+        identity=caller.identity,
+        resource=[trust],
+        boundaries=caller.boundaries,
+        session=caller.session,
+        resource_account=role.account_id,
+        resource_required=True,
+    )
 
 
 def tag_session_request(request: policy.RequestContext, tags: dict[str, str]) -> policy.RequestContext:
