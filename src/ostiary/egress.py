@@ -71,6 +71,10 @@ class EgressFailed(EgressError):
     """The fetch was allowed but failed: resolution, connection, TLS, time or size cap, redirect."""
 
 
+class EgressTimeout(EgressFailed):
+    """The fetch did not finish within its time cap."""
+
+
 # --- the address classifier -----------------------------------------------------------------------
 
 _V4_REFUSED: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple(
@@ -325,10 +329,10 @@ class Policy:
                     if len(body) > limit:
                         raise EgressFailed(f"the response is larger than {limit} bytes")
                     if time.monotonic() > deadline:
-                        raise EgressFailed(f"the response took longer than {seconds:g} seconds")
+                        raise EgressTimeout(f"the response took longer than {seconds:g} seconds")
                 return Fetched(response.status_code, response.headers, bytes(body))
         except (httpx.TimeoutException, httpcore.TimeoutException):
-            raise EgressFailed(f"the destination did not answer within {seconds:g} seconds") from None
+            raise EgressTimeout(f"the destination did not answer within {seconds:g} seconds") from None
         except (httpx.HTTPError, httpcore.ConnectError, httpcore.NetworkError, httpcore.ProtocolError, OSError):
             raise EgressFailed("the destination could not be reached") from None
 

@@ -4,7 +4,10 @@ Discovery 1.0 §4, RFC 7517/7518).
 The issuer's keys are found through ``<issuer>/.well-known/openid-configuration`` → ``jwks_uri`` and
 cached per process (an hour; a token naming an unknown ``kid`` refetches at most once a minute).
 Accepted algorithms: RS256/384/512, PS256/384/512, ES256/384/512 — never ``none`` or HMAC.
-Issuers must be ``https://`` except on loopback hosts (for local IdPs and tests).
+Every fetch goes through the egress policy (``ostiary.egress``): issuers must be ``https://`` and
+public unless the operator allow-lists them (``egress_allow``); issuers the operator configured
+(``federation_issuers``, the social defaults) are fetched as trusted. The discovery document must name
+the issuer itself and its ``jwks_uri`` must be a JWKS document; nothing fetched is ever echoed.
 
 Social providers (accounts.google.com, appleid.apple.com, …) are OIDC issuers too; the operator can
 point each elsewhere with the ``federation_issuers`` setting (``name=https://issuer,…``).
@@ -17,19 +20,17 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from ostiary import egress
 from ostiary.crypto.jwt import b64url_decode
 
 KEYS_TTL = 3600.0
 REFETCH_INTERVAL = 60.0
-HTTP_TIMEOUT = 5.0
 LEEWAY = 60.0
 
 # Social providers whose tokens are OpenID Connect ID tokens. Facebook's are those of Limited Login
@@ -49,17 +50,23 @@ class OidcError(ValueError):
     """Why a token was refused (the message is safe to return to the caller)."""
 
 
-def _loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+def check_issuer_url(url: str, policy: egress.Policy, *, trusted: bool = False) -> None:
+    """https, or http to a destination the operator allow-lists (``egress_allow``)."""
+    try:
+        policy.require_https(url, trusted=trusted)
+    except egress.EgressError:
+        raise OidcError(f"Issuer URL must use https: {url}") from None
 
 
-def check_issuer_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
-        return
-    raise OidcError(f"Issuer URL must use https: {url}")
+def _document(policy: egress.Policy, url: str, trusted: bool) -> dict[str, Any]:
+    """A JSON object fetched with GET (200, JSON); raises EgressError or ValueError."""
+    got = policy.fetch("GET", url, trusted=trusted, headers={"Accept": "application/json"})
+    if got.status != 200:
+        raise ValueError("unexpected status")
+    document = got.json()
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object")
+    return document
 
 
 def social_issuers(setting: str) -> dict[str, str]:
@@ -98,17 +105,18 @@ class KeyCache:
         self._issuers: dict[str, _Issuer] = {}
         self._lock = threading.Lock()
 
-    def _fetch(self, issuer: str) -> dict[str, Any]:
+    def _fetch(self, issuer: str, policy: egress.Policy, trusted: bool) -> dict[str, Any]:
         try:
-            with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
-                discovery = client.get(issuer.rstrip("/") + "/.well-known/openid-configuration")
-                discovery.raise_for_status()
-                jwks_uri = discovery.json()["jwks_uri"]
-                check_issuer_url(jwks_uri)
-                jwks = client.get(jwks_uri)
-                jwks.raise_for_status()
-                documents = jwks.json()["keys"]
-        except (httpx.HTTPError, KeyError, TypeError, ValueError, json.JSONDecodeError):
+            discovery = _document(policy, issuer.rstrip("/") + "/.well-known/openid-configuration", trusted)
+            if str(discovery.get("issuer") or "").rstrip("/") != issuer.rstrip("/"):
+                raise ValueError("the discovery document names another issuer")
+            jwks_uri = discovery.get("jwks_uri")
+            if not isinstance(jwks_uri, str) or not jwks_uri:
+                raise ValueError("no jwks_uri")
+            documents = _document(policy, jwks_uri, trusted).get("keys")
+            if not isinstance(documents, list):
+                raise ValueError("not a JWKS")
+        except (egress.EgressError, ValueError):
             raise OidcError(f"Could not retrieve the signing keys of {issuer}") from None
         keys: dict[str, Any] = {}
         for jwk in documents:
@@ -122,7 +130,7 @@ class KeyCache:
                 keys[str(jwk.get("kid", ""))] = key
         return keys
 
-    def key(self, issuer: str, kid: str) -> Any:
+    def key(self, issuer: str, kid: str, policy: egress.Policy, trusted: bool = False) -> Any:
         now = time.monotonic()
         with self._lock:
             entry = self._issuers.get(issuer)
@@ -130,7 +138,7 @@ class KeyCache:
             return entry.keys[kid]
         if entry is not None and now - entry.fetched < REFETCH_INTERVAL:
             return entry.keys.get(kid)
-        keys = self._fetch(issuer)
+        keys = self._fetch(issuer, policy, trusted)
         with self._lock:
             self._issuers[issuer] = _Issuer(keys, now)
         return keys.get(kid)
@@ -174,10 +182,19 @@ def unverified_claims(token: str) -> dict[str, Any]:
     return claims
 
 
-def verify(token: str, issuer: str, now: float | None = None, keys: KeyCache = KEYS) -> dict[str, Any]:
+def verify(
+    token: str,
+    issuer: str,
+    policy: egress.Policy,
+    *,
+    trusted: bool = False,
+    now: float | None = None,
+    keys: KeyCache = KEYS,
+) -> dict[str, Any]:
     """The claims of ``token`` once its signature (by ``issuer``'s keys), ``iss``, ``exp``, ``nbf`` and
-    ``iat`` check out; the caller checks the audience. Raises OidcError."""
-    check_issuer_url(issuer)
+    ``iat`` check out; the caller checks the audience. ``policy`` decides where keys may be fetched
+    from; ``trusted``: the issuer is the operator's (``federation_issuers``). Raises OidcError."""
+    check_issuer_url(issuer, policy, trusted=trusted)
     parts = token.split(".")
     if len(parts) != 3:
         raise OidcError("Token is malformed")
@@ -191,7 +208,7 @@ def verify(token: str, issuer: str, now: float | None = None, keys: KeyCache = K
     alg = str(head.get("alg", ""))
     if alg[:2] not in ("RS", "PS", "ES"):
         raise OidcError("Unsupported token signing algorithm")
-    key = keys.key(issuer, str(head.get("kid", "")))
+    key = keys.key(issuer, str(head.get("kid", "")), policy, trusted)
     if key is None:
         raise OidcError("No matching signing key for the token")
     _check_signature(alg, key, f"{parts[0]}.{parts[1]}".encode("ascii"), sig)

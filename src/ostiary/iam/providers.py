@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
 
+from ostiary import egress
 from ostiary.federation import oidc, saml
 from ostiary.iam.errors import EntityAlreadyExistsException, InvalidInputException, NoSuchEntityException
 from ostiary.iam.tagging import merge_tags
@@ -71,7 +72,7 @@ def find_oidc_provider(conn: Connection, account: str, issuer: str) -> Row[Any] 
 def create_oidc_provider(ctx: RequestContext, params: Params) -> Result:
     url = params["Url"]
     try:
-        oidc.check_issuer_url(url)
+        oidc.check_issuer_url(url, egress.policy(ctx.settings))
     except oidc.OidcError:
         raise InvalidInputException("Invalid Url: the provider URL must begin with https://") from None
     client_ids = list(dict.fromkeys(params.get("ClientIDList") or []))

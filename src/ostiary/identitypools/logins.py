@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ostiary import egress
 from ostiary.crypto import jwt
 from ostiary.federation import oidc, saml
 from ostiary.iam.providers import find_oidc_provider, find_saml_provider
@@ -165,21 +166,24 @@ def _external_login(conn: Connection, ctx: RequestContext, pool: IdentityPool, p
                 f"Invalid login token. Ostiary cannot verify {provider} access tokens (only OpenID Connect ID tokens)."
             )
         clients = [c.strip() for c in str(social[provider]).split(",") if c.strip()]
-        return _oidc_login(provider, issuers[provider], clients, token)
+        # the social issuers are the operator's (federation_issuers): trusted by the egress policy
+        return _oidc_login(ctx, provider, issuers[provider], clients, token, trusted=True)
     for arn in cfg.get("OpenIdConnectProviderARNs") or []:
         if arn.split(":oidc-provider/", 1)[-1] == provider:
             row = find_oidc_provider(conn, pool.account_id, provider)
             if row is None:
                 raise NotAuthorizedException(UNSUPPORTED)
-            return _oidc_login(provider, row.url, list(row.client_ids), token)
+            return _oidc_login(ctx, provider, row.url, list(row.client_ids), token, trusted=False)
     if provider in (cfg.get("SamlProviderARNs") or []):
         return _saml_login(conn, ctx, provider, token)
     raise NotAuthorizedException(UNSUPPORTED)
 
 
-def _oidc_login(provider: str, issuer_url: str, clients: list[str], token: str) -> Login:
+def _oidc_login(
+    ctx: RequestContext, provider: str, issuer_url: str, clients: list[str], token: str, *, trusted: bool
+) -> Login:
     try:
-        claims = oidc.verify(token, issuer_url)
+        claims = oidc.verify(token, issuer_url, egress.policy(ctx.settings), trusted=trusted)
     except oidc.OidcError as err:
         raise NotAuthorizedException(f"Invalid login token. {err}") from None
     audiences = oidc.audiences(claims)

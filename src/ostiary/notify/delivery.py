@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-import httpx
-
+from ostiary import egress
 from ostiary.config import Settings
 
 log = logging.getLogger("ostiary.notify")
@@ -76,8 +75,9 @@ class SmtpSender:
 class WebhookSmsSender:
     """POSTs ``{"phoneNumber", "message", "userPoolId", "username", "purpose"}`` as JSON."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, policy: egress.Policy | None = None) -> None:
         self.url = url
+        self.policy = policy or egress.Policy()
 
     def send(self, message: Message) -> None:
         payload = {
@@ -88,8 +88,10 @@ class WebhookSmsSender:
             "purpose": message.purpose,
         }
         try:
-            r = httpx.post(self.url, json=payload, timeout=10)
-            r.raise_for_status()
-        except httpx.HTTPError as exc:
+            # the operator's webhook (sms_webhook_url): trusted by the egress policy, its caps apply
+            r = self.policy.fetch("POST", self.url, trusted=True, json_body=payload, timeout=10)
+            if r.status >= 400:
+                raise egress.EgressFailed(f"HTTP {r.status}")
+        except egress.EgressError as exc:
             log.warning("SMS delivery failed", extra={"purpose": message.purpose, "error": type(exc).__name__})
             raise DeliveryError("SMS delivery failed") from exc

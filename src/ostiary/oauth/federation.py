@@ -37,9 +37,9 @@ from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
-import httpx
 from sqlalchemy import delete
 
+from ostiary import egress
 from ostiary.federation import oidc, saml
 from ostiary.oauth.common import AuthorizeRequest, ErrorPage, service_context
 from ostiary.protocol.context import Runtime
@@ -48,11 +48,10 @@ from ostiary.store import tables as t
 from ostiary.userpools import auth, federated_users, saml_signing
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.federated_users import ExternalIdentity
-from ostiary.userpools.identity_providers import IdentityProvider, load_provider, provider_by_identifier
+from ostiary.userpools.identity_providers import SOCIAL_TYPES, IdentityProvider, load_provider, provider_by_identifier
 from ostiary.userpools.lookup import ClientView
 
 STATE_SECONDS = 900  # how long a user may spend at the provider
-HTTP_TIMEOUT = 10.0
 MARKER_CHALLENGE = "FEDERATION_STATE_USED"
 SAML_ACS = "saml2/idpresponse"
 OIDC_CALLBACK = "oauth2/idpresponse"
@@ -275,7 +274,27 @@ def _saml_redirect(
 # --- coming back: OIDC and social ----------------------------------------------------------------
 
 
-def _token_request(provider: IdentityProvider, code: str, trip: RoundTrip) -> dict[str, Any]:
+# OAuth 2.0 token endpoint error codes (RFC 6749 §5.2): the only part of a provider's error answer
+# shown on the error page
+_OAUTH_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    }
+)
+
+
+def _trusted(provider: IdentityProvider) -> bool:
+    """A social provider's endpoints are AWS's or those of the operator's ``federation_issuers`` (the
+    tenant cannot set them); an OIDC provider's are the tenant's, under the egress address policy."""
+    return provider.type in SOCIAL_TYPES
+
+
+def _token_request(policy: egress.Policy, provider: IdentityProvider, code: str, trip: RoundTrip) -> dict[str, Any]:
     details = provider.details
     token_url = details.get("token_url") or ""
     if not token_url:
@@ -287,18 +306,29 @@ def _token_request(provider: IdentityProvider, code: str, trip: RoundTrip) -> di
     secret = details.get("client_secret") or ""
     if provider.type == "SignInWithApple":
         secret = _apple_client_secret(details)
+    trusted = _trusted(provider)
+    accept = {"Accept": "application/json"}
     try:
-        with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as web:
-            if secret:
-                response = web.post(token_url, data=form, auth=(client_id, secret))
-                if response.status_code in (400, 401) and _oauth_error(response) == "invalid_client":
-                    response = web.post(token_url, data={**form, "client_id": client_id, "client_secret": secret})
-            else:
-                response = web.post(token_url, data={**form, "client_id": client_id})
-    except httpx.HTTPError:
+        if secret:
+            response = policy.fetch(
+                "POST", token_url, trusted=trusted, headers=accept, data=form, basic_auth=(client_id, secret)
+            )
+            if response.status in (400, 401) and _oauth_error(response) == "invalid_client":
+                response = policy.fetch(
+                    "POST",
+                    token_url,
+                    trusted=trusted,
+                    headers=accept,
+                    data={**form, "client_id": client_id, "client_secret": secret},
+                )
+        else:
+            response = policy.fetch(
+                "POST", token_url, trusted=trusted, headers=accept, data={**form, "client_id": client_id}
+            )
+    except egress.EgressError:
         raise FederationError(f"The identity provider {provider.name} could not be reached.", "server_error") from None
-    if response.status_code != 200:
-        error = _oauth_error(response) or f"HTTP {response.status_code}"
+    if response.status != 200:
+        error = _oauth_error(response) or f"HTTP {response.status}"
         raise FederationError(f"The identity provider {provider.name} refused the sign-in: {error}.")
     try:
         body = response.json()
@@ -309,12 +339,14 @@ def _token_request(provider: IdentityProvider, code: str, trip: RoundTrip) -> di
     return body
 
 
-def _oauth_error(response: httpx.Response) -> str:
+def _oauth_error(response: egress.Fetched) -> str:
+    """The RFC 6749 error code of a token endpoint's answer (nothing else of it is ever shown)."""
     try:
         body = response.json()
     except ValueError:
         return ""
-    return str(body.get("error") or "") if isinstance(body, dict) else ""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) and error in _OAUTH_ERRORS else ""
 
 
 def _apple_client_secret(details: dict[str, str]) -> str:
@@ -347,42 +379,54 @@ def _apple_client_secret(details: dict[str, str]) -> str:
     return signing_input + "." + _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
 
-def _user_info(provider: IdentityProvider, access_token: str) -> dict[str, Any]:
+def _user_info(
+    policy: egress.Policy, provider: IdentityProvider, access_token: str, id_claims: dict[str, Any]
+) -> dict[str, Any]:
+    """The provider's userInfo answer, when it is the user's: a JSON object (JSON content type) and,
+    for an OIDC provider, one whose ``sub`` is the verified ID token's (OpenID Connect Core §5.3.2:
+    an ``attributes_url`` naming any other document must not land in the user's attributes and
+    tokens). Anything else is ignored."""
     url = provider.details.get("attributes_url") or ""
     if not url or not access_token:
         return {}
     if provider.details.get("attributes_url_add_attributes") == "true" and provider.type == "Facebook":
         fields = [v for k, v in provider.attribute_mapping.items() if k != "username"] + ["id"]
         url = url + ",".join(dict.fromkeys(fields))
+    method = "POST" if provider.details.get("attributes_request_method", "GET").upper() == "POST" else "GET"
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
     try:
-        with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as web:
-            if provider.details.get("attributes_request_method", "GET").upper() == "POST":
-                response = web.post(url, headers={"Authorization": f"Bearer {access_token}"})
-            else:
-                response = web.get(url, headers={"Authorization": f"Bearer {access_token}"})
-    except httpx.HTTPError:
+        response = policy.fetch(method, url, trusted=_trusted(provider), headers=headers)
+    except egress.EgressError:
         raise FederationError(f"The identity provider {provider.name} could not be reached.", "server_error") from None
-    if response.status_code != 200:
+    if response.status != 200:
         raise FederationError(f"The identity provider {provider.name} refused the user info request.")
+    if not response.is_json:
+        return {}
     try:
         body = response.json()
     except ValueError:
         return {}
-    if isinstance(body, dict) and isinstance(body.get("profile"), dict) and provider.type == "LoginWithAmazon":
+    if not isinstance(body, dict):
+        return {}
+    if provider.type == "OIDC":
+        subject = id_claims.get("sub")
+        if not isinstance(subject, str) or not subject or body.get("sub") != subject:
+            return {}
+    if isinstance(body.get("profile"), dict) and provider.type == "LoginWithAmazon":
         return dict(body["profile"])
-    return dict(body) if isinstance(body, dict) else {}
+    return dict(body)
 
 
-def oidc_identity(provider: IdentityProvider, code: str, trip: RoundTrip) -> ExternalIdentity:
-    """Redeem the provider's code and check what it says about the user."""
-    tokens = _token_request(provider, code, trip)
+def oidc_identity(provider: IdentityProvider, code: str, trip: RoundTrip, policy: egress.Policy) -> ExternalIdentity:
+    """Redeem the provider's code and check what it says about the user (every fetch under ``policy``)."""
+    tokens = _token_request(policy, provider, code, trip)
     id_claims: dict[str, Any] = {}
     info: dict[str, Any] = {}
     id_token = tokens.get("id_token")
     if isinstance(id_token, str) and id_token:
         issuer = provider.details.get("oidc_issuer") or ""
         try:
-            id_claims = oidc.verify(id_token, issuer)
+            id_claims = oidc.verify(id_token, issuer, policy, trusted=_trusted(provider))
         except oidc.OidcError as err:
             raise FederationError(f"The identity provider's ID token was refused: {err}") from None
         if provider.details.get("client_id") not in oidc.audiences(id_claims):
@@ -392,7 +436,7 @@ def oidc_identity(provider: IdentityProvider, code: str, trip: RoundTrip) -> Ext
     elif provider.type in ("OIDC", "Google", "SignInWithApple"):
         raise FederationError("The identity provider did not return an ID token.")
     if provider.type != "SignInWithApple":
-        info = _user_info(provider, str(tokens.get("access_token") or ""))
+        info = _user_info(policy, provider, str(tokens.get("access_token") or ""), id_claims)
         if id_claims.get("sub") and info.get("sub") and info.get("sub") != id_claims.get("sub"):
             raise FederationError("The identity provider's user info names another user.")
     claims = {**info, **id_claims}  # the ID token's word wins

@@ -26,6 +26,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from ostiary import egress
 from ostiary.oauth import common, endpoints, federation
 from ostiary.oauth.common import AuthorizeRequest, ErrorPage, RedirectError
 from ostiary.oauth.domains import PATH_PREFIX, Domain, DomainResolver
@@ -329,7 +330,7 @@ class HostedUI:
         if provider is None or provider.type == "SAML":
             raise federation.FederationError(f"The identity provider {trip.provider} no longer exists.")
         federation.spend_state(self.runtime, domain.pool.id, req.client.id, state, trip)
-        identity = federation.oidc_identity(provider, code, trip)
+        identity = federation.oidc_identity(provider, code, trip, egress.policy(self.runtime.settings))
         return self._federated(request, domain, req, identity)
 
     def saml_response(self, request: Request, form: dict[str, str] | None) -> Response:

@@ -19,6 +19,7 @@ import hashlib
 import time
 from typing import Any
 
+from ostiary import egress
 from ostiary.crypto import jwt
 from ostiary.federation import oidc, saml
 from ostiary.iam import policy
@@ -148,7 +149,8 @@ def _web_identity_claims(ctx: RequestContext, token: str, role_account: str) -> 
             raise InvalidIdentityToken(f"No OpenIDConnect provider found in your account for {iss}")
         issuer_url, provider, federated, client_ids = row.url, issuer_path(row.url), row.arn, list(row.client_ids)
     try:
-        claims = oidc.verify(token, issuer_url)
+        # a social issuer is the operator's (federation_issuers); an IAM provider's URL is the tenant's
+        claims = oidc.verify(token, issuer_url, egress.policy(ctx.settings), trusted=name is not None)
     except oidc.OidcError as err:
         text = str(err)
         if "expired" in text:

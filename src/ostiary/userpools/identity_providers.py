@@ -27,10 +27,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
+from ostiary import egress
 from ostiary.config import Settings
 from ostiary.crypto.secrets import SecretBox
 from ostiary.federation import oidc, saml
@@ -52,8 +52,6 @@ SOCIAL_TYPES = ("Google", "Facebook", "LoginWithAmazon", "SignInWithApple")
 
 MAX_PER_POOL = 300  # AWS quota: identity providers per user pool
 _PAGE = 60  # ListProvidersLimitType max
-HTTP_TIMEOUT = 5.0
-MAX_DOCUMENT = 1024 * 1024  # a metadata or discovery document larger than this is refused
 
 SECRET_KEYS = ("client_secret", "private_key")
 # never shown by DescribeIdentityProvider (AWS's Describe of SignInWithApple has no private_key)
@@ -286,51 +284,51 @@ def check_acr(provider_type: str, given: dict[str, str] | None) -> dict[str, str
 
 
 # --- fetching -------------------------------------------------------------------------------------
+# Every fetch goes through the egress policy (ostiary.egress): URLs given by the tenant must be https
+# to public addresses unless the operator allow-lists them; the social providers' endpoints (AWS's
+# or those of the operator's federation_issuers) are trusted. Errors never repeat what was fetched.
 
 
-def _check_url(url: str, what: str) -> None:
-    """https, or http to a loopback host (a local IdP)."""
+def _check_url(policy: egress.Policy, url: str, what: str, trusted: bool = False) -> None:
+    """https, or http to a destination the operator allow-lists (``egress_allow``)."""
     try:
-        oidc.check_issuer_url(url)
-    except oidc.OidcError:
+        policy.require_https(url, trusted=trusted)
+    except egress.EgressError:
         raise InvalidParameterException(f"{what} must be an https URL: {url}") from None
 
 
-def _fetch(url: str, what: str) -> bytes:
-    """The body at ``url`` (5 s, no redirects, at most MAX_DOCUMENT bytes)."""
-    failure = InvalidParameterException(f"Unable to retrieve the {what} from {url}.")
+def _fetch(policy: egress.Policy, url: str, what: str, trusted: bool = False) -> bytes:
+    """The body at ``url`` (no redirects, within the egress size and time caps)."""
     try:
-        with (
-            httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client,
-            client.stream("GET", url, headers={"Accept": "application/json, application/xml, text/xml, */*"}) as resp,
-        ):
-            if resp.status_code != 200:
-                raise failure
-            body = bytearray()
-            for chunk in resp.iter_bytes():
-                body.extend(chunk)
-                if len(body) > MAX_DOCUMENT:
-                    raise InvalidParameterException(f"The {what} at {url} is larger than {MAX_DOCUMENT} bytes.")
-            return bytes(body)
-    except httpx.HTTPError:
-        raise failure from None
+        got = policy.fetch(
+            "GET", url, trusted=trusted, headers={"Accept": "application/json, application/xml, text/xml, */*"}
+        )
+    except egress.EgressRefused:
+        raise InvalidParameterException(
+            f"Unable to retrieve the {what} from {url}: the address is not allowed (setting egress_allow)."
+        ) from None
+    except egress.EgressFailed:
+        raise InvalidParameterException(f"Unable to retrieve the {what} from {url}.") from None
+    if got.status != 200:
+        raise InvalidParameterException(f"Unable to retrieve the {what} from {url}.")
+    return got.body
 
 
-def discover(issuer: str) -> dict[str, Any]:
+def discover(policy: egress.Policy, issuer: str, trusted: bool = False) -> dict[str, Any]:
     """The OpenID Connect discovery document of ``issuer`` (whose ``issuer`` must match it)."""
-    _check_url(issuer, "oidc_issuer")
-    body = _fetch(issuer.rstrip("/") + "/.well-known/openid-configuration", "OpenID Connect configuration")
+    _check_url(policy, issuer, "oidc_issuer", trusted)
+    body = _fetch(
+        policy, issuer.rstrip("/") + "/.well-known/openid-configuration", "OpenID Connect configuration", trusted
+    )
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         document = None
     if not isinstance(document, dict):
         raise InvalidParameterException(f"The OpenID Connect configuration of {issuer} is not a JSON object.")
-    published = str(document.get("issuer") or "")
-    if published.rstrip("/") != issuer.rstrip("/"):
-        raise InvalidParameterException(
-            f"The OpenID Connect configuration of {issuer} names another issuer: {published or '(none)'}."
-        )
+    published = document.get("issuer")
+    if not isinstance(published, str) or published.rstrip("/") != issuer.rstrip("/"):
+        raise InvalidParameterException(f"The OpenID Connect configuration of {issuer} names another issuer.")
     return document
 
 
@@ -343,15 +341,15 @@ def _require(provider_type: str, details: dict[str, str]) -> None:
             raise InvalidParameterException(f"{key} is required in ProviderDetails for {provider_type} providers.")
 
 
-def _oidc_details(details: dict[str, str]) -> dict[str, str]:
+def _oidc_details(policy: egress.Policy, details: dict[str, str]) -> dict[str, str]:
     method = details["attributes_request_method"]
     if method not in ("GET", "POST"):
         raise InvalidParameterException("attributes_request_method must be GET or POST.")
     issuer = details["oidc_issuer"]
-    _check_url(issuer, "oidc_issuer")
+    _check_url(policy, issuer, "oidc_issuer")
     missing = [key for key in _DISCOVERED if not details.get(key)]
     if missing:
-        document = discover(issuer)
+        document = discover(policy, issuer)
         for key in missing:
             value = document.get(_DISCOVERED[key])
             if not isinstance(value, str) or not value:
@@ -361,7 +359,7 @@ def _oidc_details(details: dict[str, str]) -> dict[str, str]:
                 )
             details[key] = value
     for key in _DISCOVERED:
-        _check_url(details[key], key)
+        _check_url(policy, details[key], key)
     details["attributes_url_add_attributes"] = "false"
     return details
 
@@ -422,7 +420,8 @@ def _social_details(settings: Settings, provider_type: str, details: dict[str, s
     if override is None:
         details.update(_social_defaults(provider_type, details))
         return details
-    document = discover(override)
+    policy = egress.policy(settings)
+    document = discover(policy, override, trusted=True)  # the operator's issuer
     found = {key: document.get(name) for key, name in _DISCOVERED.items()}
     for key in ("authorize_url", "token_url", "jwks_uri"):
         if not isinstance(found[key], str) or not found[key]:
@@ -432,12 +431,12 @@ def _social_details(settings: Settings, provider_type: str, details: dict[str, s
     details.update({key: str(value) for key, value in found.items() if isinstance(value, str) and value})
     for key in _DISCOVERED:
         if key in details:
-            _check_url(details[key], key)
+            _check_url(policy, details[key], key, trusted=True)
     details.update({"oidc_issuer": override, "attributes_url_add_attributes": "false", "token_request_method": "POST"})
     return details
 
 
-def _saml_details(details: dict[str, str]) -> tuple[dict[str, str], str]:
+def _saml_details(policy: egress.Policy, details: dict[str, str]) -> tuple[dict[str, str], str]:
     """The details to store and the metadata document."""
     for key in _SAML_COMPUTED:
         details.pop(key, None)
@@ -455,15 +454,17 @@ def _saml_details(details: dict[str, str]) -> tuple[dict[str, str], str]:
             f"RequestSigningAlgorithm must be one of: {', '.join(SAML_SIGNING_ALGORITHMS)}."
         )
     if url:
-        _check_url(url, "MetadataURL")
+        _check_url(policy, url, "MetadataURL")
         try:
-            document = _fetch(url, "SAML metadata").decode()
+            document = _fetch(policy, url, "SAML metadata").decode()
         except UnicodeDecodeError:
             raise InvalidParameterException(f"The SAML metadata at {url} is not UTF-8 text.") from None
     assert document is not None
     try:
         meta = saml.parse_metadata(document)
     except saml.SamlError as err:
+        if url:  # what a URL answered is never repeated
+            raise InvalidParameterException(f"The document at {url} is not valid SAML IdP metadata.") from None
         raise InvalidParameterException(f"Invalid SAML metadata: {err}") from None
     if meta.sso_redirect_url:
         details["SSORedirectBindingURI"] = meta.sso_redirect_url
@@ -488,14 +489,14 @@ def complete_details(
             details[key] = kept_secrets[key]
     stored: dict[str, Any]
     if provider_type == "SAML":
-        shown, document = _saml_details(details)
+        shown, document = _saml_details(egress.policy(settings), details)
         stored = dict(shown)
         if "MetadataFile" not in shown:
             stored[METADATA_KEY] = document
     else:
         _require(provider_type, details)
         if provider_type == "OIDC":
-            stored = dict(_oidc_details(details))
+            stored = dict(_oidc_details(egress.policy(settings), details))
         else:
             stored = dict(_social_details(settings, provider_type, details))
     secrets = {key: str(stored.pop(key)) for key in SECRET_KEYS if key in stored}

@@ -32,8 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-import httpx
-
+from ostiary import egress
 from ostiary.config import Settings
 from ostiary.userpools import lambda_worker
 from ostiary.userpools.directory import PoolView, User
@@ -307,15 +306,21 @@ def _invoke_target(settings: Settings, arn: str, target: str, event: dict[str, A
         }
         return _runner(settings).call(target.removeprefix("python:"), event, fields, timeout)
     if target.startswith(("http://", "https://")):
-        resp = httpx.post(target, json=event, timeout=timeout)
-        if resp.status_code >= 400:
+        # the operator's webhook (lambda_functions): trusted by the egress policy, under its size cap,
+        # no redirects, within the trigger's time limit
+        resp = egress.policy(settings).fetch("POST", target, trusted=True, json_body=event, timeout=timeout)
+        if resp.status >= 400:
+            text = resp.body.decode("utf-8", "replace")
             try:
                 body = resp.json()
-                text = str(body.get("errorMessage") or body.get("message") or resp.text)
-            except ValueError:
-                text = resp.text
+                text = str(body.get("errorMessage") or body.get("message") or text)
+            except (ValueError, AttributeError):
+                pass
             raise _HandlerError(text[:500])
-        return resp.json()
+        try:
+            return resp.json()
+        except ValueError:
+            raise InvalidLambdaResponseException("Unrecognizable lambda output") from None
     if target == "aws":
         import boto3  # the operator's own AWS credentials and network
 
@@ -344,11 +349,11 @@ def invoke(settings: Settings, trigger: str, arn: str, event: dict[str, Any]) ->
         result = _invoke_target(settings, arn, target, event)
     except _HandlerError as err:
         raise UserLambdaValidationException(f"{trigger} failed with error {err}.") from None
-    except (TimeoutError, httpx.TimeoutException):
+    except (TimeoutError, egress.EgressTimeout):
         raise UnexpectedLambdaException(
             f"{trigger} invocation failed due to error Socket timeout while invoking Lambda function."
         ) from None
-    except (ConnectionError, httpx.HTTPError, OSError, ImportError) as err:
+    except (ConnectionError, egress.EgressError, OSError, ImportError) as err:
         raise UnexpectedLambdaException(f"{trigger} failed with error {err}.") from None
     finally:
         log.info("trigger", extra={"trigger": trigger, "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
