@@ -22,10 +22,16 @@ console = Console(stderr=True)
 
 
 def _settings(**overrides: Any) -> Settings:
+    from ostiary import egress
+
     try:
-        return load_settings(overrides)
+        settings = load_settings(overrides)
+        egress.parse_allow(settings.egress_allow)  # a malformed allow-list stops the start, not a fetch
+        if settings.egress_max_bytes <= 0 or settings.egress_timeout_seconds <= 0:
+            raise ValueError("settings egress_max_bytes and egress_timeout_seconds must be positive")
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    return settings
 
 
 def _common(f: Any) -> Any:

@@ -811,3 +811,14 @@ def test_settings_give_the_policy() -> None:
     assert policy.max_bytes == 1024 * 1024 and policy.timeout == 5.0
     assert policy.hosts == frozenset({"idp.corp"}) and ipaddress.ip_network("10.0.0.0/8") in policy.networks
     assert egress.policy(load_settings(environ={})).networks == ()
+
+
+def test_a_malformed_allow_list_stops_the_server_at_start(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OSTIARY_EGRESS_ALLOW": "127.0.0.0/8,10.0.0.0/33"}
+    cmd = [sys.executable, "-m", "ostiary.cli", "serve", "--port", "1", "--data-dir", str(tmp_path)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "egress_allow" in done.stderr
