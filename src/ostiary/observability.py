@@ -26,6 +26,18 @@ LATENCY = Histogram(
     registry=REGISTRY,
 )
 
+PASSWORD_WORK = Counter(
+    "ostiary_password_work_total",
+    "Password work done, by kind: argon2_verify, argon2_hash, srp_session_key. Unknown users of clients"
+    " that prevent user existence errors cost the same work as real ones (no timing oracle).",
+    ["kind"],
+    registry=REGISTRY,
+)
+
+
+def password_work(kind: str) -> None:
+    PASSWORD_WORK.labels(kind).inc()
+
 
 def record(service: str, operation: str, status: int, seconds: float) -> None:
     REQUESTS.labels(service, operation, str(status)).inc()

@@ -174,9 +174,16 @@ def test_forgot_password(dev_server: Server, dev_setup: PoolSetup) -> None:
     # an unknown user gets an answer shaped like a real one (PreventUserExistenceErrors)
     fake = app.forgot_password(ClientId=dev_setup.client_id, Username="ghost@example.com")["CodeDeliveryDetails"]
     assert fake["DeliveryMedium"] == "EMAIL"
+    # no verified address to recover by: where the client prevents user existence errors, the
+    # simulated answer an unknown user gets (AWS); an error where it does not
     create_confirmed_user(dev_setup, "quinn")
+    simulated = app.forgot_password(ClientId=dev_setup.client_id, Username="quinn")["CodeDeliveryDetails"]
+    assert simulated["DeliveryMedium"] == "EMAIL"
+    legacy = dev_setup.idp.create_user_pool_client(
+        UserPoolId=dev_setup.pool_id, ClientName="legacy", PreventUserExistenceErrors="LEGACY"
+    )["UserPoolClient"]["ClientId"]
     with pytest.raises(ClientError) as exc:
-        app.forgot_password(ClientId=dev_setup.client_id, Username="quinn")
+        app.forgot_password(ClientId=legacy, Username="quinn")
     assert _err(exc)[0] == "InvalidParameterException"
 
 

@@ -11,6 +11,8 @@ from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from ostiary.observability import password_work
+
 
 class PasswordHasher:
     def __init__(self, time_cost: int, memory_kib: int, parallelism: int) -> None:
@@ -25,9 +27,11 @@ class PasswordHasher:
         return f"argon2id m={p.memory_cost}KiB t={p.time_cost} p={p.parallelism}"
 
     def hash(self, password: str) -> str:
+        password_work("argon2_hash")
         return self._ph.hash(password)
 
     def verify(self, stored: str, password: str) -> bool:
+        password_work("argon2_verify")
         try:
             return bool(self._ph.verify(stored, password))
         except (VerifyMismatchError, VerificationError, InvalidHashError):

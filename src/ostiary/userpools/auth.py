@@ -33,6 +33,7 @@ from ostiary.store.db import utc
 from ostiary.userpools import (
     devices,
     directory,
+    existence,
     lockout,
     messages,
     mfa,
@@ -286,19 +287,21 @@ def _password_signin(
         user = known if migrated else _find_for_signin(ctx, conn, pool, client, username)
         if not hosted:
             check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
-        if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
+        # an unknown name (user existence errors prevented) is counted and locked as a user is
+        counted = lockout.subject(ctx.box, pool, user, username)
+        if lockout.is_locked(conn, pool.id, counted, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
     pre_authentication(ctx, pool, client, user, auth)
     if migrated:
         ok = True  # the migration function has just checked the password
     elif user is None or user.password_hash is None:
-        ctx.passwords.verify_dummy(password)
+        ctx.passwords.verify_dummy(password)  # the same Argon2 work as a real user's check
         ok = False
     else:
         ok = ctx.passwords.verify(user.password_hash, password)
     with ctx.store.tx() as conn:
         if not ok:
-            lockout.record_failure(conn, pool.id, user.id if user else None, ctx.source_ip, now)
+            lockout.record_failure(conn, pool.id, counted, ctx.source_ip, now)
             threat_protection.record_sign_in(ctx, conn, pool, user, None)
         else:
             assert user is not None
@@ -433,13 +436,15 @@ class SrpState:
 
 
 def seal_srp_state(box: SecretBox, pool_id: str, client_id: str, st: SrpState) -> bytes:
+    # fixed-width values where a real and an unknown user differ (the flag, a UUID either way, whole
+    # seconds), so that the SECRET_BLOCK's length does not tell them apart
     head = orjson.dumps(
         {
             "u": st.user_id,
             "n": st.user_id_for_srp,
-            "f": st.fake,
+            "f": int(st.fake),
             "d": st.device_key,
-            "e": st.expires.timestamp(),
+            "e": int(st.expires.timestamp()),
             "c": st.custom,
         }
     )
@@ -475,7 +480,7 @@ def open_srp_state(box: SecretBox, pool_id: str, client_id: str, block: bytes) -
     return SrpState(
         user_id=head["u"],
         user_id_for_srp=head["n"],
-        fake=head["f"],
+        fake=bool(head["f"]),
         device_key=head["d"],
         expires=dt.datetime.fromtimestamp(head["e"], dt.UTC),
         custom=head["c"],
@@ -534,16 +539,21 @@ def _srp_start(
     with ctx.store.read() as conn:
         user = _find_for_signin(ctx, conn, pool, client, username)
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
-        if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
+        counted = lockout.subject(ctx.box, pool, user, username)
+        if lockout.is_locked(conn, pool.id, counted, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
     pre_authentication(ctx, pool, client, user, auth)
+    # An unknown user (or one without a password) gets a challenge no proof can answer, made like a
+    # real one (RFC 5054 §2.5.1.3): a salt and verifier derived from the name under a server key, so
+    # stable per pool and name, and the phantom id; derived for every user, to do the same work.
+    phantom_salt, phantom_verifier = existence.srp_material(ctx.box, pool, username)
     if user is not None and user.srp_verifier and user.srp_salt:
         salt, verifier, fake = user.srp_salt, int(user.srp_verifier, 16), False
         user_id_for_srp, user_id = user.username, user.id
     else:
-        # unknown user (or one without a password): a challenge that no proof can answer
-        salt, verifier, fake = srp.new_salt(), secrets.randbits(3000), True
-        user_id_for_srp, user_id = username, ""
+        salt, verifier, fake = phantom_salt, phantom_verifier, True
+        user_id_for_srp = user.username if user is not None else existence.user_id_for_srp(ctx.box, pool, username)
+        user_id = counted
     eph = srp.server_ephemeral(verifier)
     state = SrpState(
         user_id=user_id,
@@ -588,8 +598,8 @@ def _srp_verify(
             _consume_srp(ctx, conn, pool, client, secret_block, st, now)
         raise
     ok = False
-    if not st.fake and srp.parse_timestamp(answers["TIMESTAMP"]) is not None:
-        try:
+    if srp.parse_timestamp(answers["TIMESTAMP"]) is not None:
+        try:  # the same work for an unknown user (its phantom verifier) as for a real one
             key = srp.server_session_key(st.big_a, st.big_b, st.b, st.verifier)
             ok = srp.verify_claim(
                 key,
@@ -601,11 +611,13 @@ def _srp_verify(
             )
         except srp.SrpError:
             ok = False
+    ok = ok and not st.fake
     with ctx.store.tx() as conn:
         _consume_srp(ctx, conn, pool, client, secret_block, st, now)
         user = directory.get_by_id(conn, pool, st.user_id) if st.user_id else None
         if not ok or user is None:
-            lockout.record_failure(conn, pool.id, user.id if user else None, ctx.source_ip, now)
+            # a user's failures, or an unknown name's under its phantom id (st.user_id either way)
+            lockout.record_failure(conn, pool.id, st.user_id or None, ctx.source_ip, now)
             threat_protection.record_sign_in(ctx, conn, pool, user, None)
         else:
             if lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
@@ -1155,7 +1167,7 @@ def _user_auth_start(
     with ctx.store.read() as conn:
         user = _find_for_signin(ctx, conn, pool, client, username)
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
-        if lockout.is_locked(conn, pool.id, user.id if user else None, ctx.source_ip, now):
+        if lockout.is_locked(conn, pool.id, lockout.subject(ctx.box, pool, user, username), ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
         has_passkeys = user is not None and passkeys.count(conn, pool.id, user.id) > 0
     available = available_challenges(pool, user, has_passkeys)
@@ -1307,11 +1319,15 @@ def _otp_start(
         with ctx.store.tx() as conn:
             state: dict[str, Any] = {"user_id": None, "attempts": 0, "options": [], "device_key": None}
             session = _new_session(conn, pool, client, username[:128], challenge, state, now)
-        medium = "EMAIL" if challenge == "EMAIL_OTP" else "SMS"
+        attribute = "email" if challenge == "EMAIL_OTP" else "phone_number"
+        details = existence.delivery(ctx.box, pool, username, attribute)  # masked as a real address is
         return {
             "ChallengeName": challenge,
             "Session": session,
-            "ChallengeParameters": {"CODE_DELIVERY_DELIVERY_MEDIUM": medium, "CODE_DELIVERY_DESTINATION": "***"},
+            "ChallengeParameters": {
+                "CODE_DELIVERY_DELIVERY_MEDIUM": details["DeliveryMedium"],
+                "CODE_DELIVERY_DESTINATION": details["Destination"],
+            },
         }
     _gate(pool, user, now)
     with ctx.store.tx() as conn:
@@ -1337,7 +1353,8 @@ def _custom_start(
     with ctx.store.read() as conn:
         user = _find_for_signin(ctx, conn, pool, client, username)
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
-        if user is not None and lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
+        counted = lockout.subject(ctx.box, pool, user, username)
+        if lockout.is_locked(conn, pool.id, counted, ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
     # An unknown user (the client prevents user existence errors) goes through the same triggers
     # with userNotFound: true and empty userAttributes, and can never get tokens.
@@ -1423,8 +1440,8 @@ def _custom_decide(
         who = _Who(who, who.username)
     user = who.user
     if triggers.flag(decided, "failAuthentication"):
-        if user is not None:
-            lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
+        counted = lockout.subject(ctx.box, pool, user, who.username)
+        lockout.record_failure(conn, pool.id, counted, ctx.source_ip, now)
         raise NotAuthorizedException(INCORRECT)
     if triggers.flag(decided, "issueTokens"):
         if user is None:  # nobody to issue tokens to: the same answer as a failed attempt

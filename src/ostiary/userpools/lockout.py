@@ -3,23 +3,43 @@
 Cognito locks a user after 5 failed sign-in attempts, with a lock that starts at 1 second and
 doubles with each further failure up to about 15 minutes, and answers
 ``NotAuthorizedException: Password attempts exceeded`` while locked. A successful sign-in resets
-the user's count. The source-address counter (default 100 failures per 15 minutes) slows spraying
-across many users from one address.
+the user's count, and so do 15 minutes without a failed attempt (AWS: "not initiate any sign-in
+attempts for 15 consecutive minutes"). The source-address counter (default 100 failures per 15
+minutes) slows spraying across many users from one address.
+
+Where the app client prevents user existence errors, an unknown name is counted and locked exactly
+as a user is, under its phantom id (``existence.phantom_id``: an HMAC of the pool and name, never the
+name itself), so that the lockout answer does not tell real users from unknown ones. Counters idle
+for longer than they can matter are swept now and then, so names that do not exist cannot grow the
+table without bound.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 
+from ostiary.crypto.secrets import SecretBox
 from ostiary.store import tables as t
 from ostiary.store.db import utc
+from ostiary.userpools import existence
+from ostiary.userpools.directory import PoolView, User
 
 USER_FREE_FAILURES = 5
 MAX_LOCK_SECONDS = 900
 ADDRESS_WINDOW = dt.timedelta(minutes=15)
 ADDRESS_MAX_FAILURES = 100
+USER_RESET = dt.timedelta(minutes=15)  # a user's count starts again after this long without a failure
+# a counter whose last failure is older than this can no longer lock anything (it restarts): swept
+IDLE = max(USER_RESET, ADDRESS_WINDOW, dt.timedelta(seconds=MAX_LOCK_SECONDS))
+SWEEP_ONE_IN = 16  # a new counter row sweeps the idle ones with this odds
+
+
+def subject(box: SecretBox, pool: PoolView, user: User | None, name: str) -> str:
+    """Whom a sign-in attempt counts against: the user, or the phantom id of an unknown name."""
+    return user.id if user is not None else existence.phantom_id(box, pool, name)
 
 
 def _user_key(pool_id: str, user_id: str) -> str:
@@ -71,12 +91,21 @@ def record_failure(conn: Connection, pool_id: str, user_id: str | None, address:
     for key in keys:
         row = conn.execute(_select().where(t.counters.c.key == key)).first()
         if row is None:
+            if secrets.randbelow(SWEEP_ONE_IN) == 0:
+                sweep(conn, now)
             conn.execute(insert(t.counters).values(key=key, count=1, window_start=now, locked=False))
             continue
         count = row.n + 1
-        if key.startswith("signin-fail:addr:") and now >= utc(row.window_start) + ADDRESS_WINDOW:
+        idle = now - utc(row.window_start)
+        if idle >= (ADDRESS_WINDOW if key.startswith("signin-fail:addr:") else USER_RESET):
             count = 1
         conn.execute(update(t.counters).where(t.counters.c.key == key).values(count=count, window_start=now))
+
+
+def sweep(conn: Connection, now: dt.datetime) -> None:
+    """Delete sign-in counters idle for longer than they can matter (they would restart at 1)."""
+    c = t.counters.c
+    conn.execute(delete(t.counters).where(c.key.like("signin-fail:%"), c.window_start < now - IDLE))
 
 
 def record_success(conn: Connection, pool_id: str, user_id: str) -> None:

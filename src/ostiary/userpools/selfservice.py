@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.userpools import attributes as attrs
-from ostiary.userpools import directory, lockout, messages, tokens, triggers
+from ostiary.userpools import directory, existence, lockout, messages, tokens, triggers
 from ostiary.userpools.auth import INCORRECT, check_secret_hash_for
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
@@ -170,9 +170,13 @@ def resend_confirmation_code(ctx: RequestContext, params: Params) -> Result:
     if unknown and triggers.configured(pool, "UserMigration"):
         _migrate_for_reset(ctx, pool, client, params, now)
     with ctx.store.tx() as conn:
-        _client, pool, user = _client_user(ctx, conn, params)
-        if user is None:
-            return {"CodeDeliveryDetails": _simulated(pool, params["Username"])}
+        client, pool, user = _client_user(ctx, conn, params)
+        if user is None or (client.prevent_user_existence_errors and not user.enabled):
+            # AWS: delivery details for a user that does not exist or is disabled
+            attribute = existence.verification_attribute(pool, params["Username"])
+            if attribute is None:  # what a real user of this pool is told
+                raise InvalidParameterException("Auto verification not turned on.")
+            return {"CodeDeliveryDetails": existence.delivery(ctx.box, pool, params["Username"], attribute)}
         if user.status != "UNCONFIRMED":
             raise InvalidParameterException("User is already confirmed.")
         delivery = messages.choose_delivery(pool, user.attributes)
@@ -181,15 +185,6 @@ def resend_confirmation_code(ctx: RequestContext, params: Params) -> Result:
         code = messages.issue_code(conn, user, "SignUp", now)
         messages.send(conn, ctx.settings, pool, user, delivery, "ResendCode", code, now)
     return {"CodeDeliveryDetails": delivery.details()}
-
-
-def _simulated(pool: PoolView, username: str) -> dict[str, str]:
-    """The delivery details an unknown user would have had (no user enumeration)."""
-    if "@" in username:
-        return messages.Delivery("EMAIL", "email", username).details()
-    if "phone_number" in pool.username_attributes and username.startswith("+"):
-        return messages.Delivery("SMS", "phone_number", username).details()
-    return messages.Delivery("EMAIL", "email", username[:1] + "@x").details()
 
 
 @operation("cognito-idp", "ForgotPassword", offload=triggers.offload)
@@ -202,12 +197,17 @@ def forgot_password(ctx: RequestContext, params: Params) -> Result:
     if unknown and triggers.configured(pool, "UserMigration"):
         _migrate_for_reset(ctx, pool, client, params, now)
     with ctx.store.tx() as conn:
-        _client, pool, user = _client_user(ctx, conn, params)
-        if user is None:
-            return {"CodeDeliveryDetails": _simulated(pool, params["Username"])}
+        client, pool, user = _client_user(ctx, conn, params)
+        delivery = messages.recovery_delivery(pool, user) if user is not None and user.enabled else None
+        if client.prevent_user_existence_errors and delivery is None:
+            # AWS: a user that does not exist, is disabled or has no verified address to recover by
+            # gets delivery details to a simulated destination
+            name = params["Username"]
+            attribute = existence.recovery_attribute(pool, name)
+            return {"CodeDeliveryDetails": existence.delivery(ctx.box, pool, name, attribute)}
+        assert user is not None
         if not user.enabled:
             raise NotAuthorizedException("User is disabled.")
-        delivery = messages.recovery_delivery(pool, user)
         if delivery is None:
             raise InvalidParameterException(
                 "Cannot reset password for the user as there is no registered/verified email or phone_number"
@@ -252,7 +252,11 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
         user = _find(conn, pool, client, params["Username"])
     _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
-    if user is None:
+    if user is None or (client.prevent_user_existence_errors and not user.enabled):
+        # AWS: CodeMismatchException for a user that does not exist or is disabled, after the same
+        # checks and the same work (password policy, hashing) as a real user's reset
+        check_password(pool, params["Password"])
+        password_material(ctx, pool, params["Username"], params["Password"])
         raise CodeMismatchException("Invalid verification code provided, please try again.")
     check_password(pool, params["Password"])
     material = password_material(ctx, pool, user.username, params["Password"])

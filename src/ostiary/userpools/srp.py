@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ostiary.observability import password_work
+
 try:  # gmpy2 is ~8x faster than Python's pow for 3072-bit moduli
     import gmpy2
 
@@ -162,6 +164,7 @@ def _hkdf16(ikm: bytes, salt: bytes) -> bytes:
 
 def server_session_key(big_a: int, big_b: int, b: int, verifier: int) -> bytes:
     """The 16-byte key both sides derive: S = (A · v^u)^b mod N, then HKDF(S, salt=u)."""
+    password_work("srp_session_key")
     if big_a % N == 0:
         raise SrpError("SRP_A mod N is zero")
     u = int(hash_hex(pad_hex(big_a) + pad_hex(big_b)), 16)
