@@ -133,7 +133,14 @@ class Authorizer:
             with self.store.read() as conn:
                 tags = resource_tags(conn, resource)
         keys = request_keys(
-            principal, found, source_ip=source_ip, now=now, secure=secure, region=region, resource_tags=tags
+            principal,
+            found,
+            source_ip=source_ip,
+            now=now,
+            secure=secure,
+            region=region,
+            resource_tags=tags,
+            resource=resource,
         )
         if extra:
             keys.update(extra)
