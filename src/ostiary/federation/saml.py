@@ -4,9 +4,15 @@ responses (SAML Core §2.3.3, §2.5, §3.2.2; XML Signature via signxml).
 Safety rules:
 - documents with a DOCTYPE are refused outright (no DTDs, no entities: no XXE, no billion laughs);
   the parser never touches the network;
-- only the element the signature actually covers is read (signxml returns it): a document whose
-  signed Assertion is wrapped or moved, or that carries more than one Assertion, is refused;
-- the signing certificate must be one the provider's metadata lists.
+- only the element the signature actually covers is read (signxml returns it, re-parsed from its
+  canonical form: no comments, no unsigned siblings): a document that carries more than one Assertion
+  is refused, and every value used (Issuer, NameID, attributes, audiences, validity, the bearer
+  subject confirmation's Recipient, NotOnOrAfter and InResponseTo) is read from the signed Assertion;
+  the Response's own InResponseTo and Destination count only when the Response is what is signed
+  (the envelope around a signed Assertion is anybody's to write);
+- the signing certificate must be one the provider's metadata lists;
+- an assertion must expire (NotOnOrAfter), so that its ID can be remembered as spent until then;
+- error messages are fixed sentences: nothing of the document is echoed.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ def _instant(text: str | None) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise SamlError(f"Invalid time {text}") from None
+        raise SamlError("The document carries an invalid time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -140,12 +146,19 @@ class Assertion:
     audiences: list[str]
     recipient: str
     attributes: dict[str, list[str]] = field(default_factory=dict)
+    # the end of the assertion's validity: the earliest of the Conditions' and the bearer subject
+    # confirmation's NotOnOrAfter (an assertion without either is refused)
     not_on_or_after: dt.datetime | None = None
-    in_response_to: str | None = None  # of the subject confirmation (or the Response): the request answered
+    # the request answered: the signed bearer subject confirmation's InResponseTo, or the Response's
+    # when the Response itself is signed; None for an unsolicited (IdP-initiated) response
+    in_response_to: str | None = None
     assertion_id: str = ""  # the signed Assertion's ID (single-use checks)
+    destination: str | None = None  # the Response's Destination, only when the Response is signed
 
 
-def _verified_assertion(root: Any, certificates: tuple[str, ...]) -> Any:
+def _verified_assertion(root: Any, certificates: tuple[str, ...]) -> tuple[Any, Any]:
+    """(the signed Assertion, the signed Response that carries it or None), both as signxml returns
+    them: the signed element alone, parsed again from its canonical form."""
     from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
     from signxml.verifier import SignatureConfiguration, XMLVerifier
 
@@ -177,17 +190,35 @@ def _verified_assertion(root: Any, certificates: tuple[str, ...]) -> Any:
                 continue
             # read only what the signature covers
             if signed.tag == f"{{{NS['saml']}}}Assertion":
-                return signed
+                return signed, None
             if signed.tag == f"{{{NS['samlp']}}}Response":
                 inner = signed.findall("saml:Assertion", NS)
-                if len(inner) == 1:
-                    return inner[0]
+                if len(inner) == 1 and not signed.findall(".//saml:EncryptedAssertion", NS):
+                    return inner[0], signed
             last_error = "The signature covers neither the Response nor the Assertion"
     raise SamlError(last_error)
 
 
+BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+
+
+def _text(element: Any, *, strict: bool = False) -> str:
+    """An element's own text: comments and processing instructions are skipped, never a place where
+    the value ends (signxml has dropped them already; this holds whatever it returns). ``strict``:
+    child elements are refused (a NameID is text)."""
+    parts = [element.text or ""]
+    for child in element:
+        if strict and isinstance(child.tag, str):
+            raise SamlError("The assertion's subject is not plain text")
+        parts.append(child.tail or "")
+    return "".join(parts).strip()
+
+
 def verify_response(encoded: str, certificates: tuple[str, ...], now: dt.datetime) -> Assertion:
-    """The verified Assertion of a base64 SAML Response (or bare Assertion), or SamlError."""
+    """The verified Assertion of a base64 SAML Response (or bare Assertion), or SamlError.
+
+    Everything returned is read from what the signature covers; the caller still checks the audience,
+    the Recipient (and Destination), InResponseTo and that the ID is not spent."""
     try:
         document = base64.b64decode(encoded, validate=False)
     except ValueError:
@@ -199,48 +230,84 @@ def verify_response(encoded: str, certificates: tuple[str, ...], now: dt.datetim
             raise SamlError("The SAML response does not report success")
     elif root.tag != f"{{{NS['saml']}}}Assertion":
         raise SamlError("Not a SAML Response")
-    assertion = _verified_assertion(root, certificates)
+    assertion, response = _verified_assertion(root, certificates)
+    if response is not None:
+        status = response.find("samlp:Status/samlp:StatusCode", NS)
+        if status is None or status.get("Value") != SUCCESS:
+            raise SamlError("The SAML response does not report success")
 
     issuer = (assertion.findtext("saml:Issuer", default="", namespaces=NS) or "").strip()
+    if not issuer:
+        raise SamlError("The assertion has no Issuer")
+    assertion_id = assertion.get("ID") or ""
+    if not assertion_id:
+        raise SamlError("The assertion has no ID")
     name_id = assertion.find("saml:Subject/saml:NameID", NS)
-    if name_id is None or not (name_id.text or "").strip():
+    subject = _text(name_id, strict=True) if name_id is not None else ""
+    if not subject:
         raise SamlError("The assertion has no subject")
     conditions = assertion.find("saml:Conditions", NS)
     not_before = _instant(conditions.get("NotBefore")) if conditions is not None else None
     not_after = _instant(conditions.get("NotOnOrAfter")) if conditions is not None else None
     if not_before is not None and now + CLOCK_SKEW < not_before:
         raise SamlError("The assertion is not yet valid")
-    if not_after is not None and now - CLOCK_SKEW >= not_after:
-        raise SamlError("The assertion has expired")
-    audiences = [
-        (a.text or "").strip() for a in assertion.findall("saml:Conditions/saml:AudienceRestriction/saml:Audience", NS)
-    ]
-    recipient = ""
-    in_response_to = root.get("InResponseTo") if root.tag == f"{{{NS['samlp']}}}Response" else None
+    audiences = [_text(a) for a in assertion.findall("saml:Conditions/saml:AudienceRestriction/saml:Audience", NS)]
+
+    # SAML profiles §4.1.4.2: the bearer SubjectConfirmation(s) carry the Recipient, NotOnOrAfter and
+    # InResponseTo; several that disagree are refused rather than chosen among
+    confirmations: set[tuple[str, str]] = set()
     confirmation_expiry: dt.datetime | None = None
-    for data in assertion.findall("saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData", NS):
-        recipient = data.get("Recipient") or recipient
-        in_response_to = data.get("InResponseTo") or in_response_to
+    for confirmation in assertion.findall("saml:Subject/saml:SubjectConfirmation", NS):
+        if confirmation.get("Method") != BEARER:
+            continue
+        data = confirmation.find("saml:SubjectConfirmationData", NS)
+        if data is None:
+            confirmations.add(("", ""))
+            continue
+        confirmations.add((data.get("Recipient") or "", data.get("InResponseTo") or ""))
         expiry = _instant(data.get("NotOnOrAfter"))
         if expiry is not None:
             confirmation_expiry = expiry if confirmation_expiry is None else min(confirmation_expiry, expiry)
-    if confirmation_expiry is not None and now - CLOCK_SKEW >= confirmation_expiry:
+    if not confirmations:
+        raise SamlError("The assertion has no bearer subject confirmation")
+    if len(confirmations) > 1:
+        raise SamlError("The assertion's subject confirmations disagree")
+    recipient, confirmed_request = next(iter(confirmations))
+
+    expiries = [e for e in (not_after, confirmation_expiry) if e is not None]
+    if not expiries:
+        raise SamlError("The assertion has no NotOnOrAfter")
+    expires = min(expiries)
+    if now - CLOCK_SKEW >= expires:
         raise SamlError("The assertion has expired")
+
+    # the request answered: only from what is signed
+    in_response_to = confirmed_request or None
+    destination = None
+    if response is not None:
+        answered = response.get("InResponseTo") or None
+        if in_response_to and answered and answered != in_response_to:
+            raise SamlError("The response and its assertion answer different requests")
+        in_response_to = in_response_to or answered
+        destination = response.get("Destination") or None
+
     attributes: dict[str, list[str]] = {}
     for attr in assertion.findall("saml:AttributeStatement/saml:Attribute", NS):
         name = attr.get("Name") or ""
-        values = [(v.text or "").strip() for v in attr.findall("saml:AttributeValue", NS)]
+        values = [_text(v) for v in attr.findall("saml:AttributeValue", NS)]
         attributes.setdefault(name, []).extend(values)
     return Assertion(
         issuer=issuer,
-        subject=(name_id.text or "").strip(),
-        subject_type=name_id.get("Format") or "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+        subject=subject,
+        subject_type=(name_id.get("Format") if name_id is not None else None)
+        or "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
         audiences=audiences,
         recipient=recipient,
         attributes=attributes,
-        not_on_or_after=not_after,
+        not_on_or_after=expires,
         in_response_to=in_response_to,
-        assertion_id=assertion.get("ID") or "",
+        assertion_id=assertion_id,
+        destination=destination,
     )
 
 

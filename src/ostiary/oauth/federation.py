@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 import uuid
@@ -50,6 +51,8 @@ from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.federated_users import ExternalIdentity
 from ostiary.userpools.identity_providers import SOCIAL_TYPES, IdentityProvider, load_provider, provider_by_identifier
 from ostiary.userpools.lookup import ClientView
+
+log = logging.getLogger("ostiary.federation")
 
 STATE_SECONDS = 900  # how long a user may spend at the provider
 MARKER_CHALLENGE = "FEDERATION_STATE_USED"
@@ -159,43 +162,63 @@ def open_state(runtime: Runtime, pool_id: str, state: str) -> RoundTrip:
     return trip
 
 
-def spend_state(runtime: Runtime, pool_id: str, client_id: str, state: str, trip: RoundTrip) -> None:
-    """Mark a round trip used (a replayed provider response is refused)."""
-    _spend(runtime, pool_id, client_id, trip.provider, "federation-state", state, trip.deadline)
+def spend_state(
+    runtime: Runtime,
+    pool_id: str,
+    client_id: str,
+    state: str,
+    trip: RoundTrip,
+    assertion: saml.Assertion | None = None,
+) -> None:
+    """Mark a round trip used (a replayed provider response is refused), and with it the SAML
+    assertion that answered it, in one transaction."""
+    markers = [("federation-state", state, trip.deadline)]
+    if assertion is not None:
+        markers.append(_assertion_marker(pool_id, trip.provider, assertion))
+    _spend(runtime, pool_id, client_id, trip.provider, markers)
 
 
 def spend_assertion(runtime: Runtime, pool_id: str, client_id: str, provider: str, assertion: saml.Assertion) -> None:
-    """Mark an unsolicited (IdP-initiated) assertion used, by its issuer and ID, until it expires."""
-    if not assertion.assertion_id:
-        raise FederationError("The SAML assertion has no ID.")
-    expiry = assertion.not_on_or_after or dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-    key = f"{assertion.issuer}|{assertion.assertion_id}"
-    _spend(runtime, pool_id, client_id, provider, "federation-assertion", key, expiry.timestamp())
+    """Mark an unsolicited (IdP-initiated) assertion used, by its ID, until it expires."""
+    _spend(runtime, pool_id, client_id, provider, [_assertion_marker(pool_id, provider, assertion)])
+
+
+def _assertion_marker(pool_id: str, provider: str, assertion: saml.Assertion) -> tuple[str, str, float]:
+    """(label, value, deadline) of the single-use marker of a SAML assertion: its ID (from the signed
+    Assertion) for this pool and provider, kept until the assertion can no longer be accepted
+    (NotOnOrAfter plus the allowed clock skew; ``_spend`` adds its margin)."""
+    if not assertion.assertion_id or assertion.not_on_or_after is None:
+        raise FederationError("The SAML response was refused.")
+    deadline = (assertion.not_on_or_after + saml.CLOCK_SKEW).timestamp()
+    return "federation-assertion", f"{pool_id}|{provider}|{assertion.assertion_id}", deadline
 
 
 def _spend(
-    runtime: Runtime, pool_id: str, client_id: str, provider: str, label: str, value: str, deadline: float
+    runtime: Runtime, pool_id: str, client_id: str, provider: str, markers: list[tuple[str, str, float]]
 ) -> None:
-    marker = hmac.new(runtime.box.mac_key(label), value.encode(), hashlib.sha256).hexdigest()
+    """Insert single-use markers (label, value, deadline) in auth_sessions, keyed by an HMAC of the
+    value under a key of the label; any one already there refuses the whole (nothing is spent)."""
     with runtime.store.tx() as conn:
         now = dt.datetime.now(dt.UTC)
         if secrets.randbelow(64) == 0:  # now and then, sweep markers past their time
             conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.expires_at < now))
-        fresh = auth.insert_marker(
-            conn,
-            runtime.store.is_sqlite,
-            {
-                "id": marker,
-                "user_pool_id": pool_id,
-                "client_id": client_id[:128],
-                "username": provider[:128],
-                "challenge": MARKER_CHALLENGE,
-                "state": {},
-                "expires_at": dt.datetime.fromtimestamp(deadline, dt.UTC) + dt.timedelta(minutes=10),
-            },
-        )
-    if not fresh:
-        raise FederationError("This sign-in response was already used. Start the sign-in again.")
+        for label, value, deadline in markers:
+            marker = hmac.new(runtime.box.mac_key(label), value.encode(), hashlib.sha256).hexdigest()
+            fresh = auth.insert_marker(
+                conn,
+                runtime.store.is_sqlite,
+                {
+                    "id": marker,
+                    "user_pool_id": pool_id,
+                    "client_id": client_id[:128],
+                    "username": provider[:128],
+                    "challenge": MARKER_CHALLENGE,
+                    "state": {},
+                    "expires_at": dt.datetime.fromtimestamp(deadline, dt.UTC) + dt.timedelta(minutes=10),
+                },
+            )
+            if not fresh:
+                raise FederationError("This sign-in response was already used. Start the sign-in again.")
 
 
 # --- going to the provider -----------------------------------------------------------------------
@@ -466,19 +489,25 @@ def _strings(values: dict[str, Any]) -> dict[str, str]:
 def saml_identity(
     provider: IdentityProvider, pool_id: str, encoded: str, trip: RoundTrip | None, acs: str
 ) -> tuple[ExternalIdentity, saml.Assertion]:
-    """The identity a SAML response asserts (``trip`` None: an unsolicited, IdP-initiated response)."""
+    """The identity a SAML response asserts (``trip`` None: an unsolicited, IdP-initiated response).
+
+    Every value checked or used comes from what the IdP signed (ostiary.federation.saml): the
+    audience must be this pool, the bearer confirmation's Recipient (and a signed Response's
+    Destination) this ACS, and InResponseTo the request of ``trip`` (none when unsolicited). Refusals
+    are fixed sentences; the reason a signature or document was refused goes to the log only."""
     if not provider.metadata_xml:
         raise FederationError(f"The identity provider {provider.name} has no metadata.")
     try:
         metadata = saml.parse_metadata(provider.metadata_xml)
         assertion = saml.verify_response(encoded, metadata.certificates, dt.datetime.now(dt.UTC))
     except saml.SamlError as err:
-        raise FederationError(f"The SAML response was refused: {err}") from None
-    if assertion.issuer and assertion.issuer != metadata.entity_id:
+        log.info("SAML response for pool %s provider %s refused: %s", pool_id, provider.name, err)
+        raise FederationError("The SAML response was refused.") from None
+    if assertion.issuer != metadata.entity_id:
         raise FederationError("The SAML assertion was issued by another identity provider.")
     if sp_entity_id(pool_id) not in assertion.audiences:
         raise FederationError("The SAML assertion is meant for another service provider (audience).")
-    if assertion.recipient and assertion.recipient != acs:
+    if assertion.recipient != acs or (assertion.destination is not None and assertion.destination != acs):
         raise FederationError("The SAML assertion is meant for another endpoint (recipient).")
     in_response_to = assertion.in_response_to or ""
     if trip is not None and in_response_to != trip.request_id:

@@ -358,8 +358,8 @@ class HostedUI:
             provider = load_provider(conn, self.runtime.box, domain.pool.id, trip.provider)
         if provider is None or provider.type != "SAML":
             raise federation.FederationError(f"The identity provider {trip.provider} no longer exists.")
-        identity, _ = federation.saml_identity(provider, domain.pool.id, encoded, trip, trip.callback)
-        federation.spend_state(self.runtime, domain.pool.id, req.client.id, relay, trip)
+        identity, assertion = federation.saml_identity(provider, domain.pool.id, encoded, trip, trip.callback)
+        federation.spend_state(self.runtime, domain.pool.id, req.client.id, relay, trip, assertion)
         return self._federated(request, domain, req, identity)
 
     def _unsolicited_saml(self, request: Request, domain: Domain, encoded: str, relay: str) -> Response:

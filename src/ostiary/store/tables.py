@@ -418,6 +418,17 @@ iam_saml_providers = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
+# Single-use markers outside user pools (ostiary.store.markers): an HMAC of what was spent (e.g. a
+# SAML assertion's provider and ID, for AssumeRoleWithSAML), kept until it could no longer be accepted.
+single_use_markers = Table(
+    "single_use_markers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("purpose", String(48), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_single_use_markers_expires", "expires_at"),
+)
+
 
 # --- Cognito identity pools (cognito-identity) -------------------------------------------------
 

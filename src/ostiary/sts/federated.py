@@ -15,7 +15,9 @@ certificates in the SAML provider's metadata (federation/saml.py).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
+import hmac
 import time
 from typing import Any
 
@@ -27,6 +29,7 @@ from ostiary.iam.providers import find_oidc_provider, find_saml_provider, issuer
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied, ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
+from ostiary.store import markers
 from ostiary.sts import sessions
 from ostiary.sts.errors import (
     ExpiredWebIdentityToken,
@@ -225,6 +228,21 @@ def _saml_audiences(ctx: RequestContext) -> set[str]:
     return {*saml.AWS_AUDIENCES, ctx.settings.effective_public_url + "/saml"}
 
 
+def _spend_assertion(ctx: RequestContext, provider_arn: str, assertion: saml.Assertion) -> None:
+    """An assertion is accepted once (SAML profiles §4.1.4.5): its ID, for this provider, is marked
+    spent in the database (so in every process) until it could no longer be accepted."""
+    if assertion.not_on_or_after is None:  # verify_response refuses assertions that never expire
+        raise InvalidIdentityToken("Invalid SAML assertion: The assertion has no NotOnOrAfter")
+    marker = hmac.new(
+        ctx.box.mac_key("sts-saml-assertion"), f"{provider_arn}|{assertion.assertion_id}".encode(), hashlib.sha256
+    ).hexdigest()
+    expires = assertion.not_on_or_after + saml.CLOCK_SKEW + dt.timedelta(minutes=10)
+    with ctx.store.tx() as conn:
+        fresh = markers.spend(conn, ctx.store.is_sqlite, marker, "sts-saml-assertion", expires)
+    if not fresh:
+        raise InvalidIdentityToken("Invalid SAML assertion: The assertion was already used")
+
+
 @operation("sts", "AssumeRoleWithSAML", authorize=False, offload=True)
 def assume_role_with_saml(ctx: RequestContext, params: Params) -> Result:
     provider_arn, role_arn = params["PrincipalArn"], params["RoleArn"]
@@ -242,12 +260,15 @@ def assume_role_with_saml(ctx: RequestContext, params: Params) -> Result:
         raise InvalidIdentityToken(f"Invalid SAML assertion: {text}") from None
     if meta.valid_until is not None and meta.valid_until <= ctx.now:
         raise InvalidIdentityToken("The SAML provider's metadata has expired")
-    if assertion.issuer and assertion.issuer != meta.entity_id:
+    if assertion.issuer != meta.entity_id:
         raise InvalidIdentityToken("Issuer of the assertion does not match the SAML provider")
     allowed = _saml_audiences(ctx)
     if not set(assertion.audiences) & allowed:
         raise InvalidIdentityToken("Audience of the assertion is not https://signin.aws.amazon.com/saml")
-    if assertion.recipient and assertion.recipient not in allowed:
+    # the bearer confirmation's Recipient (and a signed Response's Destination) must name AWS's ACS
+    if assertion.recipient not in allowed or (
+        assertion.destination is not None and assertion.destination not in allowed
+    ):
         raise InvalidIdentityToken("Recipient of the assertion is not https://signin.aws.amazon.com/saml")
     pairs = []
     for value in assertion.attributes.get(saml.ROLE_ATTRIBUTE, []):
@@ -276,7 +297,7 @@ def assume_role_with_saml(ctx: RequestContext, params: Params) -> Result:
     qualifier = base64.b64encode(
         hashlib.sha1(f"{assertion.issuer}{account}/{provider.name}".encode()).digest()  # noqa: S324 - AWS's formula
     ).decode()
-    recipient = assertion.recipient or saml.AWS_AUDIENCES[0]
+    recipient = assertion.recipient
     keys: dict[str, list[str]] = {
         "saml:aud": [recipient],
         "saml:iss": [assertion.issuer],
@@ -285,6 +306,7 @@ def assume_role_with_saml(ctx: RequestContext, params: Params) -> Result:
         "saml:namequalifier": [qualifier],
         "saml:doc": [f"{account}/{provider.name}"],
     }
+    _spend_assertion(ctx, provider_arn, assertion)
     issued, packed = _assume(
         ctx,
         {**params, "RoleSessionName": session_name},
