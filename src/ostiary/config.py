@@ -36,6 +36,11 @@ class Settings:
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19456
     argon2_parallelism: int = 1
+    code_failed_attempts_limit: int = 5
+    code_issue_limit: int = 5
+    code_destination_issue_limit: int = 10
+    code_window_seconds: int = 3600
+    code_backoff_seconds: int = 900
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "no-reply@ostiary.local"

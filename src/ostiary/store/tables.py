@@ -216,6 +216,24 @@ codes = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
+# Limits on one-time codes across re-issues (ostiary.userpools.code_limits): per pool, subject (a
+# user's sub; an HMAC of an unknown name or of a destination address) and kind of code.
+code_limits = Table(
+    "code_limits",
+    metadata,
+    Column("user_pool_id", String(64), ForeignKey("user_pools.id", ondelete="CASCADE"), primary_key=True),
+    Column("subject", String(80), primary_key=True),
+    Column("purpose", String(48), primary_key=True),
+    Column("issued", Integer, nullable=False),
+    Column("issue_window_start", UTCDateTime(), nullable=True),
+    Column("failures", Integer, nullable=False),
+    Column("failure_window_start", UTCDateTime(), nullable=True),
+    Column("lockouts", Integer, nullable=False),
+    Column("locked_until", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_code_limits_updated", "updated_at"),
+)
+
 # Challenge sessions between InitiateAuth and RespondToAuthChallenge (single use, short-lived).
 auth_sessions = Table(
     "auth_sessions",

@@ -31,6 +31,7 @@ from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import (
+    code_limits,
     devices,
     directory,
     existence,
@@ -53,6 +54,7 @@ from ostiary.userpools.errors import (
     InvalidLambdaResponseException,
     InvalidParameterException,
     InvalidPasswordException,
+    LimitExceededException,
     NotAuthorizedException,
     PasswordResetRequiredException,
     UnauthorizedException,
@@ -863,16 +865,27 @@ def _mfa_challenge(
     options: tuple[str, ...],
     now: dt.datetime,
     device_key: str | None = None,
+    quiet: bool = False,
 ) -> dict[str, Any]:
-    """Open an MFA challenge session (sending the code for SMS and email)."""
+    """Open an MFA challenge session (sending the code for SMS and email; code_limits apply, and with
+    ``quiet`` a destination past its limit gets nothing while the answer stays the usual one)."""
     params: dict[str, str] = {"USER_ID_FOR_SRP": user.username}
     if challenge in ("SMS_MFA", "EMAIL_OTP", "SMS_OTP"):
         attribute = "phone_number" if challenge in ("SMS_MFA", "SMS_OTP") else "email"
         delivery = messages.Delivery(
             "SMS" if attribute == "phone_number" else "EMAIL", attribute, user.attributes[attribute]
         )
-        code = messages.issue_code(conn, user, "Authentication", now)
-        messages.send(conn, ctx.settings, pool, user, delivery, "Authentication", code, now)
+        limits = code_limits.Limits.of(ctx.settings, ctx.box)
+        try:
+            code: str | None = messages.issue_code(
+                conn, user, "Authentication", now, limits=limits, destination=delivery.destination
+            )
+        except code_limits.DestinationLimited:
+            if not quiet:
+                raise
+            code = None
+        if code is not None:
+            messages.send(conn, ctx.settings, pool, user, delivery, "Authentication", code, now)
         details = delivery.details()
         params.update(
             CODE_DELIVERY_DELIVERY_MEDIUM=details["DeliveryMedium"], CODE_DELIVERY_DESTINATION=details["Destination"]
@@ -939,8 +952,13 @@ def _answer_mfa(
             raise InvalidParameterException(f"Invalid challenge name: expected {row.challenge}")
         if not row.state.get("user_id"):
             # the one-time-code challenge of an unknown user (user existence errors prevented): no
-            # code answers it, and it fails the way a wrong code does
-            failure = _count_attempt(conn, session_id, row.state)
+            # code answers it, and it fails the way a wrong code does, counted and locked out as a
+            # real user's wrong codes are (code_limits)
+            limits = code_limits.Limits.of(ctx.settings, ctx.box)
+            if code_limits.refuse_hidden(conn, limits, pool, None, row.username, "Authentication", now):
+                failure = code_limits.exceeded()
+            else:
+                failure = _count_attempt(conn, session_id, row.state)
         else:
             user = directory.get_by_id(conn, pool, row.state["user_id"])
             if user is None or not user.enabled:
@@ -994,11 +1012,14 @@ def _check_mfa_answer(
             ok = True
     else:
         field = {"SMS_MFA": "SMS_MFA_CODE", "SMS_OTP": "SMS_OTP_CODE"}.get(name, "EMAIL_OTP_CODE")
-        check = messages.check_code(conn, user, "Authentication", answers.get(field, ""), now)
+        limits = code_limits.Limits.of(ctx.settings, ctx.box)
+        check = messages.check_code(conn, user, "Authentication", answers.get(field, ""), now, limits=limits)
         ok = check.ok
         if not ok and isinstance(check.error, ExpiredCodeException):
             conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
             failure = NotAuthorizedException(SESSION_EXPIRED)
+        elif not ok and isinstance(check.error, LimitExceededException):
+            failure = check.error  # locked out of codes (code_limits): the right code is refused too
     if ok:
         conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
         lockout.record_success(conn, pool.id, user.id)
@@ -1315,8 +1336,11 @@ def _otp_start(
     """Send a one-time sign-in code by email (EMAIL_OTP) or SMS (SMS_OTP)."""
     pre_authentication(ctx, pool, client, user, {**auth, "USERNAME": username})
     if user is None:
-        # an unknown user (user existence errors prevented): a challenge no code can answer
+        # an unknown user (user existence errors prevented): a challenge no code can answer, its
+        # "code" limited as a real user's is (code_limits)
         with ctx.store.tx() as conn:
+            limits = code_limits.Limits.of(ctx.settings, ctx.box)
+            code_limits.issue_hidden(conn, limits, pool, None, username[:128], "Authentication", now)
             state: dict[str, Any] = {"user_id": None, "attempts": 0, "options": [], "device_key": None}
             session = _new_session(conn, pool, client, username[:128], challenge, state, now)
         attribute = "email" if challenge == "EMAIL_OTP" else "phone_number"
@@ -1331,7 +1355,8 @@ def _otp_start(
         }
     _gate(pool, user, now)
     with ctx.store.tx() as conn:
-        result = _mfa_challenge(ctx, conn, pool, client, user, challenge, (), now)
+        quiet = client.prevent_user_existence_errors  # a flooded address tells nothing (code_limits)
+        result = _mfa_challenge(ctx, conn, pool, client, user, challenge, (), now, quiet=quiet)
     result["ChallengeParameters"].pop("USER_ID_FOR_SRP", None)
     return result
 

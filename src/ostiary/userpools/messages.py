@@ -1,7 +1,8 @@
 """One-time codes and the messages that carry them (verification, forgot password, invitations).
 
 Codes are 6 digits, single-use, stored as SHA-256 hashes, expire (sign-up and attribute
-verification 24 h, forgot password 1 h) and allow 5 wrong attempts. Messages use the pool's
+verification 24 h, forgot password 1 h) and allow 5 wrong attempts; issuing and failed attempts
+are also limited across re-issued codes (ostiary.userpools.code_limits). Messages use the pool's
 templates (VerificationMessageTemplate, InviteMessageTemplate; ``{####}`` is the code or temporary
 password, ``{username}`` the user name) and go out by SMTP / the SMS webhook when configured, and
 to the outbox (sealed, for ``outbox_ttl_seconds``; read with ``ostiary outbox`` or ``GET
@@ -26,13 +27,13 @@ from ostiary.notify import outbox
 from ostiary.notify.delivery import DeliveryError, Message, SmtpSender, WebhookSmsSender
 from ostiary.store import tables as t
 from ostiary.store.db import utc
+from ostiary.userpools import code_limits
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     CodeDeliveryFailureException,
     CodeMismatchException,
     ExpiredCodeException,
     InvalidLambdaResponseException,
-    LimitExceededException,
 )
 from ostiary.userpools.masking import mask
 
@@ -66,8 +67,19 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
 
-def issue_code(conn: Connection, user: User, purpose: str, now: dt.datetime) -> str:
-    """A fresh code for ``purpose``, replacing any earlier one."""
+def issue_code(
+    conn: Connection,
+    user: User,
+    purpose: str,
+    now: dt.datetime,
+    *,
+    limits: code_limits.Limits,
+    destination: str,
+) -> str:
+    """A fresh code for ``purpose``, replacing any earlier one; LimitExceededException (or
+    code_limits.DestinationLimited) past the user's or the destination's issuance limit, or while the
+    user is locked out of this kind of code."""
+    code_limits.allow_issue(conn, limits, user.user_pool_id, code_limits.for_user(user.id), purpose, destination, now)
     code = new_code()
     conn.execute(delete(t.codes).where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose))
     conn.execute(
@@ -91,17 +103,26 @@ class CodeCheck:
         self.error = error
 
 
-def check_code(conn: Connection, user: User, purpose: str, code: str, now: dt.datetime) -> CodeCheck:
-    """Consume ``code`` when right; count the attempt when wrong (caller commits, then raises)."""
+def check_code(
+    conn: Connection, user: User, purpose: str, code: str, now: dt.datetime, *, limits: code_limits.Limits
+) -> CodeCheck:
+    """Consume ``code`` when right; count the attempt when wrong, on the code and across re-issued
+    codes (code_limits: past the limit, every code is refused for the back-off). The caller commits,
+    then raises the error."""
+    # the code's row is locked first (PostgreSQL), so that concurrent guesses are checked one by one
     row = conn.execute(
-        select(t.codes.c.code_hash, t.codes.c.expires_at, t.codes.c.attempts).where(
-            t.codes.c.user_id == user.id, t.codes.c.purpose == purpose
-        )
+        select(t.codes.c.code_hash, t.codes.c.expires_at, t.codes.c.attempts)
+        .where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose)
+        .with_for_update()
     ).first()
+    subject = code_limits.for_user(user.id)
+    counted = code_limits.state(conn, user.user_pool_id, subject, purpose)
+    if code_limits.locked(counted, now):
+        return CodeCheck(False, code_limits.exceeded())
     if row is None:
         return CodeCheck(False, ExpiredCodeException("Invalid code provided, please request a code again."))
     if row.attempts >= MAX_ATTEMPTS:
-        return CodeCheck(False, LimitExceededException("Attempt limit exceeded, please try after some time."))
+        return CodeCheck(False, code_limits.exceeded())
     if utc(row.expires_at) < now:
         conn.execute(delete(t.codes).where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose))
         return CodeCheck(False, ExpiredCodeException("Invalid code provided, please request a code again."))
@@ -111,8 +132,10 @@ def check_code(conn: Connection, user: User, purpose: str, code: str, now: dt.da
             .where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose)
             .values(attempts=row.attempts + 1)
         )
+        code_limits.record_failure(conn, limits, user.user_pool_id, subject, purpose, now)
         return CodeCheck(False, CodeMismatchException("Invalid verification code provided, please try again."))
     conn.execute(delete(t.codes).where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose))
+    code_limits.record_success(conn, user.user_pool_id, subject, purpose, counted)
     return CodeCheck(True, None)
 
 

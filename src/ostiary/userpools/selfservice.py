@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.userpools import attributes as attrs
-from ostiary.userpools import directory, existence, lockout, messages, tokens, triggers
+from ostiary.userpools import code_limits, directory, existence, lockout, messages, tokens, triggers
 from ostiary.userpools.auth import INCORRECT, check_secret_hash_for
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
@@ -41,6 +41,13 @@ from ostiary.userpools.users import (
 
 def _secret(client: ClientView, username: str, given: str | None, extra: str = "") -> None:
     check_secret_hash_for(client, [username, extra], given)
+
+
+MISMATCH = "Invalid verification code provided, please try again."
+
+
+def _limits(ctx: RequestContext) -> code_limits.Limits:
+    return code_limits.Limits.of(ctx.settings, ctx.box)
 
 
 def _writable(client: ClientView, names: list[str]) -> None:
@@ -99,7 +106,7 @@ def sign_up(ctx: RequestContext, params: Params) -> Result:
         out: dict[str, Any] = {"UserConfirmed": confirmed, "UserSub": user.id}
         delivery = None if confirmed else messages.choose_delivery(pool, values)
         if delivery is not None:
-            code = messages.issue_code(conn, user, "SignUp", now)
+            code = messages.issue_code(conn, user, "SignUp", now, limits=_limits(ctx), destination=delivery.destination)
             messages.send(conn, ctx.settings, pool, user, delivery, "SignUp", code, now)
             out["CodeDeliveryDetails"] = delivery.details()
     return out
@@ -127,15 +134,18 @@ def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
     check: messages.CodeCheck | None = None
+    limits = _limits(ctx)
     with ctx.store.tx() as conn:
         user = _find(conn, pool, client, params["Username"])
         _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
-        if user is None:
-            raise CodeMismatchException("Invalid verification code provided, please try again.")
-        if user.status != "UNCONFIRMED":
+        if user is None:  # an unknown name: a wrong code, counted as a real user's is
+            refused = code_limits.refuse_hidden(conn, limits, pool, None, params["Username"], "SignUp", now)
+            check = messages.CodeCheck(False, code_limits.exceeded() if refused else CodeMismatchException(MISMATCH))
+        elif user.status != "UNCONFIRMED":
             raise NotAuthorizedException(f"User cannot be confirmed. Current status is {user.status}")
-        check = messages.check_code(conn, user, "SignUp", params["ConfirmationCode"], now)
-        if check.ok:
+        else:
+            check = messages.check_code(conn, user, "SignUp", params["ConfirmationCode"], now, limits=limits)
+        if check.ok and user is not None:
             values = dict(user.attributes)
             delivery = messages.choose_delivery(pool, values)
             if delivery is not None:
@@ -176,14 +186,17 @@ def resend_confirmation_code(ctx: RequestContext, params: Params) -> Result:
             attribute = existence.verification_attribute(pool, params["Username"])
             if attribute is None:  # what a real user of this pool is told
                 raise InvalidParameterException("Auto verification not turned on.")
+            # limited as a real code is (code_limits), so that the limit tells no one who exists
+            code_limits.issue_hidden(conn, _limits(ctx), pool, user, params["Username"], "SignUp", now)
             return {"CodeDeliveryDetails": existence.delivery(ctx.box, pool, params["Username"], attribute)}
         if user.status != "UNCONFIRMED":
             raise InvalidParameterException("User is already confirmed.")
         delivery = messages.choose_delivery(pool, user.attributes)
         if delivery is None:
             raise InvalidParameterException("Auto verification not turned on.")
-        code = messages.issue_code(conn, user, "SignUp", now)
-        messages.send(conn, ctx.settings, pool, user, delivery, "ResendCode", code, now)
+        code = _issue(ctx, conn, client, user, "SignUp", delivery, now)
+        if code is not None:
+            messages.send(conn, ctx.settings, pool, user, delivery, "ResendCode", code, now)
     return {"CodeDeliveryDetails": delivery.details()}
 
 
@@ -204,6 +217,8 @@ def forgot_password(ctx: RequestContext, params: Params) -> Result:
             # gets delivery details to a simulated destination
             name = params["Username"]
             attribute = existence.recovery_attribute(pool, name)
+            # limited as a real code is (code_limits), so that the limit tells no one who exists
+            code_limits.issue_hidden(conn, _limits(ctx), pool, user, name, "ForgotPassword", now)
             return {"CodeDeliveryDetails": existence.delivery(ctx.box, pool, name, attribute)}
         assert user is not None
         if not user.enabled:
@@ -212,9 +227,30 @@ def forgot_password(ctx: RequestContext, params: Params) -> Result:
             raise InvalidParameterException(
                 "Cannot reset password for the user as there is no registered/verified email or phone_number"
             )
-        code = messages.issue_code(conn, user, "ForgotPassword", now)
-        messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, now)
+        code = _issue(ctx, conn, client, user, "ForgotPassword", delivery, now)
+        if code is not None:
+            messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, now)
     return {"CodeDeliveryDetails": delivery.details()}
+
+
+def _issue(
+    ctx: RequestContext,
+    conn: Connection,
+    client: ClientView,
+    user: User,
+    purpose: str,
+    delivery: messages.Delivery,
+    now: dt.datetime,
+) -> str | None:
+    """A new code (code_limits apply). None where the destination's limit is reached and the client
+    prevents user existence errors: nothing is sent and the answer is the usual one, since an unknown
+    name's would be (a flooded address must not tell who has it)."""
+    try:
+        return messages.issue_code(conn, user, purpose, now, limits=_limits(ctx), destination=delivery.destination)
+    except code_limits.DestinationLimited:
+        if client.prevent_user_existence_errors:
+            return None
+        raise
 
 
 def _migrate_for_reset(
@@ -257,11 +293,15 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
         # checks and the same work (password policy, hashing) as a real user's reset
         check_password(pool, params["Password"])
         password_material(ctx, pool, params["Username"], params["Password"])
-        raise CodeMismatchException("Invalid verification code provided, please try again.")
+        with ctx.store.tx() as conn:  # a wrong code, counted as a real one is (code_limits)
+            refused = code_limits.refuse_hidden(
+                conn, _limits(ctx), pool, user, params["Username"], "ForgotPassword", now
+            )
+        raise code_limits.exceeded() if refused else CodeMismatchException(MISMATCH)
     check_password(pool, params["Password"])
     material = password_material(ctx, pool, user.username, params["Password"])
     with ctx.store.tx() as conn:
-        check = messages.check_code(conn, user, "ForgotPassword", params["ConfirmationCode"], now)
+        check = messages.check_code(conn, user, "ForgotPassword", params["ConfirmationCode"], now, limits=_limits(ctx))
         if check.ok:
             status = (
                 "CONFIRMED" if user.status in ("RESET_REQUIRED", "FORCE_CHANGE_PASSWORD", "CONFIRMED") else user.status
@@ -384,7 +424,9 @@ def get_user_attribute_verification_code(ctx: RequestContext, params: Params) ->
         if not value:
             raise InvalidParameterException(f"No {name} is registered for the user.")
         delivery = messages.Delivery("EMAIL" if name == "email" else "SMS", name, value)
-        code = messages.issue_code(conn, user, f"VerifyAttribute:{name}", ctx.now)
+        code = messages.issue_code(
+            conn, user, f"VerifyAttribute:{name}", ctx.now, limits=_limits(ctx), destination=value
+        )
         messages.send(conn, ctx.settings, pool, user, delivery, "VerifyUserAttribute", code, ctx.now)
     return {"CodeDeliveryDetails": delivery.details()}
 
@@ -394,7 +436,7 @@ def verify_user_attribute(ctx: RequestContext, params: Params) -> Result:
     name = _verifiable(params["AttributeName"])
     with ctx.store.tx() as conn:
         pool, user, _ = signed_in(ctx, conn, params["AccessToken"])
-        check = messages.check_code(conn, user, f"VerifyAttribute:{name}", params["Code"], ctx.now)
+        check = messages.check_code(conn, user, f"VerifyAttribute:{name}", params["Code"], ctx.now, limits=_limits(ctx))
         if check.ok:
             values = {**user.attributes, f"{name}_verified": "true"}
             pending = dict(user.pending_attributes)

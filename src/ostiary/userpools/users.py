@@ -17,7 +17,7 @@ from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import attributes as attrs
-from ostiary.userpools import directory, filters, messages, paging, srp, tokens, triggers
+from ostiary.userpools import code_limits, directory, filters, messages, paging, srp, tokens, triggers
 from ostiary.userpools import passwords as policy
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
@@ -298,7 +298,14 @@ def apply_attribute_update(
         user.pending_attributes = pending
     details = []
     for delivery in deliveries:
-        code = messages.issue_code(conn, user, f"VerifyAttribute:{delivery.attribute}", ctx.now)
+        code = messages.issue_code(
+            conn,
+            user,
+            f"VerifyAttribute:{delivery.attribute}",
+            ctx.now,
+            limits=code_limits.Limits.of(ctx.settings, ctx.box),
+            destination=delivery.destination,
+        )
         messages.send(conn, ctx.settings, pool, user, delivery, "UpdateUserAttribute", code, ctx.now)
         details.append(delivery.details())
     return details
@@ -361,7 +368,14 @@ def admin_reset_user_password(ctx: RequestContext, params: Params) -> Result:
             directory.set_fields(conn, user, ctx.now, status="RESET_REQUIRED")
         tokens.revoke_user(conn, user.id, ctx.now)
         if delivery is not None:
-            code = messages.issue_code(conn, user, "ForgotPassword", ctx.now)
+            code = messages.issue_code(
+                conn,
+                user,
+                "ForgotPassword",
+                ctx.now,
+                limits=code_limits.Limits.of(ctx.settings, ctx.box),
+                destination=delivery.destination,
+            )
             messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, ctx.now)
     return {}
 
