@@ -285,6 +285,30 @@ def test_mfa_codes_reissued_do_not_restore_guesses(srv: Server) -> None:
     _limited(exc)
 
 
+def test_concurrent_guesses_are_counted_one_by_one(srv: Server) -> None:
+    """Guesses sent at once cannot slip past the count (the code's row is locked while checked)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = Pool(srv)
+    email = _address()
+    p.user("fay", email=email, email_verified="true")
+    p.idp.forgot_password(ClientId=p.client_id, Username="fay")
+    real = _code(srv, email)
+    clients = [srv.client("cognito-idp") for _ in range(8)]
+
+    def guess(k: int) -> str:
+        return _outcome(
+            lambda: clients[k % 8].confirm_forgot_password(
+                ClientId=p.client_id, Username="fay", ConfirmationCode=_wrong(real, k), Password=NEW_PASSWORD
+            )
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(guess, range(24)))
+    assert outcomes.count(MISMATCH) <= 5
+    assert outcomes.count(MISMATCH) + outcomes.count(LIMIT[0]) == 24
+
+
 # --------------------------------------------------------------------------------------------
 # issuance limits
 

@@ -21,9 +21,11 @@ Subjects are ``u:<sub>`` for a user; ``n:<HMAC>`` for a name that matches no use
 client prevents user existence errors (an unknown user is limited exactly as a real one is, so the
 limits tell no one who exists); ``d:<HMAC>`` for a destination (purpose ``*``). The HMACs are keyed
 with a key derived from the KEK, so the table names no address. Rows are updated under a row lock on
-PostgreSQL (INSERT … ON CONFLICT DO NOTHING, then SELECT … FOR UPDATE) and under the store's writer
-lock on SQLite. Verifying a code reads its row; nothing more is written unless the code is wrong or
-the user's counts need resetting. Rows idle for longer than they can matter are swept now and then.
+PostgreSQL (INSERT … ON CONFLICT DO NOTHING, then SELECT … FOR UPDATE; ``messages`` locks the code's
+own row first, when issuing and when checking, so concurrent guesses are counted one by one and the
+two paths cannot deadlock) and under the store's writer lock on SQLite. Verifying a code reads its
+row; nothing more is written unless the code is wrong or the user's counts need resetting. Rows idle
+for longer than they can matter are swept now and then.
 """
 
 from __future__ import annotations

@@ -79,6 +79,11 @@ def issue_code(
     """A fresh code for ``purpose``, replacing any earlier one; LimitExceededException (or
     code_limits.DestinationLimited) past the user's or the destination's issuance limit, or while the
     user is locked out of this kind of code."""
+    # the earlier code's row first, then the limits' rows: the order check_code locks them in
+    # (PostgreSQL; a reversed order could deadlock a new code against a concurrent check)
+    conn.execute(
+        select(t.codes.c.user_id).where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose).with_for_update()
+    )
     code_limits.allow_issue(conn, limits, user.user_pool_id, code_limits.for_user(user.id), purpose, destination, now)
     code = new_code()
     conn.execute(delete(t.codes).where(t.codes.c.user_id == user.id, t.codes.c.purpose == purpose))
