@@ -192,3 +192,25 @@ def test_startup_purges_expired_rows_and_says_where_codes_go(plain_server: Serve
     assert any("sms" in m.lower() and "ostiary outbox" in m for m in said), said
     assert any("24 h" in m for m in said), said
     assert TEMP_PASSWORD not in log
+
+
+def test_srp_verifier_is_sealed_and_sign_in_still_works(plain_server: Server, engine: sa.Engine) -> None:
+    """The SRP verifier allows offline guessing at one SHA-256 and one modexp a guess, far cheaper
+    than Argon2id: a copy of the database must not carry it in clear (before: plain hex)."""
+    from pycognito.aws_srp import AWSSRP
+
+    idp, pool_id, _ = _pool(plain_server)
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="srp", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    password = "Srp-" + secrets.token_hex(6) + "-Pw1!"
+    idp.admin_create_user(UserPoolId=pool_id, Username="sealed", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username="sealed", Password=password, Permanent=True)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(t.users.c.srp_verifier).where(t.users.c.user_pool_id == pool_id, t.users.c.username == "sealed")
+        ).scalar_one()
+    assert stored and not re.fullmatch(r"[0-9a-f]+", stored), "verifier stored in clear"
+    srp_client = AWSSRP(username="sealed", password=password, pool_id=pool_id, client_id=client_id, client=idp)
+    tokens = srp_client.authenticate_user()["AuthenticationResult"]
+    assert tokens["AccessToken"]

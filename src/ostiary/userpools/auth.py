@@ -550,7 +550,7 @@ def _srp_start(
     # stable per pool and name, and the phantom id; derived for every user, to do the same work.
     phantom_salt, phantom_verifier = existence.srp_material(ctx.box, pool, username)
     if user is not None and user.srp_verifier and user.srp_salt:
-        salt, verifier, fake = user.srp_salt, int(user.srp_verifier, 16), False
+        salt, verifier, fake = user.srp_salt, srp.open_verifier(ctx.box, pool.id, user.srp_verifier), False
         user_id_for_srp, user_id = user.username, user.id
     else:
         salt, verifier, fake = phantom_salt, phantom_verifier, True
@@ -687,7 +687,7 @@ def _new_password(
             now,
             password_hash=hashed,
             srp_salt=salt,
-            srp_verifier=format(verifier, "x"),
+            srp_verifier=srp.seal_verifier(ctx.box, pool.id, verifier),
             password_updated_at=now,
             status="CONFIRMED",
         )

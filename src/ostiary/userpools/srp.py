@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ostiary.crypto.secrets import SecretBox
 from ostiary.observability import password_work
 
 try:  # gmpy2 is ~8x faster than Python's pow for 3072-bit moduli
@@ -105,6 +106,24 @@ def make_verifier(group: str, user_id: str, password: str, salt_hex: str | None 
     """(salt hex, v = g^x mod N) for a password; ``group`` is the pool name part of the pool id."""
     salt = salt_hex or new_salt()
     return salt, _powmod(G, compute_x(group, user_id, password, salt), N)
+
+
+def _verifier_context(pool_id: str) -> str:
+    return f"srp-verifier:{pool_id}"
+
+
+def seal_verifier(box: SecretBox, pool_id: str, verifier: int) -> str:
+    """The verifier as stored: sealed under the KEK (AES-GCM), so that a copy of the database alone
+    allows no offline guessing through it (one SHA-256 and one modexp a guess, far cheaper than the
+    Argon2id hash beside it); see docs/security.md."""
+    return box.seal(format(verifier, "x"), _verifier_context(pool_id))
+
+
+def open_verifier(box: SecretBox, pool_id: str, stored: str) -> int:
+    """A stored verifier: sealed, or plain hex as written before sealing (read as it is)."""
+    if ":" in stored:
+        return int(box.open(stored, _verifier_context(pool_id)), 16)
+    return int(stored, 16)
 
 
 @dataclass(frozen=True)

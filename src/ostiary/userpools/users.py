@@ -63,7 +63,7 @@ def password_material(ctx: RequestContext, pool: PoolView, username: str, passwo
     return {
         "password_hash": ctx.passwords.hash(password),
         "srp_salt": salt,
-        "srp_verifier": format(verifier, "x"),
+        "srp_verifier": srp.seal_verifier(ctx.box, pool.id, verifier),
         "password_updated_at": ctx.now,
     }
 
