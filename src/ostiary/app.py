@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -12,9 +13,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ostiary import observability
+from ostiary import httpserver, observability
 from ostiary.config import Settings, describe, load_settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
@@ -25,7 +26,8 @@ from ostiary.oauth.domains import PATH_PREFIX as DOMAIN_PATH
 from ostiary.oauth.domains import DomainResolver
 from ostiary.oauth.hosted import HostedUI
 from ostiary.protocol.context import Runtime
-from ostiary.protocol.dispatch import MAX_BODY, Dispatcher, HttpRequest
+from ostiary.protocol.dispatch import Dispatcher, HttpRequest, HttpResponse
+from ostiary.protocol.errors import RequestEntityTooLarge
 from ostiary.protocol.registry import load_handlers
 from ostiary.store.db import Store, reset_data
 from ostiary.userpools import triggers, ui_customization, user_import
@@ -66,66 +68,87 @@ CORS_PREFLIGHT = [
 
 class FrontDoor:
     """Raw ASGI entry: AWS API calls on ``/`` go straight to the dispatcher (no router, no middleware
-    on the hot path); everything else (health, metrics, OAuth endpoints, pages) goes to Starlette."""
+    on the hot path); everything else (health, metrics, OAuth endpoints, pages) goes to Starlette.
 
-    def __init__(self, dispatcher: Dispatcher, web: Starlette, domains: DomainResolver, hosted: HostedUI) -> None:
+    Every request's body is read here, and only here, within its limit (``max_body_bytes``; the
+    user-import upload ``max_upload_bytes``): a ``Content-Length`` over the limit is refused before
+    anything is read, a streamed body as soon as the count passes it, so no more than the limit is
+    ever buffered. Form-encoded bodies and query strings are limited to ``max_form_fields`` fields.
+    """
+
+    def __init__(
+        self, dispatcher: Dispatcher, web: Starlette, domains: DomainResolver, hosted: HostedUI, settings: Settings
+    ) -> None:
         self.dispatcher = dispatcher
         self.web = web
         self.domains = domains
         self.hosted = hosted
+        self.max_body = settings.max_body_bytes
+        self.max_upload = settings.max_upload_bytes
+        self.max_fields = settings.max_form_fields
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/" or scope["method"] not in ("GET", "POST", "OPTIONS"):
-            if scope["type"] == "http":
-                scope = await self._domain_host(scope)
-                path = scope["path"]
-                if (
-                    scope["method"] == "POST"
-                    and path.startswith(DOMAIN_PATH)
-                    and path.endswith("/oauth2/token")
-                    and path.count("/") == 4
-                ):
-                    await self.hosted.serve_token(scope, receive, send)
-                    return
+        if scope["type"] != "http":
             await self.web(scope, receive, send)
             return
-        if scope["method"] == "OPTIONS":
+        api = scope["path"] == "/" and scope["method"] in ("GET", "POST", "OPTIONS")
+        if api and scope["method"] == "OPTIONS":
             # CORS preflight: browser apps (Amplify, amazon-cognito-identity-js) call the API directly
             await _respond(send, 200, [*CORS_PREFLIGHT, (b"content-length", b"0")], b"")
             return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY:
-                await _respond(send, 413, [(b"content-type", b"text/plain")], b"Request entity too large")
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        headers: dict[str, str] = {}
-        for raw_k, raw_v in scope["headers"]:
-            k = raw_k.decode("latin-1").lower()
-            v = raw_v.decode("latin-1")
-            headers[k] = f"{headers[k]},{v}" if k in headers else v
+        if not api:
+            scope = await self._domain_host(scope)
+        path = scope["path"]
+        limit = self.max_upload if not api and path.startswith(user_import.UPLOAD_PATH) else self.max_body
+        declared = _content_length(scope)
+        try:
+            if declared is not None and declared > limit:
+                raise _TooLarge
+            body = await _read_body(receive, limit)
+        except _TooLarge:
+            await self._too_large(api, scope, send)
+            return
+        if body is None:  # the client went away
+            return
+        if api:
+            await self._api(scope, body, send)
+            return
+        if _too_many_fields(scope, body, self.max_fields):
+            await _web_error(send, path, 400, "Too many form fields or query parameters")
+            return
+        receive = _replay(body, receive)
+        if (
+            scope["method"] == "POST"
+            and path.startswith(DOMAIN_PATH)
+            and path.endswith("/oauth2/token")
+            and path.count("/") == 4
+        ):
+            await self.hosted.serve_token(scope, receive, send)
+            return
+        await self.web(scope, receive, send)
+
+    async def _api(self, scope: Scope, body: bytes, send: Send) -> None:
+        headers = _headers(scope)
         client = scope.get("client")
         req = HttpRequest(
             method=scope["method"],
             path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0],
             raw_query=scope.get("query_string", b"").decode("latin-1"),
             headers=headers,
-            body=b"".join(chunks),
+            body=body,
             client_ip=client[0] if client else "",
         )
         resp = await self.dispatcher.handle(req)
-        out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
-        out.append((b"content-length", str(len(resp.body)).encode()))
-        out.extend(CORS_RESPONSE)
-        await _respond(send, resp.status, out, resp.body)
+        await _send_api(send, resp)
+
+    async def _too_large(self, api: bool, scope: Scope, send: Send) -> None:
+        if api:
+            resp = self.dispatcher.refuse(_headers(scope), RequestEntityTooLarge("Request entity too large"))
+            await _send_api(send, resp)
+        elif scope["path"].startswith(user_import.UPLOAD_PATH):  # S3's words for a pre-signed upload
+            await _web_error(send, scope["path"], 413, "Your proposed upload exceeds the maximum allowed size")
+        else:
+            await _web_error(send, scope["path"], 413, "Request entity too large")
 
     async def _domain_host(self, scope: Scope) -> Scope:
         """A request to a user pool domain by its host name (``myapp.auth.<region>.<base>`` or a
@@ -151,8 +174,93 @@ async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], 
     await send({"type": "http.response.body", "body": body})
 
 
+class _TooLarge(Exception):
+    """A request body over its limit."""
+
+
+def _content_length(scope: Scope) -> int | None:
+    for raw_k, raw_v in scope["headers"]:
+        if raw_k == b"content-length":
+            try:
+                return int(raw_v)
+            except ValueError:
+                return None
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, never buffering more than ``limit`` bytes (_TooLarge past it); None when the
+    client disconnected."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        if chunk:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that hands the already-read body over once, then waits on the client."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _too_many_fields(scope: Scope, body: bytes, limit: int) -> bool:
+    if scope.get("query_string", b"").count(b"&") >= limit:
+        return True
+    if not body:
+        return False
+    for raw_k, raw_v in scope["headers"]:
+        if raw_k == b"content-type" and raw_v.lower().startswith(b"application/x-www-form-urlencoded"):
+            return body.count(b"&") >= limit
+    return False
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for raw_k, raw_v in scope["headers"]:
+        k = raw_k.decode("latin-1").lower()
+        v = raw_v.decode("latin-1")
+        headers[k] = f"{headers[k]},{v}" if k in headers else v
+    return headers
+
+
+async def _send_api(send: Send, resp: HttpResponse) -> None:
+    out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
+    out.append((b"content-length", str(len(resp.body)).encode()))
+    out.extend(CORS_RESPONSE)
+    await _respond(send, resp.status, out, resp.body)
+
+
+async def _web_error(send: Send, path: str, status: int, message: str) -> None:
+    """A refusal outside the AWS API: an OAuth error document on the OAuth endpoints, text elsewhere."""
+    if "/oauth2/" in path:
+        body = json.dumps({"error": "invalid_request", "error_description": message}).encode()
+        ctype = b"application/json"
+    else:
+        body, ctype = message.encode(), b"text/plain; charset=utf-8"
+    await _respond(send, status, [(b"content-type", ctype), (b"content-length", str(len(body)).encode())], body)
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> ASGIApp:
     settings = settings or load_settings()
+    httpserver.configure(settings.max_header_bytes)  # this process's HTTP protocol (workers included)
     runtime = runtime or build_runtime(settings)
     load_handlers()
     triggers.prepare(settings)  # Lambda trigger workers start now; trigger-firing operations leave the event loop
@@ -216,7 +324,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     web = Starlette(routes=routes, lifespan=lifespan)
     web.state.runtime = runtime
-    return FrontDoor(dispatcher, web, domains, hosted)
+    return FrontDoor(dispatcher, web, domains, hosted, settings)
 
 
 def create_app_from_env() -> ASGIApp:

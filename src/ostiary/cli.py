@@ -98,6 +98,7 @@ def serve(**opts: Any) -> None:
     """Start the server (applies migrations, creates the first account on first start)."""
     import uvicorn
 
+    from ostiary import httpserver
     from ostiary.notify.outbox import where_messages_go
     from ostiary.observability import setup_logging
 
@@ -127,6 +128,7 @@ def serve(**opts: Any) -> None:
         access_log=False,
         server_header=False,
         lifespan="on",
+        **httpserver.uvicorn_options(settings.max_header_bytes),
     )
 
 

@@ -33,6 +33,10 @@ class Settings:
     root_account_id: str = ""
     kek: str = ""
     clock_skew_seconds: int = 900
+    max_body_bytes: int = 1048576
+    max_upload_bytes: int = 104857600
+    max_header_bytes: int = 65536
+    max_form_fields: int = 10000
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19456
     argon2_parallelism: int = 1

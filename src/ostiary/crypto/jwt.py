@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import enum
-import json
 from typing import Any
 
 import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from ostiary.protocol.jsonlimits import loads as _loads
 
 
 class TokenProblem(enum.Enum):
@@ -54,7 +55,7 @@ def sign(claims: dict[str, Any], kid: str, key: rsa.RSAPrivateKey) -> str:
 
 def unverified_header(token: str) -> dict[str, Any]:
     try:
-        head = json.loads(b64url_decode(token.split(".", 1)[0]))
+        head = _loads(b64url_decode(token.split(".", 1)[0]))
     except (ValueError, UnicodeDecodeError):
         raise TokenError(TokenProblem.MALFORMED) from None
     if not isinstance(head, dict):
@@ -79,7 +80,7 @@ def verify(token: str, keys: dict[str, rsa.RSAPublicKey], now: float, leeway: fl
     except (InvalidSignature, ValueError):
         raise TokenError(TokenProblem.BAD_SIGNATURE) from None
     try:
-        claims = json.loads(b64url_decode(parts[1]))
+        claims = _loads(b64url_decode(parts[1]))
     except (ValueError, UnicodeDecodeError):
         raise TokenError(TokenProblem.MALFORMED) from None
     if not isinstance(claims, dict):

@@ -15,7 +15,6 @@ point each elsewhere with the ``federation_issuers`` setting (``name=https://iss
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from ostiary import egress
 from ostiary.crypto.jwt import b64url_decode
+from ostiary.protocol import jsonlimits
 
 KEYS_TTL = 3600.0
 REFETCH_INTERVAL = 60.0
@@ -174,7 +174,7 @@ def _check_signature(alg: str, key: Any, signing_input: bytes, sig: bytes) -> No
 def unverified_claims(token: str) -> dict[str, Any]:
     """The claims of a compact JWS without checking anything (to find its issuer first)."""
     try:
-        claims = json.loads(b64url_decode(token.split(".")[1]))
+        claims = jsonlimits.loads(b64url_decode(token.split(".")[1]))
     except (IndexError, ValueError, UnicodeDecodeError):
         raise OidcError("Token is malformed") from None
     if not isinstance(claims, dict):
@@ -199,7 +199,7 @@ def verify(
     if len(parts) != 3:
         raise OidcError("Token is malformed")
     try:
-        head = json.loads(b64url_decode(parts[0]))
+        head = jsonlimits.loads(b64url_decode(parts[0]))
         sig = b64url_decode(parts[2])
     except (ValueError, UnicodeDecodeError):
         raise OidcError("Token is malformed") from None

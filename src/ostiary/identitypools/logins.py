@@ -21,7 +21,6 @@ providers"; GetId API Reference): each key names a provider, each value is its t
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ from ostiary.iam.providers import find_oidc_provider, find_saml_provider
 from ostiary.identitypools import openid
 from ostiary.identitypools.errors import NotAuthorizedException
 from ostiary.identitypools.pools import USER_POOL_PROVIDER, IdentityPool
+from ostiary.protocol import jsonlimits
 from ostiary.protocol.context import RequestContext
 from ostiary.userpools.tokens import issuer as user_pool_issuer
 from ostiary.userpools.tokens import lineage_revoked
@@ -240,7 +240,7 @@ def needs_offload(body: bytes) -> bool:
     if b'"Logins"' not in body:
         return False
     try:
-        logins = json.loads(body).get("Logins") or {}
+        logins = jsonlimits.loads(body).get("Logins") or {}
     except (ValueError, AttributeError):
         return False
     return isinstance(logins, dict) and any(not str(k).startswith(("cognito-idp.", openid.PROVIDER)) for k in logins)

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import json
 import logging
 import os
 import time
@@ -43,8 +44,6 @@ from ostiary.protocol.models import ServiceSpec, all_specs, validate
 from ostiary.protocol.registry import Operation, implemented, lookup
 
 log = logging.getLogger("ostiary.request")
-
-MAX_BODY = 2 * 1024 * 1024
 
 
 @dataclass
@@ -95,7 +94,11 @@ class Dispatcher:
         ``offload=True`` (password hashing, SRP arithmetic) run in the worker pool so that they
         never stall the event loop.
         """
-        if self._offloaded(req):
+        try:
+            offloaded = self._offloaded(req)
+        except (ValueError, RecursionError):  # unparseable: the request's own parse answers the error
+            offloaded = False
+        if offloaded:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self.executor, self.handle_sync, req)
         return self.handle_sync(req)
@@ -117,6 +120,25 @@ class Dispatcher:
                 end = source.find(b"&", start)
                 return source[start + 7 : end if end >= 0 else len(source)] in self.query_offload
         return False
+
+    def refuse(self, headers: dict[str, str], err: ServiceError) -> HttpResponse:
+        """An error answered before the request was read (its body too large), in the protocol of
+        the service it was meant for: JSON when it names an X-Amz-Target, query otherwise."""
+        request_id = str(uuid.uuid4())
+        target = headers.get("x-amz-target")
+        if target is not None:
+            spec = self.by_target.get(target.rpartition(".")[0])
+            if spec is not None:
+                status, out, body = json11.serialize_error(spec, err)
+            else:
+                code, status = err.wire_code("json")
+                out = {"content-type": json11.CONTENT_TYPE, "x-amzn-ErrorType": code}
+                body = json.dumps({"__type": code, "message": err.message}).encode()
+        else:
+            bare = HttpRequest(method="POST", path="/", raw_query="", headers=headers, body=b"", client_ip="")
+            status, out, body = query.serialize_error(self._query_spec({}, bare), err, request_id)
+        out["x-amzn-RequestId"] = request_id
+        return HttpResponse(status, out, body)
 
     def handle_sync(self, req: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
@@ -170,11 +192,19 @@ class Dispatcher:
 
     # -- query -----------------------------------------------------------------------------------
     def _query(self, req: HttpRequest, request_id: str) -> tuple[HttpResponse, str, str]:
-        pairs = parse_qsl(req.raw_query, keep_blank_values=True)
-        ctype = req.headers.get("content-type", "")
-        if req.method == "POST" and (not ctype or ctype.startswith("application/x-www-form-urlencoded")):
-            with contextlib.suppress(UnicodeDecodeError):
-                pairs += parse_qsl(req.body.decode("utf-8"), keep_blank_values=True)
+        limit = self.runtime.settings.max_form_fields
+        try:
+            pairs = parse_qsl(req.raw_query, keep_blank_values=True, max_num_fields=limit)
+            ctype = req.headers.get("content-type", "")
+            if req.method == "POST" and (not ctype or ctype.startswith("application/x-www-form-urlencoded")):
+                with contextlib.suppress(UnicodeDecodeError):
+                    pairs += parse_qsl(req.body.decode("utf-8"), keep_blank_values=True, max_num_fields=limit)
+            if len(pairs) > limit:
+                raise ValueError(limit)
+        except ValueError:  # more fields than allowed
+            err = ValidationFailed(f"The request has more than {limit} parameters.")
+            status, headers, body = query.serialize_error(self._query_spec({}, req), err, request_id)
+            return HttpResponse(status, headers, body), "unknown", "unknown"
         fields = dict(pairs)
         spec = self._query_spec(fields, req)
         opname = fields.get("Action", "")

@@ -103,3 +103,13 @@ class Throttling(ServiceError):
     code = "ThrottlingException"
     status = 400
     protocol_codes = {"query": ("Throttling", 400)}
+
+
+class RequestEntityTooLarge(ServiceError):
+    """A request body over the configured limit (``max_body_bytes``). The services Ostiary speaks
+    declare no such error; AWS models that do answer HTTP 413 (iot-data's
+    RequestEntityTooLargeException, Lambda's RequestTooLargeException)."""
+
+    code = "RequestEntityTooLargeException"
+    status = 413
+    protocol_codes = {"query": ("RequestEntityTooLarge", 413)}

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from botocore.model import OperationModel
 
+from ostiary.protocol import jsonlimits
 from ostiary.protocol.errors import SerializationFailed, ServiceError
 from ostiary.protocol.models import ServiceSpec, from_json, to_json
 
@@ -22,7 +23,9 @@ def parse_input(op: OperationModel, body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        data = json.loads(body)
+        data = jsonlimits.loads(body)
+    except jsonlimits.TooDeep as err:
+        raise SerializationFailed(str(err)) from None
     except (ValueError, UnicodeDecodeError):
         raise SerializationFailed("Start of structure or map found where not expected.") from None
     if not isinstance(data, dict):

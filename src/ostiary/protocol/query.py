@@ -22,26 +22,39 @@ from ostiary.protocol.models import ServiceSpec, parse_timestamp
 CONTENT_TYPE = "text/xml"
 
 
+# No member of these services' inputs sits deeper than this many dots (``A.member.1.B.entry.2.value``
+# is 6); a longer key names nothing and would only cost work, and list indexes have at most 9 digits.
+MAX_KEY_DOTS = 32
+MAX_INDEX_DIGITS = 9
+
+
 class _Params:
+    """The request's fields, indexed once: which dotted prefixes exist and which list indexes each
+    has, so reading a shape costs the same whatever the number of fields (no rescans)."""
+
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self.values: dict[str, str] = {}
         for k, v in pairs:
             self.values.setdefault(k, v)
         self.errors: list[str] = []
+        self.prefixes: set[str] = set()
+        self.index: dict[str, set[int]] = {}
+        for key in self.values:
+            parts = key.split(".", MAX_KEY_DOTS + 1)
+            if len(parts) > MAX_KEY_DOTS + 1:
+                continue  # names no member
+            prefix = parts[0]
+            for part in parts[1:]:
+                self.prefixes.add(prefix)
+                if part.isascii() and part.isdigit() and len(part) <= MAX_INDEX_DIGITS:
+                    self.index.setdefault(prefix, set()).add(int(part))
+                prefix = f"{prefix}.{part}"
 
     def has_prefix(self, prefix: str) -> bool:
-        dotted = prefix + "."
-        return prefix in self.values or any(k.startswith(dotted) for k in self.values)
+        return prefix in self.values or prefix in self.prefixes
 
     def indices(self, prefix: str) -> list[int]:
-        dotted = prefix + "."
-        found: set[int] = set()
-        for k in self.values:
-            if k.startswith(dotted):
-                head = k[len(dotted) :].split(".", 1)[0]
-                if head.isdigit():
-                    found.add(int(head))
-        return sorted(found)
+        return sorted(self.index.get(prefix, ()))
 
 
 def _member_name(shape: Shape, default: str) -> str:

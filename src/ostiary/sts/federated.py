@@ -146,8 +146,11 @@ def _web_identity_claims(ctx: RequestContext, token: str, role_account: str) -> 
     if name is not None:
         issuer_url, provider, federated, client_ids = iss, name, name, None
     else:
-        with ctx.store.read() as conn:
-            row = find_oidc_provider(conn, role_account, iss)
+        try:
+            with ctx.store.read() as conn:
+                row = find_oidc_provider(conn, role_account, iss)
+        except ValueError:  # an iss that is no URL at all (urlsplit refuses it): no provider has it
+            row = None
         if row is None:
             raise InvalidIdentityToken(f"No OpenIDConnect provider found in your account for {iss}")
         issuer_url, provider, federated, client_ids = row.url, issuer_path(row.url), row.arn, list(row.client_ids)

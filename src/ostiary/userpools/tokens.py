@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from ostiary.config import Settings
 from ostiary.crypto import jwt
 from ostiary.crypto.keys import KeyRing
+from ostiary.protocol import jsonlimits
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import claims as c
@@ -442,9 +443,7 @@ def pool_id_of(token: str) -> str:
     """The pool an access token claims to come from (its ``iss`` suffix), before verification."""
     try:
         body = jwt.b64url_decode(token.split(".")[1])
-        import json
-
-        iss = json.loads(body).get("iss", "")
+        iss = jsonlimits.loads(body).get("iss", "")
     except (ValueError, IndexError, AttributeError):
         raise NotAuthorizedException("Invalid Access Token") from None
     pool_id = str(iss).rsplit("/", 1)[-1]
@@ -477,7 +476,10 @@ def _verified_claims(keys: KeyRing, token: str, now: float) -> tuple[str, dict[s
             return pool_id, claims
     pool_id = pool_id_of(token)
     kid = str(jwt.unverified_header(token).get("kid"))
-    public = keys.public_keys(pool_id, kid)
+    try:
+        public = keys.public_keys(pool_id, kid)
+    except KeyError:  # no such pool (its iss names a pool that does not exist, or no longer does)
+        raise jwt.TokenError(jwt.TokenProblem.UNKNOWN_KEY) from None
     claims = jwt.verify(token, public, now)
     key = public.get(kid)
     if key is not None and isinstance(claims.get("exp"), (int, float)):

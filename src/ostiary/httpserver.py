@@ -1,0 +1,80 @@
+"""The HTTP/1.1 protocol Ostiary serves with: uvicorn's httptools protocol with a bound on the
+request head (request line, query string and headers).
+
+httptools (llhttp) accepts a head of any size and uvicorn keeps every byte of it until the head is
+complete, so a client could make the server buffer gigabytes of headers. Here the bytes received
+while a head is still incomplete are counted; past ``max_header_bytes`` the client gets 431
+(RFC 6585) and the connection is closed. Without httptools, uvicorn's h11 protocol is used with
+``h11_max_incomplete_event_size`` set to the same limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# set from Settings.max_header_bytes by the CLI and by create_app (each worker process)
+MAX_HEAD_BYTES = 65536
+
+_REFUSAL = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 31\r\n"
+    b"connection: close\r\n"
+    b"\r\n"
+    b"Request header fields too large"
+)
+
+
+def configure(max_head_bytes: int) -> None:
+    global MAX_HEAD_BYTES
+    MAX_HEAD_BYTES = max_head_bytes
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover - httptools not installed: h11 with its own limit
+    BoundedHttpToolsProtocol: Any = None
+else:
+
+    class _Bounded(HttpToolsProtocol):
+        """HttpToolsProtocol counting the bytes of each request head."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._in_head = True
+            self._head_bytes = 0
+            self._heads = 0  # heads completed on this connection
+
+        def on_message_begin(self) -> None:
+            self._in_head = True
+            super().on_message_begin()
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            self._head_bytes = 0
+            self._heads += 1
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            if self.transport.is_closing():
+                return
+            heads, whole = self._heads, self._in_head
+            super().data_received(data)
+            # count a chunk that was all head (it began and ended within one); a chunk that ended
+            # a body and began the next head (pipelining) is at most one read, and counted from its
+            # next chunk on
+            if whole and self._in_head and self._heads == heads and not self.transport.is_closing():
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    self.transport.write(_REFUSAL)
+                    self.transport.close()
+
+    BoundedHttpToolsProtocol = _Bounded
+
+
+def uvicorn_options(max_head_bytes: int) -> dict[str, Any]:
+    """The ``http`` and size options to hand ``uvicorn.run``."""
+    configure(max_head_bytes)
+    if BoundedHttpToolsProtocol is not None:
+        return {"http": BoundedHttpToolsProtocol, "h11_max_incomplete_event_size": max_head_bytes}
+    return {"http": "h11", "h11_max_incomplete_event_size": max_head_bytes}
