@@ -508,3 +508,24 @@ def test_rejected_200_mib_bodies_do_not_raise_peak_memory(server_factory: Any) -
     print(f"VmHWM before {before} KiB, after {after} KiB, growth {after - before} KiB")
     assert statuses == [413] * len(targets)
     assert after - before < 16 * 1024, (before, after)
+
+
+def test_deeply_nested_policy_documents_are_malformed_not_a_500(srv: Server, wired: Wired) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    iam = srv.client("iam")
+    with pytest.raises(Exception) as exc:
+        iam.create_policy(PolicyName="deep-" + secrets.token_hex(3), PolicyDocument=deep)
+    assert exc.value.response["Error"]["Code"] == "MalformedPolicyDocument"  # type: ignore[attr-defined]
+    # a session policy reaches the parser without any credentials (AssumeRoleWithWebIdentity is unsigned)
+    r = httpx.post(
+        srv.url + "/",
+        data={
+            "Action": "AssumeRoleWithWebIdentity",
+            "Version": "2011-06-15",
+            "RoleArn": wired.auth_role,
+            "RoleSessionName": "fuzz",
+            "WebIdentityToken": "a.b.c",
+            "Policy": deep,
+        },
+    )
+    assert 400 <= r.status_code < 500 and _xml_code(r) not in SERVER_ERRORS, r.text[:300]

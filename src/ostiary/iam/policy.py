@@ -13,12 +13,13 @@ import base64
 import datetime as dt
 import enum
 import ipaddress
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import eq, ge, gt, le, lt
 from typing import Any
+
+from ostiary.protocol import jsonlimits
 
 
 class Effect(enum.Enum):
@@ -217,7 +218,7 @@ def parse(document: str | Mapping[str, Any], *, resource_policy: bool = False) -
     """A policy document (JSON text or parsed); MalformedPolicy when IAM would refuse it."""
     if isinstance(document, str):
         try:
-            data = json.loads(document)
+            data = jsonlimits.loads(document)  # no RecursionError on deep nesting: TooDeep is a ValueError
         except ValueError:
             raise MalformedPolicy("Syntax errors in policy.") from None
     else:
