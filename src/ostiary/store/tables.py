@@ -840,6 +840,17 @@ iam_deletion_tasks = Table(
 )
 
 
+# GenerateCredentialReport (migration 0021): the account's latest credential report, the CSV as
+# generated (GetCredentialReport returns it unchanged until the next generation).
+iam_credential_reports = Table(
+    "iam_credential_reports",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("content", Text, nullable=False),
+    Column("generated_at", UTCDateTime(), nullable=False),
+)
+
+
 # --- User session tracking (migration 0018) ------------------------------------------------------
 
 # SetUserPoolSessionConfiguration (no row: DISABLED, MaxPerUser 20).
