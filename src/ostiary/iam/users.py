@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +32,7 @@ from ostiary.iam.errors import (
 )
 from ostiary.iam.principals import PrincipalKind
 from ostiary.protocol.context import RequestContext
+from ostiary.protocol.errors import ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
@@ -281,27 +283,34 @@ def _rename(conn: Connection, acct: str, row: Row[Any], name: str, path: str) ->
 # --- access keys --------------------------------------------------------------------------------
 
 
-def _key_owner(conn: Connection, ctx: RequestContext, params: Params) -> str:
+@dataclass(frozen=True)
+class _KeyOwner:
+    """Whose access keys a call is about: an IAM user, or the account root (its own keys, which
+    IAM names by the account id as it names the root's signing certificates)."""
+
+    kind: str  # access_keys.principal_type: "user" | "root"
+    name: str  # access_keys.principal_name ("root" for the root)
+    shown: str  # the UserName of the response
+
+
+def _key_owner(conn: Connection, ctx: RequestContext, params: Params) -> _KeyOwner:
+    """The named user; without UserName, the calling IAM user or the calling account root. Role
+    and federated sessions must name the user (IAM API Reference, ListAccessKeys)."""
+    p = ctx.principal
+    if not params.get("UserName") and p is not None and p.kind is PrincipalKind.ROOT:
+        return _KeyOwner("root", "root", ctx.account_id)
     name = _caller_name(ctx, params)
     if name is None:
-        raise NoSuchEntityException("Access keys of the account root are managed with `ostiary accounts`.")
-    return str(_get(conn, ctx.account_id, name).name)
+        raise ValidationFailed("Must specify userName when calling with non-User credentials")
+    user = str(_get(conn, ctx.account_id, name).name)
+    return _KeyOwner("user", user, user)
 
 
 @operation("iam", "CreateAccessKey", resource=_user_resource)
 def create_access_key(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         owner = _key_owner(conn, ctx, params)
-        count = conn.execute(
-            select(func.count())
-            .select_from(t.access_keys)
-            .where(
-                t.access_keys.c.account_id == ctx.account_id,
-                t.access_keys.c.principal_type == "user",
-                t.access_keys.c.principal_name == owner,
-            )
-        ).scalar()
-        if (count or 0) >= MAX_KEYS_PER_USER:
+        if len(_keys_of(conn, ctx.account_id, owner)) >= MAX_KEYS_PER_USER:
             raise LimitExceededException(f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}")
         akid, secret = new_access_key_id(), new_secret_access_key()
         conn.execute(
@@ -309,15 +318,15 @@ def create_access_key(ctx: RequestContext, params: Params) -> Result:
                 access_key_id=akid,
                 account_id=ctx.account_id,
                 secret_enc=ctx.box.seal(secret, akid),
-                principal_type="user",
-                principal_name=owner,
+                principal_type=owner.kind,
+                principal_name=owner.name,
                 status="Active",
                 created_at=ctx.now,
             )
         )
     return {
         "AccessKey": {
-            "UserName": owner,
+            "UserName": owner.shown,
             "AccessKeyId": akid,
             "Status": "Active",
             "SecretAccessKey": secret,
@@ -326,13 +335,13 @@ def create_access_key(ctx: RequestContext, params: Params) -> Result:
     }
 
 
-def _keys_of(conn: Connection, account: str, owner: str) -> list[Row[Any]]:
+def _keys_of(conn: Connection, account: str, owner: _KeyOwner) -> list[Row[Any]]:
     k = t.access_keys.c
     return list(
         conn.execute(
             select(t.access_keys)
-            .where(k.account_id == account, k.principal_type == "user", k.principal_name == owner)
-            .order_by(k.created_at)
+            .where(k.account_id == account, k.principal_type == owner.kind, k.principal_name == owner.name)
+            .order_by(k.created_at, k.access_key_id)
         ).all()
     )
 
@@ -343,7 +352,7 @@ def list_access_keys(ctx: RequestContext, params: Params) -> Result:
         owner = _key_owner(conn, ctx, params)
         rows = _keys_of(conn, ctx.account_id, owner)
     items = [
-        {"UserName": owner, "AccessKeyId": r.access_key_id, "Status": r.status, "CreateDate": utc(r.created_at)}
+        {"UserName": owner.shown, "AccessKeyId": r.access_key_id, "Status": r.status, "CreateDate": utc(r.created_at)}
         for r in rows
     ]
     chunk, extra = _page(items, params)
@@ -367,6 +376,8 @@ def update_access_key(ctx: RequestContext, params: Params) -> Result:
 
 @operation("iam", "DeleteAccessKey", resource=_user_resource)
 def delete_access_key(ctx: RequestContext, params: Params) -> Result:
+    """Deleting the key that signs this very call is allowed (as in IAM); it stops working once the
+    credential caches have forgotten it (iam/credentials.py)."""
     with ctx.store.tx() as conn:
         akid = _key(conn, ctx, params)
         conn.execute(delete(t.access_keys).where(t.access_keys.c.access_key_id == akid))
