@@ -194,6 +194,9 @@ def detach_all(conn: Connection, account: str, principal_type: str, key: str) ->
 
 @operation("iam", "CreatePolicy", resource=_arn_resource)
 def create_policy(ctx: RequestContext, params: Params) -> Result:
+    from ostiary.iam.tagging import check_unique
+
+    check_unique(list(params.get("Tags") or []))
     check_document(params["PolicyDocument"])
     name, path = params["PolicyName"], params.get("Path") or "/"
     arn = policy_arn(ctx.account_id, path, name)

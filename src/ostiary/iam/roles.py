@@ -99,6 +99,9 @@ def modifiable_role(conn: Connection, account: str, name: str) -> Row[Any]:
 
 @operation("iam", "CreateRole", resource=_resource)
 def create_role(ctx: RequestContext, params: Params) -> Result:
+    from ostiary.iam.tagging import check_unique  # tagging imports users, which roles imports
+
+    check_unique(list(params.get("Tags") or []))
     check_trust(params["AssumeRolePolicyDocument"])
     name = params["RoleName"]
     with ctx.store.tx() as conn:

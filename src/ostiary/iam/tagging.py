@@ -1,6 +1,8 @@
 """Tags of IAM users and roles (IAM API Reference): TagUser, UntagUser, ListUserTags, TagRole,
 UntagRole, ListRoleTags. Tags become ``aws:PrincipalTag/<key>`` of the user's and the role's
-sessions (iam/authz.py). At most 50 tags an entity; keys are unique regardless of case."""
+sessions (iam/authz.py). At most 50 tags an entity; keys are unique regardless of case: a request
+naming a key twice is refused on every create and tag path (``check_unique``), a key tagged again
+in another case replaces the earlier one."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Table, select, update
 
-from ostiary.iam.errors import LimitExceededException, NoSuchEntityException
+from ostiary.iam.errors import InvalidInputException, LimitExceededException, NoSuchEntityException
 from ostiary.iam.users import _page
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
@@ -17,8 +19,20 @@ from ostiary.store import tables as t
 MAX_TAGS = 50
 
 
+DUPLICATE_KEYS = "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+
+
+def check_unique(tags: list[dict[str, str]]) -> None:
+    """A request's tags name each key once, regardless of case (IAM: InvalidInput)."""
+    keys = [tag["Key"].lower() for tag in tags]
+    if len(set(keys)) != len(keys):
+        raise InvalidInputException(DUPLICATE_KEYS)
+
+
 def merge_tags(current: list[dict[str, str]], new: list[dict[str, str]]) -> list[dict[str, str]]:
-    """``current`` with ``new`` added or replacing same-key tags (keys compared case-insensitively)."""
+    """``current`` with ``new`` added or replacing same-key tags (keys compared case-insensitively;
+    ``new`` naming a key twice is refused)."""
+    check_unique(new)
     merged = {tag["Key"].lower(): tag for tag in current}
     for tag in new:
         merged[tag["Key"].lower()] = {"Key": tag["Key"], "Value": tag.get("Value", "")}

@@ -109,6 +109,9 @@ def _page(items: list[Any], params: Params) -> tuple[list[Any], dict[str, Any]]:
 @operation("iam", "CreateUser", resource=_user_resource)
 def create_user(ctx: RequestContext, params: Params) -> Result:
     name = params["UserName"]
+    from ostiary.iam.tagging import check_unique  # tagging imports this module
+
+    check_unique(list(params.get("Tags") or []))
     with ctx.store.tx() as conn:
         exists = conn.execute(
             select(t.iam_users.c.name).where(
