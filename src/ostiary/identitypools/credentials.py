@@ -94,7 +94,10 @@ def choose_role(pool: pools.IdentityPool, verified: list[lg.Login], custom_role:
             raise InvalidIdentityPoolConfigurationException(BAD_ROLE_CONFIG)
         return role
     for login in verified:
-        mapping = pool.role_mappings.get(login.mapping_key)
+        mapping = next(
+            (pool.role_mappings[k] for k in (login.mapping_key, *login.mapping_aliases) if k in pool.role_mappings),
+            None,
+        )
         if not mapping and login.provider.startswith("arn:") and login.claims.get("cognito:roles"):
             # SAML: the assertion's Role attribute decides, like a Token mapping
             mapping = {"Type": "Token", "AmbiguousRoleResolution": "AuthenticatedRole"}
@@ -122,7 +125,7 @@ def principal_tags(pool: pools.IdentityPool, verified: list[lg.Login]) -> dict[s
                 if isinstance(values, list) and values:
                     tags[str(key)] = str(values[0])
             continue
-        mapping = pool.principal_tag_map(login.provider)
+        mapping = pool.principal_tag_map(login.provider, *login.provider_aliases)
         if not mapping:
             continue
         for key, claim in mapping.items():

@@ -359,7 +359,8 @@ def unlink_identity(ctx: RequestContext, params: Params) -> Result:
     usable(identity)
     if not identity.logins or not _proves(identity, verified):
         raise NotAuthorizedException(LOGINS_MISMATCH)
-    remove = set(params["LoginsToRemove"])
+    # a user pool login is linked under its canonical name, whichever name the caller gives
+    remove = {pools.canonical_provider(ctx.settings, name) for name in params["LoginsToRemove"]}
     if pool.developer_provider in remove:
         raise InvalidParameterException("Use UnlinkDeveloperIdentity to unlink developer user identifiers.")
     with ctx.store.tx() as conn:

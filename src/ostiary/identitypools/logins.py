@@ -32,7 +32,7 @@ from ostiary.federation import oidc, saml
 from ostiary.iam.providers import find_oidc_provider, find_saml_provider
 from ostiary.identitypools import openid
 from ostiary.identitypools.errors import NotAuthorizedException
-from ostiary.identitypools.pools import USER_POOL_PROVIDER, IdentityPool
+from ostiary.identitypools.pools import IdentityPool, canonical_user_pool_provider, issuer_names, user_pool_of
 from ostiary.protocol import jsonlimits
 from ostiary.protocol.context import RequestContext
 from ostiary.userpools.tokens import issuer as user_pool_issuer
@@ -53,18 +53,25 @@ class Login:
     # False for the cognito-identity OpenID token: it names an identity rather than being linked to one
     linkable: bool = True
     developer: bool = False
+    # other names the provider may be configured under (a user pool: its issuer as served), and the
+    # RoleMappings keys they make
+    provider_aliases: tuple[str, ...] = ()
+    mapping_aliases: tuple[str, ...] = ()
 
     @property
     def identity_id(self) -> str | None:
         return None if self.linkable else str(self.claims.get("sub"))
 
 
-def _user_pool_login(conn: Connection, ctx: RequestContext, pool: IdentityPool, provider: str, token: str) -> Login:
-    m = USER_POOL_PROVIDER.match(provider)
-    clients = pool.user_pool_clients(provider)
-    if m is None or not clients:
+def _user_pool_login(
+    conn: Connection, ctx: RequestContext, pool: IdentityPool, given: str, user_pool_id: str, token: str
+) -> Login:
+    """A user pool's ID token, the provider named ``cognito-idp.<region>.amazonaws.com/<poolId>`` or
+    by the pool's issuer without its scheme (Amplify); the login is known by the first name."""
+    clients = pool.user_pool_clients(user_pool_id)
+    if not clients:
         raise NotAuthorizedException(UNSUPPORTED)
-    user_pool_id = m.group(2)
+    provider = canonical_user_pool_provider(user_pool_id)
     try:
         kid = str(jwt.unverified_header(token).get("kid"))
         claims = jwt.verify(token, ctx.keys.public_keys(user_pool_id, kid), ctx.now.timestamp())
@@ -86,12 +93,15 @@ def _user_pool_login(conn: Connection, ctx: RequestContext, pool: IdentityPool, 
         if not origin or lineage_revoked(conn, str(origin)):
             raise NotAuthorizedException("Invalid login token. Token has been revoked.")
     sub = str(claims.get("sub"))
+    aliases = tuple(sorted((issuer_names(ctx.settings, user_pool_id) | {given}) - {provider}))
     return Login(
         provider=provider,
         subject=sub,
         amr=f"{provider}:CognitoSignIn:{sub}",
         mapping_key=f"{provider}:{aud}",
         claims=claims,
+        provider_aliases=aliases,
+        mapping_aliases=tuple(f"{name}:{aud}" for name in aliases),
     )
 
 
@@ -138,18 +148,25 @@ def verify(
     """Every login of the map, verified (in the map's order); NotAuthorizedException otherwise."""
     out: list[Login] = []
     for provider, token in logins.items():
+        user_pool_id = user_pool_of(ctx.settings, provider)
         if provider == pool.developer_provider:
             if not developer:
                 raise NotAuthorizedException(
                     "Developer provider logins are accepted only by GetOpenIdTokenForDeveloperIdentity."
                 )
-            out.append(developer_login(pool, token))
+            login = developer_login(pool, token)
         elif provider == openid.PROVIDER:
-            out.append(_openid_login(ctx, pool, token))
-        elif provider.startswith("cognito-idp."):
-            out.append(_user_pool_login(conn, ctx, pool, provider, token))
+            login = _openid_login(ctx, pool, token)
+        elif provider.startswith("cognito-idp.") or (user_pool_id and pool.user_pool_clients(user_pool_id)):
+            # a user pool, by its cognito-idp name or its issuer's (an IAM OIDC provider of the same
+            # name is used only when the identity pool does not name that user pool)
+            if user_pool_id is None:
+                raise NotAuthorizedException(UNSUPPORTED)
+            login = _user_pool_login(conn, ctx, pool, provider, user_pool_id, token)
         else:
-            out.append(_external_login(conn, ctx, pool, provider, token))
+            login = _external_login(conn, ctx, pool, provider, token)
+        if not any(x.linkable and (x.provider, x.subject) == (login.provider, login.subject) for x in out):
+            out.append(login)  # one user pool login under both of its names counts once
     return out
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
+from ostiary.config import Settings
 from ostiary.identitypools import openid
 from ostiary.identitypools.errors import (
     InvalidParameterException,
@@ -36,6 +37,7 @@ PUBLIC_PROVIDERS = (
     "www.digits.com",
 )
 USER_POOL_PROVIDER = re.compile(r"^cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/(([a-z0-9-]+)_[0-9A-Za-z]+)$")
+USER_POOL_ID = re.compile(r"^[a-z0-9-]+_[0-9A-Za-z]+$")
 CONFIG_KEYS = (
     "AllowUnauthenticatedIdentities",
     "AllowClassicFlow",
@@ -59,6 +61,47 @@ DEFAULT_TAG_MAPS: dict[str, dict[str, str]] = {
     },
     "*": {"client": "aud", "username": "sub"},
 }
+
+
+def canonical_user_pool_provider(user_pool_id: str) -> str:
+    """The one name a user pool provider is known by inside Ostiary (linked logins, ``amr``)."""
+    return f"cognito-idp.{user_pool_id.split('_', 1)[0]}.amazonaws.com/{user_pool_id}"
+
+
+def _without_scheme(url: str) -> str:
+    return url.split("://", 1)[-1]
+
+
+def issuer_names(settings: Settings, user_pool_id: str) -> set[str]:
+    """A user pool's issuer as served, without its scheme, which is how Amplify names the provider
+    in ``Logins``: ``<public URL host/path>/<poolId>`` and, with ``issuer_style = "aws"``, the
+    cognito-idp name (both accepted whichever style is set)."""
+    return {
+        _without_scheme(settings.pool_issuer(user_pool_id)),
+        _without_scheme(f"{settings.effective_public_url}/{user_pool_id}"),
+    }
+
+
+def user_pool_of(settings: Settings, name: str) -> str | None:
+    """The user pool id a provider name designates: ``cognito-idp.<region>.amazonaws.com/<poolId>``
+    or the pool's issuer as served without its scheme; None for any other name."""
+    m = USER_POOL_PROVIDER.match(name)
+    if m is not None:
+        return m.group(2)
+    _, sep, pool_id = name.rpartition("/")
+    if sep and USER_POOL_ID.match(pool_id) and name in issuer_names(settings, pool_id):
+        return pool_id
+    return None
+
+
+def canonical_provider(settings: Settings, name: str) -> str:
+    """A provider name with user pool providers in their canonical (cognito-idp) form."""
+    user_pool_id = user_pool_of(settings, name)
+    return name if user_pool_id is None else canonical_user_pool_provider(user_pool_id)
+
+
+def same_provider(settings: Settings, a: str, b: str) -> bool:
+    return a == b or canonical_provider(settings, a) == canonical_provider(settings, b)
 
 
 def default_tag_map(provider: str) -> dict[str, str]:
@@ -101,17 +144,19 @@ class IdentityPool:
         name = self.config.get("DeveloperProviderName")
         return str(name) if name else None
 
-    def user_pool_clients(self, provider: str) -> dict[str, bool]:
-        """{client id: ServerSideTokenCheck} configured for a ``cognito-idp.…/<poolId>`` provider."""
+    def user_pool_clients(self, user_pool_id: str) -> dict[str, bool]:
+        """{client id: ServerSideTokenCheck} configured for a user pool, whichever name the
+        configuration gives it (both names end in ``/<poolId>``, checked when configured)."""
         return {
             str(p["ClientId"]): bool(p.get("ServerSideTokenCheck"))
             for p in self.config.get("CognitoIdentityProviders") or []
-            if p.get("ProviderName") == provider and p.get("ClientId")
+            if str(p.get("ProviderName") or "").rpartition("/")[2] == user_pool_id and p.get("ClientId")
         }
 
-    def principal_tag_map(self, provider: str) -> dict[str, str] | None:
-        """{tag key: claim} for a provider, or None when attributes for access control are off."""
-        entry = self.tag_maps.get(provider)
+    def principal_tag_map(self, provider: str, *aliases: str) -> dict[str, str] | None:
+        """{tag key: claim} for a provider (set under its name or one of its ``aliases``), or None
+        when attributes for access control are off."""
+        entry = next((self.tag_maps[n] for n in (provider, *aliases) if self.tag_maps.get(n)), None)
         if not entry:
             return None
         if entry.get("UseDefaults"):
@@ -175,11 +220,13 @@ def _config(conn: Connection, ctx: RequestContext, params: Params, previous: dic
     seen: set[tuple[str, str]] = set()
     for p in params.get("CognitoIdentityProviders") or []:
         name, client = p.get("ProviderName"), p.get("ClientId")
-        if not name or not client or USER_POOL_PROVIDER.match(name) is None:
+        # cognito-idp.<region>.amazonaws.com/<poolId>, or the pool's issuer without its scheme (Amplify's name)
+        user_pool_id = user_pool_of(ctx.settings, name) if name else None
+        if not name or not client or user_pool_id is None:
             raise InvalidParameterException(f"Invalid Cognito Identity Provider: {name}")
-        if (name, client) in seen:
+        if (user_pool_id, client) in seen:
             raise InvalidParameterException(f"Duplicate Cognito Identity Provider: {name} {client}")
-        seen.add((name, client))
+        seen.add((user_pool_id, client))
         cfg["CognitoIdentityProviders"].append(
             {"ProviderName": name, "ClientId": client, "ServerSideTokenCheck": bool(p.get("ServerSideTokenCheck"))}
         )
@@ -334,16 +381,17 @@ def _check_role_arn(arn: str) -> None:
         raise InvalidParameterException(f"Invalid role ARN: {arn}")
 
 
-def _check_mappings(pool: IdentityPool, mappings: dict[str, Any]) -> None:
+def _check_mappings(settings: Settings, pool: IdentityPool, mappings: dict[str, Any]) -> None:
     for provider, mapping in mappings.items():
         kind = mapping.get("Type")
-        if provider.startswith("cognito-idp."):
-            name, _, client = provider.rpartition(":")
-            if not name or client not in pool.user_pool_clients(name):
-                raise InvalidParameterException(
-                    f"Role mapping key {provider} must be a configured Cognito user pool provider "
-                    "in the form <ProviderName>:<ClientId>."
-                )
+        name, _, client = provider.rpartition(":")
+        user_pool_id = user_pool_of(settings, name) if name else None
+        user_pool_key = provider.startswith("cognito-idp.") or user_pool_id is not None
+        if user_pool_key and (user_pool_id is None or client not in pool.user_pool_clients(user_pool_id)):
+            raise InvalidParameterException(
+                f"Role mapping key {provider} must be a configured Cognito user pool provider "
+                "in the form <ProviderName>:<ClientId>."
+            )
         if not mapping.get("AmbiguousRoleResolution"):
             raise InvalidParameterException("AmbiguousRoleResolution must be specified for Token and Rules types.")
         if kind == "Rules":
@@ -366,7 +414,7 @@ def set_identity_pool_roles(ctx: RequestContext, params: Params) -> Result:
         _check_role_arn(arn)
     with ctx.store.tx() as conn:
         pool = for_caller(conn, ctx, params["IdentityPoolId"])
-        _check_mappings(pool, mappings)
+        _check_mappings(ctx.settings, pool, mappings)
         conn.execute(
             update(t.identity_pools)
             .where(t.identity_pools.c.id == pool.id)
@@ -388,8 +436,18 @@ def get_identity_pool_roles(ctx: RequestContext, params: Params) -> Result:
 # -- attributes for access control ----------------------------------------------------------------
 
 
-def _tag_map_response(pool: IdentityPool, provider: str) -> dict[str, Any]:
-    entry = pool.tag_maps.get(provider) or {}
+def _tag_entry(settings: Settings, pool: IdentityPool, provider: str) -> dict[str, Any]:
+    """The attribute map set for a provider (a user pool's: under either of its names)."""
+    if provider in pool.tag_maps:
+        return dict(pool.tag_maps[provider] or {})
+    for name, entry in pool.tag_maps.items():
+        if same_provider(settings, name, provider):
+            return dict(entry or {})
+    return {}
+
+
+def _tag_map_response(settings: Settings, pool: IdentityPool, provider: str) -> dict[str, Any]:
+    entry = _tag_entry(settings, pool, provider)
     use_defaults = bool(entry.get("UseDefaults"))
     tags = default_tag_map(provider) if use_defaults else dict(entry.get("PrincipalTags") or {})
     out: dict[str, Any] = {"IdentityPoolId": pool.id, "IdentityProviderName": provider, "UseDefaults": use_defaults}
@@ -398,11 +456,12 @@ def _tag_map_response(pool: IdentityPool, provider: str) -> dict[str, Any]:
     return out
 
 
-def _known_provider(pool: IdentityPool, provider: str) -> bool:
+def _known_provider(settings: Settings, pool: IdentityPool, provider: str) -> bool:
     cfg = pool.config
     if provider in (cfg.get("SupportedLoginProviders") or {}):
         return True
-    if any(p.get("ProviderName") == provider for p in cfg.get("CognitoIdentityProviders") or []):
+    user_pool_id = user_pool_of(settings, provider)
+    if user_pool_id is not None and pool.user_pool_clients(user_pool_id):
         return True
     if provider in (cfg.get("SamlProviderARNs") or []):
         return True
@@ -421,15 +480,17 @@ def set_principal_tag_attribute_map(ctx: RequestContext, params: Params) -> Resu
     }
     with ctx.store.tx() as conn:
         pool = for_caller(conn, ctx, params["IdentityPoolId"])
-        if not _known_provider(pool, provider):
+        if not _known_provider(ctx.settings, pool, provider):
             raise InvalidParameterException(f"Identity provider {provider} is not configured for this identity pool.")
-        maps = {**pool.tag_maps, provider: entry}
+        # one map per provider: setting a user pool's under one name replaces the one under the other
+        maps = {k: v for k, v in pool.tag_maps.items() if not same_provider(ctx.settings, k, provider)}
+        maps[provider] = entry
         conn.execute(
             update(t.identity_pools).where(t.identity_pools.c.id == pool.id).values(tag_maps=maps, updated_at=ctx.now)
         )
         fresh = load(conn, pool.id)
         assert fresh is not None
-    return _tag_map_response(fresh, provider)
+    return _tag_map_response(ctx.settings, fresh, provider)
 
 
 @operation("cognito-identity", "GetPrincipalTagAttributeMap")
@@ -437,9 +498,9 @@ def get_principal_tag_attribute_map(ctx: RequestContext, params: Params) -> Resu
     provider = params["IdentityProviderName"]
     with ctx.store.read() as conn:
         pool = for_caller(conn, ctx, params["IdentityPoolId"])
-    if not _known_provider(pool, provider):
+    if not _known_provider(ctx.settings, pool, provider):
         raise ResourceNotFoundException(f"Identity provider {provider} is not configured for this identity pool.")
-    return _tag_map_response(pool, provider)
+    return _tag_map_response(ctx.settings, pool, provider)
 
 
 # -- tags ---------------------------------------------------------------------------------------------
