@@ -243,7 +243,7 @@ def test_signing_certificate_lifecycle(server: Server) -> None:
     assert len(me.list_signing_certificates()["Certificates"]) == 2
     with pytest.raises(ClientError) as exc:
         me.upload_signing_certificate(CertificateBody=_cert(_rsa(32), "sign-life-3"))
-    assert _err(exc) == ("LimitExceeded", "Cannot exceed quota for SigningCertificatesPerUser: 2", 409)
+    assert _err(exc) == ("LimitExceeded", "Cannot exceed quota for CertificatesPerUser: 2", 409)
     me.delete_signing_certificate(CertificateId=mine["CertificateId"])
 
     iam.delete_signing_certificate(UserName="sign-life", CertificateId=cert_id)

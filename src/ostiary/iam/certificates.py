@@ -322,7 +322,7 @@ def _signing_type(user_name: str, row: Row[Any]) -> dict[str, Any]:
 
 @operation("iam", "UploadSigningCertificate", resource=_user_arn_resource)
 def upload_signing_certificate(ctx: RequestContext, params: Params) -> Result:
-    body = str(params["CertificateBody"]).strip()
+    body = str(params["CertificateBody"])  # kept and answered verbatim, as IAM does
     cert = _load_certificate(body)
     _check_validity(cert, ctx)
     der = cert.public_bytes(serialization.Encoding.DER)
@@ -336,7 +336,7 @@ def upload_signing_certificate(ctx: RequestContext, params: Params) -> Result:
             raise DuplicateCertificateException("The same certificate is already associated with an IAM user.")
         if sum(1 for r in rows if r.user_key == user_key) >= MAX_SIGNING_CERTIFICATES_PER_USER:
             raise LimitExceededException(
-                f"Cannot exceed quota for SigningCertificatesPerUser: {MAX_SIGNING_CERTIFICATES_PER_USER}"
+                f"Cannot exceed quota for CertificatesPerUser: {MAX_SIGNING_CERTIFICATES_PER_USER}"
             )
         cert_id = _new_id("", 32)
         conn.execute(

@@ -115,8 +115,8 @@ def _policy_type(conn: Connection, arn: str, account: str, *, with_tags: bool = 
     }
     if row.description:
         out["Description"] = row.description
-    if with_tags and row.tags:
-        out["Tags"] = row.tags
+    if with_tags:  # GetPolicy answers Tags: [] for an untagged policy (AWS's recorded responses)
+        out["Tags"] = list(row.tags or [])
     return out
 
 
@@ -232,6 +232,8 @@ def create_policy(ctx: RequestContext, params: Params) -> Result:
         )
         out = _policy_type(conn, arn, ctx.account_id)
     out.pop("Description", None)  # CreatePolicy's answer leaves the description out, as IAM's does
+    if not out.get("Tags"):
+        out.pop("Tags", None)  # and has Tags only when some were given
     return {"Policy": out}
 
 

@@ -155,8 +155,9 @@ def list_users(ctx: RequestContext, params: Params) -> Result:
             select(t.iam_users).where(t.iam_users.c.account_id == ctx.account_id).order_by(t.iam_users.c.name_key)
         ).all()
     users = [_user_type(r) for r in rows if r.path.startswith(prefix)]
-    for u in users:
-        u.pop("Tags", None)  # ListUsers does not return tags
+    for u in users:  # ListUsers returns neither (IAM API Reference, ListUsers)
+        u.pop("Tags", None)
+        u.pop("PermissionsBoundary", None)
     chunk, extra = _page(users, params)
     return {"Users": chunk, **extra}
 
