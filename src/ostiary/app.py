@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator
 
 from anyio import to_thread
+from sqlalchemy import Connection
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,10 +17,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ostiary import httpserver, observability
-from ostiary.config import Settings, describe, load_settings
+from ostiary.config import Settings, check_dev_options, describe, load_settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
+from ostiary.iam.accounts import reset_iam
 from ostiary.identitypools import openid
 from ostiary.oauth import wellknown
 from ostiary.oauth.domains import PATH_PREFIX as DOMAIN_PATH
@@ -265,9 +267,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     load_handlers()
     triggers.prepare(settings)  # Lambda trigger workers start now; trigger-firing operations leave the event loop
     dispatcher = Dispatcher(runtime)
+    check_dev_options(settings)
     if settings.dev:
         log.warning(
             "DEVELOPMENT MODE IS ON: test-control endpoints under /_ostiary/ are enabled; never expose this server"
+        )
+    if settings.dev_accept_any_key:
+        log.warning(
+            "DEVELOPMENT MODE: ANY ACCESS KEY IS ACCEPTED (dev_accept_any_key): an unknown key id acts as the "
+            "root of the account it names (12 digits) or of the first account, and its signature is NOT checked"
         )
 
     async def health(_: Request) -> Response:
@@ -294,11 +302,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
         return JSONResponse({"messages": await to_thread.run_sync(read)})
 
-    async def dev_reset(_: Request) -> Response:
-        await to_thread.run_sync(reset_data, runtime.store)
+    async def dev_reset(request: Request) -> Response:
+        """``POST /_ostiary/reset``: user pools and identity pools go; with ``?iam=true`` or the JSON body
+        ``{"iam": true}`` also IAM and STS (every account but the first; the first keeps its root and
+        the root key it started with). One transaction; this process's caches are cleared."""
+        iam = await _reset_iam_flag(request)
+        if iam is None:
+            return JSONResponse({"message": 'iam must be true or false (?iam=true or {"iam": true})'}, status_code=400)
+
+        def clear_iam(conn: Connection) -> None:
+            reset_iam(conn, runtime.box, settings.root_access_key_id, settings.root_secret_access_key)
+
+        await to_thread.run_sync(lambda: reset_data(runtime.store, clear_iam if iam else None))
         runtime.keys.clear()
         forget_views()
-        return JSONResponse({"reset": True})
+        dispatcher.forget()
+        return JSONResponse({"reset": True, "iam": True} if iam else {"reset": True})
 
     routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"]),
@@ -325,6 +344,29 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     web = Starlette(routes=routes, lifespan=lifespan)
     web.state.runtime = runtime
     return FrontDoor(dispatcher, web, domains, hosted, settings)
+
+
+async def _reset_iam_flag(request: Request) -> bool | None:
+    """The reset's ``iam`` parameter, from the query string or a JSON body: False when absent, None
+    when malformed."""
+    raw: object = request.query_params.get("iam")
+    body = await request.body()
+    if raw is None and body.strip():
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(doc, dict):
+            return None
+        raw = doc.get("iam")
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    text = str(raw).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no", ""):
+        return False
+    return None
 
 
 def create_app_from_env() -> ASGIApp:

@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ostiary import __version__
-from ostiary.config import Settings, load_settings
+from ostiary.config import Settings, check_dev_options, load_settings
 
 console = Console(stderr=True)
 
@@ -93,6 +93,12 @@ def main() -> None:
 @click.option("--port", type=int, help="Listen port (default 4590).")
 @click.option("--workers", type=int, help="Worker processes (default 1).")
 @click.option("--dev", is_flag=True, default=None, help="Development conveniences (loudly logged).")
+@click.option(
+    "--dev-accept-any-key",
+    is_flag=True,
+    default=None,
+    help="With --dev only: accept any unknown access key unverified, as its account's root (loudly logged).",
+)
 @click.option("--log-format", type=click.Choice(["plain", "json"]), help="Log format.")
 def serve(**opts: Any) -> None:
     """Start the server (applies migrations, creates the first account on first start)."""
@@ -103,6 +109,10 @@ def serve(**opts: Any) -> None:
     from ostiary.observability import setup_logging
 
     settings = _settings(**opts)
+    try:
+        check_dev_options(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     setup_logging(settings.log_format, settings.log_level)
     _bootstrap(settings)
     for level, sentence in where_messages_go(settings):  # where codes and temporary passwords go

@@ -22,6 +22,7 @@ class Settings:
     database_url: str = ""
     workers: int = 1
     dev: bool = False
+    dev_accept_any_key: bool = False
     region: str = "us-east-1"
     public_url: str = ""
     issuer_style: str = "local"
@@ -141,6 +142,15 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     for name, raw in overrides.items():
         values[name] = _coerce(name, hints[name], raw)
     return Settings(**values)
+
+
+def check_dev_options(settings: Settings) -> None:
+    """Development-only settings are refused outside development mode (the server does not start)."""
+    if settings.dev_accept_any_key and not settings.dev:
+        raise ValueError(
+            "setting dev_accept_any_key requires dev (--dev): accepting any access key without checking "
+            "its signature is for test suites only"
+        )
 
 
 def describe(settings: Settings) -> dict[str, Any]:

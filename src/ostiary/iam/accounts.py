@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ostiary.crypto.secrets import SecretBox, new_access_key_id, new_secret_access_key
 from ostiary.iam.principals import Principal, PrincipalKind, root_principal
@@ -85,6 +86,80 @@ def ensure_root_key(store: Store, box: SecretBox, account_id: str, akid: str, se
                 .where(t.access_keys.c.access_key_id == akid)
                 .values(secret_enc=box.seal(secret, akid), account_id=account_id, status="Active")
             )
+
+
+def ensure_account(store: Store, account_id: str, name: str) -> None:
+    """Create the account (no access key) unless it exists; concurrent creations are harmless."""
+    with store.read() as conn:
+        if conn.execute(select(t.accounts.c.id).where(t.accounts.c.id == account_id)).first() is not None:
+            return
+    try:
+        with store.tx() as conn:
+            if conn.execute(select(t.accounts.c.id).where(t.accounts.c.id == account_id)).first() is None:
+                conn.execute(insert(t.accounts).values(id=account_id, name=name, created_at=now()))
+    except IntegrityError:  # another process created it between the check and the insert
+        pass
+
+
+def key_id_known(store: Store, akid: str) -> bool:
+    """Whether ``akid`` names an access key or temporary credentials Ostiary has, whatever its state."""
+    with store.read() as conn:
+        if conn.execute(select(t.access_keys.c.access_key_id).where(t.access_keys.c.access_key_id == akid)).first():
+            return True
+        found = conn.execute(select(t.sts_sessions.c.access_key_id).where(t.sts_sessions.c.access_key_id == akid))
+        return found.first() is not None
+
+
+def reset_iam(conn: Connection, box: SecretBox, root_akid: str = "", root_secret: str = "") -> str | None:
+    """Development reset of IAM and STS, within the caller's transaction: every account but the first
+    goes (with all it holds), and in the first every IAM and STS row (users, groups, roles, policies,
+    providers, MFA devices, certificates, service credentials, the alias and password policy, sessions…)
+    and every access key but the root key it started with: the configured ``root_access_key_id``
+    (re-installed with its configured secret if it was deleted), else its oldest root key. AWS managed
+    policies (account ``aws``) stay. Returns the first account's id (None without accounts)."""
+    first = conn.execute(select(t.accounts.c.id).order_by(t.accounts.c.created_at).limit(1)).scalar()
+    if first is None:
+        return None
+    first = str(first)
+    for table in reversed(t.metadata.sorted_tables):  # children before parents
+        if not table.name.startswith(("iam_", "sts_")):
+            continue
+        if "account_id" in table.c:  # per-account state (AWS's own rows, account "aws", stay)
+            conn.execute(table.delete().where(table.c.account_id != "aws"))
+        elif table.name == "iam_policy_versions":
+            conn.execute(table.delete().where(~table.c.arn.startswith("arn:aws:iam::aws:")))
+    conn.execute(t.single_use_markers.delete())  # spent SAML assertions of AssumeRoleWithSAML
+    keys = t.access_keys
+    if root_akid and root_secret:
+        keep = root_akid
+    else:
+        oldest = conn.execute(
+            select(keys.c.access_key_id)
+            .where(keys.c.account_id == first, keys.c.principal_type == "root")
+            .order_by(keys.c.created_at)
+            .limit(1)
+        ).scalar()
+        keep = str(oldest) if oldest is not None else ""
+    conn.execute(keys.delete().where(keys.c.access_key_id != keep))
+    if root_akid and root_secret:
+        if conn.execute(select(keys.c.access_key_id).where(keys.c.access_key_id == keep)).first() is None:
+            _add_root_key(conn, box, first, root_akid, root_secret)
+        else:
+            conn.execute(
+                update(keys)
+                .where(keys.c.access_key_id == keep)
+                .values(
+                    account_id=first,
+                    secret_enc=box.seal(root_secret, root_akid),
+                    principal_type="root",
+                    principal_name="root",
+                    status="Active",
+                )
+            )
+    elif keep:
+        conn.execute(update(keys).where(keys.c.access_key_id == keep).values(status="Active"))
+    conn.execute(t.accounts.delete().where(t.accounts.c.id != first))
+    return first
 
 
 def first_account_id(store: Store) -> str | None:

@@ -89,6 +89,11 @@ class Authorizer:
         self._cache: dict[str, tuple[float, CallerPolicies]] = {}
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Forget every caller's cached policies (the development reset)."""
+        with self._lock:
+            self._cache.clear()
+
     def _policies(self, principal: Principal) -> CallerPolicies:
         key = principal.access_key_id if principal.kind is PrincipalKind.ASSUMED_ROLE else principal.arn
         key = f"{key}|{principal.access_key_id}"

@@ -66,6 +66,12 @@ class CredentialCache:
         """Note that a verified signature used ``access_key_id`` (cheap: see UsageRecorder)."""
         self.usage.note(access_key_id, service, region)
 
+    def clear(self) -> None:
+        """Forget every cached key (the development reset)."""
+        with self._lock:
+            self._entries.clear()
+            self._expiry.clear()
+
     def get(self, access_key_id: str) -> ResolvedKey | None:
         now = time.monotonic()
         with self._lock:

@@ -26,6 +26,7 @@ from ostiary import observability
 from ostiary.iam import policy
 from ostiary.iam.authz import Authorizer, denied_message
 from ostiary.iam.credentials import CredentialCache
+from ostiary.iam.dev_keys import AnyKeyResolver
 from ostiary.iam.principals import Principal
 from ostiary.protocol import json11, query, sigv4
 from ostiary.protocol.context import RequestContext, Runtime
@@ -72,6 +73,9 @@ class Dispatcher:
         self.query_by_signing = {s.signing_name: s for s in self.specs.values() if s.protocol == "query"}
         self.credentials = CredentialCache(runtime.store, runtime.box)
         self.authorizer = Authorizer(runtime.store)
+        settings = runtime.settings
+        # dev_accept_any_key (only with --dev): unknown key ids act as their account's root, unverified
+        self.any_key = AnyKeyResolver(runtime.store) if settings.dev and settings.dev_accept_any_key else None
         # query-protocol actions that run off the event loop (the Action names are unique across
         # STS and IAM); a GET with the action in the URL query is decided the same way
         self.query_offload = frozenset(
@@ -262,7 +266,10 @@ class Dispatcher:
             raise InvalidSignature(f"Credential should be scoped to correct service: '{spec.signing_name}'. ")
         found = self.credentials.get(signed.access_key_id)
         if found is None:
-            raise UnrecognizedClient("The security token included in the request is invalid.")
+            anyone = self.any_key.resolve(signed.access_key_id) if self.any_key is not None else None
+            if anyone is None:
+                raise UnrecognizedClient("The security token included in the request is invalid.")
+            return anyone, signed.region  # development mode's any key: no signature to check
         principal = found.principal
         key = found.signing_key(signed.date, signed.region, signed.service)
         sigv4.verify(signed, key, req.method, req.path, query_pairs, req.headers, req.body)
@@ -274,6 +281,14 @@ class Dispatcher:
                 raise ExpiredToken("The security token included in the request is expired")
         self.credentials.record_use(signed.access_key_id, signed.service, signed.region)  # GetAccessKeyLastUsed
         return principal, signed.region
+
+    def forget(self) -> None:
+        """Drop this process's cached keys and policies (the development reset: deleted keys stop
+        working here at once; other processes' caches expire within 5 s)."""
+        self.credentials.clear()
+        self.authorizer.clear()
+        if self.any_key is not None:
+            self.any_key.clear()
 
     # -- invoke ----------------------------------------------------------------------------------
     def _invoke(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -146,11 +146,13 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate") else "BEGIN")
 
 
-def reset_data(store: Store) -> None:
+def reset_data(store: Store, also: Callable[[Connection], object] | None = None) -> None:
     """Development reset: every user and identity pool and what hangs off them goes; accounts, their keys
-    and IAM stay."""
+    and IAM stay, unless ``also`` (run in the same transaction) removes more (``reset_iam``)."""
     from ostiary.store import tables as t
 
     with store.tx() as conn:
         for table in (t.outbox, t.counters, t.tags, t.signing_keys, t.user_pools, t.identity_pools):
             conn.execute(table.delete())
+        if also is not None:
+            also(conn)
