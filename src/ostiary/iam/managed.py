@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from ostiary.iam import aws_managed
+from ostiary.iam import aws_managed, grammar
 from ostiary.iam.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -197,7 +197,7 @@ def create_policy(ctx: RequestContext, params: Params) -> Result:
     from ostiary.iam.tagging import check_unique
 
     check_unique(list(params.get("Tags") or []))
-    check_document(params["PolicyDocument"])
+    check_document(params["PolicyDocument"], grammar.Kind.MANAGED)
     name, path = params["PolicyName"], params.get("Path") or "/"
     arn = policy_arn(ctx.account_id, path, name)
     with ctx.store.tx() as conn:
@@ -316,7 +316,7 @@ def _version_type(row: Any, default: str) -> dict[str, Any]:
 
 @operation("iam", "CreatePolicyVersion", resource=_arn_resource)
 def create_policy_version(ctx: RequestContext, params: Params) -> Result:
-    check_document(params["PolicyDocument"])
+    check_document(params["PolicyDocument"], grammar.Kind.MANAGED)
     arn = params["PolicyArn"]
     with ctx.store.tx() as conn:
         row = _own_policy(conn, ctx, arn)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import enum
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -145,9 +146,13 @@ class RequestContext:
 # parsing
 
 
-def _strings(value: Any, what: str) -> tuple[str, ...]:
+def _strings(value: Any, what: str, nulls: bool = False) -> tuple[str, ...]:
+    """A string or a non-empty list of strings; ``nulls``: a list may hold ``null`` entries, which name
+    nothing (IAM accepts them in Resource and NotResource lists)."""
     if isinstance(value, str):
         return (value,)
+    if nulls and isinstance(value, list) and value and all(v is None or isinstance(v, str) for v in value):
+        return tuple(v for v in value if v is not None)
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise MalformedPolicy(f"{what} must be a string or a non-empty list of strings")
@@ -173,13 +178,16 @@ def _conditions(value: Any) -> Mapping[str, Mapping[str, tuple[Any, ...]]]:
         raise MalformedPolicy("Condition must be an object")
     out: dict[str, dict[str, tuple[Any, ...]]] = {}
     for operator, block in value.items():
+        if block == {}:
+            continue  # an empty block tests nothing (IAM accepts it, whatever its operator)
         _operator(operator)  # refuses unknown operators
-        if not isinstance(block, dict) or not block:
+        if not isinstance(block, dict):
             raise MalformedPolicy(f"Condition {operator} must map keys to values")
         out[operator] = {}
         for key, values in block.items():
+            # an empty list of values (IAM accepts it) matches no request value
             vals = tuple(values) if isinstance(values, list) else (values,)
-            if not vals or not all(isinstance(v, (str, int, float, bool)) for v in vals):
+            if not all(isinstance(v, (str, int, float, bool)) for v in vals):
                 raise MalformedPolicy(f"Condition {operator} {key}: values must be strings, numbers or booleans")
             out[operator][key] = vals
     return out
@@ -205,8 +213,8 @@ def _statement(raw: Any) -> Statement:
         effect=Effect(effect),
         actions=_strings(raw["Action"], "Action") if "Action" in raw else None,
         not_actions=_strings(raw["NotAction"], "NotAction") if "NotAction" in raw else None,
-        resources=_strings(raw["Resource"], "Resource") if "Resource" in raw else None,
-        not_resources=_strings(raw["NotResource"], "NotResource") if "NotResource" in raw else None,
+        resources=_strings(raw["Resource"], "Resource", nulls=True) if "Resource" in raw else None,
+        not_resources=_strings(raw["NotResource"], "NotResource", nulls=True) if "NotResource" in raw else None,
         principals=_principal(raw["Principal"]) if "Principal" in raw else None,
         not_principals=_principal(raw["NotPrincipal"]) if "NotPrincipal" in raw else None,
         conditions=_conditions(raw.get("Condition")),
@@ -300,9 +308,40 @@ def _literal_aware_like(pattern: str, value: str, ignore_case: bool = False) -> 
     return re.fullmatch("".join(out), value, flags) is not None
 
 
+@functools.lru_cache(maxsize=256)
+def _action_index(patterns: tuple[str, ...]) -> tuple[bool, frozenset[str], Mapping[str, tuple[str, ...]]]:
+    """(whether ``*`` is there, the wildcard-free patterns lowercased, the other patterns by their
+    lowercased service prefix — ``""`` for those whose service part has a wildcard)."""
+    exact: set[str] = set()
+    by_service: dict[str, list[str]] = {}
+    for p in patterns:
+        if p == "*":
+            return True, frozenset(), {}
+        lowered = p.lower()
+        if "*" not in lowered and "?" not in lowered:
+            exact.add(lowered)
+            continue
+        head, colon, _ = lowered.partition(":")
+        key = head if colon and "*" not in head and "?" not in head else ""
+        by_service.setdefault(key, []).append(p)
+    return False, frozenset(exact), {k: tuple(v) for k, v in by_service.items()}
+
+
 def action_matches(patterns: Sequence[str], action: str) -> bool:
-    """Actions compare case-insensitively, with * and ? wildcards."""
-    return any(p == "*" or _like(p, action, ignore_case=True) for p in patterns)
+    """Actions compare case-insensitively, with * and ? wildcards.
+
+    The patterns are indexed once per list (and the index kept for the lists seen last): a pattern
+    without wildcards is looked up, one with them is only tried on actions of its own service. AWS
+    managed policies list thousands of actions (ReadOnlyAccess about 3,000), and trying each of them
+    as a regular expression on every request is slow."""
+    star, exact, by_service = _action_index(tuple(patterns))
+    if star:
+        return True
+    lowered = action.lower()
+    if lowered in exact:
+        return True
+    service = lowered.partition(":")[0]
+    return any(_like(p, action, ignore_case=True) for key in (service, "") for p in by_service.get(key, ()))
 
 
 def resource_matches(patterns: Sequence[str], resource: str, ctx: RequestContext, variables: bool) -> bool:
@@ -533,6 +572,8 @@ def condition_holds(operator: str, key: str, values: tuple[Any, ...], ctx: Reque
     prefix, base, if_exists = _operator(operator)
     present = ctx.key(key)
     if base == "Null":
+        if not values:
+            return False
         want_missing = str(values[0]).lower() == "true"
         return (not present) == want_missing
     policy_values = _policy_values(values, ctx, variables)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
 
-from ostiary.iam import inline, policy
+from ostiary.iam import grammar, inline, policy
 from ostiary.iam.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -41,15 +41,13 @@ def _resource(ctx: RequestContext, params: Params) -> str:
 
 
 def check_trust(document: str) -> None:
-    """A trust policy is a resource policy that names its principals: NotPrincipal is not allowed
-    in it (IAM User Guide, NotPrincipal: "You cannot use the NotPrincipal element in ... an IAM role
-    trust policy"), refused with IAM's grammar error for a prohibited field."""
+    """A trust policy is a resource policy that names its principals (iam/grammar, Kind.TRUST):
+    NotPrincipal is not allowed in it (IAM User Guide, NotPrincipal: "You cannot use the NotPrincipal
+    element in ... an IAM role trust policy"), refused with IAM's grammar error for a prohibited field."""
     try:
-        parsed = policy.parse(document, resource_policy=True)
+        grammar.validate(document, grammar.Kind.TRUST)
     except policy.MalformedPolicy as err:
         raise MalformedPolicyDocumentException(str(err)) from None
-    if any(stmt.not_principals is not None for stmt in parsed.statements):
-        raise MalformedPolicyDocumentException("Has prohibited field NotPrincipal")
 
 
 def role_type(row: Row[Any], with_extras: bool = True) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Table, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
-from ostiary.iam import inline, policy
+from ostiary.iam import grammar, inline, policy
 from ostiary.iam.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -429,9 +429,11 @@ def get_access_key_last_used(ctx: RequestContext, params: Params) -> Result:
 # --- inline policies ---------------------------------------------------------------------------
 
 
-def check_document(document: str) -> None:
+def check_document(document: str, kind: grammar.Kind = grammar.Kind.INLINE) -> None:
+    """An identity policy as IAM's grammar has it (iam/grammar): inline by default, ``Kind.MANAGED``
+    for CreatePolicy and CreatePolicyVersion."""
     try:
-        policy.parse(document)
+        grammar.validate(document, kind)
     except policy.MalformedPolicy as err:
         raise MalformedPolicyDocumentException(str(err)) from None
 

@@ -22,8 +22,8 @@ from sqlalchemy import Connection, delete, insert
 from sqlalchemy.engine import Row
 
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
+from ostiary.iam import grammar, policy
 from ostiary.iam import mfa as mfa_devices
-from ostiary.iam import policy
 from ostiary.iam.errors import NoSuchEntityException
 from ostiary.iam.roles import get_role
 from ostiary.protocol.context import RequestContext
@@ -72,7 +72,7 @@ def check_session_policy(session_policy: str | None, policy_arns: list[str], tag
     """Validate the inline session policy and the packed size; return the PackedPolicySize."""
     if session_policy:
         try:
-            policy.parse(session_policy)
+            grammar.validate(session_policy, grammar.Kind.SESSION)
         except policy.MalformedPolicy as err:
             raise MalformedPolicyDocument(str(err)) from None
     packed = packed_size(session_policy, policy_arns, tags)
