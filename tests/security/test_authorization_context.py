@@ -34,12 +34,17 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT_ID, REGION, Server
 from tests.security._authz_helpers import (
+    allow,
     client,
     creds_of,
+    deny,
+    doc,
     new_boundary,
     new_role,
+    new_user,
     root_arn,
     second_account,
+    trust_stmt,
     unique,
 )
 
@@ -360,3 +365,37 @@ def _action(case: Case) -> str:
         "role": "iam:GetRole",
         "pool": "cognito-idp:DescribeUserPool",
     }[case.target]
+
+
+def test_policies_on_a_path_see_the_entities_path(server: Server) -> None:
+    """Operations name IAM users, roles and groups by name alone; IAM authorizes them against their
+    ARN with its path. A Deny on ``user/division/*`` must fire for a user with path /division/, and
+    an Allow on it must grant (before: the ARN was built without the path, so the Deny never fired)."""
+    iam = server.client("iam")
+    division = "/" + unique("div") + "/"
+    target, role, group = unique("pathed"), unique("pathed-role"), unique("pathed-group")
+    iam.create_user(UserName=target, Path=division)
+    iam.create_role(RoleName=role, Path=division, AssumeRolePolicyDocument=doc(trust_stmt("Allow", {"AWS": root_arn()})))
+    iam.create_group(GroupName=group, Path=division)
+    prefix = f"arn:aws:iam::{ACCOUNT_ID}:"
+    _, denied = new_user(
+        server,
+        unique("path-denied"),
+        [doc(allow("iam:Get*"), deny("iam:Get*", [f"{prefix}{kind}{division}*" for kind in ("user", "role", "group")]))],
+    )
+    _, granted = new_user(
+        server,
+        unique("path-granted"),
+        [doc(allow("iam:Get*", [f"{prefix}{kind}{division}*" for kind in ("user", "role", "group")]))],
+    )
+    as_denied, as_granted = client(server, "iam", denied), client(server, "iam", granted)
+    for call in (
+        lambda c: c.get_user(UserName=target),
+        lambda c: c.get_role(RoleName=role),
+        lambda c: c.get_group(GroupName=group),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call(as_denied)
+        assert exc.value.response["Error"]["Code"] == "AccessDenied"
+        assert "explicit deny" in exc.value.response["Error"]["Message"]
+        call(as_granted)

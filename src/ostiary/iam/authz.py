@@ -134,9 +134,11 @@ class Authorizer:
         if _session_token_blocks(found, action):
             return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.IDENTITY)
         tags = None
-        if found.reads_resource_tags:
+        if _iam_kind(resource) in _BY_NAME or found.reads_resource_tags:
             with self.store.read() as conn:
-                tags = resource_tags(conn, resource)
+                resource = with_path(conn, resource)
+                if found.reads_resource_tags:
+                    tags = resource_tags(conn, resource)
         keys = request_keys(
             principal,
             found,
@@ -304,6 +306,33 @@ def _iam_kind(arn: str) -> str:
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam":
         return ""
     return parts[5].split("/", 1)[0]
+
+
+_BY_NAME = {
+    "user": t.iam_users,
+    "role": t.iam_roles,
+    "group": t.iam_groups,
+    "instance-profile": t.iam_instance_profiles,
+}
+
+
+def with_path(conn: Connection, resource: str) -> str:
+    """The ARN of an existing IAM user, role, group or instance profile with its path, as IAM
+    authorizes it (``arn:aws:iam::<acct>:user/division/Bob``): operations name entities by name
+    alone, and a policy on ``user/division/*`` must see the path (a Deny on it must fire)."""
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or "*" in resource or "?" in resource:
+        return resource
+    kind, _, tail = parts[5].partition("/")
+    table = _BY_NAME.get(kind) if parts[2] == "iam" else None
+    if table is None or not tail or "/" in tail:
+        return resource
+    path = conn.execute(
+        select(table.c.path).where(table.c.account_id == parts[4], table.c.name_key == tail.lower())
+    ).scalar()
+    if not path or path == "/":
+        return resource
+    return f"{':'.join(parts[:5])}:{kind}{path}{tail}"
 
 
 def tag_map(value: Any) -> dict[str, str]:

@@ -30,7 +30,7 @@ def group_arn(account: str, path: str, name: str) -> str:
 
 
 def _resource(ctx: RequestContext, params: Params) -> str:
-    return f"arn:aws:iam::{ctx.account_id}:group/{params.get('GroupName', '*')}"
+    return f"arn:aws:iam::{ctx.account_id}:group{params.get('Path') or '/'}{params.get('GroupName', '*')}"
 
 
 def _group_type(row: Row[Any]) -> dict[str, Any]:

@@ -39,7 +39,10 @@ def profile_arn(account: str, path: str, name: str) -> str:
 
 
 def _resource(ctx: RequestContext, params: Params) -> str:
-    return f"arn:aws:iam::{ctx.account_id}:instance-profile/{params.get('InstanceProfileName', '*')}"
+    return (
+        f"arn:aws:iam::{ctx.account_id}:instance-profile{params.get('Path') or '/'}"
+        f"{params.get('InstanceProfileName', '*')}"
+    )
 
 
 def _no_such(name: str) -> NoSuchEntityException:

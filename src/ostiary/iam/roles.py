@@ -37,7 +37,9 @@ def role_arn(account: str, path: str, name: str) -> str:
 
 
 def _resource(ctx: RequestContext, params: Params) -> str:
-    return f"arn:aws:iam::{ctx.account_id}:role/{params.get('RoleName', '*')}"
+    # CreateRole's Path is part of the ARN it is authorized against; other operations get it from
+    # the role itself (iam.authz.with_path)
+    return f"arn:aws:iam::{ctx.account_id}:role{params.get('Path') or '/'}{params.get('RoleName', '*')}"
 
 
 def check_trust(document: str) -> None:

@@ -48,7 +48,7 @@ def user_arn(account: str, path: str, name: str) -> str:
 def _user_resource(ctx: RequestContext, params: Params) -> str:
     """The ARN IAM authorizes user operations against (path-less when the user does not exist yet)."""
     name = params.get("UserName") or (ctx.principal.arn.rsplit("/", 1)[-1] if ctx.principal else "")
-    return f"arn:aws:iam::{ctx.account_id}:user/{name}"
+    return f"arn:aws:iam::{ctx.account_id}:user{params.get('Path') or '/'}{name}"
 
 
 def _user_type(row: Row[Any]) -> dict[str, Any]:
