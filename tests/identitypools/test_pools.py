@@ -109,7 +109,7 @@ def test_validation_errors(server: Server) -> None:
     ci = server.client("cognito-identity")
     with pytest.raises(ClientError) as exc:
         ci.create_identity_pool(IdentityPoolName="bad!name", AllowUnauthenticatedIdentities=True)
-    assert err(exc)[0] == "InvalidParameterException"
+    assert err(exc)[0] == "ValidationException"  # the model's pattern (tests/identitypools/test_validation.py)
     with pytest.raises(ClientError) as exc:
         ci.create_identity_pool(
             IdentityPoolName="p", AllowUnauthenticatedIdentities=True, SupportedLoginProviders={"example.com": "x"}
@@ -135,10 +135,10 @@ def test_validation_errors(server: Server) -> None:
     assert err(exc)[0] == "InvalidParameterException"
     with pytest.raises(ClientError) as exc:
         ci.set_identity_pool_roles(IdentityPoolId=pool_id, Roles={"admin": f"arn:aws:iam::{ACCOUNT_ID}:role/x"})
-    assert err(exc)[0] == "InvalidParameterException"
+    assert err(exc)[0] == "ValidationException"  # the model's pattern of the map's keys
     with pytest.raises(ClientError) as exc:
         ci.list_identities(IdentityPoolId=pool_id, MaxResults=61)
-    assert err(exc)[0] == "InvalidParameterException"
+    assert err(exc)[0] == "ValidationException"  # the model's range
     with pytest.raises(ClientError) as exc:
         ci.get_principal_tag_attribute_map(IdentityPoolId=pool_id, IdentityProviderName="accounts.google.com")
     assert err(exc)[0] == "ResourceNotFoundException"

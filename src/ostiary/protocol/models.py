@@ -73,6 +73,9 @@ def _operation_model(service: str, op: str) -> OperationModel:
     return service_model(service).operation_model(op)
 
 
+VALIDATION_CODES = {"cognito-idp": "InvalidParameterException"}
+
+
 @functools.cache
 def service_spec(name: str) -> ServiceSpec:
     model = service_model(name)
@@ -92,7 +95,11 @@ def service_spec(name: str) -> ServiceSpec:
                 bool(err.get("senderFault", not desc.get("fault", False))),
             )
     meta = model.metadata
-    validation = "InvalidParameterException" if "InvalidParameterException" in exceptions else "ValidationException"
+    # The code of input that breaks the model's constraints: cognito-idp answers its own
+    # InvalidParameterException; every other JSON service (cognito-identity included, although its
+    # model has an InvalidParameterException for errors of meaning) answers the framework's
+    # ValidationException, as AWS does (query services: ValidationError, protocol/errors.py).
+    validation = VALIDATION_CODES.get(name, "ValidationException")
     internal = "InternalErrorException" if "InternalErrorException" in exceptions else "InternalFailure"
     return ServiceSpec(
         name=name,
