@@ -67,6 +67,44 @@ CORS_PREFLIGHT = [
     (b"access-control-max-age", b"86400"),
 ]
 
+# The OAuth 2.0 / OpenID Connect endpoints that browser apps call with fetch() from their own origin
+# (oidc-client-ts, Amplify's signInWithRedirect): discovery and JWKS, and the domain's token,
+# revocation, userInfo and JWKS endpoints. Any origin, never credentials (nothing there reads a
+# cookie: the client authenticates itself in the request, userInfo with a bearer token). The hosted
+# pages (/oauth2/authorize, /login, /logout…) are navigations and get none of this.
+OAUTH_CORS_RESPONSE = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", b"WWW-Authenticate,Cache-Control,Pragma"),
+]
+OAUTH_CORS_HEADERS = b"authorization,content-type,dpop,x-amz-user-agent,x-requested-with,cache-control,pragma"
+_GET = b"GET,OPTIONS"
+_DOMAIN_CORS = {
+    "oauth2/token": b"POST,OPTIONS",
+    "oauth2/revoke": b"POST,OPTIONS",
+    "oauth2/userInfo": b"GET,POST,OPTIONS",
+    ".well-known/jwks.json": _GET,
+}
+_WELL_KNOWN_CORS = frozenset({".well-known/openid-configuration", ".well-known/jwks.json", ".well-known/jwks_uri"})
+
+
+def oauth_cors_methods(path: str) -> bytes | None:
+    """The methods a cross-origin caller may use on ``path`` (None: not a CORS endpoint)."""
+    if path.startswith(DOMAIN_PATH):
+        _, sep, rest = path[len(DOMAIN_PATH) :].partition("/")
+        return _DOMAIN_CORS.get(rest) if sep else None
+    _, sep, rest = path[1:].partition("/")
+    return _GET if sep and rest in _WELL_KNOWN_CORS else None
+
+
+def _with_cors(send: Send) -> Send:
+    async def cors_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if not k.lower().startswith(b"access-control-")]
+            message = {**message, "headers": [*headers, *OAUTH_CORS_RESPONSE]}
+        await send(message)
+
+    return cors_send
+
 
 class FrontDoor:
     """Raw ASGI entry: AWS API calls on ``/`` go straight to the dispatcher (no router, no middleware
@@ -101,6 +139,12 @@ class FrontDoor:
         if not api:
             scope = await self._domain_host(scope)
         path = scope["path"]
+        cors = None if api else oauth_cors_methods(path)
+        if cors is not None:
+            if scope["method"] == "OPTIONS":
+                await _respond(send, 200, _oauth_preflight(cors), b"")
+                return
+            send = _with_cors(send)
         limit = self.max_upload if not api and path.startswith(user_import.UPLOAD_PATH) else self.max_body
         declared = _content_length(scope)
         try:
@@ -169,6 +213,16 @@ class FrontDoor:
             return scope
         path = f"{DOMAIN_PATH}{domain}{scope['path']}"
         return {**scope, "path": path, "raw_path": path.encode(), "ostiary.domain_host": True}
+
+
+def _oauth_preflight(methods: bytes) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"access-control-allow-origin", b"*"),
+        (b"access-control-allow-methods", methods),
+        (b"access-control-allow-headers", OAUTH_CORS_HEADERS),
+        (b"access-control-max-age", b"86400"),
+        (b"content-length", b"0"),
+    ]
 
 
 async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

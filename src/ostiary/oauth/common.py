@@ -286,11 +286,17 @@ class SsoSession:
     auth_time: dt.datetime
 
 
-def start_sso(runtime: Runtime, pool_id: str, user_id: str, request: AuthorizeRequest | None = None) -> str:
-    """A new SSO session; where the pool tracks sessions, it gets a session id (kept in ``request``
-    for the tokens issued through it)."""
+def start_sso(
+    runtime: Runtime,
+    pool_id: str,
+    user_id: str,
+    request: AuthorizeRequest | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """A new SSO session of a user who signed in at ``now``; where the pool tracks sessions, it gets
+    a session id (kept in ``request`` for the tokens issued through it)."""
     value = secrets.token_urlsafe(32)
-    now = dt.datetime.now(dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     with runtime.store.tx() as conn:
         if secrets.randbelow(64) == 0:
             conn.execute(delete(t.sso_sessions).where(t.sso_sessions.c.expires_at < now))
@@ -338,6 +344,24 @@ def end_sso(runtime: Runtime, value: str | None) -> None:
         conn.execute(delete(t.sso_sessions).where(t.sso_sessions.c.id_hash == digest(value)))
 
 
+def id_token_audience(runtime: Runtime, pool_id: str, token: str) -> str | None:
+    """The app client (``aud``) of an ID token signed by the pool's key with the pool's issuer,
+    expired or not (an ``id_token_hint``, RP-Initiated Logout 1.0 §2); None for anything else."""
+    from ostiary.crypto import jwt
+    from ostiary.userpools import tokens
+
+    try:
+        kid = str(jwt.unverified_header(token).get("kid"))
+        # now=0: the signature, not the expiry, decides (ID tokens carry no nbf)
+        claims = jwt.verify(token, runtime.keys.public_keys(pool_id, kid), 0.0)
+    except (jwt.TokenError, KeyError, ValueError):
+        return None
+    if claims.get("iss") != tokens.issuer(runtime.settings, pool_id) or claims.get("token_use") != "id":
+        return None
+    aud = claims.get("aud")
+    return aud if isinstance(aud, str) and aud else None
+
+
 # --- CSRF (double-submit cookie, the form token is a MAC of the cookie) --------------------------
 
 
@@ -378,7 +402,7 @@ def hosted_tokens(
     """Tokens of a hosted sign-in (code exchange or implicit flow): a new refresh-token lineage that
     keeps the scopes (and the SSO session it came through), ID token only with ``openid``; None
     when the user is gone or disabled. A code exchange names the lineage (code_lineage_id)."""
-    from ostiary.userpools import claims, directory, tokens
+    from ostiary.userpools import directory, tokens
 
     now = dt.datetime.now(dt.UTC)
     with runtime.store.tx() as conn:
@@ -388,9 +412,16 @@ def hosted_tokens(
         user.groups = directory.groups_of(conn, pool.id, user.id)
         cfg = client.as_token_config()
         event, refresh = tokens.start_lineage(
-            conn, pool, user, cfg, now, scopes=scopes, origin_sso=origin_sso, lineage_id=lineage_id
+            conn,
+            pool,
+            user,
+            cfg,
+            now,
+            scopes=scopes,
+            origin_sso=origin_sso,
+            lineage_id=lineage_id,
+            auth_time=auth_time,
         )
-    event = claims.SignInEvent(event.origin_jti, int(auth_time.timestamp()), event.event_id)
     result = tokens.mint(
         runtime.keys,
         runtime.settings,

@@ -22,7 +22,7 @@ import jinja2
 from anyio import to_thread
 from sqlalchemy import Connection
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
@@ -441,8 +441,9 @@ class HostedUI:
                 request, domain, req, challenge, result["Session"], result.get("ChallengeParameters") or {}
             )
         user_id = str(result[HOSTED_USER])
-        value = common.start_sso(self.runtime, domain.pool.id, user_id, req)
-        response = RedirectResponse(self.complete(request, req, user_id, dt.datetime.now(dt.UTC)), status_code=302)
+        signed_in_at = dt.datetime.now(dt.UTC)  # the auth_time of every token of this sign-in and its SSO reuses
+        value = common.start_sso(self.runtime, domain.pool.id, user_id, req, signed_in_at)
+        response = RedirectResponse(self.complete(request, req, user_id, signed_in_at), status_code=302)
         response.set_cookie(
             common.SSO_COOKIE,
             value,
@@ -807,10 +808,15 @@ class HostedUI:
 
     # -- logout ----------------------------------------------------------------------------------
     def logout(self, request: Request) -> Response:
-        """``/logout?client_id&logout_uri`` (signed out, back to the app) or
-        ``/logout?client_id&redirect_uri&response_type…`` (signed out, to the sign-in page)."""
+        """``/logout?client_id&logout_uri`` (signed out, back to the app), ``/logout?client_id&
+        redirect_uri&response_type…`` (signed out, to the sign-in page), as Cognito has them; or
+        OpenID Connect RP-Initiated Logout 1.0: ``id_token_hint``, ``post_logout_redirect_uri``,
+        ``state``, ``client_id`` (signed out, back to the app with ``state``, or a signed-out page).
+        Either way the address must be one of the app client's LogoutURLs, exactly."""
         domain = self._domain(request)
         params = dict(request.query_params)
+        if "logout_uri" not in params and ("post_logout_redirect_uri" in params or "id_token_hint" in params):
+            return self._rp_logout(request, domain, params)
         from ostiary.userpools.lookup import client_by_id
 
         with self.runtime.store.read() as conn:
@@ -828,10 +834,55 @@ class HostedUI:
         else:
             req = self._parse_or_raise(domain, request)
             target = self._url(request, domain, "login", req.query(), info="loggedout")
+        return self._signed_out(request, domain, RedirectResponse(target, status_code=302))
+
+    def _signed_out(self, request: Request, domain: Domain, response: Response) -> Response:
+        """End the browser's SSO session and forget its cookie."""
         common.end_sso(self.runtime, request.cookies.get(common.SSO_COOKIE))
-        response = RedirectResponse(target, status_code=302)
         response.delete_cookie(common.SSO_COOKIE, path=self._base(request, domain) or "/")
         return response
+
+    def _rp_logout(self, request: Request, domain: Domain, params: dict[str, str]) -> Response:
+        """OpenID Connect RP-Initiated Logout 1.0 §2-3: the client is ``client_id`` or the hint's
+        audience (both: they must agree); the hint must be an ID token this pool issued (expired
+        ones too, §2); ``post_logout_redirect_uri`` must be one of the client's LogoutURLs."""
+        from ostiary.userpools.lookup import client_by_id
+
+        client_id = params.get("client_id") or None
+        hint = params.get("id_token_hint")
+        if hint is not None:
+            audience = common.id_token_audience(self.runtime, domain.pool.id, hint)
+            if audience is None:
+                raise ErrorPage(
+                    "Invalid request", "The id_token_hint is not an ID token of this user pool.", "invalid_request"
+                )
+            if client_id is not None and client_id != audience:
+                raise ErrorPage(
+                    "Invalid request", "The id_token_hint was not issued to this app client.", "invalid_request"
+                )
+            client_id = audience
+        if client_id is None:
+            raise ErrorPage(
+                "Invalid request", "Name the app client with client_id or id_token_hint.", "invalid_request"
+            )
+        with self.runtime.store.read() as conn:
+            client = client_by_id(conn, self.runtime.box, client_id)
+        if client is None or client.pool_id != domain.pool.id:
+            raise ErrorPage("Invalid request", "The app client does not exist in this user pool.", "invalid_client")
+        target = params.get("post_logout_redirect_uri")
+        if target is None:
+            page = self.render(request, domain, "signed_out.html", client=client)
+            return self._signed_out(request, domain, page)
+        if target not in (client.config.get("LogoutURLs") or []):
+            raise ErrorPage(
+                "Invalid request",
+                "The post_logout_redirect_uri is not registered for this app client.",
+                "redirect_mismatch",
+            )
+        state = params.get("state")
+        if state is not None:
+            target += ("&" if "?" in target else "?") + urlencode({"state": state})
+        return self._signed_out(request, domain, RedirectResponse(target, status_code=302))
 
     def error(self, request: Request) -> Response:
         self._domain(request)
@@ -882,6 +933,15 @@ class HostedUI:
                 return Response(status_code=404)
             return await to_thread.run_sync(endpoints.user_info, self.runtime, domain, request)
 
+        async def jwks(request: Request) -> Response:
+            """The pool's keys on its domain too (``https://<domain>/.well-known/jwks.json``, as
+            Cognito's domains serve them)."""
+            domain = await to_thread.run_sync(self.domains.get, request.path_params["domain"])
+            if domain is None:
+                return JSONResponse({"message": "Unknown domain"}, status_code=404)
+            keys = await to_thread.run_sync(self.runtime.keys.jwks, domain.pool.id)
+            return JSONResponse(keys, headers={"cache-control": "public, max-age=300"})
+
         async def stylesheet(_: Request) -> Response:
             return FileResponse(
                 STATIC / "hosted.css", media_type="text/css", headers={"cache-control": "public, max-age=3600"}
@@ -904,6 +964,7 @@ class HostedUI:
             Route("/logout", plain(self.logout), methods=["GET"]),
             Route("/error", plain(self.error), methods=["GET"]),
             Route("/static/hosted.css", stylesheet, methods=["GET"]),
+            Route("/.well-known/jwks.json", jwks, methods=["GET"]),
         ]
         return [Mount(PATH_PREFIX.rstrip("/") + "/{domain}", routes=domain_routes)]
 

@@ -71,11 +71,15 @@ def start_lineage(
     ip: str | None = None,
     origin_sso: str | None = None,
     lineage_id: str | None = None,
+    auth_time: dt.datetime | None = None,
 ) -> tuple[c.SignInEvent, str]:
     """A new sign-in: (event, refresh token); ``ip`` and ``origin_sso`` (the SSO session of a hosted
     sign-in) count only where the pool tracks sessions (sessions.on_new_lineage); ``lineage_id``:
-    the lineage's id when the caller must find it again (an authorization code's), else random."""
+    the lineage's id when the caller must find it again (an authorization code's), else random;
+    ``auth_time``: when the user signed in, if not ``now`` (a code exchanged later, a reused SSO
+    session): every token of the lineage, refreshed ones included, carries it (OIDC Core §12.2)."""
     lineage_id = lineage_id or str(uuid.uuid4())
+    auth_time = auth_time or now
     token = new_refresh_token()
     if secrets.randbelow(256) == 0:  # now and then, sweep lineages that expired more than a day ago
         conn.execute(t.refresh_tokens.delete().where(t.refresh_tokens.c.expires_at < now - dt.timedelta(days=1)))
@@ -89,7 +93,7 @@ def start_lineage(
             "client_id": client["ClientId"],
             "token_hash": hash_token(token),
             "previous_hash": None,
-            "auth_time": now,
+            "auth_time": auth_time,
             "created_at": now,
             "expires_at": now + dt.timedelta(seconds=c.validity_seconds(client, "RefreshToken")),
             "revoked_at": None,
@@ -98,7 +102,7 @@ def start_lineage(
             **tracked,
         },
     )
-    event = c.SignInEvent(origin_jti=lineage_id, auth_time=int(now.timestamp()), event_id=str(uuid.uuid4()))
+    event = c.SignInEvent(origin_jti=lineage_id, auth_time=int(auth_time.timestamp()), event_id=str(uuid.uuid4()))
     return event, token
 
 
