@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -23,6 +24,7 @@ from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
 from ostiary.iam.accounts import reset_iam
 from ostiary.identitypools import openid
+from ostiary.notify import delivery
 from ostiary.oauth import wellknown
 from ostiary.oauth.domains import PATH_PREFIX as DOMAIN_PATH
 from ostiary.oauth.domains import DomainResolver
@@ -393,6 +395,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        await asyncio.to_thread(delivery.drain, 5.0)  # messages still queued for their server
         runtime.store.dispose()
 
     web = Starlette(routes=routes, lifespan=lifespan)

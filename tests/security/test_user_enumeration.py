@@ -450,3 +450,51 @@ def test_legacy_clients_still_say_user_not_found(server: Server, idp: Any) -> No
     with pytest.raises(ClientError) as exc:
         _srp_start(app, s, "nobody-" + secrets.token_hex(3))
     assert _err(exc) == ("UserNotFoundException", "User does not exist.")
+
+
+def test_forgot_password_does_not_wait_for_the_mail_server(server_factory: Any) -> None:
+    """A real user's ForgotPassword sends mail, an unknown one's does not: if the answer waited for
+    the SMTP conversation, its delay would tell them apart (and the request would hold its database
+    transaction meanwhile). Here the mail server accepts the connection and never answers (the sender
+    gives up after 10 s): the request must still be answered at once (the client waits 4 s at most;
+    before: a read timeout)."""
+    import socket
+    import threading
+
+    from botocore.config import Config as BotoConfig
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(conn)  # never greets: the SMTP client waits for "220"
+
+    threading.Thread(target=hold, daemon=True).start()
+    try:
+        port = str(listener.getsockname()[1])
+        srv = server_factory(env={"OSTIARY_SMTP_HOST": "127.0.0.1", "OSTIARY_SMTP_PORT": port})
+        s = _pool(srv.client("cognito-idp"))
+        create_confirmed_user(s, "quiet", email="quiet@example.com", email_verified="true")
+        app = boto3.client(
+            "cognito-idp",
+            endpoint_url=srv.url,
+            region_name=REGION,
+            config=BotoConfig(signature_version=UNSIGNED, read_timeout=4, retries={"max_attempts": 1}),
+        )
+        for name in ("quiet", "nobody-" + secrets.token_hex(3)):
+            details = app.forgot_password(ClientId=s.client_id, Username=name)["CodeDeliveryDetails"]
+            assert details["DeliveryMedium"] == "EMAIL"
+    finally:
+        stop.set()
+        for conn in accepted:
+            conn.close()
+        listener.close()

@@ -368,6 +368,9 @@ def test_sms_code_through_the_webhook_sender(server_factory: Any) -> None:
             "DeliveryMedium": "SMS",
             "AttributeName": "phone_number",
         }
+        deadline = time.monotonic() + 10  # messages are sent in the background, after the response
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert received and received[0]["phoneNumber"] == "+15555550123" and received[0]["purpose"] == "SignUp"
         code = re.search(r"\b(\d{6})\b", received[0]["message"]).group(1)  # type: ignore[union-attr]
         app.confirm_sign_up(ClientId=s.client_id, Username="val", ConfirmationCode=code)

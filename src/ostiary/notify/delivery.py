@@ -7,8 +7,11 @@ Senders never log message bodies (they carry codes and temporary passwords).
 from __future__ import annotations
 
 import logging
+import queue
 import smtplib
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
@@ -95,3 +98,74 @@ class WebhookSmsSender:
         except egress.EgressError as exc:
             log.warning("SMS delivery failed", extra={"purpose": message.purpose, "error": type(exc).__name__})
             raise DeliveryError("SMS delivery failed") from exc
+
+
+# Messages leave off the response path: an SMTP conversation or a webhook call takes tens of
+# milliseconds to seconds, which a request would otherwise wait for (and which would tell a caller
+# whether a user exists where the pool hides it: a real user's ForgotPassword sends mail, an
+# unknown one's does not). A few daemon threads send; at most MAX_PENDING messages wait. Messages
+# still waiting when the process stops are not sent (the log says how many).
+MAX_PENDING = 1000
+_SENDERS = 4
+_queue: queue.Queue[tuple[Sender, Message]] = queue.Queue()
+_pending = threading.BoundedSemaphore(MAX_PENDING)
+_started = False
+_start_lock = threading.Lock()
+
+
+class DeliveryBacklog(RuntimeError):
+    """More than MAX_PENDING messages are waiting for their sender."""
+
+
+def _worker() -> None:
+    while True:
+        sender, message = _queue.get()
+        try:
+            sender.send(message)
+        except DeliveryError:
+            pass  # the sender logged it, without the body
+        except Exception:
+            log.exception("message delivery failed", extra={"purpose": message.purpose})
+        finally:
+            _pending.release()
+
+
+def _start() -> None:
+    global _started
+    with _start_lock:
+        if not _started:
+            for i in range(_SENDERS):
+                threading.Thread(target=_worker, name=f"ostiary-delivery-{i}", daemon=True).start()
+            _started = True
+
+
+def reserve() -> None:
+    """Take a place in the delivery queue; raises DeliveryBacklog when MAX_PENDING wait already."""
+    if not _pending.acquire(blocking=False):
+        log.error("message delivery backlog is full")
+        raise DeliveryBacklog("too many messages waiting for delivery")
+
+
+def release() -> None:
+    """Give back a place taken with :func:`reserve` (its message will not be sent)."""
+    _pending.release()
+
+
+def dispatch(sender: Sender, message: Message) -> None:
+    """Send ``message`` in the background, in the place taken with :func:`reserve`."""
+    _start()
+    _queue.put((sender, message))
+
+
+def waiting() -> int:
+    """Messages not yet handed to their server."""
+    return _queue.qsize()
+
+
+def drain(timeout: float) -> None:
+    """At shutdown: give waiting messages up to ``timeout`` seconds to leave, then say how many stay."""
+    deadline = time.monotonic() + timeout
+    while _queue.qsize() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _queue.qsize():
+        log.warning("messages not sent at shutdown", extra={"count": _queue.qsize()})

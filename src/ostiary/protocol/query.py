@@ -247,7 +247,10 @@ def serialize_error(spec: ServiceSpec | None, err: ServiceError, request_id: str
         ns = spec.xml_namespace
     body = (
         f'<ErrorResponse xmlns="{ns}"><Error><Type>{"Sender" if sender else "Receiver"}</Type>'
-        f"<Code>{escape(code)}</Code><Message>{escape(err.message)}</Message></Error>"
+        f"<Code>{escape(code)}</Code>"
+        # an error AWS answers without a message (IAM's ReportNotPresent) has no Message element
+        + (f"<Message>{escape(err.message)}</Message>" if err.message else "")
+        + "</Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     )
     return status, {"content-type": CONTENT_TYPE}, body.encode()

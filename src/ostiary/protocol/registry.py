@@ -54,6 +54,7 @@ HANDLER_MODULES = (
     "ostiary.iam.simulate",
     "ostiary.iam.certificates",
     "ostiary.iam.service_credentials",
+    "ostiary.iam.credential_report",
     "ostiary.sts.federated",
     "ostiary.identitypools.pools",
     "ostiary.identitypools.identities",

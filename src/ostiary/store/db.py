@@ -20,6 +20,21 @@ from sqlalchemy.pool import QueuePool
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+_AFTER_COMMIT = "ostiary.after_commit"
+
+
+def after_commit(
+    conn: Connection, action: Callable[[], None], on_rollback: Callable[[], None] | None = None
+) -> None:
+    """Run ``action`` once the transaction of ``conn`` (a :meth:`Store.tx`) has committed, or
+    ``on_rollback`` if it rolls back. Outside such a transaction ``action`` runs at once."""
+    pending = conn.info.get(_AFTER_COMMIT)
+    if pending is None:
+        action()
+    else:
+        pending.append((action, on_rollback))
+
+
 def utc(value: dt.datetime) -> dt.datetime:
     """Timestamps read back from SQLite are naive; they are always UTC."""
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -68,17 +83,40 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
-        """A read-write transaction (SQLite: BEGIN IMMEDIATE, so writers queue rather than fail)."""
+        """A read-write transaction (SQLite: BEGIN IMMEDIATE, so writers queue rather than fail).
+        Actions registered with :func:`after_commit` run once it has committed, outside it."""
+        pending: list[tuple[Callable[[], None], Callable[[], None] | None]] = []
+        try:
+            with self._transaction(pending) as conn:
+                yield conn
+        except BaseException:
+            for _, undo in pending:
+                if undo is not None:
+                    undo()
+            raise
+        for action, _ in pending:
+            action()
+
+    @contextmanager
+    def _transaction(self, pending: list[Any]) -> Iterator[Connection]:
         if not self.is_sqlite:
             with self.engine.begin() as conn:
-                yield conn
-            return
-        # SQLite has one writer at a time. Queue this process's writers on a lock rather than in
-        # SQLite's busy handler, whose back-off sleeps (1, 2, 5, 10 … ms) would dominate latency.
-        with self._write_lock, self.engine.connect() as conn:
-            conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                yield conn
+                conn.info[_AFTER_COMMIT] = pending
+                try:
+                    yield conn
+                finally:
+                    conn.info.pop(_AFTER_COMMIT, None)
+        else:
+            # SQLite has one writer at a time. Queue this process's writers on a lock rather than in
+            # SQLite's busy handler, whose back-off sleeps (1, 2, 5, 10 … ms) would dominate latency.
+            with self._write_lock, self.engine.connect() as conn:
+                conn.execution_options(sqlite_immediate=True)
+                with conn.begin():
+                    conn.info[_AFTER_COMMIT] = pending
+                    try:
+                        yield conn
+                    finally:
+                        conn.info.pop(_AFTER_COMMIT, None)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -22,11 +22,13 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from ostiary import egress
 from ostiary.config import Settings
+from ostiary.notify import delivery as delivery_queue
 from ostiary.notify import outbox
-from ostiary.notify.delivery import DeliveryError, Message, SmtpSender, WebhookSmsSender
+from ostiary.notify.delivery import Message, Sender, SmtpSender, WebhookSmsSender
 from ostiary.store import tables as t
-from ostiary.store.db import utc
+from ostiary.store.db import after_commit, utc
 from ostiary.userpools import code_limits
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
@@ -248,13 +250,18 @@ def send(
         return  # the pool's custom sender function delivered it
     if not senders_configured:
         return
+    sender: Sender = (
+        SmtpSender(settings)
+        if delivery.medium == "EMAIL"
+        else WebhookSmsSender(settings.sms_webhook_url, egress.policy(settings))
+    )
     try:
-        if delivery.medium == "EMAIL":
-            SmtpSender(settings).send(message)
-        else:
-            WebhookSmsSender(settings.sms_webhook_url).send(message)
-    except DeliveryError:
+        delivery_queue.reserve()
+    except delivery_queue.DeliveryBacklog:
         raise CodeDeliveryFailureException("Unable to deliver the message.") from None
+    # sent once the transaction commits, in the background: the request neither waits for the SMTP
+    # server or the webhook nor holds its transaction meanwhile
+    after_commit(conn, lambda: delivery_queue.dispatch(sender, message), on_rollback=delivery_queue.release)
 
 
 def outbox_rows(
