@@ -4,7 +4,8 @@ SetDefaultPolicyVersion, Attach/Detach{User,Group,Role}Policy, ListAttached{User
 ListEntitiesForPolicy, TagPolicy, UntagPolicy, ListPolicyTags.
 
 Customer managed policies live in the store with up to five versions; AWS managed policies
-(``arn:aws:iam::aws:policy/…``) come from ``aws_managed.py``. Documents come back URL-encoded.
+(``arn:aws:iam::aws:policy/…``, AWS's whole catalogue) come from ``aws_managed.py``. Documents come
+back URL-encoded.
 
 A customer managed policy exists only for its own account: every lookup here is scoped by the
 calling account, so to another account a policy's ARN is as unknown as an ARN that names nothing
@@ -61,6 +62,31 @@ def _attachment_count(conn: Connection, arn: str, account: str) -> int:
     return int(n or 0)
 
 
+def _aws_usage(conn: Connection, account: str) -> tuple[dict[str, int], dict[str, int]]:
+    """How many of ``account``'s entities each AWS managed policy is attached to, and is the
+    permissions boundary of: two maps by ARN, counted in a few queries for the whole catalogue."""
+    a = t.iam_attachments.c
+    prefix = aws_managed.ARN_PREFIX + "%"
+    attached = {
+        r.policy_arn: int(r.n)
+        for r in conn.execute(
+            select(a.policy_arn, func.count().label("n"))
+            .where(a.account_id == account, a.policy_arn.like(prefix))
+            .group_by(a.policy_arn)
+        ).all()
+    }
+    boundaries: dict[str, int] = {}
+    for table in (t.iam_users, t.iam_roles):
+        rows = conn.execute(
+            select(table.c.permissions_boundary, func.count().label("n"))
+            .where(table.c.account_id == account, table.c.permissions_boundary.like(prefix))
+            .group_by(table.c.permissions_boundary)
+        ).all()
+        for r in rows:
+            boundaries[r.permissions_boundary] = boundaries.get(r.permissions_boundary, 0) + int(r.n)
+    return attached, boundaries
+
+
 def _boundary_count(conn: Connection, arn: str, account: str) -> int:
     total = 0
     for table in (t.iam_users, t.iam_roles):
@@ -85,19 +111,7 @@ def _policy_type(conn: Connection, arn: str, account: str, *, with_tags: bool = 
     ``account`` sees it (NoSuchEntity if neither)."""
     aws = aws_managed.BY_ARN.get(arn)
     if aws is not None:
-        return {
-            "PolicyName": aws.name,
-            "PolicyId": aws.policy_id,
-            "Arn": aws.arn,
-            "Path": aws.path,
-            "DefaultVersionId": "v1",
-            "AttachmentCount": _attachment_count(conn, arn, account),
-            "PermissionsBoundaryUsageCount": _boundary_count(conn, arn, account),
-            "IsAttachable": True,
-            "Description": aws.description,
-            "CreateDate": aws_managed.CREATED,
-            "UpdateDate": aws_managed.CREATED,
-        }
+        return aws.policy_type(_attachment_count(conn, arn, account), _boundary_count(conn, arn, account))
     row = _customer_policy(conn, arn, account)
     if row is None:
         raise _no_such(arn)
@@ -249,17 +263,21 @@ def list_policies(ctx: RequestContext, params: Params) -> Result:
     prefix = params.get("PathPrefix") or "/"
     usage = params.get("PolicyUsageFilter")
     with ctx.store.read() as conn:
-        arns: list[str] = []
-        if scope in ("All", "AWS"):
-            arns += [p.arn for p in aws_managed.all_policies()]
+        policies: list[dict[str, Any]] = []
+        if scope in ("All", "AWS"):  # the whole catalogue, with this account's usage counted at once
+            attached, boundaries = _aws_usage(conn, ctx.account_id)
+            policies += [
+                p.policy_type(attached.get(p.arn, 0), boundaries.get(p.arn, 0))
+                for p in aws_managed.all_policies()
+                if p.path.startswith(prefix)
+            ]
         if scope in ("All", "Local"):
             rows = conn.execute(
                 select(t.iam_policies.c.arn)
                 .where(t.iam_policies.c.account_id == ctx.account_id)
                 .order_by(t.iam_policies.c.name)
             ).all()
-            arns += [r.arn for r in rows]
-        policies = [_policy_type(conn, arn, ctx.account_id, with_tags=False) for arn in arns]
+            policies += [_policy_type(conn, r.arn, ctx.account_id, with_tags=False) for r in rows]
     policies = [p for p in policies if p["Path"].startswith(prefix)]
     if params.get("OnlyAttached"):
         policies = [p for p in policies if p["AttachmentCount"] or p["PermissionsBoundaryUsageCount"]]
@@ -351,17 +369,10 @@ def create_policy_version(ctx: RequestContext, params: Params) -> Result:
 def get_policy_version(ctx: RequestContext, params: Params) -> Result:
     arn, version = params["PolicyArn"], params["VersionId"]
     aws = aws_managed.BY_ARN.get(arn)
-    if aws is not None:
-        if version != "v1":
+    if aws is not None:  # its default version is the one AWS publishes
+        if version != aws.default_version:
             raise NoSuchEntityException(f"Policy {arn} version {version} does not exist or is not attachable.")
-        return {
-            "PolicyVersion": {
-                "Document": quote(aws.document, safe=""),
-                "VersionId": "v1",
-                "IsDefaultVersion": True,
-                "CreateDate": aws_managed.CREATED,
-            }
-        }
+        return {"PolicyVersion": aws.version_type(document=True)}
     with ctx.store.read() as conn:
         policy_row = _customer_policy(conn, arn, ctx.account_id)
         row = conn.execute(
@@ -378,8 +389,9 @@ def get_policy_version(ctx: RequestContext, params: Params) -> Result:
 def list_policy_versions(ctx: RequestContext, params: Params) -> Result:
     arn = params["PolicyArn"]
     items: list[dict[str, Any]]
-    if arn in aws_managed.BY_ARN:
-        items = [{"VersionId": "v1", "IsDefaultVersion": True, "CreateDate": aws_managed.CREATED}]
+    aws = aws_managed.BY_ARN.get(arn)
+    if aws is not None:
+        items = [aws.version_type(document=False)]
     else:
         with ctx.store.read() as conn:
             policy_row = _customer_policy(conn, arn, ctx.account_id)

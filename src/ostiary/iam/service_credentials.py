@@ -13,11 +13,16 @@ Service-specific credentials
     (Terraform, scripts, the console's workflows) works against Ostiary.
 
 Service-linked roles
-    There is no catalogue of AWS services here, so CreateServiceLinkedRole accepts any service
-    principal ``<name>.amazonaws.com``. The role is ``AWSServiceRoleFor<Service>`` (the names of a few
-    well-known services as AWS spells them, otherwise the principal's labels capitalised) with
-    ``_<CustomSuffix>``, at the path ``/aws-service-role/<service principal>/``, trusting the service
-    principal with ``sts:AssumeRole``. No service-owned managed policy is attached. DeleteRole refuses
+    AWS's catalogue of service-linked roles ships as data (iam/data/service_linked_roles.json, see
+    aws_managed.py): for a service in it, the role has the name AWS gives it (``acm.amazonaws.com``:
+    ``AWSServiceRoleForCertificateManager``), AWS's managed policies attached (``aws-service-role/
+    CertificateManagerServiceRolePolicy``), and a ``CustomSuffix`` is refused (InvalidInput, "Custom
+    suffix is not allowed for <service>") unless AWS takes one for that service. Any other service
+    principal ``<name>.amazonaws.com`` is accepted too, its role named ``AWSServiceRoleFor<Service>``
+    (the principal's labels capitalised) with nothing attached. The role (``_<CustomSuffix>`` appended)
+    is at the path ``/aws-service-role/<service principal>/``, trusts the service principal with
+    ``sts:AssumeRole`` and has the Description given, if any (AWS sets none of its own when the role
+    is made through IAM). DeleteRole refuses
     such roles (UnmodifiableEntity, iam/roles.py); DeleteServiceLinkedRole deletes the role with its
     inline and attached policies at once and records the task as SUCCEEDED — or as FAILED, with the
     instance profiles in ``RoleUsageList``, while an instance profile still holds the role.
@@ -37,9 +42,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
 
-from ostiary.iam import managed, roles
+from ostiary.iam import aws_managed, managed, roles
 from ostiary.iam.errors import (
-    EntityAlreadyExistsException,
     InvalidInputException,
     LimitExceededException,
     NoSuchEntityException,
@@ -295,10 +299,17 @@ def is_service_linked(path: str) -> bool:
 
 
 def service_linked_role_name(service: str, suffix: str | None = None) -> str:
-    """``AWSServiceRoleFor<Service>[_<suffix>]`` for the service principal ``<name>.amazonaws.com``."""
-    label = service.removesuffix(".amazonaws.com")
-    base = _SLR_NAMES.get(label) or "".join(part[:1].upper() + part[1:] for part in re.split(r"[.-]", label))
-    return SLR_PREFIX + base + (f"_{suffix}" if suffix else "")
+    """The role name AWS gives the service principal's service-linked role (its catalogue's, else
+    ``AWSServiceRoleFor<Service>``), with ``_<suffix>``."""
+    known = aws_managed.service_linked_roles().get(service)
+    if known is not None:
+        base = known.role_name
+    else:
+        label = service.removesuffix(".amazonaws.com")
+        base = SLR_PREFIX + (
+            _SLR_NAMES.get(label) or "".join(part[:1].upper() + part[1:] for part in re.split(r"[.-]", label))
+        )
+    return base + (f"_{suffix}" if suffix else "")
 
 
 def _slr_resource(ctx: RequestContext, params: Params) -> str:
@@ -312,26 +323,54 @@ def create_service_linked_role(ctx: RequestContext, params: Params) -> Result:
     service = params["AWSServiceName"]
     if not _SERVICE_PRINCIPAL.match(service):
         raise InvalidInputException(f"Invalid service name {service}: a service principal is <name>.amazonaws.com.")
-    name = service_linked_role_name(service, params.get("CustomSuffix"))
+    known = aws_managed.service_linked_roles().get(service)
+    suffix = params.get("CustomSuffix")
+    if suffix and known is not None and not known.custom_suffix:
+        raise InvalidInputException(f"Custom suffix is not allowed for {service}")  # AWS's words
+    name = service_linked_role_name(service, suffix)
     if len(name) > 64:
         raise InvalidInputException(f"The role name {name} is longer than 64 characters: use a shorter suffix.")
     trust = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
     }
-    request: Params = {
-        "RoleName": name,
-        "Path": f"{SLR_PATH}{service}/",
-        "AssumeRolePolicyDocument": json.dumps(trust),
-    }
-    if params.get("Description"):
-        request["Description"] = params["Description"]
-    try:
-        return roles.create_role(ctx, request)  # one transaction
-    except EntityAlreadyExistsException:
-        raise InvalidInputException(
-            f"Service role name {name} has been taken in this account, please try a different suffix."
-        ) from None
+    # the AWS managed policies AWS attaches to this service's role (an upstream entry naming a
+    # policy that is not in the policy catalogue is skipped)
+    policies = [arn for arn in (known.policies if known else ()) if arn in aws_managed.BY_ARN]
+    with ctx.store.tx() as conn:  # the role and its policies at once
+        taken = conn.execute(
+            select(t.iam_roles.c.name).where(
+                t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == name.lower()
+            )
+        ).first()
+        if taken is not None:
+            raise InvalidInputException(
+                f"Service role name {name} has been taken in this account, please try a different suffix."
+            )
+        conn.execute(
+            insert(t.iam_roles).values(
+                account_id=ctx.account_id,
+                name_key=name.lower(),
+                name=name,
+                role_id="AROA" + "".join(secrets.choice(_ID) for _ in range(17)),
+                path=f"{SLR_PATH}{service}/",
+                trust_policy=json.dumps(trust),
+                description=params.get("Description") or None,
+                max_session_duration=roles.DEFAULT_MAX_SESSION,
+                tags=[],
+                created_at=ctx.now,
+                permissions_boundary=None,
+            )
+        )
+        for arn in policies:
+            conn.execute(
+                insert(t.iam_attachments).values(
+                    account_id=ctx.account_id, principal_type="role", principal_key=name.lower(), policy_arn=arn
+                )
+            )
+        out = roles.role_type(roles.get_role(conn, ctx.account_id, name))
+    out.pop("MaxSessionDuration", None)  # as CreateRole's answer, it has none
+    return {"Role": out}
 
 
 def _role_arn(ctx: RequestContext, params: Params) -> str:

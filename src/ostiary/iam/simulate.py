@@ -644,14 +644,7 @@ def _managed_detail(conn: Connection, arn: str, account: str) -> dict[str, Any]:
     detail = managed._policy_type(conn, arn, account, with_tags=False)
     aws = aws_managed.BY_ARN.get(arn)
     if aws is not None:
-        versions = [
-            {
-                "Document": quote(aws.document, safe=""),
-                "VersionId": "v1",
-                "IsDefaultVersion": True,
-                "CreateDate": aws_managed.CREATED,
-            }
-        ]
+        versions = [aws.version_type(document=True)]
     else:
         v = t.iam_policy_versions.c
         rows = conn.execute(select(t.iam_policy_versions).where(v.arn == arn)).all()
@@ -675,11 +668,20 @@ def _policies(conn: Connection, account: str, local: bool, aws: bool) -> list[di
             select(t.iam_policies.c.arn).where(t.iam_policies.c.account_id == account).order_by(t.iam_policies.c.name)
         ).all()
         out += [_managed_detail(conn, r.arn, account) for r in rows]
-    if aws:
+    if aws:  # the AWS managed policies this account uses (attached, or a permissions boundary)
+        a = t.iam_attachments.c
+        used = set(conn.execute(select(a.policy_arn).where(a.account_id == account)).scalars())
+        for table in (t.iam_users, t.iam_roles):
+            used |= set(
+                conn.execute(
+                    select(table.c.permissions_boundary).where(
+                        table.c.account_id == account, table.c.permissions_boundary.is_not(None)
+                    )
+                ).scalars()
+            )
         for p in aws_managed.all_policies():
-            detail = _managed_detail(conn, p.arn, account)
-            if detail["AttachmentCount"] or detail["PermissionsBoundaryUsageCount"]:
-                out.append(detail)
+            if p.arn in used:
+                out.append(_managed_detail(conn, p.arn, account))
     return out
 
 
