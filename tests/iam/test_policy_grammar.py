@@ -393,3 +393,8 @@ def test_session_policies_on_the_wire(server: Server) -> None:
             RoleArn=arn, RoleSessionName="grammar", Policy=json.dumps(_doc({"Effect": "Allow", "Action": "s3:*"}))
         )
     assert _err(exc) == ("MalformedPolicyDocument", "Policy statement must contain resources.", 400)
+    with pytest.raises(ClientError) as exc:
+        sts.get_federation_token(Name="grammar", Policy=json.dumps(_doc({**ALLOW_S3, "Sid": "read-it"})))
+    assert _err(exc) == ("MalformedPolicyDocument", SID_MESSAGE, 400)
+    narrow = json.dumps(_doc({**ALLOW_S3, "Resource": [None, "arn:aws:s3:::bucket/*"]}, version=None))
+    assert sts.get_federation_token(Name="grammar", Policy=narrow)["Credentials"]["AccessKeyId"].startswith("ASIA")
