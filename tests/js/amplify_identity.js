@@ -39,7 +39,7 @@ async function main() {
   }));
 }
 
-main().catch((err) => {
+main().then(() => process.exit(0)).catch((err) => {
   console.log(JSON.stringify({ ok: false, code: err.name, message: err.message, underlying: err.underlyingError ? String(err.underlyingError) : null }));
   process.exit(1);
 });

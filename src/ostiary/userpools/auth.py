@@ -163,6 +163,73 @@ def _take_session(
     return _Session(row.id, row.username, row.challenge, dict(row.state))
 
 
+# Sign-up then sign-in (API Reference: SignUp, ConfirmSignUp and InitiateAuth's Session): SignUp and
+# ConfirmSignUp answer clients that allow USER_AUTH with a session that InitiateAuth (USER_AUTH,
+# USERNAME and the Session) takes as the first factor: SignUp's stands for the password just chosen,
+# ConfirmSignUp's for the confirmation code. Kept as auth_sessions rows of this kind, bound to the
+# user and the client, single use, valid for the client's AuthSessionValidity; MFA applies after it.
+SIGN_UP_SESSION = "SIGN_UP"
+
+
+def sign_up_session(conn: Connection, pool: PoolView, client: ClientView, user: User, now: dt.datetime) -> str | None:
+    """A sign-in session for a user who just signed up or confirmed (None unless the client allows USER_AUTH)."""
+    if not flow_allowed(client, "USER_AUTH"):
+        return None
+    return _new_session(conn, pool, client, user.username, SIGN_UP_SESSION, {"user_id": user.id}, now)
+
+
+def spend_sign_up_session(conn: Connection, pool: PoolView, client: ClientView, user: User, session_id: str) -> None:
+    """Drop SignUp's session once ConfirmSignUp has given the user a new one."""
+    conn.execute(
+        delete(t.auth_sessions).where(
+            t.auth_sessions.c.id == session_id,
+            t.auth_sessions.c.user_pool_id == pool.id,
+            t.auth_sessions.c.client_id == client.id,
+            t.auth_sessions.c.challenge == SIGN_UP_SESSION,
+            t.auth_sessions.c.username == user.username,
+        )
+    )
+
+
+def _sign_up_sign_in(
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    user: User | None,
+    session_id: str,
+    auth: dict[str, str],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """InitiateAuth USER_AUTH with a sign-up session: the session is its user's first factor."""
+    with ctx.store.tx() as conn:
+        row = conn.execute(select(t.auth_sessions).where(t.auth_sessions.c.id == session_id)).first()
+        bound = (
+            row is not None
+            and row.challenge == SIGN_UP_SESSION
+            and row.user_pool_id == pool.id
+            and row.client_id == client.id
+            and user is not None
+            and row.state.get("user_id") == user.id
+        )
+        if not bound:  # someone else's, another client's, another kind: refused, and left as it was
+            raise NotAuthorizedException(SESSION_EXPIRED)
+        assert row is not None and user is not None
+        if utc(row.expires_at) < now:
+            conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+            expired = True
+        else:
+            expired = False
+            _gate(pool, user, now)  # not confirmed yet (SignUp's session): kept for after the confirmation
+            taken = conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id)).rowcount
+            if taken != 1:  # single use: a concurrent request took it first
+                raise NotAuthorizedException(SESSION_EXPIRED)
+    if expired:
+        raise NotAuthorizedException(SESSION_EXPIRED)
+    pre_authentication(ctx, pool, client, user, auth)
+    with ctx.store.tx() as conn:
+        return _mfa_or_finish(ctx, conn, pool, client, user, now)
+
+
 def _gate(pool: PoolView, user: User, now: dt.datetime) -> None:
     """Status checks made once the password is known to be right."""
     if not user.enabled:
@@ -794,7 +861,7 @@ def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: P
     if not flow_allowed(client, flow):
         raise InvalidParameterException(f"{flow} flow not enabled for this client")
     if flow == "USER_AUTH":
-        return _user_auth_start(ctx, pool, client, auth, now)
+        return _user_auth_start(ctx, pool, client, auth, now, params.get("Session"))
     if flow == "CUSTOM_AUTH":
         return _custom_start(ctx, pool, client, auth, now)
     if flow in ("USER_PASSWORD_AUTH", *admin_flows):
@@ -1178,7 +1245,12 @@ def available_challenges(pool: PoolView, user: User | None, has_passkeys: bool =
 
 
 def _user_auth_start(
-    ctx: RequestContext, pool: PoolView, client: ClientView, auth: dict[str, str], now: dt.datetime
+    ctx: RequestContext,
+    pool: PoolView,
+    client: ClientView,
+    auth: dict[str, str],
+    now: dt.datetime,
+    session: str | None = None,
 ) -> dict[str, Any]:
     _require(auth, "USERNAME")
     username = auth["USERNAME"]
@@ -1191,6 +1263,8 @@ def _user_auth_start(
         if lockout.is_locked(conn, pool.id, lockout.subject(ctx.box, pool, user, username), ctx.source_ip, now):
             raise NotAuthorizedException("Password attempts exceeded")
         has_passkeys = user is not None and passkeys.count(conn, pool.id, user.id) > 0
+    if session:  # sign-in after sign-up (SignUp's or ConfirmSignUp's Session)
+        return _sign_up_sign_in(ctx, pool, client, user, session, auth, now)
     available = available_challenges(pool, user, has_passkeys)
     if preferred in available:
         return _choose(ctx, pool, client, user, username, preferred, auth, now)

@@ -18,7 +18,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.userpools import attributes as attrs
 from ostiary.userpools import code_limits, directory, existence, lockout, messages, tokens, triggers
-from ostiary.userpools.auth import INCORRECT, check_secret_hash_for
+from ostiary.userpools.auth import INCORRECT, check_secret_hash_for, sign_up_session, spend_sign_up_session
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     CodeMismatchException,
@@ -109,6 +109,9 @@ def sign_up(ctx: RequestContext, params: Params) -> Result:
             code = messages.issue_code(conn, user, "SignUp", now, limits=_limits(ctx), destination=delivery.destination)
             messages.send(conn, ctx.settings, pool, user, delivery, "SignUp", code, now)
             out["CodeDeliveryDetails"] = delivery.details()
+        session = sign_up_session(conn, pool, client, user, now)  # for sign-in after sign-up (USER_AUTH)
+        if session is not None:
+            out["Session"] = session
     return out
 
 
@@ -135,6 +138,7 @@ def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
     check: messages.CodeCheck | None = None
     limits = _limits(ctx)
+    out: dict[str, Any] = {}
     with ctx.store.tx() as conn:
         user = _find(conn, pool, client, params["Username"])
         _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
@@ -165,9 +169,15 @@ def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
                     "clientMetadata": params.get("ClientMetadata") or {},
                 },
             )
+            # the confirmation code signs the user in once through USER_AUTH (SignUp's session is spent)
+            if params.get("Session"):
+                spend_sign_up_session(conn, pool, client, user, params["Session"])
+            session = sign_up_session(conn, pool, client, user, now)
+            if session is not None:
+                out["Session"] = session
     if check is not None and check.error is not None:
         raise check.error
-    return {}
+    return out
 
 
 @operation("cognito-idp", "ResendConfirmationCode", offload=triggers.offload)
