@@ -167,7 +167,7 @@ def test_client_defaults_and_secret(idp: Any, pool: dict[str, Any]) -> None:
     assert c["AllowedOAuthFlowsUserPoolClient"] is False
     assert c["EnableTokenRevocation"] is True
     assert c["AuthSessionValidity"] == 3
-    assert c["PreventUserExistenceErrors"] == "ENABLED"
+    assert c["PreventUserExistenceErrors"] == "LEGACY"  # the API default ("Defaults to LEGACY")
     s = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="backend", GenerateSecret=True)["UserPoolClient"]
     assert len(s["ClientSecret"]) >= 40
     again = idp.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=s["ClientId"])["UserPoolClient"]

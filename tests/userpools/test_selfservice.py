@@ -171,17 +171,18 @@ def test_forgot_password(dev_server: Server, dev_setup: PoolSetup) -> None:
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": "pete", "PASSWORD": "N3w-Password!"},
     )
-    # an unknown user gets an answer shaped like a real one (PreventUserExistenceErrors)
-    fake = app.forgot_password(ClientId=dev_setup.client_id, Username="ghost@example.com")["CodeDeliveryDetails"]
+    # an unknown user gets an answer shaped like a real one (PreventUserExistenceErrors=ENABLED)
+    enabled = dev_setup.idp.create_user_pool_client(
+        UserPoolId=dev_setup.pool_id, ClientName="enabled", PreventUserExistenceErrors="ENABLED"
+    )["UserPoolClient"]["ClientId"]
+    fake = app.forgot_password(ClientId=enabled, Username="ghost@example.com")["CodeDeliveryDetails"]
     assert fake["DeliveryMedium"] == "EMAIL"
     # no verified address to recover by: where the client prevents user existence errors, the
-    # simulated answer an unknown user gets (AWS); an error where it does not
+    # simulated answer an unknown user gets (AWS); an error where it does not (LEGACY, the default)
     create_confirmed_user(dev_setup, "quinn")
-    simulated = app.forgot_password(ClientId=dev_setup.client_id, Username="quinn")["CodeDeliveryDetails"]
+    simulated = app.forgot_password(ClientId=enabled, Username="quinn")["CodeDeliveryDetails"]
     assert simulated["DeliveryMedium"] == "EMAIL"
-    legacy = dev_setup.idp.create_user_pool_client(
-        UserPoolId=dev_setup.pool_id, ClientName="legacy", PreventUserExistenceErrors="LEGACY"
-    )["UserPoolClient"]["ClientId"]
+    legacy = dev_setup.client_id
     with pytest.raises(ClientError) as exc:
         app.forgot_password(ClientId=legacy, Username="quinn")
     assert _err(exc)[0] == "InvalidParameterException"

@@ -92,14 +92,15 @@ def test_password_sign_in_tokens_verify_with_pyjwt(server: Server, setup: PoolSe
     )
 
 
-def test_wrong_password_and_unknown_user(server: Server, setup: PoolSetup) -> None:
-    create_confirmed_user(setup, "bob")
+def test_wrong_password_and_unknown_user(server: Server, idp: Any) -> None:
+    s = make_pool(idp, client_args={"PreventUserExistenceErrors": "ENABLED"})
+    create_confirmed_user(s, "bob")
     with pytest.raises(ClientError) as exc:
-        _password_auth(server, setup, "bob", "Wrong-Pass1!")
+        _password_auth(server, s, "bob", "Wrong-Pass1!")
     assert _error(exc) == ("NotAuthorizedException", "Incorrect username or password.")
     with pytest.raises(ClientError) as exc:
-        _password_auth(server, setup, "nobody")
-    # PreventUserExistenceErrors is ENABLED for new clients: indistinguishable from a wrong password
+        _password_auth(server, s, "nobody")
+    # PreventUserExistenceErrors=ENABLED: indistinguishable from a wrong password
     assert _error(exc) == ("NotAuthorizedException", "Incorrect username or password.")
 
 

@@ -122,7 +122,10 @@ def _settings(conn: Connection, pool: PoolView, params: Params) -> dict[str, Any
     cfg.setdefault("EnableTokenRevocation", True)
     cfg.setdefault("EnablePropagateAdditionalUserContextData", False)
     cfg.setdefault("AuthSessionValidity", 3)
-    cfg.setdefault("PreventUserExistenceErrors", "ENABLED")
+    # "Defaults to LEGACY" (CreateUserPoolClient in the model; Developer Guide, "Managing user existence
+    # error responses": only the console preselects ENABLED). An update that omits it resets it, as
+    # UpdateUserPoolClient resets every omitted setting.
+    cfg.setdefault("PreventUserExistenceErrors", "LEGACY")
     _check_attributes(pool, cfg)
     _check_oauth(conn, pool, cfg, params)
     return cfg
