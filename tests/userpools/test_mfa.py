@@ -83,7 +83,7 @@ def test_totp_enrolment_with_an_access_token_and_sign_in(idp: Any) -> None:
     assert challenge["ChallengeName"] == "SOFTWARE_TOKEN_MFA" and "AuthenticationResult" not in challenge
     with pytest.raises(ClientError) as exc:
         _respond(s, challenge, {"USERNAME": "tomas", "SOFTWARE_TOKEN_MFA_CODE": first})  # already used
-    assert _err(exc)[0] == "CodeMismatchException"
+    assert _err(exc) == ("ExpiredCodeException", "Your software token has already been used once.")
     stale = pyotp.TOTP(secret).at(time.time() - 300)
     with pytest.raises(ClientError) as exc:
         _respond(s, challenge, {"USERNAME": "tomas", "SOFTWARE_TOKEN_MFA_CODE": stale})
@@ -95,7 +95,7 @@ def test_totp_enrolment_with_an_access_token_and_sign_in(idp: Any) -> None:
     again = _sign_in(s, "tomas")
     with pytest.raises(ClientError) as exc:
         _respond(s, again, {"USERNAME": "tomas", "SOFTWARE_TOKEN_MFA_CODE": code})
-    assert _err(exc)[0] == "CodeMismatchException"
+    assert _err(exc)[0] == "ExpiredCodeException"
 
     idp.admin_delete_software_token(UserPoolId=s.pool_id, Username="tomas")
     assert "AuthenticationResult" in _sign_in(s, "tomas")

@@ -612,7 +612,7 @@ class HostedUI:
         try:
             result = auth.hosted_respond(ctx, domain.pool, req.client, challenge, session, answers, _finish_sign_in)
         except ServiceError as err:
-            if err.code == "CodeMismatchException":
+            if err.code in ("CodeMismatchException", "ExpiredCodeException"):  # Expired: a TOTP code used before
                 return self._mfa_page(
                     request,
                     domain,
@@ -621,7 +621,9 @@ class HostedUI:
                     session,
                     {"USER_ID_FOR_SRP": username},
                     400,
-                    "That code is not right. Try again.",
+                    "That code is not right. Try again."
+                    if err.code == "CodeMismatchException"
+                    else "That code has already been used. Wait for the next one.",
                 )
             return self._login_page(request, domain, req, 400, error="Your sign-in session has ended. Sign in again.")
         return self._signed_in(request, domain, req, result)

@@ -920,6 +920,7 @@ _SESSION_CHALLENGES = frozenset(
 )
 MFA_ATTEMPTS = 3
 CODE_MISMATCH = "Invalid code or auth state for the user."
+TOTP_REUSED = "Your software token has already been used once."
 
 
 def _mfa_challenge(
@@ -1073,10 +1074,15 @@ def _check_mfa_answer(
         return _finish(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
     ok = False
     if name == "SOFTWARE_TOKEN_MFA":
-        step = mfa.check_totp(ctx.box, user, answers.get("SOFTWARE_TOKEN_MFA_CODE", ""), now)
+        code = answers.get("SOFTWARE_TOKEN_MFA_CODE", "")
+        step = mfa.check_totp(ctx.box, user, code, now)
         if step is not None:
             mfa.record_totp_step(conn, user, step, now)
             ok = True
+        elif mfa.totp_used_before(ctx.box, user, code, now):
+            # a code already taken: counted like a wrong one, but told apart as AWS does
+            counted = _count_attempt(conn, session_id, row.state)
+            failure = counted if isinstance(counted, NotAuthorizedException) else ExpiredCodeException(TOTP_REUSED)
     else:
         field = {"SMS_MFA": "SMS_MFA_CODE", "SMS_OTP": "SMS_OTP_CODE"}.get(name, "EMAIL_OTP_CODE")
         limits = code_limits.Limits.of(ctx.settings, ctx.box)

@@ -148,7 +148,7 @@ def _by_token(ctx: RequestContext, conn: Connection, token: str | None) -> tuple
 
 def _by_admin(ctx: RequestContext, conn: Connection, params: Params) -> tuple[PoolView, User]:
     pool = pool_for_caller(conn, ctx, params["UserPoolId"])
-    user = directory.find(conn, pool, params["Username"], by_alias=False)
+    user = directory.find(conn, pool, params["Username"])  # username, alias, username attribute or sub
     if user is None:
         raise UserNotFoundException("User does not exist.")
     return pool, user

@@ -126,6 +126,19 @@ def totp_match(secret_b32: str, code: str, now: float, last_step: int | None) ->
     return None
 
 
+def totp_reused(secret_b32: str, code: str, now: float, last_step: int | None) -> bool:
+    """Whether ``code`` is the code of a time step within the window that was already used (at or
+    before ``last_step``): AWS answers ExpiredCodeException "Your software token has already been
+    used once." rather than CodeMismatchException."""
+    if last_step is None or len(code) != TOTP_DIGITS or not code.isdigit():
+        return False
+    current = int(now) // TOTP_STEP
+    return any(
+        hmac.compare_digest(hotp(secret_b32, step), code)
+        for step in range(current - TOTP_WINDOW, min(current + TOTP_WINDOW, last_step) + 1)
+    )
+
+
 def otpauth_uri(secret_b32: str, account: str, issuer: str) -> str:
     """The otpauth:// URI that authenticator apps scan (as a QR code)."""
     label = quote(f"{issuer}:{account}")
@@ -230,6 +243,12 @@ def check_totp(box: SecretBox, user: User, code: str, now: dt.datetime, pending:
     return totp_match(secret, code, now.timestamp(), last)
 
 
+def totp_used_before(box: SecretBox, user: User, code: str, now: dt.datetime) -> bool:
+    """A code of the user's software token that a sign-in or VerifySoftwareToken already took."""
+    secret = totp_secret(box, user)
+    return secret is not None and totp_reused(secret, code, now.timestamp(), user.mfa.get("totp_last_step"))
+
+
 def set_preference(conn: Connection, user: User, params: Params, now: dt.datetime) -> None:
     """SetUserMFAPreference / AdminSetUserMFAPreference: enable or disable each factor, one preferred."""
     enabled = set(user.mfa.get("UserMFASettingList") or [])
@@ -326,6 +345,13 @@ def verify_software_token(ctx: RequestContext, params: Params) -> Result:
         step = check_totp(ctx.box, user, params["UserCode"], ctx.now, pending=True)
         if step is None:
             raise EnableSoftwareTokenMFAException("Code mismatch")
+        enrol: dict[str, Any] = {}
+        if params.get("Session"):
+            # in an MFA_SETUP challenge the verified token is the user's factor at once, enabled and
+            # preferred, whether or not the client then answers MFA_SETUP: the next sign-in asks
+            # SOFTWARE_TOKEN_MFA, as in AWS
+            enabled = list(dict.fromkeys([*(user.mfa.get("UserMFASettingList") or []), TOTP]))
+            enrol = {"UserMFASettingList": enabled, "PreferredMfaSetting": TOTP}
         save(
             conn,
             user,
@@ -334,6 +360,7 @@ def verify_software_token(ctx: RequestContext, params: Params) -> Result:
             totp_pending=None,
             totp_last_step=step,
             totp_device_name=params.get("FriendlyDeviceName") or "TOTP device",
+            **enrol,
         )
     out: dict[str, Any] = {"Status": "SUCCESS"}
     if params.get("Session"):
@@ -353,7 +380,7 @@ def set_user_mfa_preference(ctx: RequestContext, params: Params) -> Result:
 def admin_set_user_mfa_preference(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
-        user = directory.find(conn, pool, params["Username"], by_alias=False)
+        user = directory.find(conn, pool, params["Username"])
         if user is None:
             raise UserNotFoundException("User does not exist.")
         set_preference(conn, user, params, ctx.now)
@@ -365,7 +392,7 @@ def admin_delete_software_token(ctx: RequestContext, params: Params) -> Result:
     """Remove the user's software token (and with it TOTP MFA)."""
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
-        user = directory.find(conn, pool, params["Username"], by_alias=False)
+        user = directory.find(conn, pool, params["Username"])
         if user is None:
             raise UserNotFoundException("User does not exist.")
         enabled = [f for f in user.mfa.get("UserMFASettingList") or [] if f != TOTP]
