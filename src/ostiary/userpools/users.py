@@ -77,7 +77,10 @@ def check_password(pool: PoolView, password: str) -> None:
 def claim_aliases(
     conn: Connection, pool: PoolView, values: dict[str, str], user_id: str | None, force: bool, now: dt.datetime
 ) -> None:
-    """Refuse (or, with ``force``, take over) an email/phone/preferred_username another user holds."""
+    """Refuse (or, with ``force``, take over) an email/phone/preferred_username another user holds.
+    A new user (``user_id`` None: SignUp, AdminCreateUser, import) whose username attribute is taken
+    is UsernameExistsException; an existing user's update or verification taking it is
+    AliasExistsException (the only one of the two in those operations' errors), as AWS answers."""
     for attribute in ("email", "phone_number", "preferred_username"):
         value = values.get(attribute)
         if not value:
@@ -93,6 +96,8 @@ def claim_aliases(
             continue
         if as_username:
             label = "email" if attribute == "email" else "phone_number"
+            if user_id is not None:
+                raise AliasExistsException(f"An account with the given {label} already exists.")
             raise UsernameExistsException(f"An account with the given {label} already exists.")
         if attribute == "preferred_username" or not force:
             raise AliasExistsException(f"An account with the given {attribute} already exists.")
