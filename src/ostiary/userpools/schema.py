@@ -77,9 +77,15 @@ STANDARD: list[dict[str, Any]] = [
 STANDARD_NAMES = frozenset(a["Name"] for a in STANDARD)
 MAX_CUSTOM = 50
 MAX_NAME = 20
+MAX_STRING = 2048  # the longest value of any string attribute
+# AWS's answer to a custom attribute without (or with an empty) AttributeDataType
+NO_DATA_TYPE = "Invalid AttributeDataType input, consider using the provided AttributeDataType enum."
 
 
-def _constraints_ok(kind: str, attr: dict[str, Any], name: str) -> None:
+def _constraints_ok(kind: str, attr: dict[str, Any], name: str, qualified: str | None = None) -> None:
+    """Valid constraints for attribute ``name`` (``qualified``: as DescribeUserPool names it,
+    ``custom:name`` for a custom attribute)."""
+    qualified = qualified or name
     key = "StringAttributeConstraints" if kind == "String" else "NumberAttributeConstraints"
     other = "NumberAttributeConstraints" if kind == "String" else "StringAttributeConstraints"
     if attr.get(other) and kind in ("String", "Number"):
@@ -94,8 +100,13 @@ def _constraints_ok(kind: str, attr: dict[str, Any], name: str) -> None:
             except ValueError:
                 raise InvalidParameterException(f"Invalid {key} for schema attribute {name}") from None
     lo, hi = values.get(fields[0]), values.get(fields[1])
-    if kind == "String" and ((lo is not None and lo < 0) or (hi is not None and hi > 2048)):
+    if kind == "String" and ((lo is not None and lo < 0) or (hi is not None and hi < 0)):
         raise InvalidParameterException(f"Invalid {key} for schema attribute {name}")
+    if kind == "String" and ((lo is not None and lo > MAX_STRING) or (hi is not None and hi > MAX_STRING)):
+        # MinLength as well as MaxLength: a value can never be longer than 2048 characters
+        raise InvalidParameterException(
+            f"user.{qualified}: String attributes cannot have a length of more than {MAX_STRING}"
+        )
     if lo is not None and hi is not None and lo > hi:
         raise InvalidParameterException(f"Invalid {key} for schema attribute {name}")
 
@@ -106,9 +117,11 @@ def custom_entry(attr: dict[str, Any]) -> dict[str, Any]:
     name = raw.removeprefix("custom:")
     if not name or len(name) > MAX_NAME:
         raise InvalidParameterException(f"Invalid custom attribute name {raw!r}: 1 to {MAX_NAME} characters.")
-    kind = attr.get("AttributeDataType") or "String"
-    _constraints_ok(kind, attr, name)
+    kind = attr.get("AttributeDataType")
+    if not kind:
+        raise InvalidParameterException(NO_DATA_TYPE)
     developer = bool(attr.get("DeveloperOnlyAttribute", False))
+    _constraints_ok(kind, attr, name, ("dev:custom:" if developer else "custom:") + name)
     entry: dict[str, Any] = {
         "Name": ("dev:custom:" if developer else "custom:") + name,
         "AttributeDataType": kind,
