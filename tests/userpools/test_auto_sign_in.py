@@ -176,3 +176,16 @@ def test_mfa_still_applies(dev_server: Server) -> None:
     session = _confirm(dev_server, s, name, email)["Session"]
     result = _sign_in(s, name, session)
     assert result["ChallengeName"] == "MFA_SETUP" and "AuthenticationResult" not in result
+
+
+def test_admin_initiate_auth_takes_the_session(dev_server: Server, setup: PoolSetup) -> None:
+    name, email, _ = _sign_up(setup)
+    session = _confirm(dev_server, setup, name, email)["Session"]
+    out = setup.idp.admin_initiate_auth(
+        UserPoolId=setup.pool_id,
+        ClientId=setup.client_id,
+        AuthFlow="USER_AUTH",
+        AuthParameters={"USERNAME": name},
+        Session=session,
+    )
+    assert out["AuthenticationResult"]["AccessToken"]
