@@ -186,7 +186,7 @@ def test_permissions_boundary_caps_a_user(server: Server) -> None:
 
     iam.put_user_permissions_boundary(UserName="bea", PermissionsBoundary=boundary)
     got = iam.get_user(UserName="bea")["User"]["PermissionsBoundary"]
-    assert got == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": boundary}
+    assert got == {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
     assert iam.get_policy(PolicyArn=boundary)["Policy"]["PermissionsBoundaryUsageCount"] == 1
     bea = _fresh_client(server, iam, "bea")
     assert bea.list_users()["Users"]

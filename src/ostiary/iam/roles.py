@@ -52,7 +52,15 @@ def check_trust(document: str) -> None:
         raise MalformedPolicyDocumentException(str(err)) from None
 
 
-def role_type(row: Row[Any], with_extras: bool = True) -> dict[str, Any]:
+def boundary_type(arn: str) -> dict[str, str]:
+    """An AttachedPermissionsBoundary as IAM answers it: its type is ``Policy`` (the model's enum says
+    ``PermissionsBoundaryPolicy``, but AWS answers and documents ``Policy``: awsdocs/iam-user-guide#82)."""
+    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
+
+
+def role_type(row: Row[Any], with_extras: bool = True, *, created: bool = False) -> dict[str, Any]:
+    """IAM's Role shape. ``with_extras``: with the permissions boundary and tags (GetRole, CreateRole;
+    ListRoles leaves them out). ``created``: CreateRole's answer, which has no MaxSessionDuration."""
     out: dict[str, Any] = {
         "Path": row.path,
         "RoleName": row.name,
@@ -60,15 +68,13 @@ def role_type(row: Row[Any], with_extras: bool = True) -> dict[str, Any]:
         "Arn": role_arn(row.account_id, row.path, row.name),
         "CreateDate": utc(row.created_at),
         "AssumeRolePolicyDocument": quote(row.trust_policy, safe=""),
-        "MaxSessionDuration": row.max_session_duration,
     }
+    if not created:
+        out["MaxSessionDuration"] = row.max_session_duration
     if row.description:
         out["Description"] = row.description
     if with_extras and row.permissions_boundary:
-        out["PermissionsBoundary"] = {
-            "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
-            "PermissionsBoundaryArn": row.permissions_boundary,
-        }
+        out["PermissionsBoundary"] = boundary_type(row.permissions_boundary)
     if with_extras and row.tags:
         out["Tags"] = row.tags
     return out
@@ -129,13 +135,17 @@ def create_role(ctx: RequestContext, params: Params) -> Result:
                 permissions_boundary=params.get("PermissionsBoundary"),
             )
         )
-        return {"Role": role_type(get_role(conn, ctx.account_id, name))}
+        return {"Role": role_type(get_role(conn, ctx.account_id, name), created=True)}
 
 
 @operation("iam", "GetRole", resource=_resource)
 def get_role_op(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        return {"Role": role_type(get_role(conn, ctx.account_id, params["RoleName"]))}
+        out = role_type(get_role(conn, ctx.account_id, params["RoleName"]))
+    # when the role was last used is not tracked: an empty RoleLastUsed, as IAM answers for a role
+    # that has not been used (within its 400-day tracking period)
+    out["RoleLastUsed"] = {}
+    return {"Role": out}
 
 
 @operation("iam", "ListRoles", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:role/*")

@@ -60,8 +60,8 @@ def _user_type(row: Row[Any]) -> dict[str, Any]:
         "CreateDate": utc(row.created_at),
     }
     if row.permissions_boundary:
-        out["PermissionsBoundary"] = {
-            "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+        out["PermissionsBoundary"] = {  # IAM answers Policy, whatever the model's enum says (iam/roles.py)
+            "PermissionsBoundaryType": "Policy",
             "PermissionsBoundaryArn": row.permissions_boundary,
         }
     if row.tags:
