@@ -16,6 +16,7 @@ managed policies are every account's; their usage counts are the calling account
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from typing import Any
@@ -33,6 +34,7 @@ from ostiary.iam.errors import (
 )
 from ostiary.iam.users import _page, check_document
 from ostiary.protocol.context import RequestContext
+from ostiary.protocol.errors import ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
@@ -52,6 +54,17 @@ def _arn_resource(ctx: RequestContext, params: Params) -> str:
 
 def _no_such(arn: str) -> NoSuchEntityException:
     return NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
+
+
+# arn:partition:service:region:account:resource, with a partition, a service and a resource
+_ARN = re.compile(r"arn:[^:]+:[^:]+:[^:]*:[^:]*:.+", re.DOTALL)
+
+
+def check_arn(arn: str) -> None:
+    """A policy ARN that cannot be parsed as an ARN at all (a policy's name, say): IAM's
+    ValidationError, worded as IAM words it (two spaces included)."""
+    if _ARN.fullmatch(arn) is None:
+        raise ValidationFailed("Invalid ARN:  Could not be parsed!")
 
 
 def _attachment_count(conn: Connection, arn: str, account: str) -> int:
@@ -291,14 +304,16 @@ def list_policies(ctx: RequestContext, params: Params) -> Result:
     return {"Policies": chunk, **extra}
 
 
-def _own_policy(conn: Connection, ctx: RequestContext, arn: str) -> Any:
+def _own_policy(conn: Connection, ctx: RequestContext, arn: str, missing: str | None = None) -> Any:
+    """The caller's own customer managed policy ``arn``; NoSuchEntity (``missing`` its message) when
+    there is none, be it absent or another account's."""
     row = _customer_policy(conn, arn, ctx.account_id)
     if row is None:
         if arn in aws_managed.BY_ARN:
             raise InvalidInputException(
                 f"ARN {arn} is not a customer managed policy: AWS managed policies are read-only."
             )
-        raise _no_such(arn)
+        raise _no_such(arn) if missing is None else NoSuchEntityException(missing)
     return row
 
 
@@ -306,7 +321,7 @@ def _own_policy(conn: Connection, ctx: RequestContext, arn: str) -> Any:
 def delete_policy(ctx: RequestContext, params: Params) -> Result:
     arn = params["PolicyArn"]
     with ctx.store.tx() as conn:
-        _own_policy(conn, ctx, arn)
+        _own_policy(conn, ctx, arn, missing=f"Policy {arn} was not found.")  # DeletePolicy's own wording
         if _attachment_count(conn, arn, ctx.account_id) or _boundary_count(conn, arn, ctx.account_id):
             raise DeleteConflictException("Cannot delete a policy attached to entities.")
         versions = conn.execute(
@@ -473,6 +488,7 @@ def _not_service_linked(conn: Connection, ctx: RequestContext, kind: str, name: 
 
 
 def _attach(ctx: RequestContext, kind: str, name: str, arn: str) -> None:
+    check_arn(arn)
     with ctx.store.tx() as conn:
         _not_service_linked(conn, ctx, kind, name)
         key, _, _ = _principal_key(conn, ctx, kind, name)
