@@ -47,7 +47,6 @@ from ostiary.iam.errors import (
     InvalidInputException,
     LimitExceededException,
     NoSuchEntityException,
-    ServiceNotSupportedException,
 )
 from ostiary.iam.instance_profiles import profiles_of_role
 from ostiary.iam.users import _caller_name, _page, _user_resource
@@ -93,6 +92,13 @@ _TASK_ID = re.compile(r"^task/aws-service-role/([^/]+)/([\w+=,.@-]+)/([0-9a-fA-F
 
 def _no_credential(credential_id: str) -> NoSuchEntityException:
     return NoSuchEntityException(f"No such credential {credential_id} exists")
+
+
+def _check_service(service: str) -> None:
+    """A service without service-specific credentials: IAM answers NoSuchEntity (not the model's
+    NotSupportedService), in its own wording."""
+    if service not in SUPPORTED_SERVICES:
+        raise NoSuchEntityException(f"No such service {service} is supported for Service Specific Credentials")
 
 
 def _status(row: Row[Any], now: dt.datetime) -> str:
@@ -171,13 +177,12 @@ def _owned(conn: Connection, ctx: RequestContext, params: Params) -> tuple[Row[A
 @operation("iam", "CreateServiceSpecificCredential", resource=_user_resource, offload=True)
 def create_service_specific_credential(ctx: RequestContext, params: Params) -> Result:
     service = params["ServiceName"]
-    if service not in SUPPORTED_SERVICES:
-        raise ServiceNotSupportedException(f"No such service {service} is supported for Service-Specific Credentials")
     age = params.get("CredentialAgeDays")
-    if age is not None and service not in API_KEY_SERVICES:
-        raise InvalidInputException("CredentialAgeDays is only valid for Bedrock and CloudWatch Logs API keys.")
     with ctx.store.tx() as conn:
-        user = get_user_row(conn, ctx.account_id, params["UserName"])
+        user = get_user_row(conn, ctx.account_id, params["UserName"])  # the user first, then the service
+        _check_service(service)
+        if age is not None and service not in API_KEY_SERVICES:
+            raise InvalidInputException("CredentialAgeDays is only valid for Bedrock and CloudWatch Logs API keys.")
         mine = [r for r in _credentials_of(conn, ctx.account_id, user.name_key) if r.service_name == service]
         if len(mine) >= MAX_PER_USER_PER_SERVICE:
             raise LimitExceededException(
@@ -217,12 +222,14 @@ def create_service_specific_credential(ctx: RequestContext, params: Params) -> R
 @operation("iam", "ListServiceSpecificCredentials", resource=_user_resource)
 def list_service_specific_credentials(ctx: RequestContext, params: Params) -> Result:
     service = params.get("ServiceName")
-    if service and service not in SUPPORTED_SERVICES:
-        raise ServiceNotSupportedException(f"No such service {service} is supported for Service-Specific Credentials")
     all_users = bool(params.get("AllUsers"))
     if all_users and params.get("UserName"):
         raise InvalidInputException("AllUsers cannot be specified together with UserName.")
     with ctx.store.read() as conn:
+        if params.get("UserName"):  # the user first, then the service
+            get_user_row(conn, ctx.account_id, params["UserName"])
+        if service:
+            _check_service(service)
         names = {
             r.name_key: r.name
             for r in conn.execute(
@@ -244,6 +251,10 @@ def list_service_specific_credentials(ctx: RequestContext, params: Params) -> Re
         for r in rows
         if not service or r.service_name == service
     ]
+    if params.get("Marker") is None and params.get("MaxItems") is None:
+        # asked for without pagination (as IAM was before it paginated this list), the answer is
+        # the whole list with no IsTruncated, as IAM's is
+        return {"ServiceSpecificCredentials": items}
     chunk, extra = _page(items, params)
     return {"ServiceSpecificCredentials": chunk, **extra}
 
@@ -265,7 +276,7 @@ def reset_service_specific_credential(ctx: RequestContext, params: Params) -> Re
 @operation("iam", "UpdateServiceSpecificCredential", resource=_user_resource)
 def update_service_specific_credential(ctx: RequestContext, params: Params) -> Result:
     status = params["Status"]
-    if status not in ("Active", "Inactive"):
+    if status not in ("Active", "Inactive"):  # the model's enum also has Expired, which only time sets
         raise InvalidInputException(f"Invalid status {status}: a credential's status is Active or Inactive.")
     with ctx.store.tx() as conn:
         row, _ = _owned(conn, ctx, params)

@@ -192,7 +192,8 @@ def delete_user(ctx: RequestContext, params: Params) -> Result:
         from ostiary.iam import service_credentials
 
         if service_credentials.has_credentials(conn, ctx.account_id, row.name_key):
-            raise DeleteConflictException("Cannot delete entity, must delete service-specific credentials first.")
+            # IAM's recorded wording for a user that still holds service-specific credentials
+            raise DeleteConflictException("Cannot delete entity, must remove referenced objects first.")
         assigned = conn.execute(
             select(t.iam_mfa_devices.c.name_key).where(
                 t.iam_mfa_devices.c.account_id == ctx.account_id, t.iam_mfa_devices.c.user_key == row.name_key
