@@ -116,12 +116,12 @@ def test_session_tags_need_tag_session_and_pass_on_when_transitive(server: Serve
             RoleSessionName="override",
             Tags=[{"Key": "project", "Value": "gemini"}],
         )
-    assert _err(exc)[0] == "ValidationError"
+    assert _err(exc)[0] == "InvalidParameterValue"  # as STS answers (tests/iam/test_aws_recordings.py)
     with pytest.raises(ClientError) as exc:
         sts.assume_role(
             RoleArn=first_arn, RoleSessionName="bad", Tags=[{"Key": "a", "Value": "1"}], TransitiveTagKeys=["b"]
         )
-    assert _err(exc)[0] == "ValidationError"
+    assert _err(exc)[0] == "InvalidParameterValue"
 
 
 def test_get_session_token(server: Server) -> None:

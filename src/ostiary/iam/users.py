@@ -140,8 +140,11 @@ def create_user(ctx: RequestContext, params: Params) -> Result:
 @operation("iam", "GetUser", resource=_user_resource)
 def get_user(ctx: RequestContext, params: Params) -> Result:
     name = _caller_name(ctx, params)
-    if name is None:  # the account root asking about itself
+    if name is None:
         assert ctx.principal is not None
+        if ctx.principal.kind is not PrincipalKind.ROOT:  # a role or federated session names no user
+            raise ValidationFailed("Must specify userName when calling with non-User credentials")
+        # the account root asking about itself
         return {"User": {"UserId": ctx.account_id, "Arn": ctx.principal.arn, "CreateDate": ctx.now}}
     with ctx.store.read() as conn:
         return {"User": _user_type(_get(conn, ctx.account_id, name))}

@@ -36,6 +36,15 @@ class ExpiredWebIdentityToken(ServiceError):
     code = "ExpiredTokenException"
 
 
+class InvalidParameterValue(ServiceError):
+    """A request parameter STS refuses beyond its shape (session tags: a key twice in two cases, a
+    transitive key that is no tag, or one that would override the calling session's): STS answers
+    InvalidParameterValue / 400, an error its model does not list."""
+
+    code = "InvalidParameterValue"
+    status = 400
+
+
 class NoSuchPolicy(ServiceError):
     """A session's PolicyArns names no managed policy (IAM's NoSuchEntity, 404)."""
 

@@ -70,8 +70,7 @@ def _assume(
     duration: int,
 ) -> tuple[sessions.Issued, int]:
     role_arn = params["RoleArn"]
-    if sessions.role_from_arn(role_arn) is None:
-        raise ValidationFailed(f"{role_arn} is not a valid role ARN")
+    sessions.check_role_arn(role_arn)  # an ARN that names no role is denied like a missing role
     policy_arns = [p["arn"] for p in params.get("PolicyArns") or []]
     packed = sessions.check_session_policy(params.get("Policy"), policy_arns, tags)
     with ctx.store.read() as conn:
@@ -177,8 +176,9 @@ def assume_role_with_web_identity(ctx: RequestContext, params: Params) -> Result
         raise InvalidIdentityToken(
             f"Ostiary does not accept OAuth 2.0 access tokens ({params['ProviderId']}); use an OpenID Connect ID token."
         )
+    sessions.check_role_arn(params["RoleArn"])
     parsed = sessions.role_from_arn(params["RoleArn"])
-    if parsed is None:
+    if parsed is None:  # an ARN, but not a role's: no account whose identity provider could be asked
         raise ValidationFailed(f"{params['RoleArn']} is not a valid role ARN")
     claims, provider, federated = _web_identity_claims(ctx, params["WebIdentityToken"], parsed[0])
     sub = str(claims.get("sub") or "")

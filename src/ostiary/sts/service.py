@@ -18,7 +18,7 @@ from ostiary.protocol.errors import AccessDenied, ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.sts import sessions
-from ostiary.sts.errors import InvalidAuthorizationMessage
+from ostiary.sts.errors import InvalidAuthorizationMessage, InvalidParameterValue
 
 
 @operation("sts", "GetCallerIdentity", authorize=False)
@@ -59,16 +59,13 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     keeps its MFA time."""
     assert ctx.principal is not None
     role_arn = params["RoleArn"]
-    if sessions.role_from_arn(role_arn) is None:
-        raise ValidationFailed(f"{role_arn} is not a valid role ARN")
+    sessions.check_role_arn(role_arn)  # an ARN that names no role is denied like a missing role
     session_policy = params.get("Policy")
     policy_arns = [p["arn"] for p in params.get("PolicyArns") or []]
-    tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags") or []}
+    tags = _session_tags(params)
     transitive = list(params.get("TransitiveTagKeys") or [])
-    if len({k.lower() for k in tags}) != len(tags):
-        raise ValidationFailed("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
     if not {k.lower() for k in transitive} <= {k.lower() for k in tags}:
-        raise ValidationFailed("The specified transitive tag key must be included in the requested tags.")
+        raise InvalidParameterValue("The specified transitive tag key must be included in the requested tags.")
     caller = ctx.principal
     proof = None
     if params.get("SerialNumber") or params.get("TokenCode"):
@@ -85,12 +82,13 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
                 ).where(t.sts_sessions.c.access_key_id == caller.access_key_id)
             ).first()
         if row is not None:
-            inherited = {k: v for k, v in (row.session_tags or {}).items() if k in (row.transitive_tag_keys or [])}
+            passed_on = {k.lower() for k in row.transitive_tag_keys or []}  # tag keys are case insensitive
+            inherited = {k: v for k, v in (row.session_tags or {}).items() if k.lower() in passed_on}
             for key, value in inherited.items():
                 if any(k.lower() == key.lower() for k in tags):
-                    raise ValidationFailed(
-                        f"One of the specified transitive tag keys can't be set because it conflicts with a "
-                        f"transitive tag key from the calling session: {key}"
+                    raise InvalidParameterValue(
+                        "One of the specified transitive tag keys can't be set because it conflicts with a "
+                        "transitive tag key from the calling session."
                     )
                 tags[key] = value
                 transitive.append(key)
@@ -152,6 +150,14 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     if params.get("SourceIdentity"):
         out["SourceIdentity"] = params["SourceIdentity"]
     return out
+
+
+def _session_tags(params: Params) -> dict[str, str]:
+    """The request's session tags; a key given twice (tag keys are case insensitive) is refused."""
+    tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags") or []}
+    if len({k.lower() for k in tags}) != len(params.get("Tags") or []):
+        raise InvalidParameterValue("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+    return tags
 
 
 def _session_mfa_time(ctx: RequestContext) -> dt.datetime | None:
@@ -231,9 +237,7 @@ def get_federation_token(ctx: RequestContext, params: Params) -> Result:
         )
     session_policy = params.get("Policy")
     policy_arns = [p["arn"] for p in params.get("PolicyArns") or []]
-    tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags") or []}
-    if len({k.lower() for k in tags}) != len(tags):
-        raise ValidationFailed("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+    tags = _session_tags(params)
     packed = sessions.check_session_policy(session_policy, policy_arns, tags)
     if policy_arns:
         with ctx.store.read() as conn:
@@ -260,9 +264,8 @@ def get_federation_token(ctx: RequestContext, params: Params) -> Result:
             "FederatedUserId": f"{caller.account_id}:{name}",
             "Arn": f"arn:aws:sts::{caller.account_id}:federated-user/{name}",
         },
+        "PackedPolicySize": packed,  # 0 without a session policy or tags, as AWS answers (AssumeRole: absent)
     }
-    if session_policy or policy_arns or tags:
-        out["PackedPolicySize"] = packed
     return out
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,17 @@ def role_from_arn(arn: str) -> tuple[str, str] | None:
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[5].startswith("role/"):
         return None
     return parts[4], parts[5].rsplit("/", 1)[-1]
+
+
+# arn:partition:service:region:account:resource, with a partition, a service and a resource
+_ARN = re.compile(r"arn:[^:]+:[^:]+:[^:]*:[^:]*:.+", re.DOTALL)
+
+
+def check_role_arn(arn: str) -> None:
+    """A RoleArn that is not an ARN at all: STS's ValidationError "<value> is invalid" (its recorded
+    wording). An ARN that names no role is not refused here: it names nothing that can be assumed."""
+    if _ARN.fullmatch(arn) is None:
+        raise ValidationFailed(f"{arn} is invalid")
 
 
 def find_role(conn: Connection, arn: str) -> Row[Any] | None:
