@@ -41,19 +41,8 @@ ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset(
             }
         ),
         # Sign-in (userpools/auth.py, being split into userpools/signin/) and the modules whose
-        # queries it shares: sessions <-> tokens, selfservice.signed_in, users -> selfservice.
-        frozenset(
-            {
-                "userpools.auth",
-                "userpools.devices",
-                "userpools.mfa",
-                "userpools.passkeys",
-                "userpools.selfservice",
-                "userpools.sessions",
-                "userpools.tokens",
-                "userpools.users",
-            }
-        ),
+        # queries it shares: selfservice.signed_in (passkeys), users -> selfservice.auth_factors.
+        frozenset({"userpools.auth", "userpools.passkeys", "userpools.selfservice", "userpools.users"}),
     }
 )
 

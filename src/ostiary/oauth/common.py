@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools import sessions
+from ostiary.userpools import session_tracking
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.lookup import ClientView, client_by_id
 
@@ -300,7 +300,7 @@ def start_sso(
     with runtime.store.tx() as conn:
         if secrets.randbelow(64) == 0:
             conn.execute(delete(t.sso_sessions).where(t.sso_sessions.c.expires_at < now))
-        session_id = sessions.new_sso_id(conn, pool_id)
+        session_id = session_tracking.new_sso_id(conn, pool_id)
         conn.execute(
             insert(t.sso_sessions).values(
                 id_hash=digest(value),
@@ -322,7 +322,7 @@ def find_sso(
     runtime: Runtime, pool_id: str, value: str | None, request: AuthorizeRequest | None = None
 ) -> SsoSession | None:
     """The SSO session of a cookie; with ``request``, only if its client may reuse the session
-    silently (sessions.sso_reusable), and the session's id is kept in ``request``."""
+    silently (session_tracking.sso_reusable), and the session's id is kept in ``request``."""
     if not value:
         return None
     now = dt.datetime.now(dt.UTC)
@@ -331,7 +331,7 @@ def find_sso(
         if row is None or row.user_pool_id != pool_id or utc(row.expires_at) <= now:
             return None
         if request is not None:
-            if not sessions.sso_reusable(conn, pool_id, request.client.id, utc(row.auth_time), now):
+            if not session_tracking.sso_reusable(conn, pool_id, request.client.id, utc(row.auth_time), now):
                 return None
             request.sso_session_id = row.session_id
     return SsoSession(row.user_id, utc(row.auth_time))

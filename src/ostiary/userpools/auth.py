@@ -39,7 +39,7 @@ from ostiary.userpools import (
     messages,
     mfa,
     passkeys,
-    sessions,
+    session_tracking,
     srp,
     threat_protection,
     tokens,
@@ -815,7 +815,7 @@ def _refresh(
         )
         if rotate:
             result["RefreshToken"] = tokens.rotate_refresh_token(conn, lineage, cfg, now)
-        sessions.refreshed(ctx, conn, pool.id, lineage.id, in_tx=rotate)
+        session_tracking.refreshed(ctx, conn, pool.id, lineage.id, in_tx=rotate)
     return result
 
 

@@ -25,7 +25,7 @@ from ostiary.protocol import jsonlimits
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import claims as c
-from ostiary.userpools import directory, sessions, triggers
+from ostiary.userpools import directory, session_tracking, triggers
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import InvalidLambdaResponseException, NotAuthorizedException
 
@@ -74,7 +74,7 @@ def start_lineage(
     auth_time: dt.datetime | None = None,
 ) -> tuple[c.SignInEvent, str]:
     """A new sign-in: (event, refresh token); ``ip`` and ``origin_sso`` (the SSO session of a hosted
-    sign-in) count only where the pool tracks sessions (sessions.on_new_lineage); ``lineage_id``:
+    sign-in) count only where the pool tracks sessions (session_tracking.on_new_lineage); ``lineage_id``:
     the lineage's id when the caller must find it again (an authorization code's), else random;
     ``auth_time``: when the user signed in, if not ``now`` (a code exchanged later, a reused SSO
     session): every token of the lineage, refreshed ones included, carries it (OIDC Core §12.2)."""
@@ -83,7 +83,7 @@ def start_lineage(
     token = new_refresh_token()
     if secrets.randbelow(256) == 0:  # now and then, sweep lineages that expired more than a day ago
         conn.execute(t.refresh_tokens.delete().where(t.refresh_tokens.c.expires_at < now - dt.timedelta(days=1)))
-    tracked = sessions.on_new_lineage(conn, pool.id, user.id, now, ip, origin_sso)
+    tracked = session_tracking.on_new_lineage(conn, pool.id, user.id, now, ip, origin_sso)
     conn.execute(
         _NEW_LINEAGE,
         {
