@@ -58,7 +58,7 @@ def test_alg_none_and_hmac_confusion_refused() -> None:
     body = jwt.b64url(json.dumps({"sub": "x", "exp": time.time() + 60}).encode())
     none = jwt.b64url(b'{"alg":"none","kid":"kid-1"}') + "." + body + "."
     assert _problem(none) is jwt.TokenProblem.BAD_ALGORITHM
-    hs = pyjwt.encode({"sub": "x", "exp": time.time() + 60}, "secret", algorithm="HS256", headers={"kid": "kid-1"})
+    hs = pyjwt.encode({"sub": "x", "exp": time.time() + 60}, "s" * 32, algorithm="HS256", headers={"kid": "kid-1"})
     assert _problem(hs) is jwt.TokenProblem.BAD_ALGORITHM
 
 
@@ -67,3 +67,21 @@ def test_expired_unknown_kid_and_malformed_refused() -> None:
     assert _problem(_token(), {"other": KEY.public_key()}) is jwt.TokenProblem.UNKNOWN_KEY
     assert _problem("not-a-token") is jwt.TokenProblem.MALFORMED
     assert _problem(_token(nbf=time.time() + 100)) is jwt.TokenProblem.NOT_YET_VALID
+
+
+def test_deeply_nested_header_or_payload_is_malformed() -> None:
+    deep = b"[" * 5000 + b"]" * 5000
+    _, body, sig = _token().split(".")
+    assert _problem(f"{jwt.b64url(deep)}.{body}.{sig}") is jwt.TokenProblem.MALFORMED
+    head = b'{"alg":"RS256","kid":"kid-1","x":' + deep + b"}"
+    assert _problem(f"{jwt.b64url(head)}.{body}.{sig}") is jwt.TokenProblem.MALFORMED
+    payload = b'{"sub":"x","exp":' + str(int(time.time()) + 60).encode() + b',"x":' + deep + b"}"
+    signed = pyjwt.api_jws.encode(payload, KEY, algorithm="RS256", headers={"kid": "kid-1"})
+    assert _problem(signed) is jwt.TokenProblem.MALFORMED
+
+
+def test_our_header_and_payload_bytes() -> None:
+    token = jwt.sign({"sub": "é", "exp": 1}, "kid-1", KEY)
+    head, body, _ = token.split(".")
+    assert jwt.b64url_decode(head) == b'{"kid":"kid-1","alg":"RS256"}'
+    assert jwt.b64url_decode(body) == '{"sub":"é","exp":1}'.encode()

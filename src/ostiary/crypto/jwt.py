@@ -1,21 +1,48 @@
 """Compact JWS with RS256 (RFC 7515, RFC 7518 §3.3), as Cognito signs its ID and access tokens.
 
-Verification accepts only RS256 with a known ``kid`` (no ``alg: none``, no HMAC confusion), checks
-the signature before reading any claim, then ``exp`` (and ``nbf`` when present).
+Signing and signature verification are joserfc's. Verification accepts only RS256 with a known
+``kid`` (no ``alg: none``, no HMAC confusion), checks the signature before reading any claim, then
+``exp`` (and ``nbf`` when present) through joserfc's claims registry. Header and payload are read
+with the bounded JSON reader (``protocol.jsonlimits``) before joserfc parses either itself. The
+joserfc key of each cryptography key is made once per process (``_jose_key``), as the key ring
+keeps the cryptography keys parsed; the verified-signature cache of access tokens stays in
+``userpools.tokens``.
 """
 
 from __future__ import annotations
 
 import base64
 import enum
-from typing import Any
+import sys
+from collections.abc import Iterable
+from typing import Any, cast
 
 import orjson
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
+from joserfc import jws
+from joserfc.errors import BadSignatureError, ClaimError, JoseError
+from joserfc.jwk import RSAKey
+from joserfc.jws import JWSRegistry
+from joserfc.jwt import JWTClaimsRegistry
 
 from ostiary.protocol.jsonlimits import loads as _loads
+
+
+class _UnboundedSizes(JWSRegistry):
+    # a token is bounded by the request that carries it (max_body_bytes); joserfc's own limits (a
+    # 512-byte header, a 1,024-character signature) would refuse tokens Ostiary accepted
+    max_header_length = sys.maxsize
+    max_payload_length = sys.maxsize
+    max_signature_length = sys.maxsize
+
+
+def bounded_registry(algorithms: Iterable[str]) -> JWSRegistry:
+    """A joserfc JWS registry allowing exactly ``algorithms``; header parameters joserfc does not
+    register are allowed (issuers add their own), sizes are bounded by the request."""
+    return _UnboundedSizes(algorithms=list(algorithms), strict_check_header=False)
+
+
+_RS256 = bounded_registry(("RS256",))
 
 
 class TokenProblem(enum.Enum):
@@ -45,12 +72,24 @@ def _json(obj: dict[str, Any]) -> bytes:
     return orjson.dumps(obj)  # compact UTF-8, keys in insertion order
 
 
+# cryptography key (by identity; the entry holds it, so its id is not reused) → its joserfc key
+_JOSE_KEYS: dict[int, tuple[object, RSAKey]] = {}
+JOSE_KEYS_MAX = 4096
+
+
+def _jose_key(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> RSAKey:
+    hit = _JOSE_KEYS.get(id(key))
+    if hit is not None and hit[0] is key:
+        return hit[1]
+    wrapped = RSAKey.import_key(key)
+    if len(_JOSE_KEYS) >= JOSE_KEYS_MAX:
+        _JOSE_KEYS.clear()
+    _JOSE_KEYS[id(key)] = (key, wrapped)
+    return wrapped
+
+
 def sign(claims: dict[str, Any], kid: str, key: rsa.RSAPrivateKey) -> str:
-    head = b64url(_json({"kid": kid, "alg": "RS256"}))
-    body = b64url(_json(claims))
-    signing_input = f"{head}.{body}".encode("ascii")
-    sig = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    return f"{head}.{body}.{b64url(sig)}"
+    return jws.serialize_compact({"kid": kid, "alg": "RS256"}, _json(claims), _jose_key(key), registry=_RS256)
 
 
 def unverified_header(token: str) -> dict[str, Any]:
@@ -68,29 +107,30 @@ def verify(token: str, keys: dict[str, rsa.RSAPublicKey], now: float, leeway: fl
     parts = token.split(".")
     if len(parts) != 3:
         raise TokenError(TokenProblem.MALFORMED)
-    head = unverified_header(token)
+    head = unverified_header(token)  # bounded (jsonlimits) before joserfc parses the header itself
     if head.get("alg") != "RS256":
         raise TokenError(TokenProblem.BAD_ALGORITHM)
     key = keys.get(str(head.get("kid")))
     if key is None:
         raise TokenError(TokenProblem.UNKNOWN_KEY)
     try:
-        sig = b64url_decode(parts[2])
-        key.verify(sig, f"{parts[0]}.{parts[1]}".encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-    except (InvalidSignature, ValueError):
+        payload = jws.deserialize_compact(token, _jose_key(key), registry=_RS256).payload
+    except BadSignatureError:
         raise TokenError(TokenProblem.BAD_SIGNATURE) from None
+    except (JoseError, TypeError, ValueError):
+        raise TokenError(TokenProblem.MALFORMED) from None
     try:
-        claims = _loads(b64url_decode(parts[1]))
+        claims = _loads(payload)  # joserfc hands the payload over unparsed
     except (ValueError, UnicodeDecodeError):
         raise TokenError(TokenProblem.MALFORMED) from None
     if not isinstance(claims, dict):
         raise TokenError(TokenProblem.MALFORMED)
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or now > exp + leeway:
-        raise TokenError(TokenProblem.EXPIRED)
-    nbf = claims.get("nbf")
-    if isinstance(nbf, (int, float)) and now + leeway < nbf:
-        raise TokenError(TokenProblem.NOT_YET_VALID)
+    # ``now`` stays a float (sub-second expiry); joserfc compares it as given
+    registry = JWTClaimsRegistry(now=cast(int, now), leeway=cast(int, leeway), exp={"essential": True})
+    try:
+        registry.validate({name: claims[name] for name in ("exp", "nbf") if name in claims})
+    except ClaimError as err:
+        raise TokenError(TokenProblem.NOT_YET_VALID if err.claim == "nbf" else TokenProblem.EXPIRED) from None
     return claims
 
 

@@ -3,7 +3,9 @@ Discovery 1.0 §4, RFC 7517/7518).
 
 The issuer's keys are found through ``<issuer>/.well-known/openid-configuration`` → ``jwks_uri`` and
 cached per process (an hour; a token naming an unknown ``kid`` refetches at most once a minute).
-Accepted algorithms: RS256/384/512, PS256/384/512, ES256/384/512 — never ``none`` or HMAC.
+Accepted algorithms: RS256/384/512, PS256/384/512, ES256/384/512 — never ``none`` or HMAC. The JOSE
+work (JWK import, signature verification, the iss/exp/nbf/iat checks) is joserfc's; Ostiary keeps
+the key discovery and cache, the bounded JSON reading (``protocol.jsonlimits``) and its messages.
 Every fetch goes through the egress policy (``ostiary.egress``): issuers must be ``https://`` and
 public unless the operator allow-lists them (``egress_allow``); issuers the operator configured
 (``federation_issuers``, the social defaults) are fetched as trusted. The discovery document must name
@@ -20,13 +22,23 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from joserfc import jws
+from joserfc.errors import (
+    BadSignatureError,
+    ClaimError,
+    ExpiredTokenError,
+    InvalidKeyCurveError,
+    InvalidKeyTypeError,
+    JoseError,
+    KeyParameterError,
+    MissingClaimError,
+    UnsupportedAlgorithmError,
+)
+from joserfc.jwk import JWKRegistry, Key
+from joserfc.jwt import JWTClaimsRegistry
 
 from ostiary import egress
-from ostiary.crypto.jwt import b64url_decode
+from ostiary.crypto.jwt import b64url_decode, bounded_registry
 from ostiary.protocol import jsonlimits
 
 KEYS_TTL = 3600.0
@@ -42,8 +54,11 @@ SOCIAL_ISSUERS = {
     "graph.facebook.com": "https://www.facebook.com",
 }
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
-_CURVES: dict[str, ec.EllipticCurve] = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
+ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+_CURVES = ("P-256", "P-384", "P-521")
+# joserfc verifies the signature; header parameters it does not know are allowed (providers add
+# their own), ``crit`` is honoured, and the size limits are the request's (see bounded_registry)
+_REGISTRY = bounded_registry(ALGORITHMS)
 
 
 class OidcError(ValueError):
@@ -79,22 +94,20 @@ def social_issuers(setting: str) -> dict[str, str]:
     return out
 
 
-def _public_key(jwk: dict[str, Any]) -> Any:
+def _public_key(jwk: dict[str, Any]) -> Key | None:
+    """The joserfc key of one JWK of a JWKS (RSA, or EC on a NIST curve); None for other kinds.
+    Each key is imported on its own (not with KeySet.import_key_set, which refuses the whole set
+    for one malformed key and gives a key without ``kid`` a thumbprint one): a malformed key is
+    skipped, the others keep working, and a key without ``kid`` answers tokens without one."""
     kty = jwk.get("kty")
-    if kty == "RSA":
-        n = int.from_bytes(b64url_decode(jwk["n"]), "big")
-        e = int.from_bytes(b64url_decode(jwk["e"]), "big")
-        return rsa.RSAPublicNumbers(e, n).public_key()
-    if kty == "EC" and jwk.get("crv") in _CURVES:
-        x = int.from_bytes(b64url_decode(jwk["x"]), "big")
-        y = int.from_bytes(b64url_decode(jwk["y"]), "big")
-        return ec.EllipticCurvePublicNumbers(x, y, _CURVES[jwk["crv"]]).public_key()
+    if kty == "RSA" or (kty == "EC" and jwk.get("crv") in _CURVES):
+        return JWKRegistry.import_key(jwk)
     return None
 
 
 @dataclass
 class _Issuer:
-    keys: dict[str, Any]
+    keys: dict[str, Key]
     fetched: float
 
 
@@ -105,7 +118,7 @@ class KeyCache:
         self._issuers: dict[str, _Issuer] = {}
         self._lock = threading.Lock()
 
-    def _fetch(self, issuer: str, policy: egress.Policy, trusted: bool) -> dict[str, Any]:
+    def _fetch(self, issuer: str, policy: egress.Policy, trusted: bool) -> dict[str, Key]:
         try:
             discovery = _document(policy, issuer.rstrip("/") + "/.well-known/openid-configuration", trusted)
             if str(discovery.get("issuer") or "").rstrip("/") != issuer.rstrip("/"):
@@ -118,19 +131,19 @@ class KeyCache:
                 raise ValueError("not a JWKS")
         except (egress.EgressError, ValueError):
             raise OidcError(f"Could not retrieve the signing keys of {issuer}") from None
-        keys: dict[str, Any] = {}
+        keys: dict[str, Key] = {}
         for jwk in documents:
             if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
                 continue
             try:
                 key = _public_key(jwk)
-            except (KeyError, ValueError):
+            except (JoseError, KeyError, TypeError, ValueError):
                 continue
             if key is not None:
                 keys[str(jwk.get("kid", ""))] = key
         return keys
 
-    def key(self, issuer: str, kid: str, policy: egress.Policy, trusted: bool = False) -> Any:
+    def key(self, issuer: str, kid: str, policy: egress.Policy, trusted: bool = False) -> Key | None:
         now = time.monotonic()
         with self._lock:
             entry = self._issuers.get(issuer)
@@ -151,24 +164,46 @@ class KeyCache:
 KEYS = KeyCache()
 
 
-def _check_signature(alg: str, key: Any, signing_input: bytes, sig: bytes) -> None:
-    family, bits = alg[:2], alg[2:]
-    digest = _HASHES.get(bits)
-    if digest is None:
-        raise OidcError("Unsupported token signing algorithm")
+def _check_signature(token: str, key: Key) -> bytes:
+    """The payload of ``token`` once joserfc has checked its signature by ``key``."""
     try:
-        if family == "RS" and isinstance(key, rsa.RSAPublicKey):
-            key.verify(sig, signing_input, padding.PKCS1v15(), digest())
-        elif family == "PS" and isinstance(key, rsa.RSAPublicKey):
-            key.verify(sig, signing_input, padding.PSS(padding.MGF1(digest()), padding.PSS.DIGEST_LENGTH), digest())
-        elif family == "ES" and isinstance(key, ec.EllipticCurvePublicKey):
-            half = len(sig) // 2
-            der = encode_dss_signature(int.from_bytes(sig[:half], "big"), int.from_bytes(sig[half:], "big"))
-            key.verify(der, signing_input, ec.ECDSA(digest()))
-        else:
-            raise OidcError("Unsupported token signing algorithm")
-    except InvalidSignature:
+        return jws.deserialize_compact(token, key, registry=_REGISTRY).payload
+    except BadSignatureError:
         raise OidcError("Token signature is invalid") from None
+    except (UnsupportedAlgorithmError, InvalidKeyTypeError, InvalidKeyCurveError, KeyParameterError):
+        raise OidcError("Unsupported token signing algorithm") from None
+    except (JoseError, TypeError, ValueError):
+        raise OidcError("Token is malformed") from None
+
+
+_CLAIM_ERRORS = {
+    "iss": "Token issuer does not match the provider",
+    "exp": "Token is expired",
+    "nbf": "Token is not yet valid",
+    "iat": "Token was issued in the future",
+}
+
+
+def _check_claims(claims: dict[str, Any], issuer: str, moment: float) -> None:
+    """``iss`` (trailing slash or not), then ``exp`` (required), ``nbf`` and ``iat``, each with
+    LEEWAY, through joserfc's claims registry, in that order whatever order the token lists them."""
+    base = issuer.rstrip("/")
+    registry = JWTClaimsRegistry(
+        now=int(moment),
+        leeway=int(LEEWAY),
+        iss={"essential": True, "values": [base, base + "/"]},
+        exp={"essential": True},
+    )
+    # the claims the registry checks, in the order their errors take precedence
+    checked = {name: claims[name] for name in _CLAIM_ERRORS if name in claims}
+    try:
+        registry.validate(checked)
+    except MissingClaimError as err:
+        raise OidcError(_CLAIM_ERRORS["iss" if "iss" in err.claim.split(",") else "exp"]) from None
+    except ExpiredTokenError:
+        raise OidcError(_CLAIM_ERRORS["exp"]) from None
+    except ClaimError as err:
+        raise OidcError(_CLAIM_ERRORS.get(err.claim, "Token is malformed")) from None
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
@@ -199,8 +234,9 @@ def verify(
     if len(parts) != 3:
         raise OidcError("Token is malformed")
     try:
+        # the header is read here first: bounded (jsonlimits) before joserfc parses it itself
         head = jsonlimits.loads(b64url_decode(parts[0]))
-        sig = b64url_decode(parts[2])
+        b64url_decode(parts[2])
     except (ValueError, UnicodeDecodeError):
         raise OidcError("Token is malformed") from None
     if not isinstance(head, dict):
@@ -211,20 +247,14 @@ def verify(
     key = keys.key(issuer, str(head.get("kid", "")), policy, trusted)
     if key is None:
         raise OidcError("No matching signing key for the token")
-    _check_signature(alg, key, f"{parts[0]}.{parts[1]}".encode("ascii"), sig)
-    claims = unverified_claims(token)
-    if str(claims.get("iss", "")).rstrip("/") != issuer.rstrip("/"):
-        raise OidcError("Token issuer does not match the provider")
-    moment = time.time() if now is None else now
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or moment > exp + LEEWAY:
-        raise OidcError("Token is expired")
-    nbf = claims.get("nbf")
-    if isinstance(nbf, (int, float)) and moment + LEEWAY < nbf:
-        raise OidcError("Token is not yet valid")
-    iat = claims.get("iat")
-    if isinstance(iat, (int, float)) and moment + LEEWAY < iat:
-        raise OidcError("Token was issued in the future")
+    payload = _check_signature(token, key)
+    try:
+        claims = jsonlimits.loads(payload)  # joserfc hands the payload over unparsed
+    except (ValueError, UnicodeDecodeError):
+        raise OidcError("Token is malformed") from None
+    if not isinstance(claims, dict):
+        raise OidcError("Token is malformed")
+    _check_claims(claims, issuer, time.time() if now is None else now)
     return claims
 
 
