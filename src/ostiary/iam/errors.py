@@ -120,8 +120,6 @@ class PasswordPolicyViolationException(ServiceError):
 
 class PolicyEvaluationException(ServiceError):
     code = "PolicyEvaluationException"
-    status = 500
-    sender_fault = False
 
 
 class PolicyNotAttachableException(ServiceError):
@@ -146,8 +144,6 @@ class ServiceAccessNotEnabledException(ServiceError):
 
 class ServiceFailureException(ServiceError):
     code = "ServiceFailureException"
-    status = 500
-    sender_fault = False
 
 
 class ServiceNotSupportedException(ServiceError):

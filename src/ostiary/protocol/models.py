@@ -84,7 +84,11 @@ VALIDATION_CODES = {"cognito-idp": "InvalidParameterException"}
 
 @functools.cache
 def service_spec(name: str) -> ServiceSpec:
-    model = service_model(name)
+    return spec_from_model(name, service_model(name))
+
+
+def spec_from_model(name: str, model: ServiceModel) -> ServiceSpec:
+    """The spec of a service model (one of botocore's, or a test's: tests/protocol/test_fixtures.py)."""
     raw_ops = model._service_description["operations"]
     anonymous = frozenset(
         op
@@ -359,16 +363,23 @@ class _Converter:
         return value if self.fn is None else self.fn(value)
 
 
-_CONVERTERS: dict[int, tuple[Shape, _Converter]] = {}
+# Keyed by (model, shape name), not by the Shape object: botocore builds a new Shape object at each
+# level of a recursive shape (a structure that holds itself), so an object key would never end the
+# walk (found by botocore's protocol fixtures, tests/protocol/test_fixtures.py).
+_CONVERTERS: dict[tuple[int, str], tuple[Any, _Converter]] = {}
 
 
-def _needs_conversion(shape: Shape, seen: set[int]) -> bool:
+def _key(shape: Shape) -> tuple[int, str]:
+    return id(shape._shape_resolver), shape.name
+
+
+def _needs_conversion(shape: Shape, seen: set[tuple[int, str]]) -> bool:
     t = shape.type_name
     if t in ("timestamp", "blob"):
         return True
-    if id(shape) in seen:
+    if _key(shape) in seen:
         return False
-    seen.add(id(shape))
+    seen.add(_key(shape))
     if t == "structure":
         return any(_needs_conversion(m, seen) for m in shape.members.values())
     if t == "list":
@@ -379,11 +390,14 @@ def _needs_conversion(shape: Shape, seen: set[int]) -> bool:
 
 
 def _converter(shape: Shape) -> _Converter:
-    hit = _CONVERTERS.get(id(shape))
+    key = _key(shape)
+    hit = _CONVERTERS.get(key)
     if hit is not None:
         return hit[1]
     conv = _Converter()
-    _CONVERTERS[id(shape)] = (shape, conv)  # the shape is kept alive, so its id stays unique
+    # registered before its members are built, so that a recursive member finds it; the model's
+    # resolver is kept alive, so its id stays unique
+    _CONVERTERS[key] = (shape._shape_resolver, conv)
     t = shape.type_name
     if not _needs_conversion(shape, set()):
         return conv

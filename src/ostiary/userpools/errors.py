@@ -1,7 +1,7 @@
 """cognito-idp errors: one class per exception shape of the botocore model (code = shape name).
 
-The protocol layer takes each error's wire code and HTTP status from the model; tests check that
-every class here names an exception shape that exists.
+The protocol layer takes each error's wire code and HTTP status from the model;
+tests/protocol/test_errors.py checks that every class here names an exception shape that exists.
 """
 
 from __future__ import annotations
@@ -59,14 +59,10 @@ class GroupExistsException(ServiceError):
 
 class InternalErrorException(ServiceError):
     code = "InternalErrorException"
-    status = 500
-    sender_fault = False
 
 
 class InternalServerException(ServiceError):
     code = "InternalServerException"
-    status = 500
-    sender_fault = False
 
 
 class InvalidEmailRoleAccessPolicyException(ServiceError):
