@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
+from ostiary.crypto.totp import TOTP_STEP, hotp, totp_match
 from ostiary.iam.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -40,7 +41,6 @@ from ostiary.protocol.errors import AccessDenied, ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools.mfa import TOTP_STEP, hotp, totp_match
 
 MAX_DEVICES_PER_USER = 8  # IAM and STS quotas: MFA devices in use per user
 SEED_BYTES = 40  # 64 base32 characters

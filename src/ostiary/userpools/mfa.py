@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
-import hmac
 import os
-import struct
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +20,7 @@ from urllib.parse import quote
 from sqlalchemy import Connection, select, update
 
 from ostiary.crypto.secrets import SecretBox
+from ostiary.crypto.totp import totp_match, totp_reused
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -91,52 +89,14 @@ def set_user_pool_mfa_config(ctx: RequestContext, params: Params) -> Result:
 
 
 # --------------------------------------------------------------------------------------------
-# TOTP (RFC 6238 over RFC 4226: HMAC-SHA1, 30-second steps, 6 digits), as authenticator apps do
+# TOTP software tokens (the RFC 6238 math and the no-reuse rule: ostiary.crypto.totp)
 
-TOTP_STEP = 30
-TOTP_DIGITS = 6
-TOTP_WINDOW = 1  # one step either side of now
 TOTP_SECRET_CONTEXT = "totp:"
 
 
 def new_totp_secret() -> str:
     """A 160-bit secret, base32 without padding (32 characters), as AssociateSoftwareToken returns."""
     return base64.b32encode(os.urandom(20)).decode().rstrip("=")
-
-
-def hotp(secret_b32: str, counter: int, digits: int = TOTP_DIGITS) -> str:
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8), casefold=True)
-    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = mac[-1] & 0x0F
-    value = (struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits
-    return f"{value:0{digits}d}"
-
-
-def totp_match(secret_b32: str, code: str, now: float, last_step: int | None) -> int | None:
-    """The time step ``code`` belongs to (within the window), or None; a step at or before
-    ``last_step`` never matches again (no code reuse)."""
-    if len(code) != TOTP_DIGITS or not code.isdigit():
-        return None
-    current = int(now) // TOTP_STEP
-    for step in range(current - TOTP_WINDOW, current + TOTP_WINDOW + 1):
-        if last_step is not None and step <= last_step:
-            continue
-        if hmac.compare_digest(hotp(secret_b32, step), code):
-            return step
-    return None
-
-
-def totp_reused(secret_b32: str, code: str, now: float, last_step: int | None) -> bool:
-    """Whether ``code`` is the code of a time step within the window that was already used (at or
-    before ``last_step``): AWS answers ExpiredCodeException "Your software token has already been
-    used once." rather than CodeMismatchException."""
-    if last_step is None or len(code) != TOTP_DIGITS or not code.isdigit():
-        return False
-    current = int(now) // TOTP_STEP
-    return any(
-        hmac.compare_digest(hotp(secret_b32, step), code)
-        for step in range(current - TOTP_WINDOW, min(current + TOTP_WINDOW, last_step) + 1)
-    )
 
 
 def otpauth_uri(secret_b32: str, account: str, issuer: str) -> str:
