@@ -68,6 +68,7 @@ def issuer() -> Iterator[Issuer]:
     it = Issuer()
     yield it
     it.httpd.shutdown()
+    it.httpd.server_close()
 
 
 @pytest.fixture(scope="module")
