@@ -55,8 +55,6 @@ ALLOWED_PACKAGE_CYCLES: frozenset[frozenset[str]] = frozenset(
         # component hangs on that edge (crypto -> protocol for errors, federation -> crypto, ...).
         # iam -> userpools went with TOTP's move to crypto/totp.py (issue 12 item 4).
         frozenset({"crypto", "federation", "iam", "protocol"}),
-        # identitypools/credentials.py -> sts.sessions; sts/federated.py -> identitypools.openid.
-        frozenset({"identitypools", "sts"}),
     }
 )
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.engine import Row
 
+from ostiary.federation import cognito_identity
 from ostiary.iam import policy
 from ostiary.iam.aws_managed import GUEST_SESSION_POLICY
 from ostiary.identitypools import identities, openid, pools
@@ -202,7 +203,7 @@ def get_credentials_for_identity(ctx: RequestContext, params: Params) -> Result:
         request = policy.RequestContext(
             action=action,
             resource=role_arn,
-            principal_arn=openid.PROVIDER,
+            principal_arn=cognito_identity.PROVIDER,
             principal_type="Federated",
             keys={**keys, **{f"aws:RequestTag/{k}": [v] for k, v in tags.items()}, "aws:TagKeys": list(tags)},
         )
@@ -215,7 +216,7 @@ def get_credentials_for_identity(ctx: RequestContext, params: Params) -> Result:
             session_name=SESSION_NAME,
             duration=SESSION_SECONDS,
             tags=tags,
-            federation={"provider": openid.PROVIDER, "sub": identity_id, "aud": pool.id, "amr": amr},
+            federation={"provider": cognito_identity.PROVIDER, "sub": identity_id, "aud": pool.id, "amr": amr},
             # guests of the enhanced flow get Cognito's scope-down policy as a session policy
             policy_arns=[GUEST_SESSION_POLICY] if not authenticated else [],
         ),

@@ -28,9 +28,8 @@ from sqlalchemy import Connection
 
 from ostiary import egress
 from ostiary.crypto import jwt
-from ostiary.federation import oidc, saml
+from ostiary.federation import cognito_identity, oidc, saml
 from ostiary.iam.providers import find_oidc_provider, find_saml_provider
-from ostiary.identitypools import openid
 from ostiary.identitypools.errors import NotAuthorizedException
 from ostiary.identitypools.pools import IdentityPool, canonical_user_pool_provider, issuer_names, user_pool_of
 from ostiary.protocol import jsonlimits
@@ -107,7 +106,7 @@ def _user_pool_login(
 
 def _openid_login(ctx: RequestContext, pool: IdentityPool, token: str) -> Login:
     try:
-        claims = openid.verify(ctx.keys, ctx.settings, token, ctx.now.timestamp())
+        claims = cognito_identity.verify(ctx.keys, ctx.settings, token, ctx.now.timestamp())
     except jwt.TokenError as err:
         if err.problem is jwt.TokenProblem.EXPIRED:
             raise NotAuthorizedException(f"Invalid login token. Token expired: {int(ctx.now.timestamp())}") from None
@@ -116,10 +115,10 @@ def _openid_login(ctx: RequestContext, pool: IdentityPool, token: str) -> Login:
         raise NotAuthorizedException("Invalid login token. Incorrect token audience.")
     amr = [str(a) for a in claims.get("amr") or []]
     return Login(
-        provider=openid.PROVIDER,
+        provider=cognito_identity.PROVIDER,
         subject=str(claims.get("sub")),
-        amr=amr[-1] if len(amr) > 2 else openid.PROVIDER,
-        mapping_key=openid.PROVIDER,
+        amr=amr[-1] if len(amr) > 2 else cognito_identity.PROVIDER,
+        mapping_key=cognito_identity.PROVIDER,
         claims=claims,
         linkable=False,
     )
@@ -155,7 +154,7 @@ def verify(
                     "Developer provider logins are accepted only by GetOpenIdTokenForDeveloperIdentity."
                 )
             login = developer_login(pool, token)
-        elif provider == openid.PROVIDER:
+        elif provider == cognito_identity.PROVIDER:
             login = _openid_login(ctx, pool, token)
         elif provider.startswith("cognito-idp.") or (user_pool_id and pool.user_pool_clients(user_pool_id)):
             # a user pool, by its cognito-idp name or its issuer's (an IAM OIDC provider of the same
@@ -260,7 +259,9 @@ def needs_offload(body: bytes) -> bool:
         logins = jsonlimits.loads(body).get("Logins") or {}
     except (ValueError, AttributeError):
         return False
-    return isinstance(logins, dict) and any(not str(k).startswith(("cognito-idp.", openid.PROVIDER)) for k in logins)
+    return isinstance(logins, dict) and any(
+        not str(k).startswith(("cognito-idp.", cognito_identity.PROVIDER)) for k in logins
+    )
 
 
 def amr(logins: list[Login]) -> list[str]:

@@ -11,7 +11,8 @@ Issuer: ``<public URL>/cognito-identity`` (discovery at ``<iss>/.well-known/open
 JWKS at ``<iss>/.well-known/jwks_uri`` — AWS's file name), or, with ``issuer_style = "aws"``,
 ``https://cognito-identity.amazonaws.com``. Either way STS knows the issuer as the built-in provider
 ``cognito-identity.amazonaws.com`` (condition keys ``cognito-identity.amazonaws.com:aud/sub/amr``):
-``provider_of(settings, iss)`` and ``verify`` are the functions to use there.
+``provider_of(settings, iss)`` and ``verify`` (federation/cognito_identity.py, with the issuer's
+names: what STS and the Logins map trust) are the functions to use there.
 """
 
 from __future__ import annotations
@@ -19,36 +20,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 from sqlalchemy import Connection, select
 
 from ostiary.config import Settings
 from ostiary.crypto import jwt
 from ostiary.crypto.keys import KeyRing, create_keys
 from ostiary.crypto.secrets import SecretBox
+from ostiary.federation.cognito_identity import ALG, issuer
+from ostiary.federation.cognito_identity import OWNER as OWNER  # the key owner, also the routes' path
 from ostiary.store import tables as t
 
-OWNER = "cognito-identity"
-PROVIDER = "cognito-identity.amazonaws.com"
-AWS_ISSUER = "https://cognito-identity.amazonaws.com"
-ALG = "RS512"
 POOL_ARN_CLAIM = "https://cognito-identity.amazonaws.com/identity-pool-arn"
 TAGS_CLAIM = "https://aws.amazon.com/tags"
 DEFAULT_SECONDS = 600  # GetOpenIdToken: 10 minutes
 DEVELOPER_DEFAULT_SECONDS = 900  # GetOpenIdTokenForDeveloperIdentity without TokenDuration
-
-
-def issuer(settings: Settings) -> str:
-    if settings.issuer_style == "aws":
-        return AWS_ISSUER
-    return f"{settings.effective_public_url}/{OWNER}"
-
-
-def provider_of(settings: Settings, iss: str) -> str | None:
-    """``cognito-identity.amazonaws.com`` when ``iss`` is this issuer (local or AWS style), else None."""
-    return PROVIDER if iss in (issuer(settings), AWS_ISSUER) else None
 
 
 def ensure_keys(conn: Connection, box: SecretBox) -> None:
@@ -88,39 +75,6 @@ def mint(
     body = jwt.b64url(json.dumps(claims, separators=(",", ":")).encode())
     sig = key.private.sign(f"{head}.{body}".encode("ascii"), padding.PKCS1v15(), hashes.SHA512())
     return f"{head}.{body}.{jwt.b64url(sig)}"
-
-
-def verify(keys: KeyRing, settings: Settings, token: str, now: float) -> dict[str, Any]:
-    """The claims of a token this issuer signed, valid at ``now``; else ``jwt.TokenError``.
-
-    Checks the signature (RS512, a known kid), ``iss`` and ``exp``; the caller checks ``aud``.
-    """
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise jwt.TokenError(jwt.TokenProblem.MALFORMED)
-    head = jwt.unverified_header(token)
-    if head.get("alg") != ALG:
-        raise jwt.TokenError(jwt.TokenProblem.BAD_ALGORITHM)
-    try:
-        public = keys.public_keys(OWNER, str(head.get("kid")))
-    except KeyError:
-        raise jwt.TokenError(jwt.TokenProblem.UNKNOWN_KEY) from None
-    key: rsa.RSAPublicKey | None = public.get(str(head.get("kid")))
-    if key is None:
-        raise jwt.TokenError(jwt.TokenProblem.UNKNOWN_KEY)
-    try:
-        key.verify(
-            jwt.b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"), padding.PKCS1v15(), hashes.SHA512()
-        )
-        claims = json.loads(jwt.b64url_decode(parts[1]))
-    except (InvalidSignature, ValueError):
-        raise jwt.TokenError(jwt.TokenProblem.BAD_SIGNATURE) from None
-    if not isinstance(claims, dict) or provider_of(settings, str(claims.get("iss"))) is None:
-        raise jwt.TokenError(jwt.TokenProblem.MALFORMED)
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or now > exp:
-        raise jwt.TokenError(jwt.TokenProblem.EXPIRED)
-    return claims
 
 
 def jwks(keys: KeyRing) -> dict[str, Any]:

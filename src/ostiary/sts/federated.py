@@ -23,7 +23,7 @@ from typing import Any
 
 from ostiary import egress
 from ostiary.crypto import jwt
-from ostiary.federation import oidc, saml
+from ostiary.federation import cognito_identity, oidc, saml
 from ostiary.iam import policy
 from ostiary.iam.providers import find_oidc_provider, find_saml_provider, issuer_path
 from ostiary.protocol.context import RequestContext
@@ -126,11 +126,9 @@ def _web_identity_claims(ctx: RequestContext, token: str, role_account: str) -> 
             "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)"
         ) from None
     iss = str(unverified.get("iss") or "")
-    from ostiary.identitypools import openid
-
-    if openid.provider_of(ctx.settings, iss) is not None:
+    if cognito_identity.provider_of(ctx.settings, iss) is not None:
         try:
-            claims = openid.verify(ctx.keys, ctx.settings, token, time.time())
+            claims = cognito_identity.verify(ctx.keys, ctx.settings, token, time.time())
         except jwt.TokenError as err:
             if err.problem is jwt.TokenProblem.EXPIRED:
                 raise ExpiredWebIdentityToken(

@@ -1,0 +1,72 @@
+"""The built-in web identity provider ``cognito-identity.amazonaws.com``: Ostiary's cognito-identity
+OpenID issuer, as the modules that trust its tokens see it (STS AssumeRoleWithWebIdentity, identity
+pools' Logins): its issuer URLs, its signing-key owner and the verification of its tokens. No
+operations; the tokens are minted by identitypools/openid.py (GetOpenIdToken and
+GetOpenIdTokenForDeveloperIdentity), which also serves the discovery document and the JWKS.
+
+Issuer: ``<public URL>/cognito-identity``, or, with ``issuer_style = "aws"``,
+``https://cognito-identity.amazonaws.com``; a token of either is this provider's
+(``provider_of``). Tokens are JWS compact signed RS512 with the key of owner ``cognito-identity``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from ostiary.config import Settings
+from ostiary.crypto import jwt
+from ostiary.crypto.keys import KeyRing
+
+OWNER = "cognito-identity"
+PROVIDER = "cognito-identity.amazonaws.com"
+AWS_ISSUER = "https://cognito-identity.amazonaws.com"
+ALG = "RS512"
+
+
+def issuer(settings: Settings) -> str:
+    if settings.issuer_style == "aws":
+        return AWS_ISSUER
+    return f"{settings.effective_public_url}/{OWNER}"
+
+
+def provider_of(settings: Settings, iss: str) -> str | None:
+    """``cognito-identity.amazonaws.com`` when ``iss`` is this issuer (local or AWS style), else None."""
+    return PROVIDER if iss in (issuer(settings), AWS_ISSUER) else None
+
+
+def verify(keys: KeyRing, settings: Settings, token: str, now: float) -> dict[str, Any]:
+    """The claims of a token this issuer signed, valid at ``now``; else ``jwt.TokenError``.
+
+    Checks the signature (RS512, a known kid), ``iss`` and ``exp``; the caller checks ``aud``.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise jwt.TokenError(jwt.TokenProblem.MALFORMED)
+    head = jwt.unverified_header(token)
+    if head.get("alg") != ALG:
+        raise jwt.TokenError(jwt.TokenProblem.BAD_ALGORITHM)
+    try:
+        public = keys.public_keys(OWNER, str(head.get("kid")))
+    except KeyError:
+        raise jwt.TokenError(jwt.TokenProblem.UNKNOWN_KEY) from None
+    key: rsa.RSAPublicKey | None = public.get(str(head.get("kid")))
+    if key is None:
+        raise jwt.TokenError(jwt.TokenProblem.UNKNOWN_KEY)
+    try:
+        key.verify(
+            jwt.b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"), padding.PKCS1v15(), hashes.SHA512()
+        )
+        claims = json.loads(jwt.b64url_decode(parts[1]))
+    except (InvalidSignature, ValueError):
+        raise jwt.TokenError(jwt.TokenProblem.BAD_SIGNATURE) from None
+    if not isinstance(claims, dict) or provider_of(settings, str(claims.get("iss"))) is None:
+        raise jwt.TokenError(jwt.TokenProblem.MALFORMED)
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)) or now > exp:
+        raise jwt.TokenError(jwt.TokenProblem.EXPIRED)
+    return claims
