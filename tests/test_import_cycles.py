@@ -24,22 +24,6 @@ ROOT = "ostiary"
 # whoever breaks a cycle removes (or narrows) its entry here in the same commit.
 ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
-        # IAM's shared queries inside operation modules (users.py's private helpers, authz reading
-        # managed/group policies): being moved to query-only modules (paging, attachments, membership).
-        frozenset(
-            {
-                "iam.account",
-                "iam.authz",
-                "iam.groups",
-                "iam.instance_profiles",
-                "iam.login_profiles",
-                "iam.managed",
-                "iam.roles",
-                "iam.service_credentials",
-                "iam.tagging",
-                "iam.users",
-            }
-        ),
         # Sign-in (userpools/auth.py, being split into userpools/signin/) and the modules whose
         # queries it shares: selfservice.signed_in (passkeys), users -> selfservice.auth_factors.
         frozenset({"userpools.auth", "userpools.passkeys", "userpools.selfservice", "userpools.users"}),

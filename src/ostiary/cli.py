@@ -62,7 +62,7 @@ def _print_key(settings: Settings, akid: str, secret: str, account: str) -> None
 
 def _bootstrap(settings: Settings) -> None:
     from ostiary.app import build_runtime
-    from ostiary.iam.accounts import bootstrap
+    from ostiary.iam.account_store import bootstrap
     from ostiary.notify.outbox import purge_expired
 
     runtime = build_runtime(settings)
@@ -166,7 +166,7 @@ def accounts() -> None:
 def accounts_create(name: str, account_id: str, **opts: Any) -> None:
     """Create an account and print its root access key."""
     from ostiary.app import build_runtime
-    from ostiary.iam.accounts import create_account
+    from ostiary.iam.account_store import create_account
 
     settings = _settings(**opts)
     runtime = build_runtime(settings)
@@ -182,7 +182,7 @@ def accounts_create(name: str, account_id: str, **opts: Any) -> None:
 def accounts_list(**opts: Any) -> None:
     """List accounts."""
     from ostiary.app import build_runtime
-    from ostiary.iam.accounts import list_accounts
+    from ostiary.iam.account_store import list_accounts
 
     runtime = build_runtime(_settings(**opts))
     table = Table(title="Accounts")

@@ -34,8 +34,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ostiary.iam import inline, policy
-from ostiary.iam.principals import Decision, Principal, PrincipalKind, arn_account, authorize
+from ostiary.iam import attachments, inline, policy
+from ostiary.iam.membership import groups_of
+from ostiary.iam.principals import Principal, PrincipalKind, arn_account, authorize
 from ostiary.store import tables as t
 from ostiary.store.db import Store
 
@@ -125,7 +126,7 @@ class Authorizer:
             found = self._policies(principal) if principal.access_key_id.startswith("ASIA") else None
             if found is not None and _session_token_blocks(found, action):
                 return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.IDENTITY)
-            if authorize(principal, action, resource) is Decision.ALLOW:
+            if authorize(principal, action, resource) is policy.Decision.ALLOW:
                 return policy.Evaluation(policy.Decision.ALLOW)
             return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.RESOURCE)
         if principal.kind not in (PrincipalKind.USER, PrincipalKind.ASSUMED_ROLE, PrincipalKind.FEDERATED_USER):
@@ -159,24 +160,6 @@ class Authorizer:
             session=found.session,
             resource_account=_resource_account(resource),
         )
-
-    def decide(
-        self,
-        principal: Principal,
-        action: str,
-        resource: str,
-        source_ip: str,
-        now: dt.datetime,
-        secure: bool,
-        extra: dict[str, list[str]] | None = None,
-        region: str = "",
-    ) -> Decision:
-        outcome = self.evaluate(principal, action, resource, source_ip, now, secure, extra, region).decision
-        return {
-            policy.Decision.ALLOW: Decision.ALLOW,
-            policy.Decision.EXPLICIT_DENY: Decision.EXPLICIT_DENY,
-            policy.Decision.IMPLICIT_DENY: Decision.IMPLICIT_DENY,
-        }[outcome]
 
 
 def denied_message(principal_arn: str, action: str, resource: str, evaluation: policy.Evaluation) -> str:
@@ -407,9 +390,7 @@ def _tag_keys(tags: Any) -> dict[str, list[str]]:
 
 
 def _entity_policies(conn: Connection, account: str, kind: str, key: str) -> list[str]:
-    from ostiary.iam import managed
-
-    return inline.documents(conn, account, kind, key) + managed.attached_documents(conn, account, kind, key)
+    return inline.documents(conn, account, kind, key) + attachments.attached_documents(conn, account, kind, key)
 
 
 def _boundary(conn: Connection, account: str, arn: str | None) -> list[policy.Policy] | None:
@@ -417,9 +398,7 @@ def _boundary(conn: Connection, account: str, arn: str | None) -> list[policy.Po
     boundary naming no policy ``account`` may use (e.g. another account's) allows nothing."""
     if not arn:
         return None
-    from ostiary.iam import managed
-
-    document = managed.default_document(conn, arn, account)
+    document = attachments.default_document(conn, arn, account)
     return _parsed([document]) if document else []
 
 
@@ -493,8 +472,6 @@ def _caller_policies(store: Store, principal: Principal) -> CallerPolicies:
             ).first()
             if user is None:
                 return CallerPolicies([])
-            from ostiary.iam.groups import groups_of
-
             documents = _entity_policies(conn, principal.account_id, "user", name_key)
             for group_key in groups_of(conn, principal.account_id, name_key):
                 documents += _entity_policies(conn, principal.account_id, "group", group_key)
@@ -524,11 +501,9 @@ def _caller_policies(store: Store, principal: Principal) -> CallerPolicies:
                 return CallerPolicies([])
             session_docs: list[str] | None = None
             if session.session_policy or session.policy_arns:
-                from ostiary.iam import managed
-
                 session_docs = [session.session_policy] if session.session_policy else []
                 for arn in session.policy_arns or []:
-                    document = managed.default_document(conn, arn, principal.account_id)
+                    document = attachments.default_document(conn, arn, principal.account_id)
                     if document:
                         session_docs.append(document)
             keys = _tag_keys(role.tags)
@@ -557,11 +532,9 @@ def root_identity() -> list[policy.Policy]:
 
 
 def _session_documents(conn: Connection, session: Any) -> list[str]:
-    from ostiary.iam import managed
-
     documents = [session.session_policy] if session.session_policy else []
     for arn in session.policy_arns or []:
-        document = managed.default_document(conn, arn, session.account_id)
+        document = attachments.default_document(conn, arn, session.account_id)
         if document:
             documents.append(document)
     return documents
@@ -585,8 +558,6 @@ def _federated_user_policies(conn: Connection, principal: Principal, session: An
         ).first()
         if user is None:
             return CallerPolicies([])
-        from ostiary.iam.groups import groups_of
-
         documents = _entity_policies(conn, account, "user", name_key)
         for group_key in groups_of(conn, account, name_key):
             documents += _entity_policies(conn, account, "group", group_key)

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from ostiary.iam import tagging
+from ostiary.iam.entities import get_user as get_user_row
 from ostiary.iam.errors import (
     DuplicateCertificateException,
     DuplicateSSHPublicKeyException,
@@ -45,10 +46,9 @@ from ostiary.iam.errors import (
     NoSuchEntityException,
     UnrecognizedPublicKeyEncodingException,
 )
+from ostiary.iam.paging import page
 from ostiary.iam.principals import PrincipalKind
 from ostiary.iam.tagging import merge_tags
-from ostiary.iam.users import _get as get_user_row
-from ostiary.iam.users import _page
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
@@ -210,7 +210,7 @@ def list_ssh_public_keys(ctx: RequestContext, params: Params) -> Result:
         {"UserName": user.name, "SSHPublicKeyId": r.key_id, "Status": r.status, "UploadDate": utc(r.uploaded_at)}
         for r in rows
     ]
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"SSHPublicKeys": chunk, **extra}
 
 
@@ -363,7 +363,7 @@ def list_signing_certificates(ctx: RequestContext, params: Params) -> Result:
             .where(c.account_id == ctx.account_id, _owned_by(user_key))
             .order_by(c.uploaded_at, c.certificate_id)
         ).all()
-    chunk, extra = _page([_signing_type(user_name, r) for r in rows], params)
+    chunk, extra = page([_signing_type(user_name, r) for r in rows], params)
     return {"Certificates": chunk, **extra}
 
 
@@ -532,7 +532,7 @@ def list_server_certificates(ctx: RequestContext, params: Params) -> Result:
             select(t.iam_server_certificates).where(s.account_id == ctx.account_id).order_by(s.name_key)
         ).all()
     items = [_server_metadata(r) for r in rows if r.path.startswith(prefix)]
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"ServerCertificateMetadataList": chunk, **extra}
 
 

@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ostiary.iam.account import password_policy
+from ostiary.iam.account_settings import password_policy
+from ostiary.iam.entities import user_arn
 from ostiary.iam.errors import CredentialReportExpiredException, CredentialReportNotPresentException
-from ostiary.iam.users import user_arn
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ostiary.iam.accounts import ensure_account, first_account_id, key_id_known
+from ostiary.iam.account_store import ensure_account, first_account_id, key_id_known
 from ostiary.iam.principals import Principal, root_principal
 from ostiary.store.db import Store
 

@@ -13,10 +13,13 @@ from urllib.parse import quote
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
-from ostiary.iam import inline, managed
+from ostiary.iam import inline
+from ostiary.iam.attachments import attached_arns
+from ostiary.iam.documents import check_document
+from ostiary.iam.entities import get_user, user_type
 from ostiary.iam.errors import DeleteConflictException, EntityAlreadyExistsException, NoSuchEntityException
-from ostiary.iam.users import _get as get_user
-from ostiary.iam.users import _page, _user_type, check_document
+from ostiary.iam.membership import groups_of
+from ostiary.iam.paging import page
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -50,13 +53,6 @@ def get_group(conn: Connection, account: str, name: str) -> Row[Any]:
     if row is None:
         raise NoSuchEntityException(f"The group with name {name} cannot be found.")
     return row
-
-
-def groups_of(conn: Connection, account: str, user_key: str) -> list[str]:
-    """Name keys of the groups a user belongs to."""
-    m = t.iam_group_members.c
-    rows = conn.execute(select(m.group_key).where(m.account_id == account, m.user_key == user_key)).all()
-    return [r.group_key for r in rows]
 
 
 @operation("iam", "CreateGroup", resource=_resource)
@@ -101,10 +97,10 @@ def get_group_op(ctx: RequestContext, params: Params) -> Result:
         ).all()
     items = []
     for u in users:
-        item = _user_type(u)
+        item = user_type(u)
         item.pop("Tags", None)
         items.append(item)
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"Group": _group_type(group), "Users": chunk, **extra}
 
 
@@ -115,7 +111,7 @@ def list_groups(ctx: RequestContext, params: Params) -> Result:
         rows = conn.execute(
             select(t.iam_groups).where(t.iam_groups.c.account_id == ctx.account_id).order_by(t.iam_groups.c.name_key)
         ).all()
-    chunk, extra = _page([_group_type(r) for r in rows if r.path.startswith(prefix)], params)
+    chunk, extra = page([_group_type(r) for r in rows if r.path.startswith(prefix)], params)
     return {"Groups": chunk, **extra}
 
 
@@ -172,7 +168,7 @@ def delete_group(ctx: RequestContext, params: Params) -> Result:
             raise DeleteConflictException("Cannot delete entity, must remove users from group first.")
         if inline.names(conn, ctx.account_id, "group", group.name_key):
             raise DeleteConflictException("Cannot delete entity, must delete policies first.")
-        if managed.attached_arns(conn, ctx.account_id, "group", group.name_key):
+        if attached_arns(conn, ctx.account_id, "group", group.name_key):
             raise DeleteConflictException("Cannot delete entity, must detach all policies first.")
         conn.execute(
             delete(t.iam_groups).where(
@@ -223,7 +219,7 @@ def list_groups_for_user(ctx: RequestContext, params: Params) -> Result:
         user = get_user(conn, ctx.account_id, params["UserName"])
         keys = groups_of(conn, ctx.account_id, user.name_key)
         rows = [get_group(conn, ctx.account_id, k) for k in sorted(keys)]
-    chunk, extra = _page([_group_type(r) for r in rows], params)
+    chunk, extra = page([_group_type(r) for r in rows], params)
     return {"Groups": chunk, **extra}
 
 
@@ -251,7 +247,7 @@ def list_group_policies(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         group = get_group(conn, ctx.account_id, params["GroupName"])
         names = inline.names(conn, ctx.account_id, "group", group.name_key)
-    chunk, extra = _page(names, params)
+    chunk, extra = page(names, params)
     return {"PolicyNames": chunk, **extra}
 
 

@@ -23,8 +23,8 @@ from ostiary.iam.errors import (
     LimitExceededException,
     NoSuchEntityException,
 )
+from ostiary.iam.paging import page
 from ostiary.iam.roles import get_role, role_type
-from ostiary.iam.users import _page
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -79,14 +79,6 @@ def _profile_type(conn: Connection, row: Row[Any], *, with_tags: bool = True) ->
     if with_tags and row.tags:
         out["Tags"] = row.tags
     return out
-
-
-def profiles_of_role(conn: Connection, account: str, role_key: str) -> list[str]:
-    """Names of the instance profiles that hold a role (DeleteRole refuses while there are any)."""
-    rows = conn.execute(
-        select(_P.name).where(_P.account_id == account, _P.role_key == role_key).order_by(_P.name_key)
-    ).all()
-    return [r.name for r in rows]
 
 
 @operation("iam", "CreateInstanceProfile", resource=_resource)
@@ -144,7 +136,7 @@ def list_instance_profiles(ctx: RequestContext, params: Params) -> Result:
         ).all()
         # listing operations return no tags (IAM API Reference, ListInstanceProfiles)
         items = [_profile_type(conn, r, with_tags=False) for r in rows if r.path.startswith(prefix)]
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"InstanceProfiles": chunk, **extra}
 
 
@@ -197,7 +189,7 @@ def list_instance_profiles_for_role(ctx: RequestContext, params: Params) -> Resu
             .order_by(_P.name_key)
         ).all()
         items = [_profile_type(conn, r, with_tags=False) for r in rows]
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"InstanceProfiles": chunk, **extra}
 
 

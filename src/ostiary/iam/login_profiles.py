@@ -1,7 +1,7 @@
 """IAM users' console passwords (IAM API Reference): CreateLoginProfile, GetLoginProfile,
 UpdateLoginProfile, DeleteLoginProfile, ChangePassword.
 
-Passwords are checked against the account's password policy (iam/account.py) and stored as
+Passwords are checked against the account's password policy (iam/account_settings.py) and stored as
 Argon2id hashes only (the operations that hash run off the event loop). ChangePassword is the IAM
 user's own call: the old password must match. Ostiary has no AWS console, so a login profile is
 what an operator's own sign-in page can check a user's password against.
@@ -14,7 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
 
-from ostiary.iam import account
+from ostiary.iam import account_settings
+from ostiary.iam import policy as engine
+from ostiary.iam.authz import Authorizer, denied_message
+from ostiary.iam.entities import caller_name, get_user, has_login_profile, user_resource
 from ostiary.iam.errors import (
     EntityAlreadyExistsException,
     InvalidInputException,
@@ -23,7 +26,6 @@ from ostiary.iam.errors import (
     PasswordPolicyViolationException,
 )
 from ostiary.iam.principals import PrincipalKind
-from ostiary.iam.users import _caller_name, _get, _user_resource
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied
 from ostiary.protocol.registry import Params, Result, operation
@@ -45,30 +47,26 @@ def _profile_type(user: Row[Any], row: Row[Any]) -> dict[str, Any]:
 
 
 def _user(conn: Connection, ctx: RequestContext, params: Params) -> Row[Any]:
-    name = _caller_name(ctx, params)
+    name = caller_name(ctx, params)
     if name is None:  # the account root, which has no IAM login profile in Ostiary
         raise NoSuchEntityException("Login profiles of the account root are not managed by Ostiary; name an IAM user.")
-    return _get(conn, ctx.account_id, name)
+    return get_user(conn, ctx.account_id, name)
 
 
-def has_profile(conn: Connection, acct: str, user_key: str) -> bool:
-    return conn.execute(select(_L.user_key).where(_L.account_id == acct, _L.user_key == user_key)).first() is not None
-
-
-@operation("iam", "CreateLoginProfile", resource=_user_resource, offload=True)
+@operation("iam", "CreateLoginProfile", resource=user_resource, offload=True)
 def create_login_profile(ctx: RequestContext, params: Params) -> Result:
     password = params.get("Password")
     if not password:
         raise InvalidInputException("A password is required to create the login profile of an IAM user.")
     with ctx.store.read() as conn:  # check first: hash only passwords that will be stored
         user = _user(conn, ctx, params)
-        account.check_password(conn, ctx.account_id, password)
+        account_settings.check_password(conn, ctx.account_id, password)
     hashed = ctx.passwords.hash(password)
     with ctx.store.tx() as conn:
         user = _user(conn, ctx, params)
-        if has_profile(conn, ctx.account_id, user.name_key):
+        if has_login_profile(conn, ctx.account_id, user.name_key):
             raise EntityAlreadyExistsException(f"Login Profile for user {user.name} already exists.")
-        account.check_password(conn, ctx.account_id, password)  # the policy may have changed meanwhile
+        account_settings.check_password(conn, ctx.account_id, password)  # the policy may have changed meanwhile
         conn.execute(
             insert(t.iam_login_profiles).values(
                 account_id=ctx.account_id,
@@ -82,21 +80,21 @@ def create_login_profile(ctx: RequestContext, params: Params) -> Result:
         return {"LoginProfile": _profile_type(user, _profile(conn, ctx.account_id, user))}
 
 
-@operation("iam", "GetLoginProfile", resource=_user_resource)
+@operation("iam", "GetLoginProfile", resource=user_resource)
 def get_login_profile(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         user = _user(conn, ctx, params)
         return {"LoginProfile": _profile_type(user, _profile(conn, ctx.account_id, user))}
 
 
-@operation("iam", "UpdateLoginProfile", resource=_user_resource, offload=True)
+@operation("iam", "UpdateLoginProfile", resource=user_resource, offload=True)
 def update_login_profile(ctx: RequestContext, params: Params) -> Result:
     password = params.get("Password")
     hashed = None
     if password:
         with ctx.store.read() as conn:
             _profile(conn, ctx.account_id, _user(conn, ctx, params))
-            account.check_password(conn, ctx.account_id, password)
+            account_settings.check_password(conn, ctx.account_id, password)
         hashed = ctx.passwords.hash(password)
     with ctx.store.tx() as conn:
         user = _user(conn, ctx, params)
@@ -104,7 +102,7 @@ def update_login_profile(ctx: RequestContext, params: Params) -> Result:
         values: dict[str, Any] = {}
         if hashed is not None:
             assert password is not None
-            account.check_password(conn, ctx.account_id, password)
+            account_settings.check_password(conn, ctx.account_id, password)
             values.update(password_hash=hashed, password_changed_at=ctx.now)
         if params.get("PasswordResetRequired") is not None:
             values["reset_required"] = bool(params["PasswordResetRequired"])
@@ -117,7 +115,7 @@ def update_login_profile(ctx: RequestContext, params: Params) -> Result:
     return None
 
 
-@operation("iam", "DeleteLoginProfile", resource=_user_resource)
+@operation("iam", "DeleteLoginProfile", resource=user_resource)
 def delete_login_profile(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         user = _user(conn, ctx, params)
@@ -131,9 +129,6 @@ def _may_change_password(ctx: RequestContext, policy: dict[str, Any] | None) -> 
     without an IAM policy (an explicit deny still wins); otherwise the caller's policies must allow
     iam:ChangePassword on their own user. Temporary credentials (GetSessionToken) always need the
     IAM policy, so that the no-IAM rule of sessions without MFA holds."""
-    from ostiary.iam import policy as engine
-    from ostiary.iam.authz import Authorizer, denied_message
-
     assert ctx.principal is not None
     resource = ctx.principal.arn
     evaluation = Authorizer(ctx.store).evaluate(
@@ -156,16 +151,16 @@ def change_password(ctx: RequestContext, params: Params) -> Result:
         raise InvalidUserTypeException("Only IAM users can change their own password.")
     name = principal.arn.rsplit("/", 1)[-1]
     with ctx.store.read() as conn:
-        user = _get(conn, ctx.account_id, name)
+        user = get_user(conn, ctx.account_id, name)
         if user.user_id != principal.user_id:  # renamed or re-created since the credentials were issued
             raise NoSuchEntityException(f"The user with name {name} cannot be found.")
         stored = _profile(conn, ctx.account_id, user)
-        policy = account.password_policy(conn, ctx.account_id)
+        policy = account_settings.password_policy(conn, ctx.account_id)
     _may_change_password(ctx, policy)
     if not ctx.passwords.verify(stored.password_hash, params["OldPassword"]):
         raise AccessDenied("The old password is incorrect.")
     new = params["NewPassword"]
-    problem = account.password_problem(new, policy)
+    problem = account_settings.password_problem(new, policy)
     if (
         problem is None
         and policy

@@ -25,6 +25,8 @@ from urllib.parse import quote
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ostiary.iam import aws_managed, grammar
+from ostiary.iam.attachments import attached_arns, attached_name, customer_policy, exists
+from ostiary.iam.documents import check_document
 from ostiary.iam.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -32,7 +34,9 @@ from ostiary.iam.errors import (
     LimitExceededException,
     NoSuchEntityException,
 )
-from ostiary.iam.users import _page, check_document
+from ostiary.iam.paging import page
+from ostiary.iam.roles import modifiable_role
+from ostiary.iam.tagging import check_unique, merge_tags
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
@@ -112,20 +116,13 @@ def _boundary_count(conn: Connection, arn: str, account: str) -> int:
     return total
 
 
-def _customer_policy(conn: Connection, arn: str, account: str) -> Any:
-    """The iam_policies row of ``arn`` if it is ``account``'s own customer managed policy, else None."""
-    return conn.execute(
-        select(t.iam_policies).where(t.iam_policies.c.arn == arn, t.iam_policies.c.account_id == account)
-    ).first()
-
-
-def _policy_type(conn: Connection, arn: str, account: str, *, with_tags: bool = True) -> dict[str, Any]:
+def policy_type(conn: Connection, arn: str, account: str, *, with_tags: bool = True) -> dict[str, Any]:
     """IAM's ``Policy`` shape for an AWS managed policy or ``account``'s customer managed policy, as
     ``account`` sees it (NoSuchEntity if neither)."""
     aws = aws_managed.BY_ARN.get(arn)
     if aws is not None:
         return aws.policy_type(_attachment_count(conn, arn, account), _boundary_count(conn, arn, account))
-    row = _customer_policy(conn, arn, account)
+    row = customer_policy(conn, arn, account)
     if row is None:
         raise _no_such(arn)
     out: dict[str, Any] = {
@@ -147,82 +144,11 @@ def _policy_type(conn: Connection, arn: str, account: str, *, with_tags: bool = 
     return out
 
 
-def exists(conn: Connection, arn: str, account: str) -> bool:
-    """Whether ``arn`` names a policy ``account`` may use: an AWS managed policy or its own."""
-    if arn in aws_managed.BY_ARN:
-        return True
-    found = conn.execute(
-        select(t.iam_policies.c.arn).where(t.iam_policies.c.arn == arn, t.iam_policies.c.account_id == account)
-    ).first()
-    return found is not None
-
-
-def default_document(conn: Connection, arn: str, account: str) -> str | None:
-    """The default version's document of an AWS managed policy or of ``account``'s own customer
-    managed policy; None for anything else (another account's policy is never read for ``account``)."""
-    aws = aws_managed.BY_ARN.get(arn)
-    if aws is not None:
-        return aws.document
-    row = conn.execute(
-        select(t.iam_policy_versions.c.document)
-        .select_from(
-            t.iam_policies.join(
-                t.iam_policy_versions,
-                (t.iam_policy_versions.c.arn == t.iam_policies.c.arn)
-                & (t.iam_policy_versions.c.version_id == t.iam_policies.c.default_version),
-            )
-        )
-        .where(t.iam_policies.c.arn == arn, t.iam_policies.c.account_id == account)
-    ).first()
-    return None if row is None else str(row.document)
-
-
-def attached_arns(conn: Connection, account: str, principal_type: str, key: str) -> list[str]:
-    a = t.iam_attachments.c
-    rows = conn.execute(
-        select(a.policy_arn)
-        .where(a.account_id == account, a.principal_type == principal_type, a.principal_key == key)
-        .order_by(a.policy_arn)
-    ).all()
-    return [r.policy_arn for r in rows]
-
-
-def attached_documents(conn: Connection, account: str, principal_type: str, key: str) -> list[str]:
-    docs = (default_document(conn, arn, account) for arn in attached_arns(conn, account, principal_type, key))
-    return [d for d in docs if d is not None]
-
-
-def attached_name(conn: Connection, arn: str, account: str) -> tuple[str, str]:
-    """(PolicyName, Path) of a policy attached to one of ``account``'s entities. A row that names no
-    policy ``account`` may use (another account's, written before attachments were scoped) is shown
-    by what its own ARN says, so that it can be found and detached; nothing is read from elsewhere."""
-    aws = aws_managed.BY_ARN.get(arn)
-    if aws is not None:
-        return aws.name, aws.path
-    row = _customer_policy(conn, arn, account)
-    if row is not None:
-        return str(row.name), str(row.path)
-    resource = arn.split(":", 5)[-1].removeprefix("policy")
-    path, _, name = resource.rpartition("/")
-    return name, path + "/"
-
-
-def detach_all(conn: Connection, account: str, principal_type: str, key: str) -> None:
-    a = t.iam_attachments.c
-    conn.execute(
-        delete(t.iam_attachments).where(
-            a.account_id == account, a.principal_type == principal_type, a.principal_key == key
-        )
-    )
-
-
 # --- policies and versions ----------------------------------------------------------------------
 
 
 @operation("iam", "CreatePolicy", resource=_arn_resource)
 def create_policy(ctx: RequestContext, params: Params) -> Result:
-    from ostiary.iam.tagging import check_unique
-
     check_unique(list(params.get("Tags") or []))
     check_document(params["PolicyDocument"], grammar.Kind.MANAGED)
     name, path = params["PolicyName"], params.get("Path") or "/"
@@ -257,7 +183,7 @@ def create_policy(ctx: RequestContext, params: Params) -> Result:
                 arn=arn, version_id="v1", document=params["PolicyDocument"], created_at=ctx.now
             )
         )
-        out = _policy_type(conn, arn, ctx.account_id)
+        out = policy_type(conn, arn, ctx.account_id)
     out.pop("Description", None)  # CreatePolicy's answer leaves the description out, as IAM's does
     if not out.get("Tags"):
         out.pop("Tags", None)  # and has Tags only when some were given
@@ -267,7 +193,7 @@ def create_policy(ctx: RequestContext, params: Params) -> Result:
 @operation("iam", "GetPolicy", resource=_arn_resource)
 def get_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        return {"Policy": _policy_type(conn, params["PolicyArn"], ctx.account_id)}
+        return {"Policy": policy_type(conn, params["PolicyArn"], ctx.account_id)}
 
 
 @operation("iam", "ListPolicies", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:policy/*")
@@ -290,7 +216,7 @@ def list_policies(ctx: RequestContext, params: Params) -> Result:
                 .where(t.iam_policies.c.account_id == ctx.account_id)
                 .order_by(t.iam_policies.c.name)
             ).all()
-            policies += [_policy_type(conn, r.arn, ctx.account_id, with_tags=False) for r in rows]
+            policies += [policy_type(conn, r.arn, ctx.account_id, with_tags=False) for r in rows]
     policies = [p for p in policies if p["Path"].startswith(prefix)]
     if params.get("OnlyAttached"):
         policies = [p for p in policies if p["AttachmentCount"] or p["PermissionsBoundaryUsageCount"]]
@@ -300,14 +226,14 @@ def list_policies(ctx: RequestContext, params: Params) -> Result:
         policies = [p for p in policies if p["PermissionsBoundaryUsageCount"]]
     for p in policies:
         p.pop("Description", None)  # ListPolicies does not return descriptions
-    chunk, extra = _page(policies, params)
+    chunk, extra = page(policies, params)
     return {"Policies": chunk, **extra}
 
 
 def _own_policy(conn: Connection, ctx: RequestContext, arn: str, missing: str | None = None) -> Any:
     """The caller's own customer managed policy ``arn``; NoSuchEntity (``missing`` its message) when
     there is none, be it absent or another account's."""
-    row = _customer_policy(conn, arn, ctx.account_id)
+    row = customer_policy(conn, arn, ctx.account_id)
     if row is None:
         if arn in aws_managed.BY_ARN:
             raise InvalidInputException(
@@ -389,7 +315,7 @@ def get_policy_version(ctx: RequestContext, params: Params) -> Result:
             raise NoSuchEntityException(f"Policy {arn} version {version} does not exist or is not attachable.")
         return {"PolicyVersion": aws.version_type(document=True)}
     with ctx.store.read() as conn:
-        policy_row = _customer_policy(conn, arn, ctx.account_id)
+        policy_row = customer_policy(conn, arn, ctx.account_id)
         row = conn.execute(
             select(t.iam_policy_versions).where(
                 t.iam_policy_versions.c.arn == arn, t.iam_policy_versions.c.version_id == version
@@ -409,7 +335,7 @@ def list_policy_versions(ctx: RequestContext, params: Params) -> Result:
         items = [aws.version_type(document=False)]
     else:
         with ctx.store.read() as conn:
-            policy_row = _customer_policy(conn, arn, ctx.account_id)
+            policy_row = customer_policy(conn, arn, ctx.account_id)
             if policy_row is None:
                 raise _no_such(arn)
             rows = conn.execute(
@@ -423,7 +349,7 @@ def list_policy_versions(ctx: RequestContext, params: Params) -> Result:
             v.pop("Document")  # ListPolicyVersions leaves documents out
             items.append(v)
         items.sort(key=lambda v: -int(str(v["VersionId"])[1:]))
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"Versions": chunk, **extra}
 
 
@@ -482,8 +408,6 @@ def _principal_key(conn: Connection, ctx: RequestContext, kind: str, name: str) 
 
 def _not_service_linked(conn: Connection, ctx: RequestContext, kind: str, name: str) -> None:
     if kind == "role":
-        from ostiary.iam.roles import modifiable_role
-
         modifiable_role(conn, ctx.account_id, name)
 
 
@@ -531,7 +455,7 @@ def _list_attached(ctx: RequestContext, kind: str, params: Params) -> Result:
             name, path = attached_name(conn, arn, ctx.account_id)
             if path.startswith(prefix):
                 items.append({"PolicyName": name, "PolicyArn": arn})
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"AttachedPolicies": chunk, **extra}
 
 
@@ -655,8 +579,6 @@ def list_entities_for_policy(ctx: RequestContext, params: Params) -> Result:
 
 @operation("iam", "TagPolicy", resource=_arn_resource)
 def tag_policy(ctx: RequestContext, params: Params) -> Result:
-    from ostiary.iam.tagging import merge_tags
-
     with ctx.store.tx() as conn:
         row = _own_policy(conn, ctx, params["PolicyArn"])
         tags = merge_tags(row.tags or [], params["Tags"])
@@ -678,5 +600,5 @@ def untag_policy(ctx: RequestContext, params: Params) -> Result:
 def list_policy_tags(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = _own_policy(conn, ctx, params["PolicyArn"])
-    chunk, extra = _page(list(row.tags or []), params)
+    chunk, extra = page(list(row.tags or []), params)
     return {"Tags": chunk, **extra}

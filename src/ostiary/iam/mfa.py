@@ -25,6 +25,9 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from ostiary.crypto.totp import TOTP_STEP, hotp, totp_match
+from ostiary.iam import entities
+from ostiary.iam.entities import get_user as get_user_row
+from ostiary.iam.entities import user_resource
 from ostiary.iam.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -32,10 +35,9 @@ from ostiary.iam.errors import (
     LimitExceededException,
     NoSuchEntityException,
 )
+from ostiary.iam.paging import page
 from ostiary.iam.principals import PrincipalKind
 from ostiary.iam.tagging import merge_tags
-from ostiary.iam.users import _get as get_user_row
-from ostiary.iam.users import _page, _user_resource, _user_type
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied, ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
@@ -199,7 +201,7 @@ def create_virtual_mfa_device(ctx: RequestContext, params: Params) -> Result:
     return {"VirtualMFADevice": device}
 
 
-@operation("iam", "EnableMFADevice", resource=_user_resource)
+@operation("iam", "EnableMFADevice", resource=user_resource)
 def enable_mfa_device(ctx: RequestContext, params: Params) -> Result:
     serial = params["SerialNumber"]
     with ctx.store.tx() as conn:
@@ -241,7 +243,7 @@ def _assigned(conn: Connection, ctx: RequestContext, params: Params) -> tuple[Ro
     return user, row
 
 
-@operation("iam", "DeactivateMFADevice", resource=_user_resource)
+@operation("iam", "DeactivateMFADevice", resource=user_resource)
 def deactivate_mfa_device(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         _, row = _assigned(conn, ctx, params)
@@ -249,7 +251,7 @@ def deactivate_mfa_device(ctx: RequestContext, params: Params) -> Result:
     return None
 
 
-@operation("iam", "ResyncMFADevice", resource=_user_resource)
+@operation("iam", "ResyncMFADevice", resource=user_resource)
 def resync_mfa_device(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         _, row = _assigned(conn, ctx, params)
@@ -272,14 +274,14 @@ def delete_virtual_mfa_device(ctx: RequestContext, params: Params) -> Result:
     return None
 
 
-@operation("iam", "GetMFADevice", resource=_user_resource)
+@operation("iam", "GetMFADevice", resource=user_resource)
 def get_mfa_device(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         user, row = _assigned(conn, ctx, params)
     return {"UserName": user.name, "SerialNumber": _serial(row), "EnableDate": utc(row.enabled_at)}
 
 
-@operation("iam", "ListMFADevices", resource=_user_resource)
+@operation("iam", "ListMFADevices", resource=user_resource)
 def list_mfa_devices(ctx: RequestContext, params: Params) -> Result:
     p = ctx.principal
     if not params.get("UserName") and p is not None and p.kind is PrincipalKind.ROOT:
@@ -293,7 +295,7 @@ def list_mfa_devices(ctx: RequestContext, params: Params) -> Result:
             .order_by(d.enabled_at, d.name_key)
         ).all()
     items = [{"UserName": user.name, "SerialNumber": _serial(r), "EnableDate": utc(r.enabled_at)} for r in rows]
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"MFADevices": chunk, **extra}
 
 
@@ -326,12 +328,12 @@ def list_virtual_mfa_devices(ctx: RequestContext, params: Params) -> Result:
         item: dict[str, Any] = {"SerialNumber": _serial(r)}
         user = users.get(r.user_key) if r.user_key is not None else None
         if user is not None:
-            user_type = _user_type(user)
+            user_type = entities.user_type(user)
             user_type.pop("Tags", None)  # listing operations do not return tags
             item["User"] = user_type
             item["EnableDate"] = utc(r.enabled_at)
         items.append(item)
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"VirtualMFADevices": chunk, **extra}
 
 
@@ -362,7 +364,7 @@ def list_mfa_device_tags(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = _device(conn, ctx.account_id, params["SerialNumber"])
     tags = sorted(row.tags or [], key=lambda tag: tag["Key"])
-    chunk, extra = _page(tags, params)
+    chunk, extra = page(tags, params)
     return {"Tags": chunk, **extra}
 
 

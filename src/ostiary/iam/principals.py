@@ -5,18 +5,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from ostiary.iam.policy import Decision
+
 
 class PrincipalKind(enum.Enum):
     ROOT = "root"
     USER = "user"
     ASSUMED_ROLE = "assumed-role"
     FEDERATED_USER = "federated-user"
-
-
-class Decision(enum.Enum):
-    ALLOW = "allow"
-    IMPLICIT_DENY = "implicit-deny"
-    EXPLICIT_DENY = "explicit-deny"
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Row
 from ostiary import egress
 from ostiary.federation import oidc, saml
 from ostiary.iam.errors import EntityAlreadyExistsException, InvalidInputException, NoSuchEntityException
+from ostiary.iam.paging import page
 from ostiary.iam.tagging import merge_tags
-from ostiary.iam.users import _page
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -193,7 +193,7 @@ def untag_oidc_provider(ctx: RequestContext, params: Params) -> Result:
 def list_oidc_provider_tags(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = _oidc(conn, ctx, params["OpenIDConnectProviderArn"])
-    chunk, extra = _page(list(row.tags), params)
+    chunk, extra = page(list(row.tags), params)
     return {"Tags": chunk, **extra}
 
 
@@ -332,5 +332,5 @@ def untag_saml_provider(ctx: RequestContext, params: Params) -> Result:
 def list_saml_provider_tags(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = _saml(conn, ctx, params["SAMLProviderArn"])
-    chunk, extra = _page(list(row.tags), params)
+    chunk, extra = page(list(row.tags), params)
     return {"Tags": chunk, **extra}

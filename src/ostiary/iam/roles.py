@@ -15,6 +15,8 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
 
 from ostiary.iam import grammar, inline, policy
+from ostiary.iam.attachments import attached_arns
+from ostiary.iam.documents import check_boundary, check_document, set_boundary
 from ostiary.iam.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -22,7 +24,9 @@ from ostiary.iam.errors import (
     NoSuchEntityException,
     UnmodifiableEntityException,
 )
-from ostiary.iam.users import _page, check_boundary, check_document, set_boundary
+from ostiary.iam.membership import profiles_of_role
+from ostiary.iam.paging import page
+from ostiary.iam.tagging import check_unique
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -105,8 +109,6 @@ def modifiable_role(conn: Connection, account: str, name: str) -> Row[Any]:
 
 @operation("iam", "CreateRole", resource=_resource)
 def create_role(ctx: RequestContext, params: Params) -> Result:
-    from ostiary.iam.tagging import check_unique  # tagging imports users, which roles imports
-
     check_unique(list(params.get("Tags") or []))
     check_trust(params["AssumeRolePolicyDocument"])
     name = params["RoleName"]
@@ -156,7 +158,7 @@ def list_roles(ctx: RequestContext, params: Params) -> Result:
             select(t.iam_roles).where(t.iam_roles.c.account_id == ctx.account_id).order_by(t.iam_roles.c.name_key)
         ).all()
     roles = [role_type(r, with_extras=False) for r in rows if r.path.startswith(prefix)]
-    chunk, extra = _page(roles, params)
+    chunk, extra = page(roles, params)
     return {"Roles": chunk, **extra}
 
 
@@ -209,12 +211,8 @@ def delete_role(ctx: RequestContext, params: Params) -> Result:
         row = modifiable_role(conn, ctx.account_id, params["RoleName"])  # DeleteServiceLinkedRole deletes those
         if role_policies(conn, ctx.account_id, row.name_key):
             raise DeleteConflictException("Cannot delete entity, must delete policies first.")
-        from ostiary.iam import managed
-
-        if managed.attached_arns(conn, ctx.account_id, "role", row.name_key):
+        if attached_arns(conn, ctx.account_id, "role", row.name_key):
             raise DeleteConflictException("Cannot delete entity, must detach all policies first.")
-        from ostiary.iam.instance_profiles import profiles_of_role
-
         if profiles_of_role(conn, ctx.account_id, row.name_key):
             raise DeleteConflictException("Cannot delete entity, must remove roles from instance profile first.")
         conn.execute(
@@ -249,7 +247,7 @@ def list_role_policies(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = get_role(conn, ctx.account_id, params["RoleName"])
         names = inline.names(conn, ctx.account_id, "role", row.name_key)
-    chunk, extra = _page(names, params)
+    chunk, extra = page(names, params)
     return {"PolicyNames": chunk, **extra}
 
 

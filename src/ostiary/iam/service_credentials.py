@@ -42,15 +42,17 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
 
-from ostiary.iam import aws_managed, managed, roles
+from ostiary.iam import aws_managed, roles
+from ostiary.iam.attachments import detach_all
+from ostiary.iam.entities import caller_name, user_resource
+from ostiary.iam.entities import get_user as get_user_row
 from ostiary.iam.errors import (
     InvalidInputException,
     LimitExceededException,
     NoSuchEntityException,
 )
-from ostiary.iam.instance_profiles import profiles_of_role
-from ostiary.iam.users import _caller_name, _page, _user_resource
-from ostiary.iam.users import _get as get_user_row
+from ostiary.iam.membership import profiles_of_role
+from ostiary.iam.paging import page
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -146,20 +148,11 @@ def _credentials_of(conn: Connection, account: str, user_key: str | None = None)
     return list(conn.execute(query.order_by(c.created_at, c.credential_id)).all())
 
 
-def has_credentials(conn: Connection, account: str, user_key: str) -> bool:
-    """Whether a user holds service-specific credentials (DeleteUser refuses while it does)."""
-    c = t.iam_service_specific_credentials.c
-    found = conn.execute(
-        select(c.credential_id).where(c.account_id == account, c.user_key == user_key).limit(1)
-    ).first()
-    return found is not None
-
-
 def _owned(conn: Connection, ctx: RequestContext, params: Params) -> tuple[Row[Any], str]:
     """The credential named by ServiceSpecificCredentialId and its user's name. The credential must
     belong to UserName (the calling IAM user by default); the account root may name none."""
     credential_id = str(params["ServiceSpecificCredentialId"])
-    name = _caller_name(ctx, params)
+    name = caller_name(ctx, params)
     user = get_user_row(conn, ctx.account_id, name) if name is not None else None
     c = t.iam_service_specific_credentials.c
     row = conn.execute(
@@ -174,7 +167,7 @@ def _owned(conn: Connection, ctx: RequestContext, params: Params) -> tuple[Row[A
     return row, str(user.name)
 
 
-@operation("iam", "CreateServiceSpecificCredential", resource=_user_resource, offload=True)
+@operation("iam", "CreateServiceSpecificCredential", resource=user_resource, offload=True)
 def create_service_specific_credential(ctx: RequestContext, params: Params) -> Result:
     service = params["ServiceName"]
     age = params.get("CredentialAgeDays")
@@ -219,7 +212,7 @@ def create_service_specific_credential(ctx: RequestContext, params: Params) -> R
     return {"ServiceSpecificCredential": _credential(row, user.name, secret, ctx.now)}
 
 
-@operation("iam", "ListServiceSpecificCredentials", resource=_user_resource)
+@operation("iam", "ListServiceSpecificCredentials", resource=user_resource)
 def list_service_specific_credentials(ctx: RequestContext, params: Params) -> Result:
     service = params.get("ServiceName")
     all_users = bool(params.get("AllUsers"))
@@ -239,7 +232,7 @@ def list_service_specific_credentials(ctx: RequestContext, params: Params) -> Re
         if all_users:
             rows = _credentials_of(conn, ctx.account_id)
         else:
-            name = _caller_name(ctx, params)
+            name = caller_name(ctx, params)
             if name is None:  # the account root holds no service-specific credentials
                 rows = []
             else:
@@ -255,11 +248,11 @@ def list_service_specific_credentials(ctx: RequestContext, params: Params) -> Re
         # asked for without pagination (as IAM was before it paginated this list), the answer is
         # the whole list with no IsTruncated, as IAM's is
         return {"ServiceSpecificCredentials": items}
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"ServiceSpecificCredentials": chunk, **extra}
 
 
-@operation("iam", "ResetServiceSpecificCredential", resource=_user_resource, offload=True)
+@operation("iam", "ResetServiceSpecificCredential", resource=user_resource, offload=True)
 def reset_service_specific_credential(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row, user_name = _owned(conn, ctx, params)
@@ -273,7 +266,7 @@ def reset_service_specific_credential(ctx: RequestContext, params: Params) -> Re
     return {"ServiceSpecificCredential": _credential(row, user_name, secret, ctx.now)}
 
 
-@operation("iam", "UpdateServiceSpecificCredential", resource=_user_resource)
+@operation("iam", "UpdateServiceSpecificCredential", resource=user_resource)
 def update_service_specific_credential(ctx: RequestContext, params: Params) -> Result:
     status = params["Status"]
     if status not in ("Active", "Inactive"):  # the model's enum also has Expired, which only time sets
@@ -289,7 +282,7 @@ def update_service_specific_credential(ctx: RequestContext, params: Params) -> R
     return None
 
 
-@operation("iam", "DeleteServiceSpecificCredential", resource=_user_resource)
+@operation("iam", "DeleteServiceSpecificCredential", resource=user_resource)
 def delete_service_specific_credential(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row, _ = _owned(conn, ctx, params)
@@ -423,7 +416,7 @@ def delete_service_linked_role(ctx: RequestContext, params: Params) -> Result:
                     p.account_id == ctx.account_id, p.principal_type == "role", p.principal_key == row.name_key
                 )
             )
-            managed.detach_all(conn, ctx.account_id, "role", row.name_key)
+            detach_all(conn, ctx.account_id, "role", row.name_key)
             conn.execute(
                 delete(t.iam_roles).where(
                     t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key

@@ -36,12 +36,14 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, select
 
-from ostiary.iam import authz, aws_managed, inline, managed, policy
+from ostiary.iam import attachments, authz, aws_managed, inline, managed, policy
+from ostiary.iam.entities import user_arn, user_type
 from ostiary.iam.errors import InvalidInputException, NoSuchEntityException
-from ostiary.iam.groups import group_arn, groups_of
+from ostiary.iam.groups import group_arn
+from ostiary.iam.membership import groups_of
+from ostiary.iam.paging import page
 from ostiary.iam.principals import arn_account
 from ostiary.iam.roles import role_arn, role_type
-from ostiary.iam.users import _page, _user_type, user_arn
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -201,7 +203,7 @@ def _input(text: str, policy_id: str, *, resource: bool = False) -> Source:
 
 def _managed_sources(conn: Connection, account: str, kind: str, key: str) -> list[Source]:
     out = []
-    for arn in managed.attached_arns(conn, account, kind, key):
+    for arn in attachments.attached_arns(conn, account, kind, key):
         src = _managed_source(conn, arn, account)
         if src is not None:
             out.append(src)
@@ -210,7 +212,7 @@ def _managed_sources(conn: Connection, account: str, kind: str, key: str) -> lis
 
 def _managed_source(conn: Connection, arn: str, account: str) -> Source | None:
     """An AWS managed policy or ``account``'s own; another account's policy is never read."""
-    document = managed.default_document(conn, arn, account)
+    document = attachments.default_document(conn, arn, account)
     if document is None:
         return None
     kind = "aws-managed" if arn in aws_managed.BY_ARN else "user-managed"
@@ -427,7 +429,7 @@ def _simulate(
             resource_account = owner if arn == "*" or not account or account == "aws" else account
             per_resource.append((arn, _evaluate_one(request, identity, resource, boundary, resource_account)))
         results.append(_result(action, per_resource, boundary is not None))
-    chunk, extra = _page(results, params)
+    chunk, extra = page(results, params)
     return {"EvaluationResults": chunk, **extra}
 
 
@@ -537,8 +539,8 @@ def _policy_list(conn: Connection, account: str, kind: str, key: str) -> list[di
 
 def _attached(conn: Connection, account: str, kind: str, key: str) -> list[dict[str, str]]:
     out = []
-    for arn in managed.attached_arns(conn, account, kind, key):
-        name, _ = managed.attached_name(conn, arn, account)
+    for arn in attachments.attached_arns(conn, account, kind, key):
+        name, _ = attachments.attached_name(conn, arn, account)
         out.append({"PolicyName": name, "PolicyArn": arn})
     return out
 
@@ -549,7 +551,7 @@ def _users(conn: Connection, account: str) -> list[dict[str, Any]]:
     ).all()
     out = []
     for row in rows:
-        base = _user_type(row)
+        base = user_type(row)
         group_names = []
         for key in sorted(groups_of(conn, account, row.name_key)):
             g = conn.execute(
@@ -641,7 +643,7 @@ def _roles(conn: Connection, account: str) -> list[dict[str, Any]]:
 
 
 def _managed_detail(conn: Connection, arn: str, account: str) -> dict[str, Any]:
-    detail = managed._policy_type(conn, arn, account, with_tags=False)
+    detail = managed.policy_type(conn, arn, account, with_tags=False)
     aws = aws_managed.BY_ARN.get(arn)
     if aws is not None:
         versions = [aws.version_type(document=True)]
@@ -707,6 +709,6 @@ def get_account_authorization_details(ctx: RequestContext, params: Params) -> Re
         local, aws = "LocalManagedPolicy" in wanted, "AWSManagedPolicy" in wanted
         if local or aws:
             items += [("Policy", p) for p in _policies(conn, ctx.account_id, local, aws)]
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     out: dict[str, Any] = {name: [item for kind, item in chunk if kind == k] for k, name in _LISTS}
     return {**out, **extra}

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 
 from ostiary.iam.errors import InvalidInputException, LimitExceededException, NoSuchEntityException
-from ostiary.iam.users import _page
+from ostiary.iam.paging import page
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -76,7 +76,7 @@ def _untag(ctx: RequestContext, table: Table, kind: str, name: str, keys: list[s
 def _list(ctx: RequestContext, table: Table, kind: str, name: str, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = _row(ctx, conn, table, kind, name)
-    chunk, extra = _page(list(row.tags or []), params)
+    chunk, extra = page(list(row.tags or []), params)
     return {"Tags": chunk, **extra}
 
 

@@ -4,7 +4,7 @@ GetAccessKeyLastUsed, PutUserPolicy, GetUserPolicy, ListUserPolicies, DeleteUser
 
 UpdateUser renames a user and everything that refers to it (access keys, inline and attached
 policies, group memberships, login profile, MFA devices, GetSessionToken sessions) in one
-transaction. The last use of an access key is recorded by iam/credentials.py.
+transaction. The last use of an access key is recorded by iam/access_key_lookup.py.
 
 Policy documents are validated by the policy engine (MalformedPolicyDocument) and returned
 URL-encoded, as IAM returns them (boto3 decodes them).
@@ -18,99 +18,44 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
-from ostiary.iam import grammar, inline, policy
+from ostiary.iam import inline
+from ostiary.iam.attachments import attached_arns
+from ostiary.iam.documents import check_boundary, check_document, set_boundary
+from ostiary.iam.entities import (
+    MAX_KEYS_PER_USER,
+    caller_name,
+    has_login_profile,
+    has_service_credentials,
+    user_resource,
+    user_type,
+)
+from ostiary.iam.entities import get_user as get_user_row
 from ostiary.iam.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
     LimitExceededException,
-    MalformedPolicyDocumentException,
     NoSuchEntityException,
 )
+from ostiary.iam.membership import groups_of
+from ostiary.iam.paging import page
 from ostiary.iam.principals import PrincipalKind
+from ostiary.iam.tagging import check_unique
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 
-MAX_KEYS_PER_USER = 2
 _ID = string.ascii_uppercase + string.digits
 
 
-def user_arn(account: str, path: str, name: str) -> str:
-    return f"arn:aws:iam::{account}:user{path}{name}"
-
-
-def _user_resource(ctx: RequestContext, params: Params) -> str:
-    """The ARN IAM authorizes user operations against (path-less when the user does not exist yet)."""
-    name = params.get("UserName") or (ctx.principal.arn.rsplit("/", 1)[-1] if ctx.principal else "")
-    return f"arn:aws:iam::{ctx.account_id}:user{params.get('Path') or '/'}{name}"
-
-
-def _user_type(row: Row[Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "Path": row.path,
-        "UserName": row.name,
-        "UserId": row.user_id,
-        "Arn": user_arn(row.account_id, row.path, row.name),
-        "CreateDate": utc(row.created_at),
-    }
-    if row.permissions_boundary:
-        out["PermissionsBoundary"] = {  # IAM answers Policy, whatever the model's enum says (iam/roles.py)
-            "PermissionsBoundaryType": "Policy",
-            "PermissionsBoundaryArn": row.permissions_boundary,
-        }
-    if row.tags:
-        out["Tags"] = row.tags
-    return out
-
-
-def _get(conn: Connection, account: str, name: str) -> Row[Any]:
-    row = conn.execute(
-        select(t.iam_users).where(t.iam_users.c.account_id == account, t.iam_users.c.name_key == name.lower())
-    ).first()
-    if row is None:
-        raise NoSuchEntityException(f"The user with name {name} cannot be found.")
-    return row
-
-
-def _caller_name(ctx: RequestContext, params: Params) -> str | None:
-    if params.get("UserName"):
-        return str(params["UserName"])
-    p = ctx.principal
-    if p is not None and p.kind is PrincipalKind.USER:
-        return p.arn.rsplit("/", 1)[-1]
-    return None
-
-
-def _page(items: list[Any], params: Params) -> tuple[list[Any], dict[str, Any]]:
-    """IAM pagination: Marker (opaque) and MaxItems (default 100), IsTruncated always present."""
-    start = 0
-    marker = params.get("Marker")
-    if marker:
-        try:
-            start = int(marker)
-        except ValueError:
-            from ostiary.iam.errors import InvalidInputException
-
-            raise InvalidInputException("Invalid Marker.") from None
-    size = int(params.get("MaxItems") or 100)
-    chunk = items[start : start + size]
-    extra: dict[str, Any] = {"IsTruncated": start + size < len(items)}
-    if extra["IsTruncated"]:
-        extra["Marker"] = str(start + size)
-    return chunk, extra
-
-
-@operation("iam", "CreateUser", resource=_user_resource)
+@operation("iam", "CreateUser", resource=user_resource)
 def create_user(ctx: RequestContext, params: Params) -> Result:
     name = params["UserName"]
-    from ostiary.iam.tagging import check_unique  # tagging imports this module
-
     check_unique(list(params.get("Tags") or []))
     with ctx.store.tx() as conn:
         exists = conn.execute(
@@ -134,12 +79,12 @@ def create_user(ctx: RequestContext, params: Params) -> Result:
                 created_at=ctx.now,
             )
         )
-        return {"User": _user_type(_get(conn, ctx.account_id, name))}
+        return {"User": user_type(get_user_row(conn, ctx.account_id, name))}
 
 
-@operation("iam", "GetUser", resource=_user_resource)
+@operation("iam", "GetUser", resource=user_resource)
 def get_user(ctx: RequestContext, params: Params) -> Result:
-    name = _caller_name(ctx, params)
+    name = caller_name(ctx, params)
     if name is None:
         assert ctx.principal is not None
         if ctx.principal.kind is not PrincipalKind.ROOT:  # a role or federated session names no user
@@ -147,7 +92,7 @@ def get_user(ctx: RequestContext, params: Params) -> Result:
         # the account root asking about itself
         return {"User": {"UserId": ctx.account_id, "Arn": ctx.principal.arn, "CreateDate": ctx.now}}
     with ctx.store.read() as conn:
-        return {"User": _user_type(_get(conn, ctx.account_id, name))}
+        return {"User": user_type(get_user_row(conn, ctx.account_id, name))}
 
 
 @operation("iam", "ListUsers", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:user/*")
@@ -157,18 +102,18 @@ def list_users(ctx: RequestContext, params: Params) -> Result:
         rows = conn.execute(
             select(t.iam_users).where(t.iam_users.c.account_id == ctx.account_id).order_by(t.iam_users.c.name_key)
         ).all()
-    users = [_user_type(r) for r in rows if r.path.startswith(prefix)]
+    users = [user_type(r) for r in rows if r.path.startswith(prefix)]
     for u in users:  # ListUsers returns neither (IAM API Reference, ListUsers)
         u.pop("Tags", None)
         u.pop("PermissionsBoundary", None)
-    chunk, extra = _page(users, params)
+    chunk, extra = page(users, params)
     return {"Users": chunk, **extra}
 
 
-@operation("iam", "DeleteUser", resource=_user_resource)
+@operation("iam", "DeleteUser", resource=user_resource)
 def delete_user(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = _get(conn, ctx.account_id, params["UserName"])
+        row = get_user_row(conn, ctx.account_id, params["UserName"])
         keys = conn.execute(
             select(func.count())
             .select_from(t.access_keys)
@@ -182,19 +127,13 @@ def delete_user(ctx: RequestContext, params: Params) -> Result:
             raise DeleteConflictException("Cannot delete entity, must delete access keys first.")
         if inline.names(conn, ctx.account_id, "user", row.name_key):
             raise DeleteConflictException("Cannot delete entity, must delete policies first.")
-        from ostiary.iam import groups, managed
-
-        if managed.attached_arns(conn, ctx.account_id, "user", row.name_key):
+        if attached_arns(conn, ctx.account_id, "user", row.name_key):
             raise DeleteConflictException("Cannot delete entity, must detach all policies first.")
-        if groups.groups_of(conn, ctx.account_id, row.name_key):
+        if groups_of(conn, ctx.account_id, row.name_key):
             raise DeleteConflictException("Cannot delete entity, must remove users from group first.")
-        from ostiary.iam import login_profiles
-
-        if login_profiles.has_profile(conn, ctx.account_id, row.name_key):
+        if has_login_profile(conn, ctx.account_id, row.name_key):
             raise DeleteConflictException("Cannot delete entity, must delete login profile first.")
-        from ostiary.iam import service_credentials
-
-        if service_credentials.has_credentials(conn, ctx.account_id, row.name_key):
+        if has_service_credentials(conn, ctx.account_id, row.name_key):
             # IAM's recorded wording for a user that still holds service-specific credentials
             raise DeleteConflictException("Cannot delete entity, must remove referenced objects first.")
         assigned = conn.execute(
@@ -221,12 +160,12 @@ def delete_user(ctx: RequestContext, params: Params) -> Result:
     return None
 
 
-@operation("iam", "UpdateUser", resource=_user_resource)
+@operation("iam", "UpdateUser", resource=user_resource)
 def update_user(ctx: RequestContext, params: Params) -> Result:
     new_name = params.get("NewUserName")
     new_path = params.get("NewPath")
     with ctx.store.tx() as conn:
-        row = _get(conn, ctx.account_id, params["UserName"])
+        row = get_user_row(conn, ctx.account_id, params["UserName"])
         name = new_name or row.name
         path = new_path or row.path
         if name == row.name and path == row.path:
@@ -307,14 +246,14 @@ def _key_owner(conn: Connection, ctx: RequestContext, params: Params) -> _KeyOwn
     p = ctx.principal
     if not params.get("UserName") and p is not None and p.kind is PrincipalKind.ROOT:
         return _KeyOwner("root", "root", ctx.account_id)
-    name = _caller_name(ctx, params)
+    name = caller_name(ctx, params)
     if name is None:
         raise ValidationFailed("Must specify userName when calling with non-User credentials")
-    user = str(_get(conn, ctx.account_id, name).name)
+    user = str(get_user_row(conn, ctx.account_id, name).name)
     return _KeyOwner("user", user, user)
 
 
-@operation("iam", "CreateAccessKey", resource=_user_resource)
+@operation("iam", "CreateAccessKey", resource=user_resource)
 def create_access_key(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         owner = _key_owner(conn, ctx, params)
@@ -354,7 +293,7 @@ def _keys_of(conn: Connection, account: str, owner: _KeyOwner) -> list[Row[Any]]
     )
 
 
-@operation("iam", "ListAccessKeys", resource=_user_resource)
+@operation("iam", "ListAccessKeys", resource=user_resource)
 def list_access_keys(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         owner = _key_owner(conn, ctx, params)
@@ -363,7 +302,7 @@ def list_access_keys(ctx: RequestContext, params: Params) -> Result:
         {"UserName": owner.shown, "AccessKeyId": r.access_key_id, "Status": r.status, "CreateDate": utc(r.created_at)}
         for r in rows
     ]
-    chunk, extra = _page(items, params)
+    chunk, extra = page(items, params)
     return {"AccessKeyMetadata": chunk, **extra}
 
 
@@ -374,7 +313,7 @@ def _key(conn: Connection, ctx: RequestContext, params: Params) -> str:
     return str(params["AccessKeyId"])
 
 
-@operation("iam", "UpdateAccessKey", resource=_user_resource)
+@operation("iam", "UpdateAccessKey", resource=user_resource)
 def update_access_key(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         akid = _key(conn, ctx, params)
@@ -382,10 +321,10 @@ def update_access_key(ctx: RequestContext, params: Params) -> Result:
     return None
 
 
-@operation("iam", "DeleteAccessKey", resource=_user_resource)
+@operation("iam", "DeleteAccessKey", resource=user_resource)
 def delete_access_key(ctx: RequestContext, params: Params) -> Result:
     """Deleting the key that signs this very call is allowed (as in IAM); it stops working once the
-    credential caches have forgotten it (iam/credentials.py)."""
+    credential caches have forgotten it (iam/access_key_lookup.py)."""
     with ctx.store.tx() as conn:
         akid = _key(conn, ctx, params)
         conn.execute(delete(t.access_keys).where(t.access_keys.c.access_key_id == akid))
@@ -433,47 +372,38 @@ def get_access_key_last_used(ctx: RequestContext, params: Params) -> Result:
 # --- inline policies ---------------------------------------------------------------------------
 
 
-def check_document(document: str, kind: grammar.Kind = grammar.Kind.INLINE) -> None:
-    """An identity policy as IAM's grammar has it (iam/grammar): inline by default, ``Kind.MANAGED``
-    for CreatePolicy and CreatePolicyVersion."""
-    try:
-        grammar.validate(document, kind)
-    except policy.MalformedPolicy as err:
-        raise MalformedPolicyDocumentException(str(err)) from None
-
-
-@operation("iam", "PutUserPolicy", resource=_user_resource)
+@operation("iam", "PutUserPolicy", resource=user_resource)
 def put_user_policy(ctx: RequestContext, params: Params) -> Result:
     check_document(params["PolicyDocument"])
     with ctx.store.tx() as conn:
-        row = _get(conn, ctx.account_id, params["UserName"])
+        row = get_user_row(conn, ctx.account_id, params["UserName"])
         inline.put(conn, ctx.account_id, "user", row.name_key, params["PolicyName"], params["PolicyDocument"])
     return None
 
 
-@operation("iam", "GetUserPolicy", resource=_user_resource)
+@operation("iam", "GetUserPolicy", resource=user_resource)
 def get_user_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        row = _get(conn, ctx.account_id, params["UserName"])
+        row = get_user_row(conn, ctx.account_id, params["UserName"])
         document = inline.get(conn, ctx.account_id, "user", row.name_key, params["PolicyName"])
     if document is None:
         raise NoSuchEntityException(f"The user policy with name {params['PolicyName']} cannot be found.")
     return {"UserName": row.name, "PolicyName": params["PolicyName"], "PolicyDocument": quote(document, safe="")}
 
 
-@operation("iam", "ListUserPolicies", resource=_user_resource)
+@operation("iam", "ListUserPolicies", resource=user_resource)
 def list_user_policies(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        row = _get(conn, ctx.account_id, params["UserName"])
+        row = get_user_row(conn, ctx.account_id, params["UserName"])
         names = inline.names(conn, ctx.account_id, "user", row.name_key)
-    chunk, extra = _page(names, params)
+    chunk, extra = page(names, params)
     return {"PolicyNames": chunk, **extra}
 
 
-@operation("iam", "DeleteUserPolicy", resource=_user_resource)
+@operation("iam", "DeleteUserPolicy", resource=user_resource)
 def delete_user_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = _get(conn, ctx.account_id, params["UserName"])
+        row = get_user_row(conn, ctx.account_id, params["UserName"])
         if not inline.remove(conn, ctx.account_id, "user", row.name_key, params["PolicyName"]):
             raise NoSuchEntityException(f"The user policy with name {params['PolicyName']} cannot be found.")
     return None
@@ -482,37 +412,17 @@ def delete_user_policy(ctx: RequestContext, params: Params) -> Result:
 # --- permissions boundaries ---------------------------------------------------------------------
 
 
-def check_boundary(conn: Connection, arn: str, account: str) -> None:
-    """A permissions boundary must be an existing managed policy: an AWS managed one or ``account``'s
-    own (another account's policy does not exist for it)."""
-    from ostiary.iam import managed
-
-    if not managed.exists(conn, arn, account):
-        raise NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
-
-
-def set_boundary(conn: Connection, table: Table, account: str, name_key: str, arn: str | None) -> None:
-    """Put (an existing managed policy) or delete (None) the permissions boundary of a user or role."""
-    if arn is not None:
-        check_boundary(conn, arn, account)
-    conn.execute(
-        update(table)
-        .where(table.c.account_id == account, table.c.name_key == name_key)
-        .values(permissions_boundary=arn)
-    )
-
-
-@operation("iam", "PutUserPermissionsBoundary", resource=_user_resource)
+@operation("iam", "PutUserPermissionsBoundary", resource=user_resource)
 def put_user_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = _get(conn, ctx.account_id, params["UserName"])
+        row = get_user_row(conn, ctx.account_id, params["UserName"])
         set_boundary(conn, t.iam_users, ctx.account_id, row.name_key, params["PermissionsBoundary"])
     return None
 
 
-@operation("iam", "DeleteUserPermissionsBoundary", resource=_user_resource)
+@operation("iam", "DeleteUserPermissionsBoundary", resource=user_resource)
 def delete_user_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = _get(conn, ctx.account_id, params["UserName"])
+        row = get_user_row(conn, ctx.account_id, params["UserName"])
         set_boundary(conn, t.iam_users, ctx.account_id, row.name_key, None)
     return None

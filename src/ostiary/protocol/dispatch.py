@@ -24,8 +24,8 @@ from botocore.model import OperationModel
 
 from ostiary import observability
 from ostiary.iam import policy
+from ostiary.iam.access_key_lookup import CredentialCache
 from ostiary.iam.authz import Authorizer, denied_message
-from ostiary.iam.credentials import CredentialCache
 from ostiary.iam.dev_keys import AnyKeyResolver
 from ostiary.iam.principals import Principal
 from ostiary.protocol import json11, query, sigv4

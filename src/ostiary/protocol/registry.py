@@ -49,7 +49,7 @@ HANDLER_MODULES = (
     "ostiary.iam.providers",
     "ostiary.iam.mfa",
     "ostiary.iam.instance_profiles",
-    "ostiary.iam.account",
+    "ostiary.iam.account_settings",
     "ostiary.iam.login_profiles",
     "ostiary.iam.simulate",
     "ostiary.iam.certificates",

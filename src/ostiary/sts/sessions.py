@@ -23,7 +23,7 @@ from sqlalchemy import Connection, delete, insert
 from sqlalchemy.engine import Row
 
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
-from ostiary.iam import grammar, policy
+from ostiary.iam import attachments, grammar, policy
 from ostiary.iam import mfa as mfa_devices
 from ostiary.iam.errors import NoSuchEntityException
 from ostiary.iam.roles import get_role
@@ -137,10 +137,8 @@ def role_session_policy_arns_exist(conn: Connection, arns: list[str], account: s
     """Every policy ARN passed for a session must name an existing managed policy of ``account`` (the
     role's account; for GetFederationToken the calling user's) or an AWS managed policy (STS API
     Reference, PolicyArns: "The policies must exist in the same account as the role")."""
-    from ostiary.iam import managed
-
     for arn in arns:
-        if not managed.exists(conn, arn, account):
+        if not attachments.exists(conn, arn, account):
             raise NoSuchPolicy(f"Policy {arn} does not exist or is not attachable.")
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import update
 
 from ostiary.crypto.secrets import SecretBox
-from ostiary.iam.accounts import lookup_access_key
+from ostiary.iam.account_store import lookup_access_key
 from ostiary.iam.principals import Principal
 from ostiary.protocol.sigv4 import signing_key
 from ostiary.store import tables as t

@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ostiary.iam.entities import MAX_KEYS_PER_USER
 from ostiary.iam.errors import (
     EntityAlreadyExistsException,
     InvalidInputException,
     NoSuchEntityException,
     PasswordPolicyViolationException,
 )
-from ostiary.iam.users import MAX_KEYS_PER_USER, _page
+from ostiary.iam.paging import page
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -95,7 +96,7 @@ def delete_account_alias(ctx: RequestContext, params: Params) -> Result:
 def list_account_aliases(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         alias = alias_of(conn, ctx.account_id)
-    chunk, extra = _page([alias] if alias else [], params)
+    chunk, extra = page([alias] if alias else [], params)
     return {"AccountAliases": chunk, **extra}
 
 
