@@ -22,21 +22,22 @@ from ostiary.config import Settings, check_dev_options, describe, load_settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
-from ostiary.iam.account_store import reset_iam
-from ostiary.identitypools import openid
+from ostiary.iam.accounts import reset_iam
 from ostiary.notify import delivery
 from ostiary.oauth import wellknown
 from ostiary.oauth.domains import PATH_PREFIX as DOMAIN_PATH
-from ostiary.oauth.domains import DomainResolver
+from ostiary.oauth.domains import DomainResolver, token_endpoint_domain
+from ostiary.oauth.endpoints import TokenEndpoint
 from ostiary.oauth.hosted import HostedUI
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import Dispatcher, HttpRequest, HttpResponse
 from ostiary.protocol.errors import RequestEntityTooLarge
 from ostiary.protocol.registry import load_handlers
 from ostiary.store.db import Store, reset_data
-from ostiary.userpools import triggers, ui_customization, user_import
+from ostiary.userpools import triggers, user_import
 from ostiary.userpools.lookup import forget_views
 from ostiary.userpools.messages import outbox_rows
+from ostiary.web import identity_issuer, import_upload, ui_logo
 
 log = logging.getLogger("ostiary")
 
@@ -110,7 +111,8 @@ def _with_cors(send: Send) -> Send:
 
 class FrontDoor:
     """Raw ASGI entry: AWS API calls on ``/`` go straight to the dispatcher (no router, no middleware
-    on the hot path); everything else (health, metrics, OAuth endpoints, pages) goes to Starlette.
+    on the hot path), and so does ``POST /_domain/<domain>/oauth2/token`` to the token endpoint (its
+    only entrance); everything else (health, metrics, other OAuth endpoints, pages) goes to Starlette.
 
     Every request's body is read here, and only here, within its limit (``max_body_bytes``; the
     user-import upload ``max_upload_bytes``): a ``Content-Length`` over the limit is refused before
@@ -119,12 +121,17 @@ class FrontDoor:
     """
 
     def __init__(
-        self, dispatcher: Dispatcher, web: Starlette, domains: DomainResolver, hosted: HostedUI, settings: Settings
+        self,
+        dispatcher: Dispatcher,
+        web: Starlette,
+        domains: DomainResolver,
+        token_endpoint: TokenEndpoint,
+        settings: Settings,
     ) -> None:
         self.dispatcher = dispatcher
         self.web = web
         self.domains = domains
-        self.hosted = hosted
+        self.token_endpoint = token_endpoint
         self.max_body = settings.max_body_bytes
         self.max_upload = settings.max_upload_bytes
         self.max_fields = settings.max_form_fields
@@ -165,13 +172,8 @@ class FrontDoor:
             await _web_error(send, path, 400, "Too many form fields or query parameters")
             return
         receive = _replay(body, receive)
-        if (
-            scope["method"] == "POST"
-            and path.startswith(DOMAIN_PATH)
-            and path.endswith("/oauth2/token")
-            and path.count("/") == 4
-        ):
-            await self.hosted.serve_token(scope, receive, send)
+        if token_endpoint_domain(path) is not None:  # the token endpoint's one entrance (no router)
+            await self.token_endpoint(scope, receive, send)
             return
         await self.web(scope, receive, send)
 
@@ -380,12 +382,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         Route("/metrics", metrics, methods=["GET"]),
     ]
     # the cognito-identity issuer's discovery and JWKS first: /{pool}/.well-known/… would catch them
-    routes += openid.routes(runtime)
+    routes += identity_issuer.routes(runtime)
     domains = DomainResolver(runtime)
-    hosted = HostedUI(runtime, domains)
-    routes += hosted.routes()
-    routes += ui_customization.routes(runtime)
-    routes += user_import.routes(runtime)
+    routes += HostedUI(runtime, domains).routes()
+    routes += ui_logo.routes(runtime)
+    routes += import_upload.routes(runtime)
     routes += wellknown.routes(runtime, domains)
     if settings.dev:
         routes.append(Route("/_ostiary/settings", dev_settings, methods=["GET"]))
@@ -400,7 +401,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     web = Starlette(routes=routes, lifespan=lifespan)
     web.state.runtime = runtime
-    return FrontDoor(dispatcher, web, domains, hosted, settings)
+    return FrontDoor(dispatcher, web, domains, TokenEndpoint(runtime, domains), settings)
 
 
 async def _reset_iam_flag(request: Request) -> bool | None:

@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 from sqlalchemy import create_engine
 
 from ostiary.config import Settings
-from ostiary.userpools.ui_customization import check_css, effective_customization, routes
+from ostiary.userpools.ui_customization import check_css, effective_customization
+from ostiary.web.ui_logo import routes
 from tests.conftest import Server
 from tests.userpools.conftest import make_pool
 
@@ -39,7 +40,7 @@ def _png() -> bytes:
 
 
 def _get(server: Server, url: str) -> httpx.Response:
-    """GET a logo URL from the server; while app.py does not mount ui_customization.routes yet
+    """GET a logo URL from the server; while app.py does not mount web.ui_logo.routes
     (Starlette's bare "Not Found"), from those routes in process, against the server's database."""
     r = httpx.get(url)
     if r.status_code != 404 or r.text != "Not Found":

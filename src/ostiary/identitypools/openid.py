@@ -97,26 +97,3 @@ def discovery_document(settings: Settings) -> dict[str, Any]:
         "id_token_signing_alg_values_supported": [ALG],
         "claims_supported": ["sub", "aud", "iss", "exp", "iat", "amr", POOL_ARN_CLAIM, TAGS_CLAIM],
     }
-
-
-def routes(runtime: Any) -> list[Any]:
-    """``GET /cognito-identity/.well-known/openid-configuration`` and ``…/jwks_uri`` (also served as
-    ``…/jwks.json``). Mount them before the user pools' ``/{pool_id}/.well-known/…`` routes."""
-    from anyio import to_thread
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
-    from starlette.routing import Route
-
-    cache = {"cache-control": "public, max-age=300"}
-
-    async def keyset(_: Request) -> Response:
-        return JSONResponse(await to_thread.run_sync(jwks, runtime.keys), headers=cache)
-
-    async def configuration(_: Request) -> Response:
-        return JSONResponse(discovery_document(runtime.settings), headers=cache)
-
-    return [
-        Route(f"/{OWNER}/.well-known/openid-configuration", configuration, methods=["GET"]),
-        Route(f"/{OWNER}/.well-known/jwks_uri", keyset, methods=["GET"]),
-        Route(f"/{OWNER}/.well-known/jwks.json", keyset, methods=["GET"]),
-    ]

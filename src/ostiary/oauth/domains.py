@@ -26,6 +26,7 @@ from ostiary.userpools.lookup import pool_by_id
 
 PATH_PREFIX = "/_domain/"
 CACHE_SECONDS = 10.0
+TOKEN_PATH = "oauth2/token"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,15 @@ class Domain:
 
 def prefix_host(settings: Settings, prefix: str, region: str) -> str:
     return f"{prefix}.auth.{region}.{settings.auth_domain_base}"
+
+
+def token_endpoint_domain(path: str) -> str | None:
+    """The domain of a ``/_domain/<domain>/oauth2/token`` path (the token endpoint, which the front
+    door serves without the router), else None."""
+    if not path.startswith(PATH_PREFIX):
+        return None
+    name, sep, rest = path[len(PATH_PREFIX) :].partition("/")
+    return name if sep and rest == TOKEN_PATH else None
 
 
 def base_url(settings: Settings, domain: Domain) -> str:

@@ -2,6 +2,10 @@
 ``POST /oauth2/token`` (RFC 6749 §4.1.3, §4.4, §6; client_secret_basic and client_secret_post,
 §2.3.1), ``GET|POST /oauth2/userInfo`` (OpenID Connect Core §5.3) and ``POST /oauth2/revoke``
 (RFC 7009). Errors are RFC 6749 §5.2 JSON bodies, as Cognito answers them.
+
+The token endpoint has one entrance, ``TokenEndpoint``: the front door (app.py) hands it
+``/_domain/<domain>/oauth2/token`` without the router (it is the busiest endpoint); the others are
+routes of the domain (``ostiary.oauth.hosted``).
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
+from anyio import to_thread
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from ostiary.crypto import jwt
-from ostiary.oauth.common import code_lineage_id, hosted_tokens, pkce_ok, service_context, take_code
-from ostiary.oauth.domains import Domain
+from ostiary.oauth import pkce
+from ostiary.oauth.codes import code_lineage_id, take_code
+from ostiary.oauth.domains import Domain, DomainResolver, token_endpoint_domain
+from ostiary.oauth.service_calls import hosted_tokens, service_context
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
 from ostiary.userpools import auth, claims, directory, tokens, triggers
@@ -150,7 +158,7 @@ def _code_grant(runtime: Runtime, domain: Domain, client: ClientView, form: dict
         raise OAuthError("invalid_grant", "Invalid authorization code")
     if form.get("redirect_uri") != grant.redirect_uri:
         raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
-    if not pkce_ok(grant, form.get("code_verifier")):
+    if pkce.check(grant, form.get("code_verifier")) is not pkce.PkceCheck.OK:
         raise OAuthError("invalid_grant", "Invalid code_verifier")
     result = hosted_tokens(
         runtime,
@@ -334,3 +342,40 @@ def revoke(runtime: Runtime, domain: Domain, request: Request, body: bytes) -> R
         return Response(status_code=200, headers=NO_STORE)
     except OAuthError as err:
         return err.response()
+
+
+# --- serving -------------------------------------------------------------------------------------
+
+FormHandler = Callable[[Runtime, Domain, Request, bytes], Response]
+
+
+async def serve_form(
+    runtime: Runtime, domain: Domain | None, handler: FormHandler, request: Request, body: bytes
+) -> Response:
+    """A form-posting endpoint (token, revocation): short and CPU-light (cached lookups, one
+    signature), so inline like most API calls; off the event loop when a Lambda trigger (pre token
+    generation) may run."""
+    if domain is None:
+        return OAuthError("invalid_request", "Unknown domain", 404).response()
+    if triggers.offload(body):
+        return await to_thread.run_sync(handler, runtime, domain, request, body)
+    return handler(runtime, domain, request, body)
+
+
+class TokenEndpoint:
+    """``POST /_domain/<domain>/oauth2/token``, the token endpoint's one entrance: the front door
+    calls it for that path (``domains.token_endpoint_domain``), without the router and middleware."""
+
+    def __init__(self, runtime: Runtime, domains: DomainResolver) -> None:
+        self.runtime = runtime
+        self.domains = domains
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if scope["method"] != "POST":  # as the router answers a route's other methods
+            response: Response = PlainTextResponse("Method Not Allowed", status_code=405, headers={"Allow": "POST"})
+        else:
+            body = await request.body()
+            domain = self.domains.get(token_endpoint_domain(scope["path"]) or "")
+            response = await serve_form(self.runtime, domain, token, request, body)
+        await response(scope, receive, send)

@@ -42,7 +42,8 @@ from sqlalchemy import delete
 
 from ostiary import egress
 from ostiary.federation import oidc, saml
-from ostiary.oauth.common import AuthorizeRequest, ErrorPage, service_context
+from ostiary.oauth.authorize_request import AuthorizeRequest, ErrorPage
+from ostiary.oauth.service_calls import service_context
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
 from ostiary.store import tables as t

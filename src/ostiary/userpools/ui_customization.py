@@ -13,12 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from anyio import to_thread
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.engine import Row
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from ostiary.config import Settings
 from ostiary.protocol.context import RequestContext, Runtime
@@ -210,23 +206,9 @@ def get_ui_customization(ctx: RequestContext, params: Params) -> Result:
     return {"UICustomization": _customization_type(ctx.settings, pool.id, client_id, row)}
 
 
-def _logo(runtime: Runtime, pool_id: str, client_id: str) -> bytes | None:
+def logo(runtime: Runtime, pool_id: str, client_id: str) -> bytes | None:
+    """The logo that applies to the client (its own, else the pool's ``ALL``), served at the ImageUrl
+    (``ostiary.web.ui_logo``)."""
     with runtime.store.read() as conn:
         row = effective_row(conn, pool_id, client_id)
     return bytes(row.image) if row is not None and row.image is not None else None
-
-
-def routes(runtime: Runtime) -> list[Any]:
-    """``GET /_ostiary/ui/<poolId>/<clientId>/logo``: the logo that applies to the client (its own,
-    else the pool's ``ALL``); public, as AWS's ImageUrl is."""
-
-    async def logo(request: Request) -> Response:
-        data = await to_thread.run_sync(
-            _logo, runtime, request.path_params["pool_id"], request.path_params["client_id"]
-        )
-        if data is None:
-            return Response("No logo for this client.", status_code=404, media_type="text/plain")
-        headers = {"cache-control": "public, max-age=300", "x-content-type-options": "nosniff"}
-        return Response(data, media_type=image_type(data) or "application/octet-stream", headers=headers)
-
-    return [Route("/_ostiary/ui/{pool_id}/{client_id}/logo", logo, methods=["GET"])]

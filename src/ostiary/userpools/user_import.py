@@ -25,12 +25,8 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from anyio import to_thread
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.engine import Row
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.errors import ServiceError
@@ -91,52 +87,33 @@ def get_csv_header(ctx: RequestContext, params: Params) -> Result:
 # --- the pre-signed upload URL -------------------------------------------------------------------
 
 
-def _signature(key: bytes, job_id: str, expires: int) -> str:
+def upload_signature(key: bytes, job_id: str, expires: int) -> str:
     return hmac.new(key, f"{job_id}|{expires}".encode(), hashlib.sha256).hexdigest()
 
 
 def _presigned_url(ctx: RequestContext, job_id: str, created: dt.datetime) -> str:
     expires = int(created.timestamp()) + URL_SECONDS
-    signature = _signature(ctx.box.mac_key("user-import"), job_id, expires)
+    signature = upload_signature(ctx.box.mac_key("user-import"), job_id, expires)
     base = ctx.settings.effective_public_url
     return f"{base}{UPLOAD_PATH}{quote(job_id)}?X-Ostiary-Expires={expires}&X-Ostiary-Signature={signature}"
 
 
-def routes(runtime: Runtime) -> list[Any]:
-    """``PUT /_ostiary/import/<jobId>``: the job's CSV, as to an S3 pre-signed URL."""
-    key = runtime.box.mac_key("user-import")
+def upload_authorized(runtime: Runtime, job_id: str, expires: int, given: str, now: float) -> bool:
+    """Whether a pre-signed upload URL's signature and expiry (``X-Ostiary-Signature``,
+    ``X-Ostiary-Expires``) are good for ``job_id`` at ``now``."""
+    expected = upload_signature(runtime.box.mac_key("user-import"), job_id, expires)
+    return hmac.compare_digest(expected, given) and expires >= now
 
-    async def upload(request: Request) -> Response:
-        job_id = request.path_params["job_id"]
-        try:
-            expires = int(request.query_params.get("X-Ostiary-Expires", "0"))
-        except ValueError:
-            expires = 0
-        given = request.query_params.get("X-Ostiary-Signature", "")
-        if not hmac.compare_digest(_signature(key, job_id, expires), given) or expires < time.time():
-            return Response("The upload URL is invalid or has expired.", status_code=403, media_type="text/plain")
-        body = await request.body()
-        if len(body) > MAX_CSV_BYTES:
-            return Response("The file is larger than 100 MB.", status_code=413, media_type="text/plain")
-        try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return Response("The file must be UTF-8 CSV.", status_code=400, media_type="text/plain")
 
-        def store() -> bool:
-            with runtime.store.tx() as conn:
-                done = conn.execute(
-                    update(t.user_import_jobs)
-                    .where(t.user_import_jobs.c.job_id == job_id, t.user_import_jobs.c.status == "Created")
-                    .values(csv=text)
-                ).rowcount
-            return bool(done)
-
-        if not await to_thread.run_sync(store):
-            return Response("No import job is waiting for this file.", status_code=404, media_type="text/plain")
-        return Response(status_code=200)
-
-    return [Route(UPLOAD_PATH + "{job_id}", upload, methods=["PUT"])]
+def store_upload(runtime: Runtime, job_id: str, text: str) -> bool:
+    """Keep an uploaded CSV for its job; False when no job is waiting for a file under that id."""
+    with runtime.store.tx() as conn:
+        done = conn.execute(
+            update(t.user_import_jobs)
+            .where(t.user_import_jobs.c.job_id == job_id, t.user_import_jobs.c.status == "Created")
+            .values(csv=text)
+        ).rowcount
+    return bool(done)
 
 
 # --- jobs ----------------------------------------------------------------------------------------
