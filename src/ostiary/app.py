@@ -22,7 +22,7 @@ from ostiary.config import Settings, check_dev_options, describe, load_settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
-from ostiary.iam.accounts import reset_iam
+from ostiary.iam.account_store import reset_iam
 from ostiary.notify import delivery
 from ostiary.oauth import wellknown
 from ostiary.oauth.domains import PATH_PREFIX as DOMAIN_PATH
