@@ -90,7 +90,6 @@ class Server:
         )
         env.update(self.env_extra)
         self.log_path = self.data_dir / "server.log"
-        log = open(self.log_path, "ab")  # noqa: SIM115
         cmd = [
             sys.executable,
             "-m",
@@ -104,7 +103,9 @@ class Server:
             self.database_url,
             *self.args,
         ]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # the child keeps its own descriptor of the log; ours is closed at once (no ResourceWarning)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+# authlib.deprecate puts an "always" filter for its warnings in front when it is first imported, which
+# would beat the "ignore" below: import it first (the suite turns warnings into errors, pyproject.toml)
+import authlib.deprecate  # noqa: F401
 import httpx
 import pytest
 
