@@ -25,8 +25,8 @@ from ostiary.crypto.secrets import SecretBox, load_or_create_kek
 from ostiary.iam.account_store import reset_iam
 from ostiary.notify import delivery
 from ostiary.oauth import wellknown
-from ostiary.oauth.domains import PATH_PREFIX as DOMAIN_PATH
-from ostiary.oauth.domains import DomainResolver, token_endpoint_domain
+from ostiary.oauth.domain_routing import PATH_PREFIX as DOMAIN_PATH
+from ostiary.oauth.domain_routing import DomainResolver, token_endpoint_domain
 from ostiary.oauth.endpoints import TokenEndpoint
 from ostiary.oauth.hosted import HostedUI
 from ostiary.protocol.context import Runtime

@@ -153,4 +153,4 @@ def _check_request(request: AuthorizeRequest, client: ClientView, params: dict[s
     supported = client.config.get("SupportedIdentityProviders") or []
     if provider and provider not in supported:
         raise RedirectError("invalid_request", f"Identity provider {provider} is not configured for this client")
-    # external providers (and idp_identifier) are resolved by ostiary.oauth.federation
+    # external providers (and idp_identifier) are resolved by ostiary.oauth.idp_signin

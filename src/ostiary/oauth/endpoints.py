@@ -30,7 +30,7 @@ from starlette.types import Receive, Scope, Send
 from ostiary.crypto import jwt
 from ostiary.oauth import pkce
 from ostiary.oauth.codes import code_lineage_id, take_code
-from ostiary.oauth.domains import Domain, DomainResolver, token_endpoint_domain
+from ostiary.oauth.domain_routing import Domain, DomainResolver, token_endpoint_domain
 from ostiary.oauth.service_calls import hosted_tokens, service_context
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
@@ -364,7 +364,7 @@ async def serve_form(
 
 class TokenEndpoint:
     """``POST /_domain/<domain>/oauth2/token``, the token endpoint's one entrance: the front door
-    calls it for that path (``domains.token_endpoint_domain``), without the router and middleware."""
+    calls it for that path (``domain_routing.token_endpoint_domain``), without the router and middleware."""
 
     def __init__(self, runtime: Runtime, domains: DomainResolver) -> None:
         self.runtime = runtime

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ostiary.config import Settings
-from ostiary.oauth.domains import Domain, DomainResolver, base_url
+from ostiary.oauth.domain_routing import Domain, DomainResolver, base_url
 from ostiary.protocol.context import Runtime
 from ostiary.userpools.lookup import pool_by_id
 from ostiary.userpools.tokens import issuer

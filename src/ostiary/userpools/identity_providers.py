@@ -2,7 +2,7 @@
 UpdateIdentityProvider, DeleteIdentityProvider, ListIdentityProviders and
 GetIdentityProviderByIdentifier (SAML, OIDC, Google, Facebook, LoginWithAmazon, SignInWithApple).
 
-The sign-in through these providers lives in ``ostiary.oauth.federation``.
+The sign-in through these providers lives in ``ostiary.oauth.idp_signin``.
 
 What is stored (table ``user_pool_identity_providers``): ``details`` holds ProviderDetails as
 DescribeIdentityProvider shows them, without the secrets, plus Ostiary's own keys (a leading ``_``,

@@ -98,7 +98,7 @@ def client_sso_minutes(conn: Connection, client_id: str) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# hooks (tokens.start_lineage, auth._refresh, oauth.common)
+# hooks (tokens.start_lineage, auth._refresh, oauth.sso_sessions)
 
 _RT = t.refresh_tokens.c
 _SSO = t.sso_sessions.c

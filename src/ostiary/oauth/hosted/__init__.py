@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ostiary.oauth import endpoints
 from ostiary.oauth.authorize_request import ErrorPage
-from ostiary.oauth.domains import PATH_PREFIX, DomainResolver
+from ostiary.oauth.domain_routing import PATH_PREFIX, DomainResolver
 from ostiary.oauth.hosted import authorize, forgot, idp_callbacks, login, logout, signup
 from ostiary.oauth.hosted.render import Pages
 from ostiary.protocol.context import Runtime

@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ostiary.oauth import codes, federation, service_calls, sso_sessions
+from ostiary.oauth import codes, idp_signin, service_calls, sso_sessions
 from ostiary.oauth.authorize_request import AuthorizeRequest, redirect_with
-from ostiary.oauth.domains import Domain
+from ostiary.oauth.domain_routing import Domain
 from ostiary.oauth.hosted.render import Pages
 from ostiary.userpools.identity_providers import IdentityProvider
 
@@ -41,7 +41,7 @@ def authorize(ui: Pages, request: Request) -> Response:
     req = ui.parse_or_redirect(domain, dict(request.query_params))
     if isinstance(req, Response):
         return req
-    provider = federation.chosen_provider(ui.runtime, req)
+    provider = idp_signin.chosen_provider(ui.runtime, req)
     if provider is not None and req.raw.get("identity_provider") and req.prompt != "none":
         # an explicit provider: always its sign-in (Cognito's behaviour), SSO cookie or not
         return RedirectResponse(to_provider(ui, request, domain, req, provider), status_code=302)
@@ -56,12 +56,12 @@ def authorize(ui: Pages, request: Request) -> Response:
 
 
 def to_provider(ui: Pages, request: Request, domain: Domain, req: AuthorizeRequest, provider: IdentityProvider) -> str:
-    return federation.provider_redirect(ui.runtime, req, provider, ui.domain_url(request, domain))
+    return idp_signin.provider_redirect(ui.runtime, req, provider, ui.domain_url(request, domain))
 
 
 def provider_buttons(ui: Pages, request: Request, domain: Domain, req: AuthorizeRequest) -> list[dict[str, str]]:
     buttons = []
-    for provider in federation.external_providers(ui.runtime, domain.pool, req.client):
+    for provider in idp_signin.external_providers(ui.runtime, domain.pool, req.client):
         query = dict(parse_qsl(req.query()))
         query["identity_provider"] = provider.name
         buttons.append(

@@ -14,9 +14,9 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ostiary.oauth import federation, sso_sessions
+from ostiary.oauth import idp_signin, sso_sessions
 from ostiary.oauth.authorize_request import AuthorizeRequest, ErrorPage
-from ostiary.oauth.domains import Domain
+from ostiary.oauth.domain_routing import Domain
 from ostiary.oauth.hosted import forms
 from ostiary.oauth.hosted.authorize import complete, provider_buttons, to_provider
 from ostiary.oauth.hosted.render import Pages
@@ -125,7 +125,7 @@ def login(ui: Pages, request: Request, form: dict[str, str] | None) -> Response:
         session = sso_sessions.find_sso(ui.runtime, domain.pool.id, request.cookies.get(sso_sessions.SSO_COOKIE), req)
         if session is not None and req.prompt != "login":
             return RedirectResponse(complete(ui, req, session.user_id, session.auth_time), 302)
-        provider = federation.chosen_provider(ui.runtime, req)
+        provider = idp_signin.chosen_provider(ui.runtime, req)
         if provider is not None:
             return RedirectResponse(to_provider(ui, request, domain, req, provider), status_code=302)
         return login_page(ui, request, domain, req)

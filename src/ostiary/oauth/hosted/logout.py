@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ostiary.oauth import sso_sessions
 from ostiary.oauth.authorize_request import ErrorPage
-from ostiary.oauth.domains import Domain
+from ostiary.oauth.domain_routing import Domain
 from ostiary.oauth.hosted.render import Pages
 from ostiary.protocol.context import Runtime
 from ostiary.userpools.lookup import client_by_id

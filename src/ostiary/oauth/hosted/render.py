@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ostiary.oauth import csrf
 from ostiary.oauth.authorize_request import AuthorizeRequest, ErrorPage, RedirectError, parse_authorize
-from ostiary.oauth.domains import PATH_PREFIX, Domain, DomainResolver
+from ostiary.oauth.domain_routing import PATH_PREFIX, Domain, DomainResolver
 from ostiary.oauth.service_calls import service_context
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.userpools.directory import PoolView
