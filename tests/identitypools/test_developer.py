@@ -40,7 +40,7 @@ def _verify(server: Server, token: str, pool_id: str) -> dict[str, Any]:
 
 def test_openid_token_verifies_against_the_served_jwks(server: Server) -> None:
     if not _mounted(server):
-        pytest.skip("identitypools.openid.routes are not mounted in app.py yet")
+        pytest.skip("the issuer routes (web.identity_issuer) are not mounted in app.py")
     w = wire(server, pool_args={"DeveloperProviderName": DEV})
     token = w.ci.get_open_id_token_for_developer_identity(IdentityPoolId=w.pool_id, Logins={DEV: "jwks"})["Token"]
     config = httpx.get(server.url + "/cognito-identity/.well-known/openid-configuration").json()
