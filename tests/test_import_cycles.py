@@ -25,8 +25,8 @@ ROOT = "ostiary"
 ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
         # Sign-in (userpools/auth.py, being split into userpools/signin/) and the modules whose
-        # queries it shares: selfservice.signed_in (passkeys), users -> selfservice.auth_factors.
-        frozenset({"userpools.auth", "userpools.passkeys", "userpools.selfservice", "userpools.users"}),
+        # queries it shares: users -> selfservice.auth_factors (-> auth.available_challenges).
+        frozenset({"userpools.auth", "userpools.selfservice", "userpools.users"}),
     }
 )
 

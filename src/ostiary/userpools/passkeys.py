@@ -49,6 +49,7 @@ from ostiary.userpools.errors import (
     WebAuthnOriginNotAllowedException,
     WebAuthnRelyingPartyMismatchException,
 )
+from ostiary.userpools.tokens import signed_in
 
 MAX_PASSKEYS = 20  # per user (AWS's quota)
 CHALLENGE_SECONDS = 300
@@ -139,8 +140,6 @@ def _descriptor(row: Any) -> PublicKeyCredentialDescriptor:
 
 
 def _signed_in(ctx: RequestContext, conn: Connection, token: str) -> tuple[PoolView, User]:
-    from ostiary.userpools.selfservice import signed_in
-
     pool, user, _ = signed_in(ctx, conn, token)
     return pool, user
 

@@ -27,7 +27,8 @@ from ostiary.userpools.errors import (
     UsernameExistsException,
     UserNotFoundException,
 )
-from ostiary.userpools.lookup import ClientView, client_and_pool, pool_by_id
+from ostiary.userpools.lookup import ClientView, client_and_pool, client_by_id
+from ostiary.userpools.tokens import signed_in, signed_in_user
 from ostiary.userpools.users import (
     apply_attribute_update,
     check_password,
@@ -339,42 +340,14 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
 # access-token operations
 
 
-def _access_user(
-    ctx: RequestContext, conn: Connection, token: str, *, full: bool = True
-) -> tuple[User, tokens.AccessContext]:
-    """The user an access token speaks for (signature, expiry, scope, revocation checked); ``full=False``:
-    identity, status, attributes and MFA settings only (directory.token_user)."""
-    access, user = tokens.access_token_user(conn, ctx.keys, ctx.settings, token, ctx.now, full=full)
-    if user is None:
-        raise UserNotFoundException("User does not exist.")
-    if not user.enabled:
-        raise NotAuthorizedException("User is disabled.")
-    return user, access
-
-
-def signed_in(
-    ctx: RequestContext, conn: Connection, token: str, *, full: bool = True
-) -> tuple[PoolView, User, tokens.AccessContext]:
-    """The pool, user and access-token context of an access token (every check of _access_user),
-    for operations authorized by the signed-in user's token (here, passkeys, user sessions)."""
-    user, access = _access_user(ctx, conn, token, full=full)
-    pool = pool_by_id(conn, access.pool_id)
-    if pool is None:
-        raise NotAuthorizedException("Invalid Access Token")
-    return pool, user, access
-
-
-
 def _client_of(ctx: RequestContext, conn: Connection, access: tokens.AccessContext) -> ClientView | None:
-    from ostiary.userpools.lookup import client_by_id
-
     return client_by_id(conn, ctx.box, access.client_id)
 
 
 @operation("cognito-idp", "GetUser")
 def get_user(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        user, access = _access_user(ctx, conn, params["AccessToken"], full=False)
+        user, access = signed_in_user(ctx, conn, params["AccessToken"], full=False)
         client = _client_of(ctx, conn, access)
     readable = set(client.config["ReadAttributes"]) if client and client.config.get("ReadAttributes") else None
     visible = {k for k in user.attributes if not k.startswith("dev:")}
@@ -484,7 +457,7 @@ def change_password(ctx: RequestContext, params: Params) -> Result:
 @operation("cognito-idp", "DeleteUser")
 def delete_user(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        user, _ = _access_user(ctx, conn, params["AccessToken"])
+        user, _ = signed_in_user(ctx, conn, params["AccessToken"])
         directory.delete_user(conn, user)
     return None
 
@@ -492,7 +465,7 @@ def delete_user(ctx: RequestContext, params: Params) -> Result:
 @operation("cognito-idp", "SetUserSettings")
 def set_user_settings(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        user, _ = _access_user(ctx, conn, params["AccessToken"])
+        user, _ = signed_in_user(ctx, conn, params["AccessToken"])
         set_mfa_options(conn, user, list(params["MFAOptions"]), ctx.now)
     return {}
 

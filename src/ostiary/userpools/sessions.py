@@ -48,6 +48,7 @@ from ostiary.userpools.session_tracking import (
     POOL_CONFIG,
     forget,
 )
+from ostiary.userpools.tokens import signed_in
 
 MAX_SSO_MINUTES = 129600
 PAGE = 125  # AdminListUserSessions: "a single page of up to 125 sessions"
@@ -274,8 +275,6 @@ def _admin_user(ctx: RequestContext, conn: Connection, params: Params) -> tuple[
 
 def _token_user(ctx: RequestContext, conn: Connection, token: str) -> tuple[PoolView, directory.User, str | None]:
     """The pool, user and current lineage (the token's origin_jti) of an access token."""
-    from ostiary.userpools.selfservice import signed_in
-
     pool, user, access = signed_in(ctx, conn, token, full=False)
     if not _tracking_on(conn, pool.id):
         raise OperationNotEnabledException(NOT_ENABLED)

@@ -22,12 +22,14 @@ from ostiary.config import Settings
 from ostiary.crypto import jwt
 from ostiary.crypto.keys import KeyRing
 from ostiary.protocol import jsonlimits
+from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import claims as c
 from ostiary.userpools import directory, session_tracking, triggers
 from ostiary.userpools.directory import PoolView, User
-from ostiary.userpools.errors import InvalidLambdaResponseException, NotAuthorizedException
+from ostiary.userpools.errors import InvalidLambdaResponseException, NotAuthorizedException, UserNotFoundException
+from ostiary.userpools.lookup import pool_by_id
 
 POOL_ID_SHAPE = "_"
 
@@ -559,3 +561,28 @@ def access_token_user(
     if not row.lineage_live:
         raise NotAuthorizedException("Access Token has been revoked")
     return access, directory.from_row(row) if full else directory.token_user(row)
+
+
+def signed_in_user(
+    ctx: RequestContext, conn: Connection, token: str, *, full: bool = True
+) -> tuple[User, AccessContext]:
+    """The user an access token speaks for (signature, expiry, scope, revocation checked); ``full=False``:
+    identity, status, attributes and MFA settings only (directory.token_user)."""
+    access, user = access_token_user(conn, ctx.keys, ctx.settings, token, ctx.now, full=full)
+    if user is None:
+        raise UserNotFoundException("User does not exist.")
+    if not user.enabled:
+        raise NotAuthorizedException("User is disabled.")
+    return user, access
+
+
+def signed_in(
+    ctx: RequestContext, conn: Connection, token: str, *, full: bool = True
+) -> tuple[PoolView, User, AccessContext]:
+    """The pool, user and access-token context of an access token (every check of signed_in_user),
+    for operations authorized by the signed-in user's token (self-service, passkeys, user sessions)."""
+    user, access = signed_in_user(ctx, conn, token, full=full)
+    pool = pool_by_id(conn, access.pool_id)
+    if pool is None:
+        raise NotAuthorizedException("Invalid Access Token")
+    return pool, user, access
