@@ -75,7 +75,7 @@ def _srp_block_past_deadline(server: Server, pool_id: str, client_id: str, block
     import dataclasses
 
     from ostiary.crypto.secrets import SecretBox
-    from ostiary.userpools.auth import open_srp_state, seal_srp_state
+    from ostiary.userpools.signin.srp_flow import open_srp_state, seal_srp_state
 
     box = SecretBox(base64.b64decode((server.data_dir / "kek").read_text().strip()))
     state = open_srp_state(box, pool_id, client_id, base64.b64decode(block_b64))

@@ -34,8 +34,9 @@ from ostiary.oauth.domain_routing import Domain, DomainResolver, token_endpoint_
 from ostiary.oauth.service_calls import hosted_tokens, service_context
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
-from ostiary.userpools import auth, claims, directory, tokens, triggers
+from ostiary.userpools import claims, directory, tokens, triggers
 from ostiary.userpools.lookup import ClientView, client_by_id
+from ostiary.userpools.signin import refresh as signin_refresh
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 CACHE_SECONDS = 5.0
@@ -182,7 +183,7 @@ def _refresh_grant(runtime: Runtime, domain: Domain, client: ClientView, form: d
         raise OAuthError("invalid_request", "refresh_token is required")
     ctx = service_context(runtime, domain.pool, "RefreshToken", ip)
     try:
-        result = auth.refresh(ctx, domain.pool, client, token, ctx.now)
+        result = signin_refresh.refresh(ctx, domain.pool, client, token, ctx.now)
     except ServiceError as err:
         raise OAuthError("invalid_grant", err.message) from None
     return _token_response(result, with_refresh=True)

@@ -47,11 +47,13 @@ from ostiary.oauth.service_calls import service_context
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
 from ostiary.store import tables as t
-from ostiary.userpools import auth, federated_users, saml_signing
+from ostiary.store.markers import spend_auth_session_marker
+from ostiary.userpools import federated_users, saml_signing
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.federated_users import ExternalIdentity
 from ostiary.userpools.identity_providers import SOCIAL_TYPES, IdentityProvider, load_provider, provider_by_identifier
 from ostiary.userpools.lookup import ClientView
+from ostiary.userpools.signin.password import post_authentication, pre_authentication
 
 log = logging.getLogger("ostiary.federation")
 
@@ -205,7 +207,7 @@ def _spend(
             conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.expires_at < now))
         for label, value, deadline in markers:
             marker = hmac.new(runtime.box.mac_key(label), value.encode(), hashlib.sha256).hexdigest()
-            fresh = auth.insert_marker(
+            fresh = spend_auth_session_marker(
                 conn,
                 runtime.store.is_sqlite,
                 {
@@ -531,8 +533,8 @@ def sign_in(runtime: Runtime, pool: PoolView, client: ClientView, identity: Exte
     ctx = service_context(runtime, pool, "InitiateAuth", source_ip)
     try:
         user = federated_users.sign_in(ctx, pool, client, identity)
-        auth.pre_authentication(ctx, pool, client, user, {"USERNAME": user.username})
-        auth.post_authentication(ctx, pool, client, user, new_device=False)
+        pre_authentication(ctx, pool, client, user, {"USERNAME": user.username})
+        post_authentication(ctx, pool, client, user, new_device=False)
     except ServiceError as err:
         raise FederationError(err.message, "access_denied", 400) from None
     return user

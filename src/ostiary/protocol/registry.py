@@ -27,7 +27,8 @@ HANDLER_MODULES = (
     "ostiary.userpools.tags",
     "ostiary.userpools.users",
     "ostiary.userpools.groups",
-    "ostiary.userpools.auth",
+    "ostiary.userpools.signin",  # InitiateAuth, RespondToAuthChallenge and their Admin variants
+    "ostiary.userpools.signin.refresh",  # GetTokensFromRefreshToken, RevokeToken, the sign-outs
     "ostiary.userpools.selfservice",
     "ostiary.userpools.domains",
     "ostiary.userpools.resource_servers",

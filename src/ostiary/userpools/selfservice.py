@@ -18,7 +18,6 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.userpools import attributes as attrs
 from ostiary.userpools import code_limits, directory, existence, lockout, messages, tokens, triggers
-from ostiary.userpools.auth import INCORRECT, check_secret_hash_for, sign_up_session, spend_sign_up_session
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     CodeMismatchException,
@@ -28,6 +27,8 @@ from ostiary.userpools.errors import (
     UserNotFoundException,
 )
 from ostiary.userpools.lookup import ClientView, client_and_pool, client_by_id
+from ostiary.userpools.signin.challenge_sessions import sign_up_session, spend_sign_up_session
+from ostiary.userpools.signin.context import INCORRECT, check_secret_hash_for
 from ostiary.userpools.tokens import signed_in, signed_in_user
 from ostiary.userpools.users import (
     apply_attribute_update,
@@ -473,7 +474,7 @@ def set_user_settings(ctx: RequestContext, params: Params) -> Result:
 def auth_factors(conn: Connection, pool: PoolView, user: User) -> dict[str, Any]:
     """GetUserAuthFactors' answer: MFA settings and the first factors the user can sign in with."""
     from ostiary.userpools import passkeys
-    from ostiary.userpools.auth import available_challenges
+    from ostiary.userpools.signin.choice import available_challenges
 
     choices = available_challenges(pool, user, passkeys.count(conn, pool.id, user.id) > 0)
     configured = [f for f in ("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN") if f in choices]

@@ -1,0 +1,154 @@
+"""Sign-in: InitiateAuth, AdminInitiateAuth, RespondToAuthChallenge and AdminRespondToAuthChallenge,
+each dispatched to the module of its flow (the refresh and sign-out operations live in ``refresh``).
+
+Flows and messages follow the Cognito API Reference (InitiateAuth, RespondToAuthChallenge) and
+NOTES-cognito.md §2.2-2.5. One module per flow:
+
+- ``password``: USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH / ADMIN_NO_SRP_AUTH, NEW_PASSWORD_REQUIRED
+- ``srp_flow``: USER_SRP_AUTH → PASSWORD_VERIFIER
+- ``mfa_challenge``: SMS_MFA, SOFTWARE_TOKEN_MFA, EMAIL_OTP, SELECT_MFA_TYPE, MFA_SETUP
+- ``device``: DEVICE_SRP_AUTH → DEVICE_PASSWORD_VERIFIER
+- ``choice``: USER_AUTH (SELECT_CHALLENGE, passkeys, one-time codes, sign-in after sign-up)
+- ``custom``: CUSTOM_AUTH (the Define/Create/VerifyAuthChallenge triggers)
+- ``refresh``: REFRESH_TOKEN_AUTH, GetTokensFromRefreshToken, RevokeToken, GlobalSignOut
+- ``challenge_sessions``: the challenge sessions they share; ``context``: the client checks and messages
+
+Password checks and SRP arithmetic are CPU-heavy: these operations run off the event loop.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.registry import Params, Result, operation
+from ostiary.userpools import triggers
+from ostiary.userpools.directory import PoolView
+from ostiary.userpools.errors import InvalidParameterException
+from ostiary.userpools.lookup import ClientView, client_and_pool, client_in_pool, pool_for_caller
+from ostiary.userpools.signin.choice import select_challenge, user_auth_start, webauthn_answer
+from ostiary.userpools.signin.context import Finisher, flow_allowed, require
+from ostiary.userpools.signin.custom import custom_answer, custom_next, custom_start
+from ostiary.userpools.signin.device import device_srp_start, device_srp_verify
+from ostiary.userpools.signin.mfa_challenge import MFA_CHALLENGES, answer_mfa
+from ostiary.userpools.signin.password import answer_new_password, password_signin, success
+from ostiary.userpools.signin.refresh import refresh_tokens
+from ostiary.userpools.signin.srp_flow import srp_start, srp_verify
+
+# challenges answered within a challenge session (RespondToAuthChallenge's Session)
+_SESSION_CHALLENGES = frozenset(
+    {
+        "NEW_PASSWORD_REQUIRED",
+        *MFA_CHALLENGES,
+        "SMS_OTP",
+        "CUSTOM_CHALLENGE",
+        "SELECT_CHALLENGE",
+        "PASSWORD",
+        "PASSWORD_SRP",
+        "WEB_AUTHN",
+        "DEVICE_SRP_AUTH",
+    }
+)
+
+
+def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params, admin: bool) -> Result:
+    flow = params["AuthFlow"]
+    auth: dict[str, str] = dict(params.get("AuthParameters") or {})
+    now = ctx.now
+    admin_flows = ("ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH")
+    if flow in admin_flows and not admin:
+        raise InvalidParameterException("Initiate Auth method not supported.")
+    if flow == "USER_PASSWORD_AUTH" and admin:
+        raise InvalidParameterException("Initiate Auth method not supported.")
+    if not flow_allowed(client, flow):
+        raise InvalidParameterException(f"{flow} flow not enabled for this client")
+    if flow == "USER_AUTH":
+        return user_auth_start(ctx, pool, client, auth, now, params.get("Session"))
+    if flow == "CUSTOM_AUTH":
+        return custom_start(ctx, pool, client, auth, now)
+    if flow in ("USER_PASSWORD_AUTH", *admin_flows):
+        return password_signin(ctx, pool, client, auth, now)
+    if flow == "USER_SRP_AUTH":
+        return srp_start(ctx, pool, client, auth, now)
+    require(auth, "REFRESH_TOKEN")
+    result = refresh_tokens(ctx, pool, client, auth["REFRESH_TOKEN"], auth.get("SECRET_HASH"), now, rotate=False)
+    return {"AuthenticationResult": result, "ChallengeParameters": {}}
+
+
+def _respond(
+    ctx: RequestContext, pool: PoolView, client: ClientView, params: Params, finish: Finisher = success
+) -> Result:
+    name = params["ChallengeName"]
+    answers: dict[str, str] = dict(params.get("ChallengeResponses") or {})
+    session = params.get("Session")
+    if name == "PASSWORD_VERIFIER":  # the SRP state travels in the SECRET_BLOCK, not a session
+        return srp_verify(ctx, pool, client, answers, ctx.now, custom_next)
+    if name == "DEVICE_PASSWORD_VERIFIER":
+        return device_srp_verify(ctx, pool, client, session, answers, ctx.now)
+    if name not in _SESSION_CHALLENGES:
+        raise InvalidParameterException(f"Ostiary does not support the {name} challenge yet.")
+    if not session:
+        raise InvalidParameterException("Missing required parameter Session")
+    if name == "NEW_PASSWORD_REQUIRED":
+        return answer_new_password(ctx, pool, client, session, answers, ctx.now)
+    if name in MFA_CHALLENGES or name == "SMS_OTP":
+        return answer_mfa(ctx, pool, client, name, session, answers, finish)
+    if name == "CUSTOM_CHALLENGE":
+        return custom_answer(ctx, pool, client, session, answers, ctx.now)
+    if name in ("SELECT_CHALLENGE", "PASSWORD", "PASSWORD_SRP"):
+        return select_challenge(ctx, pool, client, name, session, answers, ctx.now)
+    if name == "WEB_AUTHN":
+        return webauthn_answer(ctx, pool, client, session, answers, finish)
+    return device_srp_start(ctx, pool, client, session, answers, ctx.now)  # DEVICE_SRP_AUTH
+
+
+# AuthFlows short enough to run on the event loop: a refresh (two RSA signatures) and the start of
+# SRP (two reads and g^b from the fixed-base table: ~0.3 ms)
+_INLINE_FLOWS = frozenset({"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN", "USER_SRP_AUTH"})
+
+
+def _heavy_flow(body: bytes) -> bool:
+    """Refreshes and SRP starts run inline; password sign-ins (Argon2) go to the worker pool, and
+    every flow when Lambda triggers are configured (PreTokenGeneration fires on refresh). The flow
+    is read from the parsed body, not searched in it: a username cannot bring Argon2 inline."""
+    if triggers.offload(body):
+        return True
+    try:
+        flow = orjson.loads(body).get("AuthFlow")
+    except (orjson.JSONDecodeError, AttributeError):
+        return True
+    return flow not in _INLINE_FLOWS
+
+
+@operation("cognito-idp", "InitiateAuth", offload=_heavy_flow)
+@triggers.with_validation_data
+def initiate_auth(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+    return _initiate(ctx, pool, client, params, admin=False)
+
+
+@operation("cognito-idp", "AdminInitiateAuth", offload=True)
+@triggers.with_validation_data
+def admin_initiate_auth(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        client = client_in_pool(conn, ctx.box, pool, params["ClientId"])
+    return _initiate(ctx, pool, client, params, admin=True)
+
+
+@operation("cognito-idp", "RespondToAuthChallenge", offload=True)
+@triggers.with_client_metadata
+def respond_to_auth_challenge(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
+    return _respond(ctx, pool, client, params)
+
+
+@operation("cognito-idp", "AdminRespondToAuthChallenge", offload=True)
+@triggers.with_client_metadata
+def admin_respond_to_auth_challenge(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
+        client = client_in_pool(conn, ctx.box, pool, params["ClientId"])
+    return _respond(ctx, pool, client, params)

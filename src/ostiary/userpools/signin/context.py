@@ -1,0 +1,82 @@
+"""What every sign-in flow shares: the messages Cognito answers with, the checks of the app client
+(which AuthFlows it allows, its SECRET_HASH) and the continuation that ends a successful sign-in.
+
+Cognito API Reference: InitiateAuth (AuthFlow, "… flow not enabled for this client"), app client
+ExplicitAuthFlows; Developer Guide, "Computing secret hash values".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from ostiary.protocol.context import RequestContext
+from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.errors import InvalidParameterException, NotAuthorizedException
+from ostiary.userpools.lookup import ClientView
+from ostiary.userpools.secret_hash import check as check_secret_hash
+
+INCORRECT = "Incorrect username or password."
+
+
+SESSION_EXPIRED = "Invalid session for the user, session is expired."
+
+
+# AuthFlow -> client ExplicitAuthFlows values that allow it (ALLOW_* and their legacy names)
+FLOW_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "USER_PASSWORD_AUTH": ("ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH"),
+    "USER_SRP_AUTH": ("ALLOW_USER_SRP_AUTH",),
+    "REFRESH_TOKEN_AUTH": ("ALLOW_REFRESH_TOKEN_AUTH",),
+    "REFRESH_TOKEN": ("ALLOW_REFRESH_TOKEN_AUTH",),
+    "ADMIN_USER_PASSWORD_AUTH": ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"),
+    "ADMIN_NO_SRP_AUTH": ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"),
+    "CUSTOM_AUTH": ("ALLOW_CUSTOM_AUTH", "CUSTOM_AUTH_FLOW_ONLY"),
+    "USER_AUTH": ("ALLOW_USER_AUTH",),
+}
+
+
+LEGACY_FLOWS = frozenset({"ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH"})
+
+
+def flow_allowed(client: ClientView, flow: str) -> bool:
+    enabled = client.flows()
+    if flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN", "USER_SRP_AUTH") and (not enabled or enabled <= LEGACY_FLOWS):
+        return True  # legacy clients (no ALLOW_* values) always allow SRP and refresh
+    return any(p in enabled for p in FLOW_PERMISSIONS.get(flow, ()))
+
+
+def require(params: dict[str, str], *names: str) -> None:
+    for name in names:
+        if not params.get(name):
+            raise InvalidParameterException(f"Missing required parameter {name}")
+
+
+def check_secret_hash_for(client: ClientView, usernames: list[str], given: str | None) -> None:
+    """SECRET_HASH of a client with a secret, computed with any of ``usernames`` (what the caller typed,
+    the canonical username, or the sub); NotAuthorizedException with Cognito's messages otherwise."""
+    if client.secret is None:
+        return
+    if not given:
+        raise NotAuthorizedException(f"Client {client.id} is configured with secret but SECRET_HASH was not received")
+    if not any(check_secret_hash(secret, u, client.id, given) for secret in client.secrets() for u in usernames if u):
+        raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
+
+
+class Finisher(Protocol):
+    """What ends a successful sign-in: tokens for the API (``password.success``); the hosted UI passes
+    its own (a single-sign-on session, tokens later at /oauth2/token). ``device_key`` is given only
+    when the sign-in went through a device (DEVICE_SRP_AUTH, or a DEVICE_KEY with the password)."""
+
+    def __call__(
+        self,
+        ctx: RequestContext,
+        conn: Connection,
+        pool: PoolView,
+        client: ClientView,
+        user: User,
+        now: dt.datetime,
+        *,
+        device_key: str | None = None,
+    ) -> dict[str, Any]: ...
