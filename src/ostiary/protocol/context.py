@@ -34,6 +34,18 @@ class RequestContext:
     principal: Principal | None
     source_ip: str
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    # What a Cognito operation hands the Lambda triggers it fires (ostiary.userpools.triggers), set from
+    # the request by the operation's decorator, triggers.with_client_metadata / with_validation_data:
+    client_metadata: dict[str, str] = field(default_factory=dict)
+    """ClientMetadata as the triggers' ``request.clientMetadata`` ({} for InitiateAuth: see below)."""
+    validation_data: dict[str, str] | None = None
+    """InitiateAuth's ClientMetadata: ``request.validationData`` of PreAuthentication and UserMigration."""
+    app_client_id: str | None = None
+    """The request's ClientId: ``callerContext.clientId`` of a trigger fired without a client of its own."""
+    triggers_fired: set[str] | None = None
+    """Triggers that fire once per request and have (PreAuthentication); None outside such an operation."""
+    token_source: str | None = None
+    """PreTokenGeneration's ``triggerSource`` for the tokens a flow mints, when not the default."""
 
     @property
     def store(self) -> Store:

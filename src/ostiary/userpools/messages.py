@@ -27,6 +27,7 @@ from ostiary.config import Settings
 from ostiary.notify import delivery as delivery_queue
 from ostiary.notify import outbox
 from ostiary.notify.delivery import Message, Sender, SmtpSender, WebhookSmsSender
+from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
 from ostiary.store.db import after_commit, utc
 from ostiary.userpools import code_limits
@@ -227,10 +228,16 @@ def send(
     purpose: str,
     code: str,
     now: dt.datetime,
+    *,
+    request: RequestContext | None = None,
 ) -> None:
-    """Deliver a rendered message; the outbox copy is part of the caller's transaction."""
+    """Deliver a rendered message; the outbox copy is part of the caller's transaction. The CustomMessage
+    and custom sender triggers get the ``request``'s ClientMetadata and ClientId (``client_metadata``,
+    ``app_client_id``: set by the operation's decorator, triggers.with_client_metadata)."""
     subject, body = render(pool, delivery.medium, purpose, code, user.username)
-    custom = _custom_message(settings, pool, user, delivery, purpose, code)
+    client_metadata = request.client_metadata if request is not None else {}
+    client_id = request.app_client_id if request is not None else None
+    custom = _custom_message(settings, pool, user, delivery, purpose, code, client_metadata, client_id)
     if custom is not None:
         subject, body = custom[0] or subject, custom[1]
     message = Message(
@@ -246,7 +253,7 @@ def send(
     senders_configured = outbox.sender_configured(settings, delivery.medium)
     if outbox.enabled(settings, delivery.medium):
         outbox.keep(conn, settings, message, now)  # sealed under the KEK, expires (outbox_ttl_seconds)
-    if _custom_sender(settings, pool, user, delivery, purpose, code):
+    if _custom_sender(settings, pool, user, delivery, purpose, code, client_metadata, client_id):
         return  # the pool's custom sender function delivered it
     if not senders_configured:
         return
@@ -284,7 +291,14 @@ MESSAGE_SOURCES = {
 
 
 def _custom_message(
-    settings: Settings, pool: PoolView, user: User, delivery: Delivery, purpose: str, code: str
+    settings: Settings,
+    pool: PoolView,
+    user: User,
+    delivery: Delivery,
+    purpose: str,
+    code: str,
+    client_metadata: dict[str, str],
+    client_id: str | None,
 ) -> tuple[str | None, str] | None:
     """The CustomMessage trigger's (subject, body) for this message, or None (not configured).
     Its messages must keep the ``{####}`` placeholder, where the code goes."""
@@ -297,10 +311,10 @@ def _custom_message(
         "codeParameter": "{####}",
         "linkParameter": "{##Click Here##}",
         "usernameParameter": "{username}" if purpose == "AdminCreateUser" else None,
-        "clientMetadata": triggers.client_metadata(),
+        "clientMetadata": client_metadata,
     }
     source = "CustomMessage_" + MESSAGE_SOURCES.get(purpose, "SignUp")
-    response = triggers.run(settings, pool, "CustomMessage", source, user.username, None, request)
+    response = triggers.run(settings, pool, "CustomMessage", source, user.username, client_id, request)
     if not response:
         return None
     key = "smsMessage" if delivery.medium == "SMS" else "emailMessage"
@@ -315,7 +329,16 @@ def _custom_message(
     return (str(subject) if subject else None), text.replace("{####}", code).replace("{username}", user.username)
 
 
-def _custom_sender(settings: Settings, pool: PoolView, user: User, delivery: Delivery, purpose: str, code: str) -> bool:
+def _custom_sender(
+    settings: Settings,
+    pool: PoolView,
+    user: User,
+    delivery: Delivery,
+    purpose: str,
+    code: str,
+    client_metadata: dict[str, str],
+    client_id: str | None,
+) -> bool:
     """CustomEmailSender / CustomSMSSender: the pool's function sends the message itself. AWS hands it
     the code encrypted with the pool's KMS key (AWS Encryption SDK); Ostiary has no KMS, so ``code``
     is the code base64-encoded — a handler skips its decrypt step (see docs/compatibility.md)."""
@@ -329,7 +352,7 @@ def _custom_sender(settings: Settings, pool: PoolView, user: User, delivery: Del
         "type": "customEmailSenderRequestV1" if delivery.medium == "EMAIL" else "customSMSSenderRequestV1",
         "code": base64.b64encode(code.encode()).decode(),
         "userAttributes": triggers.user_attributes(user),
-        "clientMetadata": triggers.client_metadata(),
+        "clientMetadata": client_metadata,
     }
-    triggers.run(settings, pool, trigger, source, user.username, None, request)
+    triggers.run(settings, pool, trigger, source, user.username, client_id, request)
     return True

@@ -109,7 +109,7 @@ def sign_up(ctx: RequestContext, params: Params) -> Result:
         delivery = None if confirmed else messages.choose_delivery(pool, values)
         if delivery is not None:
             code = messages.issue_code(conn, user, "SignUp", now, limits=_limits(ctx), destination=delivery.destination)
-            messages.send(conn, ctx.settings, pool, user, delivery, "SignUp", code, now)
+            messages.send(conn, ctx.settings, pool, user, delivery, "SignUp", code, now, request=ctx)
             out["CodeDeliveryDetails"] = delivery.details()
         session = sign_up_session(conn, pool, client, user, now)  # for sign-in after sign-up (USER_AUTH)
         if session is not None:
@@ -208,7 +208,7 @@ def resend_confirmation_code(ctx: RequestContext, params: Params) -> Result:
             raise InvalidParameterException("Auto verification not turned on.")
         code = _issue(ctx, conn, client, user, "SignUp", delivery, now)
         if code is not None:
-            messages.send(conn, ctx.settings, pool, user, delivery, "ResendCode", code, now)
+            messages.send(conn, ctx.settings, pool, user, delivery, "ResendCode", code, now, request=ctx)
     return {"CodeDeliveryDetails": delivery.details()}
 
 
@@ -241,7 +241,7 @@ def forgot_password(ctx: RequestContext, params: Params) -> Result:
             )
         code = _issue(ctx, conn, client, user, "ForgotPassword", delivery, now)
         if code is not None:
-            messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, now)
+            messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, now, request=ctx)
     return {"CodeDeliveryDetails": delivery.details()}
 
 
@@ -411,7 +411,7 @@ def get_user_attribute_verification_code(ctx: RequestContext, params: Params) ->
         code = messages.issue_code(
             conn, user, f"VerifyAttribute:{name}", ctx.now, limits=_limits(ctx), destination=value
         )
-        messages.send(conn, ctx.settings, pool, user, delivery, "VerifyUserAttribute", code, ctx.now)
+        messages.send(conn, ctx.settings, pool, user, delivery, "VerifyUserAttribute", code, ctx.now, request=ctx)
     return {"CodeDeliveryDetails": delivery.details()}
 
 

@@ -255,9 +255,11 @@ def mint(
     nonce: str | None = None,
     with_id_token: bool = True,
     source: str = "TokenGeneration_Authentication",
+    client_metadata: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Signed ID and access tokens for ``user`` (AuthenticationResult fields, without RefreshToken);
-    ``source`` is the pre token generation trigger's triggerSource."""
+    ``source`` is the pre token generation trigger's triggerSource, ``client_metadata`` its
+    clientMetadata (the request's: RequestContext.client_metadata)."""
     iss = issuer(settings, pool.id)
     iat = int(now.timestamp())
     access_validity = c.validity_seconds(client, "AccessToken")
@@ -290,7 +292,7 @@ def mint(
             nonce=nonce,
         )
     if triggers.configured(pool, "PreTokenGeneration"):
-        _pre_token_generation(settings, pool, client, user, source, id_claims, access_claims)
+        _pre_token_generation(settings, pool, client, user, source, id_claims, access_claims, client_metadata or {})
     access_key = keys.signing_key(pool.id, "access")
     result: dict[str, Any] = {
         "AccessToken": jwt.sign(access_claims, access_key.kid, access_key.private),
@@ -389,6 +391,7 @@ def _pre_token_generation(
     source: str,
     id_claims: dict[str, Any] | None,
     access_claims: dict[str, Any],
+    client_metadata: dict[str, str],
 ) -> None:
     """Pre token generation, V1 (ID token claims) or V2/V3 (ID and access token claims, scopes),
     with group overrides; changes the claims in place."""
@@ -401,7 +404,7 @@ def _pre_token_generation(
             "iamRolesToOverride": list(dict.fromkeys(g.role_arn for g in groups if g.role_arn)),
             "preferredRole": c.preferred_role(groups),
         },
-        "clientMetadata": triggers.client_metadata(),
+        "clientMetadata": client_metadata,
     }
     if version != "1":
         request["scopes"] = str(access_claims.get("scope", "")).split()

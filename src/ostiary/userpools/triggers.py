@@ -20,7 +20,6 @@ changes nothing.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import json
 import logging
@@ -34,6 +33,7 @@ from typing import Any, TypeVar
 
 from ostiary import egress
 from ostiary.config import Settings
+from ostiary.protocol.context import RequestContext
 from ostiary.userpools import lambda_worker
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
@@ -205,14 +205,9 @@ def offload(body: bytes) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # the request's ClientMetadata (InitiateAuth: validationData of PreAuthentication/UserMigration only;
-# other operations: clientMetadata of every trigger they fire — the operations' documentation)
-
-_METADATA: contextvars.ContextVar[tuple[bool, dict[str, str]] | None] = contextvars.ContextVar(
-    "ostiary_trigger_client_metadata", default=None
-)
-
-_CLIENT_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("ostiary_trigger_client", default=None)
-_FIRED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("ostiary_triggers_fired", default=None)
+# other operations: clientMetadata of every trigger they fire — the operations' documentation),
+# carried on the request context (RequestContext.client_metadata, validation_data, app_client_id,
+# triggers_fired, token_source)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -220,17 +215,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _metadata_scope(initiate: bool) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         @functools.wraps(func)
-        def wrapper(ctx: Any, params: dict[str, Any]) -> Any:
-            given = params.get("ClientMetadata") or {}
-            token = _METADATA.set((initiate, {str(k): str(v) for k, v in given.items()}))
-            fired = _FIRED.set(set())
-            client = _CLIENT_ID.set(params.get("ClientId"))
+        def wrapper(ctx: RequestContext, params: dict[str, Any]) -> Any:
+            given = {str(k): str(v) for k, v in (params.get("ClientMetadata") or {}).items()}
+            saved = (ctx.client_metadata, ctx.validation_data, ctx.app_client_id, ctx.triggers_fired)
+            ctx.client_metadata = {} if initiate else given
+            ctx.validation_data = (given or None) if initiate else None
+            ctx.app_client_id = params.get("ClientId")
+            ctx.triggers_fired = set()
             try:
                 return func(ctx, params)
             finally:
-                _CLIENT_ID.reset(client)
-                _FIRED.reset(fired)
-                _METADATA.reset(token)
+                ctx.client_metadata, ctx.validation_data, ctx.app_client_id, ctx.triggers_fired = saved
 
         return wrapper  # type: ignore[return-value]
 
@@ -245,10 +240,10 @@ with_validation_data = _metadata_scope(initiate=True)
 UserMigration's ``validationData``, and no trigger's ``clientMetadata``."""
 
 
-def first_in_request(trigger: str) -> bool:
+def first_in_request(ctx: RequestContext, trigger: str) -> bool:
     """False when ``trigger`` already fired in this request (e.g. PreAuthentication of a custom
     flow that starts with SRP); always True outside an operation scope."""
-    fired = _FIRED.get()
+    fired = ctx.triggers_fired
     if fired is None:
         return True
     if trigger in fired:
@@ -257,33 +252,15 @@ def first_in_request(trigger: str) -> bool:
     return True
 
 
-def client_metadata() -> dict[str, str]:
-    """``request.clientMetadata`` for the trigger being fired ({} when the request gave none)."""
-    scope = _METADATA.get()
-    return dict(scope[1]) if scope is not None and not scope[0] else {}
-
-
-def validation_data() -> dict[str, str] | None:
-    """``request.validationData`` of PreAuthentication / UserMigration_Authentication."""
-    scope = _METADATA.get()
-    return dict(scope[1]) if scope is not None and scope[0] and scope[1] else None
-
-
-_TOKEN_SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("ostiary_token_source", default=None)
-
-
 @contextlib.contextmanager
-def token_source(source: str) -> Iterator[None]:
+def token_source(ctx: RequestContext, source: str) -> Iterator[None]:
     """Tokens minted inside are PreTokenGeneration's ``source`` (e.g. TokenGeneration_NewPasswordChallenge)."""
-    token = _TOKEN_SOURCE.set(source)
+    saved = ctx.token_source
+    ctx.token_source = source
     try:
         yield
     finally:
-        _TOKEN_SOURCE.reset(token)
-
-
-def token_source_or(default: str) -> str:
-    return _TOKEN_SOURCE.get() or default
+        ctx.token_source = saved
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,7 +378,6 @@ def event(
 ) -> dict[str, Any]:
     """The Lambda event; ``username`` None (machine-to-machine tokens) leaves ``userName`` out."""
     caller: dict[str, Any] = {"awsSdkVersion": SDK_VERSION}
-    client_id = client_id or _CLIENT_ID.get()  # e.g. CustomMessage of SignUp: the calling app client
     if client_id:
         caller["clientId"] = client_id
     out: dict[str, Any] = {"version": version, "triggerSource": source, "region": pool.region, "userPoolId": pool.id}

@@ -200,7 +200,7 @@ def _invite(ctx: RequestContext, conn: Connection, pool: PoolView, user: User, t
         destination = user.attributes.get(attribute)
         if destination:
             delivery = messages.Delivery(medium, attribute, destination)
-            messages.send(conn, ctx.settings, pool, user, delivery, "AdminCreateUser", temp, ctx.now)
+            messages.send(conn, ctx.settings, pool, user, delivery, "AdminCreateUser", temp, ctx.now, request=ctx)
 
 
 @operation("cognito-idp", "AdminGetUser")
@@ -311,7 +311,7 @@ def apply_attribute_update(
             limits=code_limits.Limits.of(ctx.settings, ctx.box),
             destination=delivery.destination,
         )
-        messages.send(conn, ctx.settings, pool, user, delivery, "UpdateUserAttribute", code, ctx.now)
+        messages.send(conn, ctx.settings, pool, user, delivery, "UpdateUserAttribute", code, ctx.now, request=ctx)
         details.append(delivery.details())
     return details
 
@@ -381,7 +381,7 @@ def admin_reset_user_password(ctx: RequestContext, params: Params) -> Result:
                 limits=code_limits.Limits.of(ctx.settings, ctx.box),
                 destination=delivery.destination,
             )
-            messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, ctx.now)
+            messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, ctx.now, request=ctx)
     return {}
 
 

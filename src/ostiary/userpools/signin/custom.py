@@ -87,7 +87,7 @@ def _define(
         {
             "userAttributes": fields["userAttributes"],
             "session": rounds,
-            "clientMetadata": triggers.client_metadata(),
+            "clientMetadata": ctx.client_metadata,
             "userNotFound": fields["userNotFound"],
         },
     )
@@ -145,7 +145,7 @@ def _custom_decide(
                 "userAttributes": who.trigger_fields()["userAttributes"],
                 "challengeName": "CUSTOM_CHALLENGE",
                 "session": rounds,
-                "clientMetadata": triggers.client_metadata(),
+                "clientMetadata": ctx.client_metadata,
                 "userNotFound": user is None,
             },
         )
@@ -198,7 +198,7 @@ def custom_answer(
                 "userAttributes": fields["userAttributes"],
                 "privateChallengeParameters": session.state.get("private") or {},
                 "challengeAnswer": answers["ANSWER"],
-                "clientMetadata": triggers.client_metadata(),
+                "clientMetadata": ctx.client_metadata,
                 "userNotFound": fields["userNotFound"],
             },
         )

@@ -69,7 +69,7 @@ def mfa_challenge(
                 raise
             code = None
         if code is not None:
-            messages.send(conn, ctx.settings, pool, user, delivery, "Authentication", code, now)
+            messages.send(conn, ctx.settings, pool, user, delivery, "Authentication", code, now, request=ctx)
         details = delivery.details()
         params.update(
             CODE_DELIVERY_DELIVERY_MEDIUM=details["DeliveryMedium"], CODE_DELIVERY_DESTINATION=details["Destination"]

@@ -67,10 +67,21 @@ def success(
     user.groups = directory.groups_of(conn, pool.id, user.id)
     cfg = client.as_token_config()
     event, refresh = tokens.start_lineage(conn, pool, user, cfg, now, device_key=device_key, ip=ctx.source_ip)
-    source = triggers.token_source_or(
+    source = ctx.token_source or (
         "TokenGeneration_AuthenticateDevice" if device_key else "TokenGeneration_Authentication"
     )
-    result = tokens.mint(ctx.keys, ctx.settings, pool, cfg, user, event, now, device_key=device_key, source=source)
+    result = tokens.mint(
+        ctx.keys,
+        ctx.settings,
+        pool,
+        cfg,
+        user,
+        event,
+        now,
+        device_key=device_key,
+        source=source,
+        client_metadata=ctx.client_metadata,
+    )
     result["RefreshToken"] = refresh
     if device_key:
         devices.touch(conn, device_key, now)
@@ -185,7 +196,7 @@ def pre_authentication(
     """The PreAuthentication trigger (it denies the sign-in by failing); once per request. An unknown
     user reaches it only when the client prevents user existence errors (``userNotFound``)."""
     threat_protection.screen(ctx, pool, client, user)  # ENFORCED threat protection: always-block addresses
-    if not triggers.first_in_request("PreAuthentication"):
+    if not triggers.first_in_request(ctx, "PreAuthentication"):
         return
     triggers.run(
         ctx.settings,
@@ -196,7 +207,7 @@ def pre_authentication(
         client.id,
         {
             "userAttributes": triggers.user_attributes(user) if user is not None else {},
-            "validationData": triggers.validation_data(),
+            "validationData": ctx.validation_data,
             "userNotFound": user is None,
         },
     )
@@ -214,7 +225,7 @@ def post_authentication(ctx: RequestContext, pool: PoolView, client: ClientView,
         {
             "userAttributes": triggers.user_attributes(user),
             "newDeviceUsed": new_device,
-            "clientMetadata": triggers.client_metadata(),
+            "clientMetadata": ctx.client_metadata,
         },
     )
 
@@ -240,7 +251,7 @@ def _migrate(
         "UserMigration_Authentication",
         username,
         client.id,
-        {"password": password, "validationData": triggers.validation_data(), "clientMetadata": {}},
+        {"password": password, "validationData": ctx.validation_data, "clientMetadata": {}},
     )
     if not response or not isinstance(response.get("userAttributes"), dict):
         return None
@@ -318,7 +329,7 @@ def answer_new_password(
         )
         if updates:
             directory.save_attributes(conn, user, attributes, now)
-        with triggers.token_source("TokenGeneration_NewPasswordChallenge"):
+        with triggers.token_source(ctx, "TokenGeneration_NewPasswordChallenge"):
             result = mfa_or_finish(ctx, conn, pool, client, user, now, finish)
         threat_protection.record_challenge(ctx, conn, pool, user, None, result)
         return result

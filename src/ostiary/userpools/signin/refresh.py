@@ -72,6 +72,7 @@ def refresh_tokens(
             scopes=lineage.scopes,
             with_id_token=lineage.scopes is None or "openid" in lineage.scopes,
             source="TokenGeneration_RefreshTokens",
+            client_metadata=ctx.client_metadata,
         )
         if rotate:
             result["RefreshToken"] = tokens.rotate_refresh_token(conn, lineage, cfg, now)
