@@ -27,7 +27,7 @@ from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import InvalidParameterException
 from ostiary.userpools.lookup import ClientView, client_and_pool, client_in_pool, pool_for_caller
 from ostiary.userpools.signin.choice import select_challenge, user_auth_start, webauthn_answer
-from ostiary.userpools.signin.context import Finisher, flow_allowed, require
+from ostiary.userpools.signin.context import SignIn, flow_allowed, require
 from ostiary.userpools.signin.custom import custom_answer, custom_next, custom_start
 from ostiary.userpools.signin.device import device_srp_start, device_srp_verify
 from ostiary.userpools.signin.mfa_challenge import MFA_CHALLENGES, answer_mfa
@@ -54,7 +54,7 @@ _SESSION_CHALLENGES = frozenset(
 def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params, admin: bool) -> Result:
     flow = params["AuthFlow"]
     auth: dict[str, str] = dict(params.get("AuthParameters") or {})
-    now = ctx.now
+    s = SignIn(ctx, pool, client, ctx.now, success)
     admin_flows = ("ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH")
     if flow in admin_flows and not admin:
         raise InvalidParameterException("Initiate Auth method not supported.")
@@ -63,43 +63,42 @@ def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: P
     if not flow_allowed(client, flow):
         raise InvalidParameterException(f"{flow} flow not enabled for this client")
     if flow == "USER_AUTH":
-        return user_auth_start(ctx, pool, client, auth, now, params.get("Session"))
+        return user_auth_start(s, auth, params.get("Session"))
     if flow == "CUSTOM_AUTH":
-        return custom_start(ctx, pool, client, auth, now)
+        return custom_start(s, auth)
     if flow in ("USER_PASSWORD_AUTH", *admin_flows):
-        return password_signin(ctx, pool, client, auth, now)
+        return password_signin(s, auth)
     if flow == "USER_SRP_AUTH":
-        return srp_start(ctx, pool, client, auth, now)
+        return srp_start(s, auth)
     require(auth, "REFRESH_TOKEN")
-    result = refresh_tokens(ctx, pool, client, auth["REFRESH_TOKEN"], auth.get("SECRET_HASH"), now, rotate=False)
+    result = refresh_tokens(ctx, pool, client, auth["REFRESH_TOKEN"], auth.get("SECRET_HASH"), s.now, rotate=False)
     return {"AuthenticationResult": result, "ChallengeParameters": {}}
 
 
-def _respond(
-    ctx: RequestContext, pool: PoolView, client: ClientView, params: Params, finish: Finisher = success
-) -> Result:
+def _respond(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params) -> Result:
+    s = SignIn(ctx, pool, client, ctx.now, success)
     name = params["ChallengeName"]
     answers: dict[str, str] = dict(params.get("ChallengeResponses") or {})
     session = params.get("Session")
     if name == "PASSWORD_VERIFIER":  # the SRP state travels in the SECRET_BLOCK, not a session
-        return srp_verify(ctx, pool, client, answers, ctx.now, custom_next)
+        return srp_verify(s, answers, custom_next)
     if name == "DEVICE_PASSWORD_VERIFIER":
-        return device_srp_verify(ctx, pool, client, session, answers, ctx.now)
+        return device_srp_verify(s, session, answers)
     if name not in _SESSION_CHALLENGES:
         raise InvalidParameterException(f"Ostiary does not support the {name} challenge yet.")
     if not session:
         raise InvalidParameterException("Missing required parameter Session")
     if name == "NEW_PASSWORD_REQUIRED":
-        return answer_new_password(ctx, pool, client, session, answers, ctx.now)
+        return answer_new_password(s, session, answers)
     if name in MFA_CHALLENGES or name == "SMS_OTP":
-        return answer_mfa(ctx, pool, client, name, session, answers, finish)
+        return answer_mfa(s, name, session, answers)
     if name == "CUSTOM_CHALLENGE":
-        return custom_answer(ctx, pool, client, session, answers, ctx.now)
+        return custom_answer(s, session, answers)
     if name in ("SELECT_CHALLENGE", "PASSWORD", "PASSWORD_SRP"):
-        return select_challenge(ctx, pool, client, name, session, answers, ctx.now)
+        return select_challenge(s, name, session, answers)
     if name == "WEB_AUTHN":
-        return webauthn_answer(ctx, pool, client, session, answers, finish)
-    return device_srp_start(ctx, pool, client, session, answers, ctx.now)  # DEVICE_SRP_AUTH
+        return webauthn_answer(s, session, answers)
+    return device_srp_start(s, session, answers)  # DEVICE_SRP_AUTH
 
 
 # AuthFlows short enough to run on the event loop: a refresh (two RSA signatures) and the start of

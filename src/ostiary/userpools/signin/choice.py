@@ -11,37 +11,27 @@ USER_AUTH with the Session SignUp or ConfirmSignUp answered takes it as the firs
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import secrets
 from typing import Any
 
 from sqlalchemy import delete, select
 
-from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import code_limits, directory, existence, lockout, passkeys
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import InvalidParameterException, NotAuthorizedException
-from ostiary.userpools.lookup import ClientView
 from ostiary.userpools.signin.challenge_sessions import SIGN_UP_SESSION, new_session, take_session
-from ostiary.userpools.signin.context import INCORRECT, SESSION_EXPIRED, Finisher, check_secret_hash_for, require
+from ostiary.userpools.signin.context import INCORRECT, SESSION_EXPIRED, SignIn, check_secret_hash_for, require
 from ostiary.userpools.signin.mfa_challenge import finish_with, mfa_challenge, mfa_or_finish
-from ostiary.userpools.signin.password import find_for_signin, gate, password_signin, pre_authentication, success
+from ostiary.userpools.signin.password import find_for_signin, gate, password_signin, pre_authentication
 from ostiary.userpools.signin.srp_flow import srp_start
 
 
-def sign_up_sign_in(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    user: User | None,
-    session_id: str,
-    auth: dict[str, str],
-    now: dt.datetime,
-) -> dict[str, Any]:
+def sign_up_sign_in(s: SignIn, user: User | None, session_id: str, auth: dict[str, str]) -> dict[str, Any]:
     """InitiateAuth USER_AUTH with a sign-up session: the session is its user's first factor."""
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     with ctx.store.tx() as conn:
         row = conn.execute(select(t.auth_sessions).where(t.auth_sessions.c.id == session_id)).first()
         bound = (
@@ -68,7 +58,7 @@ def sign_up_sign_in(
         raise NotAuthorizedException(SESSION_EXPIRED)
     pre_authentication(ctx, pool, client, user, auth)
     with ctx.store.tx() as conn:
-        return mfa_or_finish(ctx, conn, pool, client, user, now, success)
+        return mfa_or_finish(s, conn, user)
 
 
 FIRST_FACTORS = ("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN")
@@ -104,14 +94,8 @@ def available_challenges(pool: PoolView, user: User | None, has_passkeys: bool =
     return out
 
 
-def user_auth_start(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    auth: dict[str, str],
-    now: dt.datetime,
-    session: str | None = None,
-) -> dict[str, Any]:
+def user_auth_start(s: SignIn, auth: dict[str, str], session: str | None = None) -> dict[str, Any]:
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(auth, "USERNAME")
     username = auth["USERNAME"]
     preferred = auth.get("PREFERRED_CHALLENGE") or ""
@@ -124,10 +108,10 @@ def user_auth_start(
             raise NotAuthorizedException("Password attempts exceeded")
         has_passkeys = user is not None and passkeys.count(conn, pool.id, user.id) > 0
     if session:  # sign-in after sign-up (SignUp's or ConfirmSignUp's Session)
-        return sign_up_sign_in(ctx, pool, client, user, session, auth, now)
+        return sign_up_sign_in(s, user, session, auth)
     available = available_challenges(pool, user, has_passkeys)
     if preferred in available:
-        return _choose(ctx, pool, client, user, username, preferred, auth, now)
+        return _choose(s, user, username, preferred, auth)
     # no (usable) preference: the user chooses among the available challenges
     state = {"user_id": user.id if user is not None else None, "username": username, "available": available}
     with ctx.store.tx() as conn:
@@ -140,17 +124,10 @@ def user_auth_start(
     }
 
 
-def select_challenge(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    name: str,
-    session_id: str,
-    answers: dict[str, str],
-    now: dt.datetime,
-) -> dict[str, Any]:
+def select_challenge(s: SignIn, name: str, session_id: str, answers: dict[str, str]) -> dict[str, Any]:
     """The answer to SELECT_CHALLENGE (ANSWER names the choice), or PASSWORD / PASSWORD_SRP answered
     directly in the SELECT_CHALLENGE session."""
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(answers, "USERNAME")
     choice = answers.get("ANSWER") or "" if name == "SELECT_CHALLENGE" else name
     with ctx.store.tx() as conn:
@@ -164,39 +141,23 @@ def select_challenge(
     if user_id and user is None:
         raise NotAuthorizedException(SESSION_EXPIRED)
     auth = {**answers, "USERNAME": user.username if user is not None else username}
-    return _choose(ctx, pool, client, user, username, choice, auth, now)
+    return _choose(s, user, username, choice, auth)
 
 
-def _choose(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    user: User | None,
-    username: str,
-    choice: str,
-    auth: dict[str, str],
-    now: dt.datetime,
-) -> dict[str, Any]:
+def _choose(s: SignIn, user: User | None, username: str, choice: str, auth: dict[str, str]) -> dict[str, Any]:
     if choice == "PASSWORD":
-        return password_signin(ctx, pool, client, {**auth, "USERNAME": auth.get("USERNAME") or username}, now)
+        return password_signin(s, {**auth, "USERNAME": auth.get("USERNAME") or username})
     if choice == "PASSWORD_SRP":
         require(auth, "SRP_A")
-        return srp_start(ctx, pool, client, {**auth, "USERNAME": auth.get("USERNAME") or username}, now)
+        return srp_start(s, {**auth, "USERNAME": auth.get("USERNAME") or username})
     if choice == "WEB_AUTHN":
-        return _webauthn_start(ctx, pool, client, user, username, auth, now)
-    return _otp_start(ctx, pool, client, user, username, choice, auth, now)
+        return _webauthn_start(s, user, username, auth)
+    return _otp_start(s, user, username, choice, auth)
 
 
-def _webauthn_start(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    user: User | None,
-    username: str,
-    auth: dict[str, str],
-    now: dt.datetime,
-) -> dict[str, Any]:
+def _webauthn_start(s: SignIn, user: User | None, username: str, auth: dict[str, str]) -> dict[str, Any]:
     """The WEB_AUTHN challenge: CREDENTIAL_REQUEST_OPTIONS for the user's passkeys."""
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     if auth.get("CREDENTIAL"):
         raise InvalidParameterException("Answer WEB_AUTHN first, then send the CREDENTIAL to the WEB_AUTHN challenge.")
     pre_authentication(ctx, pool, client, user, {**auth, "USERNAME": username})
@@ -227,16 +188,9 @@ def _webauthn_start(
     }
 
 
-def webauthn_answer(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    session_id: str,
-    answers: dict[str, str],
-    finish: Finisher,
-) -> dict[str, Any]:
+def webauthn_answer(s: SignIn, session_id: str, answers: dict[str, str]) -> dict[str, Any]:
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(answers, "USERNAME", "CREDENTIAL")
-    now = ctx.now
     with ctx.store.tx() as conn:
         session = take_session(conn, pool, client, session_id, "WEB_AUTHN", now)
     user_id = session.state.get("user_id")
@@ -251,23 +205,15 @@ def webauthn_answer(
             pass  # a wrong assertion: counted as a failed attempt below
         else:
             lockout.record_success(conn, pool.id, user.id)
-            return finish_with(finish, ctx, conn, pool, client, user, now, None)
+            return finish_with(s, conn, user, None)
     with ctx.store.tx() as conn:
         lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
     raise NotAuthorizedException(INCORRECT)
 
 
-def _otp_start(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    user: User | None,
-    username: str,
-    challenge: str,
-    auth: dict[str, str],
-    now: dt.datetime,
-) -> dict[str, Any]:
+def _otp_start(s: SignIn, user: User | None, username: str, challenge: str, auth: dict[str, str]) -> dict[str, Any]:
     """Send a one-time sign-in code by email (EMAIL_OTP) or SMS (SMS_OTP)."""
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     pre_authentication(ctx, pool, client, user, {**auth, "USERNAME": username})
     if user is None:
         # an unknown user (user existence errors prevented): a challenge no code can answer, its
@@ -290,6 +236,6 @@ def _otp_start(
     gate(pool, user, now)
     with ctx.store.tx() as conn:
         quiet = client.prevent_user_existence_errors  # a flooded address tells nothing (code_limits)
-        result = mfa_challenge(ctx, conn, pool, client, user, challenge, (), now, quiet=quiet)
+        result = mfa_challenge(s, conn, user, challenge, (), quiet=quiet)
     result["ChallengeParameters"].pop("USER_ID_FOR_SRP", None)
     return result

@@ -8,6 +8,7 @@ ExplicitAuthFlows; Developer Guide, "Computing secret hash values".
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -80,3 +81,16 @@ class Finisher(Protocol):
         *,
         device_key: str | None = None,
     ) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """One sign-in request as every flow sees it: the request context, the pool and app client it goes
+    through, its time (the request's), and how it ends when it succeeds (``finish``: tokens for the
+    API, ``password.success``; the hosted UI's own)."""
+
+    ctx: RequestContext
+    pool: PoolView
+    client: ClientView
+    now: dt.datetime
+    finish: Finisher

@@ -5,29 +5,25 @@ flow may start with SRP (CHALLENGE_NAME SRP_A, then PASSWORD_VERIFIER from ``srp
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
-from ostiary.protocol.context import RequestContext
 from ostiary.userpools import directory, lockout, triggers
-from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.directory import User
 from ostiary.userpools.errors import InvalidLambdaResponseException, InvalidParameterException, NotAuthorizedException
-from ostiary.userpools.lookup import ClientView
 from ostiary.userpools.signin.challenge_sessions import new_session, take_session
-from ostiary.userpools.signin.context import INCORRECT, SESSION_EXPIRED, check_secret_hash_for, require
+from ostiary.userpools.signin.context import INCORRECT, SESSION_EXPIRED, SignIn, check_secret_hash_for, require
 from ostiary.userpools.signin.mfa_challenge import mfa_or_finish
-from ostiary.userpools.signin.password import find_for_signin, gate, pre_authentication, success
+from ostiary.userpools.signin.password import find_for_signin, gate, pre_authentication
 from ostiary.userpools.signin.srp_flow import srp_start
 
 MAX_CUSTOM_ROUNDS = 10
 
 
-def custom_start(
-    ctx: RequestContext, pool: PoolView, client: ClientView, auth: dict[str, str], now: dt.datetime
-) -> dict[str, Any]:
+def custom_start(s: SignIn, auth: dict[str, str]) -> dict[str, Any]:
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(auth, "USERNAME")
     for trigger in ("DefineAuthChallenge", "CreateAuthChallenge", "VerifyAuthChallengeResponse"):
         if not triggers.configured(pool, trigger):
@@ -47,14 +43,14 @@ def custom_start(
     who = _Who(user, user.username if user is not None else username)
     if auth.get("CHALLENGE_NAME") == "SRP_A":
         rounds = [{"challengeName": "SRP_A", "challengeResult": True, "challengeMetadata": None}]
-        decided = _define(ctx, pool, client, who, rounds)
+        decided = _define(s, who, rounds)
         if decided.get("challengeName") != "PASSWORD_VERIFIER":
             with ctx.store.tx() as conn:
-                return _custom_decide(ctx, conn, pool, client, who, rounds, decided, now)
+                return _custom_decide(s, conn, who, rounds, decided)
         # the sealed state remembers that this SRP exchange belongs to a custom flow
-        return srp_start(ctx, pool, client, {**auth, "USERNAME": who.username}, now, custom=rounds)
+        return srp_start(s, {**auth, "USERNAME": who.username}, custom=rounds)
     with ctx.store.tx() as conn:
-        return custom_next(ctx, conn, pool, client, who, [], now)
+        return custom_next(s, conn, who, [])
 
 
 @dataclass(frozen=True)
@@ -71,9 +67,8 @@ class _Who:
         }
 
 
-def _define(
-    ctx: RequestContext, pool: PoolView, client: ClientView, who: _Who | User, rounds: list[dict[str, Any]]
-) -> dict[str, Any]:
+def _define(s: SignIn, who: _Who | User, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    ctx, pool, client = s.ctx, s.pool, s.client
     if isinstance(who, User):
         who = _Who(who, who.username)
     fields = who.trigger_fields()
@@ -94,31 +89,17 @@ def _define(
     return response or {}
 
 
-def custom_next(
-    ctx: RequestContext,
-    conn: Connection,
-    pool: PoolView,
-    client: ClientView,
-    who: _Who | User,
-    rounds: list[dict[str, Any]],
-    now: dt.datetime,
-) -> dict[str, Any]:
+def custom_next(s: SignIn, conn: Connection, who: _Who | User, rounds: list[dict[str, Any]]) -> dict[str, Any]:
     if isinstance(who, User):
         who = _Who(who, who.username)
-    return _custom_decide(ctx, conn, pool, client, who, rounds, _define(ctx, pool, client, who, rounds), now)
+    return _custom_decide(s, conn, who, rounds, _define(s, who, rounds))
 
 
 def _custom_decide(
-    ctx: RequestContext,
-    conn: Connection,
-    pool: PoolView,
-    client: ClientView,
-    who: _Who | User,
-    rounds: list[dict[str, Any]],
-    decided: dict[str, Any],
-    now: dt.datetime,
+    s: SignIn, conn: Connection, who: _Who | User, rounds: list[dict[str, Any]], decided: dict[str, Any]
 ) -> dict[str, Any]:
     """Act on DefineAuthChallenge's answer: fail, issue tokens, or ask the next challenge."""
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     if isinstance(who, User):
         who = _Who(who, who.username)
     user = who.user
@@ -129,7 +110,7 @@ def _custom_decide(
     if triggers.flag(decided, "issueTokens"):
         if user is None:  # nobody to issue tokens to: the same answer as a failed attempt
             raise NotAuthorizedException(INCORRECT)
-        return mfa_or_finish(ctx, conn, pool, client, user, now, success)
+        return mfa_or_finish(s, conn, user)
     challenge = decided.get("challengeName")
     if challenge != "CUSTOM_CHALLENGE" or len(rounds) >= MAX_CUSTOM_ROUNDS:
         raise NotAuthorizedException(INCORRECT)
@@ -168,14 +149,8 @@ def _custom_decide(
     return {"ChallengeName": "CUSTOM_CHALLENGE", "Session": session, "ChallengeParameters": parameters}
 
 
-def custom_answer(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    session_id: str,
-    answers: dict[str, str],
-    now: dt.datetime,
-) -> dict[str, Any]:
+def custom_answer(s: SignIn, session_id: str, answers: dict[str, str]) -> dict[str, Any]:
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(answers, "USERNAME", "ANSWER")
     with ctx.store.tx() as conn:
         session = take_session(conn, pool, client, session_id, "CUSTOM_CHALLENGE", now)
@@ -214,4 +189,4 @@ def custom_answer(
         },
     ]
     with ctx.store.tx() as conn:
-        return custom_next(ctx, conn, pool, client, who, rounds, now)
+        return custom_next(s, conn, who, rounds)

@@ -7,28 +7,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 from typing import Any
 
-from ostiary.protocol.context import RequestContext
 from ostiary.userpools import devices, directory, srp
-from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import InvalidParameterException, NotAuthorizedException
-from ostiary.userpools.lookup import ClientView
 from ostiary.userpools.signin.challenge_sessions import new_session, take_session
-from ostiary.userpools.signin.context import INCORRECT, require
+from ostiary.userpools.signin.context import INCORRECT, SignIn, require
 from ostiary.userpools.signin.mfa_challenge import mfa_or_finish
-from ostiary.userpools.signin.password import success
 
 
-def device_srp_start(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    session_id: str,
-    answers: dict[str, str],
-    now: dt.datetime,
-) -> dict[str, Any]:
+def device_srp_start(s: SignIn, session_id: str, answers: dict[str, str]) -> dict[str, Any]:
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(answers, "USERNAME", "DEVICE_KEY", "SRP_A")
     try:
         big_a = srp.parse_hex(answers["SRP_A"])
@@ -69,14 +58,8 @@ def device_srp_start(
     }
 
 
-def device_srp_verify(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    session_id: str | None,
-    answers: dict[str, str],
-    now: dt.datetime,
-) -> dict[str, Any]:
+def device_srp_verify(s: SignIn, session_id: str | None, answers: dict[str, str]) -> dict[str, Any]:
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(answers, "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP", "DEVICE_KEY")
     try:
         secret_block = base64.b64decode(answers["PASSWORD_CLAIM_SECRET_BLOCK"], validate=True)
@@ -108,6 +91,4 @@ def device_srp_verify(
         if user is None or not user.enabled:
             raise NotAuthorizedException("User is disabled.")
         # a remembered device skips MFA; a device that is only tracked does not
-        return mfa_or_finish(
-            ctx, conn, pool, client, user, now, success, skip_mfa=device.remembered, device_key=device.key
-        )
+        return mfa_or_finish(s, conn, user, skip_mfa=device.remembered, device_key=device.key)

@@ -5,7 +5,6 @@ Developer Guide, "Adding MFA to a user pool"; API Reference: RespondToAuthChalle
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -25,7 +24,7 @@ from ostiary.userpools.errors import (
 )
 from ostiary.userpools.lookup import ClientView
 from ostiary.userpools.signin.challenge_sessions import new_session
-from ostiary.userpools.signin.context import SESSION_EXPIRED, Finisher
+from ostiary.userpools.signin.context import SESSION_EXPIRED, Finisher, SignIn
 
 MFA_CHALLENGES = ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP", "SELECT_MFA_TYPE", "MFA_SETUP")
 
@@ -40,19 +39,17 @@ TOTP_REUSED = "Your software token has already been used once."
 
 
 def mfa_challenge(
-    ctx: RequestContext,
+    s: SignIn,
     conn: Connection,
-    pool: PoolView,
-    client: ClientView,
     user: User,
     challenge: str,
     options: tuple[str, ...],
-    now: dt.datetime,
     device_key: str | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Open an MFA challenge session (sending the code for SMS and email; code_limits apply, and with
     ``quiet`` a destination past its limit gets nothing while the answer stays the usual one)."""
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     params: dict[str, str] = {"USER_ID_FOR_SRP": user.username}
     if challenge in ("SMS_MFA", "EMAIL_OTP", "SMS_OTP"):
         attribute = "phone_number" if challenge in ("SMS_MFA", "SMS_OTP") else "email"
@@ -84,49 +81,25 @@ def mfa_challenge(
 
 
 def mfa_or_finish(
-    ctx: RequestContext,
-    conn: Connection,
-    pool: PoolView,
-    client: ClientView,
-    user: User,
-    now: dt.datetime,
-    finish: Finisher,
-    skip_mfa: bool = False,
-    device_key: str | None = None,
+    s: SignIn, conn: Connection, user: User, skip_mfa: bool = False, device_key: str | None = None
 ) -> dict[str, Any]:
     """After the password (or a new password, or a device): an MFA challenge when the pool and user
     call for one, else the end of the sign-in."""
-    step = None if skip_mfa else mfa.next_step(pool, user)
+    step = None if skip_mfa else mfa.next_step(s.pool, user)
     if step is None:
-        return finish_with(finish, ctx, conn, pool, client, user, now, device_key)
-    return mfa_challenge(ctx, conn, pool, client, user, step.challenge, step.options, now, device_key)
+        return finish_with(s, conn, user, device_key)
+    return mfa_challenge(s, conn, user, step.challenge, step.options, device_key)
 
 
-def finish_with(
-    finish: Finisher,
-    ctx: RequestContext,
-    conn: Connection,
-    pool: PoolView,
-    client: ClientView,
-    user: User,
-    now: dt.datetime,
-    device_key: str | None,
-) -> dict[str, Any]:
+def finish_with(s: SignIn, conn: Connection, user: User, device_key: str | None) -> dict[str, Any]:
+    """End the sign-in with ``s.finish`` (``device_key`` passed only when there is one)."""
     if device_key:
-        return finish(ctx, conn, pool, client, user, now, device_key=device_key)
-    return finish(ctx, conn, pool, client, user, now)
+        return s.finish(s.ctx, conn, s.pool, s.client, user, s.now, device_key=device_key)
+    return s.finish(s.ctx, conn, s.pool, s.client, user, s.now)
 
 
-def answer_mfa(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    name: str,
-    session_id: str,
-    answers: dict[str, str],
-    finish: Finisher,
-) -> dict[str, Any]:
-    now = ctx.now
+def answer_mfa(s: SignIn, name: str, session_id: str, answers: dict[str, str]) -> dict[str, Any]:
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     failure: Exception | None = None
     with ctx.store.tx() as conn:
         row = conn.execute(select(t.auth_sessions).where(t.auth_sessions.c.id == session_id)).first()
@@ -147,7 +120,7 @@ def answer_mfa(
             user = directory.get_by_id(conn, pool, row.state["user_id"])
             if user is None or not user.enabled:
                 raise NotAuthorizedException(SESSION_EXPIRED)
-            outcome = _check_mfa_answer(ctx, conn, pool, client, name, session_id, row, user, answers, finish, now)
+            outcome = _check_mfa_answer(s, conn, name, session_id, row, user, answers)
             if not isinstance(outcome, Exception):
                 return outcome
             failure = outcome
@@ -155,19 +128,10 @@ def answer_mfa(
 
 
 def _check_mfa_answer(
-    ctx: RequestContext,
-    conn: Connection,
-    pool: PoolView,
-    client: ClientView,
-    name: str,
-    session_id: str,
-    row: Any,
-    user: User,
-    answers: dict[str, str],
-    finish: Finisher,
-    now: dt.datetime,
+    s: SignIn, conn: Connection, name: str, session_id: str, row: Any, user: User, answers: dict[str, str]
 ) -> dict[str, Any] | Exception:
     """The next step of a sign-in after a right answer, or the failure of a wrong one."""
+    ctx, pool, now = s.ctx, s.pool, s.now
     failure: Exception | None = None
     named = answers.get("USERNAME")
     if named and named not in (user.username, user.id):
@@ -179,7 +143,7 @@ def _check_mfa_answer(
         if choice not in (row.state.get("options") or []):
             raise InvalidParameterException("ANSWER must be one of the MFA types the challenge offered.")
         conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
-        return mfa_challenge(ctx, conn, pool, client, user, choice, (), now, row.state.get("device_key"))
+        return mfa_challenge(s, conn, user, choice, (), row.state.get("device_key"))
     if name == "MFA_SETUP":
         if not user.mfa.get("totp_secret"):
             raise InvalidParameterException("The software token has not been verified (VerifySoftwareToken).")
@@ -187,7 +151,7 @@ def _check_mfa_answer(
         enabled = list(dict.fromkeys([*(user.mfa.get("UserMFASettingList") or []), mfa.TOTP]))
         mfa.save(conn, user, now, UserMFASettingList=enabled, PreferredMfaSetting=mfa.TOTP)
         threat_protection.record_challenge(ctx, conn, pool, user, None)
-        return finish_with(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
+        return finish_with(s, conn, user, row.state.get("device_key"))
     ok = False
     if name == "SOFTWARE_TOKEN_MFA":
         code = answers.get("SOFTWARE_TOKEN_MFA_CODE", "")
@@ -213,7 +177,7 @@ def _check_mfa_answer(
         conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
         lockout.record_success(conn, pool.id, user.id)
         threat_protection.record_challenge(ctx, conn, pool, user, True)
-        return finish_with(finish, ctx, conn, pool, client, user, now, row.state.get("device_key"))
+        return finish_with(s, conn, user, row.state.get("device_key"))
     if failure is None:
         failure = _count_attempt(conn, session_id, row.state)
     threat_protection.record_challenge(ctx, conn, pool, user, False, failure)
@@ -242,4 +206,4 @@ def hosted_respond(
     finish: Finisher,
 ) -> dict[str, Any]:
     """The hosted UI's answer to an MFA challenge (same rules as RespondToAuthChallenge)."""
-    return answer_mfa(ctx, pool, client, challenge, session_id, answers, finish)
+    return answer_mfa(SignIn(ctx, pool, client, ctx.now, finish), challenge, session_id, answers)

@@ -31,7 +31,14 @@ from ostiary.userpools.errors import (
 )
 from ostiary.userpools.lookup import ClientView
 from ostiary.userpools.signin.challenge_sessions import new_session, take_session
-from ostiary.userpools.signin.context import INCORRECT, SESSION_EXPIRED, Finisher, check_secret_hash_for, require
+from ostiary.userpools.signin.context import (
+    INCORRECT,
+    SESSION_EXPIRED,
+    Finisher,
+    SignIn,
+    check_secret_hash_for,
+    require,
+)
 from ostiary.userpools.signin.mfa_challenge import mfa_or_finish
 
 
@@ -90,16 +97,8 @@ def success(
     return {"AuthenticationResult": result, "ChallengeParameters": {}}
 
 
-def after_password(
-    ctx: RequestContext,
-    conn: Connection,
-    pool: PoolView,
-    client: ClientView,
-    user: User,
-    now: dt.datetime,
-    finish: Finisher = success,
-    device_key: str | None = None,
-) -> dict[str, Any]:
+def after_password(s: SignIn, conn: Connection, user: User, device_key: str | None = None) -> dict[str, Any]:
+    pool, client, now = s.pool, s.client, s.now
     gate(pool, user, now)
     if user.status == "FORCE_CHANGE_PASSWORD":
         lockout.record_success(conn, pool.id, user.id)
@@ -128,7 +127,7 @@ def after_password(
             state = {"user_id": user.id, "device_key": device.key}
             session = new_session(conn, pool, client, user.username, "DEVICE_SRP_AUTH", state, now)
             return {"ChallengeName": "DEVICE_SRP_AUTH", "Session": session, "ChallengeParameters": {}}
-    return mfa_or_finish(ctx, conn, pool, client, user, now, finish)
+    return mfa_or_finish(s, conn, user)
 
 
 def find_for_signin(
@@ -140,18 +139,10 @@ def find_for_signin(
     return user
 
 
-def password_signin(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    auth: dict[str, str],
-    now: dt.datetime,
-    *,
-    finish: Finisher = success,
-    hosted: bool = False,
-) -> dict[str, Any]:
+def password_signin(s: SignIn, auth: dict[str, str], *, hosted: bool = False) -> dict[str, Any]:
     """A password sign-in; ``hosted``: from the hosted UI (no SECRET_HASH: the client's secret is
     checked at the token endpoint instead)."""
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(auth, "USERNAME", "PASSWORD")
     username, password = auth["USERNAME"], auth["PASSWORD"]
     migrated = False
@@ -160,7 +151,7 @@ def password_signin(
     if known is None and triggers.configured(pool, "UserMigration"):
         if not hosted:
             check_secret_hash_for(client, [username], auth.get("SECRET_HASH"))
-        known = _migrate(ctx, pool, client, username, password, auth, now)
+        known = _migrate(s, username, password, auth)
         migrated = known is not None
     with ctx.store.read() as conn:
         user = known if migrated else find_for_signin(ctx, conn, pool, client, username)
@@ -184,7 +175,7 @@ def password_signin(
             threat_protection.record_sign_in(ctx, conn, pool, user, None)
         else:
             assert user is not None
-            result = after_password(ctx, conn, pool, client, user, now, finish, auth.get("DEVICE_KEY"))
+            result = after_password(s, conn, user, auth.get("DEVICE_KEY"))
             threat_protection.record_sign_in(ctx, conn, pool, user, result)
             return result
     raise NotAuthorizedException(INCORRECT)
@@ -230,17 +221,10 @@ def post_authentication(ctx: RequestContext, pool: PoolView, client: ClientView,
     )
 
 
-def _migrate(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    username: str,
-    password: str,
-    auth: dict[str, str],
-    now: dt.datetime,
-) -> User | None:
+def _migrate(s: SignIn, username: str, password: str, auth: dict[str, str]) -> User | None:
     """UserMigration_Authentication: a user the pool does not know, looked up by the pool's migration
     function with the password; created with the attributes and status it answers."""
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     from ostiary.userpools import attributes as attrs
     from ostiary.userpools.users import password_material, resolve_new_username
 
@@ -274,17 +258,8 @@ def _migrate(
     return user
 
 
-def answer_new_password(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    session_id: str,
-    answers: dict[str, str],
-    now: dt.datetime,
-    *,
-    finish: Finisher = success,
-    hosted: bool = False,
-) -> dict[str, Any]:
+def answer_new_password(s: SignIn, session_id: str, answers: dict[str, str], *, hosted: bool = False) -> dict[str, Any]:
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(answers, "NEW_PASSWORD", "USERNAME")
     new_password = answers["NEW_PASSWORD"]
     problem = policy.policy_problem(new_password, pool.password_policy)
@@ -330,7 +305,7 @@ def answer_new_password(
         if updates:
             directory.save_attributes(conn, user, attributes, now)
         with triggers.token_source(ctx, "TokenGeneration_NewPasswordChallenge"):
-            result = mfa_or_finish(ctx, conn, pool, client, user, now, finish)
+            result = mfa_or_finish(s, conn, user)
         threat_protection.record_challenge(ctx, conn, pool, user, None, result)
         return result
 
@@ -340,13 +315,12 @@ def hosted_password_sign_in(
 ) -> dict[str, Any]:
     """The hosted UI's sign-in: the same checks as USER_PASSWORD_AUTH (lockout, statuses, user
     existence errors as the client says), ended by ``finish`` or a NEW_PASSWORD_REQUIRED challenge."""
-    return password_signin(
-        ctx, pool, client, {"USERNAME": username, "PASSWORD": password}, ctx.now, finish=finish, hosted=True
-    )
+    s = SignIn(ctx, pool, client, ctx.now, finish)
+    return password_signin(s, {"USERNAME": username, "PASSWORD": password}, hosted=True)
 
 
 def hosted_new_password(
     ctx: RequestContext, pool: PoolView, client: ClientView, session_id: str, answers: dict[str, str], finish: Finisher
 ) -> dict[str, Any]:
     """The hosted UI's answer to NEW_PASSWORD_REQUIRED (same rules as RespondToAuthChallenge)."""
-    return answer_new_password(ctx, pool, client, session_id, answers, ctx.now, finish=finish, hosted=True)
+    return answer_new_password(SignIn(ctx, pool, client, ctx.now, finish), session_id, answers, hosted=True)

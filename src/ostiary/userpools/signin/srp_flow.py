@@ -21,15 +21,13 @@ import orjson
 from sqlalchemy import Connection, delete
 
 from ostiary.crypto.secrets import SecretBox
-from ostiary.protocol.context import RequestContext
 from ostiary.store import markers
 from ostiary.store import tables as t
 from ostiary.userpools import directory, existence, lockout, srp, threat_protection
-from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.directory import User
 from ostiary.userpools.errors import InvalidParameterException, NotAuthorizedException
-from ostiary.userpools.lookup import ClientView
 from ostiary.userpools.signin.challenge_sessions import session_validity
-from ostiary.userpools.signin.context import INCORRECT, SESSION_EXPIRED, check_secret_hash_for, require
+from ostiary.userpools.signin.context import INCORRECT, SESSION_EXPIRED, SignIn, check_secret_hash_for, require
 from ostiary.userpools.signin.password import after_password, find_for_signin, gate, pre_authentication
 
 # The PASSWORD_VERIFIER challenge state (b, B, A, v, the user, the deadline) travels in the
@@ -120,17 +118,10 @@ def open_srp_state(box: SecretBox, pool_id: str, client_id: str, block: bytes) -
     )
 
 
-def _consume_srp(
-    ctx: RequestContext,
-    conn: Connection,
-    pool: PoolView,
-    client: ClientView,
-    block: bytes,
-    st: SrpState,
-    now: dt.datetime,
-) -> None:
+def _consume_srp(s: SignIn, conn: Connection, block: bytes, st: SrpState) -> None:
     """Mark a SECRET_BLOCK used, in the transaction that ends the attempt; NotAuthorizedException
     when it was used before (the transaction is then rolled back)."""
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     marker = hmac.new(ctx.box.mac_key("srp-secret-block"), block, hashlib.sha256).hexdigest()
     if secrets.randbelow(64) == 0:  # now and then, sweep challenge sessions and markers past their time
         conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.expires_at < now))
@@ -147,16 +138,10 @@ def _consume_srp(
         raise NotAuthorizedException(SESSION_EXPIRED)
 
 
-def srp_start(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    auth: dict[str, str],
-    now: dt.datetime,
-    custom: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+def srp_start(s: SignIn, auth: dict[str, str], custom: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The PASSWORD_VERIFIER challenge (``custom``: the rounds of a CUSTOM_AUTH flow that started
     with SRP). Reads only: the state is sealed into the SECRET_BLOCK."""
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(auth, "USERNAME", "SRP_A")
     username = auth["USERNAME"]
     try:
@@ -213,26 +198,11 @@ class ResumeCustom(Protocol):
     """``custom.custom_next``: back to DefineAuthChallenge after the SRP round of a CUSTOM_AUTH flow
     (passed in by the caller: custom.py starts SRP through this module, so this one cannot import it)."""
 
-    def __call__(
-        self,
-        ctx: RequestContext,
-        conn: Connection,
-        pool: PoolView,
-        client: ClientView,
-        who: User,
-        rounds: list[dict[str, Any]],
-        now: dt.datetime,
-    ) -> dict[str, Any]: ...
+    def __call__(self, s: SignIn, conn: Connection, who: User, rounds: list[dict[str, Any]]) -> dict[str, Any]: ...
 
 
-def srp_verify(
-    ctx: RequestContext,
-    pool: PoolView,
-    client: ClientView,
-    answers: dict[str, str],
-    now: dt.datetime,
-    resume_custom: ResumeCustom,
-) -> dict[str, Any]:
+def srp_verify(s: SignIn, answers: dict[str, str], resume_custom: ResumeCustom) -> dict[str, Any]:
+    ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     require(answers, "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP", "USERNAME")
     try:
         secret_block = base64.b64decode(answers["PASSWORD_CLAIM_SECRET_BLOCK"], validate=True)
@@ -245,7 +215,7 @@ def srp_verify(
         check_secret_hash_for(client, [answers["USERNAME"], st.user_id_for_srp], answers.get("SECRET_HASH"))
     except NotAuthorizedException:
         with ctx.store.tx() as conn:  # the block is spent all the same
-            _consume_srp(ctx, conn, pool, client, secret_block, st, now)
+            _consume_srp(s, conn, secret_block, st)
         raise
     ok = False
     if srp.parse_timestamp(answers["TIMESTAMP"]) is not None:
@@ -263,7 +233,7 @@ def srp_verify(
             ok = False
     ok = ok and not st.fake
     with ctx.store.tx() as conn:
-        _consume_srp(ctx, conn, pool, client, secret_block, st, now)
+        _consume_srp(s, conn, secret_block, st)
         user = directory.get_by_id(conn, pool, st.user_id) if st.user_id else None
         if not ok or user is None:
             # a user's failures, or an unknown name's under its phantom id (st.user_id either way)
@@ -278,9 +248,9 @@ def srp_verify(
                     *st.custom,
                     {"challengeName": "PASSWORD_VERIFIER", "challengeResult": True, "challengeMetadata": None},
                 ]
-                return resume_custom(ctx, conn, pool, client, user, rounds, now)
+                return resume_custom(s, conn, user, rounds)
             device_key = answers.get("DEVICE_KEY") or st.device_key
-            result = after_password(ctx, conn, pool, client, user, now, device_key=device_key)
+            result = after_password(s, conn, user, device_key=device_key)
             threat_protection.record_sign_in(ctx, conn, pool, user, result)
             return result
     raise NotAuthorizedException(INCORRECT)
