@@ -22,22 +22,7 @@ ROOT = "ostiary"
 # strongly connected component (names without the leading "ostiary."). The list may only shrink:
 # the test fails on a cycle that is not listed AND on a listed cycle that no longer exists, so
 # whoever breaks a cycle removes (or narrows) its entry here in the same commit.
-ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # Sign-in (userpools/signin/) and the modules whose queries it shares: users ->
-        # selfservice.auth_factors (-> signin.choice.available_challenges); signin.password's
-        # UserMigration -> users.
-        frozenset(
-            {
-                "userpools.selfservice",
-                "userpools.signin.choice",
-                "userpools.signin.password",
-                "userpools.signin.srp_flow",
-                "userpools.users",
-            }
-        ),
-    }
-)
+ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset()  # none left (issue 12 item 2)
 
 # The same rule one level up, between the packages directly under ostiary (app.py, cli.py and the
 # other top-level modules count as packages of their own).

@@ -18,6 +18,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.userpools import attributes as attrs
 from ostiary.userpools import code_limits, directory, existence, lockout, messages, tokens, triggers
+from ostiary.userpools.auth_factors import auth_factors
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     CodeMismatchException,
@@ -469,21 +470,6 @@ def set_user_settings(ctx: RequestContext, params: Params) -> Result:
         user, _ = signed_in_user(ctx, conn, params["AccessToken"])
         set_mfa_options(conn, user, list(params["MFAOptions"]), ctx.now)
     return {}
-
-
-def auth_factors(conn: Connection, pool: PoolView, user: User) -> dict[str, Any]:
-    """GetUserAuthFactors' answer: MFA settings and the first factors the user can sign in with."""
-    from ostiary.userpools import passkeys
-    from ostiary.userpools.signin.choice import available_challenges
-
-    choices = available_challenges(pool, user, passkeys.count(conn, pool.id, user.id) > 0)
-    configured = [f for f in ("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN") if f in choices]
-    out: dict[str, Any] = {"Username": user.username, "ConfiguredUserAuthFactors": configured}
-    if user.mfa.get("UserMFASettingList"):
-        out["UserMFASettingList"] = user.mfa["UserMFASettingList"]
-        if user.mfa.get("PreferredMfaSetting"):
-            out["PreferredMfaSetting"] = user.mfa["PreferredMfaSetting"]
-    return out
 
 
 @operation("cognito-idp", "GetUserAuthFactors")

@@ -19,6 +19,7 @@ from ostiary.store.db import utc
 from ostiary.userpools import attributes as attrs
 from ostiary.userpools import code_limits, directory, filters, messages, paging, srp, tokens, triggers
 from ostiary.userpools import passwords as policy
+from ostiary.userpools.auth_factors import auth_factors
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     AliasExistsException,
@@ -511,8 +512,6 @@ def list_users(ctx: RequestContext, params: Params) -> Result:
 
 @operation("cognito-idp", "AdminGetUserAuthFactors")
 def admin_get_user_auth_factors(ctx: RequestContext, params: Params) -> Result:
-    from ostiary.userpools.selfservice import auth_factors
-
     with ctx.store.read() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         user = require_user(conn, pool, params["Username"])

@@ -20,7 +20,8 @@ from sqlalchemy import delete, select
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import code_limits, directory, existence, lockout, passkeys
-from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.auth_factors import available_challenges
+from ostiary.userpools.directory import User
 from ostiary.userpools.errors import InvalidParameterException, NotAuthorizedException
 from ostiary.userpools.signin.challenge_sessions import SIGN_UP_SESSION, new_session, take_session
 from ostiary.userpools.signin.context import INCORRECT, SESSION_EXPIRED, SignIn, check_secret_hash_for, require
@@ -62,36 +63,6 @@ def sign_up_sign_in(s: SignIn, user: User | None, session_id: str, auth: dict[st
 
 
 FIRST_FACTORS = ("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN")
-
-
-def first_factors(pool: PoolView) -> list[str]:
-    policy = (pool.config.get("Policies") or {}).get("SignInPolicy") or {}
-    return list(policy.get("AllowedFirstAuthFactors") or ["PASSWORD"])
-
-
-def _otp_allowed(pool: PoolView) -> bool:
-    # a one-time code alone is not enough where the pool requires MFA
-    return str(pool.config.get("MfaConfiguration") or "OFF") != "ON"
-
-
-def available_challenges(pool: PoolView, user: User | None, has_passkeys: bool = False) -> list[str]:
-    """What a user may choose from (an unknown user: what the pool allows, so as not to tell)."""
-    allowed = first_factors(pool)
-    out: list[str] = []
-    if "PASSWORD" in allowed and (user is None or user.password_hash):
-        out += ["PASSWORD", "PASSWORD_SRP"]
-    usable = user is None or user.status == "CONFIRMED"
-    passkey_mfa = passkeys.config(pool).get("FactorConfiguration") == "MULTI_FACTOR_WITH_USER_VERIFICATION"
-    if "WEB_AUTHN" in allowed and usable and (user is None or has_passkeys) and (_otp_allowed(pool) or passkey_mfa):
-        out.append("WEB_AUTHN")
-    if _otp_allowed(pool) and usable:
-        if "EMAIL_OTP" in allowed and (user is None or (user.attributes.get("email") and user.verified("email"))):
-            out.append("EMAIL_OTP")
-        if "SMS_OTP" in allowed and (
-            user is None or (user.attributes.get("phone_number") and user.verified("phone_number"))
-        ):
-            out.append("SMS_OTP")
-    return out
 
 
 def user_auth_start(s: SignIn, auth: dict[str, str], session: str | None = None) -> dict[str, Any]:

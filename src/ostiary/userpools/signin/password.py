@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ostiary.protocol.context import RequestContext
+from ostiary.userpools import attributes as attrs
 from ostiary.userpools import devices, directory, lockout, srp, threat_protection, tokens, triggers
 from ostiary.userpools import passwords as policy
 from ostiary.userpools.directory import PoolView, User
@@ -40,6 +41,7 @@ from ostiary.userpools.signin.context import (
     require,
 )
 from ostiary.userpools.signin.mfa_challenge import mfa_or_finish
+from ostiary.userpools.users import password_material, resolve_new_username
 
 
 def gate(pool: PoolView, user: User, now: dt.datetime) -> None:
@@ -225,9 +227,6 @@ def _migrate(s: SignIn, username: str, password: str, auth: dict[str, str]) -> U
     """UserMigration_Authentication: a user the pool does not know, looked up by the pool's migration
     function with the password; created with the attributes and status it answers."""
     ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
-    from ostiary.userpools import attributes as attrs
-    from ostiary.userpools.users import password_material, resolve_new_username
-
     response = triggers.run(
         ctx.settings,
         pool,
