@@ -241,8 +241,6 @@ def client_type(row: Row[Any], secret: str | None) -> dict[str, Any]:
 def _row(conn: Connection, pool: PoolView, client_id: str) -> Row[Any]:
     row = conn.execute(select(t.user_pool_clients).where(t.user_pool_clients.c.client_id == client_id)).first()
     if row is None or row.user_pool_id != pool.id:
-        from ostiary.userpools.errors import ResourceNotFoundException
-
         raise ResourceNotFoundException(f"User pool client {client_id} does not exist.")
     return row
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
-from ostiary.userpools import directory, triggers
+from ostiary.userpools import directory, tokens, triggers
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     InvalidLambdaResponseException,
@@ -360,7 +360,5 @@ def admin_disable_provider_for_user(ctx: RequestContext, params: Params) -> Resu
         elif user is not None:
             # the federated user it created is disabled: no sign-in, its tokens stop working
             directory.set_fields(conn, user, now, enabled=False)
-            from ostiary.userpools import tokens
-
             tokens.revoke_user(conn, user.id, now)
     return {}

@@ -30,7 +30,7 @@ from ostiary.notify.delivery import Message, Sender, SmtpSender, WebhookSmsSende
 from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
 from ostiary.store.db import after_commit, utc
-from ostiary.userpools import code_limits
+from ostiary.userpools import code_limits, triggers
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     CodeDeliveryFailureException,
@@ -302,8 +302,6 @@ def _custom_message(
 ) -> tuple[str | None, str] | None:
     """The CustomMessage trigger's (subject, body) for this message, or None (not configured).
     Its messages must keep the ``{####}`` placeholder, where the code goes."""
-    from ostiary.userpools import triggers
-
     if not triggers.configured(pool, "CustomMessage"):
         return None
     request: dict[str, Any] = {
@@ -342,8 +340,6 @@ def _custom_sender(
     """CustomEmailSender / CustomSMSSender: the pool's function sends the message itself. AWS hands it
     the code encrypted with the pool's KMS key (AWS Encryption SDK); Ostiary has no KMS, so ``code``
     is the code base64-encoded — a handler skips its decrypt step (see docs/compatibility.md)."""
-    from ostiary.userpools import triggers
-
     trigger = "CustomEmailSender" if delivery.medium == "EMAIL" else "CustomSMSSender"
     if not triggers.configured(pool, trigger):
         return False

@@ -42,6 +42,7 @@ from ostiary.userpools.errors import (
     ResourceNotFoundException,
 )
 from ostiary.userpools.lookup import pool_by_id, pool_for_caller
+from ostiary.userpools.users import claim_aliases, resolve_new_username
 
 log = logging.getLogger("ostiary.userpools.import")
 
@@ -312,8 +313,6 @@ def _run(runtime: Runtime, pool_id: str, job_id: str) -> None:
 
 
 def _import_row(runtime: Runtime, pool: PoolView, record: dict[str, str]) -> None:
-    from ostiary.userpools.users import claim_aliases, resolve_new_username
-
     username = (record.get("cognito:username") or "").strip()
     if not username:
         raise ValueError("cognito:username is empty")
