@@ -38,11 +38,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ostiary.config import Settings
 from ostiary.crypto.secrets import SecretBox
+from ostiary.store import rows
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools.directory import PoolView, User, username_key
@@ -123,22 +122,15 @@ def state(conn: Connection, pool_id: str, subject: str, purpose: str) -> Any:
 
 def _locked_row(conn: Connection, limits: Limits, pool_id: str, subject: str, purpose: str, now: dt.datetime) -> Any:
     """The row, created if missing, locked until the transaction ends."""
-    values = {
-        "user_pool_id": pool_id,
-        "subject": subject,
-        "purpose": purpose,
-        "issued": 0,
-        "failures": 0,
-        "lockouts": 0,
-        "updated_at": now,
-    }
-    index = ["user_pool_id", "subject", "purpose"]
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(t.code_limits).values(values).on_conflict_do_nothing(index_elements=index)
-    result = conn.execute(statement.execution_options(preserve_rowcount=True))
-    if result.rowcount == 1 and secrets.randbelow(SWEEP_ONE_IN) == 0:
+    row, created = rows.locked_row(
+        conn,
+        t.code_limits,
+        {"user_pool_id": pool_id, "subject": subject, "purpose": purpose},
+        {"issued": 0, "failures": 0, "lockouts": 0, "updated_at": now},
+    )
+    if created and secrets.randbelow(SWEEP_ONE_IN) == 0:
         sweep(conn, limits, now)
-    return conn.execute(select(t.code_limits).where(_where(pool_id, subject, purpose)).with_for_update()).one()
+    return row
 
 
 def _in_window(

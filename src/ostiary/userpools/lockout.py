@@ -19,9 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, select, update
 
 from ostiary.crypto.secrets import SecretBox
+from ostiary.store import rows
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import existence
@@ -89,15 +90,15 @@ def record_failure(conn: Connection, pool_id: str, user_id: str | None, address:
     if user_id:
         keys.append(_user_key(pool_id, user_id))
     for key in keys:
-        row = conn.execute(_select().where(t.counters.c.key == key)).first()
-        if row is None:
-            if secrets.randbelow(SWEEP_ONE_IN) == 0:
-                sweep(conn, now)
-            conn.execute(insert(t.counters).values(key=key, count=1, window_start=now, locked=False))
-            continue
-        count = row.n + 1
+        # locked until the transaction ends: concurrent failures are counted one by one (store.rows)
+        row, created = rows.locked_row(
+            conn, t.counters, {"key": key}, {"count": 0, "window_start": now, "locked": False}
+        )
+        if created and secrets.randbelow(SWEEP_ONE_IN) == 0:
+            sweep(conn, now)
+        count = int(row._mapping["count"]) + 1  # (Row.count is the tuple method)
         idle = now - utc(row.window_start)
-        if idle >= (ADDRESS_WINDOW if key.startswith("signin-fail:addr:") else USER_RESET):
+        if not created and idle >= (ADDRESS_WINDOW if key.startswith("signin-fail:addr:") else USER_RESET):
             count = 1
         conn.execute(update(t.counters).where(t.counters.c.key == key).values(count=count, window_start=now))
 
