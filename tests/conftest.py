@@ -149,6 +149,35 @@ def make_client(url: str, service: str, **kwargs: Any) -> Any:
     return boto3.client(service, **params)
 
 
+def create_account(server: Server, name: str, account_id: str | None = None) -> dict[str, str]:
+    """A new account on ``server`` made with `ostiary accounts create`: its root's key as client kwargs."""
+    args = ["--account-id", account_id] if account_id else []
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ostiary.cli",
+            "accounts",
+            "create",
+            "--name",
+            name,
+            *args,
+            "--data-dir",
+            str(server.data_dir),
+            "--database-url",
+            server.database_url,
+        ],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    akid = created.stderr.split("Access key id", 1)[1].split()[0]
+    secret = created.stderr.split("Secret access key", 1)[1].split()[0]
+    return {"aws_access_key_id": akid, "aws_secret_access_key": secret}
+
+
 @pytest.fixture(scope="session")
 def database_admin_url() -> str | None:
     return os.environ.get("OSTIARY_TEST_DATABASE_URL") or None

@@ -3,15 +3,13 @@ GetAccountSummary's counts; GetAccessKeyLastUsed and the recording of a key's la
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Server, make_client
+from tests.conftest import Server, create_account, make_client
 
 
 def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
@@ -22,29 +20,7 @@ def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
 @pytest.fixture(scope="module")
 def second_account(server: Server) -> Any:
     """An IAM client of another account on the same server (created with `ostiary accounts create`)."""
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ostiary.cli",
-            "accounts",
-            "create",
-            "--name",
-            "alias-rival",
-            "--data-dir",
-            str(server.data_dir),
-            "--database-url",
-            server.database_url,
-        ],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
-    akid = created.stderr.split("Access key id", 1)[1].split()[0]
-    secret = created.stderr.split("Secret access key", 1)[1].split()[0]
-    return make_client(server.url, "iam", aws_access_key_id=akid, aws_secret_access_key=secret)
+    return make_client(server.url, "iam", **create_account(server, "alias-rival"))
 
 
 def test_account_alias(server: Server, second_account: Any) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -12,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCOUNT_ID, Server, make_client
+from tests.conftest import ACCOUNT_ID, Server, create_account, make_client
 
 
 def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
@@ -187,37 +185,13 @@ def test_user_needs_permission_and_trust(server: Server) -> None:
 
 
 def test_cross_account_with_external_id(server: Server) -> None:
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ostiary.cli",
-            "accounts",
-            "create",
-            "--name",
-            "partner",
-            "--account-id",
-            "210987654321",
-            "--data-dir",
-            str(server.data_dir),
-            "--database-url",
-            server.database_url,
-        ],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
-    text = created.stderr
-    akid = text.split("Access key id", 1)[1].split()[0]
-    secret = text.split("Secret access key", 1)[1].split()[0]
+    keys = create_account(server, "partner", "210987654321")
     iam = server.client("iam")
     iam.create_role(
         RoleName="partner-access",
         AssumeRolePolicyDocument=_trust("arn:aws:iam::210987654321:root", StringEquals={"sts:ExternalId": "s3cr3t-id"}),
     )
-    partner = make_client(server.url, "sts", aws_access_key_id=akid, aws_secret_access_key=secret)
+    partner = make_client(server.url, "sts", **keys)
     assert partner.get_caller_identity()["Account"] == "210987654321"
     arn = f"arn:aws:iam::{ACCOUNT_ID}:role/partner-access"
     with pytest.raises(ClientError):
@@ -228,7 +202,7 @@ def test_cross_account_with_external_id(server: Server) -> None:
     ident = make_client(server.url, "sts", **_creds(out["Credentials"])).get_caller_identity()
     assert ident["Account"] == ACCOUNT_ID
     # the partner's own resources are out of reach of the role, and vice versa
-    stranger = make_client(server.url, "sts", aws_access_key_id=akid, aws_secret_access_key=secret)
+    stranger = make_client(server.url, "sts", **keys)
     with pytest.raises(ClientError):
         stranger.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/for-nobody", RoleSessionName="xx")
 

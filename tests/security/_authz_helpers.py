@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCOUNT_ID, Server, make_client
+from tests.conftest import ACCOUNT_ID, Server, create_account, make_client
 
-_ACCOUNTS: dict[tuple[str, str], tuple[str, str]] = {}
+_ACCOUNTS: dict[tuple[str, str], dict[str, str]] = {}
 
 
 def doc(*statements: dict[str, Any]) -> str:
@@ -66,34 +64,8 @@ def second_account(server: Server, account_id: str) -> dict[str, Any]:
     """Credentials of the root of another account on the same server (made once)."""
     key = (server.url, account_id)
     if key not in _ACCOUNTS:
-        created = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ostiary.cli",
-                "accounts",
-                "create",
-                "--name",
-                f"acct-{account_id}",
-                "--account-id",
-                account_id,
-                "--data-dir",
-                str(server.data_dir),
-                "--database-url",
-                server.database_url,
-            ],
-            capture_output=True,
-            text=True,
-            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-            timeout=60,
-        )
-        assert created.returncode == 0, created.stderr
-        text = created.stderr
-        akid = text.split("Access key id", 1)[1].split()[0]
-        secret = text.split("Secret access key", 1)[1].split()[0]
-        _ACCOUNTS[key] = (akid, secret)
-    akid, secret = _ACCOUNTS[key]
-    return key_creds(akid, secret)
+        _ACCOUNTS[key] = create_account(server, f"acct-{account_id}", account_id)
+    return dict(_ACCOUNTS[key])
 
 
 def new_user(

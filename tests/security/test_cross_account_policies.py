@@ -13,8 +13,6 @@ stay attachable by every account, and their usage counts are per account.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +21,7 @@ import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
 from ostiary.store import tables as t
-from tests.conftest import ACCOUNT_ID, Server, make_client
+from tests.conftest import ACCOUNT_ID, Server, create_account, make_client
 
 OTHER = "345678901234"  # the victim account, whose policy the caller (ACCOUNT_ID) reaches for
 MARKER = "aws:PrincipalTag/victim-only-marker"
@@ -88,31 +86,7 @@ def _creds(c: dict[str, Any]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def world(server_factory: Any) -> World:
     server: Server = server_factory()
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ostiary.cli",
-            "accounts",
-            "create",
-            "--name",
-            "victim",
-            "--account-id",
-            OTHER,
-            "--data-dir",
-            str(server.data_dir),
-            "--database-url",
-            server.database_url,
-        ],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
-    akid = created.stderr.split("Access key id", 1)[1].split()[0]
-    secret = created.stderr.split("Secret access key", 1)[1].split()[0]
-    keys = {"aws_access_key_id": akid, "aws_secret_access_key": secret}
+    keys = create_account(server, "victim", OTHER)
     other_iam = make_client(server.url, "iam", **keys)
     victim = other_iam.create_policy(PolicyName="victim-secret", PolicyDocument=VICTIM_DOCUMENT)["Policy"]["Arn"]
     assert victim == f"arn:aws:iam::{OTHER}:policy/victim-secret"
