@@ -872,3 +872,42 @@ user_pool_client_session_config = Table(
     Column("sso_max_minutes", Integer, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+
+# --- Audit events (migration 0022, ostiary.audit) -----------------------------------------------
+
+# One row per security-relevant state change (sign-ins, lockout, passwords, MFA, IAM keys and policies,
+# role trust, STS and identity-pool credentials), written in the transaction of the change; read by
+# CloudTrail's LookupEvents and `ostiary events`; pruned after audit_retention_days. No foreign keys:
+# the record outlives the user, pool or account it names. Never holds a secret.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("event_time", UTCDateTime(), nullable=False),
+    Column("event_name", String(64), nullable=False),  # CloudTrail's eventName where one exists
+    Column("event_source", String(64), nullable=False),  # e.g. cognito-idp.amazonaws.com
+    Column("account_id", String(12), nullable=True),
+    Column("region", String(32), nullable=True),
+    Column("principal_arn", String(2048), nullable=True),  # who: the caller's ARN (AWS-signed calls)
+    Column("access_key_id", String(128), nullable=True),
+    Column("user_pool_id", String(64), nullable=True),  # who: a user-pool user (pool + username + sub)
+    Column("username", String(256), nullable=True),
+    Column("user_sub", String(36), nullable=True),
+    Column("resource_type", String(64), nullable=True),  # what it acted on
+    Column("resource_name", String(2048), nullable=True),
+    Column("source_ip", String(64), nullable=True),  # from where
+    Column("user_agent", String(1024), nullable=True),
+    Column("outcome", String(8), nullable=False),  # success | failure
+    Column("error_code", String(128), nullable=True),
+    Column("error_message", String(1024), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("details", JSONDoc, nullable=False),
+    Index("ix_audit_events_time", "event_time"),
+    Index("ix_audit_events_name", "event_name", "event_time"),
+    Index("ix_audit_events_username", "username", "event_time"),
+    Index("ix_audit_events_pool", "user_pool_id", "event_time"),
+    Index("ix_audit_events_principal", "principal_arn", "event_time"),
+    Index("ix_audit_events_access_key", "access_key_id", "event_time"),
+    Index("ix_audit_events_resource", "resource_name", "event_time"),
+)
