@@ -721,6 +721,16 @@ user_import_jobs = Table(
     Index("ix_user_import_jobs_pool", "user_pool_id", "created_at"),
 )
 
+# Per-row errors of an import job (migration 0023): what AWS writes to the job's CloudWatch Logs.
+user_import_errors = Table(
+    "user_import_errors",
+    metadata,
+    Column("job_id", String(64), ForeignKey("user_import_jobs.job_id", ondelete="CASCADE"), primary_key=True),
+    Column("line_number", BigInteger, primary_key=True),
+    Column("username", String(128), nullable=True),
+    Column("message", String(1024), nullable=False),
+)
+
 # Terms documents of app clients (CreateTerms, migration 0015): one terms-of-use and one
 # privacy-policy per client, each a map of language to URL, linked from the hosted sign-up page.
 user_pool_terms = Table(
