@@ -26,6 +26,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.devices",
     "ostiary.userpools.tags",
     "ostiary.userpools.users",
+    "ostiary.userpools.user_search",  # ListUsers
     "ostiary.userpools.groups",
     "ostiary.userpools.signin",  # InitiateAuth, RespondToAuthChallenge and their Admin variants
     "ostiary.userpools.signin.refresh",  # GetTokensFromRefreshToken, RevokeToken, the sign-outs

@@ -127,6 +127,20 @@ counters = Table(
 
 # --- user pools: users, groups, tokens, codes, challenge sessions, signing keys, outbox -------------
 
+# ListUsers' filter keys (migration 0024): each filterable value as the filter compares it (the username
+# lower-cased, the others as stored), cut to SEARCH_KEY_LEN characters so that an index entry stays far
+# below PostgreSQL's limit (a longer value is checked in Python), in code-point order on both dialects
+# (SQLite's BINARY; the "C" collation on PostgreSQL) so that a prefix is an index range.
+SEARCH_KEY_LEN = 256
+SEARCH_ATTRIBUTES = ("email", "phone_number", "name", "given_name", "family_name", "preferred_username")
+_SearchKey = String(SEARCH_KEY_LEN).with_variant(String(SEARCH_KEY_LEN, collation="C"), "postgresql")
+_SubKey = String(36).with_variant(String(36, collation="C"), "postgresql")
+
+
+def _username_search_key(ctx: Any) -> str:
+    return str(ctx.get_current_parameters()["username"]).lower()[:SEARCH_KEY_LEN]
+
+
 users = Table(
     "users",
     metadata,
@@ -148,11 +162,21 @@ users = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("pending_attributes", JSONDoc, nullable=True),
+    # set from the row's own username and id on every INSERT (the attribute keys: directory.alias_keys)
+    Column("search_username", _SearchKey, nullable=False, default=_username_search_key),
+    Column("search_sub", _SubKey, nullable=False, default=lambda ctx: ctx.get_current_parameters()["id"]),
+    *(Column(f"search_{name}", _SearchKey, nullable=True) for name in SEARCH_ATTRIBUTES),
     UniqueConstraint("user_pool_id", "username_key", name="uq_users_pool_username"),
     Index("ix_users_pool_email", "user_pool_id", "email_key"),
     Index("ix_users_pool_phone", "user_pool_id", "phone_key"),
     Index("ix_users_pool_preferred", "user_pool_id", "preferred_username_key"),
-    Index("ix_users_pool_created", "user_pool_id", "created_at"),
+    # ListUsers: every page is a keyset range on one of these, in the order it reads
+    Index("ix_users_pool_created", "user_pool_id", "created_at", "id"),
+    Index("ix_users_pool_status", "user_pool_id", "status", "id"),
+    Index("ix_users_pool_enabled", "user_pool_id", "enabled", "id"),
+    Index("ix_users_search_username", "user_pool_id", "search_username", "id"),
+    Index("ix_users_search_sub", "user_pool_id", "search_sub", "id"),
+    *(Index(f"ix_users_search_{name}", "user_pool_id", f"search_{name}", "id") for name in SEARCH_ATTRIBUTES),
 )
 
 groups = Table(

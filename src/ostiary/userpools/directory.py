@@ -107,15 +107,24 @@ def username_key(pool: PoolView, username: str) -> str:
     return username if pool.case_sensitive else username.lower()
 
 
+_SEARCH_COLUMNS = tuple((name, f"search_{name}") for name in t.SEARCH_ATTRIBUTES)
+
+
 def alias_keys(attributes: dict[str, str]) -> dict[str, str | None]:
+    """The columns derived from a user's attributes, for every write of them: the sign-in alias keys and
+    ListUsers' filter keys (search_<attribute>: the value as stored, cut to the index's length)."""
     email = attributes.get("email")
     phone = attributes.get("phone_number")
     preferred = attributes.get("preferred_username")
-    return {
+    keys: dict[str, str | None] = {
         "email_key": email.lower() if email else None,
         "phone_key": phone or None,
         "preferred_username_key": preferred.lower() if preferred else None,
     }
+    for name, column in _SEARCH_COLUMNS:
+        value = attributes.get(name)
+        keys[column] = value[: t.SEARCH_KEY_LEN] if value is not None else None
+    return keys
 
 
 def _user(row: Row[Any]) -> User:

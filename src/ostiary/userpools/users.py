@@ -1,4 +1,4 @@
-"""Admin user management: AdminCreateUser … AdminSetUserSettings, and ListUsers.
+"""Admin user management: AdminCreateUser … AdminSetUserSettings (ListUsers: user_search.py).
 
 Behaviour per the Cognito API Reference for each operation and NOTES-cognito.md §2.6-2.7
 (statuses and transitions, attributes, aliases, invitations).
@@ -10,14 +10,13 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection
 
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
-from ostiary.store.db import utc
 from ostiary.userpools import attributes as attrs
-from ostiary.userpools import code_limits, directory, filters, messages, paging, srp, tokens, triggers
+from ostiary.userpools import code_limits, directory, messages, srp, tokens, triggers
 from ostiary.userpools import passwords as policy
 from ostiary.userpools.auth_factors import auth_factors
 from ostiary.userpools.directory import PoolView, User
@@ -425,89 +424,6 @@ def set_mfa_options(conn: Connection, user: User, options: list[dict[str, Any]],
     else:
         mfa.pop("MFAOptions", None)
     directory.set_fields(conn, user, now, mfa=mfa)
-
-
-# --------------------------------------------------------------------------------------------
-# ListUsers
-
-_LIST_MAX = 60
-
-
-def _sql_filter(query: Any, f: filters.UserFilter, pool: PoolView) -> Any:
-    """Push the cheap filters down to an index; the rest is matched in Python."""
-    c = t.users.c
-    if f.attribute == "username" and not f.prefix and not pool.case_sensitive:
-        return query.where(c.username_key == f.value.lower())
-    if f.attribute == "email" and not f.prefix:
-        return query.where(c.email_key == f.value.lower())
-    if f.attribute == "phone_number" and not f.prefix:
-        return query.where(c.phone_key == f.value)
-    if f.attribute == "sub" and not f.prefix:
-        return query.where(c.id == f.value)
-    return query
-
-
-def _matches(f: filters.UserFilter, user: User) -> bool:
-    if f.attribute == "username":
-        return f.matches(user.username)
-    if f.attribute == "cognito:user_status":
-        return f.matches(user.status)
-    if f.attribute == "status":
-        return f.matches("Enabled" if user.enabled else "Disabled")
-    if f.attribute == "sub":
-        return f.matches(user.id)
-    return f.matches(user.attributes.get(f.attribute))
-
-
-@operation("cognito-idp", "ListUsers")
-def list_users(ctx: RequestContext, params: Params) -> Result:
-    limit = int(params.get("Limit") or _LIST_MAX)
-    if limit > _LIST_MAX:
-        raise InvalidParameterException(f"Limit must be less than or equal to {_LIST_MAX}.")
-    try:
-        flt = filters.parse(params.get("Filter") or "")
-    except filters.FilterError as err:
-        raise InvalidParameterException(str(err)) from None
-    only = set(params["AttributesToGet"]) if params.get("AttributesToGet") is not None else None
-    after = paging.decode(params.get("PaginationToken"), "PaginationToken")
-    c = t.users.c
-    found: list[User] = []
-    last_key: list[Any] | None = None
-    more = False
-    with ctx.store.read() as conn:
-        pool = pool_for_caller(conn, ctx, params["UserPoolId"])
-        if only is not None:
-            unknown = [n for n in only if n not in pool.schema and n not in ("email_verified", "phone_number_verified")]
-            if unknown:
-                raise InvalidParameterException(
-                    f"One or more requested attributes do not exist: [{', '.join(unknown)}]"
-                )
-        cursor = after
-        while True:
-            query = select(t.users).where(c.user_pool_id == pool.id).order_by(c.created_at, c.id).limit(200)
-            if flt is not None:
-                query = _sql_filter(query, flt, pool)
-            if cursor is not None:
-                query = query.where(
-                    tuple_(c.created_at, c.id) > tuple_(dt.datetime.fromisoformat(cursor[0]), cursor[1])
-                )
-            rows = conn.execute(query).all()
-            for row in rows:
-                user = directory._user(row)
-                cursor = [utc(row.created_at).isoformat(), row.id]
-                if flt is not None and not _matches(flt, user):
-                    continue
-                if len(found) == limit:
-                    more = True
-                    break
-                found.append(user)
-                last_key = cursor
-            if more or len(rows) < 200:
-                break
-    out: dict[str, Any] = {"Users": [user_type(u, only) for u in found]}
-    if more and last_key is not None:
-        out["PaginationToken"] = paging.encode(last_key)
-    return out
 
 
 @operation("cognito-idp", "AdminGetUserAuthFactors")
