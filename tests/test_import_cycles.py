@@ -153,8 +153,21 @@ def _short(component: frozenset[str]) -> str:
 
 def test_no_import_cycles() -> None:
     graph, in_functions = _graph()
-    print(f"imports made inside functions (resolved to an ostiary module): {in_functions}")
+    assert in_functions == 0, f"{in_functions} imports of ostiary modules are made inside functions"
     _check(_cycles(graph), ALLOWED_CYCLES, "ALLOWED_CYCLES")
+
+
+def test_function_level_imports_are_explained() -> None:
+    """Imports belong at the top of the module (issue 12 item 2). The only exception is a deliberate lazy
+    import of an optional or heavy third-party package, which says so on its line: ``# lazy: <why>``."""
+    unexplained = []
+    for module, path in _modules().items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        tree = ast.parse("\n".join(lines), filename=str(path))
+        for node, in_function in _imports(tree):
+            if in_function and "# lazy:" not in lines[node.lineno - 1]:
+                unexplained.append(f"{path.relative_to(SRC)}:{node.lineno} ({module})")
+    assert not unexplained, "function-level imports without a '# lazy: <why>' comment:\n" + "\n".join(unexplained)
 
 
 def _packages(graph: dict[str, set[str]]) -> dict[str, set[str]]:

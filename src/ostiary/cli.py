@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -11,19 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import click
+import uvicorn
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from ostiary import __version__
+from ostiary import __version__, egress, httpserver
+from ostiary.app import build_runtime
+from ostiary.compat import counts, render
 from ostiary.config import Settings, check_dev_options, load_settings
+from ostiary.iam.account_store import bootstrap, create_account, list_accounts
+from ostiary.notify.outbox import purge_expired, where_messages_go
+from ostiary.observability import setup_logging
+from ostiary.userpools.messages import outbox_rows
 
 console = Console(stderr=True)
 
 
 def _settings(**overrides: Any) -> Settings:
-    from ostiary import egress
-
     try:
         settings = load_settings(overrides)
         egress.parse_allow(settings.egress_allow)  # a malformed allow-list stops the start, not a fetch
@@ -61,10 +67,6 @@ def _print_key(settings: Settings, akid: str, secret: str, account: str) -> None
 
 
 def _bootstrap(settings: Settings) -> None:
-    from ostiary.app import build_runtime
-    from ostiary.iam.account_store import bootstrap
-    from ostiary.notify.outbox import purge_expired
-
     runtime = build_runtime(settings)
     key = bootstrap(
         runtime.store,
@@ -102,12 +104,6 @@ def main() -> None:
 @click.option("--log-format", type=click.Choice(["plain", "json"]), help="Log format.")
 def serve(**opts: Any) -> None:
     """Start the server (applies migrations, creates the first account on first start)."""
-    import uvicorn
-
-    from ostiary import httpserver
-    from ostiary.notify.outbox import where_messages_go
-    from ostiary.observability import setup_logging
-
     settings = _settings(**opts)
     try:
         check_dev_options(settings)
@@ -146,8 +142,6 @@ def serve(**opts: Any) -> None:
 @_common
 def init(**opts: Any) -> None:
     """Create the data dir, apply migrations and create the first account's root key, without serving."""
-    from ostiary.observability import setup_logging
-
     settings = _settings(**opts)
     setup_logging(settings.log_format, "WARNING")
     _bootstrap(settings)
@@ -165,9 +159,6 @@ def accounts() -> None:
 @click.option("--account-id", default="", help="12 digits; random when omitted.")
 def accounts_create(name: str, account_id: str, **opts: Any) -> None:
     """Create an account and print its root access key."""
-    from ostiary.app import build_runtime
-    from ostiary.iam.account_store import create_account
-
     settings = _settings(**opts)
     runtime = build_runtime(settings)
     try:
@@ -181,9 +172,6 @@ def accounts_create(name: str, account_id: str, **opts: Any) -> None:
 @_common
 def accounts_list(**opts: Any) -> None:
     """List accounts."""
-    from ostiary.app import build_runtime
-    from ostiary.iam.account_store import list_accounts
-
     runtime = build_runtime(_settings(**opts))
     table = Table(title="Accounts")
     for col in ("Account", "Name", "Created", "Access keys"):
@@ -201,11 +189,6 @@ def accounts_list(**opts: Any) -> None:
 def outbox(destination: str | None, limit: int, as_json: bool, **opts: Any) -> None:
     """Show the newest messages kept in the outbox (codes, invitations): those sent while no SMTP
     server or SMS sender is configured, or in --dev; kept sealed for outbox_ttl_seconds (24 h)."""
-    import json
-
-    from ostiary.app import build_runtime
-    from ostiary.userpools.messages import outbox_rows
-
     settings = _settings(**opts)
     runtime = build_runtime(settings)
     with runtime.store.read() as conn:
@@ -233,8 +216,6 @@ def outbox(destination: str | None, limit: int, as_json: bool, **opts: Any) -> N
 @click.option("--check", is_flag=True, help="Exit 1 if the file is stale instead of writing it.")
 def compat(output: Path, check: bool) -> None:
     """Regenerate docs/compatibility.md from the operation registry."""
-    from ostiary.compat import counts, render
-
     text = render()
     if check:
         current = output.read_text() if output.exists() else ""

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
@@ -47,8 +47,6 @@ def record(service: str, operation: str, status: int, seconds: float) -> None:
 def metrics_payload() -> tuple[bytes, str]:
     """Metrics of this process, or of every worker when PROMETHEUS_MULTIPROC_DIR is set (``--workers N``)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST

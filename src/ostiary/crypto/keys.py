@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Connection, insert, select, update
 
-from ostiary.crypto.jwt import public_jwk
+from ostiary.crypto.jwt import b64url_decode, public_jwk
 from ostiary.crypto.secrets import SecretBox
 from ostiary.store import tables as t
 from ostiary.store.db import Store, now
@@ -165,8 +165,6 @@ class KeyRing:
 
 
 def _public_from_jwk(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
-    from ostiary.crypto.jwt import b64url_decode
-
     n = int.from_bytes(b64url_decode(jwk["n"]), "big")
     e = int.from_bytes(b64url_decode(jwk["e"]), "big")
     return rsa.RSAPublicNumbers(e, n).public_key()

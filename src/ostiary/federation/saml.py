@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
+from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 NS = {
     "md": "urn:oasis:names:tc:SAML:2.0:metadata",
@@ -91,8 +94,6 @@ def _pem(b64: str) -> str:
         cert = x509.load_der_x509_certificate(base64.b64decode(body))
     except ValueError:
         raise SamlError("Invalid certificate in metadata") from None
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     return cert.public_bytes(Encoding.PEM).decode()
 
 
@@ -159,9 +160,6 @@ class Assertion:
 def _verified_assertion(root: Any, certificates: tuple[str, ...]) -> tuple[Any, Any]:
     """(the signed Assertion, the signed Response that carries it or None), both as signxml returns
     them: the signed element alone, parsed again from its canonical form."""
-    from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
-    from signxml.verifier import SignatureConfiguration, XMLVerifier
-
     assertions = root.findall(".//saml:Assertion", NS)
     if root.tag == f"{{{NS['saml']}}}Assertion":
         assertions = [root]

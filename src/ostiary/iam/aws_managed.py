@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ARN_PREFIX = "arn:aws:iam::aws:policy/"
 GUEST_SESSION_POLICY = ARN_PREFIX + "AmazonCognitoUnAuthedIdentitiesSessionPolicy"
@@ -100,8 +101,6 @@ class AwsPolicy:
         """IAM's ``PolicyVersion`` shape of the default version (the one published)."""
         out: dict[str, Any] = {}
         if document:
-            from urllib.parse import quote
-
             out["Document"] = quote(self.document, safe="")
         out.update({"VersionId": self.default_version, "IsDefaultVersion": True, "CreateDate": self.updated})
         return out

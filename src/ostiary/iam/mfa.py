@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import segno
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
@@ -156,8 +157,6 @@ def otpauth_uri(seed: str, name: str, account_name: str) -> str:
 
 
 def qr_png(uri: str) -> bytes:
-    import segno
-
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="png", scale=4, border=4)
     return out.getvalue()

@@ -9,6 +9,7 @@ share the ``tags`` table with user pools (keyed by the identity pool's ARN).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
@@ -364,8 +365,6 @@ def list_identity_pools(ctx: RequestContext, params: Params) -> Result:
 
 
 def _ts(value: Any) -> Any:
-    import datetime as dt
-
     try:
         return dt.datetime.fromisoformat(str(value))
     except ValueError:

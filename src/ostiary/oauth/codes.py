@@ -17,6 +17,7 @@ from ostiary.oauth.authorize_request import AuthorizeRequest
 from ostiary.protocol.context import Runtime
 from ostiary.store import tables as t
 from ostiary.store.db import utc
+from ostiary.userpools import tokens
 
 CODE_SECONDS = 300
 
@@ -87,8 +88,6 @@ def take_code(runtime: Runtime, code: str) -> CodeGrant | None:
             conn.execute(delete(t.oauth_codes).where(t.oauth_codes.c.code_hash == row.code_hash)).rowcount == 1
         )
         if not taken:
-            from ostiary.userpools import tokens
-
             tokens.revoke_lineage(conn, code_lineage_id(runtime, code), dt.datetime.now(dt.UTC))
             return None
     assert row is not None

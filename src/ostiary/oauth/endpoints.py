@@ -36,6 +36,7 @@ from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
 from ostiary.userpools import claims, directory, tokens, triggers
 from ostiary.userpools.lookup import ClientView, client_by_id
+from ostiary.userpools.resource_servers import custom_scopes
 from ostiary.userpools.signin import refresh as signin_refresh
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
@@ -191,8 +192,6 @@ def _refresh_grant(runtime: Runtime, domain: Domain, client: ClientView, form: d
 
 def _custom_scopes(runtime: Runtime, pool_id: str) -> set[str]:
     def load() -> set[str]:
-        from ostiary.userpools.resource_servers import custom_scopes
-
         with runtime.store.read() as conn:
             return set(custom_scopes(conn, pool_id))
 

@@ -38,6 +38,9 @@ from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from sqlalchemy import delete
 
 from ostiary import egress
@@ -377,10 +380,6 @@ def _oauth_error(response: egress.Fetched) -> str:
 
 def _apple_client_secret(details: dict[str, str]) -> str:
     """Sign in with Apple's client secret: an ES256 JWT signed with the team's private key."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
     try:
         key = serialization.load_pem_private_key(details.get("private_key", "").encode(), password=None)
     except ValueError:

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from ostiary.protocol.context import RequestContext, Runtime
+from ostiary.userpools import directory, tokens
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.lookup import ClientView
 
@@ -41,8 +42,6 @@ def hosted_tokens(
     """Tokens of a hosted sign-in (code exchange or implicit flow): a new refresh-token lineage that
     keeps the scopes (and the SSO session it came through), ID token only with ``openid``; None
     when the user is gone or disabled. A code exchange names the lineage (code_lineage_id)."""
-    from ostiary.userpools import directory, tokens
-
     now = dt.datetime.now(dt.UTC)
     with runtime.store.tx() as conn:
         user = directory.get_by_id(conn, pool, user_id)

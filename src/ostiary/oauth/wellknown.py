@@ -11,6 +11,7 @@ from typing import Any
 from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from ostiary.config import Settings
 from ostiary.oauth.domain_routing import Domain, DomainResolver, base_url
@@ -76,8 +77,6 @@ def discovery_document(settings: Settings, pool_id: str, domain: Domain | None =
 
 
 def routes(runtime: Runtime, domains: DomainResolver | None = None) -> list[Any]:
-    from starlette.routing import Route
-
     async def jwks(request: Request) -> Response:
         pool_id = request.path_params["pool_id"]
         if not await to_thread.run_sync(_exists, runtime, pool_id):

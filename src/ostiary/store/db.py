@@ -17,6 +17,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
+from ostiary.store import tables as t
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -187,8 +189,6 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
 def reset_data(store: Store, also: Callable[[Connection], object] | None = None) -> None:
     """Development reset: every user and identity pool and what hangs off them goes; accounts, their keys
     and IAM stay, unless ``also`` (run in the same transaction) removes more (``reset_iam``)."""
-    from ostiary.store import tables as t
-
     with store.tx() as conn:
         for table in (t.outbox, t.counters, t.tags, t.signing_keys, t.user_pools, t.identity_pools):
             conn.execute(table.delete())

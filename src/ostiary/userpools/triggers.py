@@ -299,7 +299,7 @@ def _invoke_target(settings: Settings, arn: str, target: str, event: dict[str, A
         except ValueError:
             raise InvalidLambdaResponseException("Unrecognizable lambda output") from None
     if target == "aws":
-        import boto3  # the operator's own AWS credentials and network
+        import boto3  # lazy: optional (not a dependency), only for 'aws' targets; the operator's own credentials
 
         region = arn.split(":")[3] if arn.startswith("arn:") else None
         out = boto3.client("lambda", region_name=region).invoke(

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
+import segno
 from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,6 +23,8 @@ from ostiary.oauth.hosted.authorize import complete, provider_buttons, to_provid
 from ostiary.oauth.hosted.render import Pages
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ServiceError
+from ostiary.userpools import lockout
+from ostiary.userpools import mfa as mfa_ops
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.lookup import ClientView
 from ostiary.userpools.signin.mfa_challenge import MFA_CHALLENGES, hosted_respond
@@ -48,8 +51,6 @@ def _finish_sign_in(
 ) -> dict[str, Any]:
     """How a hosted sign-in ends (a signin.context.Finisher): no tokens yet (they come from
     /oauth2/token), just the user; ``device_key`` is never given (the hosted UI sends no DEVICE_KEY)."""
-    from ostiary.userpools import lockout
-
     lockout.record_success(conn, pool.id, user.id)
     post_authentication(ctx, pool, client, user, new_device=False)
     return {HOSTED_USER: user.id}
@@ -196,10 +197,6 @@ def mfa_page(
         options = [{"value": o, "label": MFA_LABELS.get(o, o)} for o in json.loads(params.get("MFAS_CAN_CHOOSE", "[]"))]
         return ui.render(request, domain, "select_mfa.html", options=options, **common_context)
     if challenge == "MFA_SETUP":
-        import segno
-
-        from ostiary.userpools import mfa as mfa_ops
-
         ctx = ui.ctx(request, domain.pool, "AssociateSoftwareToken")
         secret = str((mfa_ops.associate_software_token(ctx, {"Session": session}) or {})["SecretCode"])
         account = params.get("USER_ID_FOR_SRP", "")
@@ -237,8 +234,6 @@ def mfa(ui: Pages, request: Request, form: dict[str, str]) -> Response:
     if challenge == "SELECT_MFA_TYPE":
         answers["ANSWER"] = form.get("answer", "")
     elif challenge == "MFA_SETUP":
-        from ostiary.userpools import mfa as mfa_ops
-
         try:
             mfa_ops.verify_software_token(
                 ctx, {"Session": session, "UserCode": code, "FriendlyDeviceName": form.get("device") or None}

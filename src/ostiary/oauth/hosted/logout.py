@@ -9,11 +9,13 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ostiary.crypto import jwt
 from ostiary.oauth import sso_sessions
 from ostiary.oauth.authorize_request import ErrorPage
 from ostiary.oauth.domain_routing import Domain
 from ostiary.oauth.hosted.render import Pages
 from ostiary.protocol.context import Runtime
+from ostiary.userpools import tokens
 from ostiary.userpools.lookup import client_by_id
 
 
@@ -94,9 +96,6 @@ def _rp_logout(ui: Pages, request: Request, domain: Domain, params: dict[str, st
 def id_token_audience(runtime: Runtime, pool_id: str, token: str) -> str | None:
     """The app client (``aud``) of an ID token signed by the pool's key with the pool's issuer,
     expired or not (an ``id_token_hint``, RP-Initiated Logout 1.0 §2); None for anything else."""
-    from ostiary.crypto import jwt
-    from ostiary.userpools import tokens
-
     try:
         kid = str(jwt.unverified_header(token).get("kid"))
         # now=0: the signature, not the expiry, decides (ID tokens carry no nbf)

@@ -18,6 +18,7 @@ from ostiary.oauth.authorize_request import AuthorizeRequest, ErrorPage, Redirec
 from ostiary.oauth.domain_routing import PATH_PREFIX, Domain, DomainResolver
 from ostiary.oauth.service_calls import service_context
 from ostiary.protocol.context import RequestContext, Runtime
+from ostiary.userpools import ui_customization
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.lookup import ClientView
 
@@ -69,8 +70,6 @@ class Pages:
         return secrets.token_urlsafe(32), True
 
     def _customization(self, pool: PoolView, client: ClientView | None) -> tuple[str | None, bool]:
-        from ostiary.userpools import ui_customization
-
         with self.runtime.store.read() as conn:
             found: tuple[str | None, bool] = ui_customization.effective_customization(
                 conn, pool.id, client.id if client else "ALL"

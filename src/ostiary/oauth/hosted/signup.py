@@ -12,7 +12,7 @@ from ostiary.oauth.authorize_request import ErrorPage
 from ostiary.oauth.hosted import forms
 from ostiary.oauth.hosted.render import Pages
 from ostiary.protocol.errors import ServiceError
-from ostiary.userpools import selfservice
+from ostiary.userpools import selfservice, terms
 from ostiary.userpools.directory import PoolView
 
 
@@ -33,8 +33,6 @@ def signup(ui: Pages, request: Request, form: dict[str, str] | None) -> Response
             "Sign-up is not available", "New accounts are created by an administrator.", "signup_disabled", 403
         )
     ask_username, names = _signup_fields(domain.pool)
-    from ostiary.userpools import terms
-
     with ui.runtime.store.read() as conn:
         documents = terms.sign_up_links(conn, req.client.id, req.raw.get("lang"))
 
