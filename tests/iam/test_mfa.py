@@ -43,10 +43,10 @@ MFA_TRUE = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
 
 
 def _step() -> int:
-    """The current TOTP step, waiting out the last seconds of a step so codes computed now are still
-    current when the server checks them."""
-    if time.time() % 30 > 26:
-        time.sleep(30 - time.time() % 30 + 0.3)
+    """The current TOTP step. Nothing waits for a fresh step: the codes presented to STS are those of
+    the step after this one, which the server accepts (one step either side of its clock) from now
+    until the end of ``step + 2``, at least 30 s away wherever in its step this is called; devices
+    are enabled and resynced with pairs within the ten-step window of ``iam.mfa``."""
     return int(time.time()) // 30
 
 
