@@ -208,7 +208,9 @@ def test_oidc_client_ts_on_another_origin(browser: Any, dev_server: Server, spa_
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{spa_url}/callback**")
         signed_in_at = time.time()
-        time.sleep(1.1)  # the code is exchanged a second later: a refresh must still carry the sign-in time
+        # the code is exchanged in a later second than the sign-in: a refresh must still carry the
+        # sign-in time (auth_time counts seconds)
+        time.sleep(max(0.0, int(signed_in_at) + 1 - time.time()))
         user = page.evaluate(
             "mgr.signinRedirectCallback().then(u => ({profile: u.profile, refresh: !!u.refresh_token,"
             " id_token: u.id_token, access_token: u.access_token}))"
