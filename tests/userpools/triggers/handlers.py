@@ -108,6 +108,7 @@ def custom_message(event, context):
 
 # Misbehaving functions
 def slow(event, context):
+    _log(event)
     time.sleep(10)
     return event
 

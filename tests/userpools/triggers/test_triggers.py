@@ -499,7 +499,7 @@ def test_client_metadata_reaches_the_triggers(srv: Server, env: dict[str, str]) 
     assert verify["callerContext"]["clientId"] == s.client_id
 
 
-def test_a_slow_trigger_does_not_stall_other_requests(srv: Server) -> None:
+def test_a_slow_trigger_does_not_stall_other_requests(srv: Server, env: dict[str, str]) -> None:
     """Operations that may fire a trigger run off the event loop while functions are configured."""
     import time
 
@@ -514,9 +514,18 @@ def test_a_slow_trigger_does_not_stall_other_requests(srv: Server) -> None:
             outcome["error"] = err.response["Error"]["Code"]
         outcome["done"] = time.monotonic()
 
+    def started() -> bool:  # the slow function logs its event when it starts
+        try:
+            return any(e.get("userPoolId") == s.pool_id for e in _log(env))
+        except ValueError:  # a line being written
+            return False
+
     worker = threading.Thread(target=confirm)
     worker.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 30
+    while not started():
+        assert time.monotonic() < deadline, "the slow function never started"
+        time.sleep(0.02)
     s.idp.describe_user_pool(UserPoolId=s.pool_id)
     answered = time.monotonic()
     worker.join()
