@@ -105,6 +105,17 @@ def _last_used(iam: Any, akid: str) -> dict[str, Any]:
     return result
 
 
+def _settled(server: Server, iam: Any, marker: dict[str, Any]) -> None:
+    """Sign a call with the fresh key ``marker`` and wait until its use is recorded: one background
+    writer records uses in the order they are noted, so every use noted earlier is written by then."""
+    creds = {"aws_access_key_id": marker["AccessKeyId"], "aws_secret_access_key": marker["SecretAccessKey"]}
+    make_client(server.url, "sts", **creds).get_caller_identity()
+    deadline = time.monotonic() + 10
+    while "LastUsedDate" not in _last_used(iam, marker["AccessKeyId"])["AccessKeyLastUsed"]:
+        assert time.monotonic() < deadline, "the marker key's use was never recorded"
+        time.sleep(0.05)
+
+
 def test_access_key_last_used(server: Server) -> None:
     iam = server.client("iam")
     iam.create_user(UserName="keyuser")
@@ -123,9 +134,11 @@ def test_access_key_last_used(server: Server) -> None:
     assert used["ServiceName"] == "sts" and used["Region"] == "eu-west-1" and "LastUsedDate" in used
 
     # recorded at most once a minute per key and process: a second use right away is not written
+    iam.create_user(UserName="keyuser-marker")
+    markers = [iam.create_access_key(UserName="keyuser-marker")["AccessKey"] for _ in range(2)]
     with pytest.raises(ClientError):
         make_client(server.url, "iam", **creds).list_users()  # denied, but the signature verified
-    time.sleep(0.3)
+    _settled(server, iam, markers[0])
     assert _last_used(iam, key["AccessKeyId"])["AccessKeyLastUsed"] == used
 
     # a bad signature is not a use
@@ -134,7 +147,7 @@ def test_access_key_last_used(server: Server) -> None:
         make_client(
             server.url, "sts", aws_access_key_id=other["AccessKeyId"], aws_secret_access_key="wrong" * 8
         ).get_caller_identity()
-    time.sleep(0.3)
+    _settled(server, iam, markers[1])
     assert _last_used(iam, other["AccessKeyId"])["AccessKeyLastUsed"] == {"ServiceName": "N/A", "Region": "N/A"}
 
     with pytest.raises(ClientError) as exc:
@@ -143,3 +156,6 @@ def test_access_key_last_used(server: Server) -> None:
     for k in (key, other):
         iam.delete_access_key(UserName="keyuser", AccessKeyId=k["AccessKeyId"])
     iam.delete_user(UserName="keyuser")
+    for k in markers:
+        iam.delete_access_key(UserName="keyuser-marker", AccessKeyId=k["AccessKeyId"])
+    iam.delete_user(UserName="keyuser-marker")
