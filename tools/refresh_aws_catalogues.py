@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Refresh the AWS catalogues Ostiary ships as data (src/ostiary/iam/data/):
+"""Refresh the AWS catalogues Ostiary ships as data (src/ostiary/access/data/):
 
 ``aws_managed_policies.json.gz``
     Every AWS managed policy (``arn:aws:iam::aws:policy/…``): name, path, default version id,
@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "src" / "ostiary" / "iam" / "data"
+DEFAULT_OUT = ROOT / "src" / "ostiary" / "access" / "data"
 MOTO_FILE = "moto/iam/aws_managed_policies.py"
 LOCALSTACK_FILE = "localstack-core/localstack/services/iam/resources/service_linked_roles.py"
 POLICIES_OUT = "aws_managed_policies.json.gz"

@@ -18,11 +18,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ostiary import httpserver, observability
+from ostiary.access.accounts import reset_iam
 from ostiary.config import Settings, check_dev_options, describe, load_settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
-from ostiary.iam.account_store import reset_iam
 from ostiary.notify import delivery
 from ostiary.oauth import wellknown
 from ostiary.oauth.domain_routing import PATH_PREFIX as DOMAIN_PATH

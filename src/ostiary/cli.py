@@ -18,10 +18,10 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ostiary import __version__, egress, httpserver
+from ostiary.access.accounts import bootstrap, create_account, list_accounts
 from ostiary.app import build_runtime
 from ostiary.compat import counts, render
 from ostiary.config import Settings, check_dev_options, load_settings
-from ostiary.iam.account_store import bootstrap, create_account, list_accounts
 from ostiary.notify.outbox import purge_expired, where_messages_go
 from ostiary.observability import setup_logging
 from ostiary.userpools.messages import outbox_rows

@@ -1,5 +1,5 @@
 """AWS managed policies as AWS publishes them (issue 11, item 25): the whole catalogue ships as data
-(src/ostiary/iam/data/aws_managed_policies.json.gz, refreshed by tools/refresh_aws_catalogues.py);
+(src/ostiary/access/data/aws_managed_policies.json.gz, refreshed by tools/refresh_aws_catalogues.py);
 GetPolicy, GetPolicyVersion, ListPolicyVersions and ListPolicies Scope=AWS answer it as IAM does
 (default versions such as v186, CreateDate/UpdateDate, paths such as /service-role/), and the policies
 attach and are enforced on real signed calls."""
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from ostiary.iam import aws_managed, policy
+from ostiary.access import aws_managed, policy
 from tests.conftest import ACCOUNT_ID, Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -269,8 +269,8 @@ def test_refresh_script_on_a_tiny_fixture(tmp_path: Path) -> None:
 
 
 def test_shipped_data_is_small_and_packaged() -> None:
-    data = ROOT / "src" / "ostiary" / "iam" / "data"
+    data = ROOT / "src" / "ostiary" / "access" / "data"
     assert (data / "aws_managed_policies.json.gz").stat().st_size < 600_000
     assert (data / "README.md").is_file()
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert "iam/data/*.json.gz" in pyproject and "iam/data/*.json" in pyproject
+    assert "access/data/*.json.gz" in pyproject and "access/data/*.json" in pyproject

@@ -70,7 +70,7 @@ def _report(iam: Any) -> tuple[dict[str, Any], list[str], list[dict[str, str]]]:
 
 
 def _wait_for_use(iam: Any, akid: str) -> None:
-    """Until the key's last use is recorded (a background write, iam/access_key_lookup.py)."""
+    """Until the key's last use is recorded (a background write, access/access_keys.py)."""
     deadline = time.monotonic() + 30
     while "LastUsedDate" not in iam.get_access_key_last_used(AccessKeyId=akid)["AccessKeyLastUsed"]:
         assert time.monotonic() < deadline, "the use of the key was never recorded"

@@ -15,7 +15,7 @@ import pyotp
 import pytest
 from botocore.exceptions import ClientError
 
-from ostiary.iam.authz import mfa_keys
+from ostiary.access.authz import mfa_keys
 from ostiary.iam.mfa import parse_serial
 from tests.conftest import ACCOUNT_ID, Server
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ostiary.iam.policy import Decision, MalformedPolicy, RequestContext, evaluate, parse
+from ostiary.access.policy import Decision, MalformedPolicy, RequestContext, evaluate, parse
 
 ACCT = "123456789012"
 USER = f"arn:aws:iam::{ACCT}:user/alice"

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from ostiary.access.policy import MalformedPolicy
 from ostiary.iam import grammar
 from ostiary.iam.grammar import Kind
-from ostiary.iam.policy import MalformedPolicy
 from tests.conftest import ACCOUNT_ID, Server
 from tests.iam.policy_grammar_moto import MOTO_INVALID, MOTO_VALID
 
@@ -314,7 +314,7 @@ def test_documents_by_kind(kind: Kind, document: Any, message: str | None) -> No
 
 
 def test_a_null_resource_grants_nothing_more() -> None:
-    from ostiary.iam.policy import Decision, RequestContext, evaluate
+    from ostiary.access.policy import Decision, RequestContext, evaluate
 
     parsed = grammar.validate(json.dumps(_doc({**ALLOW_S3, "Resource": [None, "arn:aws:s3:::b/k"]})), Kind.MANAGED)
     assert evaluate(RequestContext("s3:GetObject", "arn:aws:s3:::b/k"), identity=[parsed]) is Decision.ALLOW

@@ -1,5 +1,5 @@
 """Service-linked roles as AWS makes them (issue 11, item 24), from the catalogue shipped as data
-(src/ostiary/iam/data/service_linked_roles.json): the role name AWS gives each service, its AWS
+(src/ostiary/access/data/service_linked_roles.json): the role name AWS gives each service, its AWS
 managed policy attached under /aws-service-role/, the description, and CustomSuffix refused with
 AWS's InvalidInput for the services that do not take one. The expected answers are AWS's as recorded
 by LocalStack's validated snapshot tests (tests/aws/services/iam/test_iam.snapshot.json)."""
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from ostiary.iam import aws_managed
+from ostiary.access import aws_managed
 from tests.conftest import ACCOUNT_ID
 
 SLR_POLICY = "arn:aws:iam::aws:policy/aws-service-role/"

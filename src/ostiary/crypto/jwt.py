@@ -3,7 +3,7 @@
 Signing and signature verification are joserfc's. Verification accepts only RS256 with a known
 ``kid`` (no ``alg: none``, no HMAC confusion), checks the signature before reading any claim, then
 ``exp`` (and ``nbf`` when present) through joserfc's claims registry. Header and payload are read
-with the bounded JSON reader (``protocol.jsonlimits``) before joserfc parses either itself. The
+with the bounded JSON reader (``ostiary.jsonlimits``) before joserfc parses either itself. The
 joserfc key of each cryptography key is made once per process (``_jose_key``), as the key ring
 keeps the cryptography keys parsed; the verified-signature cache of access tokens stays in
 ``userpools.tokens``.
@@ -25,7 +25,7 @@ from joserfc.jwk import RSAKey
 from joserfc.jws import JWSRegistry
 from joserfc.jwt import JWTClaimsRegistry
 
-from ostiary.protocol.jsonlimits import loads as _loads
+from ostiary.jsonlimits import loads as _loads
 
 
 class _UnboundedSizes(JWSRegistry):

@@ -5,7 +5,7 @@ The issuer's keys are found through ``<issuer>/.well-known/openid-configuration`
 cached per process (an hour; a token naming an unknown ``kid`` refetches at most once a minute).
 Accepted algorithms: RS256/384/512, PS256/384/512, ES256/384/512 — never ``none`` or HMAC. The JOSE
 work (JWK import, signature verification, the iss/exp/nbf/iat checks) is joserfc's; Ostiary keeps
-the key discovery and cache, the bounded JSON reading (``protocol.jsonlimits``) and its messages.
+the key discovery and cache, the bounded JSON reading (``ostiary.jsonlimits``) and its messages.
 Every fetch goes through the egress policy (``ostiary.egress``): issuers must be ``https://`` and
 public unless the operator allow-lists them (``egress_allow``); issuers the operator configured
 (``federation_issuers``, the social defaults) are fetched as trusted. The discovery document must name
@@ -37,9 +37,8 @@ from joserfc.errors import (
 from joserfc.jwk import JWKRegistry, Key
 from joserfc.jwt import JWTClaimsRegistry
 
-from ostiary import egress
+from ostiary import egress, jsonlimits
 from ostiary.crypto.jwt import b64url_decode, bounded_registry
-from ostiary.protocol import jsonlimits
 
 KEYS_TTL = 3600.0
 REFETCH_INTERVAL = 60.0

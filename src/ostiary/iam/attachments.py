@@ -1,7 +1,8 @@
-"""Managed policies as other modules see them: whether an ARN names a policy an account may use,
-its default document, and the attachments of users, groups and roles (one table, one set of
-helpers). Queries only, no operations (those are in iam/managed.py). Every lookup is scoped by the
-calling account: another account's customer managed policy is never read (see iam/managed.py)."""
+"""Managed policies as other IAM modules see them: whether an ARN names a policy an account may use,
+the name an attachment shows, and removing the attachments of a user, group or role. No operations
+(those are in iam/managed.py). Reading what applies to a caller (default documents, attached ARNs)
+is access/policy_sources.py. Every lookup is scoped by the calling account: another account's
+customer managed policy is never read (see iam/managed.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from ostiary.iam import aws_managed
+from ostiary.access import aws_managed
 from ostiary.store import tables as t
 
 
@@ -28,41 +29,6 @@ def exists(conn: Connection, arn: str, account: str) -> bool:
         select(t.iam_policies.c.arn).where(t.iam_policies.c.arn == arn, t.iam_policies.c.account_id == account)
     ).first()
     return found is not None
-
-
-def default_document(conn: Connection, arn: str, account: str) -> str | None:
-    """The default version's document of an AWS managed policy or of ``account``'s own customer
-    managed policy; None for anything else (another account's policy is never read for ``account``)."""
-    aws = aws_managed.BY_ARN.get(arn)
-    if aws is not None:
-        return aws.document
-    row = conn.execute(
-        select(t.iam_policy_versions.c.document)
-        .select_from(
-            t.iam_policies.join(
-                t.iam_policy_versions,
-                (t.iam_policy_versions.c.arn == t.iam_policies.c.arn)
-                & (t.iam_policy_versions.c.version_id == t.iam_policies.c.default_version),
-            )
-        )
-        .where(t.iam_policies.c.arn == arn, t.iam_policies.c.account_id == account)
-    ).first()
-    return None if row is None else str(row.document)
-
-
-def attached_arns(conn: Connection, account: str, principal_type: str, key: str) -> list[str]:
-    a = t.iam_attachments.c
-    rows = conn.execute(
-        select(a.policy_arn)
-        .where(a.account_id == account, a.principal_type == principal_type, a.principal_key == key)
-        .order_by(a.policy_arn)
-    ).all()
-    return [r.policy_arn for r in rows]
-
-
-def attached_documents(conn: Connection, account: str, principal_type: str, key: str) -> list[str]:
-    docs = (default_document(conn, arn, account) for arn in attached_arns(conn, account, principal_type, key))
-    return [d for d in docs if d is not None]
 
 
 def attached_name(conn: Connection, arn: str, account: str) -> tuple[str, str]:

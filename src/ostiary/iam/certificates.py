@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
+from ostiary.access.principals import PrincipalKind
 from ostiary.iam import tagging
 from ostiary.iam.entities import get_user as get_user_row
 from ostiary.iam.errors import (
@@ -47,7 +48,6 @@ from ostiary.iam.errors import (
     UnrecognizedPublicKeyEncodingException,
 )
 from ostiary.iam.paging import page
-from ostiary.iam.principals import PrincipalKind
 from ostiary.iam.tagging import merge_tags
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ValidationFailed

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Table, update
 
-from ostiary.iam import attachments, grammar, policy
+from ostiary.access import policy
+from ostiary.iam import attachments, grammar
 from ostiary.iam.errors import MalformedPolicyDocumentException, NoSuchEntityException
 
 

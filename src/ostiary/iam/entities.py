@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import Row
 
+from ostiary.access.principals import PrincipalKind
 from ostiary.iam.errors import NoSuchEntityException
-from ostiary.iam.principals import PrincipalKind
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params
 from ostiary.store import tables as t

@@ -27,9 +27,9 @@ import enum
 import re
 from typing import Any
 
-from ostiary.iam import policy
-from ostiary.iam.policy import MalformedPolicy
-from ostiary.protocol import jsonlimits
+from ostiary import jsonlimits
+from ostiary.access import policy
+from ostiary.access.policy import MalformedPolicy
 
 
 class Kind(enum.Enum):

@@ -13,12 +13,11 @@ from urllib.parse import quote
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
+from ostiary.access.policy_sources import attached_arns, groups_of
 from ostiary.iam import inline
-from ostiary.iam.attachments import attached_arns
 from ostiary.iam.documents import check_document
 from ostiary.iam.entities import get_user, user_type
 from ostiary.iam.errors import DeleteConflictException, EntityAlreadyExistsException, NoSuchEntityException
-from ostiary.iam.membership import groups_of
 from ostiary.iam.paging import page
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation

@@ -1,4 +1,5 @@
-"""Inline policies of users, groups and roles: one table, one set of helpers."""
+"""Inline policies of users, groups and roles: one table, one set of helpers (reading the documents
+that apply to a caller is access/policy_sources.py)."""
 
 from __future__ import annotations
 
@@ -38,11 +39,6 @@ def names(conn: Connection, account: str, principal_type: str, key: str) -> list
         .order_by(t.iam_inline_policies.c.policy_name)
     ).all()
     return [r.policy_name for r in rows]
-
-
-def documents(conn: Connection, account: str, principal_type: str, key: str) -> list[str]:
-    rows = conn.execute(select(t.iam_inline_policies.c.document).where(*_where(account, principal_type, key))).all()
-    return [r.document for r in rows]
 
 
 def remove(conn: Connection, account: str, principal_type: str, key: str, name: str) -> bool:

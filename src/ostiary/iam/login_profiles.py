@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
 
+from ostiary.access import policy as engine
+from ostiary.access.authz import Authorizer, denied_message
+from ostiary.access.principals import PrincipalKind
 from ostiary.iam import account_settings
-from ostiary.iam import policy as engine
-from ostiary.iam.authz import Authorizer, denied_message
 from ostiary.iam.entities import caller_name, get_user, has_login_profile, user_resource
 from ostiary.iam.errors import (
     EntityAlreadyExistsException,
@@ -25,7 +26,6 @@ from ostiary.iam.errors import (
     NoSuchEntityException,
     PasswordPolicyViolationException,
 )
-from ostiary.iam.principals import PrincipalKind
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied
 from ostiary.protocol.registry import Params, Result, operation

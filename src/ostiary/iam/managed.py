@@ -24,8 +24,10 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from ostiary.iam import aws_managed, grammar
-from ostiary.iam.attachments import attached_arns, attached_name, customer_policy, exists
+from ostiary.access import aws_managed
+from ostiary.access.policy_sources import attached_arns
+from ostiary.iam import grammar
+from ostiary.iam.attachments import attached_name, customer_policy, exists
 from ostiary.iam.documents import check_document
 from ostiary.iam.errors import (
     DeleteConflictException,

@@ -1,18 +1,12 @@
-"""Who belongs to what: users in groups, roles in instance profiles. Queries only, no operations
-(GroupMembership operations are in iam/groups.py, instance profiles in iam/instance_profiles.py)."""
+"""Which instance profiles hold a role. Queries only, no operations (instance profiles are in
+iam/instance_profiles.py; the groups of a user, which authorization reads, are
+access/policy_sources.groups_of)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
 from ostiary.store import tables as t
-
-
-def groups_of(conn: Connection, account: str, user_key: str) -> list[str]:
-    """Name keys of the groups a user belongs to."""
-    m = t.iam_group_members.c
-    rows = conn.execute(select(m.group_key).where(m.account_id == account, m.user_key == user_key)).all()
-    return [r.group_key for r in rows]
 
 
 def profiles_of_role(conn: Connection, account: str, role_key: str) -> list[str]:

@@ -25,6 +25,7 @@ import segno
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
+from ostiary.access.principals import PrincipalKind
 from ostiary.crypto.totp import TOTP_STEP, hotp, totp_match
 from ostiary.iam import entities
 from ostiary.iam.entities import get_user as get_user_row
@@ -37,7 +38,6 @@ from ostiary.iam.errors import (
     NoSuchEntityException,
 )
 from ostiary.iam.paging import page
-from ostiary.iam.principals import PrincipalKind
 from ostiary.iam.tagging import merge_tags
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied, ValidationFailed

@@ -14,8 +14,9 @@ from urllib.parse import quote
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
 
-from ostiary.iam import grammar, inline, policy
-from ostiary.iam.attachments import attached_arns
+from ostiary.access import policy
+from ostiary.access.policy_sources import attached_arns
+from ostiary.iam import grammar, inline
 from ostiary.iam.documents import check_boundary, check_document, set_boundary
 from ostiary.iam.errors import (
     DeleteConflictException,

@@ -13,8 +13,8 @@ Service-specific credentials
     (Terraform, scripts, the console's workflows) works against Ostiary.
 
 Service-linked roles
-    AWS's catalogue of service-linked roles ships as data (iam/data/service_linked_roles.json, see
-    aws_managed.py): for a service in it, the role has the name AWS gives it (``acm.amazonaws.com``:
+    AWS's catalogue of service-linked roles ships as data (access/data/service_linked_roles.json, see
+    access/aws_managed.py): for a service in it, the role has the name AWS gives it (``acm.amazonaws.com``:
     ``AWSServiceRoleForCertificateManager``), AWS's managed policies attached (``aws-service-role/
     CertificateManagerServiceRolePolicy``), and a ``CustomSuffix`` is refused (InvalidInput, "Custom
     suffix is not allowed for <service>") unless AWS takes one for that service. Any other service
@@ -42,7 +42,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
 
-from ostiary.iam import aws_managed, roles
+from ostiary.access import aws_managed
+from ostiary.iam import roles
 from ostiary.iam.attachments import detach_all
 from ostiary.iam.entities import caller_name, user_resource
 from ostiary.iam.entities import get_user as get_user_row

@@ -2,7 +2,7 @@
 SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysForPrincipalPolicy,
 GetContextKeysForCustomPolicy, GetAccountAuthorizationDetails.
 
-Decisions come from the policy engine (iam/policy.py), the same one that authorizes signed calls;
+Decisions come from the policy engine (access/policy), the same one that authorizes signed calls;
 this module gathers the policies and explains the decision:
 
 - one EvaluationResult per action (the current API: ``EvalResourceName`` ``*`` when the resources
@@ -36,13 +36,14 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, select
 
-from ostiary.iam import attachments, authz, aws_managed, inline, managed, policy
+from ostiary.access import authz, aws_managed, policy
+from ostiary.access.policy_sources import attached_arns, default_document, groups_of
+from ostiary.access.principals import arn_account
+from ostiary.iam import attachments, inline, managed
 from ostiary.iam.entities import user_arn, user_type
 from ostiary.iam.errors import InvalidInputException, NoSuchEntityException
 from ostiary.iam.groups import group_arn
-from ostiary.iam.membership import groups_of
 from ostiary.iam.paging import page
-from ostiary.iam.principals import arn_account
 from ostiary.iam.roles import role_arn, role_type
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
@@ -203,7 +204,7 @@ def _input(text: str, policy_id: str, *, resource: bool = False) -> Source:
 
 def _managed_sources(conn: Connection, account: str, kind: str, key: str) -> list[Source]:
     out = []
-    for arn in attachments.attached_arns(conn, account, kind, key):
+    for arn in attached_arns(conn, account, kind, key):
         src = _managed_source(conn, arn, account)
         if src is not None:
             out.append(src)
@@ -212,7 +213,7 @@ def _managed_sources(conn: Connection, account: str, kind: str, key: str) -> lis
 
 def _managed_source(conn: Connection, arn: str, account: str) -> Source | None:
     """An AWS managed policy or ``account``'s own; another account's policy is never read."""
-    document = attachments.default_document(conn, arn, account)
+    document = default_document(conn, arn, account)
     if document is None:
         return None
     kind = "aws-managed" if arn in aws_managed.BY_ARN else "user-managed"
@@ -420,7 +421,7 @@ def _simulate(
     for action in params["ActionNames"]:
         per_resource = []
         for arn in resources:
-            # the same builder as signed calls (iam/authz.request_context), with ContextEntries as
+            # the same builder as signed calls (access/authz.request_context), with ContextEntries as
             # the request's keys: the simulator supplies none of its own
             request = authz.request_context(
                 caller_arn, action, arn, keys, account=caller_account, has_boundary=boundary is not None
@@ -539,7 +540,7 @@ def _policy_list(conn: Connection, account: str, kind: str, key: str) -> list[di
 
 def _attached(conn: Connection, account: str, kind: str, key: str) -> list[dict[str, str]]:
     out = []
-    for arn in attachments.attached_arns(conn, account, kind, key):
+    for arn in attached_arns(conn, account, kind, key):
         name, _ = attachments.attached_name(conn, arn, account)
         out.append({"PolicyName": name, "PolicyArn": arn})
     return out

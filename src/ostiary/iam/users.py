@@ -21,9 +21,10 @@ from urllib.parse import quote
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
+from ostiary.access.policy_sources import attached_arns, groups_of
+from ostiary.access.principals import PrincipalKind
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
 from ostiary.iam import inline
-from ostiary.iam.attachments import attached_arns
 from ostiary.iam.documents import check_boundary, check_document, set_boundary
 from ostiary.iam.entities import (
     MAX_KEYS_PER_USER,
@@ -40,9 +41,7 @@ from ostiary.iam.errors import (
     LimitExceededException,
     NoSuchEntityException,
 )
-from ostiary.iam.membership import groups_of
 from ostiary.iam.paging import page
-from ostiary.iam.principals import PrincipalKind
 from ostiary.iam.tagging import check_unique
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ValidationFailed

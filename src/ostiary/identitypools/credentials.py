@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.engine import Row
 
+from ostiary.access import policy
+from ostiary.access.aws_managed import GUEST_SESSION_POLICY
 from ostiary.federation import cognito_identity
-from ostiary.iam import policy
-from ostiary.iam.aws_managed import GUEST_SESSION_POLICY
 from ostiary.identitypools import identities, openid, pools
 from ostiary.identitypools import logins as lg
 from ostiary.identitypools.errors import (

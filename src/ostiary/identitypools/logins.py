@@ -26,13 +26,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ostiary import egress
+from ostiary import egress, jsonlimits
 from ostiary.crypto import jwt
 from ostiary.federation import cognito_identity, oidc, saml
 from ostiary.iam.providers import find_oidc_provider, find_saml_provider
 from ostiary.identitypools.errors import NotAuthorizedException
 from ostiary.identitypools.pools import IdentityPool, canonical_user_pool_provider, issuer_names, user_pool_of
-from ostiary.protocol import jsonlimits
 from ostiary.protocol.context import RequestContext
 from ostiary.userpools.tokens import issuer as user_pool_issuer
 from ostiary.userpools.tokens import lineage_revoked

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ostiary.access.principals import Principal
 from ostiary.config import Settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox
-from ostiary.iam.principals import Principal
 from ostiary.store.db import Store
 
 

@@ -23,11 +23,10 @@ from urllib.parse import parse_qsl
 from botocore.model import OperationModel
 
 from ostiary import observability
-from ostiary.iam import policy
-from ostiary.iam.access_key_lookup import CredentialCache
-from ostiary.iam.authz import Authorizer, denied_message
-from ostiary.iam.dev_keys import AnyKeyResolver
-from ostiary.iam.principals import Principal
+from ostiary.access import policy
+from ostiary.access.access_keys import AnyKeyResolver, CredentialCache
+from ostiary.access.authz import Authorizer, denied_message
+from ostiary.access.principals import Principal
 from ostiary.protocol import json11, query, sigv4
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.errors import (
@@ -321,7 +320,7 @@ class Dispatcher:
         return impl.func(ctx, params)
 
     def _authorize(self, impl: Operation, ctx: RequestContext, params: dict[str, Any], principal: Principal) -> None:
-        """The policy engine decides, with the request context of iam/authz.request_keys (the
+        """The policy engine decides, with the request context of access/authz.request_keys (the
         caller's, the request's and the target resource's keys); a denial names the kind of policy
         that denied, as AWS's messages do."""
         resource = impl.resource(ctx, params) if impl.resource else default_resource(ctx, params)

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from botocore.model import OperationModel
 
-from ostiary.protocol import jsonlimits
+from ostiary import jsonlimits
 from ostiary.protocol.errors import SerializationFailed, ServiceError
 from ostiary.protocol.models import ServiceSpec, from_json, to_json
 

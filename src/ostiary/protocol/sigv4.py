@@ -1,8 +1,9 @@
 """AWS Signature Version 4 verification (Authorization header and presigned query string).
 
 Follows "Signature Version 4 signing process" (AWS General Reference): canonical request,
-string to sign, derived signing key, constant-time comparison. The canonical URI and query are
-built exactly as botocore's ``SigV4Auth`` builds them for non-S3 services.
+string to sign, derived signing key (crypto/sigv4_keys.py, derived per access key in
+access/access_keys.py), constant-time comparison. The canonical URI and query are built exactly as
+botocore's ``SigV4Auth`` builds them for non-S3 services.
 """
 
 from __future__ import annotations
@@ -225,13 +226,6 @@ def canonical_request(
             payload_hash,
         ]
     )
-
-
-def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    k = hmac.new(("AWS4" + secret).encode(), date.encode(), hashlib.sha256).digest()
-    k = hmac.new(k, region.encode(), hashlib.sha256).digest()
-    k = hmac.new(k, service.encode(), hashlib.sha256).digest()
-    return hmac.new(k, b"aws4_request", hashlib.sha256).digest()
 
 
 def string_to_sign(sr: SignedRequest, creq: str) -> str:

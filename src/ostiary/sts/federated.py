@@ -22,9 +22,9 @@ import time
 from typing import Any
 
 from ostiary import egress
+from ostiary.access import policy
 from ostiary.crypto import jwt
 from ostiary.federation import cognito_identity, oidc, saml
-from ostiary.iam import policy
 from ostiary.iam.providers import find_oidc_provider, find_saml_provider, issuer_path
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied, ValidationFailed

@@ -10,9 +10,10 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
-from ostiary.iam import authz, mfa, policy
-from ostiary.iam.authz import CallerPolicies, mfa_keys
-from ostiary.iam.principals import PrincipalKind
+from ostiary.access import authz, policy
+from ostiary.access.authz import CallerPolicies, mfa_keys
+from ostiary.access.principals import PrincipalKind
+from ostiary.iam import mfa
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied, ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation

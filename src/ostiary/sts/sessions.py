@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, insert
 from sqlalchemy.engine import Row
 
+from ostiary.access import policy
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
-from ostiary.iam import attachments, grammar, policy
+from ostiary.iam import attachments, grammar
 from ostiary.iam import mfa as mfa_devices
 from ostiary.iam.errors import NoSuchEntityException
 from ostiary.iam.roles import get_role
@@ -33,7 +34,7 @@ from ostiary.store import tables as t
 from ostiary.sts.errors import MalformedPolicyDocument, NoSuchPolicy, PackedPolicyTooLarge
 
 if TYPE_CHECKING:
-    from ostiary.iam.authz import CallerPolicies
+    from ostiary.access.authz import CallerPolicies
 
 SESSION_TOKEN_BYTES = 192
 CHAINED_MAX_SECONDS = 3600

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from ostiary import jsonlimits
 from ostiary.config import Settings
 from ostiary.crypto import jwt
 from ostiary.crypto.keys import KeyRing
-from ostiary.protocol import jsonlimits
 from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
 from ostiary.store.db import utc

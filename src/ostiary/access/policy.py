@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from operator import eq, ge, gt, le, lt
 from typing import Any
 
-from ostiary.protocol import jsonlimits
+from ostiary import jsonlimits
 
 
 class Effect(enum.Enum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from ostiary.iam.policy import Decision
+from ostiary.access.policy import Decision
 
 
 class PrincipalKind(enum.Enum):
@@ -44,7 +44,7 @@ def authorize(principal: Principal, action: str, resource: str) -> Decision:
     """Decide whether ``principal`` may perform ``action`` on ``resource``.
 
     The account root may do everything inside its own account. IAM users and role sessions are
-    decided by the policy engine (iam/policy.py) once it exists; until then they are denied.
+    decided by the policy engine (access/policy) through access/authz.py; here they are denied.
     """
     if principal.kind is PrincipalKind.ROOT:
         account = arn_account(resource)

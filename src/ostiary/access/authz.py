@@ -34,9 +34,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ostiary.iam import attachments, inline, policy
-from ostiary.iam.membership import groups_of
-from ostiary.iam.principals import Principal, PrincipalKind, arn_account, authorize
+from ostiary.access import policy
+from ostiary.access.policy_sources import attached_documents, default_document, groups_of, inline_documents
+from ostiary.access.principals import Principal, PrincipalKind, arn_account, authorize
 from ostiary.store import tables as t
 from ostiary.store.db import Store
 
@@ -390,7 +390,7 @@ def _tag_keys(tags: Any) -> dict[str, list[str]]:
 
 
 def _entity_policies(conn: Connection, account: str, kind: str, key: str) -> list[str]:
-    return inline.documents(conn, account, kind, key) + attachments.attached_documents(conn, account, kind, key)
+    return inline_documents(conn, account, kind, key) + attached_documents(conn, account, kind, key)
 
 
 def _boundary(conn: Connection, account: str, arn: str | None) -> list[policy.Policy] | None:
@@ -398,7 +398,7 @@ def _boundary(conn: Connection, account: str, arn: str | None) -> list[policy.Po
     boundary naming no policy ``account`` may use (e.g. another account's) allows nothing."""
     if not arn:
         return None
-    document = attachments.default_document(conn, arn, account)
+    document = default_document(conn, arn, account)
     return _parsed([document]) if document else []
 
 
@@ -503,7 +503,7 @@ def _caller_policies(store: Store, principal: Principal) -> CallerPolicies:
             if session.session_policy or session.policy_arns:
                 session_docs = [session.session_policy] if session.session_policy else []
                 for arn in session.policy_arns or []:
-                    document = attachments.default_document(conn, arn, principal.account_id)
+                    document = default_document(conn, arn, principal.account_id)
                     if document:
                         session_docs.append(document)
             keys = _tag_keys(role.tags)
@@ -534,7 +534,7 @@ def root_identity() -> list[policy.Policy]:
 def _session_documents(conn: Connection, session: Any) -> list[str]:
     documents = [session.session_policy] if session.session_policy else []
     for arn in session.policy_arns or []:
-        document = attachments.default_document(conn, arn, session.account_id)
+        document = default_document(conn, arn, session.account_id)
         if document:
             documents.append(document)
     return documents

@@ -121,7 +121,7 @@ def _timestamp(text: str) -> dt.datetime:
 def _read(name: str, path: Path | None) -> bytes:
     if path is not None:
         return path.read_bytes()
-    return resources.files("ostiary.iam").joinpath("data").joinpath(name).read_bytes()
+    return resources.files("ostiary.access").joinpath("data").joinpath(name).read_bytes()
 
 
 def load_policies(path: Path | None = None) -> list[AwsPolicy]:

@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ostiary.access.principals import Principal, PrincipalKind, root_principal
 from ostiary.crypto.secrets import SecretBox, new_access_key_id, new_secret_access_key
-from ostiary.iam.principals import Principal, PrincipalKind, root_principal
 from ostiary.store import tables as t
 from ostiary.store.db import Store, now, utc
 
