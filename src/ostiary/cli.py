@@ -1,10 +1,11 @@
-"""`ostiary serve | init | accounts … | compat`."""
+"""`ostiary serve | init | accounts … | outbox | users import … | compat`."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from rich.table import Table
 from ostiary import __version__, egress, httpserver
 from ostiary.access.accounts import bootstrap, create_account, list_accounts
 from ostiary.app import build_runtime
+from ostiary.cli_import import import_users, print_errors
 from ostiary.compat import counts, render
 from ostiary.config import Settings, check_dev_options, load_settings
 from ostiary.notify.outbox import purge_expired, where_messages_go
@@ -209,6 +211,56 @@ def outbox(destination: str | None, limit: int, as_json: bool, **opts: Any) -> N
             str(r["body"]),
         )
     Console().print(table)
+
+
+@main.group()
+def users() -> None:
+    """User-pool users: import from CSV."""
+
+
+@users.command("import")
+@_common
+@click.option("--pool", "pool_id", required=True, help="The user pool's id.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--job-name", default="", help="The import job's name (default: the file's name).")
+@click.option("--cloudwatch-logs-role-arn", "role_arn", default="", help="Kept as the job's CloudWatchLogsRoleArn.")
+@click.option("--errors", "show_errors", type=int, default=20, show_default=True, help="Rows not imported to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the job's result as JSON instead of tables.")
+def users_import(
+    pool_id: str, file: Path, job_name: str, role_arn: str, show_errors: int, as_json: bool, **opts: Any
+) -> None:
+    """Import users from a CSV file (GetCSVHeader's columns) through an import job, with a progress bar.
+    Exit status 0: every row imported; 1: some rows skipped or failed; 2: the job failed or was stopped."""
+    runtime = build_runtime(_settings(**opts))
+    name = re.sub(r"[^\w\s+=,.@-]", "-", job_name or file.name)[:128] or "import"
+    try:
+        code = import_users(
+            runtime,
+            pool_id,
+            file,
+            job_name=name,
+            role_arn=role_arn,
+            show_errors=show_errors,
+            as_json=as_json,
+            console=console,
+        )
+    finally:
+        runtime.store.dispose()
+    sys.exit(code)
+
+
+@users.command("import-errors")
+@_common
+@click.option("--job", "job_id", required=True, help="The import job's id.")
+@click.option("--limit", type=int, default=None, help="At most this many rows (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def users_import_errors(job_id: str, limit: int | None, as_json: bool, **opts: Any) -> None:
+    """The rows an import job did not import, as AWS logs them to CloudWatch ([FAILED] Line Number 3 - …)."""
+    runtime = build_runtime(_settings(**opts))
+    try:
+        print_errors(runtime, job_id, limit, as_json, Console())
+    finally:
+        runtime.store.dispose()
 
 
 @main.command()

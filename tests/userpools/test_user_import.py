@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
+from ostiary.store import tables as t
 from tests.conftest import ACCOUNT_ID, Server
 from tests.userpools.conftest import make_pool, outbox_code
 
@@ -122,3 +129,182 @@ def test_a_bad_header_fails_the_job(dev_server: Server) -> None:
     assert [j["JobId"] for j in page["UserImportJobs"]] == [second["UserImportJob"]["JobId"]]
     rest = s.idp.list_user_import_jobs(UserPoolId=s.pool_id, MaxResults=1, PaginationToken=page["PaginationToken"])
     assert [j["JobId"] for j in rest["UserImportJobs"]] == [job["JobId"]] and "PaginationToken" not in rest
+
+
+# --- issue 13: chunked import, exact counts, per-row errors as AWS logs them, Stop, progress, CLI ---
+
+
+def _cli(srv: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ostiary.cli",
+            "users",
+            *args,
+            "--data-dir",
+            str(srv.data_dir),
+            "--database-url",
+            srv.database_url,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=120,
+    )
+
+
+def _upload_and_start(s: Any, body: bytes) -> str:
+    job = s.idp.create_user_import_job(UserPoolId=s.pool_id, JobName="rows", CloudWatchLogsRoleArn=ROLE)[
+        "UserImportJob"
+    ]
+    httpx.put(job["PreSignedUrl"], content=body).raise_for_status()
+    s.idp.start_user_import_job(UserPoolId=s.pool_id, JobId=job["JobId"])
+    return str(job["JobId"])
+
+
+def test_good_and_bad_rows_exact_counts_and_row_errors(server: Server) -> None:
+    s = make_pool(
+        server.client("cognito-idp"), {"AliasAttributes": ["email"], "UsernameConfiguration": {"CaseSensitive": False}}
+    )
+    s.idp.admin_create_user(
+        UserPoolId=s.pool_id,
+        Username="taken",
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": "owned@example.com"}, {"Name": "email_verified", "Value": "true"}],
+    )
+    lines = [
+        "email,email_verified,phone_number,cognito:mfa_enabled,cognito:username",
+        "ok1@example.com,true,,false,ok1",  # 2 imported
+        "x@example.com,true,,false,taken",  # 3 skipped: the username exists
+        "y@example.com,false,,false,OK1",  # 4 skipped: the same username (not case sensitive) earlier in the file
+        "OWNED@example.com,true,,false,ok2",  # 5 failed: a verified alias another user holds
+        "ok1@example.com,true,,false,ok3",  # 6 failed: the alias an earlier row of the file took
+        "ok1@example.com,false,,false,ok4",  # 7 imported: an unverified email is no alias
+        ",,,false,",  # 8 failed: no username
+        "not-an-email,false,,false,ok5",  # 9 failed
+        "ok6@example.com,false,,true,ok6",  # 10 failed: MFA without a phone number
+        "",  # 11 a blank line is no record
+        "ok7@example.com,maybe,,false,ok7",  # 12 failed
+        "ok8@example.com,TRUE,+15555550100,true,ok8",  # 13 imported, with SMS MFA
+    ]
+    job_id = _upload_and_start(s, ("\n".join(lines) + "\n").encode())
+    done = _wait(s.idp, s.pool_id, job_id)
+    assert (done["Status"], done["ImportedUsers"], done["SkippedUsers"], done["FailedUsers"]) == ("Succeeded", 3, 2, 6)
+    assert done["CompletionMessage"] == "The user import job has completed with failures."
+    out = _cli(server, "import-errors", "--job", job_id, "--json")
+    assert out.returncode == 0, out.stderr
+    errors = {e["LineNumber"]: e["Message"] for e in json.loads(out.stdout)["Errors"]}
+    assert errors == {
+        3: "[SKIPPED] Line Number 3 - The user already exists.",
+        4: "[SKIPPED] Line Number 4 - The user already exists.",
+        5: "[FAILED] Line Number 5 - An account with the given email already exists.",
+        6: "[FAILED] Line Number 6 - An account with the given email already exists.",
+        8: "[FAILED] Line Number 8 - cognito:username is empty",
+        9: "[FAILED] Line Number 9 - Invalid email address format.",
+        10: "[FAILED] Line Number 10 - cognito:mfa_enabled needs a phone_number",
+        12: "[FAILED] Line Number 12 - email_verified must be true or false",
+    }
+    ok8 = s.idp.admin_get_user(UserPoolId=s.pool_id, Username="ok8")
+    assert ok8["UserStatus"] == "RESET_REQUIRED" and ok8["PreferredMfaSetting"] == "SMS_MFA"
+    assert {"Name": "email_verified", "Value": "true"} in ok8["UserAttributes"]
+    ok4 = s.idp.admin_get_user(UserPoolId=s.pool_id, Username="ok4")
+    assert {"Name": "email", "Value": "ok1@example.com"} in ok4["UserAttributes"]
+
+
+def test_duplicates_across_chunks_are_counted_once(server: Server) -> None:
+    s = make_pool(server.client("cognito-idp"))
+    rows = 2500  # three chunks; the last 500 rows repeat usernames of the first chunk
+    body = "cognito:username\n" + "".join(f"u{i % 2000}\n" for i in range(rows))
+    done = _wait(s.idp, s.pool_id, _upload_and_start(s, body.encode()))
+    assert (done["Status"], done["ImportedUsers"], done["SkippedUsers"], done["FailedUsers"]) == (
+        "Succeeded",
+        2000,
+        500,
+        0,
+    )
+
+
+def test_stop_mid_job_with_progress_visible(server: Server) -> None:
+    s = make_pool(server.client("cognito-idp"))
+    rows = 40_000
+    body = "cognito:username,email\n" + "".join(f"user{i},user{i}@example.com\n" for i in range(rows))
+    job_id = _upload_and_start(s, body.encode())
+    deadline = time.monotonic() + 60
+    while True:  # DescribeUserImportJob shows the rows imported so far while the job runs
+        job = s.idp.describe_user_import_job(UserPoolId=s.pool_id, JobId=job_id)["UserImportJob"]
+        if job["ImportedUsers"] > 0 or job["Status"] not in ("Pending", "InProgress"):
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert job["Status"] == "InProgress" and 0 < job["ImportedUsers"] < rows
+    stopping = s.idp.stop_user_import_job(UserPoolId=s.pool_id, JobId=job_id)["UserImportJob"]
+    assert stopping["Status"] == "Stopping"
+    done = _wait(s.idp, s.pool_id, job_id)
+    assert done["Status"] == "Stopped" and job["ImportedUsers"] <= done["ImportedUsers"] < rows
+    assert done["FailedUsers"] == done["SkippedUsers"] == 0
+    engine = sa.create_engine(server.database_url)  # every user the job counts is there, and no other
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(
+                sa.select(sa.func.count()).select_from(t.users).where(t.users.c.user_pool_id == s.pool_id)
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert stored == done["ImportedUsers"]
+    with pytest.raises(ClientError) as exc:
+        s.idp.admin_get_user(UserPoolId=s.pool_id, Username=f"user{rows - 1}")
+    assert exc.value.response["Error"]["Code"] == "UserNotFoundException"
+
+
+def test_cli_import(server: Server, tmp_path: Path) -> None:
+    s = make_pool(server.client("cognito-idp"))
+    header = s.idp.get_csv_header(UserPoolId=s.pool_id)["CSVHeader"]
+    good = tmp_path / "users.csv"
+    good.write_bytes(
+        _csv(
+            header,
+            [
+                {"cognito:username": "cli1", "email": "cli1@example.com", "email_verified": "true"},
+                {"cognito:username": "cli2", "email": "bad", "email_verified": "true"},
+                {"cognito:username": "cli1"},
+            ],
+        )
+    )
+    out = _cli(server, "import", "--pool", s.pool_id, str(good), "--json")
+    assert out.returncode == 1, out.stderr  # some rows were not imported
+    result = json.loads(out.stdout)
+    assert (
+        result["Status"],
+        result["Rows"],
+        result["ImportedUsers"],
+        result["FailedUsers"],
+        result["SkippedUsers"],
+    ) == (
+        "Succeeded",
+        3,
+        1,
+        1,
+        1,
+    )
+    assert [e["Message"] for e in result["Errors"]] == [
+        "[FAILED] Line Number 3 - Invalid email address format.",
+        "[SKIPPED] Line Number 4 - The user already exists.",
+    ]
+    # an ordinary job: the API describes it, and the user is there
+    job = s.idp.describe_user_import_job(UserPoolId=s.pool_id, JobId=result["JobId"])["UserImportJob"]
+    assert (job["Status"], job["ImportedUsers"], job["JobName"]) == ("Succeeded", 1, "users.csv")
+    assert s.idp.admin_get_user(UserPoolId=s.pool_id, Username="cli1")["UserStatus"] == "RESET_REQUIRED"
+    # the tables and the progress display
+    second = tmp_path / "more.csv"
+    second.write_bytes(_csv(["cognito:username"], [{"cognito:username": "cli3"}]))
+    shown = _cli(server, "import", "--pool", s.pool_id, str(second))
+    assert shown.returncode == 0, shown.stderr
+    assert "Succeeded" in shown.stderr and "Imported" in shown.stderr
+    # a header GetCSVHeader does not know is refused before any job is made
+    bad = tmp_path / "bad.csv"
+    bad.write_text("cognito:username,shoe_size\nzed,42\n")
+    refused = _cli(server, "import", "--pool", s.pool_id, str(bad))
+    assert refused.returncode == 1 and "shoe_size" in refused.stderr
+    jobs = s.idp.list_user_import_jobs(UserPoolId=s.pool_id, MaxResults=10)["UserImportJobs"]
+    assert len(jobs) == 2

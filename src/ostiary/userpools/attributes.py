@@ -33,9 +33,18 @@ def _conform(prefix: str, problems: list[str]) -> InvalidParameterException:
     return InvalidParameterException(prefix + "Attributes did not conform to the schema: " + "; ".join(problems))
 
 
-def check_values(pool: PoolView, values: dict[str, str], *, admin: bool, creating: bool, prefix: str = "") -> None:
-    """Refuse writes the schema does not allow (before anything is stored)."""
-    schema = pool.schema
+def check_values(
+    pool: PoolView,
+    values: dict[str, str],
+    *,
+    admin: bool,
+    creating: bool,
+    prefix: str = "",
+    schema: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Refuse writes the schema does not allow (before anything is stored). ``schema``: the pool's
+    ``pool.schema``, when the caller checks many users and has built it once (the CSV import)."""
+    schema = pool.schema if schema is None else schema
     problems: list[str] = []
     for name, value in values.items():
         entry = schema.get(name)

@@ -6,9 +6,11 @@ CreateUserImportJob answers a ``PreSignedUrl`` on Ostiary itself (``PUT /_ostiar
 valid for a day, authorized by an HMAC in its query string) where the CSV is uploaded as with S3's
 pre-signed URLs (``curl -T users.csv -H 'x-amz-server-side-encryption:aws:kms' "$URL"``).
 StartUserImportJob imports it in the background: each row becomes a user in ``RESET_REQUIRED`` (no
-password; the user sets one with ForgotPassword), or is counted as failed (bad values, a username or
-alias already taken) without stopping the others. ``CloudWatchLogsRoleArn`` is required, as by AWS,
-and stored; Ostiary writes the import's problems to its own log, not to CloudWatch.
+password; the user sets one with ForgotPassword), or is counted as failed (bad values, an alias
+already taken) or skipped (the username exists) without stopping the others. ``CloudWatchLogsRoleArn``
+is required, as by AWS, and stored; the lines AWS writes to CloudWatch Logs for rows not imported
+(``[FAILED] Line Number 3 - …``) are kept in ``user_import_errors`` instead (``import_errors``,
+``ostiary users import``). The import itself is ``import_batch``: chunks of rows, one transaction each.
 """
 
 from __future__ import annotations
@@ -22,19 +24,19 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import NoResultFound
 
 from ostiary.protocol.context import RequestContext, Runtime
-from ostiary.protocol.errors import ServiceError
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools import attributes as attrs
-from ostiary.userpools import directory, paging
+from ostiary.userpools import import_batch, paging
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import (
     InvalidParameterException,
@@ -42,7 +44,6 @@ from ostiary.userpools.errors import (
     ResourceNotFoundException,
 )
 from ostiary.userpools.lookup import pool_by_id, pool_for_caller
-from ostiary.userpools.users import claim_aliases, resolve_new_username
 
 log = logging.getLogger("ostiary.userpools.import")
 
@@ -156,26 +157,32 @@ def _row(conn: Connection, pool: PoolView, job_id: str) -> Row[Any]:
     return row
 
 
+def new_job(conn: Connection, pool: PoolView, name: str, role_arn: str, now: dt.datetime) -> str:
+    """A Created job for ``pool`` (CreateUserImportJob, ``ostiary users import``); its id."""
+    job_id = "import-" + secrets.token_hex(5)
+    conn.execute(
+        insert(t.user_import_jobs).values(
+            job_id=job_id,
+            user_pool_id=pool.id,
+            name=name,
+            status="Created",
+            cloudwatch_logs_role_arn=role_arn,
+            imported=0,
+            skipped=0,
+            failed=0,
+            created_at=now,
+        )
+    )
+    return job_id
+
+
 @operation("cognito-idp", "CreateUserImportJob")
 def create_user_import_job(ctx: RequestContext, params: Params) -> Result:
     if params.get("PasswordHashingAlgorithm"):
         raise InvalidParameterException("Ostiary does not import password hashes (PasswordHashingAlgorithm).")
-    job_id = "import-" + secrets.token_hex(5)
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
-        conn.execute(
-            insert(t.user_import_jobs).values(
-                job_id=job_id,
-                user_pool_id=pool.id,
-                name=params["JobName"],
-                status="Created",
-                cloudwatch_logs_role_arn=params["CloudWatchLogsRoleArn"],
-                imported=0,
-                skipped=0,
-                failed=0,
-                created_at=ctx.now,
-            )
-        )
+        job_id = new_job(conn, pool, params["JobName"], params["CloudWatchLogsRoleArn"], ctx.now)
         row = _row(conn, pool, job_id)
     return {"UserImportJob": _job(ctx, row)}
 
@@ -206,22 +213,28 @@ def list_user_import_jobs(ctx: RequestContext, params: Params) -> Result:
     return out
 
 
+def mark_started(conn: Connection, pool: PoolView, job_id: str, now: dt.datetime) -> Row[Any]:
+    """A Created job with its file becomes Pending (its import is then ``run_job``'s); else
+    PreconditionNotMetException."""
+    row = _row(conn, pool, job_id)
+    if _status_of(row) != "Created":
+        raise PreconditionNotMetException(f"The import job is {_status_of(row)}; only a Created job can start.")
+    if row.csv is None:
+        raise PreconditionNotMetException("No file was uploaded to the import job's PreSignedUrl.")
+    conn.execute(
+        update(t.user_import_jobs)
+        .where(t.user_import_jobs.c.job_id == row.job_id)
+        .values(status="Pending", started_at=now)
+    )
+    return _row(conn, pool, row.job_id)
+
+
 @operation("cognito-idp", "StartUserImportJob")
 def start_user_import_job(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
-        row = _row(conn, pool, params["JobId"])
-        if _status_of(row) != "Created":
-            raise PreconditionNotMetException(f"The import job is {_status_of(row)}; only a Created job can start.")
-        if row.csv is None:
-            raise PreconditionNotMetException("No file was uploaded to the import job's PreSignedUrl.")
-        conn.execute(
-            update(t.user_import_jobs)
-            .where(t.user_import_jobs.c.job_id == row.job_id)
-            .values(status="Pending", started_at=ctx.now)
-        )
-        row = _row(conn, pool, row.job_id)
-    threading.Thread(target=_run, args=(ctx.runtime, pool.id, row.job_id), daemon=True, name="user-import").start()
+        row = mark_started(conn, pool, params["JobId"], ctx.now)
+    threading.Thread(target=run_job, args=(ctx.runtime, pool.id, row.job_id), daemon=True, name="user-import").start()
     return {"UserImportJob": _job(ctx, row)}
 
 
@@ -258,46 +271,69 @@ def _finish(runtime: Runtime, job_id: str, status: str, counts: dict[str, int], 
         )
 
 
-def _run(runtime: Runtime, pool_id: str, job_id: str) -> None:
+def _running(job_id: str) -> Callable[[Connection], bool]:
+    """Whether the job goes on: read in each chunk's transaction (StopUserImportJob sets Stopping; a
+    deleted pool takes its jobs with it)."""
+
+    def check(conn: Connection) -> bool:
+        status = conn.execute(
+            select(t.user_import_jobs.c.status).where(t.user_import_jobs.c.job_id == job_id)
+        ).scalar_one_or_none()
+        return status == "InProgress"
+
+    return check
+
+
+def run_job(runtime: Runtime, pool_id: str, job_id: str) -> None:
+    """Import a started job's file (in a thread of its own: never on the event loop): rows are checked
+    and written a chunk at a time (``import_batch``), the job's counts committed with each chunk, so
+    DescribeUserImportJob shows the progress and StopUserImportJob takes effect between chunks."""
     counts = {"imported": 0, "skipped": 0, "failed": 0}
     try:
         with runtime.store.tx() as conn:
             text = conn.execute(
                 select(t.user_import_jobs.c.csv).where(t.user_import_jobs.c.job_id == job_id)
             ).scalar_one()
-            conn.execute(
-                update(t.user_import_jobs).where(t.user_import_jobs.c.job_id == job_id).values(status="InProgress")
+            conn.execute(  # a job stopped while Pending stays Stopping: it stops before its first chunk
+                update(t.user_import_jobs)
+                .where(t.user_import_jobs.c.job_id == job_id, t.user_import_jobs.c.status == "Pending")
+                .values(status="InProgress")
             )
             pool = pool_by_id(conn, pool_id)
         if pool is None:
             return
-        reader = csv.DictReader(io.StringIO(text or ""))
-        header = reader.fieldnames or []
+        reader = csv.reader(io.StringIO(text or ""))
+        del text
+        header = next(reader, [])
         allowed = set(csv_header(pool))
         unknown = [c for c in header if c not in allowed]
         if "cognito:username" not in header or unknown:
             problem = f"unknown columns {unknown}" if unknown else "no cognito:username column"
             _finish(runtime, job_id, "Failed", counts, f"The CSV header does not match GetCSVHeader: {problem}.")
             return
-        for number, record in enumerate(reader, start=2):
-            if number % 50 == 0 and _status(runtime, job_id) == "Stopping":
-                _finish(runtime, job_id, "Stopped", counts, "The import was stopped.")
-                return
-            try:
-                _import_row(runtime, pool, record)
-                counts["imported"] += 1
-            except (ServiceError, ValueError) as err:
-                counts["failed"] += 1
-                message = err.message if isinstance(err, ServiceError) else str(err)
-                log.warning("user import %s: line %d failed: %s", job_id, number, message)
-            if number % 100 == 0:
-                with runtime.store.tx() as conn:
-                    conn.execute(
-                        update(t.user_import_jobs).where(t.user_import_jobs.c.job_id == job_id).values(**counts)
-                    )
+        importer = import_batch.Importer(pool, header, job_id)
+        keep_going = _running(job_id)
+        rows: list[import_batch.Row] = []
+        problems: list[import_batch.Problem] = []
+        for fields in reader:
+            if not fields:
+                continue  # a blank line is no record
+            checked = importer.prepare(reader.line_num, fields)
+            if isinstance(checked, import_batch.Problem):
+                problems.append(checked)
+            else:
+                rows.append(checked)
+            if len(rows) + len(problems) >= import_batch.CHUNK_ROWS:
+                if not importer.commit(runtime.store, rows, problems, keep_going):
+                    break
+                rows, problems = [], []
+        else:
+            importer.commit(runtime.store, rows, problems, keep_going)
+        counts = importer.counts.as_columns()
         if _status(runtime, job_id) == "Stopping":
             _finish(runtime, job_id, "Stopped", counts, "The import was stopped.")
             return
+        log.info("user import %s: %s", job_id, counts)
         _finish(
             runtime,
             job_id,
@@ -305,36 +341,22 @@ def _run(runtime: Runtime, pool_id: str, job_id: str) -> None:
             counts,
             "The user import job has completed."
             if not counts["failed"]
-            else "The user import job has completed with failures; see the server log.",
+            else "The user import job has completed with failures.",
         )
+    except NoResultFound:
+        return  # the job went with its pool
     except Exception:  # the job must end, whatever happens
         log.exception("user import %s failed", job_id)
         _finish(runtime, job_id, "Failed", counts, "The user import job failed.")
 
 
-def _import_row(runtime: Runtime, pool: PoolView, record: dict[str, str]) -> None:
-    username = (record.get("cognito:username") or "").strip()
-    if not username:
-        raise ValueError("cognito:username is empty")
-    values = {k: v for k, v in record.items() if k and v not in (None, "") and not k.startswith("cognito:")}
-    for flag in ("email_verified", "phone_number_verified"):
-        if flag in values:
-            values[flag] = values[flag].strip().lower()
-            if values[flag] not in ("true", "false"):
-                raise ValueError(f"{flag} must be true or false")
-    values = attrs.normalize(values)
-    username = resolve_new_username(pool, username, values)
-    attrs.check_values(pool, values, admin=True, creating=True)
-    mfa_enabled = (record.get("cognito:mfa_enabled") or "false").strip().lower() == "true"
-    if mfa_enabled and not values.get("phone_number"):
-        raise ValueError("cognito:mfa_enabled needs a phone_number")
-    now = dt.datetime.now(dt.UTC)
-    with runtime.store.tx() as conn:
-        if directory.find(conn, pool, username, by_alias=False) is not None:
-            raise ValueError(f"the username {username} is taken")
-        claim_aliases(conn, pool, values, None, False, now)
-        user = directory.insert_user(conn, pool, username=username, status="RESET_REQUIRED", attributes=values, now=now)
-        if mfa_enabled:
-            directory.set_fields(
-                conn, user, now, mfa={"UserMFASettingList": ["SMS_MFA"], "PreferredMfaSetting": "SMS_MFA"}
-            )
+def import_errors(conn: Connection, job_id: str, limit: int | None = None) -> list[tuple[int, str | None, str]]:
+    """The job's per-row lines, as AWS logs them to CloudWatch (``[FAILED] Line Number 3 - …``), by line."""
+    query = (
+        select(t.user_import_errors.c.line_number, t.user_import_errors.c.username, t.user_import_errors.c.message)
+        .where(t.user_import_errors.c.job_id == job_id)
+        .order_by(t.user_import_errors.c.line_number)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [(int(r.line_number), r.username, str(r.message)) for r in conn.execute(query)]

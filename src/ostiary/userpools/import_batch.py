@@ -1,0 +1,276 @@
+"""The CSV user import's engine (``user_import``'s job thread and ``ostiary users import``): rows are
+checked in Python outside any transaction, then written a chunk at a time, each chunk in one
+transaction: one query for the usernames the chunk would take, one per alias attribute the pool
+uses, one multi-row INSERT of the users, one of the rows' errors, and the job's counts.
+
+The rules are those of a single user's import (and of AdminCreateUser): a row is refused with the
+message AdminCreateUser would give; a username already in the pool is skipped, as by AWS, whose
+CloudWatch Logs stream has one line per row, ``[FAILED] Line Number 5956 - <why>`` or ``[SKIPPED]
+Line Number 5956 - The user already exists.`` (Cognito Developer Guide, "Viewing the user pool import
+results in the CloudWatch console"). Those lines are kept in ``user_import_errors``.
+
+When another request takes a username or alias between a chunk's check and its INSERT (the unique
+constraint refuses the chunk), the chunk is written again one row at a time, so the counts stay exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ostiary.protocol.errors import ServiceError
+from ostiary.store import tables as t
+from ostiary.store.db import Store
+from ostiary.userpools import attributes as attrs
+from ostiary.userpools.directory import PoolView, alias_keys, username_key
+from ostiary.userpools.users import resolve_new_username
+
+CHUNK_ROWS = 1000  # rows written per transaction (SQLite holds its one writer lock that long: ~20-40 ms)
+SMS_MFA = {"UserMFASettingList": ["SMS_MFA"], "PreferredMfaSetting": "SMS_MFA"}
+ALREADY_EXISTS = "The user already exists."
+_ALIAS_COLUMNS = {"email": "email_key", "phone_number": "phone_key", "preferred_username": "preferred_username_key"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One row not imported: ``[FAILED]`` or ``[SKIPPED]``, as AWS logs it."""
+
+    line: int
+    username: str | None
+    outcome: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"[{self.outcome}] Line Number {self.line} - {self.reason}"[:1024]
+
+
+@dataclass
+class Row:
+    """A row that passed the checks that need no database: ready to insert."""
+
+    line: int
+    given: str  # cognito:username as in the file
+    username: str  # as stored (a new sub in pools whose username is the email or phone)
+    key: str
+    values: dict[str, str]
+    mfa: bool
+
+
+@dataclass
+class Counts:
+    imported: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def as_columns(self) -> dict[str, int]:
+        return {"imported": self.imported, "skipped": self.skipped, "failed": self.failed}
+
+
+class Importer:
+    """Checks and writes the rows of one job's file into one pool; the pool's schema and alias rules
+    are read once."""
+
+    def __init__(self, pool: PoolView, header: list[str], job_id: str) -> None:
+        self.pool = pool
+        self.header = header
+        self.job_id = job_id
+        self.schema = pool.schema
+        self.counts = Counts()
+        # (attribute, its key column, whether it is a username attribute) for each attribute the pool
+        # signs users in with; claim_aliases' rules, with force=False
+        self.claims: list[tuple[str, Any, bool]] = [
+            (name, t.users.c[_ALIAS_COLUMNS[name]], name in pool.username_attributes)
+            for name in ("email", "phone_number", "preferred_username")
+            if name in pool.username_attributes or name in pool.alias_attributes
+        ]
+
+    # --- checks without the database ---------------------------------------------------------
+
+    def prepare(self, line: int, fields: list[str]) -> Row | Problem:
+        record = dict(zip(self.header, fields, strict=False))
+        given = (record.get("cognito:username") or "").strip()
+        try:
+            return self._prepare(line, record, given)
+        except (ServiceError, ValueError) as err:
+            reason = err.message if isinstance(err, ServiceError) else str(err)
+            return Problem(line, given or None, "FAILED", reason)
+
+    def _prepare(self, line: int, record: dict[str, str], given: str) -> Row:
+        if not given:
+            raise ValueError("cognito:username is empty")
+        values = {k: v for k, v in record.items() if k and v not in (None, "") and not k.startswith("cognito:")}
+        for flag in ("email_verified", "phone_number_verified"):
+            if flag in values:
+                values[flag] = values[flag].strip().lower()
+                if values[flag] not in ("true", "false"):
+                    raise ValueError(f"{flag} must be true or false")
+        values = attrs.normalize(values)
+        username = resolve_new_username(self.pool, given, values)
+        attrs.check_values(self.pool, values, admin=True, creating=True, schema=self.schema)
+        mfa_enabled = (record.get("cognito:mfa_enabled") or "false").strip().lower() == "true"
+        if mfa_enabled and not values.get("phone_number"):
+            raise ValueError("cognito:mfa_enabled needs a phone_number")
+        return Row(line, given, username, username_key(self.pool, username), values, mfa_enabled)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def _claimed(self, name: str, values: dict[str, str], as_username: bool) -> str | None:
+        """The key of ``name`` this row claims (and must not find taken), as claim_aliases decides."""
+        value = values.get(name)
+        if not value:
+            return None
+        if not as_username and name != "preferred_username" and values.get(f"{name}_verified") != "true":
+            return None  # an unverified email or phone is not an alias yet
+        return value if name == "phone_number" else value.lower()
+
+    def _owned(self, name: str, values: dict[str, str], as_username: bool) -> str | None:
+        """The key of ``name`` a row holds against later rows (directory.alias_owner's rule)."""
+        value = values.get(name)
+        if not value:
+            return None
+        if not (as_username or name == "preferred_username" or values.get(f"{name}_verified", "false") == "true"):
+            return None
+        return value if name == "phone_number" else value.lower()
+
+    def write(self, conn: Connection, rows: list[Row], problems: list[Problem], now: dt.datetime) -> None:
+        """Insert ``rows`` that are still free, and record every problem, in the caller's transaction."""
+        pool, c = self.pool, t.users.c
+        problems = list(problems)
+        if rows:
+            taken = set(
+                conn.execute(
+                    select(c.username_key).where(c.user_pool_id == pool.id, c.username_key.in_({r.key for r in rows}))
+                ).scalars()
+            )
+            ids = {r.username for r in rows if len(r.username) == 36} if not pool.username_attributes else set()
+            taken_ids = (
+                set(conn.execute(select(c.id).where(c.user_pool_id == pool.id, c.id.in_(ids))).scalars())
+                if ids
+                else set()
+            )
+            owners: dict[str, set[str]] = {}
+            for name, column, as_username in self.claims:
+                keys = {k for r in rows if (k := self._claimed(name, r.values, as_username)) is not None}
+                held: set[str] = set()
+                if keys:
+                    query = select(column, c.status, c.attributes).where(c.user_pool_id == pool.id, column.in_(keys))
+                    for key, status, attributes in conn.execute(query):
+                        if status == "EXTERNAL_PROVIDER":
+                            continue  # a federated user's email or phone is never a sign-in alias
+                        if (
+                            as_username
+                            or name == "preferred_username"
+                            or str((attributes or {}).get(f"{name}_verified", "false")).lower() == "true"
+                        ):
+                            held.add(key)
+                owners[name] = held
+            inserts: list[dict[str, Any]] = []
+            for r in rows:
+                if r.key in taken or r.username in taken_ids:
+                    problems.append(Problem(r.line, r.given, "SKIPPED", ALREADY_EXISTS))
+                    continue
+                clash = next(
+                    (
+                        name
+                        for name, _, as_username in self.claims
+                        if (k := self._claimed(name, r.values, as_username)) is not None and k in owners[name]
+                    ),
+                    None,
+                )
+                if clash is not None:
+                    problems.append(
+                        Problem(r.line, r.given, "FAILED", f"An account with the given {clash} already exists.")
+                    )
+                    continue
+                uid = r.username if pool.username_attributes else str(uuid.uuid4())
+                taken.add(r.key)
+                taken_ids.add(uid)
+                for name, _, as_username in self.claims:
+                    owned = self._owned(name, r.values, as_username)
+                    if owned is not None:
+                        owners[name].add(owned)
+                inserts.append(
+                    {
+                        "id": uid,
+                        "user_pool_id": pool.id,
+                        "username": r.username,
+                        "username_key": r.key,
+                        "status": "RESET_REQUIRED",
+                        "enabled": True,
+                        "attributes": r.values,
+                        "mfa": SMS_MFA if r.mfa else {},
+                        "created_at": now,
+                        "updated_at": now,
+                        **alias_keys(r.values),
+                    }
+                )
+            if inserts:
+                conn.execute(insert(t.users), inserts)
+            self.counts.imported += len(inserts)
+        for p in problems:
+            if p.outcome == "SKIPPED":
+                self.counts.skipped += 1
+            else:
+                self.counts.failed += 1
+        if problems:
+            conn.execute(
+                insert(t.user_import_errors),
+                [
+                    {"job_id": self.job_id, "line_number": p.line, "username": p.username, "message": p.message}
+                    for p in problems
+                ],
+            )
+        conn.execute(
+            update(t.user_import_jobs)
+            .where(t.user_import_jobs.c.job_id == self.job_id)
+            .values(**self.counts.as_columns())
+        )
+
+    def commit(
+        self, store: Store, rows: list[Row], problems: list[Problem], keep_going: Callable[[Connection], bool]
+    ) -> bool:
+        """Write one chunk in one transaction; False (nothing written) when ``keep_going``, read in the
+        chunk's transaction, says the job must stop. A chunk the unique constraint refuses (a username
+        taken meanwhile by another request) is written again a row at a time."""
+        now = dt.datetime.now(dt.UTC)
+        done = self._attempt(store, rows, problems, keep_going, now)
+        if done is not None:
+            return done
+        pending = list(problems)
+        for row in rows:
+            done = self._attempt(store, [row], pending, keep_going, now)
+            if done is None:  # this row's username was taken since the check
+                taken = Problem(row.line, row.given, "SKIPPED", ALREADY_EXISTS)
+                done = self._attempt(store, [], [*pending, taken], keep_going, now)
+            if done is False:
+                return False
+            pending = []
+        return True
+
+    def _attempt(
+        self,
+        store: Store,
+        rows: list[Row],
+        problems: list[Problem],
+        keep_going: Callable[[Connection], bool],
+        now: dt.datetime,
+    ) -> bool | None:
+        """True when written, False when the job must stop, None when a unique constraint refused it."""
+        saved = dataclasses.replace(self.counts)
+        try:
+            with store.tx() as conn:
+                if not keep_going(conn):
+                    return False
+                self.write(conn, rows, problems, now)
+            return True
+        except IntegrityError:
+            self.counts = saved
+            return None
