@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ostiary import httpserver, observability
 from ostiary.access.accounts import reset_iam
+from ostiary.audit import recorder as audit
 from ostiary.config import Settings, check_dev_options, describe, load_settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
@@ -324,7 +325,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or build_runtime(settings)
     load_handlers()
     triggers.prepare(settings)  # Lambda trigger workers start now; trigger-firing operations leave the event loop
-    dispatcher = Dispatcher(runtime)
+    dispatcher = Dispatcher(runtime, on_failure=audit.record_failure)  # audited operations' failures
     check_dev_options(settings)
     if settings.dev:
         log.warning(

@@ -1,4 +1,4 @@
-"""`ostiary serve | init | accounts … | outbox | users import … | compat`."""
+"""`ostiary serve | init | accounts … | outbox | events | users import … | compat`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from rich.table import Table
 from ostiary import __version__, egress, httpserver
 from ostiary.access.accounts import bootstrap, create_account, list_accounts
 from ostiary.app import build_runtime
+from ostiary.audit import recorder as audit
+from ostiary.cli_events import show_events
 from ostiary.cli_import import import_users, print_errors
 from ostiary.compat import counts, render
 from ostiary.config import Settings, check_dev_options, load_settings
@@ -82,6 +84,7 @@ def _bootstrap(settings: Settings) -> None:
         _print_key(settings, key.access_key_id, key.secret_access_key, key.account_id)
     with runtime.store.tx() as conn:  # messages past outbox_ttl_seconds go at every start
         purge_expired(conn, settings, datetime.now(UTC))
+        audit.prune(conn, settings, datetime.now(UTC))  # and audit events past audit_retention_days
     runtime.store.dispose()
 
 
@@ -211,6 +214,29 @@ def outbox(destination: str | None, limit: int, as_json: bool, **opts: Any) -> N
             str(r["body"]),
         )
     Console().print(table)
+
+
+@main.command()
+@_common
+@click.option("--pool", help="Only events of this user pool.")
+@click.option("--user", help="Only events of this username (a user pool's user, or an IAM caller's name).")
+@click.option("--event", help="Only this event name (InitiateAuth, AssumeRole, CreateAccessKey…).")
+@click.option("--since", "since_value", help="Only events since: a span (30m, 2h, 7d) or an ISO 8601 time.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print CloudTrail records (JSON) instead of a table.")
+def events(
+    pool: str | None,
+    user: str | None,
+    event: str | None,
+    since_value: str | None,
+    limit: int,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Show the audit events (sign-ins, lockout, passwords, MFA, IAM keys and policies, role trust,
+    STS and identity-pool credentials), newest first; kept audit_retention_days (90)."""
+    runtime = build_runtime(_settings(**opts))
+    show_events(runtime.store, pool=pool, user=user, event=event, since_value=since_value, limit=limit, as_json=as_json)
 
 
 @main.group()

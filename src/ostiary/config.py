@@ -66,6 +66,7 @@ class Settings:
     egress_timeout_seconds: int = 5
     outbox: bool = False
     outbox_ttl_seconds: int = 86400
+    audit_retention_days: int = 90
     config_file: str = ""
 
     @property

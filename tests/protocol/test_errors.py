@@ -24,6 +24,7 @@ SERVICE_ERRORS = {
     "cognito-identity": "ostiary.identitypools.errors",
     "sts": "ostiary.sts.errors",
     "iam": "ostiary.iam.errors",
+    "cloudtrail": "ostiary.audit.errors",
 }
 
 # Errors a service answers although its model lists no such shape: (service, class) -> why. These

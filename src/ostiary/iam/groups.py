@@ -14,6 +14,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from ostiary.access.policy_sources import attached_arns, groups_of
+from ostiary.audit import recorder as audit
 from ostiary.iam import inline
 from ostiary.iam.documents import check_document
 from ostiary.iam.entities import get_user, user_type
@@ -228,6 +229,7 @@ def put_group_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         group = get_group(conn, ctx.account_id, params["GroupName"])
         inline.put(conn, ctx.account_id, "group", group.name_key, params["PolicyName"], params["PolicyDocument"])
+        audit.record(conn, ctx, params)
     return None
 
 
@@ -256,4 +258,5 @@ def delete_group_policy(ctx: RequestContext, params: Params) -> Result:
         group = get_group(conn, ctx.account_id, params["GroupName"])
         if not inline.remove(conn, ctx.account_id, "group", group.name_key, params["PolicyName"]):
             raise NoSuchEntityException(f"The group policy with name {params['PolicyName']} cannot be found.")
+        audit.record(conn, ctx, params)
     return None

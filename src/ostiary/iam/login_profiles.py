@@ -17,6 +17,7 @@ from sqlalchemy.engine import Row
 from ostiary.access import policy as engine
 from ostiary.access.authz import Authorizer, denied_message
 from ostiary.access.principals import PrincipalKind
+from ostiary.audit import recorder as audit
 from ostiary.iam import account_settings
 from ostiary.iam.entities import caller_name, get_user, has_login_profile, user_resource
 from ostiary.iam.errors import (
@@ -77,6 +78,7 @@ def create_login_profile(ctx: RequestContext, params: Params) -> Result:
                 password_changed_at=ctx.now,
             )
         )
+        audit.record(conn, ctx, params)
         return {"LoginProfile": _profile_type(user, _profile(conn, ctx.account_id, user))}
 
 
@@ -112,6 +114,7 @@ def update_login_profile(ctx: RequestContext, params: Params) -> Result:
                 .where(_L.account_id == ctx.account_id, _L.user_key == user.name_key)
                 .values(**values)
             )
+        audit.record(conn, ctx, params, details={"passwordChanged": hashed is not None})
     return None
 
 
@@ -121,6 +124,7 @@ def delete_login_profile(ctx: RequestContext, params: Params) -> Result:
         user = _user(conn, ctx, params)
         _profile(conn, ctx.account_id, user)
         conn.execute(delete(t.iam_login_profiles).where(_L.account_id == ctx.account_id, _L.user_key == user.name_key))
+        audit.record(conn, ctx, params)
     return None
 
 

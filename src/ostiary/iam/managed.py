@@ -26,6 +26,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ostiary.access import aws_managed
 from ostiary.access.policy_sources import attached_arns
+from ostiary.audit import recorder as audit
 from ostiary.iam import grammar
 from ostiary.iam.attachments import attached_name, customer_policy, exists
 from ostiary.iam.documents import check_document
@@ -299,6 +300,7 @@ def create_policy_version(ctx: RequestContext, params: Params) -> Result:
         if params.get("SetAsDefault"):
             values["default_version"] = version
         conn.execute(update(t.iam_policies).where(t.iam_policies.c.arn == arn).values(**values))
+        audit.record(conn, ctx, params, details={"versionId": version})
     return {
         "PolicyVersion": {
             "VersionId": version,
@@ -369,6 +371,7 @@ def delete_policy_version(ctx: RequestContext, params: Params) -> Result:
         ).rowcount
         if not gone:
             raise NoSuchEntityException(f"Policy {arn} version {version} does not exist or is not attachable.")
+        audit.record(conn, ctx, params)
     return None
 
 
@@ -389,6 +392,7 @@ def set_default_policy_version(ctx: RequestContext, params: Params) -> Result:
             .where(t.iam_policies.c.arn == arn)
             .values(default_version=version, updated_at=ctx.now)
         )
+        audit.record(conn, ctx, params)
     return None
 
 
@@ -430,6 +434,7 @@ def _attach(ctx: RequestContext, kind: str, name: str, arn: str) -> None:
                 account_id=ctx.account_id, principal_type=kind, principal_key=key, policy_arn=arn
             )
         )
+        audit.record(conn, ctx, {f"{kind.capitalize()}Name": name, "PolicyArn": arn})
 
 
 def _detach(ctx: RequestContext, kind: str, name: str, arn: str) -> None:
@@ -444,6 +449,7 @@ def _detach(ctx: RequestContext, kind: str, name: str, arn: str) -> None:
         ).rowcount
         if not gone:
             raise NoSuchEntityException(f"Policy {arn} was not found.")
+        audit.record(conn, ctx, {f"{kind.capitalize()}Name": name, "PolicyArn": arn})
 
 
 def _list_attached(ctx: RequestContext, kind: str, params: Params) -> Result:

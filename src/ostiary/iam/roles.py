@@ -16,6 +16,7 @@ from sqlalchemy.engine import Row
 
 from ostiary.access import policy
 from ostiary.access.policy_sources import attached_arns
+from ostiary.audit import recorder as audit
 from ostiary.iam import grammar, inline
 from ostiary.iam.documents import check_boundary, check_document, set_boundary
 from ostiary.iam.errors import (
@@ -138,6 +139,7 @@ def create_role(ctx: RequestContext, params: Params) -> Result:
                 permissions_boundary=params.get("PermissionsBoundary"),
             )
         )
+        audit.record(conn, ctx, params)
         return {"Role": role_type(get_role(conn, ctx.account_id, name), created=True)}
 
 
@@ -203,6 +205,7 @@ def update_assume_role_policy(ctx: RequestContext, params: Params) -> Result:
             .where(t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key)
             .values(trust_policy=params["PolicyDocument"])
         )
+        audit.record(conn, ctx, params)
     return None
 
 
@@ -221,6 +224,7 @@ def delete_role(ctx: RequestContext, params: Params) -> Result:
                 t.iam_roles.c.account_id == ctx.account_id, t.iam_roles.c.name_key == row.name_key
             )
         )
+        audit.record(conn, ctx, params)
     return None
 
 
@@ -230,6 +234,7 @@ def put_role_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = modifiable_role(conn, ctx.account_id, params["RoleName"])
         inline.put(conn, ctx.account_id, "role", row.name_key, params["PolicyName"], params["PolicyDocument"])
+        audit.record(conn, ctx, params)
     return None
 
 
@@ -258,6 +263,7 @@ def delete_role_policy(ctx: RequestContext, params: Params) -> Result:
         row = modifiable_role(conn, ctx.account_id, params["RoleName"])
         if not inline.remove(conn, ctx.account_id, "role", row.name_key, params["PolicyName"]):
             raise NoSuchEntityException(f"The role policy with name {params['PolicyName']} cannot be found.")
+        audit.record(conn, ctx, params)
     return None
 
 

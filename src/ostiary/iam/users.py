@@ -23,6 +23,7 @@ from sqlalchemy.engine import Row
 
 from ostiary.access.policy_sources import attached_arns, groups_of
 from ostiary.access.principals import PrincipalKind
+from ostiary.audit import recorder as audit
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
 from ostiary.iam import inline
 from ostiary.iam.documents import check_boundary, check_document, set_boundary
@@ -270,6 +271,7 @@ def create_access_key(ctx: RequestContext, params: Params) -> Result:
                 created_at=ctx.now,
             )
         )
+        audit.record(conn, ctx, params, resource=("AWS::IAM::AccessKey", akid), details={"userName": owner.shown})
     return {
         "AccessKey": {
             "UserName": owner.shown,
@@ -317,6 +319,7 @@ def update_access_key(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         akid = _key(conn, ctx, params)
         conn.execute(update(t.access_keys).where(t.access_keys.c.access_key_id == akid).values(status=params["Status"]))
+        audit.record(conn, ctx, params, resource=("AWS::IAM::AccessKey", akid))
     return None
 
 
@@ -327,6 +330,7 @@ def delete_access_key(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         akid = _key(conn, ctx, params)
         conn.execute(delete(t.access_keys).where(t.access_keys.c.access_key_id == akid))
+        audit.record(conn, ctx, params, resource=("AWS::IAM::AccessKey", akid))
     return None
 
 
@@ -377,6 +381,7 @@ def put_user_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = get_user_row(conn, ctx.account_id, params["UserName"])
         inline.put(conn, ctx.account_id, "user", row.name_key, params["PolicyName"], params["PolicyDocument"])
+        audit.record(conn, ctx, params)
     return None
 
 
@@ -405,6 +410,7 @@ def delete_user_policy(ctx: RequestContext, params: Params) -> Result:
         row = get_user_row(conn, ctx.account_id, params["UserName"])
         if not inline.remove(conn, ctx.account_id, "user", row.name_key, params["PolicyName"]):
             raise NoSuchEntityException(f"The user policy with name {params['PolicyName']} cannot be found.")
+        audit.record(conn, ctx, params)
     return None
 
 

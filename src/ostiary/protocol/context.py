@@ -46,6 +46,11 @@ class RequestContext:
     """Triggers that fire once per request and have (PreAuthentication); None outside such an operation."""
     token_source: str | None = None
     """PreTokenGeneration's ``triggerSource`` for the tokens a flow mints, when not the default."""
+    user_agent: str | None = None
+    """The request's User-Agent (audit events: from where)."""
+    audited: bool = False
+    """An audit event of this request has committed (ostiary.audit.recorder): the dispatcher records
+    no failure event of its own."""
 
     @property
     def store(self) -> Store:

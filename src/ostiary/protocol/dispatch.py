@@ -15,6 +15,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -63,9 +64,15 @@ class HttpResponse:
     body: bytes
 
 
+FailureHook = Callable[[RequestContext, dict[str, Any], ServiceError], None]
+
+
 class Dispatcher:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, on_failure: FailureHook | None = None) -> None:
         self.runtime = runtime
+        # called with every ServiceError an operation (or its authorization) raises: the audit
+        # recorder's record_failure, passed in by app.py (the protocol layer does not import audit)
+        self.on_failure = on_failure
         self.specs = all_specs()
         self.by_target = {s.target_prefix: s for s in self.specs.values() if s.protocol == "json"}
         self.query_by_version = {s.api_version: s for s in self.specs.values() if s.protocol == "query"}
@@ -314,10 +321,16 @@ class Dispatcher:
             region=region,
             principal=principal,
             source_ip=req.client_ip,
+            user_agent=req.headers.get("user-agent"),
         )
-        if principal is not None and impl.authorize:
-            self._authorize(impl, ctx, params, principal)
-        return impl.func(ctx, params)
+        try:
+            if principal is not None and impl.authorize:
+                self._authorize(impl, ctx, params, principal)
+            return impl.func(ctx, params)
+        except ServiceError as err:  # an audited operation's failure is recorded (ostiary.audit)
+            if self.on_failure is not None:
+                self.on_failure(ctx, params, err)
+            raise
 
     def _authorize(self, impl: Operation, ctx: RequestContext, params: dict[str, Any], principal: Principal) -> None:
         """The policy engine decides, with the request context of access/authz.request_keys (the

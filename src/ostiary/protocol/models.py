@@ -21,7 +21,7 @@ from botocore.loaders import Loader
 from botocore.model import OperationModel, ServiceModel, Shape
 
 # botocore service name -> service id used in Ostiary (same as the botocore name)
-SERVICES: tuple[str, ...] = ("cognito-idp", "cognito-identity", "sts", "iam")
+SERVICES: tuple[str, ...] = ("cognito-idp", "cognito-identity", "sts", "iam", "cloudtrail")
 
 _MAX_REPORTED = 10
 

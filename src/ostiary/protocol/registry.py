@@ -61,6 +61,7 @@ HANDLER_MODULES = (
     "ostiary.identitypools.pools",
     "ostiary.identitypools.identities",
     "ostiary.identitypools.credentials",
+    "ostiary.audit.lookup",  # cloudtrail LookupEvents (audit events)
 )
 
 

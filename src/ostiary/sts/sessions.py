@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, insert
 from sqlalchemy.engine import Row
 
 from ostiary.access import policy
+from ostiary.audit import recorder as audit
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
 from ostiary.iam import attachments, grammar
 from ostiary.iam import mfa as mfa_devices
@@ -187,6 +188,31 @@ class Issued:
 _INSERT_SESSION = insert(t.sts_sessions)  # built once: the hot path only binds parameters
 
 
+def _audit(ctx: RequestContext, conn: Connection, grant: Grant, akid: str) -> None:
+    """The audit event of a new role session (AssumeRole, AssumeRoleWithWebIdentity/SAML,
+    GetCredentialsForIdentity): the role, the session, the issued key id (never its secret or token);
+    an unsigned caller is named by its federated subject."""
+    role = grant.role
+    role_arn = f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}"
+    federation = {k: v for k, v in (grant.federation or {}).items() if k in ("provider", "provider_arn", "sub", "aud")}
+    subject = federation.get("sub")
+    audit.record(
+        conn,
+        ctx,
+        username=None if ctx.principal is not None else str(subject or grant.session_name),
+        account_id=None if ctx.principal is not None else role.account_id,
+        resource=("AWS::IAM::Role", role_arn),
+        details={
+            "roleArn": role_arn,
+            "roleSessionName": grant.session_name,
+            "assumedRoleArn": f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{grant.session_name}",
+            "issuedAccessKeyId": akid,
+            "durationSeconds": grant.duration,
+            **({"federation": federation} if federation else {}),
+        },
+    )
+
+
 def issue(ctx: RequestContext, grant: Grant) -> Issued:
     """Store a new role session and return its credentials (one write transaction)."""
     role = grant.role
@@ -228,6 +254,7 @@ def issue(ctx: RequestContext, grant: Grant) -> Issued:
                 "mfa_auth_time": mfa_auth_time,
             },
         )
+        _audit(ctx, conn, grant, akid)
     return Issued(
         access_key_id=akid,
         secret_access_key=secret,
@@ -283,4 +310,6 @@ def issue_principal_session(
                 mfa_auth_time=ctx.now if mfa is not None else None,
             )
         )
+        details = {"issuedAccessKeyId": akid, "kind": kind, "durationSeconds": duration, "mfa": mfa is not None}
+        audit.record(conn, ctx, details={**details, **({"federatedUser": session_name} if session_name else {})})
     return {"AccessKeyId": akid, "SecretAccessKey": secret, "SessionToken": token, "Expiration": expires}

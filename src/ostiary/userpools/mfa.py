@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, select, update
 
+from ostiary.audit import recorder as audit
 from ostiary.crypto.secrets import SecretBox
 from ostiary.crypto.totp import totp_match, totp_reused
 from ostiary.protocol.context import RequestContext
@@ -322,6 +323,7 @@ def verify_software_token(ctx: RequestContext, params: Params) -> Result:
             totp_device_name=params.get("FriendlyDeviceName") or "TOTP device",
             **enrol,
         )
+        audit.record(conn, ctx, params, user=user)
     out: dict[str, Any] = {"Status": "SUCCESS"}
     if params.get("Session"):
         out["Session"] = params["Session"]
@@ -333,6 +335,7 @@ def set_user_mfa_preference(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         _, user = _token_user(ctx, conn, params["AccessToken"])
         set_preference(conn, user, params, ctx.now)
+        audit.record(conn, ctx, params, user=user)
     return {}
 
 
@@ -344,6 +347,7 @@ def admin_set_user_mfa_preference(ctx: RequestContext, params: Params) -> Result
         if user is None:
             raise UserNotFoundException("User does not exist.")
         set_preference(conn, user, params, ctx.now)
+        audit.record(conn, ctx, params, user=user)
     return {}
 
 

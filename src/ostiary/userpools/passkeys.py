@@ -30,6 +30,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from ostiary.audit import recorder as audit
 from ostiary.config import Settings
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
@@ -241,6 +242,9 @@ def complete_webauthn_registration(ctx: RequestContext, params: Params) -> Resul
                 created_at=ctx.now,
             )
         )
+        audit.record(
+            conn, ctx, user=user, resource=("AWS::Cognito::UserPool", pool.id), details={"credentialId": credential_id}
+        )
     return {}
 
 
@@ -283,6 +287,8 @@ def delete_webauthn_credential(ctx: RequestContext, params: Params) -> Result:
                 t.webauthn_credentials.c.credential_id == params["CredentialId"],
             )
         ).rowcount
+        if gone:
+            audit.record(conn, ctx, params, user=user, resource=("AWS::Cognito::UserPool", pool.id))
     if not gone:
         raise ResourceNotFoundException("The passkey does not exist.")
     return {}

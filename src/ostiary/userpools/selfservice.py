@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ostiary.audit import recorder as audit
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.userpools import attributes as attrs
@@ -320,7 +321,8 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
                 "CONFIRMED" if user.status in ("RESET_REQUIRED", "FORCE_CHANGE_PASSWORD", "CONFIRMED") else user.status
             )
             directory.set_fields(conn, user, now, status=status, **material)
-            lockout.record_success(conn, pool.id, user.id)
+            lockout.succeeded(ctx, conn, pool, user)
+            audit.record(conn, ctx, params, user=user)
             triggers.run(
                 ctx.settings,
                 pool,
@@ -440,19 +442,20 @@ def change_password(ctx: RequestContext, params: Params) -> Result:
     now: dt.datetime = ctx.now
     with ctx.store.read() as conn:
         pool, user, _ = signed_in(ctx, conn, params["AccessToken"])
-        locked = lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now)
-    if locked:
-        raise NotAuthorizedException("Password attempts exceeded")
+        check = lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now)
+    if check.locked:
+        raise lockout.refused(ctx, pool, user, check)
     previous = params.get("PreviousPassword")
     if user.password_hash is not None and (not previous or not ctx.passwords.verify(user.password_hash, previous)):
         with ctx.store.tx() as conn:
-            lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
+            lockout.failed(ctx, conn, pool, user, user.id, NotAuthorizedException(INCORRECT))
         raise NotAuthorizedException(INCORRECT)
     check_password(pool, params["ProposedPassword"])
     material = password_material(ctx, pool, user.username, params["ProposedPassword"])
     with ctx.store.tx() as conn:
         directory.set_fields(conn, user, now, **material)
-        lockout.record_success(conn, pool.id, user.id)
+        lockout.succeeded(ctx, conn, pool, user)
+        audit.record(conn, ctx, user=user)
     return {}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ostiary.audit import recorder as audit
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -382,6 +383,7 @@ def admin_reset_user_password(ctx: RequestContext, params: Params) -> Result:
                 destination=delivery.destination,
             )
             messages.send(conn, ctx.settings, pool, user, delivery, "ForgotPassword", code, ctx.now, request=ctx)
+        audit.record(conn, ctx, params, user=user)
     return {}
 
 
@@ -401,6 +403,7 @@ def admin_set_user_password(ctx: RequestContext, params: Params) -> Result:
         directory.set_fields(conn, user, ctx.now, status=status, **material)
         if permanent:
             conn.execute(t.codes.delete().where(t.codes.c.user_id == user.id, t.codes.c.purpose == "ForgotPassword"))
+        audit.record(conn, ctx, params, user=user)
     return {}
 
 

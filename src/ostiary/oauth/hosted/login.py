@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ostiary.audit import recorder as audit
 from ostiary.oauth import idp_signin, sso_sessions
 from ostiary.oauth.authorize_request import AuthorizeRequest, ErrorPage
 from ostiary.oauth.domain_routing import Domain
@@ -51,7 +52,9 @@ def _finish_sign_in(
 ) -> dict[str, Any]:
     """How a hosted sign-in ends (a signin.context.Finisher): no tokens yet (they come from
     /oauth2/token), just the user; ``device_key`` is never given (the hosted UI sends no DEVICE_KEY)."""
-    lockout.record_success(conn, pool.id, user.id)
+    lockout.succeeded(ctx, conn, pool, user)
+    details = {"clientId": client.id}
+    audit.record(conn, ctx, event=audit.Event.LOGIN, user=user, account_id=pool.account_id, details=details)
     post_authentication(ctx, pool, client, user, new_device=False)
     return {HOSTED_USER: user.id}
 

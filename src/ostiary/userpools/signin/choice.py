@@ -75,9 +75,10 @@ def user_auth_start(s: SignIn, auth: dict[str, str], session: str | None = None)
     with ctx.store.read() as conn:
         user = find_for_signin(ctx, conn, pool, client, username)
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
-        if lockout.is_locked(conn, pool.id, lockout.subject(ctx.box, pool, user, username), ctx.source_ip, now):
-            raise NotAuthorizedException("Password attempts exceeded")
+        check = lockout.is_locked(conn, pool.id, lockout.subject(ctx.box, pool, user, username), ctx.source_ip, now)
         has_passkeys = user is not None and passkeys.count(conn, pool.id, user.id) > 0
+    if check.locked:
+        raise lockout.refused(ctx, pool, user, check)
     if session:  # sign-in after sign-up (SignUp's or ConfirmSignUp's Session)
         return sign_up_sign_in(s, user, session, auth)
     available = available_challenges(pool, user, has_passkeys)
@@ -175,10 +176,10 @@ def webauthn_answer(s: SignIn, session_id: str, answers: dict[str, str]) -> dict
         except NotAuthorizedException:
             pass  # a wrong assertion: counted as a failed attempt below
         else:
-            lockout.record_success(conn, pool.id, user.id)
+            lockout.succeeded(ctx, conn, pool, user)
             return finish_with(s, conn, user, None)
     with ctx.store.tx() as conn:
-        lockout.record_failure(conn, pool.id, user.id, ctx.source_ip, now)
+        lockout.failed(ctx, conn, pool, user, user.id, NotAuthorizedException(INCORRECT))
     raise NotAuthorizedException(INCORRECT)
 
 

@@ -33,8 +33,9 @@ def custom_start(s: SignIn, auth: dict[str, str]) -> dict[str, Any]:
         user = find_for_signin(ctx, conn, pool, client, username)
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         counted = lockout.subject(ctx.box, pool, user, username)
-        if lockout.is_locked(conn, pool.id, counted, ctx.source_ip, now):
-            raise NotAuthorizedException("Password attempts exceeded")
+        check = lockout.is_locked(conn, pool.id, counted, ctx.source_ip, now)
+    if check.locked:
+        raise lockout.refused(ctx, pool, user, check)
     # An unknown user (the client prevents user existence errors) goes through the same triggers
     # with userNotFound: true and empty userAttributes, and can never get tokens.
     if user is not None:
@@ -105,7 +106,7 @@ def _custom_decide(
     user = who.user
     if triggers.flag(decided, "failAuthentication"):
         counted = lockout.subject(ctx.box, pool, user, who.username)
-        lockout.record_failure(conn, pool.id, counted, ctx.source_ip, now)
+        lockout.failed(ctx, conn, pool, user, counted, NotAuthorizedException(INCORRECT))
         raise NotAuthorizedException(INCORRECT)
     if triggers.flag(decided, "issueTokens"):
         if user is None:  # nobody to issue tokens to: the same answer as a failed attempt

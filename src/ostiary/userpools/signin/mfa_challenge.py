@@ -175,7 +175,7 @@ def _check_mfa_answer(
             failure = check.error  # locked out of codes (code_limits): the right code is refused too
     if ok:
         conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
-        lockout.record_success(conn, pool.id, user.id)
+        lockout.succeeded(ctx, conn, pool, user)
         threat_protection.record_challenge(ctx, conn, pool, user, True)
         return finish_with(s, conn, user, row.state.get("device_key"))
     if failure is None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ostiary.audit import recorder as audit
 from ostiary.protocol.context import RequestContext
 from ostiary.userpools import attributes as attrs
 from ostiary.userpools import devices, directory, lockout, srp, threat_protection, tokens, triggers
@@ -71,7 +72,9 @@ def success(
 ) -> dict[str, Any]:
     """Tokens; signed in through a device, they carry its key; otherwise, when the pool tracks
     devices, NewDeviceMetadata for the client to confirm."""
-    lockout.record_success(conn, pool.id, user.id)
+    lockout.succeeded(ctx, conn, pool, user)
+    signed_in = audit.sign_in_event(ctx)
+    audit.record(conn, ctx, event=signed_in, user=user, account_id=pool.account_id, details={"clientId": client.id})
     post_authentication(ctx, pool, client, user, new_device=not device_key and devices.tracking(pool) is not None)
     user.groups = directory.groups_of(conn, pool.id, user.id)
     cfg = client.as_token_config()
@@ -103,7 +106,7 @@ def after_password(s: SignIn, conn: Connection, user: User, device_key: str | No
     pool, client, now = s.pool, s.client, s.now
     gate(pool, user, now)
     if user.status == "FORCE_CHANGE_PASSWORD":
-        lockout.record_success(conn, pool.id, user.id)
+        lockout.succeeded(s.ctx, conn, pool, user)
         visible = {k: v for k, v in user.attributes.items() if not k.startswith("dev:")}
         visible.pop("email_verified", None)
         visible.pop("phone_number_verified", None)
@@ -161,8 +164,9 @@ def password_signin(s: SignIn, auth: dict[str, str], *, hosted: bool = False) ->
             check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         # an unknown name (user existence errors prevented) is counted and locked as a user is
         counted = lockout.subject(ctx.box, pool, user, username)
-        if lockout.is_locked(conn, pool.id, counted, ctx.source_ip, now):
-            raise NotAuthorizedException("Password attempts exceeded")
+        check = lockout.is_locked(conn, pool.id, counted, ctx.source_ip, now)
+    if check.locked:
+        raise lockout.refused(ctx, pool, user, check)
     pre_authentication(ctx, pool, client, user, auth)
     if migrated:
         ok = True  # the migration function has just checked the password
@@ -173,7 +177,7 @@ def password_signin(s: SignIn, auth: dict[str, str], *, hosted: bool = False) ->
         ok = ctx.passwords.verify(user.password_hash, password)
     with ctx.store.tx() as conn:
         if not ok:
-            lockout.record_failure(conn, pool.id, counted, ctx.source_ip, now)
+            lockout.failed(ctx, conn, pool, user, counted, NotAuthorizedException(INCORRECT))
             threat_protection.record_sign_in(ctx, conn, pool, user, None)
         else:
             assert user is not None

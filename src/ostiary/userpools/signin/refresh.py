@@ -10,6 +10,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
+from ostiary.audit import recorder as audit
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.userpools import directory, session_tracking, tokens, triggers
@@ -127,6 +128,7 @@ def revoke_token(ctx: RequestContext, params: Params) -> Result:
         if lineage.client_id != client.id:
             raise UnauthorizedException("The token was not issued to this client.")
         tokens.revoke_lineage(conn, lineage.id, ctx.now)
+        audit.record(conn, ctx, params, pool_id=pool.id, sub=lineage.user_id, details={"clientId": client.id})
     return {}
 
 
@@ -135,6 +137,7 @@ def global_sign_out(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         access = tokens.check_access_token(conn, ctx.keys, ctx.settings, params["AccessToken"], ctx.now)
         tokens.revoke_user(conn, access.user_id, ctx.now)
+        audit.record(conn, ctx, pool_id=access.pool_id, username=access.username, sub=access.user_id)
     return {}
 
 
@@ -146,4 +149,5 @@ def admin_user_global_sign_out(ctx: RequestContext, params: Params) -> Result:
         if user is None:
             raise UserNotFoundException("User does not exist.")
         tokens.revoke_user(conn, user.id, ctx.now)
+        audit.record(conn, ctx, params, user=user)
     return {}

@@ -154,8 +154,9 @@ def srp_start(s: SignIn, auth: dict[str, str], custom: list[dict[str, Any]] | No
         user = find_for_signin(ctx, conn, pool, client, username)
         check_secret_hash_for(client, [username, user.username if user else ""], auth.get("SECRET_HASH"))
         counted = lockout.subject(ctx.box, pool, user, username)
-        if lockout.is_locked(conn, pool.id, counted, ctx.source_ip, now):
-            raise NotAuthorizedException("Password attempts exceeded")
+        check = lockout.is_locked(conn, pool.id, counted, ctx.source_ip, now)
+    if check.locked:
+        raise lockout.refused(ctx, pool, user, check)
     pre_authentication(ctx, pool, client, user, auth)
     # An unknown user (or one without a password) gets a challenge no proof can answer, made like a
     # real one (RFC 5054 §2.5.1.3): a salt and verifier derived from the name under a server key, so
@@ -237,10 +238,10 @@ def srp_verify(s: SignIn, answers: dict[str, str], resume_custom: ResumeCustom) 
         user = directory.get_by_id(conn, pool, st.user_id) if st.user_id else None
         if not ok or user is None:
             # a user's failures, or an unknown name's under its phantom id (st.user_id either way)
-            lockout.record_failure(conn, pool.id, st.user_id or None, ctx.source_ip, now)
+            lockout.failed(ctx, conn, pool, user, st.user_id or None, NotAuthorizedException(INCORRECT))
             threat_protection.record_sign_in(ctx, conn, pool, user, None)
         else:
-            if lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now):
+            if lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now).locked:
                 raise NotAuthorizedException("Password attempts exceeded")
             if st.custom is not None:  # CUSTOM_AUTH with SRP first: back to DefineAuthChallenge
                 gate(pool, user, now)
