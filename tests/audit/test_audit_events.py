@@ -3,6 +3,7 @@ audit_events, read with CloudTrail's LookupEvents (boto3) and `ostiary events` (
 
 One server for the module (its own database, so the table holds only what these tests did). The
 lockout test retries a sign-in until the 1-second lock has passed: a retry, not a timed assertion.
+Under xdist each worker starts its own server for the module; every test stands alone.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import create_engine, select
 
 from ostiary.store import tables as t
 from tests.conftest import ACCOUNT_ID, Server
+from tests.identitypools.conftest import wire
 
 PASSWORD = "Corr3ct-Horse-Battery!"
 WRONG = "Wr0ng-Password-Guess!"
@@ -349,17 +351,58 @@ def test_cli_lists_events(srv: Server, signin_pool: dict[str, str]) -> None:
     assert "Audit events" in table.stdout and "InitiateAuth" in table.stdout
 
 
-def test_no_secret_in_any_event(srv: Server) -> None:
-    """Run last in the module: every password, key secret, session token and user-pool token the
-    tests above used or received is absent from every column of every row."""
+def test_identity_pool_credentials_and_session_tokens(srv: Server, trail: Any) -> None:
+    w = wire(srv)
+    guest = w.anon.get_id(IdentityPoolId=w.pool_id)["IdentityId"]
+    creds = w.credentials(guest, None)["Credentials"]
+    SECRETS.extend([creds["SecretKey"], creds["SessionToken"]])
+    issued = [
+        e
+        for e in _events(trail, "EventName", "GetCredentialsForIdentity")
+        if e["Record"]["userIdentity"].get("userName") == guest
+    ]
+    assert len(issued) == 1
+    record = issued[0]["Record"]
+    assert record["userIdentity"]["type"] == "WebIdentityUser"
+    assert record["userIdentity"]["identityProvider"] == "cognito-identity.amazonaws.com"
+    assert record["additionalEventData"]["issuedAccessKeyId"] == creds["AccessKeyId"]
+    assert record["recipientAccountId"] == ACCOUNT_ID and record["eventSource"] == "cognito-identity.amazonaws.com"
+    session = srv.client("sts").get_session_token()["Credentials"]
+    SECRETS.extend([session["SecretAccessKey"], session["SessionToken"]])
+    newest = _events(trail, "EventName", "GetSessionToken")[0]
+    assert newest["Record"]["additionalEventData"]["issuedAccessKeyId"] == session["AccessKeyId"]
+    assert newest["Username"] == "root" and "errorCode" not in newest["Record"]
+
+
+def test_no_secret_in_any_event(srv: Server, idp: Any, signin_pool: dict[str, str]) -> None:
+    """Every password, code, key secret, session token and user-pool token used or received on this
+    server (by this test, and by the tests before it in this process) is absent from every column of
+    every row."""
+    name = "erin-" + secrets.token_hex(3)
+    _user(idp, signin_pool, name)
+    with pytest.raises(ClientError):
+        _sign_in(idp, signin_pool, name, WRONG)
+    access = _sign_in(idp, signin_pool, name, PASSWORD)["AuthenticationResult"]["AccessToken"]
+    changed = "An0ther-Password-Set!"
+    SECRETS.append(changed)
+    idp.change_password(AccessToken=access, PreviousPassword=PASSWORD, ProposedPassword=changed)
+    totp = idp.associate_software_token(AccessToken=access)["SecretCode"]
+    code = pyotp.TOTP(totp).now()
+    SECRETS.append(totp)
+    idp.verify_software_token(AccessToken=access, UserCode=code)
+    iam = srv.client("iam")
+    user = "frank-" + secrets.token_hex(3)
+    iam.create_user(UserName=user)
+    SECRETS.append(iam.create_access_key(UserName=user)["AccessKey"]["SecretAccessKey"])
+    iam.create_login_profile(UserName=user, Password=changed)
     engine = create_engine(srv.database_url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(select(t.audit_events)).all()
     finally:
         engine.dispose()
-    assert len(rows) > 20
+    assert len(rows) > 8
     dump = "\n".join(json.dumps([str(v) for v in row]) for row in rows)
-    assert len(SECRETS) > 8
+    assert len(SECRETS) >= 7
     for value in SECRETS:
         assert value not in dump
