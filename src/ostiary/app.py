@@ -50,7 +50,12 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     if migrate:
         store.migrate()
     box = SecretBox(load_or_create_kek(settings.kek, settings.data_dir))
-    hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
+    hasher = PasswordHasher(
+        settings.argon2_time_cost,
+        settings.argon2_memory_kib,
+        settings.argon2_parallelism,
+        generated_key=box.mac_key("generated-temporary-password"),  # temporary passwords Ostiary draws
+    )
     return Runtime(settings=settings, store=store, box=box, keys=KeyRing(store, box), passwords=hasher)
 
 

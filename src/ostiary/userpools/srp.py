@@ -105,7 +105,7 @@ def compute_x(group: str, user_id: str, password: str, salt_hex: str) -> int:
 def make_verifier(group: str, user_id: str, password: str, salt_hex: str | None = None) -> tuple[str, int]:
     """(salt hex, v = g^x mod N) for a password; ``group`` is the pool name part of the pool id."""
     salt = salt_hex or new_salt()
-    return salt, _powmod(G, compute_x(group, user_id, password, salt), N)
+    return salt, g_pow(compute_x(group, user_id, password, salt))  # x is a SHA-256: < 2^256, the table's range
 
 
 def _verifier_context(pool_id: str) -> str:

@@ -58,11 +58,15 @@ def require_user(conn: Connection, pool: PoolView, username: str) -> User:
     return user
 
 
-def password_material(ctx: RequestContext, pool: PoolView, username: str, password: str) -> dict[str, Any]:
-    """Argon2id hash and SRP verifier for a new password (the password itself is never stored)."""
+def password_material(
+    ctx: RequestContext, pool: PoolView, username: str, password: str, *, generated: bool = False
+) -> dict[str, Any]:
+    """Argon2id hash and SRP verifier for a new password (the password itself is never stored).
+    ``generated``: a temporary password Ostiary drew at random (policy.temporary_password, >= 128
+    bits), never one a person chose: kept with the fast keyed hash instead of Argon2id."""
     salt, verifier = srp.make_verifier(pool.srp_group, username, password)
     return {
-        "password_hash": ctx.passwords.hash(password),
+        "password_hash": ctx.passwords.hash_generated(password) if generated else ctx.passwords.hash(password),
         "srp_salt": salt,
         "srp_verifier": srp.seal_verifier(ctx.box, pool.id, verifier),
         "password_updated_at": ctx.now,
@@ -145,6 +149,7 @@ def admin_create_user(ctx: RequestContext, params: Params) -> Result:
     temp = params.get("TemporaryPassword")
     if temp:
         check_password(pool, temp)
+    generated = not temp  # drawn at random here: the fast keyed hash; a person's choice keeps Argon2id
     temp = temp or policy.temporary_password(pool.password_policy)
     mediums = params.get("DesiredDeliveryMediums") or ["SMS"]
     if action == "RESEND":
@@ -152,7 +157,7 @@ def admin_create_user(ctx: RequestContext, params: Params) -> Result:
             existing = require_user(conn, pool, params["Username"])
         if existing.status != "FORCE_CHANGE_PASSWORD":
             raise UnsupportedUserStateException(f"Resend not possible. User status is {existing.status}.")
-        material = password_material(ctx, pool, existing.username, temp)
+        material = password_material(ctx, pool, existing.username, temp, generated=generated)
         with ctx.store.tx() as conn:
             user = require_user(conn, pool, params["Username"])
             directory.set_fields(conn, user, now, **material)
@@ -181,7 +186,7 @@ def admin_create_user(ctx: RequestContext, params: Params) -> Result:
         values["email_verified"] = "true"
     if triggers.flag(response, "autoVerifyPhone") and values.get("phone_number"):
         values["phone_number_verified"] = "true"
-    material = password_material(ctx, pool, username, temp)
+    material = password_material(ctx, pool, username, temp, generated=generated)
     with ctx.store.tx() as conn:
         if directory.find(conn, pool, params["Username"], by_alias=False) is not None:
             raise UsernameExistsException("User account already exists")
