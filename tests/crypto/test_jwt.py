@@ -85,3 +85,22 @@ def test_our_header_and_payload_bytes() -> None:
     head, body, _ = token.split(".")
     assert jwt.b64url_decode(head) == b'{"kid":"kid-1","alg":"RS256"}'
     assert jwt.b64url_decode(body) == '{"sub":"é","exp":1}'.encode()
+
+
+def test_rs512_tokens_of_the_identity_pool_issuer_interoperate_and_stay_apart_from_rs256() -> None:
+    """The cognito-identity issuer signs RS512 through the same joserfc path (identitypools/openid.py):
+    PyJWT reads its header and verifies it; RS256 verification refuses it, and RS512 verification
+    refuses an RS256 token of the same key."""
+    claims = {"sub": "us-east-1:id", "exp": time.time() + 60}
+    token = jwt.sign(claims, "kid-1", KEY, alg="RS512", typ="JWS")
+    assert pyjwt.get_unverified_header(token) == {"kid": "kid-1", "typ": "JWS", "alg": "RS512"}
+    assert pyjwt.decode(token, KEY.public_key(), algorithms=["RS512"])["sub"] == "us-east-1:id"
+    keys = {"kid-1": KEY.public_key()}
+    assert jwt.verify_signature(token, keys, alg="RS512")["sub"] == "us-east-1:id"
+    assert _problem(token) is jwt.TokenProblem.BAD_ALGORITHM
+    with pytest.raises(jwt.TokenError) as info:
+        jwt.verify_signature(_token(), keys, alg="RS512")
+    assert info.value.problem is jwt.TokenProblem.BAD_ALGORITHM
+    with pytest.raises(jwt.TokenError) as info:
+        jwt.check_times({"sub": "x", "exp": time.time() - 1}, time.time())
+    assert info.value.problem is jwt.TokenProblem.EXPIRED

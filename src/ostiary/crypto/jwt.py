@@ -1,9 +1,11 @@
-"""Compact JWS with RS256 (RFC 7515, RFC 7518 §3.3), as Cognito signs its ID and access tokens.
+"""Compact JWS with RS256 (RFC 7515, RFC 7518 §3.3), as Cognito signs its ID and access tokens, and
+RS512, as the cognito-identity OpenID issuer signs its tokens (identitypools/openid.py).
 
-Signing and signature verification are joserfc's. Verification accepts only RS256 with a known
-``kid`` (no ``alg: none``, no HMAC confusion), checks the signature before reading any claim, then
-``exp`` (and ``nbf`` when present) through joserfc's claims registry. Header and payload are read
-with the bounded JSON reader (``ostiary.jsonlimits``) before joserfc parses either itself. The
+Signing and signature verification are joserfc's. Verification accepts only the one algorithm the
+caller names (RS256 unless told) with a known ``kid`` (no ``alg: none``, no HMAC confusion), checks
+the signature before reading any claim, then ``exp`` (and ``nbf`` when present) through joserfc's
+claims registry. Header and payload are read with the bounded JSON reader (``ostiary.jsonlimits``)
+before joserfc parses either itself. The
 joserfc key of each cryptography key is made once per process (``_jose_key``), as the key ring
 keeps the cryptography keys parsed; the verified-signature cache of access tokens stays in
 ``userpools.tokens``.
@@ -42,7 +44,8 @@ def bounded_registry(algorithms: Iterable[str]) -> JWSRegistry:
     return _UnboundedSizes(algorithms=list(algorithms), strict_check_header=False)
 
 
-_RS256 = bounded_registry(("RS256",))
+# one registry per algorithm Ostiary signs with: a token verifies only under the algorithm its issuer uses
+_REGISTRIES = {alg: bounded_registry((alg,)) for alg in ("RS256", "RS512")}
 
 
 class TokenProblem(enum.Enum):
@@ -88,8 +91,10 @@ def _jose_key(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> RSAKey:
     return wrapped
 
 
-def sign(claims: dict[str, Any], kid: str, key: rsa.RSAPrivateKey) -> str:
-    return jws.serialize_compact({"kid": kid, "alg": "RS256"}, _json(claims), _jose_key(key), registry=_RS256)
+def sign(claims: dict[str, Any], kid: str, key: rsa.RSAPrivateKey, *, alg: str = "RS256", typ: str = "") -> str:
+    """A compact JWS of ``claims``; the header is ``kid``, ``typ`` when given, then ``alg``."""
+    header = {"kid": kid, "typ": typ, "alg": alg} if typ else {"kid": kid, "alg": alg}
+    return jws.serialize_compact(header, _json(claims), _jose_key(key), registry=_REGISTRIES[alg])
 
 
 def unverified_header(token: str) -> dict[str, Any]:
@@ -103,18 +108,26 @@ def unverified_header(token: str) -> dict[str, Any]:
 
 
 def verify(token: str, keys: dict[str, rsa.RSAPublicKey], now: float, leeway: float = 0.0) -> dict[str, Any]:
-    """The claims of a token signed by one of ``keys`` (by kid), valid at ``now``; else TokenError."""
+    """The claims of an RS256 token signed by one of ``keys`` (by kid), valid at ``now``; else TokenError."""
+    claims = verify_signature(token, keys)
+    check_times(claims, now, leeway)
+    return claims
+
+
+def verify_signature(token: str, keys: dict[str, rsa.RSAPublicKey], alg: str = "RS256") -> dict[str, Any]:
+    """The claims of a token signed with ``alg`` by one of ``keys`` (by kid), times not yet checked
+    (``check_times``); else TokenError. No claim is read before the signature is checked."""
     parts = token.split(".")
     if len(parts) != 3:
         raise TokenError(TokenProblem.MALFORMED)
     head = unverified_header(token)  # bounded (jsonlimits) before joserfc parses the header itself
-    if head.get("alg") != "RS256":
+    if head.get("alg") != alg:
         raise TokenError(TokenProblem.BAD_ALGORITHM)
     key = keys.get(str(head.get("kid")))
     if key is None:
         raise TokenError(TokenProblem.UNKNOWN_KEY)
     try:
-        payload = jws.deserialize_compact(token, _jose_key(key), registry=_RS256).payload
+        payload = jws.deserialize_compact(token, _jose_key(key), registry=_REGISTRIES[alg]).payload
     except BadSignatureError:
         raise TokenError(TokenProblem.BAD_SIGNATURE) from None
     except (JoseError, TypeError, ValueError):
@@ -125,13 +138,18 @@ def verify(token: str, keys: dict[str, rsa.RSAPublicKey], now: float, leeway: fl
         raise TokenError(TokenProblem.MALFORMED) from None
     if not isinstance(claims, dict):
         raise TokenError(TokenProblem.MALFORMED)
+    return claims
+
+
+def check_times(claims: dict[str, Any], now: float, leeway: float = 0.0) -> None:
+    """``exp`` (required) and ``nbf`` (when present) at ``now``, through joserfc's claims registry; else
+    TokenError (EXPIRED, NOT_YET_VALID)."""
     # ``now`` stays a float (sub-second expiry); joserfc compares it as given
     registry = JWTClaimsRegistry(now=cast(int, now), leeway=cast(int, leeway), exp={"essential": True})
     try:
         registry.validate({name: claims[name] for name in ("exp", "nbf") if name in claims})
     except ClaimError as err:
         raise TokenError(TokenProblem.NOT_YET_VALID if err.claim == "nbf" else TokenProblem.EXPIRED) from None
-    return claims
 
 
 def public_jwk(kid: str, key: rsa.RSAPublicKey) -> dict[str, str]:

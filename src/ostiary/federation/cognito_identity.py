@@ -6,17 +6,13 @@ GetOpenIdTokenForDeveloperIdentity), which also serves the discovery document an
 
 Issuer: ``<public URL>/cognito-identity``, or, with ``issuer_style = "aws"``,
 ``https://cognito-identity.amazonaws.com``; a token of either is this provider's
-(``provider_of``). Tokens are JWS compact signed RS512 with the key of owner ``cognito-identity``.
+(``provider_of``). Tokens are JWS compact signed RS512 with the key of owner ``cognito-identity``;
+the signature and the times are checked through joserfc (``crypto.jwt``), as user-pool tokens are.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ostiary.config import Settings
 from ostiary.crypto import jwt
@@ -54,19 +50,8 @@ def verify(keys: KeyRing, settings: Settings, token: str, now: float) -> dict[st
         public = keys.public_keys(OWNER, str(head.get("kid")))
     except KeyError:
         raise jwt.TokenError(jwt.TokenProblem.UNKNOWN_KEY) from None
-    key: rsa.RSAPublicKey | None = public.get(str(head.get("kid")))
-    if key is None:
-        raise jwt.TokenError(jwt.TokenProblem.UNKNOWN_KEY)
-    try:
-        key.verify(
-            jwt.b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"), padding.PKCS1v15(), hashes.SHA512()
-        )
-        claims = json.loads(jwt.b64url_decode(parts[1]))
-    except (InvalidSignature, ValueError):
-        raise jwt.TokenError(jwt.TokenProblem.BAD_SIGNATURE) from None
-    if not isinstance(claims, dict) or provider_of(settings, str(claims.get("iss"))) is None:
+    claims = jwt.verify_signature(token, public, alg=ALG)
+    if provider_of(settings, str(claims.get("iss"))) is None:
         raise jwt.TokenError(jwt.TokenProblem.MALFORMED)
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or now > exp:
-        raise jwt.TokenError(jwt.TokenProblem.EXPIRED)
+    jwt.check_times(claims, now)
     return claims

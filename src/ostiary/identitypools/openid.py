@@ -2,8 +2,8 @@
 GetOpenIdTokenForDeveloperIdentity return (Cognito Developer Guide, "Identity pools authentication
 flow", basic flow; the token is what STS AssumeRoleWithWebIdentity takes).
 
-Tokens are JWS compact signed RS512 (as Cognito signs them) with the key of owner
-``cognito-identity`` in the signing-key store (one issuer for every identity pool of the install,
+Tokens are JWS compact signed RS512 (as Cognito signs them; through joserfc, ``crypto.jwt.sign``)
+with the key of owner ``cognito-identity`` in the signing-key store (one issuer for every identity pool of the install,
 as AWS has one). Keys are created with the first identity pool (``ensure_keys`` in
 CreateIdentityPool's transaction), never lazily on a read path.
 
@@ -17,11 +17,8 @@ names: what STS and the Logins map trust) are the functions to use there.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 from sqlalchemy import Connection, select
 
 from ostiary.config import Settings
@@ -71,10 +68,7 @@ def mint(
     if principal_tags:
         claims[TAGS_CLAIM] = {"principal_tags": {k: [v] for k, v in principal_tags.items()}}
     key = keys.signing_key(OWNER, "id")
-    head = jwt.b64url(json.dumps({"kid": key.kid, "typ": "JWS", "alg": ALG}, separators=(",", ":")).encode())
-    body = jwt.b64url(json.dumps(claims, separators=(",", ":")).encode())
-    sig = key.private.sign(f"{head}.{body}".encode("ascii"), padding.PKCS1v15(), hashes.SHA512())
-    return f"{head}.{body}.{jwt.b64url(sig)}"
+    return jwt.sign(claims, key.kid, key.private, alg=ALG, typ="JWS")
 
 
 def jwks(keys: KeyRing) -> dict[str, Any]:
