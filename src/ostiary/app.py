@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ostiary import httpserver, observability
+from ostiary import caching, httpserver, observability
 from ostiary.access.accounts import reset_iam
 from ostiary.audit import recorder as audit
 from ostiary.config import Settings, check_dev_options, describe, load_settings
@@ -36,7 +36,6 @@ from ostiary.protocol.errors import RequestEntityTooLarge
 from ostiary.protocol.registry import load_handlers
 from ostiary.store.db import Store, reset_data
 from ostiary.userpools import triggers, user_import
-from ostiary.userpools.lookup import forget_views
 from ostiary.userpools.messages import outbox_rows
 from ostiary.web import identity_issuer, import_upload, ui_logo
 
@@ -326,6 +325,7 @@ async def _web_error(send: Send, path: str, status: int, message: str) -> None:
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> ASGIApp:
     settings = settings or load_settings()
+    caching.configure(settings)  # every per-process cache's lifetime and bound
     httpserver.configure(settings.max_header_bytes)  # this process's HTTP protocol (workers included)
     runtime = runtime or build_runtime(settings)
     load_handlers()
@@ -378,10 +378,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             reset_iam(conn, runtime.box, settings.root_access_key_id, settings.root_secret_access_key)
 
         await to_thread.run_sync(lambda: reset_data(runtime.store, clear_iam if iam else None))
-        runtime.keys.clear()
-        forget_views()
+        caching.flush_all()
         dispatcher.forget()
         return JSONResponse({"reset": True, "iam": True} if iam else {"reset": True})
+
+    async def dev_flush_caches(_: Request) -> Response:
+        """``POST /_ostiary/caches/flush``: empty every per-process cache of this process (pools,
+        clients, domains, keys, policies…), so the next request reads the database; answers the
+        names of the caches flushed. Tests call it instead of waiting a cache's lifetime out."""
+        flushed = caching.flush_all()
+        dispatcher.forget()
+        return JSONResponse({"flushed": flushed})
 
     routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"]),
@@ -398,6 +405,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         routes.append(Route("/_ostiary/settings", dev_settings, methods=["GET"]))
         routes.append(Route("/_ostiary/outbox", dev_outbox, methods=["GET"]))
         routes.append(Route("/_ostiary/reset", dev_reset, methods=["POST"]))
+        routes.append(Route("/_ostiary/caches/flush", dev_flush_caches, methods=["POST"]))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

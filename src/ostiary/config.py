@@ -67,6 +67,16 @@ class Settings:
     outbox: bool = False
     outbox_ttl_seconds: int = 86400
     audit_retention_days: int = 90
+    cache_max_entries: int = 10000
+    cache_pool_seconds: int = 2
+    cache_token_client_seconds: int = 5
+    cache_domain_seconds: int = 10
+    cache_user_count_seconds: int = 30
+    cache_signing_key_seconds: int = 30
+    cache_oidc_key_seconds: int = 3600
+    cache_access_key_seconds: int = 5
+    cache_caller_policy_seconds: int = 5
+    cache_parsed_policy_max_entries: int = 1000
     config_file: str = ""
 
     @property

@@ -9,8 +9,6 @@ Private keys are PKCS#8 PEM sealed with the KEK; decrypted keys are cached per p
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +16,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Connection, insert, select, update
 
+from ostiary.caching import TtlCache
 from ostiary.crypto.jwt import b64url_decode, public_jwk
 from ostiary.crypto.secrets import SecretBox
 from ostiary.store import tables as t
 from ostiary.store.db import Store, now
 
 PURPOSES = ("id", "access")
-CACHE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,6 @@ class _Owner:
     active: dict[str, SigningKey]
     public: dict[str, rsa.RSAPublicKey]
     jwks: list[dict[str, Any]]
-    loaded: float
 
 
 def _new_kid() -> str:
@@ -87,7 +84,8 @@ def rotate(store: Store, box: SecretBox, owner: str) -> None:
 
 
 class KeyRing:
-    """Per-process cache of owners' keys (refreshed every CACHE_SECONDS, or on an unknown kid).
+    """Per-process cache of owners' keys (refreshed every ``cache_signing_key_seconds``, 30 s, or on an
+    unknown kid).
 
     Keys are created with their owner (``create_keys`` inside the owner's creating transaction),
     never lazily here: a lazy write from inside another request's transaction would deadlock SQLite.
@@ -96,8 +94,7 @@ class KeyRing:
     def __init__(self, store: Store, box: SecretBox) -> None:
         self.store = store
         self.box = box
-        self._owners: dict[str, _Owner] = {}
-        self._lock = threading.Lock()
+        self._owners: TtlCache[str, _Owner] = TtlCache("signing_keys", ttl=30)
 
     def _load(self, owner: str) -> _Owner:
         with self.store.read() as conn:
@@ -130,16 +127,14 @@ class KeyRing:
                 public[r.kid] = _public_from_jwk(jwk)
         # the newest key first, as Cognito lists them
         jwks.reverse()
-        return _Owner(active=active, public=public, jwks=jwks, loaded=time.monotonic())
+        return _Owner(active=active, public=public, jwks=jwks)
 
     def _get(self, owner: str, force: bool = False) -> _Owner:
-        with self._lock:
-            cached = self._owners.get(owner)
-        if cached is not None and not force and time.monotonic() - cached.loaded < CACHE_SECONDS:
+        cached = self._owners.get(owner) if not force else None
+        if cached is not None:
             return cached
         fresh = self._load(owner)
-        with self._lock:
-            self._owners[owner] = fresh
+        self._owners.set(owner, fresh)
         return fresh
 
     def signing_key(self, owner: str, purpose: str) -> SigningKey:
@@ -156,12 +151,10 @@ class KeyRing:
         return {"keys": self._get(owner).jwks}
 
     def forget(self, owner: str) -> None:
-        with self._lock:
-            self._owners.pop(owner, None)
+        self._owners.pop(owner)
 
     def clear(self) -> None:
-        with self._lock:
-            self._owners.clear()
+        self._owners.clear()
 
 
 def _public_from_jwk(jwk: dict[str, Any]) -> rsa.RSAPublicKey:

@@ -17,7 +17,6 @@ point each elsewhere with the ``federation_issuers`` setting (``name=https://iss
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from joserfc.jwk import JWKRegistry, Key
 from joserfc.jwt import JWTClaimsRegistry
 
 from ostiary import egress, jsonlimits
+from ostiary.caching import TtlCache
 from ostiary.crypto.jwt import b64url_decode, bounded_registry
 
 KEYS_TTL = 3600.0
@@ -111,11 +111,11 @@ class _Issuer:
 
 
 class KeyCache:
-    """Signing keys of OIDC issuers, per process."""
+    """Signing keys of OIDC issuers, per process, for ``cache_oidc_key_seconds`` (KEYS_TTL, 1 h); a
+    token naming a kid the issuer's keys lack fetches them again, at most every REFETCH_INTERVAL."""
 
     def __init__(self) -> None:
-        self._issuers: dict[str, _Issuer] = {}
-        self._lock = threading.Lock()
+        self._issuers: TtlCache[str, _Issuer] = TtlCache("oidc_keys", ttl=KEYS_TTL)
 
     def _fetch(self, issuer: str, policy: egress.Policy, trusted: bool) -> dict[str, Key]:
         try:
@@ -143,21 +143,18 @@ class KeyCache:
         return keys
 
     def key(self, issuer: str, kid: str, policy: egress.Policy, trusted: bool = False) -> Key | None:
-        now = time.monotonic()
-        with self._lock:
-            entry = self._issuers.get(issuer)
-        if entry is not None and now - entry.fetched < KEYS_TTL and kid in entry.keys:
+        now = self._issuers.now()
+        entry = self._issuers.get(issuer)  # None once KEYS_TTL is over
+        if entry is not None and kid in entry.keys:
             return entry.keys[kid]
         if entry is not None and now - entry.fetched < REFETCH_INTERVAL:
             return entry.keys.get(kid)
         keys = self._fetch(issuer, policy, trusted)
-        with self._lock:
-            self._issuers[issuer] = _Issuer(keys, now)
+        self._issuers.set(issuer, _Issuer(keys, now))
         return keys.get(kid)
 
     def clear(self) -> None:
-        with self._lock:
-            self._issuers.clear()
+        self._issuers.clear()
 
 
 KEYS = KeyCache()

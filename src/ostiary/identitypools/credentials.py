@@ -23,6 +23,7 @@ from sqlalchemy.engine import Row
 
 from ostiary.access import policy
 from ostiary.access.aws_managed import GUEST_SESSION_POLICY
+from ostiary.caching import TtlCache
 from ostiary.federation import cognito_identity
 from ostiary.identitypools import identities, openid, pools
 from ostiary.identitypools import logins as lg
@@ -139,7 +140,8 @@ def principal_tags(pool: pools.IdentityPool, verified: list[lg.Login]) -> dict[s
 _ROLE = select(t.iam_roles).where(
     t.iam_roles.c.account_id == bindparam("account"), t.iam_roles.c.name_key == bindparam("name_key")
 )
-_TRUST_CACHE: dict[str, policy.Policy | None] = {}
+# parsed trust policies, keyed by their text (never stale), bounded by cache_parsed_policy_max_entries
+_TRUST_CACHE: TtlCache[str, policy.Policy | None] = TtlCache("trust_policies", ttl=None, maxsize=1000)
 
 
 def _role(conn: Connection, arn: str) -> Row[Any] | None:
@@ -152,18 +154,16 @@ def _role(conn: Connection, arn: str) -> Row[Any] | None:
 
 def _trust(document: str, request: policy.RequestContext) -> policy.Outcome:
     """The trust policy's verdict; parsed documents are kept per process (keyed by their text)."""
-    parsed = _TRUST_CACHE.get(document, False)
-    if parsed is False:
+
+    def parse() -> policy.Policy | None:
         try:
-            parsed = policy.parse(document, resource_policy=True)
+            return policy.parse(document, resource_policy=True)
         except policy.MalformedPolicy:
-            parsed = None
-        if len(_TRUST_CACHE) > 1000:
-            _TRUST_CACHE.clear()
-        _TRUST_CACHE[document] = parsed
+            return None
+
+    parsed = _TRUST_CACHE.get_or_load(document, parse)
     if parsed is None:
         return policy.Outcome.NOT_APPLICABLE
-    assert isinstance(parsed, policy.Policy)
     return policy.evaluate_policy(parsed, request, resource_policy=True)
 
 

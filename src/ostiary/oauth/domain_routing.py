@@ -11,13 +11,12 @@ The front door (app.py) turns the first form into the second, so the endpoints s
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select
 
+from ostiary.caching import TtlCache
 from ostiary.config import Settings
 from ostiary.protocol.context import Runtime
 from ostiary.store import tables as t
@@ -25,7 +24,6 @@ from ostiary.userpools.directory import PoolView
 from ostiary.userpools.lookup import pool_by_id
 
 PATH_PREFIX = "/_domain/"
-CACHE_SECONDS = 10.0
 TOKEN_PATH = "oauth2/token"
 
 
@@ -65,29 +63,23 @@ _BY_POOL = select(t.user_pool_domains).where(t.user_pool_domains.c.user_pool_id 
 
 
 class DomainResolver:
-    """Domain lookups with a short per-process cache (a new or deleted domain shows within 10 s)."""
+    """Domain lookups with a short per-process cache (a new or deleted domain shows within
+    ``cache_domain_seconds``, 10 s)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self._cache: dict[str, tuple[float, Domain | None]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[str, Domain | None] = TtlCache("domains", ttl=10)
 
     def get(self, name: str) -> Domain | None:
         name = name.lower()
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(name)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        with self.runtime.store.read() as conn:
-            row = conn.execute(_BY_NAME, {"domain": name}).first()
-            pool = pool_by_id(conn, row.user_pool_id) if row is not None else None
-        found = Domain(row.domain, bool(row.custom), pool) if row is not None and pool is not None else None
-        with self._lock:
-            if len(self._cache) > 10000:
-                self._cache.clear()
-            self._cache[name] = (now + CACHE_SECONDS, found)
-        return found
+
+        def load() -> Domain | None:
+            with self.runtime.store.read() as conn:
+                row = conn.execute(_BY_NAME, {"domain": name}).first()
+                pool = pool_by_id(conn, row.user_pool_id) if row is not None else None
+            return Domain(row.domain, bool(row.custom), pool) if row is not None and pool is not None else None
+
+        return self._cache.get_or_load(name, load)
 
     def for_pool(self, pool_id: str) -> Domain | None:
         """The pool's domain for its discovery document (the prefix domain first)."""

@@ -15,7 +15,6 @@ import binascii
 import datetime as dt
 import hmac
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from ostiary.caching import TtlCache
 from ostiary.crypto import jwt
 from ostiary.oauth import pkce
 from ostiary.oauth.codes import code_lineage_id, take_code
@@ -40,33 +40,10 @@ from ostiary.userpools.resource_servers import custom_scopes
 from ostiary.userpools.signin import refresh as signin_refresh
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
-CACHE_SECONDS = 5.0
-
-
-class _TtlCache:
-    """App clients and a pool's custom scopes, per process for a few seconds: the token endpoint
-    answers without a database read on its hot path. A changed or deleted client (or scope) takes
-    effect within CACHE_SECONDS, like access keys."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str, load: Callable[[], Any]) -> Any:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        value = load()
-        with self._lock:
-            if len(self._entries) > 10000:
-                self._entries.clear()
-            self._entries[key] = (now + CACHE_SECONDS, value)
-        return value
-
-
-_CACHE = _TtlCache()
+# App clients and a pool's custom scopes, per process for a few seconds (cache_token_client_seconds,
+# 5 s): the token endpoint answers without a database read on its hot path. A changed or deleted
+# client (or scope) takes effect within that time, like access keys.
+_CACHE: TtlCache[str, Any] = TtlCache("token_clients", ttl=5)
 
 
 class OAuthError(Exception):
@@ -125,7 +102,7 @@ def authenticate_client(runtime: Runtime, domain: Domain, request: Request, form
         with runtime.store.read() as conn:
             return client_by_id(conn, runtime.box, client_id)
 
-    client: ClientView | None = _CACHE.get("client:" + client_id, load)
+    client: ClientView | None = _CACHE.get_or_load("client:" + client_id, load)
     if client is None or client.pool_id != domain.pool.id:
         raise OAuthError("invalid_client", "Client authentication failed", 401, basic=basic)
     if client.secret is not None:
@@ -195,7 +172,7 @@ def _custom_scopes(runtime: Runtime, pool_id: str) -> set[str]:
         with runtime.store.read() as conn:
             return set(custom_scopes(conn, pool_id))
 
-    found: set[str] = _CACHE.get("scopes:" + pool_id, load)
+    found: set[str] = _CACHE.get_or_load("scopes:" + pool_id, load)
     return found
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
+from ostiary.caching import TtlCache
 from ostiary.crypto.secrets import SecretBox
 from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
@@ -47,30 +45,15 @@ _POOL = select(t.user_pools).where(t.user_pools.c.id == bindparam("pool_id"))
 _CLIENT = select(t.user_pool_clients).where(t.user_pool_clients.c.client_id == bindparam("client_id"))
 
 # Pools and app clients change rarely and are read by every sign-in and token check: each process
-# keeps them for VIEW_SECONDS. A change made through this process is seen at once (``forget_views``
-# is called by every write to a pool or client); another process sees it within VIEW_SECONDS.
-VIEW_SECONDS = 2.0
-_views: dict[str, tuple[float, Any]] = {}
-_views_lock = threading.Lock()
-
-
-def _cached(key: str, load: Callable[[], Any]) -> Any:
-    now = time.monotonic()
-    hit = _views.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = load()
-    with _views_lock:
-        if len(_views) > 10000:
-            _views.clear()
-        _views[key] = (now + VIEW_SECONDS, value)
-    return value
+# keeps them for ``cache_pool_seconds`` (2 s). A change made through this process is seen at once
+# (``forget_views`` is called by every write to a pool or client); another process sees it within
+# that time.
+_views: TtlCache[str, Any] = TtlCache("pools", ttl=2)
 
 
 def forget_views() -> None:
     """Drop the cached pools and clients (after a write to either)."""
-    with _views_lock:
-        _views.clear()
+    _views.clear()
 
 
 def pool_by_id(conn: Connection, pool_id: str) -> PoolView | None:
@@ -80,7 +63,7 @@ def pool_by_id(conn: Connection, pool_id: str) -> PoolView | None:
             return None
         return PoolView(id=row.id, account_id=row.account_id, region=row.region, name=row.name, config=dict(row.config))
 
-    found: PoolView | None = _cached("pool:" + pool_id, load)
+    found: PoolView | None = _views.get_or_load("pool:" + pool_id, load)
     return found
 
 
@@ -109,7 +92,7 @@ def client_by_id(conn: Connection, box: SecretBox, client_id: str) -> ClientView
             other_secrets=tuple(box.open(e["sealed"], context) for e in extra),
         )
 
-    found: ClientView | None = _cached("client:" + client_id, load)
+    found: ClientView | None = _views.get_or_load("client:" + client_id, load)
     return found
 
 

@@ -12,12 +12,12 @@ import copy
 import datetime as dt
 import secrets
 import string
-import time
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Row
 
+from ostiary.caching import TtlCache
 from ostiary.crypto.keys import create_keys
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
@@ -174,21 +174,12 @@ def _check(cfg: dict[str, Any]) -> None:
 
 _SELECT_POOL = select(t.user_pools).where(t.user_pools.c.id == bindparam("pool_id"))
 _COUNT_USERS = select(func.count()).select_from(t.users).where(t.users.c.user_pool_id == bindparam("pool_id"))
-_COUNT_SECONDS = 30.0
-_counts: dict[str, tuple[float, int]] = {}
+_counts: TtlCache[str, int] = TtlCache("user_counts", ttl=30)  # cache_user_count_seconds
 
 
 def estimated_users(conn: Connection, pool_id: str) -> int:
     """EstimatedNumberOfUsers: a count refreshed at most every 30 s per process (AWS calls it an estimate)."""
-    now = time.monotonic()
-    hit = _counts.get(pool_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    count = int(conn.execute(_COUNT_USERS, {"pool_id": pool_id}).scalar() or 0)
-    if len(_counts) > 10000:
-        _counts.clear()
-    _counts[pool_id] = (now + _COUNT_SECONDS, count)
-    return count
+    return _counts.get_or_load(pool_id, lambda: int(conn.execute(_COUNT_USERS, {"pool_id": pool_id}).scalar() or 0))
 
 
 def _row(conn: Connection, ctx: RequestContext, pool_id: str) -> Row[Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import secrets
-import threading
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import insert, select
 
+from ostiary.caching import TtlCache
 from ostiary.crypto.secrets import SecretBox
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
@@ -42,8 +42,7 @@ class SpKey:
         return base64.b64encode(signature).decode()
 
 
-_CACHE: dict[str, SpKey] = {}
-_LOCK = threading.Lock()
+_CACHE: TtlCache[str, SpKey] = TtlCache("saml_sp_keys", ttl=None)  # a pool's key never changes once made
 
 
 def _owner(pool_id: str) -> str:
@@ -81,8 +80,7 @@ def _row(store: Store, pool_id: str) -> tuple[str, str, str] | None:
 
 def sp_key(store: Store, box: SecretBox, pool_id: str) -> SpKey:
     """The pool's SAML key and certificate (made on first use; outside any other transaction)."""
-    with _LOCK:
-        hit = _CACHE.get(pool_id)
+    hit = _CACHE.get(pool_id)
     if hit is not None:
         return hit
     found = _row(store, pool_id)
@@ -111,8 +109,7 @@ def sp_key(store: Store, box: SecretBox, pool_id: str) -> SpKey:
     private = serialization.load_pem_private_key(box.open(sealed, "signing-key:" + kid).encode(), password=None)
     assert isinstance(private, rsa.RSAPrivateKey)
     entry = SpKey(private, base64.b64decode(cert_b64))
-    with _LOCK:
-        _CACHE[pool_id] = entry
+    _CACHE.set(pool_id, entry)
     return entry
 
 

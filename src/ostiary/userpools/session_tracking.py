@@ -13,14 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import string
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from ostiary.caching import TtlCache
 from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
 
@@ -45,9 +43,7 @@ class PoolSessions:
 
 
 DISABLED = PoolSessions(False, DEFAULT_MAX_PER_USER)
-CACHE_SECONDS = 2.0
-_cache: dict[str, tuple[float, Any]] = {}
-_cache_lock = threading.Lock()
+_cache: TtlCache[str, Any] = TtlCache("session_settings", ttl=2)  # cache_pool_seconds
 
 POOL_CONFIG = select(t.user_pool_session_config).where(
     t.user_pool_session_config.c.user_pool_id == bindparam("pool_id")
@@ -57,22 +53,8 @@ CLIENT_CONFIG = select(t.user_pool_client_session_config.c.sso_max_minutes).wher
 )
 
 
-def _cached(key: str, load: Callable[[], Any]) -> Any:
-    now = time.monotonic()
-    hit = _cache.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = load()
-    with _cache_lock:
-        if len(_cache) > 10000:
-            _cache.clear()
-        _cache[key] = (now + CACHE_SECONDS, value)
-    return value
-
-
 def forget() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def pool_sessions(conn: Connection, pool_id: str) -> PoolSessions:
@@ -80,7 +62,7 @@ def pool_sessions(conn: Connection, pool_id: str) -> PoolSessions:
         row = conn.execute(POOL_CONFIG, {"pool_id": pool_id}).first()
         return DISABLED if row is None else PoolSessions(row.tracking == "ENABLED", int(row.max_per_user))
 
-    found: PoolSessions = _cached("pool:" + pool_id, load)
+    found: PoolSessions = _cache.get_or_load("pool:" + pool_id, load)
     return found
 
 
@@ -93,7 +75,7 @@ def client_sso_minutes(conn: Connection, client_id: str) -> int:
         value = conn.execute(CLIENT_CONFIG, {"client_id": client_id}).scalar()
         return DEFAULT_SSO_MINUTES if value is None else int(value)
 
-    found: int = _cached("client:" + client_id, load)
+    found: int = _cache.get_or_load("client:" + client_id, load)
     return found
 
 
