@@ -1,6 +1,6 @@
 """Tags of IAM users and roles (IAM API Reference): TagUser, UntagUser, ListUserTags, TagRole,
 UntagRole, ListRoleTags. Tags become ``aws:PrincipalTag/<key>`` of the user's and the role's
-sessions (iam/authz.py). At most 50 tags an entity; keys are unique regardless of case: a request
+sessions (access/authz.py). At most 50 tags an entity; keys are unique regardless of case: a request
 naming a key twice is refused on every create and tag path (``check_unique``), a key tagged again
 in another case replaces the earlier one."""
 

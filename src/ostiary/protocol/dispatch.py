@@ -1,6 +1,11 @@
 """The front door for AWS protocols: which protocol → parse → authenticate → validate → authorize → call.
 
+    protocol (X-Amz-Target / Action=) → parse (json11 | query) → authenticate (sigv4, with the key
+    access.access_keys resolves) → validate (models) → authorize (access.authz.Authorizer →
+    access.policy) → call (registry) → serialize (json11 | query, errors from protocol.errors)
+
 One code path for every service; the protocol modules only translate between bytes and Python values.
+Access decisions live below this package, in ostiary.access (which imports nothing of protocol/).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     ARN, or for role chaining its role's ARN) suffices within the account; one naming the account
     needs the caller's own policies to allow sts:AssumeRole on the role; across accounts both must;
     an explicit deny anywhere wins. ExternalId and other context arrive as ``sts:*`` condition keys,
-    with the global keys of the caller (iam/authz.request_keys) and the role's tags as
+    with the global keys of the caller (access/authz.request_keys) and the role's tags as
     aws:ResourceTag; DurationSeconds within MaxSessionDuration.
     With SerialNumber and TokenCode (an IAM user's own MFA device) the request and the new session
     are MFA-authenticated (aws:MultiFactorAuthPresent "true"); a session made from an MFA session
@@ -74,7 +74,7 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     calling_mfa_time = _session_mfa_time(ctx) if caller.access_key_id.startswith("ASIA") else None
     if caller.kind is PrincipalKind.ASSUMED_ROLE:
         # a role session's transitive session tags pass on to the new session (that it answers to
-        # its role's ARN in trust policies is the engine's business: iam/authz.caller_policies)
+        # its role's ARN in trust policies is the engine's business: access/authz.caller_policies)
         with ctx.store.read() as conn:
             row = conn.execute(
                 select(
@@ -181,7 +181,7 @@ ROOT_SESSION_MAX = 3600
 def get_session_token(ctx: RequestContext, params: Params) -> Result:
     """GetSessionToken (STS API Reference): temporary credentials of the calling IAM user or root,
     from long-term keys only. They cannot call STS beyond AssumeRole and GetCallerIdentity, nor IAM
-    unless made with SerialNumber and TokenCode (the user's own MFA device; iam/authz.py)."""
+    unless made with SerialNumber and TokenCode (the user's own MFA device; access/authz.py)."""
     caller = ctx.principal
     assert caller is not None
     if caller.access_key_id.startswith("ASIA"):
