@@ -1,6 +1,7 @@
-"""IAM policy simulation and the account's authorization snapshot (IAM API Reference):
-SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysForPrincipalPolicy,
-GetContextKeysForCustomPolicy, GetAccountAuthorizationDetails.
+"""IAM policy simulation (IAM API Reference): SimulatePrincipalPolicy, SimulateCustomPolicy,
+GetContextKeysForPrincipalPolicy, GetContextKeysForCustomPolicy. Where each statement sits in a
+document's text and which context keys it references is ``policy_text.py``; the account's
+authorization snapshot (GetAccountAuthorizationDetails) is ``authorization_details.py``.
 
 Decisions come from the policy engine (access/policy), the same one that authorizes signed calls;
 this module gathers the policies and explains the decision:
@@ -27,139 +28,33 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Connection, select
 
 from ostiary.access import authz, aws_managed, policy
 from ostiary.access.policy_sources import attached_arns, default_document, groups_of
 from ostiary.access.principals import arn_account
-from ostiary.iam import attachments, inline, managed
-from ostiary.iam.entities import user_arn, user_type
+from ostiary.iam import inline
+from ostiary.iam.entities import user_arn
 from ostiary.iam.errors import InvalidInputException, NoSuchEntityException
 from ostiary.iam.groups import group_arn
 from ostiary.iam.paging import page
-from ostiary.iam.roles import role_arn, role_type
+from ostiary.iam.policy_text import (
+    context_keys,
+    dedup,
+    policy_variables,
+    position,
+    raw_statements,
+    statement_keys,
+    statement_spans,
+)
+from ostiary.iam.roles import role_arn
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
-from ostiary.store.db import utc
-
-# ------------------------------------------------------------------------------------------------
-# statement positions in a document's text
-
-
-def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in " \t\r\n":
-        i += 1
-    return i
-
-
-def statement_spans(text: str) -> list[tuple[int, int]] | None:
-    """(offset of '{', offset of '}') of each statement of a policy document's text, in order;
-    None when the text is not a JSON object with a Statement member."""
-    decoder = json.JSONDecoder()
-    try:
-        i = _skip_ws(text, 0)
-        if i >= len(text) or text[i] != "{":
-            return None
-        i = _skip_ws(text, i + 1)
-        found: list[tuple[int, int]] | None = None
-        while i < len(text) and text[i] != "}":
-            key, i = decoder.raw_decode(text, i)
-            i = _skip_ws(text, i)
-            if text[i] != ":":
-                return None
-            start = _skip_ws(text, i + 1)
-            _, end = decoder.raw_decode(text, start)
-            if key == "Statement":  # the last one wins, as in json.loads
-                found = _element_spans(text, start, end, decoder)
-            i = _skip_ws(text, end)
-            if i < len(text) and text[i] == ",":
-                i = _skip_ws(text, i + 1)
-        return found
-    except (ValueError, IndexError):
-        return None
-
-
-def _element_spans(text: str, start: int, end: int, decoder: json.JSONDecoder) -> list[tuple[int, int]]:
-    if text[start] == "{":
-        return [(start, end - 1)]
-    spans = []
-    i = _skip_ws(text, start + 1)
-    while i < end - 1:
-        _, stop = decoder.raw_decode(text, i)
-        spans.append((i, stop - 1))
-        i = _skip_ws(text, stop)
-        if text[i] == ",":
-            i = _skip_ws(text, i + 1)
-    return spans
-
-
-def _position(text: str, offset: int) -> dict[str, int]:
-    line_start = text.rfind("\n", 0, offset) + 1
-    return {"Line": text.count("\n", 0, offset) + 1, "Column": offset - line_start + 2}
-
-
-# ------------------------------------------------------------------------------------------------
-# context keys
-
-
-_VAR = re.compile(r"\$\{([^}]*)\}")
-
-
-def _variables(values: Any) -> Iterable[str]:
-    for v in values if isinstance(values, list) else [values]:
-        if isinstance(v, str):
-            for m in _VAR.finditer(v):
-                name = m.group(1).partition(",")[0].strip()
-                if name not in ("*", "?", "$", ""):
-                    yield name
-
-
-def _statement_keys(raw: Any) -> list[str]:
-    """Keys a raw statement references, in the order written: policy variables of Resource /
-    NotResource and condition values, and the condition keys."""
-    if not isinstance(raw, dict):
-        return []
-    out: list[str] = []
-    for name, value in raw.items():
-        if name in ("Resource", "NotResource"):
-            out += _variables(value)
-        elif name == "Condition" and isinstance(value, dict):
-            for block in value.values():
-                if isinstance(block, dict):
-                    for key, vals in block.items():
-                        out.append(str(key))
-                        out += _variables(vals)
-    return out
-
-
-def _raw_statements(text: str) -> list[Any]:
-    data = json.loads(text)
-    raw = data.get("Statement") if isinstance(data, dict) else None
-    return raw if isinstance(raw, list) else [raw]
-
-
-def _dedup(keys: Iterable[str]) -> list[str]:
-    """Condition key names compare case-insensitively; the first spelling is kept."""
-    seen: set[str] = set()
-    out = []
-    for k in keys:
-        if k.lower() not in seen:
-            seen.add(k.lower())
-            out.append(k)
-    return out
-
-
-def context_keys(documents: Iterable[str]) -> list[str]:
-    return _dedup(k for doc in documents for raw in _raw_statements(doc) for k in _statement_keys(raw))
-
 
 # ------------------------------------------------------------------------------------------------
 # policy sources
@@ -182,7 +77,7 @@ class Source:
         spans = statement_spans(text)
         if spans is not None and len(spans) != len(parsed.statements):
             spans = None
-        return cls(policy_id, policy_type, text, parsed, spans, _raw_statements(text))
+        return cls(policy_id, policy_type, text, parsed, spans, raw_statements(text))
 
     def statement(self, index: int) -> dict[str, Any]:
         out: dict[str, Any] = {"SourcePolicyId": self.policy_id}
@@ -190,8 +85,8 @@ class Source:
             out["SourcePolicyType"] = self.policy_type
         if self.spans is not None:
             start, end = self.spans[index]
-            out["StartPosition"] = _position(self.text, start)
-            out["EndPosition"] = _position(self.text, end)
+            out["StartPosition"] = position(self.text, start)
+            out["EndPosition"] = position(self.text, end)
         return out
 
 
@@ -329,7 +224,7 @@ def _could_match_resource(stmt: policy.Statement, ctx: policy.RequestContext, va
 
     def any_match(patterns: tuple[str, ...]) -> bool:
         for p in patterns:
-            if variables and "${" in p and any(ctx.key(v) is None for v in _variables(p)):
+            if variables and "${" in p and any(ctx.key(v) is None for v in policy_variables(p)):
                 return True
             if policy.resource_matches((p,), ctx.resource, ctx, variables):
                 return True
@@ -379,7 +274,7 @@ def _evaluate_one(
                 if stmt.not_actions is not None and policy.action_matches(stmt.not_actions, ctx.action):
                     continue
                 if _could_match_resource(stmt, ctx, variables):
-                    missing += [k for k in _statement_keys(src.raw[i]) if ctx.key(k) is None]
+                    missing += [k for k in statement_keys(src.raw[i]) if ctx.key(k) is None]
                 if not policy.statement_applies(stmt, ctx, variables, is_resource):
                     continue
                 if stmt.effect is policy.Effect.DENY:
@@ -392,7 +287,7 @@ def _evaluate_one(
     if boundary is not None:
         outcomes = [policy.evaluate_policy(s.parsed, ctx) for s in boundary]
         boundary_allows = policy.Outcome.ALLOW in outcomes and policy.Outcome.EXPLICIT_DENY not in outcomes
-    return _Outcome(name, matched, _dedup(missing), boundary_allows)
+    return _Outcome(name, matched, dedup(missing), boundary_allows)
 
 
 def _owner_account(value: str | None) -> str:
@@ -444,7 +339,7 @@ def _result(action: str, per_resource: list[tuple[str, _Outcome]], with_boundary
         "EvalActionName": action,
         "EvalDecision": worst.decision,
         "MatchedStatements": matched,
-        "MissingContextValues": _dedup(k for _, o in per_resource for k in o.missing),
+        "MissingContextValues": dedup(k for _, o in per_resource for k in o.missing),
     }
     if [arn for arn, _ in per_resource] == ["*"]:
         out["EvalResourceName"] = "*"
@@ -523,193 +418,3 @@ def get_context_keys_for_principal_policy(ctx: RequestContext, params: Params) -
 def get_context_keys_for_custom_policy(ctx: RequestContext, params: Params) -> Result:
     sources = _inputs(params, "PolicyInputList")
     return {"ContextKeyNames": context_keys(s.text for s in sources)}
-
-
-# ------------------------------------------------------------------------------------------------
-# GetAccountAuthorizationDetails
-
-
-def _policy_list(conn: Connection, account: str, kind: str, key: str) -> list[dict[str, str]]:
-    out = []
-    for name in inline.names(conn, account, kind, key):
-        document = inline.get(conn, account, kind, key, name)
-        if document is not None:
-            out.append({"PolicyName": name, "PolicyDocument": quote(document, safe="")})
-    return out
-
-
-def _attached(conn: Connection, account: str, kind: str, key: str) -> list[dict[str, str]]:
-    out = []
-    for arn in attached_arns(conn, account, kind, key):
-        name, _ = attachments.attached_name(conn, arn, account)
-        out.append({"PolicyName": name, "PolicyArn": arn})
-    return out
-
-
-def _users(conn: Connection, account: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(t.iam_users).where(t.iam_users.c.account_id == account).order_by(t.iam_users.c.name_key)
-    ).all()
-    out = []
-    for row in rows:
-        base = user_type(row)
-        group_names = []
-        for key in sorted(groups_of(conn, account, row.name_key)):
-            g = conn.execute(
-                select(t.iam_groups.c.name).where(t.iam_groups.c.account_id == account, t.iam_groups.c.name_key == key)
-            ).first()
-            if g is not None:
-                group_names.append(g.name)
-        detail: dict[str, Any] = {
-            "Path": base["Path"],
-            "UserName": base["UserName"],
-            "UserId": base["UserId"],
-            "Arn": base["Arn"],
-            "CreateDate": base["CreateDate"],
-            "UserPolicyList": _policy_list(conn, account, "user", row.name_key),
-            "GroupList": group_names,
-            "AttachedManagedPolicies": _attached(conn, account, "user", row.name_key),
-        }
-        for extra in ("PermissionsBoundary", "Tags"):
-            if extra in base:
-                detail[extra] = base[extra]
-        out.append(detail)
-    return out
-
-
-def _groups(conn: Connection, account: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(t.iam_groups).where(t.iam_groups.c.account_id == account).order_by(t.iam_groups.c.name_key)
-    ).all()
-    return [
-        {
-            "Path": row.path,
-            "GroupName": row.name,
-            "GroupId": row.group_id,
-            "Arn": group_arn(account, row.path, row.name),
-            "CreateDate": utc(row.created_at),
-            "GroupPolicyList": _policy_list(conn, account, "group", row.name_key),
-            "AttachedManagedPolicies": _attached(conn, account, "group", row.name_key),
-        }
-        for row in rows
-    ]
-
-
-def _instance_profiles(conn: Connection, account: str, role_row: Any) -> list[dict[str, Any]]:
-    p = t.iam_instance_profiles.c
-    rows = conn.execute(
-        select(t.iam_instance_profiles)
-        .where(p.account_id == account, p.role_key == role_row.name_key)
-        .order_by(p.name_key)
-    ).all()
-    out = []
-    for row in rows:
-        profile: dict[str, Any] = {
-            "Path": row.path,
-            "InstanceProfileName": row.name,
-            "InstanceProfileId": row.profile_id,
-            "Arn": f"arn:aws:iam::{account}:instance-profile{row.path}{row.name}",
-            "CreateDate": utc(row.created_at),
-            "Roles": [role_type(role_row, with_extras=False)],
-        }
-        if row.tags:
-            profile["Tags"] = row.tags
-        out.append(profile)
-    return out
-
-
-def _roles(conn: Connection, account: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(t.iam_roles).where(t.iam_roles.c.account_id == account).order_by(t.iam_roles.c.name_key)
-    ).all()
-    out = []
-    for row in rows:
-        base = role_type(row)
-        detail: dict[str, Any] = {
-            "Path": base["Path"],
-            "RoleName": base["RoleName"],
-            "RoleId": base["RoleId"],
-            "Arn": base["Arn"],
-            "CreateDate": base["CreateDate"],
-            "AssumeRolePolicyDocument": base["AssumeRolePolicyDocument"],
-            "InstanceProfileList": _instance_profiles(conn, account, row),
-            "RolePolicyList": _policy_list(conn, account, "role", row.name_key),
-            "AttachedManagedPolicies": _attached(conn, account, "role", row.name_key),
-        }
-        for extra in ("PermissionsBoundary", "Tags"):
-            if extra in base:
-                detail[extra] = base[extra]
-        out.append(detail)
-    return out
-
-
-def _managed_detail(conn: Connection, arn: str, account: str) -> dict[str, Any]:
-    detail = managed.policy_type(conn, arn, account, with_tags=False)
-    aws = aws_managed.BY_ARN.get(arn)
-    if aws is not None:
-        versions = [aws.version_type(document=True)]
-    else:
-        v = t.iam_policy_versions.c
-        rows = conn.execute(select(t.iam_policy_versions).where(v.arn == arn)).all()
-        versions = [
-            {
-                "Document": quote(r.document, safe=""),
-                "VersionId": r.version_id,
-                "IsDefaultVersion": r.version_id == detail["DefaultVersionId"],
-                "CreateDate": utc(r.created_at),
-            }
-            for r in sorted(rows, key=lambda r: -int(str(r.version_id)[1:]))
-        ]
-    detail["PolicyVersionList"] = versions
-    return detail
-
-
-def _policies(conn: Connection, account: str, local: bool, aws: bool) -> list[dict[str, Any]]:
-    out = []
-    if local:
-        rows = conn.execute(
-            select(t.iam_policies.c.arn).where(t.iam_policies.c.account_id == account).order_by(t.iam_policies.c.name)
-        ).all()
-        out += [_managed_detail(conn, r.arn, account) for r in rows]
-    if aws:  # the AWS managed policies this account uses (attached, or a permissions boundary)
-        a = t.iam_attachments.c
-        used = set(conn.execute(select(a.policy_arn).where(a.account_id == account)).scalars())
-        for table in (t.iam_users, t.iam_roles):
-            used |= set(
-                conn.execute(
-                    select(table.c.permissions_boundary).where(
-                        table.c.account_id == account, table.c.permissions_boundary.is_not(None)
-                    )
-                ).scalars()
-            )
-        for p in aws_managed.all_policies():
-            if p.arn in used:
-                out.append(_managed_detail(conn, p.arn, account))
-    return out
-
-
-_LISTS = (
-    ("User", "UserDetailList"),
-    ("Group", "GroupDetailList"),
-    ("Role", "RoleDetailList"),
-    ("Policy", "Policies"),
-)
-
-
-@operation("iam", "GetAccountAuthorizationDetails", resource=lambda ctx, params: "*")
-def get_account_authorization_details(ctx: RequestContext, params: Params) -> Result:
-    wanted = set(params.get("Filter") or ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"])
-    items: list[tuple[str, dict[str, Any]]] = []
-    with ctx.store.read() as conn:
-        if "User" in wanted:
-            items += [("User", u) for u in _users(conn, ctx.account_id)]
-        if "Group" in wanted:
-            items += [("Group", g) for g in _groups(conn, ctx.account_id)]
-        if "Role" in wanted:
-            items += [("Role", r) for r in _roles(conn, ctx.account_id)]
-        local, aws = "LocalManagedPolicy" in wanted, "AWSManagedPolicy" in wanted
-        if local or aws:
-            items += [("Policy", p) for p in _policies(conn, ctx.account_id, local, aws)]
-    chunk, extra = page(items, params)
-    out: dict[str, Any] = {name: [item for kind, item in chunk if kind == k] for k, name in _LISTS}
-    return {**out, **extra}

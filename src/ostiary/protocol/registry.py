@@ -54,6 +54,7 @@ HANDLER_MODULES = (
     "ostiary.iam.account_settings",
     "ostiary.iam.login_profiles",
     "ostiary.iam.simulate",
+    "ostiary.iam.authorization_details",
     "ostiary.iam.certificates",
     "ostiary.iam.service_credentials",
     "ostiary.iam.credential_report",
