@@ -113,7 +113,7 @@ def trust_outcome(role: Row[Any], request: policy.RequestContext) -> policy.Outc
 def trust_evaluation(role: Row[Any], request: policy.RequestContext, caller: CallerPolicies) -> policy.Evaluation:
     """The decision on assuming ``role`` (or tagging its session) by a signed caller: the policy
     engine with the trust policy as the resource policy that must allow, and the caller's identity
-    policies, permissions boundary and session policies (iam/policy.evaluate_full)."""
+    policies, permissions boundary and session policies (access/policy.evaluate_full)."""
     trust = policy.parse(role.trust_policy, resource_policy=True)
     return policy.evaluate_full(
         request,
