@@ -34,6 +34,7 @@ from sqlalchemy.exc import NoResultFound
 
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.registry import Params, Result, operation
+from ostiary.store import statistics
 from ostiary.store import tables as t
 from ostiary.store.db import utc
 from ostiary.userpools import import_batch, paging
@@ -299,6 +300,9 @@ def run_job(runtime: Runtime, pool_id: str, job_id: str) -> None:
                 .where(t.user_import_jobs.c.job_id == job_id, t.user_import_jobs.c.status == "Pending")
                 .values(status="InProgress")
             )
+            # the file leaves the job's row as it is read: each chunk updates the row's counts, and SQLite
+            # rewrites a row whole, file included (up to 100 MB a chunk)
+            conn.execute(update(t.user_import_jobs).where(t.user_import_jobs.c.job_id == job_id).values(csv=None))
             pool = pool_by_id(conn, pool_id)
         if pool is None:
             return
@@ -330,6 +334,8 @@ def run_job(runtime: Runtime, pool_id: str, job_id: str) -> None:
         else:
             importer.commit(runtime.store, rows, problems, keep_going)
         counts = importer.counts.as_columns()
+        with runtime.store.engine.begin() as conn:  # the planner's estimates of the users table (issue 13)
+            statistics.after_bulk_load(conn, counts["imported"])
         if _status(runtime, job_id) == "Stopping":
             _finish(runtime, job_id, "Stopped", counts, "The import was stopped.")
             return
