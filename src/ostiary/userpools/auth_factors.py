@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ostiary.userpools import passkeys
-from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.directory import PoolView, User, UserStatus
 
 
 def first_factors(pool: PoolView) -> list[str]:
@@ -30,7 +30,7 @@ def available_challenges(pool: PoolView, user: User | None, has_passkeys: bool =
     out: list[str] = []
     if "PASSWORD" in allowed and (user is None or user.password_hash):
         out += ["PASSWORD", "PASSWORD_SRP"]
-    usable = user is None or user.status == "CONFIRMED"
+    usable = user is None or user.status == UserStatus.CONFIRMED
     passkey_mfa = passkeys.config(pool).get("FactorConfiguration") == "MULTI_FACTOR_WITH_USER_VERIFICATION"
     if "WEB_AUTHN" in allowed and usable and (user is None or has_passkeys) and (_otp_allowed(pool) or passkey_mfa):
         out.append("WEB_AUTHN")

@@ -10,6 +10,7 @@ are alias attributes, and by ``sub``.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,17 @@ class PoolView:
     @property
     def schema(self) -> dict[str, dict[str, Any]]:
         return {a["Name"]: a for a in self.config.get("SchemaAttributes") or []}
+
+
+class UserStatus(enum.StrEnum):
+    """The UserStatus values Ostiary sets (botocore's UserStatusType; ARCHIVED, COMPROMISED and UNKNOWN
+    are never set). ``User.status`` holds the stored string, which compares equal to these."""
+
+    UNCONFIRMED = "UNCONFIRMED"
+    CONFIRMED = "CONFIRMED"
+    EXTERNAL_PROVIDER = "EXTERNAL_PROVIDER"
+    RESET_REQUIRED = "RESET_REQUIRED"
+    FORCE_CHANGE_PASSWORD = "FORCE_CHANGE_PASSWORD"
 
 
 @dataclass
@@ -241,7 +253,7 @@ def find(conn: Connection, pool: PoolView, name: str, *, by_alias: bool = True) 
             return u
     for u in users:
         # a federated user's email or phone is never a sign-in alias
-        if u.status != "EXTERNAL_PROVIDER" and _alias_matches(pool, u, name):
+        if u.status != UserStatus.EXTERNAL_PROVIDER and _alias_matches(pool, u, name):
             return u
     return None
 
@@ -272,7 +284,7 @@ def alias_owner(conn: Connection, pool: PoolView, attribute: str, value: str, ex
         query = query.where(c.id != exclude)
     for row in conn.execute(query).all():
         u = _user(row)
-        if u.status == "EXTERNAL_PROVIDER":
+        if u.status == UserStatus.EXTERNAL_PROVIDER:
             continue
         if attribute in pool.username_attributes or attribute == "preferred_username":
             return u

@@ -22,7 +22,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.userpools import directory, tokens, triggers
-from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.directory import PoolView, User, UserStatus
 from ostiary.userpools.errors import (
     InvalidLambdaResponseException,
     InvalidParameterException,
@@ -34,7 +34,7 @@ from ostiary.userpools.errors import (
 from ostiary.userpools.identity_providers import IdentityProvider, provider_names
 from ostiary.userpools.lookup import ClientView, forget_views, pool_for_caller
 
-EXTERNAL_PROVIDER = "EXTERNAL_PROVIDER"
+EXTERNAL_PROVIDER = UserStatus.EXTERNAL_PROVIDER
 COGNITO_SUBJECT = "Cognito_Subject"
 MAX_LINKED = 5  # "The maximum number of federated identities linked to a user is five."
 # the attribute a provider's user id is read from when the mapping does not name one

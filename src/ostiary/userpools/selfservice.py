@@ -20,7 +20,7 @@ from ostiary.protocol.registry import Params, Result, operation
 from ostiary.userpools import attributes as attrs
 from ostiary.userpools import code_limits, directory, existence, lockout, messages, tokens, triggers
 from ostiary.userpools.auth_factors import auth_factors
-from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.directory import PoolView, User, UserStatus
 from ostiary.userpools.errors import (
     CodeMismatchException,
     InvalidParameterException,
@@ -104,7 +104,7 @@ def sign_up(ctx: RequestContext, params: Params) -> Result:
         if directory.find(conn, pool, params["Username"], by_alias=False) is not None:
             raise UsernameExistsException("User already exists")
         claim_aliases(conn, pool, values, None, False, now)
-        status = "CONFIRMED" if confirmed else "UNCONFIRMED"
+        status = UserStatus.CONFIRMED if confirmed else UserStatus.UNCONFIRMED
         user = directory.insert_user(conn, pool, username=username, status=status, attributes=values, now=now)
         directory.set_fields(conn, user, now, **material)
         out: dict[str, Any] = {"UserConfirmed": confirmed, "UserSub": user.id}
@@ -149,7 +149,7 @@ def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
         if user is None:  # an unknown name: a wrong code, counted as a real user's is
             refused = code_limits.refuse_hidden(conn, limits, pool, None, params["Username"], "SignUp", now)
             check = messages.CodeCheck(False, code_limits.exceeded() if refused else CodeMismatchException(MISMATCH))
-        elif user.status != "UNCONFIRMED":
+        elif user.status != UserStatus.UNCONFIRMED:
             raise NotAuthorizedException(f"User cannot be confirmed. Current status is {user.status}")
         else:
             check = messages.check_code(conn, user, "SignUp", params["ConfirmationCode"], now, limits=limits)
@@ -160,7 +160,7 @@ def confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
                 values[f"{delivery.attribute}_verified"] = "true"
             claim_aliases(conn, pool, values, user.id, bool(params.get("ForceAliasCreation")), now)
             directory.save_attributes(conn, user, values, now)
-            directory.set_fields(conn, user, now, status="CONFIRMED")
+            directory.set_fields(conn, user, now, status=UserStatus.CONFIRMED)
             triggers.run(  # inside the transaction: a failing trigger leaves the user unconfirmed
                 ctx.settings,
                 pool,
@@ -203,7 +203,7 @@ def resend_confirmation_code(ctx: RequestContext, params: Params) -> Result:
             # limited as a real code is (code_limits), so that the limit tells no one who exists
             code_limits.issue_hidden(conn, _limits(ctx), pool, user, params["Username"], "SignUp", now)
             return {"CodeDeliveryDetails": existence.delivery(ctx.box, pool, params["Username"], attribute)}
-        if user.status != "UNCONFIRMED":
+        if user.status != UserStatus.UNCONFIRMED:
             raise InvalidParameterException("User is already confirmed.")
         delivery = messages.choose_delivery(pool, user.attributes)
         if delivery is None:
@@ -291,7 +291,9 @@ def _migrate_for_reset(
     username = resolve_new_username(pool, params["Username"], values)
     with ctx.store.tx() as conn:
         if directory.find(conn, pool, params["Username"]) is None:
-            directory.insert_user(conn, pool, username=username, status="RESET_REQUIRED", attributes=values, now=now)
+            directory.insert_user(
+                conn, pool, username=username, status=UserStatus.RESET_REQUIRED, attributes=values, now=now
+            )
 
 
 @operation("cognito-idp", "ConfirmForgotPassword", offload=True)
@@ -318,7 +320,9 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
         check = messages.check_code(conn, user, "ForgotPassword", params["ConfirmationCode"], now, limits=_limits(ctx))
         if check.ok:
             status = (
-                "CONFIRMED" if user.status in ("RESET_REQUIRED", "FORCE_CHANGE_PASSWORD", "CONFIRMED") else user.status
+                UserStatus.CONFIRMED
+                if user.status in (UserStatus.RESET_REQUIRED, UserStatus.FORCE_CHANGE_PASSWORD, UserStatus.CONFIRMED)
+                else user.status
             )
             directory.set_fields(conn, user, now, status=status, **material)
             lockout.succeeded(ctx, conn, pool, user)

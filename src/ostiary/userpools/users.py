@@ -20,7 +20,7 @@ from ostiary.userpools import attributes as attrs
 from ostiary.userpools import code_limits, directory, messages, srp, tokens, triggers
 from ostiary.userpools import passwords as policy
 from ostiary.userpools.auth_factors import auth_factors
-from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.directory import PoolView, User, UserStatus
 from ostiary.userpools.errors import (
     AliasExistsException,
     InvalidParameterException,
@@ -31,8 +31,6 @@ from ostiary.userpools.errors import (
     UserNotFoundException,
 )
 from ostiary.userpools.lookup import pool_for_caller
-
-_UNCONFIRMED_OK = ("UNCONFIRMED",)
 
 
 def user_type(user: User, only: set[str] | None = None, key: str = "Attributes") -> dict[str, Any]:
@@ -155,7 +153,7 @@ def admin_create_user(ctx: RequestContext, params: Params) -> Result:
     if action == "RESEND":
         with ctx.store.read() as conn:
             existing = require_user(conn, pool, params["Username"])
-        if existing.status != "FORCE_CHANGE_PASSWORD":
+        if existing.status != UserStatus.FORCE_CHANGE_PASSWORD:
             raise UnsupportedUserStateException(f"Resend not possible. User status is {existing.status}.")
         material = password_material(ctx, pool, existing.username, temp, generated=generated)
         with ctx.store.tx() as conn:
@@ -192,7 +190,7 @@ def admin_create_user(ctx: RequestContext, params: Params) -> Result:
             raise UsernameExistsException("User account already exists")
         claim_aliases(conn, pool, values, None, bool(params.get("ForceAliasCreation")), now)
         user = directory.insert_user(
-            conn, pool, username=username, status="FORCE_CHANGE_PASSWORD", attributes=values, now=now
+            conn, pool, username=username, status=UserStatus.FORCE_CHANGE_PASSWORD, attributes=values, now=now
         )
         directory.set_fields(conn, user, now, **material)
         if action != "SUPPRESS":
@@ -256,9 +254,9 @@ def admin_confirm_sign_up(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         user = require_user(conn, pool, params["Username"])
-        if user.status != "UNCONFIRMED":
+        if user.status != UserStatus.UNCONFIRMED:
             raise NotAuthorizedException(f"User cannot be confirmed. Current status is {user.status}")
-        directory.set_fields(conn, user, ctx.now, status="CONFIRMED")
+        directory.set_fields(conn, user, ctx.now, status=UserStatus.CONFIRMED)
         triggers.run(  # inside the transaction: a failing trigger leaves the user unconfirmed
             ctx.settings,
             pool,
@@ -371,12 +369,12 @@ def admin_reset_user_password(ctx: RequestContext, params: Params) -> Result:
         if not user.enabled:
             raise NotAuthorizedException("User is disabled.")
         delivery = messages.recovery_delivery(pool, user)
-        if delivery is None and user.status != "UNCONFIRMED":
+        if delivery is None and user.status != UserStatus.UNCONFIRMED:
             raise InvalidParameterException(
                 "Cannot reset password for the user as there is no registered/verified email or phone_number"
             )
-        if user.status != "UNCONFIRMED":
-            directory.set_fields(conn, user, ctx.now, status="RESET_REQUIRED")
+        if user.status != UserStatus.UNCONFIRMED:
+            directory.set_fields(conn, user, ctx.now, status=UserStatus.RESET_REQUIRED)
         tokens.revoke_user(conn, user.id, ctx.now)
         if delivery is not None:
             code = messages.issue_code(
@@ -402,8 +400,8 @@ def admin_set_user_password(ctx: RequestContext, params: Params) -> Result:
     permanent = bool(params.get("Permanent"))
     with ctx.store.tx() as conn:
         user = require_user(conn, pool, params["Username"])
-        status = "CONFIRMED" if permanent else "FORCE_CHANGE_PASSWORD"
-        if user.status == "EXTERNAL_PROVIDER":
+        status = UserStatus.CONFIRMED if permanent else UserStatus.FORCE_CHANGE_PASSWORD
+        if user.status == UserStatus.EXTERNAL_PROVIDER:
             raise InvalidParameterException("Cannot set a password for a federated user.")
         directory.set_fields(conn, user, ctx.now, status=status, **material)
         if permanent:

@@ -21,7 +21,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.userpools import attributes as attrs
 from ostiary.userpools import devices, directory, lockout, srp, threat_protection, tokens, triggers
 from ostiary.userpools import passwords as policy
-from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.directory import PoolView, User, UserStatus
 from ostiary.userpools.errors import (
     InvalidLambdaResponseException,
     InvalidParameterException,
@@ -49,11 +49,11 @@ def gate(pool: PoolView, user: User, now: dt.datetime) -> None:
     """Status checks made once the password is known to be right."""
     if not user.enabled:
         raise NotAuthorizedException("User is disabled.")
-    if user.status == "UNCONFIRMED":
+    if user.status == UserStatus.UNCONFIRMED:
         raise UserNotConfirmedException("User is not confirmed.")
-    if user.status == "RESET_REQUIRED":
+    if user.status == UserStatus.RESET_REQUIRED:
         raise PasswordResetRequiredException("Password reset required for the user")
-    if user.status == "FORCE_CHANGE_PASSWORD":
+    if user.status == UserStatus.FORCE_CHANGE_PASSWORD:
         days = int((pool.config.get("AdminCreateUserConfig") or {}).get("UnusedAccountValidityDays") or 7)
         days = int(pool.password_policy.get("TemporaryPasswordValidityDays") or days)
         issued = user.password_updated_at or user.created_at
@@ -105,7 +105,7 @@ def success(
 def after_password(s: SignIn, conn: Connection, user: User, device_key: str | None = None) -> dict[str, Any]:
     pool, client, now = s.pool, s.client, s.now
     gate(pool, user, now)
-    if user.status == "FORCE_CHANGE_PASSWORD":
+    if user.status == UserStatus.FORCE_CHANGE_PASSWORD:
         lockout.succeeded(s.ctx, conn, pool, user)
         visible = {k: v for k, v in user.attributes.items() if not k.startswith("dev:")}
         visible.pop("email_verified", None)
@@ -246,8 +246,8 @@ def _migrate(s: SignIn, username: str, password: str, auth: dict[str, str]) -> U
     values.pop("sub", None)
     values.pop("cognito:user_status", None)
     attrs.check_values(pool, values, admin=True, creating=True)
-    status = str(response.get("finalUserStatus") or "CONFIRMED")
-    if status not in ("CONFIRMED", "RESET_REQUIRED"):
+    status = str(response.get("finalUserStatus") or UserStatus.CONFIRMED)
+    if status not in (UserStatus.CONFIRMED, UserStatus.RESET_REQUIRED):
         raise InvalidLambdaResponseException("finalUserStatus must be CONFIRMED or RESET_REQUIRED")
     new_name = resolve_new_username(pool, username, values)
     material = password_material(ctx, pool, new_name, password)
@@ -256,7 +256,7 @@ def _migrate(s: SignIn, username: str, password: str, auth: dict[str, str]) -> U
             return None  # created meanwhile by another request: sign in normally
         user = directory.insert_user(conn, pool, username=new_name, status=status, attributes=values, now=now)
         directory.set_fields(conn, user, now, **material)
-    if status == "RESET_REQUIRED":
+    if status == UserStatus.RESET_REQUIRED:
         raise PasswordResetRequiredException("Password reset required for the user")
     return user
 
@@ -303,7 +303,7 @@ def answer_new_password(s: SignIn, session_id: str, answers: dict[str, str], *, 
             srp_salt=salt,
             srp_verifier=srp.seal_verifier(ctx.box, pool.id, verifier),
             password_updated_at=now,
-            status="CONFIRMED",
+            status=UserStatus.CONFIRMED,
         )
         if updates:
             directory.save_attributes(conn, user, attributes, now)
