@@ -34,6 +34,7 @@ from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import Dispatcher, HttpRequest, HttpResponse
 from ostiary.protocol.errors import RequestEntityTooLarge
 from ostiary.protocol.registry import load_handlers
+from ostiary.store import statistics
 from ostiary.store.db import Store, reset_data
 from ostiary.userpools import triggers, user_import
 from ostiary.userpools.messages import outbox_rows
@@ -48,6 +49,8 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     store = Store(settings.effective_database_url)
     if migrate:
         store.migrate()
+    with store.engine.begin() as conn:
+        statistics.refresh_if_stale(conn)  # planner statistics (SQLite has no autovacuum to keep them)
     box = SecretBox(load_or_create_kek(settings.kek, settings.data_dir))
     hasher = PasswordHasher(
         settings.argon2_time_cost,

@@ -190,7 +190,7 @@ _LISTS = (
 )
 
 
-@operation("iam", "GetAccountAuthorizationDetails", resource=lambda ctx, params: "*")
+@operation("iam", "GetAccountAuthorizationDetails", resource=lambda ctx, params: "*", offload=True)
 def get_account_authorization_details(ctx: RequestContext, params: Params) -> Result:
     wanted = set(params.get("Filter") or ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"])
     items: list[tuple[str, dict[str, Any]]] = []

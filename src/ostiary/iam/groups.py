@@ -104,7 +104,7 @@ def get_group_op(ctx: RequestContext, params: Params) -> Result:
     return {"Group": _group_type(group), "Users": chunk, **extra}
 
 
-@operation("iam", "ListGroups", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:group/*")
+@operation("iam", "ListGroups", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:group/*", offload=True)
 def list_groups(ctx: RequestContext, params: Params) -> Result:
     prefix = params.get("PathPrefix") or "/"
     with ctx.store.read() as conn:

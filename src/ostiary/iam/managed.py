@@ -199,7 +199,7 @@ def get_policy(ctx: RequestContext, params: Params) -> Result:
         return {"Policy": policy_type(conn, params["PolicyArn"], ctx.account_id)}
 
 
-@operation("iam", "ListPolicies", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:policy/*")
+@operation("iam", "ListPolicies", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:policy/*", offload=True)
 def list_policies(ctx: RequestContext, params: Params) -> Result:
     scope = params.get("Scope") or "All"
     prefix = params.get("PathPrefix") or "/"
@@ -530,7 +530,7 @@ def list_attached_role_policies(ctx: RequestContext, params: Params) -> Result:
     return _list_attached(ctx, "role", params)
 
 
-@operation("iam", "ListEntitiesForPolicy", resource=_arn_resource)
+@operation("iam", "ListEntitiesForPolicy", resource=_arn_resource, offload=True)
 def list_entities_for_policy(ctx: RequestContext, params: Params) -> Result:
     arn = params["PolicyArn"]
     entity_filter = params.get("EntityFilter")

@@ -153,7 +153,7 @@ def get_role_op(ctx: RequestContext, params: Params) -> Result:
     return {"Role": out}
 
 
-@operation("iam", "ListRoles", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:role/*")
+@operation("iam", "ListRoles", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:role/*", offload=True)
 def list_roles(ctx: RequestContext, params: Params) -> Result:
     prefix = params.get("PathPrefix") or "/"
     with ctx.store.read() as conn:

@@ -95,7 +95,7 @@ def get_user(ctx: RequestContext, params: Params) -> Result:
         return {"User": user_type(get_user_row(conn, ctx.account_id, name))}
 
 
-@operation("iam", "ListUsers", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:user/*")
+@operation("iam", "ListUsers", resource=lambda ctx, params: f"arn:aws:iam::{ctx.account_id}:user/*", offload=True)
 def list_users(ctx: RequestContext, params: Params) -> Result:
     prefix = params.get("PathPrefix") or "/"
     with ctx.store.read() as conn:

@@ -291,7 +291,7 @@ def describe_identity(ctx: RequestContext, params: Params) -> Result:
     return describe(identity)
 
 
-@operation("cognito-identity", "ListIdentities")
+@operation("cognito-identity", "ListIdentities", offload=True)
 def list_identities(ctx: RequestContext, params: Params) -> Result:
     limit = int(params["MaxResults"])
     after = paging.decode(params.get("NextToken"))

@@ -128,7 +128,7 @@ def list_groups(ctx: RequestContext, params: Params) -> Result:
         return _groups_page(conn, select(t.groups).where(t.groups.c.user_pool_id == pool.id), limit, after)
 
 
-@operation("cognito-idp", "ListUsersInGroup")
+@operation("cognito-idp", "ListUsersInGroup", offload=True)
 def list_users_in_group(ctx: RequestContext, params: Params) -> Result:
     limit = int(params.get("Limit") or _MAX)
     after = paging.decode(params.get("NextToken"))
@@ -191,7 +191,7 @@ def admin_remove_user_from_group(ctx: RequestContext, params: Params) -> Result:
     return None
 
 
-@operation("cognito-idp", "AdminListGroupsForUser")
+@operation("cognito-idp", "AdminListGroupsForUser", offload=True)
 def admin_list_groups_for_user(ctx: RequestContext, params: Params) -> Result:
     limit = int(params.get("Limit") or _MAX)
     after = paging.decode(params.get("NextToken"))

@@ -20,7 +20,7 @@ pages never make a listing return a user twice or skip one that existed througho
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Connection, and_, false, select, true, tuple_
@@ -59,10 +59,13 @@ _KEY_COLUMNS = {name: _c[f"search_{name}"] for name in ("username", "sub", *t.SE
 @dataclass(frozen=True)
 class Run:
     """One stretch of an index a listing reads: an equality on the key (``value``, read in ``id`` order)
-    or a range of it (``value`` None, read in ``(key, id)`` order)."""
+    or a range of it (``value`` None, read in ``(key, id)`` order) from ``lower`` (None: the start) up
+    to what ``upper`` allows."""
 
     cond: ColumnElement[bool]
     value: Any = None
+    lower: str | None = None
+    upper: ColumnElement[bool] = field(default_factory=true)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,13 @@ class Scan:
 
     key: Any
     runs: tuple[Run, ...]
+
+    @property
+    def index(self) -> str:
+        """The index that serves this listing (named on SQLite, whose planner may otherwise prefer the
+        pool's creation-order index and check every user: statistics only hint at the rows)."""
+        name = self.key.name
+        return f"ix_users_{name}" if name.startswith("search_") else f"ix_users_pool_{name.removesuffix('_at')}"
 
     def rank(self, value: Any) -> Any:
         """Where a key value sorts among the runs (statuses sort in STATUSES' order, not by collation)."""
@@ -90,13 +100,20 @@ def _successor(prefix: str) -> str | None:
     return None
 
 
+def _equal(key: Any, value: Any) -> ColumnElement[bool]:
+    """``key = value`` written as the range ``value <= key <= value``: the same rows, but PostgreSQL cannot
+    then reduce ``ORDER BY key, id`` to ``ORDER BY id`` and read the whole primary key in id order
+    instead of the key's index."""
+    return and_(key.op(">=")(value), key.op("<=")(value))  # op(): SQLAlchemy refuses >= on a bool
+
+
 def scan_for(flt: filters.UserFilter | None) -> Scan:
     if flt is None:
         return Scan(_c.created_at, (Run(true()),))
     if flt.attribute == "cognito:user_status":
-        return Scan(_c.status, tuple(Run(_c.status == s, s) for s in STATUSES if flt.matches(s)))
+        return Scan(_c.status, tuple(Run(_equal(_c.status, s), s) for s in STATUSES if flt.matches(s)))
     if flt.attribute == "status":
-        runs = [Run(_c.enabled == e, e) for e in (False, True) if flt.matches("Enabled" if e else "Disabled")]
+        runs = [Run(_equal(_c.enabled, e), e) for e in (False, True) if flt.matches("Enabled" if e else "Disabled")]
         return Scan(_c.enabled, tuple(runs))
     key = _KEY_COLUMNS[flt.attribute]
     value = flt.value.lower() if flt.attribute == "username" else flt.value
@@ -105,9 +122,10 @@ def scan_for(flt: filters.UserFilter | None) -> Scan:
     cut = t.SEARCH_KEY_LEN if flt.attribute != "sub" else 36
     if not flt.prefix or len(value) >= cut:
         # a cut key equals the cut value for every match; the Python check sees the rest
-        return Scan(key, (Run(key == value[:cut], value[:cut]),))
-    upper = _successor(value)
-    return Scan(key, (Run(key >= value if upper is None else and_(key >= value, key < upper)),))
+        return Scan(key, (Run(_equal(key, value[:cut]), value[:cut]),))
+    successor = _successor(value)
+    upper = true() if successor is None else key < successor
+    return Scan(key, (Run(and_(key >= value, upper), lower=value, upper=upper),))
 
 
 def _matches(f: filters.UserFilter, user: User) -> bool:
@@ -157,17 +175,20 @@ def _cursor(scan: Scan, token: list[Any] | None) -> tuple[Any, str] | None:
 _BEFORE = false()  # a run that lies wholly before the cursor
 
 
-def _after(scan: Scan, run: Run, cursor: tuple[Any, str] | None) -> ColumnElement[bool] | None:
-    """The condition that keeps a run's reading after the cursor: None for none, _BEFORE when the whole
-    run lies before it."""
+def _after(scan: Scan, run: Run, cursor: tuple[Any, str] | None) -> ColumnElement[bool]:
+    """A run's condition from the cursor on (_BEFORE when the whole run lies before the cursor). In a
+    range, the keyset bound ``(key, id) > cursor`` replaces the lower one, so that the index is sought
+    straight to the cursor however many users share its key."""
     if cursor is None:
-        return None
+        return run.cond
     if run.value is None:
-        return tuple_(scan.key, _c.id) > tuple_(*cursor)
+        if run.lower is not None and cursor[0] < run.lower:
+            return run.cond
+        return and_(tuple_(scan.key, _c.id) > tuple_(*cursor), run.upper)
     here, there = scan.rank(run.value), scan.rank(cursor[0])
     if here > there:
-        return None
-    return _c.id > cursor[1] if here == there else _BEFORE
+        return run.cond
+    return and_(run.cond, _c.id > cursor[1]) if here == there else _BEFORE
 
 
 def list_page(
@@ -184,12 +205,14 @@ def list_page(
             after = _after(scan, run, cursor)
             if after is _BEFORE:
                 break
-            order = (_c.id,) if run.value is not None else (scan.key, _c.id)
+            order = (scan.key, _c.id)  # also for an equality: only the key's index reads in this order
             query = (
-                select(*_COLUMNS, scan.key).where(_c.user_pool_id == pool.id, run.cond).order_by(*order).limit(batch)
+                select(*_COLUMNS, scan.key)
+                .where(_c.user_pool_id == pool.id, after)
+                .order_by(*order)
+                .limit(batch)
+                .with_hint(t.users, f"INDEXED BY {scan.index}", "sqlite")
             )
-            if after is not None:
-                query = query.where(after)
             rows = conn.execute(query).all()
             for row in rows:
                 cursor = (row._mapping[scan.key], row.id)

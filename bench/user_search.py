@@ -1,0 +1,406 @@
+"""ListUsers on a big pool: every filter kind, server-side and client-side, and GetUser under mixed load.
+
+    python bench/user_search.py                          # 1,000,000 users, SQLite in a temp dir
+    python bench/user_search.py --users 100000
+    python bench/user_search.py --database-url postgresql+psycopg://postgres@127.0.0.1:55436/bench
+
+The bench starts `ostiary serve` (1 worker), creates a pool through the API, then fills it FAST with
+bulk SQL inserts of rows in the exact shape the service writes (the same table, the same key
+functions: ``directory.username_key`` and ``directory.alias_keys``, the search keys the table's
+defaults derive) — a fixture, not an API load — and refreshes the planner statistics as the server
+does after an import.
+
+For each filter kind (``=`` and ``^=`` on every filterable attribute, ``cognito:user_status``,
+``status``, ``sub``, no filter, and a second page) it measures:
+- server side: the listing itself in process (``user_search.list_page`` + the UserType rows) on the
+  same database, --repeat times, p50 and p99;
+- client side: signed ListUsers calls over HTTP, one at a time, p50 and p99, and the server's CPU per
+  call (from /proc).
+Then the mixed load: GetUser latency (p50/p99/max, one caller) alone, and while two callers loop over
+filtered ListUsers and a CSV import job of --import-users users runs, all on the one worker.
+Loopback only; nothing is asserted: figures are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import shutil
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import create_engine, insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api_throughput import KEY, REGION, SECRET, cpu_seconds, start_server
+
+from ostiary.store import statistics as store_statistics
+from ostiary.store import tables as t
+from ostiary.store.db import Store
+from ostiary.userpools import directory, filters, user_search
+from ostiary.userpools.users import user_type
+
+PASSWORD = "Bench-Passw0rd!"
+GIVEN = [
+    "Ana",
+    "Bruno",
+    "Chloé",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Inès",
+    "Jonas",
+    "Kwame",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Olga",
+    "Pablo",
+    "Quinn",
+    "Rosa",
+    "Søren",
+    "Tariq",
+    "Uma",
+    "Vera",
+    "Wen",
+    "Xavier",
+    "Yara",
+    "Zoë",
+    "Ζωή",
+    "Анна",
+    "李",
+    "Łucja",
+]
+FAMILY = [
+    "Smith",
+    "García",
+    "Müller",
+    "Rossi",
+    "Dubois",
+    "Kowalski",
+    "Nakamura",
+    "Okafor",
+    "Silva",
+    "Novak",
+    "Andersen",
+    "Haddad",
+    "Ivanova",
+    "Kim",
+    "Nguyen",
+    "O'Brien",
+    "Papadopoulos",
+    "Reddy",
+    "Schmidt",
+    "Tanaka",
+]
+STATUS_MIX = ["CONFIRMED"] * 90 + ["FORCE_CHANGE_PASSWORD"] * 5 + ["UNCONFIRMED"] * 4 + ["RESET_REQUIRED"]
+
+
+def user_row(pool: directory.PoolView, i: int, base: dt.datetime) -> dict[str, Any]:
+    """User number i, shaped as directory.insert_user writes it."""
+    given, family = GIVEN[i % len(GIVEN)], FAMILY[(i // len(GIVEN)) % len(FAMILY)]
+    attributes = {
+        "email": f"user{i}@example{i % 97}.com",
+        "email_verified": "true",
+        "phone_number": f"+1555{i:07d}",
+        "given_name": given,
+        "family_name": family,
+        "name": f"{given} {family} {i}",
+    }
+    if i % 10 == 0:
+        attributes["preferred_username"] = f"pref{i}"
+    username = f"user{i:07d}"
+    at = base + dt.timedelta(milliseconds=i)
+    return {
+        "id": str(uuid.UUID(int=random.getrandbits(128), version=4)),
+        "user_pool_id": pool.id,
+        "username": username,
+        "username_key": directory.username_key(pool, username),
+        "status": STATUS_MIX[i % len(STATUS_MIX)],
+        "enabled": i % 200 != 7,
+        "attributes": attributes,
+        "mfa": {},
+        "created_at": at,
+        "updated_at": at,
+        **directory.alias_keys(attributes),
+    }
+
+
+def fill(url: str, pool_id: str, users: int, console: Console) -> None:
+    engine = create_engine(Store(url).url)
+    with engine.connect() as conn:
+        row = conn.execute(select(t.user_pools).where(t.user_pools.c.id == pool_id)).one()
+    pool = directory.PoolView(row.id, row.account_id, row.region, row.name, dict(row.config))
+    base = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    random.seed(13)
+    started = time.perf_counter()
+    batch = 5000
+    for start in range(0, users, batch):
+        rows = [user_row(pool, i, base) for i in range(start, min(users, start + batch))]
+        with engine.begin() as conn:
+            conn.execute(insert(t.users), rows)
+        if start % 100_000 == 0:
+            console.print(f"  {start + len(rows):,} users, {time.perf_counter() - started:.0f} s")
+    with engine.connect() as conn:
+        store_statistics.refresh(conn.execution_options(isolation_level="AUTOCOMMIT"))
+    engine.dispose()
+    console.print(f"filled {users:,} users in {time.perf_counter() - started:.0f} s")
+
+
+def cases(users: int) -> list[tuple[str, str]]:
+    mid = users // 2
+    return [
+        ("(no filter)", ""),
+        ('username = "user…" (1 user)', f'username = "user{mid:07d}"'),
+        ('username = "USER…" (case-insensitive)', f'username = "USER{mid:07d}"'),
+        ('username ^= "user00012" (100 users)', 'username ^= "user00012"'),
+        ('username ^= "user" (all)', 'username ^= "user"'),
+        ("email = (1 user)", f'email = "user{mid}@example{mid % 97}.com"'),
+        ('email ^= "user12345" (11 users)', 'email ^= "user12345"'),
+        ("phone_number = (1 user)", f'phone_number = "+1555{mid:07d}"'),
+        ('phone_number ^= "+155500012" (100)', 'phone_number ^= "+155500012"'),
+        ("name = (1 user)", f'name = "{GIVEN[mid % len(GIVEN)]} {FAMILY[(mid // len(GIVEN)) % len(FAMILY)]} {mid}"'),
+        ('name ^= "Zoë Smith" (prefix)', 'name ^= "Zoë Smith"'),
+        ('given_name = "Ζωή" (1/30)', 'given_name = "Ζωή"'),
+        ('given_name ^= "Ch" (1/30)', 'given_name ^= "Ch"'),
+        ('family_name = "Reddy" (1/20)', 'family_name = "Reddy"'),
+        ('family_name ^= "O\'" (1/20)', 'family_name ^= "O\'"'),
+        ("preferred_username = (1 user)", f'preferred_username = "pref{mid - mid % 10}"'),
+        ('preferred_username ^= "pref1234" (≤11)', 'preferred_username ^= "pref1234"'),
+        ('cognito:user_status = "RESET_REQUIRED" (1 %)', 'cognito:user_status = "RESET_REQUIRED"'),
+        ('cognito:user_status = "confirmed" (90 %)', 'cognito:user_status = "confirmed"'),
+        ('cognito:user_status ^= "U" (4 %)', 'cognito:user_status ^= "U"'),
+        ('status = "Disabled" (0.5 %)', 'status = "Disabled"'),
+        ('status = "Enabled"', 'status = "Enabled"'),
+        ('sub ^= "abc" (1/4096)', 'sub ^= "abc"'),
+        ('email = "nobody@…" (no user)', 'email = "nobody@nowhere.example"'),
+    ]
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+def measure_in_process(url: str, pool_id: str, flt_text: str, repeat: int, second_page: bool) -> list[float]:
+    store = Store(url)
+    try:
+        with store.read() as conn:
+            row = conn.execute(select(t.user_pools).where(t.user_pools.c.id == pool_id)).one()
+            pool = directory.PoolView(row.id, row.account_id, row.region, row.name, dict(row.config))
+            flt = filters.parse(flt_text)
+            token = None
+            if second_page:
+                token = user_search.list_page(conn, pool, flt, 60, None)[1]
+            out = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                found, _next = user_search.list_page(conn, pool, flt, 60, token)
+                [user_type(u) for u in found]
+                out.append(time.perf_counter() - started)
+            return out
+    finally:
+        store.dispose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=200, help="calls per filter kind (each side)")
+    ap.add_argument("--import-users", type=int, default=20_000, help="users of the CSV import in the mixed load")
+    ap.add_argument("--mixed-seconds", type=float, default=10.0)
+    ap.add_argument("--database-url", default="", help="an empty PostgreSQL database (default: SQLite in a temp dir)")
+    args = ap.parse_args()
+    if args.database_url:
+        os.environ["OSTIARY_DATABASE_URL"] = args.database_url  # the server inherits the environment
+    console = Console(width=150)
+    proc, url, data_dir = start_server(1)
+    db_url = args.database_url or f"sqlite:///{data_dir / 'ostiary.db'}"
+    try:
+        idp = boto3.client(
+            "cognito-idp", endpoint_url=url, region_name=REGION, aws_access_key_id=KEY, aws_secret_access_key=SECRET
+        )
+        pool_id = idp.create_user_pool(PoolName="bench-search")["UserPool"]["Id"]
+        fill(db_url, pool_id, args.users, console)
+        rows: list[tuple[str, ...]] = []
+        for name, text in [*cases(args.users), ("(no filter), page 2 (token)", "")]:
+            second = name.endswith("(token)")
+            server = measure_in_process(db_url, pool_id, text, args.repeat, second)
+            kwargs: dict[str, Any] = {"UserPoolId": pool_id, "Limit": 60}
+            if text:
+                kwargs["Filter"] = text
+            first = idp.list_users(**kwargs)
+            if second:
+                kwargs["PaginationToken"] = first["PaginationToken"]
+            got = len(idp.list_users(**kwargs)["Users"])
+            client: list[float] = []
+            cpu_before = cpu_seconds(proc.pid)
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                idp.list_users(**kwargs)
+                client.append(time.perf_counter() - started)
+            cpu_ms = (cpu_seconds(proc.pid) - cpu_before) / args.repeat * 1000
+            rows.append(
+                (
+                    name,
+                    str(got),
+                    f"{pct(server, 0.5):.2f}",
+                    f"{pct(server, 0.99):.2f}",
+                    f"{pct(client, 0.5):.2f}",
+                    f"{pct(client, 0.99):.2f}",
+                    f"{cpu_ms:.2f}",
+                )
+            )
+        store = "PostgreSQL" if args.database_url else "SQLite"
+        table = Table(
+            title=f"ListUsers (Limit 60) on a {args.users:,}-user pool — {store}, 1 worker, "
+            f"{os.cpu_count()} cores, {args.repeat} calls each"
+        )
+        for col in (
+            "filter",
+            "users",
+            "server p50 ms",
+            "server p99 ms",
+            "client p50 ms",
+            "client p99 ms",
+            "server CPU ms/call",
+        ):
+            table.add_column(col, justify="left" if col == "filter" else "right")
+        for r in rows:
+            table.add_row(*r)
+        console.print(table)
+        mixed(idp, url, pool_id, args, console)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _get_user_loop(idp: Any, token: str, stop: threading.Event, out: list[float]) -> None:
+    while not stop.is_set():
+        started = time.perf_counter()
+        idp.get_user(AccessToken=token)
+        out.append(time.perf_counter() - started)
+
+
+def _list_loop(idp: Any, pool_id: str, stop: threading.Event, count: list[int]) -> None:
+    kinds = ['username ^= "user0"', 'given_name ^= "A"', 'cognito:user_status = "CONFIRMED"', "", 'email ^= "user9"']
+    i = 0
+    while not stop.is_set():
+        kwargs: dict[str, Any] = {"UserPoolId": pool_id, "Limit": 60}
+        if kinds[i % len(kinds)]:
+            kwargs["Filter"] = kinds[i % len(kinds)]
+        page = idp.list_users(**kwargs)
+        for _ in range(4):  # a few pages further, as a console would
+            if "PaginationToken" not in page:
+                break
+            page = idp.list_users(**kwargs, PaginationToken=page["PaginationToken"])
+            count[0] += 1
+        count[0] += 1
+        i += 1
+
+
+def _start_import(idp: Any, pool_id: str, n: int) -> str:
+    job = idp.create_user_import_job(
+        UserPoolId=pool_id, JobName="bench", CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/import"
+    )["UserImportJob"]
+    header = idp.get_csv_header(UserPoolId=pool_id)["CSVHeader"]
+    lines = [",".join(header)]
+    for i in range(n):
+        values = {h: "" for h in header}
+        values.update(
+            {
+                "cognito:username": f"imported{i}",
+                "email": f"imported{i}@example.org",
+                "email_verified": "true",
+                "cognito:mfa_enabled": "false",
+            }
+        )
+        lines.append(",".join(values[h] for h in header))
+    httpx.put(
+        job["PreSignedUrl"],
+        content="\n".join(lines).encode(),
+        headers={"x-amz-server-side-encryption": "aws:kms"},
+        timeout=120,
+    ).raise_for_status()
+    idp.start_user_import_job(UserPoolId=pool_id, JobId=job["JobId"])
+    return str(job["JobId"])
+
+
+def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: Console) -> None:
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="bench",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool_id, Username="getuser-bench", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username="getuser-bench", Password=PASSWORD, Permanent=True)
+    token = idp.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "getuser-bench", "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]["AccessToken"]
+
+    def session() -> Any:
+        return boto3.client(
+            "cognito-idp", endpoint_url=url, region_name=REGION, aws_access_key_id=KEY, aws_secret_access_key=SECRET
+        )
+
+    results: list[tuple[str, ...]] = []
+    for label, load in (("GetUser alone", False), ("GetUser + 2 ListUsers loops + CSV import", True)):
+        stop = threading.Event()
+        samples: list[float] = []
+        listed = [0]
+        threads = [threading.Thread(target=_get_user_loop, args=(session(), token, stop, samples))]
+        job = ""
+        if load:
+            threads += [threading.Thread(target=_list_loop, args=(session(), pool_id, stop, listed)) for _ in range(2)]
+            try:
+                job = _start_import(idp, pool_id, args.import_users)
+            except Exception as err:  # the bench reports what it could not do
+                console.print(f"[yellow]import not started: {err}")
+        for th in threads:
+            th.start()
+        time.sleep(args.mixed_seconds)
+        stop.set()
+        for th in threads:
+            th.join()
+        state = ""
+        if job:
+            described = idp.describe_user_import_job(UserPoolId=pool_id, JobId=job)["UserImportJob"]
+            state = f"import {described['Status']}, {described.get('ImportedUsers', 0):,} imported"
+        results.append(
+            (
+                label,
+                f"{len(samples):,}",
+                f"{pct(samples, 0.5):.2f}",
+                f"{pct(samples, 0.99):.2f}",
+                f"{max(samples) * 1000:.1f}",
+                f"{listed[0]:,}",
+                state,
+            )
+        )
+    table = Table(title=f"Mixed load on one worker ({args.mixed_seconds:.0f} s each), GetUser from one caller")
+    for col in ("scenario", "GetUser calls", "p50 ms", "p99 ms", "max ms", "ListUsers calls", "import"):
+        table.add_column(col, justify="left" if col in ("scenario", "import") else "right")
+    for r in results:
+        table.add_row(*r)
+    console.print(table)
+    console.print(f"(statistics: median GetUser {statistics.median(samples) * 1000:.2f} ms under load)")
+
+
+if __name__ == "__main__":
+    main()
