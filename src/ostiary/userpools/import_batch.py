@@ -29,7 +29,7 @@ from ostiary.protocol.errors import ServiceError
 from ostiary.store import tables as t
 from ostiary.store.db import Store
 from ostiary.userpools import attributes as attrs
-from ostiary.userpools.directory import PoolView, alias_keys, username_key
+from ostiary.userpools.directory import PoolView, UserStatus, alias_keys, username_key
 from ostiary.userpools.users import resolve_new_username
 
 CHUNK_ROWS = 1000  # rows written per transaction (SQLite holds its one writer lock that long: ~20-40 ms)
@@ -163,7 +163,7 @@ class Importer:
                 if keys:
                     query = select(column, c.status, c.attributes).where(c.user_pool_id == pool.id, column.in_(keys))
                     for key, status, attributes in conn.execute(query):
-                        if status == "EXTERNAL_PROVIDER":
+                        if status == UserStatus.EXTERNAL_PROVIDER:
                             continue  # a federated user's email or phone is never a sign-in alias
                         if (
                             as_username
@@ -203,7 +203,7 @@ class Importer:
                         "user_pool_id": pool.id,
                         "username": r.username,
                         "username_key": r.key,
-                        "status": "RESET_REQUIRED",
+                        "status": UserStatus.RESET_REQUIRED,
                         "enabled": True,
                         "attributes": r.values,
                         "mfa": SMS_MFA if r.mfa else {},
