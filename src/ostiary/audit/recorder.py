@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ServiceError
 from ostiary.store import tables as t
 from ostiary.store.db import after_commit
+
+log = logging.getLogger("ostiary.audit")
 
 
 class Event(enum.StrEnum):
@@ -270,8 +273,11 @@ def record_failure(ctx: RequestContext, params: Mapping[str, Any], error: Servic
         return
     pool_id = params.get("UserPoolId") if isinstance(params.get("UserPoolId"), str) else None
     username = params.get("Username") if ctx.principal is not None and isinstance(params.get("Username"), str) else None
-    with ctx.store.tx() as conn:
-        record(conn, ctx, params, error=error, pool_id=pool_id, username=username)
+    try:
+        with ctx.store.tx() as conn:
+            record(conn, ctx, params, error=error, pool_id=pool_id, username=username)
+    except Exception:  # the request answers its own error, not the recorder's
+        log.exception("audit event not recorded", extra={"request_id": ctx.request_id, "operation": ctx.operation})
 
 
 def prune(conn: Connection, settings: Settings, now: dt.datetime) -> int:

@@ -15,7 +15,9 @@ from ostiary.userpools.directory import PoolView
 from ostiary.userpools.lookup import ClientView
 
 
-def service_context(runtime: Runtime, pool: PoolView, operation: str, source_ip: str) -> RequestContext:
+def service_context(
+    runtime: Runtime, pool: PoolView, operation: str, source_ip: str, user_agent: str | None = None
+) -> RequestContext:
     """The context the user-pool service functions expect, for a call made by the hosted UI."""
     return RequestContext(
         runtime=runtime,
@@ -25,6 +27,7 @@ def service_context(runtime: Runtime, pool: PoolView, operation: str, source_ip:
         region=pool.region,
         principal=None,
         source_ip=source_ip,
+        user_agent=user_agent,
     )
 
 

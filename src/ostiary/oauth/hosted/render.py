@@ -143,7 +143,8 @@ class Pages:
             )
 
     def ctx(self, request: Request, pool: PoolView, operation: str) -> RequestContext:
-        return service_context(self.runtime, pool, operation, request.client.host if request.client else "")
+        address = request.client.host if request.client else ""
+        return service_context(self.runtime, pool, operation, address, request.headers.get("user-agent"))
 
     def url(self, request: Request, domain: Domain, page: str, query: str, **extra: str) -> str:
         params = dict(parse_qsl(query))
