@@ -1,7 +1,7 @@
 """IAM groups (IAM API Reference): CreateGroup, GetGroup, ListGroups, UpdateGroup, DeleteGroup,
 AddUserToGroup, RemoveUserFromGroup, ListGroupsForUser, Put/Get/List/DeleteGroupPolicy.
 
-A group's inline and attached policies apply to its members (iam/authz.py)."""
+A group's inline and attached policies apply to its members (access/authz.py)."""
 
 from __future__ import annotations
 

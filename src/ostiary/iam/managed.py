@@ -4,7 +4,7 @@ SetDefaultPolicyVersion, Attach/Detach{User,Group,Role}Policy, ListAttached{User
 ListEntitiesForPolicy, TagPolicy, UntagPolicy, ListPolicyTags.
 
 Customer managed policies live in the store with up to five versions; AWS managed policies
-(``arn:aws:iam::aws:policy/…``, AWS's whole catalogue) come from ``aws_managed.py``. Documents come
+(``arn:aws:iam::aws:policy/…``, AWS's whole catalogue) come from ``access/aws_managed.py``. Documents come
 back URL-encoded.
 
 A customer managed policy exists only for its own account: every lookup here is scoped by the

@@ -44,7 +44,7 @@ def role_arn(account: str, path: str, name: str) -> str:
 
 def _resource(ctx: RequestContext, params: Params) -> str:
     # CreateRole's Path is part of the ARN it is authorized against; other operations get it from
-    # the role itself (iam.authz.with_path)
+    # the role itself (access.authz.with_path)
     return f"arn:aws:iam::{ctx.account_id}:role{params.get('Path') or '/'}{params.get('RoleName', '*')}"
 
 

@@ -4,7 +4,7 @@ GetAccessKeyLastUsed, PutUserPolicy, GetUserPolicy, ListUserPolicies, DeleteUser
 
 UpdateUser renames a user and everything that refers to it (access keys, inline and attached
 policies, group memberships, login profile, MFA devices, GetSessionToken sessions) in one
-transaction. The last use of an access key is recorded by iam/access_key_lookup.py.
+transaction. The last use of an access key is recorded by access/access_keys.py.
 
 Policy documents are validated by the policy engine (MalformedPolicyDocument) and returned
 URL-encoded, as IAM returns them (boto3 decodes them).
@@ -326,7 +326,7 @@ def update_access_key(ctx: RequestContext, params: Params) -> Result:
 @operation("iam", "DeleteAccessKey", resource=user_resource)
 def delete_access_key(ctx: RequestContext, params: Params) -> Result:
     """Deleting the key that signs this very call is allowed (as in IAM); it stops working once the
-    credential caches have forgotten it (iam/access_key_lookup.py)."""
+    credential caches have forgotten it (access/access_keys.py)."""
     with ctx.store.tx() as conn:
         akid = _key(conn, ctx, params)
         conn.execute(delete(t.access_keys).where(t.access_keys.c.access_key_id == akid))
