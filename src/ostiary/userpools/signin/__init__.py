@@ -27,7 +27,7 @@ from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import InvalidParameterException
 from ostiary.userpools.lookup import ClientView, client_and_pool, client_in_pool, pool_for_caller
 from ostiary.userpools.signin.choice import select_challenge, user_auth_start, webauthn_answer
-from ostiary.userpools.signin.context import SignIn, flow_allowed, require
+from ostiary.userpools.signin.context import AuthFlow, SignIn, flow_allowed, require
 from ostiary.userpools.signin.custom import custom_answer, custom_next, custom_start
 from ostiary.userpools.signin.device import device_srp_start, device_srp_verify
 from ostiary.userpools.signin.mfa_challenge import MFA_CHALLENGES, answer_mfa
@@ -55,20 +55,20 @@ def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: P
     flow = params["AuthFlow"]
     auth: dict[str, str] = dict(params.get("AuthParameters") or {})
     s = SignIn(ctx, pool, client, ctx.now, success)
-    admin_flows = ("ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH")
+    admin_flows = (AuthFlow.ADMIN_USER_PASSWORD_AUTH, AuthFlow.ADMIN_NO_SRP_AUTH)
     if flow in admin_flows and not admin:
         raise InvalidParameterException("Initiate Auth method not supported.")
-    if flow == "USER_PASSWORD_AUTH" and admin:
+    if flow == AuthFlow.USER_PASSWORD_AUTH and admin:
         raise InvalidParameterException("Initiate Auth method not supported.")
     if not flow_allowed(client, flow):
         raise InvalidParameterException(f"{flow} flow not enabled for this client")
-    if flow == "USER_AUTH":
+    if flow == AuthFlow.USER_AUTH:
         return user_auth_start(s, auth, params.get("Session"))
-    if flow == "CUSTOM_AUTH":
+    if flow == AuthFlow.CUSTOM_AUTH:
         return custom_start(s, auth)
-    if flow in ("USER_PASSWORD_AUTH", *admin_flows):
+    if flow in (AuthFlow.USER_PASSWORD_AUTH, *admin_flows):
         return password_signin(s, auth)
-    if flow == "USER_SRP_AUTH":
+    if flow == AuthFlow.USER_SRP_AUTH:
         return srp_start(s, auth)
     require(auth, "REFRESH_TOKEN")
     result = refresh_tokens(ctx, pool, client, auth["REFRESH_TOKEN"], auth.get("SECRET_HASH"), s.now, rotate=False)
@@ -103,7 +103,7 @@ def _respond(ctx: RequestContext, pool: PoolView, client: ClientView, params: Pa
 
 # AuthFlows short enough to run on the event loop: a refresh (two RSA signatures) and the start of
 # SRP (two reads and g^b from the fixed-base table: ~0.3 ms)
-_INLINE_FLOWS = frozenset({"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN", "USER_SRP_AUTH"})
+_INLINE_FLOWS = frozenset({AuthFlow.REFRESH_TOKEN_AUTH, AuthFlow.REFRESH_TOKEN, AuthFlow.USER_SRP_AUTH})
 
 
 def _heavy_flow(body: bytes) -> bool:

@@ -20,7 +20,7 @@ from ostiary.store.db import utc
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import InvalidParameterException, NotAuthorizedException
 from ostiary.userpools.lookup import ClientView
-from ostiary.userpools.signin.context import SESSION_EXPIRED, flow_allowed
+from ostiary.userpools.signin.context import SESSION_EXPIRED, AuthFlow, flow_allowed
 
 
 def session_validity(client: ClientView) -> dt.timedelta:
@@ -86,7 +86,7 @@ SIGN_UP_SESSION = "SIGN_UP"
 
 def sign_up_session(conn: Connection, pool: PoolView, client: ClientView, user: User, now: dt.datetime) -> str | None:
     """A sign-in session for a user who just signed up or confirmed (None unless the client allows USER_AUTH)."""
-    if not flow_allowed(client, "USER_AUTH"):
+    if not flow_allowed(client, AuthFlow.USER_AUTH):
         return None
     return new_session(conn, pool, client, user.username, SIGN_UP_SESSION, {"user_id": user.id}, now)
 

@@ -8,6 +8,7 @@ ExplicitAuthFlows; Developer Guide, "Computing secret hash values".
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,16 +26,29 @@ INCORRECT = "Incorrect username or password."
 SESSION_EXPIRED = "Invalid session for the user, session is expired."
 
 
+class AuthFlow(enum.StrEnum):
+    """InitiateAuth's and AdminInitiateAuth's AuthFlow values (botocore's AuthFlowType)."""
+
+    USER_PASSWORD_AUTH = "USER_PASSWORD_AUTH"
+    USER_SRP_AUTH = "USER_SRP_AUTH"
+    REFRESH_TOKEN_AUTH = "REFRESH_TOKEN_AUTH"
+    REFRESH_TOKEN = "REFRESH_TOKEN"
+    ADMIN_USER_PASSWORD_AUTH = "ADMIN_USER_PASSWORD_AUTH"
+    ADMIN_NO_SRP_AUTH = "ADMIN_NO_SRP_AUTH"
+    CUSTOM_AUTH = "CUSTOM_AUTH"
+    USER_AUTH = "USER_AUTH"
+
+
 # AuthFlow -> client ExplicitAuthFlows values that allow it (ALLOW_* and their legacy names)
 FLOW_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "USER_PASSWORD_AUTH": ("ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH"),
-    "USER_SRP_AUTH": ("ALLOW_USER_SRP_AUTH",),
-    "REFRESH_TOKEN_AUTH": ("ALLOW_REFRESH_TOKEN_AUTH",),
-    "REFRESH_TOKEN": ("ALLOW_REFRESH_TOKEN_AUTH",),
-    "ADMIN_USER_PASSWORD_AUTH": ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"),
-    "ADMIN_NO_SRP_AUTH": ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"),
-    "CUSTOM_AUTH": ("ALLOW_CUSTOM_AUTH", "CUSTOM_AUTH_FLOW_ONLY"),
-    "USER_AUTH": ("ALLOW_USER_AUTH",),
+    AuthFlow.USER_PASSWORD_AUTH: ("ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH"),
+    AuthFlow.USER_SRP_AUTH: ("ALLOW_USER_SRP_AUTH",),
+    AuthFlow.REFRESH_TOKEN_AUTH: ("ALLOW_REFRESH_TOKEN_AUTH",),
+    AuthFlow.REFRESH_TOKEN: ("ALLOW_REFRESH_TOKEN_AUTH",),
+    AuthFlow.ADMIN_USER_PASSWORD_AUTH: ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"),
+    AuthFlow.ADMIN_NO_SRP_AUTH: ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"),
+    AuthFlow.CUSTOM_AUTH: ("ALLOW_CUSTOM_AUTH", "CUSTOM_AUTH_FLOW_ONLY"),
+    AuthFlow.USER_AUTH: ("ALLOW_USER_AUTH",),
 }
 
 
@@ -43,7 +57,8 @@ LEGACY_FLOWS = frozenset({"ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PA
 
 def flow_allowed(client: ClientView, flow: str) -> bool:
     enabled = client.flows()
-    if flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN", "USER_SRP_AUTH") and (not enabled or enabled <= LEGACY_FLOWS):
+    always = (AuthFlow.REFRESH_TOKEN_AUTH, AuthFlow.REFRESH_TOKEN, AuthFlow.USER_SRP_AUTH)
+    if flow in always and (not enabled or enabled <= LEGACY_FLOWS):
         return True  # legacy clients (no ALLOW_* values) always allow SRP and refresh
     return any(p in enabled for p in FLOW_PERMISSIONS.get(flow, ()))
 

@@ -24,7 +24,7 @@ from ostiary.userpools.errors import (
     UserNotFoundException,
 )
 from ostiary.userpools.lookup import ClientView, client_and_pool, pool_for_caller
-from ostiary.userpools.signin.context import check_secret_hash_for, flow_allowed
+from ostiary.userpools.signin.context import AuthFlow, check_secret_hash_for, flow_allowed
 
 
 def refresh_tokens(
@@ -105,7 +105,7 @@ def get_tokens_from_refresh_token(ctx: RequestContext, params: Params) -> Result
     with ctx.store.read() as conn:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
     _client_secret_ok(client, params.get("ClientSecret"))
-    if not flow_allowed(client, "REFRESH_TOKEN_AUTH"):
+    if not flow_allowed(client, AuthFlow.REFRESH_TOKEN_AUTH):
         raise InvalidParameterException("REFRESH_TOKEN_AUTH flow not enabled for this client")
     secretless = ClientView(client.id, client.pool_id, client.name, client.config, None)
     result = refresh_tokens(
