@@ -34,10 +34,10 @@ from ostiary.userpools.errors import (
 from ostiary.userpools.identity_providers import provider_names
 from ostiary.userpools.lookup import CLIENT_SECRET_CONTEXT, forget_views, pool_for_caller
 from ostiary.userpools.resource_servers import custom_scopes
+from ostiary.userpools.signin.context import LEGACY_FLOWS
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 DEFAULT_FLOWS = ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH"]
-LEGACY_FLOWS = {"ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH"}
 STANDARD_SCOPES = {"openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"}
 SETTINGS = (
     "RefreshTokenValidity",
