@@ -227,6 +227,20 @@ def server(server_factory: Any) -> Server:
 
 
 @pytest.fixture(scope="session")
+def dev_server(server_factory: Any) -> Server:
+    """A server in development mode (outbox over HTTP, reset and cache-flush endpoints)."""
+    srv: Server = server_factory(args=("--dev",))
+    return srv
+
+
+def flush_caches(server: Server) -> None:
+    """Empty the per-process caches of a ``--dev`` server (``POST /_ostiary/caches/flush``): what a
+    test changed shows at once, instead of after the caches' lifetimes (access keys, policies: 5 s)."""
+    answer = httpx.post(server.url + "/_ostiary/caches/flush", timeout=30)
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture(scope="session")
 def idp(server: Server) -> Any:
     return server.client("cognito-idp")
 

@@ -238,3 +238,30 @@ def test_reset_refuses_a_malformed_parameter(dev_server: Server) -> None:
         dev_server.url + "/_ostiary/reset", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert answer.status_code == 400
+
+
+# -- the per-process caches ---------------------------------------------------------------------
+
+
+def test_caches_flush_in_dev_mode_only(dev_server: Server, server: Server) -> None:
+    """``POST /_ostiary/caches/flush`` empties every cache of the process: a policy change takes effect
+    at once instead of within the caches' lifetimes (what applies to a caller is kept 5 s)."""
+    iam = dev_server.client("iam")
+    iam.create_user(UserName="flushed")
+    key = iam.create_access_key(UserName="flushed")["AccessKey"]
+    iam.put_user_policy(UserName="flushed", PolicyName="all", PolicyDocument=POLICY)
+    flushed = make_client(
+        dev_server.url, "iam", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    flushed.list_users()  # the key and the user's policies are cached now
+    iam.delete_user_policy(UserName="flushed", PolicyName="all")
+    answer = httpx.post(dev_server.url + "/_ostiary/caches/flush")
+    assert answer.status_code == 200
+    names = set(answer.json()["flushed"])
+    assert {"access_keys", "caller_policies", "pools", "domains", "signing_keys", "token_clients"} <= names
+    with pytest.raises(ClientError) as exc:
+        flushed.list_users()
+    assert _code(exc) == "AccessDenied"
+    assert httpx.get(dev_server.url + "/_ostiary/caches/flush").status_code == 405
+    # without --dev there is no such endpoint
+    assert httpx.post(server.url + "/_ostiary/caches/flush").status_code == 404

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCOUNT_ID, Server, create_account, make_client
+from tests.conftest import ACCOUNT_ID, Server, create_account, flush_caches, make_client
 
 
 def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
@@ -143,7 +142,8 @@ def test_assume_role_and_use_the_credentials(server: Server) -> None:
     assert _err(exc)[0] == "AccessDenied"
 
 
-def test_credentials_stop_working_at_expiry(server: Server) -> None:
+def test_credentials_stop_working_at_expiry(dev_server: Server) -> None:
+    server = dev_server  # --dev: its caches are flushed instead of waited out
     iam = server.client("iam")
     iam.create_role(RoleName="short", AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT_ID}:root"))
     creds = server.client("sts").assume_role(
@@ -156,7 +156,7 @@ def test_credentials_stop_working_at_expiry(server: Server) -> None:
             {"t": "2000-01-01 00:00:00.000000", "k": creds["AccessKeyId"]},
         )
     engine.dispose()
-    time.sleep(5.2)  # credentials are cached for 5 s per process
+    flush_caches(server)  # credentials are kept 5 s per process
     with pytest.raises(ClientError) as exc:
         make_client(server.url, "sts", **_creds(creds)).get_caller_identity()
     assert _err(exc)[0] == "ExpiredToken"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCOUNT_ID, Server, make_client
+from tests.conftest import ACCOUNT_ID, Server, flush_caches, make_client
 
 
 def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
@@ -58,7 +58,8 @@ def test_inline_policies_are_validated_and_returned(server: Server) -> None:
     assert iam.list_user_policies(UserName="dmitri")["PolicyNames"] == []
 
 
-def test_user_policies_are_enforced(server: Server) -> None:
+def test_user_policies_are_enforced(dev_server: Server) -> None:
+    server = dev_server  # --dev: its caches are flushed instead of waited out
     iam = server.client("iam")
     idp = server.client("cognito-idp")
     allowed = idp.create_user_pool(PoolName="allowed")["UserPool"]
@@ -97,9 +98,7 @@ def test_user_policies_are_enforced(server: Server) -> None:
             }
         ),
     )
-    import time
-
-    time.sleep(5.2)  # the server caches a user's policies for 5 s
+    flush_caches(server)  # the server keeps a user's policies for 5 s
     assert erik_idp.describe_user_pool(UserPoolId=allowed["Id"])["UserPool"]["Name"] == "allowed"
     with pytest.raises(ClientError) as exc:
         erik_idp.describe_user_pool(UserPoolId=other["Id"])
@@ -112,7 +111,7 @@ def test_user_policies_are_enforced(server: Server) -> None:
         erik_iam.list_users()
     assert (_err(exc)[0], _err(exc)[2]) == ("AccessDenied", 403)
     iam.update_access_key(UserName="erik", AccessKeyId=key["AccessKeyId"], Status="Inactive")
-    time.sleep(5.2)  # access keys are cached for 5 s too
+    flush_caches(server)  # and access keys for 5 s too
     with pytest.raises(ClientError) as exc:
         erik_sts.get_caller_identity()
     assert _err(exc)[0] == "InvalidClientTokenId"

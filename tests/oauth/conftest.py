@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.userpools.conftest import dev_server  # noqa: F401 - re-exported fixture
 
 CALLBACK = "http://localhost:8976/callback"
 SIGNED_OUT = "http://localhost:8976/signed-out"
@@ -100,7 +99,7 @@ def make_hosted(server: Server, callback: str = CALLBACK, signed_out: str = SIGN
 
 
 @pytest.fixture(scope="module")
-def hosted(dev_server: Server) -> Hosted:  # noqa: F811
+def hosted(dev_server: Server) -> Hosted:
     return make_hosted(dev_server)
 
 

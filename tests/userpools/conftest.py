@@ -65,13 +65,6 @@ def create_confirmed_user(s: PoolSetup, username: str, password: str = PASSWORD,
     s.idp.admin_set_user_password(UserPoolId=s.pool_id, Username=username, Password=password, Permanent=True)
 
 
-@pytest.fixture(scope="session")
-def dev_server(server_factory: Any) -> Server:
-    """A server in development mode (outbox over HTTP, reset endpoint)."""
-    srv: Server = server_factory(args=("--dev",))
-    return srv
-
-
 def outbox_code(server: Server, destination: str) -> str:
     """The newest code sent to ``destination``, read from the development outbox."""
     import re

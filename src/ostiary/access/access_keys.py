@@ -32,6 +32,7 @@ from sqlalchemy import update
 
 from ostiary.access.accounts import ensure_account, first_account_id, key_id_known, lookup_access_key
 from ostiary.access.principals import Principal, root_principal
+from ostiary.caching import TtlCache
 from ostiary.crypto.secrets import SecretBox
 from ostiary.crypto.sigv4_keys import signing_key
 from ostiary.store import tables as t
@@ -40,6 +41,7 @@ from ostiary.store.db import Store
 log = logging.getLogger("ostiary.credentials")
 
 RECORD_EVERY = 60.0  # seconds between two recorded uses of one key, per process
+MISS_SECONDS = 1.0  # how long an unknown key id is remembered, at most
 ACCOUNT_NAME = "dev-any-key"  # the name of an account the any-key resolver creates
 
 
@@ -63,14 +65,15 @@ class ResolvedKey:
 
 
 class CredentialCache:
+    """Resolved access keys for ``cache_access_key_seconds`` (``ttl``, 5 s); an unknown key id for
+    MISS_SECONDS at most."""
+
     def __init__(self, store: Store, box: SecretBox, ttl: float = 5.0, max_entries: int = 10000) -> None:
         self.store = store
         self.box = box
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: dict[str, ResolvedKey | None] = {}
-        self._expiry: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._entries: TtlCache[str, ResolvedKey | None] = TtlCache(
+            "access_keys", ttl=ttl, maxsize=max_entries, miss_ttl=MISS_SECONDS
+        )
         self.usage = UsageRecorder(store)
 
     def record_use(self, access_key_id: str, service: str, region: str) -> None:
@@ -79,34 +82,22 @@ class CredentialCache:
 
     def clear(self) -> None:
         """Forget every cached key (the development reset)."""
-        with self._lock:
-            self._entries.clear()
-            self._expiry.clear()
+        self._entries.clear()
 
     def get(self, access_key_id: str) -> ResolvedKey | None:
-        now = time.monotonic()
-        with self._lock:
-            if self._expiry.get(access_key_id, 0.0) > now:
-                return self._entries[access_key_id]
+        return self._entries.get_or_load(access_key_id, lambda: self._load(access_key_id))
+
+    def _load(self, access_key_id: str) -> ResolvedKey | None:
         found = lookup_access_key(self.store, self.box, access_key_id)
-        entry = (
-            None
-            if found is None
-            else ResolvedKey(
-                principal=found.principal,
-                secret=found.secret,
-                expires=now + self.ttl,
-                token_hash=found.token_hash,
-                session_expires_at=found.expires_at,
-            )
+        if found is None:
+            return None
+        return ResolvedKey(
+            principal=found.principal,
+            secret=found.secret,
+            expires=self._entries.now() + (self._entries.ttl or 0.0),
+            token_hash=found.token_hash,
+            session_expires_at=found.expires_at,
         )
-        with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-                self._expiry.clear()
-            self._entries[access_key_id] = entry
-            self._expiry[access_key_id] = now + (self.ttl if entry is not None else 1.0)
-        return entry
 
 
 class UsageRecorder:
@@ -175,18 +166,13 @@ class AnyKeyResolver:
 
     def __init__(self, store: Store, ttl: float = 5.0, max_entries: int = 10000) -> None:
         self.store = store
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, Principal | None]] = {}
-        self._lock = threading.Lock()
+        self._entries: TtlCache[str, Principal | None] = TtlCache("dev_any_keys", ttl=ttl, maxsize=max_entries)
 
     def resolve(self, akid: str) -> Principal | None:
         """The root principal ``akid`` stands for, or None when it is a known key (or no account exists)."""
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(akid)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        return self._entries.get_or_load(akid, lambda: self._resolve(akid))
+
+    def _resolve(self, akid: str) -> Principal | None:
         principal: Principal | None = None
         if not key_id_known(self.store, akid):
             first = first_account_id(self.store)
@@ -195,12 +181,7 @@ class AnyKeyResolver:
                 if account != first:
                     ensure_account(self.store, account, ACCOUNT_NAME)
                 principal = root_principal(account, akid)
-        with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[akid] = (now + self.ttl, principal)
         return principal
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()

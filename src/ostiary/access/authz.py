@@ -20,15 +20,14 @@ the session was made with an MFA code, else "false"; absent for long-term access
 aws:MultiFactorAuthAge (MFA sessions only), aws:SourceIdentity and aws:FederatedProvider when the
 session has them; and the target resource's tags as aws:ResourceTag/<key> (iam:ResourceTag/<key>
 too for IAM users and roles), read from the store for each call whose policies refer to them.
-What applies to a caller is read through a short per-process cache (5 s), like access keys.
+What applies to a caller is read through a short per-process cache (``cache_caller_policy_seconds``,
+5 s), like access keys.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +36,11 @@ from sqlalchemy import Connection, select
 from ostiary.access import policy
 from ostiary.access.policy_sources import attached_documents, default_document, groups_of, inline_documents
 from ostiary.access.principals import Principal, PrincipalKind, arn_account, authorize
+from ostiary.caching import TtlCache
 from ostiary.store import tables as t
 from ostiary.store.db import Store
 
-CACHE_SECONDS = 5.0
+CACHE_SECONDS = 5.0  # the default of cache_caller_policy_seconds
 
 # actions that GetSessionToken credentials may call without MFA (STS API Reference, GetSessionToken)
 _SESSION_TOKEN_STS = {"sts:assumerole", "sts:getcalleridentity"}
@@ -87,28 +87,16 @@ def mfa_keys(temporary: bool, mfa_auth_time: dt.datetime | None, now: dt.datetim
 class Authorizer:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._cache: dict[str, tuple[float, CallerPolicies]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[str, CallerPolicies] = TtlCache("caller_policies", ttl=CACHE_SECONDS)
 
     def clear(self) -> None:
         """Forget every caller's cached policies (the development reset)."""
-        with self._lock:
-            self._cache.clear()
+        self._cache.clear()
 
     def _policies(self, principal: Principal) -> CallerPolicies:
         key = principal.access_key_id if principal.kind is PrincipalKind.ASSUMED_ROLE else principal.arn
         key = f"{key}|{principal.access_key_id}"
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        found = caller_policies(self.store, principal)
-        with self._lock:
-            if len(self._cache) > 10000:
-                self._cache.clear()
-            self._cache[key] = (now + CACHE_SECONDS, found)
-        return found
+        return self._cache.get_or_load(key, lambda: caller_policies(self.store, principal))
 
     def evaluate(
         self,
