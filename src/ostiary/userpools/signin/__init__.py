@@ -27,7 +27,7 @@ from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import InvalidParameterException
 from ostiary.userpools.lookup import ClientView, client_and_pool, client_in_pool, pool_for_caller
 from ostiary.userpools.signin.choice import select_challenge, user_auth_start, webauthn_answer
-from ostiary.userpools.signin.context import AuthFlow, SignIn, flow_allowed, require
+from ostiary.userpools.signin.context import AuthFlow, ChallengeName, SignIn, flow_allowed, require
 from ostiary.userpools.signin.custom import custom_answer, custom_next, custom_start
 from ostiary.userpools.signin.device import device_srp_start, device_srp_verify
 from ostiary.userpools.signin.mfa_challenge import MFA_CHALLENGES, answer_mfa
@@ -38,15 +38,15 @@ from ostiary.userpools.signin.srp_flow import srp_start, srp_verify
 # challenges answered within a challenge session (RespondToAuthChallenge's Session)
 _SESSION_CHALLENGES = frozenset(
     {
-        "NEW_PASSWORD_REQUIRED",
+        ChallengeName.NEW_PASSWORD_REQUIRED,
         *MFA_CHALLENGES,
-        "SMS_OTP",
-        "CUSTOM_CHALLENGE",
-        "SELECT_CHALLENGE",
-        "PASSWORD",
-        "PASSWORD_SRP",
-        "WEB_AUTHN",
-        "DEVICE_SRP_AUTH",
+        ChallengeName.SMS_OTP,
+        ChallengeName.CUSTOM_CHALLENGE,
+        ChallengeName.SELECT_CHALLENGE,
+        ChallengeName.PASSWORD,
+        ChallengeName.PASSWORD_SRP,
+        ChallengeName.WEB_AUTHN,
+        ChallengeName.DEVICE_SRP_AUTH,
     }
 )
 
@@ -80,23 +80,23 @@ def _respond(ctx: RequestContext, pool: PoolView, client: ClientView, params: Pa
     name = params["ChallengeName"]
     answers: dict[str, str] = dict(params.get("ChallengeResponses") or {})
     session = params.get("Session")
-    if name == "PASSWORD_VERIFIER":  # the SRP state travels in the SECRET_BLOCK, not a session
+    if name == ChallengeName.PASSWORD_VERIFIER:  # the SRP state travels in the SECRET_BLOCK, not a session
         return srp_verify(s, answers, custom_next)
-    if name == "DEVICE_PASSWORD_VERIFIER":
+    if name == ChallengeName.DEVICE_PASSWORD_VERIFIER:
         return device_srp_verify(s, session, answers)
     if name not in _SESSION_CHALLENGES:
         raise InvalidParameterException(f"Ostiary does not support the {name} challenge yet.")
     if not session:
         raise InvalidParameterException("Missing required parameter Session")
-    if name == "NEW_PASSWORD_REQUIRED":
+    if name == ChallengeName.NEW_PASSWORD_REQUIRED:
         return answer_new_password(s, session, answers)
-    if name in MFA_CHALLENGES or name == "SMS_OTP":
+    if name in MFA_CHALLENGES or name == ChallengeName.SMS_OTP:
         return answer_mfa(s, name, session, answers)
-    if name == "CUSTOM_CHALLENGE":
+    if name == ChallengeName.CUSTOM_CHALLENGE:
         return custom_answer(s, session, answers)
-    if name in ("SELECT_CHALLENGE", "PASSWORD", "PASSWORD_SRP"):
+    if name in (ChallengeName.SELECT_CHALLENGE, ChallengeName.PASSWORD, ChallengeName.PASSWORD_SRP):
         return select_challenge(s, name, session, answers)
-    if name == "WEB_AUTHN":
+    if name == ChallengeName.WEB_AUTHN:
         return webauthn_answer(s, session, answers)
     return device_srp_start(s, session, answers)  # DEVICE_SRP_AUTH
 

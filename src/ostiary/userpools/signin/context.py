@@ -39,6 +39,26 @@ class AuthFlow(enum.StrEnum):
     USER_AUTH = "USER_AUTH"
 
 
+class ChallengeName(enum.StrEnum):
+    """The ChallengeName values Ostiary's sign-in flows send and answer (botocore's ChallengeNameType)."""
+
+    SMS_MFA = "SMS_MFA"
+    SOFTWARE_TOKEN_MFA = "SOFTWARE_TOKEN_MFA"
+    EMAIL_OTP = "EMAIL_OTP"
+    SMS_OTP = "SMS_OTP"
+    SELECT_MFA_TYPE = "SELECT_MFA_TYPE"
+    MFA_SETUP = "MFA_SETUP"
+    PASSWORD = "PASSWORD"
+    PASSWORD_SRP = "PASSWORD_SRP"
+    PASSWORD_VERIFIER = "PASSWORD_VERIFIER"
+    CUSTOM_CHALLENGE = "CUSTOM_CHALLENGE"
+    DEVICE_SRP_AUTH = "DEVICE_SRP_AUTH"
+    DEVICE_PASSWORD_VERIFIER = "DEVICE_PASSWORD_VERIFIER"
+    NEW_PASSWORD_REQUIRED = "NEW_PASSWORD_REQUIRED"
+    SELECT_CHALLENGE = "SELECT_CHALLENGE"
+    WEB_AUTHN = "WEB_AUTHN"
+
+
 # AuthFlow -> client ExplicitAuthFlows values that allow it (ALLOW_* and their legacy names)
 FLOW_PERMISSIONS: dict[str, tuple[str, ...]] = {
     AuthFlow.USER_PASSWORD_AUTH: ("ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH"),

@@ -24,9 +24,15 @@ from ostiary.userpools.errors import (
 )
 from ostiary.userpools.lookup import ClientView
 from ostiary.userpools.signin.challenge_sessions import new_session
-from ostiary.userpools.signin.context import SESSION_EXPIRED, Finisher, SignIn
+from ostiary.userpools.signin.context import SESSION_EXPIRED, ChallengeName, Finisher, SignIn
 
-MFA_CHALLENGES = ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP", "SELECT_MFA_TYPE", "MFA_SETUP")
+MFA_CHALLENGES = (
+    ChallengeName.SMS_MFA,
+    ChallengeName.SOFTWARE_TOKEN_MFA,
+    ChallengeName.EMAIL_OTP,
+    ChallengeName.SELECT_MFA_TYPE,
+    ChallengeName.MFA_SETUP,
+)
 
 
 MFA_ATTEMPTS = 3
@@ -51,8 +57,8 @@ def mfa_challenge(
     ``quiet`` a destination past its limit gets nothing while the answer stays the usual one)."""
     ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     params: dict[str, str] = {"USER_ID_FOR_SRP": user.username}
-    if challenge in ("SMS_MFA", "EMAIL_OTP", "SMS_OTP"):
-        attribute = "phone_number" if challenge in ("SMS_MFA", "SMS_OTP") else "email"
+    if challenge in (ChallengeName.SMS_MFA, ChallengeName.EMAIL_OTP, ChallengeName.SMS_OTP):
+        attribute = "phone_number" if challenge in (ChallengeName.SMS_MFA, ChallengeName.SMS_OTP) else "email"
         delivery = messages.Delivery(
             "SMS" if attribute == "phone_number" else "EMAIL", attribute, user.attributes[attribute]
         )
@@ -71,9 +77,9 @@ def mfa_challenge(
         params.update(
             CODE_DELIVERY_DELIVERY_MEDIUM=details["DeliveryMedium"], CODE_DELIVERY_DESTINATION=details["Destination"]
         )
-    elif challenge == "SELECT_MFA_TYPE":
+    elif challenge == ChallengeName.SELECT_MFA_TYPE:
         params["MFAS_CAN_CHOOSE"] = json.dumps(list(options))
-    elif challenge == "MFA_SETUP":
+    elif challenge == ChallengeName.MFA_SETUP:
         params["MFAS_CAN_SETUP"] = json.dumps(list(options))
     state = {"user_id": user.id, "attempts": 0, "options": list(options), "device_key": device_key}
     session = new_session(conn, pool, client, user.username, challenge, state, now)
@@ -138,13 +144,13 @@ def _check_mfa_answer(
         found = directory.find(conn, pool, named)
         if found is None or found.id != user.id:
             raise NotAuthorizedException(SESSION_EXPIRED)
-    if name == "SELECT_MFA_TYPE":
+    if name == ChallengeName.SELECT_MFA_TYPE:
         choice = answers.get("ANSWER", "")
         if choice not in (row.state.get("options") or []):
             raise InvalidParameterException("ANSWER must be one of the MFA types the challenge offered.")
         conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
         return mfa_challenge(s, conn, user, choice, (), row.state.get("device_key"))
-    if name == "MFA_SETUP":
+    if name == ChallengeName.MFA_SETUP:
         if not user.mfa.get("totp_secret"):
             raise InvalidParameterException("The software token has not been verified (VerifySoftwareToken).")
         conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
@@ -153,7 +159,7 @@ def _check_mfa_answer(
         threat_protection.record_challenge(ctx, conn, pool, user, None)
         return finish_with(s, conn, user, row.state.get("device_key"))
     ok = False
-    if name == "SOFTWARE_TOKEN_MFA":
+    if name == ChallengeName.SOFTWARE_TOKEN_MFA:
         code = answers.get("SOFTWARE_TOKEN_MFA_CODE", "")
         step = mfa.check_totp(ctx.box, user, code, now)
         if step is not None:
@@ -164,7 +170,8 @@ def _check_mfa_answer(
             counted = _count_attempt(conn, session_id, row.state)
             failure = counted if isinstance(counted, NotAuthorizedException) else ExpiredCodeException(TOTP_REUSED)
     else:
-        field = {"SMS_MFA": "SMS_MFA_CODE", "SMS_OTP": "SMS_OTP_CODE"}.get(name, "EMAIL_OTP_CODE")
+        fields: dict[str, str] = {ChallengeName.SMS_MFA: "SMS_MFA_CODE", ChallengeName.SMS_OTP: "SMS_OTP_CODE"}
+        field = fields.get(name, "EMAIL_OTP_CODE")
         limits = code_limits.Limits.of(ctx.settings, ctx.box)
         check = messages.check_code(conn, user, "Authentication", answers.get(field, ""), now, limits=limits)
         ok = check.ok
