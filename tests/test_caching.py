@@ -98,6 +98,7 @@ def test_pop_clear_and_flush_all(clock: Clock) -> None:
     b.set("z", 3)
     a.pop("x")
     assert a.get("x") is None and a.get("y") == 2
+    assert "y" in a and "x" not in a
     flushed = caching.flush_all()
     assert {"test_flush_a", "test_flush_b"} <= set(flushed)
     assert len(a) == 0 and len(b) == 0
@@ -105,11 +106,11 @@ def test_pop_clear_and_flush_all(clock: Clock) -> None:
     import ostiary.identitypools.credentials
     import ostiary.oauth.endpoints
     import ostiary.userpools.pools
-    import ostiary.userpools.saml_signing  # noqa: F401
+    import ostiary.userpools.saml_signing
+    import ostiary.userpools.tokens  # noqa: F401
 
-    assert {"pools", "session_settings", "token_clients", "user_counts", "saml_sp_keys", "trust_policies"} <= set(
-        caching.flush_all()
-    )
+    mine = {"pools", "session_settings", "token_clients", "user_counts", "saml_sp_keys", "trust_policies"}
+    assert mine | {"verified_tokens"} <= set(caching.flush_all())
 
 
 def test_lifetimes_and_bounds_come_from_settings(clock: Clock) -> None:

@@ -123,6 +123,10 @@ class TtlCache(Generic[K, V]):
         with self._lock:
             self._map.clear()
 
+    def __contains__(self, key: K) -> bool:
+        with self._lock:
+            return key in self._map
+
     def __len__(self) -> int:
         with self._lock:
             self._map.expire()
@@ -153,6 +157,8 @@ def limits(settings: Settings) -> dict[str, tuple[float | None, int]]:
         "caller_policies": (settings.cache_caller_policy_seconds, size),  # what applies to a signed caller
         "saml_sp_keys": (None, size),  # a pool's SAML key: never changes once made
         "trust_policies": (None, settings.cache_parsed_policy_max_entries),  # parsed by their text
+        # access tokens whose signature was checked (still expire, and count only while their key does)
+        "verified_tokens": (None, settings.cache_verified_token_max_entries),
     }
 
 

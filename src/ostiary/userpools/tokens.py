@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ostiary import jsonlimits
+from ostiary.caching import TtlCache
 from ostiary.config import Settings
 from ostiary.crypto import jwt
 from ostiary.crypto.keys import KeyRing
@@ -466,8 +467,10 @@ def pool_id_of(token: str) -> str:
 # scope are checked on every use, revocation is read from the store on every use, and an entry
 # counts only while its key is still one of the pool's keys (the same key object the key ring holds:
 # after a key ring reload the token is verified again).
-VERIFIED_TOKENS = 4096
-_verified: dict[str, tuple[str, str, Any, dict[str, Any]]] = {}
+VERIFIED_TOKENS = 4096  # the default of cache_verified_token_max_entries
+_verified: TtlCache[str, tuple[str, str, Any, dict[str, Any]]] = TtlCache(
+    "verified_tokens", ttl=None, maxsize=VERIFIED_TOKENS
+)
 
 
 def _verified_claims(keys: KeyRing, token: str, now: float) -> tuple[str, dict[str, Any]]:
@@ -477,7 +480,7 @@ def _verified_claims(keys: KeyRing, token: str, now: float) -> tuple[str, dict[s
         pool_id, kid, key, claims = hit
         if keys.public_keys(pool_id).get(kid) is key:
             if now > claims["exp"]:
-                _verified.pop(token, None)
+                _verified.pop(token)
                 raise jwt.TokenError(jwt.TokenProblem.EXPIRED)
             nbf = claims.get("nbf")
             if isinstance(nbf, (int, float)) and now < nbf:
@@ -492,9 +495,7 @@ def _verified_claims(keys: KeyRing, token: str, now: float) -> tuple[str, dict[s
     claims = jwt.verify(token, public, now)
     key = public.get(kid)
     if key is not None and isinstance(claims.get("exp"), (int, float)):
-        if len(_verified) >= VERIFIED_TOKENS:
-            _verified.clear()
-        _verified[token] = (pool_id, kid, key, claims)
+        _verified.set(token, (pool_id, kid, key, claims))
     return pool_id, claims
 
 
