@@ -38,7 +38,7 @@ def oidc_issuer() -> Iterator[str]:
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS, check=True, capture_output=True, timeout=600)
     port = free_port()
     proc = subprocess.Popen(
-        [node, str(JS / "oidc_issuer.mjs"), str(port), CLIENT_ID], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        [node, str(JS / "oidc_issuer.mjs"), str(port), CLIENT_ID], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

@@ -228,6 +228,7 @@ class SamlIdp:
 
     def close(self) -> None:
         self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def auto_post_page(action: str, fields: dict[str, str]) -> str:

@@ -120,6 +120,7 @@ def redirector(oidc_issuer: str) -> Iterator[str]:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/oauth2/authorize"
     httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.mark.parametrize("auth", ["client_secret_basic", "client_secret_post"])

@@ -95,6 +95,7 @@ def app_url() -> Iterator[str]:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://localhost:{httpd.server_address[1]}"
     httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +148,7 @@ def test_code_pkce_sign_in_then_sso_and_logout(page: Any, site: Hosted) -> None:
     doc = httpx.get(f"{site.issuer}/.well-known/openid-configuration").json()
     client = OAuth2Client(client_id=site.client_id, redirect_uri=site.callback, code_challenge_method="S256")
     token = client.fetch_token(doc["token_endpoint"], code=code, code_verifier=verifier)
+    client.close()
     claims = jwt.decode(
         token["id_token"],
         JsonWebKey.import_key_set(httpx.get(doc["jwks_uri"]).json()),

@@ -160,6 +160,7 @@ def spa_url() -> Iterator[str]:
     # localhost:<port> is another origin than Ostiary's 127.0.0.1:<port>
     yield f"http://localhost:{httpd.server_address[1]}"
     httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture(scope="module")

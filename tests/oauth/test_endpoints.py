@@ -94,6 +94,7 @@ def test_code_pkce_sign_in_with_authlib(hosted: Hosted) -> None:
     assert info.json()["email"] == "ana@example.com" and info.json()["username"] == "ana"
 
     refreshed = client.refresh_token(doc["token_endpoint"], refresh_token=token["refresh_token"])
+    client.close()
     assert jwt.decode(refreshed["access_token"], jwks)["scope"] == access["scope"]
     assert "id_token" in refreshed
 

@@ -108,7 +108,8 @@ def _tampered(token: str) -> str:
 @pytest.fixture(scope="module")
 def other_pool_id_token(hosted: Hosted) -> str:
     other = make_hosted(hosted.server)
-    _, tokens = _signed_in(other, "olga")
+    web, tokens = _signed_in(other, "olga")
+    web.close()
     return str(tokens["id_token"])
 
 

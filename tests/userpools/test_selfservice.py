@@ -381,3 +381,4 @@ def test_sms_code_through_the_webhook_sender(server_factory: Any) -> None:
         assert attrs["phone_number_verified"] == "true"
     finally:
         hook.shutdown()
+        hook.server_close()

@@ -75,6 +75,7 @@ def webhook() -> Iterator[str]:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/pre-signup"
     httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture(scope="module")
