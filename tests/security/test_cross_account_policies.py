@@ -13,6 +13,8 @@ stay attachable by every account, and their usage counts are per account.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +59,15 @@ class World:
     def other(self, service: str) -> Any:
         return make_client(self.server.url, service, **self.other_keys)
 
-    def db(self) -> sa.Engine:
-        return sa.create_engine(self.server.database_url)
+    @contextmanager
+    def db(self) -> Iterator[sa.Connection]:
+        """One transaction on the server's database; the engine is disposed after it (no pooled connection leaks)."""
+        engine = sa.create_engine(self.server.database_url)
+        try:
+            with engine.begin() as conn:
+                yield conn
+        finally:
+            engine.dispose()
 
 
 def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
@@ -319,7 +328,7 @@ def test_aws_managed_policy_usage_is_counted_per_account(world: World) -> None:
 
 
 def _legacy_attach(world: World, kind: str, key: str) -> None:
-    with world.db().begin() as conn:
+    with world.db() as conn:
         conn.execute(
             sa.insert(t.iam_attachments).values(
                 account_id=ACCOUNT_ID, principal_type=kind, principal_key=key, policy_arn=world.victim_arn
@@ -328,7 +337,7 @@ def _legacy_attach(world: World, kind: str, key: str) -> None:
 
 
 def _legacy_boundary(world: World, table: sa.Table, key: str) -> None:
-    with world.db().begin() as conn:
+    with world.db() as conn:
         conn.execute(
             sa.update(table)
             .where(table.c.account_id == ACCOUNT_ID, table.c.name_key == key)
@@ -425,7 +434,7 @@ def test_a_legacy_session_policy_arn_of_another_account_allows_nothing(world: Wo
     sts = world.server.client("sts")
     role = f"arn:aws:iam::{ACCOUNT_ID}:role/legacy-sess"
     creds = sts.assume_role(RoleArn=role, RoleSessionName="legacy", PolicyArns=[{"arn": AWS_READ_ONLY}])["Credentials"]
-    with world.db().begin() as conn:
+    with world.db() as conn:
         conn.execute(
             sa.update(t.sts_sessions)
             .where(t.sts_sessions.c.access_key_id == creds["AccessKeyId"])
