@@ -44,6 +44,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchjson
+
 KEY = "AKIABENCHMARKROOT001"
 SECRET = "benchmark/secret/access/key/000000000000"
 REGION = "us-east-1"
@@ -390,8 +393,11 @@ def main() -> None:
     ap.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                     help="auto: wrk when installed, else Python")
     ap.add_argument("--only", default="", help="measure only operations whose name contains this text")
-    ap.add_argument("--json", action="store_true", help="print results as JSON too")
+    ap.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                    help="print results as JSON too; with PATH, write the printed tables there (bench/benchjson.py)")
     args = ap.parse_args()
+    if args.json and args.json != "-":
+        benchjson.record(args.json)
     console = Console(width=None if sys.stdout.isatty() else 140)
 
     loadgen = args.loadgen
@@ -462,7 +468,7 @@ def main() -> None:
         for pid, role, mb in processes:
             mem.add_row(str(pid), role, f"{mb:.1f}")
         console.print(mem)
-    if args.json:
+    if args.json == "-":
         print(json.dumps({
             "workers": workers,
             "loadgen": loadgen,

@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchjson
 from api_throughput import KEY, REGION, SECRET, Result, _run, cpu_seconds, start_server
 
 PASSWORD = "Bench-Passw0rd!"
@@ -113,7 +114,9 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--clients", type=int, default=2, help="load-generator processes")
+    ap.add_argument("--json", metavar="PATH", help="also write the printed tables to PATH as JSON (bench/benchjson.py)")
     args = ap.parse_args()
+    benchjson.record(args.json)
     console = Console()
     for workers in (int(w) for w in args.workers.split(",")):
         proc, url, data_dir = start_server(workers)

@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchjson
 from api_throughput import KEY, REGION, SECRET, cpu_seconds, rss_mb, start_server
 
 
@@ -145,7 +146,9 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--skip-import", action="store_true")
     ap.add_argument("--database-url", default="", help="an empty PostgreSQL database (default: SQLite in a temp dir)")
+    ap.add_argument("--json", metavar="PATH", help="also write the printed tables to PATH as JSON (bench/benchjson.py)")
     args = ap.parse_args()
+    benchjson.record(args.json)
     if args.database_url:
         os.environ["OSTIARY_DATABASE_URL"] = args.database_url  # the server inherits the environment
     os.environ.setdefault("OSTIARY_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024))

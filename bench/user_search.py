@@ -3,6 +3,12 @@
     python bench/user_search.py                          # 1,000,000 users, SQLite in a temp dir
     python bench/user_search.py --users 100000
     python bench/user_search.py --database-url postgresql+psycopg://postgres@127.0.0.1:55436/bench
+    python bench/user_search.py --data-dir /var/tmp/search-1m   # keep the filled database for the next run
+
+With ``--data-dir`` the server's data dir (its SQLite database, or with --database-url the KEK that
+the PostgreSQL rows are sealed with) is kept after the run; the next run with the same directory (and
+URL) finds the pool ``bench-search`` and fills only the users it lacks, so a million-user pool is
+filled once.
 
 The bench starts `ostiary serve` (1 worker), creates a pool through the API, then fills it FAST with
 bulk SQL inserts of rows in the exact shape the service writes (the same table, the same key
@@ -27,9 +33,12 @@ import argparse
 import datetime as dt
 import os
 import random
+import secrets
 import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -40,10 +49,11 @@ import boto3
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, event, func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_throughput import KEY, REGION, SECRET, cpu_seconds, start_server
+import benchjson
+from api_throughput import KEY, REGION, SECRET, cpu_seconds, free_port
 
 from ostiary.store import statistics as store_statistics
 from ostiary.store import tables as t
@@ -139,16 +149,34 @@ def user_row(pool: directory.PoolView, i: int, base: dt.datetime) -> dict[str, A
     }
 
 
+def _big_cache(dbapi_conn: Any, _record: Any) -> None:
+    """SQLite: a page cache that holds the indexes being filled (the default 2 MB makes every random
+    insert into the sub index a read)."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA cache_size=-1000000")
+    cur.execute("PRAGMA synchronous=OFF")
+    cur.close()
+
+
 def fill(url: str, pool_id: str, users: int, console: Console) -> None:
+    """Users 0..users-1 of the pool (those numbered from the pool's current count on: a kept data dir
+    is filled once)."""
     engine = create_engine(Store(url).url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _big_cache)
     with engine.connect() as conn:
         row = conn.execute(select(t.user_pools).where(t.user_pools.c.id == pool_id)).one()
+        have = conn.execute(
+            select(func.count()).select_from(t.users).where(t.users.c.user_pool_id == pool_id, t.users.c.username.like("user%"))
+        ).scalar_one()
     pool = directory.PoolView(row.id, row.account_id, row.region, row.name, dict(row.config))
     base = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    random.seed(13)
+    random.seed(13 + have)
     started = time.perf_counter()
     batch = 5000
-    for start in range(0, users, batch):
+    if have >= users:
+        console.print(f"the pool holds {have:,} bench users already: no fill")
+    for start in range(have, users, batch):
         rows = [user_row(pool, i, base) for i in range(start, min(users, start + batch))]
         with engine.begin() as conn:
             conn.execute(insert(t.users), rows)
@@ -157,7 +185,41 @@ def fill(url: str, pool_id: str, users: int, console: Console) -> None:
     with engine.connect() as conn:
         store_statistics.refresh(conn.execution_options(isolation_level="AUTOCOMMIT"))
     engine.dispose()
-    console.print(f"filled {users:,} users in {time.perf_counter() - started:.0f} s")
+    console.print(f"filled {max(0, users - have):,} users in {time.perf_counter() - started:.0f} s")
+
+
+def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`ostiary serve` (1 worker) on a free loopback port with the data dir ``data``, access log off."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "OSTIARY_ROOT_ACCESS_KEY_ID": KEY,
+        "OSTIARY_ROOT_SECRET_ACCESS_KEY": SECRET,
+        "OSTIARY_ACCESS_LOG": "false",
+    }
+    cmd = [sys.executable, "-m", "ostiary.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--data-dir", str(data), "--workers", "1"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(1200):
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def bench_pool(idp: Any) -> str:
+    """The pool ``bench-search`` (kept from an earlier run with the same data dir, or a new one)."""
+    for pool in idp.list_user_pools(MaxResults=60)["UserPools"]:
+        if pool["Name"] == "bench-search":
+            return str(pool["Id"])
+    return str(idp.create_user_pool(PoolName="bench-search")["UserPool"]["Id"])
 
 
 def cases(users: int) -> list[tuple[str, str]]:
@@ -223,7 +285,9 @@ def main() -> None:
     ap.add_argument("--import-users", type=int, default=20_000, help="users of the CSV import in the mixed load")
     ap.add_argument("--mixed-seconds", type=float, default=10.0)
     ap.add_argument("--database-url", default="", help="an empty PostgreSQL database (default: SQLite in a temp dir)")
+    ap.add_argument("--json", metavar="PATH", help="also write the printed tables to PATH as JSON (bench/benchjson.py)")
     args = ap.parse_args()
+    benchjson.record(args.json)
     if args.database_url:
         os.environ["OSTIARY_DATABASE_URL"] = args.database_url  # the server inherits the environment
     console = Console(width=150)
@@ -286,7 +350,8 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not args.data_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _get_user_loop(idp: Any, token: str, stop: threading.Event, out: list[float]) -> None:
