@@ -61,12 +61,21 @@ def measure(rounds: int = 5, scale: float = 1.0) -> dict[str, float]:
     hasher = PasswordHasher(s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism)
     stored = hasher.hash("Bench-Passw0rd!")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    claims = {"sub": "8f0e3c1a-0000-4000-8000-000000000000", "iss": "https://cognito-idp.us-east-1.amazonaws.com/x",
-              "client_id": "abcdefghijklmnopqrstuvwxyz", "token_use": "access", "scope": "aws.cognito.signin.user.admin",
-              "auth_time": 1764900000, "exp": 1764903600, "iat": 1764900000, "jti": "x" * 36, "username": "user1"}
+    claims = {
+        "sub": "8f0e3c1a-0000-4000-8000-000000000000",
+        "iss": "https://cognito-idp.us-east-1.amazonaws.com/x",
+        "client_id": "abcdefghijklmnopqrstuvwxyz",
+        "token_use": "access",
+        "scope": "aws.cognito.signin.user.admin",
+        "auth_time": 1764900000,
+        "exp": 1764903600,
+        "iat": 1764900000,
+        "jti": "x" * 36,
+        "username": "user1",
+    }
 
     group = "bench"
-    salt, verifier = srp.make_verifier(group, "user1", "Bench-Passw0rd!")
+    _salt, verifier = srp.make_verifier(group, "user1", "Bench-Passw0rd!")
     a = secrets.randbits(256) | (1 << 255)
     big_a = srp._powmod(srp.G, a, srp.N)
     block = secrets.token_bytes(1700)
@@ -110,18 +119,31 @@ def main() -> None:
     f = measure(args.rounds, args.scale)
     for k, v in f.items():
         benchjson.note(k, round(v, 4))
-    table = Table(title=f"Sign-in floors, in process (CPU ms, median of {args.rounds} batches), "
-                        f"argon2id m={s.argon2_memory_kib}KiB t={s.argon2_time_cost} p={s.argon2_parallelism}")
+    table = Table(
+        title=f"Sign-in floors, in process (CPU ms, median of {args.rounds} batches), "
+        f"argon2id m={s.argon2_memory_kib}KiB t={s.argon2_time_cost} p={s.argon2_parallelism}"
+    )
     table.add_column("floor")
     table.add_column("what it counts")
     table.add_column("CPU ms", justify="right")
-    table.add_row("component: Argon2id verify", "one verification at the default cost", f"{f['argon2id_verify_ms']:.3f}")
-    table.add_row("component: RS256 signature", "one token signature (crypto/jwt.sign, 2048-bit)",
-                  f"{f['rs256_signature_ms']:.3f}")
-    table.add_row("component: SRP server math", "g^b (table), B, u, v^u, (A·v^u)^b, HKDF, claim HMAC",
-                  f"{f['srp_server_math_ms']:.3f}")
-    table.add_row("(not in a floor) SRP phantom g^x", "the unknown-user verifier every sign-in derives (issue 10)",
-                  f"{f['srp_phantom_g_pow_ms']:.3f}")
+    table.add_row(
+        "component: Argon2id verify", "one verification at the default cost", f"{f['argon2id_verify_ms']:.3f}"
+    )
+    table.add_row(
+        "component: RS256 signature",
+        "one token signature (crypto/jwt.sign, 2048-bit)",
+        f"{f['rs256_signature_ms']:.3f}",
+    )
+    table.add_row(
+        "component: SRP server math",
+        "g^b (table), B, u, v^u, (A·v^u)^b, HKDF, claim HMAC",
+        f"{f['srp_server_math_ms']:.3f}",
+    )
+    table.add_row(
+        "(not in a floor) SRP phantom g^x",
+        "the unknown-user verifier every sign-in derives (issue 10)",
+        f"{f['srp_phantom_g_pow_ms']:.3f}",
+    )
     table.add_row("password sign-in floor", "Argon2id verify + 2 signatures", f"{f['password_floor_ms']:.3f}")
     table.add_row("SRP sign-in floor", "SRP server math + 2 signatures", f"{f['srp_floor_ms']:.3f}")
     table.add_row("refresh floor", "2 signatures", f"{f['refresh_floor_ms']:.3f}")
