@@ -9,12 +9,14 @@ Under xdist each worker starts its own server for the module; every test stands 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import subprocess
 import sys
 import time
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
@@ -23,6 +25,7 @@ from sqlalchemy import create_engine, select
 from ostiary.store import tables as t
 from tests.conftest import ACCOUNT_ID, Server
 from tests.identitypools.conftest import wire
+from tests.oauth.conftest import CALLBACK, add_user, form_fields, make_hosted, sign_in_over_http
 
 PASSWORD = "Corr3ct-Horse-Battery!"
 WRONG = "Wr0ng-Password-Guess!"
@@ -406,3 +409,40 @@ def test_no_secret_in_any_event(srv: Server, idp: Any, signin_pool: dict[str, st
     assert len(SECRETS) >= 7
     for value in SECRETS:
         assert value not in dump
+
+
+def test_hosted_ui_sign_in_is_a_login_event(srv: Server, trail: Any) -> None:
+    """The hosted sign-in page's outcomes are CloudTrail's ``Login`` events: a wrong password (with the
+    lockout's verdict) and then the right one (with the app client), neither carrying the password."""
+    h = make_hosted(srv)
+    name = "hosted-" + secrets.token_hex(3)
+    add_user(h, name, password=PASSWORD, email=f"{name}@example.com", email_verified="true")
+    params = {
+        "client_id": h.client_id,
+        "response_type": "code",
+        "redirect_uri": CALLBACK,
+        "scope": "openid",
+        "state": secrets.token_urlsafe(8),
+    }
+    with httpx.Client() as web:
+        page = web.get(f"{h.base}/login", params=params)
+        action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+        assert page.status_code == 200 and action is not None
+        fields = form_fields(page.text) | {"username": name, "password": WRONG}
+        refused = web.post(h.server.url + action.group(1).replace("&amp;", "&"), data=fields)
+        assert refused.status_code == 400 and "Incorrect username or password" in refused.text
+        location = sign_in_over_http(web, h, params, name, PASSWORD)
+    assert location.startswith(CALLBACK) and "code=" in location
+
+    everything = _events(trail, "Username", name)
+    events = _named(everything, "Login")
+    assert len(events) == 2, [(e["EventName"], e["Record"].get("errorCode")) for e in everything]  # no InitiateAuth
+    ok, bad = events  # newest first
+    for event in events:
+        record = event["Record"]
+        assert event["EventSource"] == "cognito-idp.amazonaws.com"
+        assert record["sourceIPAddress"] == "127.0.0.1"
+        assert record["additionalEventData"]["userPoolId"] == h.pool_id
+        assert PASSWORD not in event["CloudTrailEvent"] and WRONG not in event["CloudTrailEvent"]
+    assert "errorCode" not in ok["Record"] and ok["Record"]["additionalEventData"]["clientId"] == h.client_id
+    assert bad["Record"]["errorCode"] == "NotAuthorizedException"

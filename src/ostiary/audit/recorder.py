@@ -183,6 +183,8 @@ def principal_name(arn: str) -> str:
 def sign_in_event(ctx: RequestContext) -> Event:
     """The event of a sign-in step: the request's operation (InitiateAuth, RespondToAuthChallenge,
     their Admin variants, or ChangePassword's check of the previous password); the hosted UI's: Login."""
+    if ctx.hosted_ui:
+        return Event.LOGIN
     try:
         return Event(ctx.operation)
     except ValueError:

@@ -28,6 +28,7 @@ def service_context(
         principal=None,
         source_ip=source_ip,
         user_agent=user_agent,
+        hosted_ui=True,
     )
 
 

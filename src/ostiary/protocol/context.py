@@ -48,6 +48,9 @@ class RequestContext:
     """PreTokenGeneration's ``triggerSource`` for the tokens a flow mints, when not the default."""
     user_agent: str | None = None
     """The request's User-Agent (audit events: from where)."""
+    hosted_ui: bool = False
+    """A call the hosted UI makes on a browser's behalf (oauth/service_calls.py): its sign-in steps are
+    audited as CloudTrail's ``Login``, whichever user-pool operation it runs."""
     audited: bool = False
     """An audit event of this request has committed (ostiary.audit.recorder): the dispatcher records
     no failure event of its own."""
