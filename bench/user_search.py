@@ -167,7 +167,9 @@ def fill(url: str, pool_id: str, users: int, console: Console) -> None:
     with engine.connect() as conn:
         row = conn.execute(select(t.user_pools).where(t.user_pools.c.id == pool_id)).one()
         have = conn.execute(
-            select(func.count()).select_from(t.users).where(t.users.c.user_pool_id == pool_id, t.users.c.username.like("user%"))
+            select(func.count())
+            .select_from(t.users)
+            .where(t.users.c.user_pool_id == pool_id, t.users.c.username.like("user%"))
         ).scalar_one()
     pool = directory.PoolView(row.id, row.account_id, row.region, row.name, dict(row.config))
     base = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -284,21 +286,30 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=200, help="calls per filter kind (each side)")
     ap.add_argument("--import-users", type=int, default=20_000, help="users of the CSV import in the mixed load")
     ap.add_argument("--mixed-seconds", type=float, default=10.0)
-    ap.add_argument("--database-url", default="", help="an empty PostgreSQL database (default: SQLite in a temp dir)")
+    ap.add_argument("--database-url", default="", help="a PostgreSQL database (default: SQLite in the data dir)")
+    ap.add_argument("--data-dir", default="", help="the server's data dir, kept (default: a temp dir, removed)")
+    ap.add_argument("--only-mixed", action="store_true", help="skip the per-filter tables")
+    ap.add_argument("--fill-only", action="store_true", help="fill the pool (with --data-dir: for later runs)")
     ap.add_argument("--json", metavar="PATH", help="also write the printed tables to PATH as JSON (bench/benchjson.py)")
     args = ap.parse_args()
     benchjson.record(args.json)
     if args.database_url:
         os.environ["OSTIARY_DATABASE_URL"] = args.database_url  # the server inherits the environment
     console = Console(width=150)
-    proc, url, data_dir = start_server(1)
+    data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="ostiary-bench-"))
+    proc, url = start_server(data_dir)
     db_url = args.database_url or f"sqlite:///{data_dir / 'ostiary.db'}"
     try:
         idp = boto3.client(
             "cognito-idp", endpoint_url=url, region_name=REGION, aws_access_key_id=KEY, aws_secret_access_key=SECRET
         )
-        pool_id = idp.create_user_pool(PoolName="bench-search")["UserPool"]["Id"]
+        pool_id = bench_pool(idp)
         fill(db_url, pool_id, args.users, console)
+        if args.fill_only:
+            return
+        if args.only_mixed:
+            mixed(idp, url, pool_id, args, console)
+            return
         rows: list[tuple[str, ...]] = []
         for name, text in [*cases(args.users), ("(no filter), page 2 (token)", "")]:
             second = name.endswith("(token)")
@@ -378,7 +389,7 @@ def _list_loop(idp: Any, pool_id: str, stop: threading.Event, count: list[int]) 
         i += 1
 
 
-def _start_import(idp: Any, pool_id: str, n: int) -> str:
+def _start_import(idp: Any, pool_id: str, n: int, run: str) -> str:
     job = idp.create_user_import_job(
         UserPoolId=pool_id, JobName="bench", CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/import"
     )["UserImportJob"]
@@ -388,8 +399,8 @@ def _start_import(idp: Any, pool_id: str, n: int) -> str:
         values = {h: "" for h in header}
         values.update(
             {
-                "cognito:username": f"imported{i}",
-                "email": f"imported{i}@example.org",
+                "cognito:username": f"imported-{run}-{i}",
+                "email": f"imported-{run}-{i}@example.org",
                 "email_verified": "true",
                 "cognito:mfa_enabled": "false",
             }
@@ -411,12 +422,14 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
         ClientName="bench",
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
-    idp.admin_create_user(UserPoolId=pool_id, Username="getuser-bench", MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=pool_id, Username="getuser-bench", Password=PASSWORD, Permanent=True)
+    run = secrets.token_hex(3)  # names of this run's users (a kept pool holds those of earlier runs)
+    username = f"getuser-bench-{run}"
+    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
     token = idp.initiate_auth(
         ClientId=client_id,
         AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": "getuser-bench", "PASSWORD": PASSWORD},
+        AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD},
     )["AuthenticationResult"]["AccessToken"]
 
     def session() -> Any:
@@ -434,7 +447,7 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
         if load:
             threads += [threading.Thread(target=_list_loop, args=(session(), pool_id, stop, listed)) for _ in range(2)]
             try:
-                job = _start_import(idp, pool_id, args.import_users)
+                job = _start_import(idp, pool_id, args.import_users, run)
             except Exception as err:  # the bench reports what it could not do
                 console.print(f"[yellow]import not started: {err}")
         for th in threads:
