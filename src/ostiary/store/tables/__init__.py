@@ -71,6 +71,7 @@ from ostiary.store.tables.userpools import (
     user_auth_events,
     user_import_errors,
     user_import_jobs,
+    user_import_slices,
     user_pool_client_session_config,
     user_pool_clients,
     user_pool_identity_providers,
@@ -78,6 +79,7 @@ from ostiary.store.tables.userpools import (
     user_pool_session_config,
     user_pool_terms,
     user_pools,
+    username_search_key,
     users,
     webauthn_credentials,
 )
@@ -135,6 +137,7 @@ __all__ = [
     "user_auth_events",
     "user_import_errors",
     "user_import_jobs",
+    "user_import_slices",
     "user_pool_client_session_config",
     "user_pool_clients",
     "user_pool_domains",
@@ -143,6 +146,7 @@ __all__ = [
     "user_pool_session_config",
     "user_pool_terms",
     "user_pools",
+    "username_search_key",
     "users",
     "webauthn_credentials",
 ]

@@ -71,8 +71,13 @@ _SearchKey = String(SEARCH_KEY_LEN).with_variant(String(SEARCH_KEY_LEN, collatio
 _SubKey = String(36).with_variant(String(36, collation="C"), "postgresql")
 
 
+def username_search_key(username: str) -> str:
+    """search_username of a user named ``username`` (the column's default; bulk loads give it)."""
+    return username.lower()[:SEARCH_KEY_LEN]
+
+
 def _username_search_key(ctx: Any) -> str:
-    return str(ctx.get_current_parameters()["username"]).lower()[:SEARCH_KEY_LEN]
+    return username_search_key(str(ctx.get_current_parameters()["username"]))
 
 
 users = Table(
@@ -296,7 +301,7 @@ user_import_jobs = Table(
     Column("name", String(128), nullable=False),
     Column("status", String(16), nullable=False),
     Column("cloudwatch_logs_role_arn", String(2048), nullable=False),
-    Column("csv", Text, nullable=True),
+    Column("csv", Text, nullable=True),  # unused since migration 0025 (the file is in user_import_slices)
     Column("imported", BigInteger, nullable=False),
     Column("skipped", BigInteger, nullable=False),
     Column("failed", BigInteger, nullable=False),
@@ -316,6 +321,17 @@ user_import_errors = Table(
     Column("line_number", BigInteger, primary_key=True),
     Column("username", String(128), nullable=True),
     Column("message", String(1024), nullable=False),
+)
+
+
+# An import job's uploaded CSV (migration 0025), in slices (import_batch.SLICE_BYTES of text each), read one
+# at a time while the job runs (the file is never held whole) and deleted when it ends.
+user_import_slices = Table(
+    "user_import_slices",
+    metadata,
+    Column("job_id", String(64), ForeignKey("user_import_jobs.job_id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
 )
 
 
