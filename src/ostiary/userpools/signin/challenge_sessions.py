@@ -64,11 +64,14 @@ class Session:
 def take_session(
     conn: Connection, pool: PoolView, client: ClientView, session_id: str, challenge: str, now: dt.datetime
 ) -> Session:
-    """A challenge session, used once: it is deleted whether or not the answer is right."""
+    """A challenge session, used once: it is deleted whether or not the answer is right. Of two
+    requests taking the same session at once (on two processes), the one whose delete finds the row
+    gone is refused: the second delete waits for the first transaction and then deletes nothing."""
     row = conn.execute(select(t.auth_sessions).where(t.auth_sessions.c.id == session_id)).first()
     if row is None or row.user_pool_id != pool.id or row.client_id != client.id:
         raise NotAuthorizedException(SESSION_EXPIRED)
-    conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id))
+    if conn.execute(delete(t.auth_sessions).where(t.auth_sessions.c.id == session_id)).rowcount != 1:
+        raise NotAuthorizedException(SESSION_EXPIRED)  # taken by a concurrent request
     if utc(row.expires_at) < now:
         raise NotAuthorizedException(SESSION_EXPIRED)
     if row.challenge != challenge:

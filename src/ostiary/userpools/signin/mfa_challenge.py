@@ -108,7 +108,9 @@ def answer_mfa(s: SignIn, name: str, session_id: str, answers: dict[str, str]) -
     ctx, pool, client, now = s.ctx, s.pool, s.client, s.now
     failure: Exception | None = None
     with ctx.store.tx() as conn:
-        row = conn.execute(select(t.auth_sessions).where(t.auth_sessions.c.id == session_id)).first()
+        # locked until commit: a second answer to the same session (on this process or another) waits,
+        # then finds it gone (answered) or counted (a wrong code)
+        row = conn.execute(select(t.auth_sessions).where(t.auth_sessions.c.id == session_id).with_for_update()).first()
         if row is None or row.user_pool_id != pool.id or row.client_id != client.id or utc(row.expires_at) < now:
             raise NotAuthorizedException(SESSION_EXPIRED)
         if row.challenge != name:
@@ -123,7 +125,10 @@ def answer_mfa(s: SignIn, name: str, session_id: str, answers: dict[str, str]) -
             else:
                 failure = _count_attempt(conn, session_id, row.state)
         else:
-            user = directory.get_by_id(conn, pool, row.state["user_id"])
+            # the user's row is locked for a TOTP answer: the step a code takes is read and written
+            # once across sessions and processes (two sign-ins cannot both take the same code)
+            totp = name == ChallengeName.SOFTWARE_TOKEN_MFA
+            user = directory.get_by_id(conn, pool, row.state["user_id"], lock=totp)
             if user is None or not user.enabled:
                 raise NotAuthorizedException(SESSION_EXPIRED)
             outcome = _check_mfa_answer(s, conn, name, session_id, row, user, answers)
