@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 import threading
 import time
@@ -72,30 +71,28 @@ def import_users(
         pool = pool_by_id(conn, pool_id)
     if pool is None:
         raise click.ClickException(f"User pool {pool_id} does not exist.")
-    raw = path.read_bytes()
-    if len(raw) > user_import.MAX_CSV_BYTES:
+    if path.stat().st_size > user_import.MAX_CSV_BYTES:
         raise click.ClickException("The file is larger than 100 MB (AWS's limit for one import job).")
-    try:
-        text = raw.decode("utf-8-sig")
+    expected = user_import.csv_header(pool)
+    try:  # read as a stream (the file is never held whole), for the header and the progress bar's total
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            unknown = [c for c in header if c not in expected]
+            if "cognito:username" not in header or unknown:
+                problem = f"unknown columns {unknown}" if unknown else "no cognito:username column"
+                raise click.ClickException(
+                    f"The CSV header does not match GetCSVHeader: {problem}. The pool's columns: {','.join(expected)}"
+                )
+            total = sum(1 for fields in reader if fields)
     except UnicodeDecodeError as exc:
         raise click.ClickException("The file must be UTF-8 CSV.") from exc
-    del raw
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, [])
-    expected = user_import.csv_header(pool)
-    unknown = [c for c in header if c not in expected]
-    if "cognito:username" not in header or unknown:
-        problem = f"unknown columns {unknown}" if unknown else "no cognito:username column"
-        raise click.ClickException(
-            f"The CSV header does not match GetCSVHeader: {problem}. The pool's columns: {','.join(expected)}"
-        )
-    total = sum(1 for fields in reader if fields)
     now = dt.datetime.now(dt.UTC)
     role = role_arn or f"arn:aws:iam::{pool.account_id}:role/ostiary-users-import"
     with runtime.store.tx() as conn:
         job_id = user_import.new_job(conn, pool, job_name, role, now)
-    user_import.store_upload(runtime, job_id, text)
-    del text
+    with path.open("rb") as fh:
+        user_import.store_upload(runtime, job_id, fh)
     with runtime.store.tx() as conn:
         user_import.mark_started(conn, pool, job_id, now)
     worker = threading.Thread(target=user_import.run_job, args=(runtime, pool.id, job_id), name="user-import")

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
 from ostiary.store import tables as t
+from ostiary.userpools import import_batch
 from tests.conftest import ACCOUNT_ID, Server
 from tests.userpools.conftest import make_pool, outbox_code
 
@@ -308,3 +309,169 @@ def test_cli_import(server: Server, tmp_path: Path) -> None:
     assert refused.returncode == 1 and "shoe_size" in refused.stderr
     jobs = s.idp.list_user_import_jobs(UserPoolId=s.pool_id, MaxResults=10)["UserImportJobs"]
     assert len(jobs) == 2
+
+
+# --- issue 13: the file in slices, the rows through store.bulk --------------------------------
+
+
+def _user_row(url: str, pool_id: str, username: str) -> dict[str, Any]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.users).where(t.users.c.user_pool_id == pool_id, t.users.c.username == username)
+            ).one()
+            return dict(row._mapping)
+    finally:
+        engine.dispose()
+
+
+def test_imported_users_get_the_columns_admin_create_user_gives(server: Server) -> None:
+    """The bulk INSERT gives every derived column (sign-in keys, ListUsers' search_* keys, the defaults
+    of search_username and search_sub) the value the service's own INSERT gives."""
+    idp = server.client("cognito-idp")
+    config = {"AliasAttributes": ["email", "preferred_username"], "UsernameConfiguration": {"CaseSensitive": False}}
+    imported, created = make_pool(idp, config), make_pool(idp, config)
+    values = {
+        "name": "Zoë Ünal 日本",
+        "given_name": "Zoë",
+        "family_name": "Ü" + "x" * 299,  # longer than the search key: cut to 256
+        "email": "Mixed.Case@Example.com",
+        "email_verified": "true",
+        "phone_number": "+15555550123",
+        "preferred_username": "ZoeU",
+    }
+    header = [*values, "cognito:mfa_enabled", "cognito:username"]
+    done = _wait(
+        imported.idp,
+        imported.pool_id,
+        _upload_and_start(
+            imported, _csv(header, [{**values, "cognito:mfa_enabled": "false", "cognito:username": "Ünal.Zoë"}])
+        ),
+    )
+    assert (done["Status"], done["ImportedUsers"]) == ("Succeeded", 1)
+    idp.admin_create_user(
+        UserPoolId=created.pool_id,
+        Username="Ünal.Zoë",
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": k, "Value": v} for k, v in values.items()],
+    )
+    a = _user_row(server.database_url, imported.pool_id, "Ünal.Zoë")
+    b = _user_row(server.database_url, created.pool_id, "Ünal.Zoë")
+    assert a["search_sub"] == a["id"] and b["search_sub"] == b["id"]
+    assert a["search_username"] == "ünal.zoë" and len(a["search_family_name"]) == 256
+    same = ("username", "username_key", "enabled", "attributes", "mfa", "search_username", "pending_attributes")
+    derived = [c.name for c in t.users.c if c.name.endswith("_key") or c.name.startswith("search_")]
+    for column in (*same, *derived):
+        if column != "search_sub":
+            assert a[column] == b[column], column
+    assert a["created_at"] == a["updated_at"] and a["password_hash"] is None and a["status"] == "RESET_REQUIRED"
+    # and ListUsers finds the imported user through those keys
+    for flt in ('email = "Mixed.Case@Example.com"', 'family_name ^= "Üxx"', 'username = "ÜNAL.ZOË"', 'name ^= "Zoë"'):
+        found = idp.list_users(UserPoolId=imported.pool_id, Filter=flt)["Users"]
+        assert [u["Username"] for u in found] == ["Ünal.Zoë"], flt
+
+
+def test_a_file_of_several_slices(server: Server) -> None:
+    """A file larger than a slice, a multi-byte character cut by the slice's end, a quoted value over two
+    lines: the same rows, line numbers and counts as one text would give; the slices go with the job."""
+    s = make_pool(server.client("cognito-idp"))
+    rows = ["given_name,email,cognito:mfa_enabled,cognito:username", '"two\nlines",two@example.com,false,two']
+    i = 0
+    while sum(len(r.encode()) + 1 for r in rows) < import_batch.SLICE_BYTES + 4096:
+        rows.append(f"日本語{i},u{i}@example.com,false,u{i}")
+        i += 1
+    rows.append("After,not-an-email,false,late")  # failed, past the first slice
+    rows.append("After,u0@example.com,false,u0")  # skipped
+    body = ("\n".join(rows) + "\n").encode()
+    pad = 0
+    while body[import_batch.SLICE_BYTES] & 0xC0 != 0x80:  # the slice's last byte cuts a character
+        pad += 1
+        body = ("\n".join([rows[0], rows[1].replace("two@", "t" * pad + "two@"), *rows[2:]]) + "\n").encode()
+    job_id = _upload_and_start(s, body)
+    done = _wait(s.idp, s.pool_id, job_id)
+    assert (done["Status"], done["ImportedUsers"], done["FailedUsers"], done["SkippedUsers"]) == (
+        "Succeeded",
+        i + 1,
+        1,
+        1,
+    )
+    out = _cli(server, "import-errors", "--job", job_id, "--json")
+    lines = len(rows) + 1  # the quoted value's second line
+    assert [e["Message"] for e in json.loads(out.stdout)["Errors"]] == [
+        f"[FAILED] Line Number {lines - 1} - Invalid email address format.",
+        f"[SKIPPED] Line Number {lines} - The user already exists.",
+    ]
+    last = s.idp.admin_get_user(UserPoolId=s.pool_id, Username=f"u{i - 1}")
+    assert {"Name": "given_name", "Value": f"日本語{i - 1}"} in last["UserAttributes"]
+    first = s.idp.admin_get_user(UserPoolId=s.pool_id, Username="two")
+    assert {"Name": "given_name", "Value": "two\nlines"} in first["UserAttributes"]
+    engine = sa.create_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            left = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.user_import_slices)
+                .where(t.user_import_slices.c.job_id == job_id)
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert left == 0
+    assert httpx.put(_presigned(s, "bad"), content="x,\xff".encode("latin-1")).status_code == 400
+
+
+def _presigned(s: Any, name: str) -> str:
+    job = s.idp.create_user_import_job(UserPoolId=s.pool_id, JobName=name, CloudWatchLogsRoleArn=ROLE)
+    return str(job["UserImportJob"]["PreSignedUrl"])
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """The processes whose parent is ``pid``: (pid, command line)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile
+        if int(stat.rpartition(")")[2].split()[1]) == pid:
+            found.append((int(entry.name), command))
+    return found
+
+
+def test_the_job_runs_in_its_own_process_which_stops_with_its_server(server_factory: Any) -> None:
+    """StartUserImportJob imports in a child process of the worker (the import's Python work never holds
+    the worker's interpreter lock); when the server stops, the job stops after its chunk and ends Failed,
+    with every user it counts stored."""
+    srv: Server = server_factory()
+    s = make_pool(srv.client("cognito-idp"))
+    rows = 100_000
+    body = "cognito:username,email\n" + "".join(f"user{i},user{i}@example.com\n" for i in range(rows))
+    job_id = _upload_and_start(s, body.encode())
+    deadline = time.monotonic() + 60
+    while s.idp.describe_user_import_job(UserPoolId=s.pool_id, JobId=job_id)["UserImportJob"]["ImportedUsers"] == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert srv.proc is not None
+    jobs = [pid for pid, command in _children(srv.proc.pid) if "ostiary.import_job" in command]
+    assert len(jobs) == 1
+    srv.stop()
+    engine = sa.create_engine(srv.database_url)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with engine.connect() as conn:
+                job = conn.execute(sa.select(t.user_import_jobs).where(t.user_import_jobs.c.job_id == job_id)).one()
+                stored = conn.execute(
+                    sa.select(sa.func.count()).select_from(t.users).where(t.users.c.user_pool_id == s.pool_id)
+                ).scalar_one()
+            if job.status != "InProgress":
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    assert job.status == "Failed" and "interrupted" in job.message
+    assert 0 < job.imported == stored < rows

@@ -15,27 +15,109 @@ constraint refuses the chunk), the chunk is written again one row at a time, so 
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ostiary.protocol.errors import ServiceError
 from ostiary.store import tables as t
+from ostiary.store.bulk import BulkInsert
 from ostiary.store.db import Store
 from ostiary.userpools import attributes as attrs
 from ostiary.userpools.directory import PoolView, UserStatus, alias_keys, username_key
 from ostiary.userpools.users import resolve_new_username
 
 CHUNK_ROWS = 1000  # rows written per transaction (SQLite holds its one writer lock that long: ~20-40 ms)
+SLICE_BYTES = 1 << 20  # an uploaded file is kept and read in slices of this many bytes' text
 SMS_MFA = {"UserMFASettingList": ["SMS_MFA"], "PreferredMfaSetting": "SMS_MFA"}
 ALREADY_EXISTS = "The user already exists."
 _ALIAS_COLUMNS = {"email": "email_key", "phone_number": "phone_key", "preferred_username": "preferred_username_key"}
+# the columns of an imported user, in the order of the tuples write() builds: directory.insert_user's
+# values, the derived keys in alias_keys' order, and the two keys the table's defaults would fill
+_DERIVED = tuple(alias_keys({}))
+_USER_COLUMNS = (
+    "id",
+    "user_pool_id",
+    "username",
+    "username_key",
+    "status",
+    "enabled",
+    "attributes",
+    "mfa",
+    "created_at",
+    "updated_at",
+    "search_username",
+    "search_sub",
+    *_DERIVED,
+)
+
+
+# --- the uploaded file ---------------------------------------------------------------------------
+
+
+def store_file(conn: Connection, job_id: str, data: bytes | BinaryIO) -> None:
+    """Keep ``data`` (UTF-8, with or without a BOM) as the job's file, replacing any it had, in slices
+    of at most SLICE_BYTES' text; UnicodeDecodeError (nothing kept: the caller's transaction rolls back)
+    when it is not UTF-8. A file object is read a slice at a time."""
+    conn.execute(delete(t.user_import_slices).where(t.user_import_slices.c.job_id == job_id))
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    seq = 0
+
+    def keep(text: str) -> None:
+        nonlocal seq
+        conn.execute(insert(t.user_import_slices).values(job_id=job_id, seq=seq, text=text))
+        seq += 1
+
+    if isinstance(data, bytes):
+        view = memoryview(data)
+        pieces: Iterator[bytes] = (bytes(view[at : at + SLICE_BYTES]) for at in range(0, len(view), SLICE_BYTES))
+    else:
+        pieces = iter(lambda: data.read(SLICE_BYTES), b"")
+    for piece in pieces:
+        text = decoder.decode(piece)
+        if text:
+            keep(text)
+    tail = decoder.decode(b"", final=True)
+    if tail or seq == 0:  # an empty file is a file too (its job fails on its missing header)
+        keep(tail)
+
+
+def has_file(conn: Connection, job_id: str) -> bool:
+    query = select(t.user_import_slices.c.seq).where(t.user_import_slices.c.job_id == job_id).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def drop_file(conn: Connection, job_id: str) -> None:
+    conn.execute(delete(t.user_import_slices).where(t.user_import_slices.c.job_id == job_id))
+
+
+def file_lines(store: Store, job_id: str) -> Iterator[str]:
+    """The job's file line by line (each with its ``\\n``, as a text file object yields them, for
+    ``csv.reader``), one slice in memory at a time."""
+    s = t.user_import_slices.c
+    seq = -1
+    carry = ""
+    while True:
+        with store.read() as conn:
+            row = conn.execute(
+                select(s.seq, s.text).where(s.job_id == job_id, s.seq > seq).order_by(s.seq).limit(1)
+            ).first()
+        if row is None:
+            break
+        seq = int(row.seq)
+        lines = (carry + row.text).split("\n")
+        carry = lines.pop()
+        for line in lines:
+            yield line + "\n"
+    if carry:
+        yield carry
 
 
 @dataclass(frozen=True)
@@ -84,6 +166,7 @@ class Importer:
         self.job_id = job_id
         self.schema = pool.schema
         self.counts = Counts()
+        self._insert: BulkInsert | None = None
         # (attribute, its key column, whether it is a username attribute) for each attribute the pool
         # signs users in with; claim_aliases' rules, with force=False
         self.claims: list[tuple[str, Any, bool]] = [
@@ -91,6 +174,11 @@ class Importer:
             for name in ("email", "phone_number", "preferred_username")
             if name in pool.username_attributes or name in pool.alias_attributes
         ]
+
+    def _bulk(self, conn: Connection) -> BulkInsert:
+        if self._insert is None:
+            self._insert = BulkInsert(conn.dialect, t.users, _USER_COLUMNS)
+        return self._insert
 
     # --- checks without the database ---------------------------------------------------------
 
@@ -172,7 +260,13 @@ class Importer:
                         ):
                             held.add(key)
                 owners[name] = held
-            inserts: list[dict[str, Any]] = []
+            bulk = self._bulk(conn)
+            attributes = bulk.processor("attributes")
+            # the values every row of the chunk shares, bound once
+            status, enabled = bulk.bind("status", UserStatus.RESET_REQUIRED), bulk.bind("enabled", True)
+            stamp = bulk.bind("created_at", now)
+            no_mfa, sms_mfa = bulk.bind("mfa", {}), bulk.bind("mfa", SMS_MFA)
+            inserts: list[tuple[Any, ...]] = []
             for r in rows:
                 if r.key in taken or r.username in taken_ids:
                     problems.append(Problem(r.line, r.given, "SKIPPED", ALREADY_EXISTS))
@@ -198,22 +292,23 @@ class Importer:
                     if owned is not None:
                         owners[name].add(owned)
                 inserts.append(
-                    {
-                        "id": uid,
-                        "user_pool_id": pool.id,
-                        "username": r.username,
-                        "username_key": r.key,
-                        "status": UserStatus.RESET_REQUIRED,
-                        "enabled": True,
-                        "attributes": r.values,
-                        "mfa": SMS_MFA if r.mfa else {},
-                        "created_at": now,
-                        "updated_at": now,
-                        **alias_keys(r.values),
-                    }
+                    (
+                        uid,
+                        pool.id,
+                        r.username,
+                        r.key,
+                        status,
+                        enabled,
+                        attributes(r.values),
+                        sms_mfa if r.mfa else no_mfa,
+                        stamp,
+                        stamp,
+                        t.username_search_key(r.username),
+                        uid,
+                        *alias_keys(r.values).values(),
+                    )
                 )
-            if inserts:
-                conn.execute(insert(t.users), inserts)
+            bulk.run(conn, inserts)
             self.counts.imported += len(inserts)
         for p in problems:
             if p.outcome == "SKIPPED":

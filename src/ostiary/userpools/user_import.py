@@ -19,13 +19,12 @@ import csv
 import datetime as dt
 import hashlib
 import hmac
-import io
 import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from sqlalchemy import Connection, insert, select, update
@@ -108,15 +107,18 @@ def upload_authorized(runtime: Runtime, job_id: str, expires: int, given: str, n
     return hmac.compare_digest(expected, given) and expires >= now
 
 
-def store_upload(runtime: Runtime, job_id: str, text: str) -> bool:
-    """Keep an uploaded CSV for its job; False when no job is waiting for a file under that id."""
+def store_upload(runtime: Runtime, job_id: str, data: bytes | BinaryIO) -> bool:
+    """Keep an uploaded CSV for its job, in slices (``import_batch.store_file``); False when no job is
+    waiting for a file under that id, UnicodeDecodeError (nothing kept) when it is not UTF-8."""
     with runtime.store.tx() as conn:
-        done = conn.execute(
+        waiting = conn.execute(  # the job's row stays locked until the file is in (a second PUT waits)
             update(t.user_import_jobs)
             .where(t.user_import_jobs.c.job_id == job_id, t.user_import_jobs.c.status == "Created")
-            .values(csv=text)
+            .values(csv=None)
         ).rowcount
-    return bool(done)
+        if waiting:
+            import_batch.store_file(conn, job_id, data)
+    return bool(waiting)
 
 
 # --- jobs ----------------------------------------------------------------------------------------
@@ -220,7 +222,7 @@ def mark_started(conn: Connection, pool: PoolView, job_id: str, now: dt.datetime
     row = _row(conn, pool, job_id)
     if _status_of(row) != "Created":
         raise PreconditionNotMetException(f"The import job is {_status_of(row)}; only a Created job can start.")
-    if row.csv is None:
+    if not import_batch.has_file(conn, row.job_id):
         raise PreconditionNotMetException("No file was uploaded to the import job's PreSignedUrl.")
     conn.execute(
         update(t.user_import_jobs)
@@ -268,8 +270,9 @@ def _finish(runtime: Runtime, job_id: str, status: str, counts: dict[str, int], 
         conn.execute(
             update(t.user_import_jobs)
             .where(t.user_import_jobs.c.job_id == job_id)
-            .values(status=status, completed_at=dt.datetime.now(dt.UTC), message=message[:1024], csv=None, **counts)
+            .values(status=status, completed_at=dt.datetime.now(dt.UTC), message=message[:1024], **counts)
         )
+        import_batch.drop_file(conn, job_id)
 
 
 def _running(job_id: str) -> Callable[[Connection], bool]:
@@ -292,22 +295,15 @@ def run_job(runtime: Runtime, pool_id: str, job_id: str) -> None:
     counts = {"imported": 0, "skipped": 0, "failed": 0}
     try:
         with runtime.store.tx() as conn:
-            text = conn.execute(
-                select(t.user_import_jobs.c.csv).where(t.user_import_jobs.c.job_id == job_id)
-            ).scalar_one()
             conn.execute(  # a job stopped while Pending stays Stopping: it stops before its first chunk
                 update(t.user_import_jobs)
                 .where(t.user_import_jobs.c.job_id == job_id, t.user_import_jobs.c.status == "Pending")
                 .values(status="InProgress")
             )
-            # the file leaves the job's row as it is read: each chunk updates the row's counts, and SQLite
-            # rewrites a row whole, file included (up to 100 MB a chunk)
-            conn.execute(update(t.user_import_jobs).where(t.user_import_jobs.c.job_id == job_id).values(csv=None))
             pool = pool_by_id(conn, pool_id)
         if pool is None:
             return
-        reader = csv.reader(io.StringIO(text or ""))
-        del text
+        reader = csv.reader(import_batch.file_lines(runtime.store, job_id))  # a slice of the file at a time
         header = next(reader, [])
         allowed = set(csv_header(pool))
         unknown = [c for c in header if c not in allowed]

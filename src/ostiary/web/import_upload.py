@@ -28,11 +28,11 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         body = await request.body()
         if len(body) > user_import.MAX_CSV_BYTES:
             return Response("The file is larger than 100 MB.", status_code=413, media_type="text/plain")
-        try:
-            text = body.decode("utf-8-sig")
+        try:  # decoded and kept a slice at a time: the file is never held as one text
+            waiting = await to_thread.run_sync(user_import.store_upload, runtime, job_id, body)
         except UnicodeDecodeError:
             return Response("The file must be UTF-8 CSV.", status_code=400, media_type="text/plain")
-        if not await to_thread.run_sync(user_import.store_upload, runtime, job_id, text):
+        if not waiting:
             return Response("No import job is waiting for this file.", status_code=404, media_type="text/plain")
         return Response(status_code=200)
 
