@@ -10,17 +10,24 @@ password; the user sets one with ForgotPassword), or is counted as failed (bad v
 already taken) or skipped (the username exists) without stopping the others. ``CloudWatchLogsRoleArn``
 is required, as by AWS, and stored; the lines AWS writes to CloudWatch Logs for rows not imported
 (``[FAILED] Line Number 3 - …``) are kept in ``user_import_errors`` instead (``import_errors``,
-``ostiary users import``). The import itself is ``import_batch``: chunks of rows, one transaction each.
+``ostiary users import``). The import itself is ``import_batch``: chunks of rows, one transaction each,
+in a process of its own (``ostiary.import_job``, started here by ``spawn_job``) so that it never holds
+the worker's interpreter lock (issue 13); ``ostiary users import`` runs it in a thread of the CLI.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import json
 import logging
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -232,12 +239,39 @@ def mark_started(conn: Connection, pool: PoolView, job_id: str, now: dt.datetime
     return _row(conn, pool, row.job_id)
 
 
-@operation("cognito-idp", "StartUserImportJob")
+def spawn_job(runtime: Runtime, pool_id: str, job_id: str) -> None:
+    """Run a started job's import in a process of its own (``python -m ostiary.import_job``): its work
+    never holds this worker's interpreter lock. The child gets this process's settings on a pipe that
+    stays open while this process lives (the child stops between chunks when it ends); a thread reaps it."""
+    settings = {
+        name: str(value) if isinstance(value, os.PathLike) else value
+        for name, value in dataclasses.asdict(runtime.settings).items()
+        if name != "config_file"  # read already: its values are among the others
+    }
+    order = json.dumps({"settings": settings, "pool": pool_id, "job": job_id}).encode() + b"\n"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # where this process found Ostiary
+    child = subprocess.Popen([sys.executable, "-m", "ostiary.import_job"], stdin=subprocess.PIPE, env=env)
+    assert child.stdin is not None
+    child.stdin.write(order)
+    child.stdin.flush()
+
+    def reap() -> None:
+        code = child.wait()
+        if child.stdin is not None:
+            child.stdin.close()
+        if code != 0:
+            log.error("user import %s: its process exited with %s", job_id, code)
+
+    threading.Thread(target=reap, daemon=True, name=f"user-import-{job_id}").start()
+
+
+# Off the event loop: starting the job's process (fork and exec) is a few milliseconds of system time.
+@operation("cognito-idp", "StartUserImportJob", offload=True)
 def start_user_import_job(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         row = mark_started(conn, pool, params["JobId"], ctx.now)
-    threading.Thread(target=run_job, args=(ctx.runtime, pool.id, row.job_id), daemon=True, name="user-import").start()
+    spawn_job(ctx.runtime, pool.id, row.job_id)
     return {"UserImportJob": _job(ctx, row)}
 
 
@@ -275,11 +309,13 @@ def _finish(runtime: Runtime, job_id: str, status: str, counts: dict[str, int], 
         import_batch.drop_file(conn, job_id)
 
 
-def _running(job_id: str) -> Callable[[Connection], bool]:
+def _running(job_id: str, abandoned: Callable[[], bool]) -> Callable[[Connection], bool]:
     """Whether the job goes on: read in each chunk's transaction (StopUserImportJob sets Stopping; a
-    deleted pool takes its jobs with it)."""
+    deleted pool takes its jobs with it; ``abandoned``: the worker that started the job is gone)."""
 
     def check(conn: Connection) -> bool:
+        if abandoned():
+            return False
         status = conn.execute(
             select(t.user_import_jobs.c.status).where(t.user_import_jobs.c.job_id == job_id)
         ).scalar_one_or_none()
@@ -288,10 +324,16 @@ def _running(job_id: str) -> Callable[[Connection], bool]:
     return check
 
 
-def run_job(runtime: Runtime, pool_id: str, job_id: str) -> None:
-    """Import a started job's file (in a thread of its own: never on the event loop): rows are checked
-    and written a chunk at a time (``import_batch``), the job's counts committed with each chunk, so
-    DescribeUserImportJob shows the progress and StopUserImportJob takes effect between chunks."""
+def _never() -> bool:
+    return False
+
+
+def run_job(runtime: Runtime, pool_id: str, job_id: str, abandoned: Callable[[], bool] = _never) -> None:
+    """Import a started job's file (in the job's process, ``ostiary.import_job``, or a thread of the
+    CLI: never on the event loop): rows are checked and written a chunk at a time (``import_batch``),
+    the job's counts committed with each chunk, so DescribeUserImportJob shows the progress and
+    StopUserImportJob takes effect between chunks. When ``abandoned()`` (the worker that started the
+    job is gone), the job stops between chunks and ends Failed."""
     counts = {"imported": 0, "skipped": 0, "failed": 0}
     try:
         with runtime.store.tx() as conn:
@@ -312,9 +354,10 @@ def run_job(runtime: Runtime, pool_id: str, job_id: str) -> None:
             _finish(runtime, job_id, "Failed", counts, f"The CSV header does not match GetCSVHeader: {problem}.")
             return
         importer = import_batch.Importer(pool, header, job_id)
-        keep_going = _running(job_id)
+        keep_going = _running(job_id, abandoned)
         rows: list[import_batch.Row] = []
         problems: list[import_batch.Problem] = []
+        whole = False  # every chunk written
         for fields in reader:
             if not fields:
                 continue  # a blank line is no record
@@ -328,12 +371,17 @@ def run_job(runtime: Runtime, pool_id: str, job_id: str) -> None:
                     break
                 rows, problems = [], []
         else:
-            importer.commit(runtime.store, rows, problems, keep_going)
+            whole = importer.commit(runtime.store, rows, problems, keep_going)
         counts = importer.counts.as_columns()
         with runtime.store.engine.begin() as conn:  # the planner's estimates of the users table (issue 13)
             statistics.after_bulk_load(conn, counts["imported"])
-        if _status(runtime, job_id) == "Stopping":
+        status = _status(runtime, job_id)
+        if status == "Stopping":
             _finish(runtime, job_id, "Stopped", counts, "The import was stopped.")
+            return
+        if not whole and abandoned():
+            log.warning("user import %s: interrupted, its server stopped (%s)", job_id, counts)
+            _finish(runtime, job_id, "Failed", counts, "The import was interrupted: the server running it stopped.")
             return
         log.info("user import %s: %s", job_id, counts)
         _finish(
