@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import authlib.deprecate  # noqa: F401
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import Server
 from tests.federation.conftest import oidc_issuer  # noqa: F401 - fixture
@@ -134,7 +135,7 @@ def test_code_pkce_sign_in_then_sso_and_logout(page: Any, site: Hosted) -> None:
     verifier, challenge = pkce_pair()
     nonce = secrets.token_urlsafe(8)
     page.goto(authorize_url(site, site.client_id, code_challenge=challenge, code_challenge_method="S256", nonce=nonce))
-    assert page.get_by_role("heading", name="Sign in to web").is_visible()
+    expect(page.get_by_role("heading", name="Sign in to web")).to_be_visible()
     shot(page, "01-sign-in")
     page.get_by_label("Username").fill("bruna")
     page.get_by_label("Password").fill("wrong-password-1A!")
@@ -168,7 +169,7 @@ def test_code_pkce_sign_in_then_sso_and_logout(page: Any, site: Hosted) -> None:
     page.goto(f"{site.base}/logout?{urlencode({'client_id': site.second_client_id, 'logout_uri': site.signed_out})}")
     page.wait_for_url(site.signed_out)
     page.goto(authorize_url(site, site.client_id))
-    assert page.get_by_role("heading", name="Sign in to web").is_visible()
+    expect(page.get_by_role("heading", name="Sign in to web")).to_be_visible()
 
 
 def test_implicit_flow(page: Any, site: Hosted) -> None:
@@ -183,7 +184,7 @@ def test_implicit_flow(page: Any, site: Hosted) -> None:
 def test_sign_up_and_confirm(page: Any, site: Hosted, dev_server: Server) -> None:
     page.goto(authorize_url(site, site.client_id))
     page.get_by_role("link", name="Sign up").click()
-    assert page.get_by_role("heading", name="Create your account").is_visible()
+    expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
     shot(page, "03-sign-up")
     page.get_by_label("Username").fill("carmen")
     page.get_by_label("Email").fill("carmen@example.com")
@@ -192,11 +193,11 @@ def test_sign_up_and_confirm(page: Any, site: Hosted, dev_server: Server) -> Non
     assert "Password" in page.get_by_role("alert").inner_text()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
-    assert page.get_by_role("heading", name="Confirm your account").is_visible()
+    expect(page.get_by_role("heading", name="Confirm your account")).to_be_visible()
     shot(page, "04-confirm")
     page.get_by_label("Verification code").fill("000000")
     page.get_by_role("button", name="Confirm account").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     page.get_by_label("Verification code").fill(outbox_code(dev_server, "carmen@example.com"))
     page.get_by_role("button", name="Confirm account").click()
     assert page.get_by_role("status").inner_text() == "Your account is confirmed. Sign in to continue."
@@ -214,7 +215,7 @@ def test_forgot_password(page: Any, site: Hosted, dev_server: Server) -> None:
     shot(page, "05-forgot-password")
     page.get_by_label("Username").fill("dora")
     page.get_by_role("button", name="Reset my password").click()
-    assert page.get_by_role("heading", name="Reset your password").is_visible()
+    expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
     shot(page, "06-reset-password")
     page.get_by_label("Code").fill(outbox_code(dev_server, "dora@example.com"))
     page.get_by_label("New password").fill("N3w-Passw0rd!")
@@ -230,7 +231,7 @@ def test_new_password_required(page: Any, site: Hosted) -> None:
     )
     page.goto(authorize_url(site, site.client_id))
     sign_in(page, "emil", "Temp-Passw0rd!")
-    assert page.get_by_role("heading", name="Change your password").is_visible()
+    expect(page.get_by_role("heading", name="Change your password")).to_be_visible()
     shot(page, "07-new-password")
     page.get_by_label("New password").fill("Perm-Passw0rd!")
     page.get_by_role("button", name="Send").click()
@@ -263,7 +264,7 @@ def test_ui_customization_and_error_page(page: Any, site: Hosted) -> None:
     assert logo.evaluate("img => img.complete && img.naturalWidth") == 120  # the logo loaded
     shot(page, "08-customized-sign-in")
     page.goto(authorize_url(site, site.client_id, redirect_uri="https://evil.example.com/steal"))
-    assert page.get_by_role("heading", name="Invalid request").is_visible()
+    expect(page.get_by_role("heading", name="Invalid request")).to_be_visible()
     assert page.url.startswith(site.base)  # no redirect to the unregistered URI
     shot(page, "09-error")
     page.set_viewport_size({"width": 390, "height": 760})
@@ -284,8 +285,8 @@ def test_totp_enrolment_and_mfa_sign_in(page: Any, dev_server: Server, app_url: 
     add_user(h, "farah")
     page.goto(authorize_url(h, h.client_id))
     sign_in(page, "farah")
-    assert page.get_by_role("heading", name="Set up an authenticator app").is_visible()
-    assert page.get_by_role("img", name="QR code").is_visible()
+    expect(page.get_by_role("heading", name="Set up an authenticator app")).to_be_visible()
+    expect(page.get_by_role("img", name="QR code")).to_be_visible()
     shot(page, "11-totp-setup")
     secret = page.get_by_label("Secret key").inner_text().replace(" ", "")
     totp = pyotp.TOTP(secret)
@@ -299,7 +300,7 @@ def test_totp_enrolment_and_mfa_sign_in(page: Any, dev_server: Server, app_url: 
     page.wait_for_url(h.signed_out)
     page.goto(authorize_url(h, h.client_id))
     sign_in(page, "farah")
-    assert page.get_by_role("heading", name="Verify it's you").is_visible()
+    expect(page.get_by_role("heading", name="Verify it's you")).to_be_visible()
     shot(page, "12-mfa-code")
     page.get_by_label("Code from your authenticator app").fill("000000")
     page.get_by_role("button", name="Sign in").click()
@@ -353,7 +354,7 @@ def test_federated_sign_in_and_terms(page: Any, dev_server: Server, app_url: str
         )
     page.goto(authorize_url(h, h.client_id))
     button = page.get_by_role("link", name="Continue with Workforce")
-    assert button.is_visible()
+    expect(button).to_be_visible()
     shot(page, "20-sign-in-with-providers")
     page.get_by_role("link", name="Sign up").click()
     assert page.get_by_role("link", name="terms of use").get_attribute("href") == "https://example.com/terms"

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import Server
 from tests.oauth.conftest import Hosted, add_user, make_hosted
@@ -266,7 +267,7 @@ def test_oidc_client_ts_on_another_origin(browser: Any, dev_server: Server, spa_
         # the hosted session is over: signing in again asks for the password
         page.evaluate("() => { mgr.signinRedirect(); }")
         page.wait_for_url(f"{site.base}/login**")
-        assert page.get_by_role("button", name="Sign in").is_visible()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     finally:
         context.close()
     assert not failed, failed

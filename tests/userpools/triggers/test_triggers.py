@@ -348,7 +348,9 @@ def test_webhook_slow_and_malformed_functions(srv: Server, env: dict[str, str]) 
     probe = _pool(srv, PreSignUp=arn("context_probe"))
     probe.idp.sign_up(ClientId=probe.client_id, Username="pia", Password=PASSWORD)
     seen = [e for e in _log(env) if "function_name" in e][-1]
-    assert seen["function_name"] == "context-probe" and 0 < seen["remaining"] <= 2000 and seen["request_id"]
+    # the remaining time counts down from the function's 2 s timeout (0 when a loaded machine took it all
+    # before the handler ran: the value is bounded, not timed)
+    assert seen["function_name"] == "context-probe" and 0 <= seen["remaining"] <= 2000 and seen["request_id"]
 
 
 def test_custom_auth_flow(srv: Server) -> None:
