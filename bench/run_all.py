@@ -246,7 +246,7 @@ def run_bench(
     log = out_dir / f"{stem}.log"
     out = out_dir / f"{stem}.json"
     if not script.exists():
-        return {"status": "not in this checkout", "tables": []}
+        return {"status": "not in this checkout", "tables": [], "seconds": 0, "load": loadavg()}
     args = supported(script, b.quick if quick else b.full)
     if db_url and '"--database-url"' in script.read_text():
         args += ["--database-url", db_url]
