@@ -95,6 +95,9 @@ class KeyRing:
         self.store = store
         self.box = box
         self._owners: TtlCache[str, _Owner] = TtlCache("signing_keys", ttl=30)
+        # private keys as parsed, by kid and sealed text (so never stale): a reload every 30 s found the
+        # same keys and parsed them again, ~10-30 ms of RSA key checks per pool each time
+        self._parsed: TtlCache[tuple[str, str], rsa.RSAPrivateKey] = TtlCache("parsed_signing_keys", ttl=None)
 
     def _load(self, owner: str) -> _Owner:
         with self.store.read() as conn:
@@ -118,9 +121,7 @@ class KeyRing:
             jwk = dict(r.public_jwk)
             jwks.append(jwk)
             if r.status == "active":
-                pem = self.box.open(r.private_enc, "signing-key:" + r.kid)
-                private = serialization.load_pem_private_key(pem.encode(), password=None)
-                assert isinstance(private, rsa.RSAPrivateKey)
+                private = self._private(r.kid, r.private_enc)
                 active[r.purpose] = SigningKey(r.kid, r.purpose, private)
                 public[r.kid] = private.public_key()
             else:
@@ -128,6 +129,15 @@ class KeyRing:
         # the newest key first, as Cognito lists them
         jwks.reverse()
         return _Owner(active=active, public=public, jwks=jwks)
+
+    def _private(self, kid: str, sealed: str) -> rsa.RSAPrivateKey:
+        def parse() -> rsa.RSAPrivateKey:
+            pem = self.box.open(sealed, "signing-key:" + kid)
+            private = serialization.load_pem_private_key(pem.encode(), password=None)
+            assert isinstance(private, rsa.RSAPrivateKey)
+            return private
+
+        return self._parsed.get_or_load((kid, sealed), parse)
 
     def _get(self, owner: str, force: bool = False) -> _Owner:
         cached = self._owners.get(owner) if not force else None
