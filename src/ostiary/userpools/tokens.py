@@ -201,22 +201,30 @@ def find_lineage_and_user(conn: Connection, pool: PoolView, token: str) -> tuple
     return lineage, user
 
 
-def rotate_refresh_token(conn: Connection, lineage: Lineage, client: dict[str, Any], now: dt.datetime) -> str:
+def rotate_refresh_token(
+    conn: Connection, lineage: Lineage, presented: str, client: dict[str, Any], now: dt.datetime
+) -> str | None:
     """Refresh-token rotation: a new token; the previous one stays valid for the grace period only
-    through ``previous_hash`` (one step back), as Cognito's RetryGracePeriodSeconds allows."""
+    through ``previous_hash`` (one step back), as Cognito's RetryGracePeriodSeconds allows.
+
+    The token ``presented`` is spent once: the update applies only while the lineage still holds it
+    where it was found (current, or previous), so of two refreshes with one token at once, on one
+    process or two, the second waits for the first's row lock and then matches nothing: None."""
     token = new_refresh_token()
-    row = conn.execute(select(t.refresh_tokens.c.token_hash).where(t.refresh_tokens.c.id == lineage.id)).first()
-    assert row is not None
-    conn.execute(
+    h = hash_token(presented)
+    rt = t.refresh_tokens.c
+    held = rt.token_hash == h if lineage.current else rt.previous_hash == h
+    rotated = conn.execute(
         update(t.refresh_tokens)
-        .where(t.refresh_tokens.c.id == lineage.id)
+        .where(rt.id == lineage.id, held)
+        # SET reads the row as it was: the token being replaced becomes the previous one
         .values(
             token_hash=hash_token(token),
-            previous_hash=row.token_hash,
+            previous_hash=rt.token_hash,
             expires_at=now + dt.timedelta(seconds=c.validity_seconds(client, "RefreshToken")),
         )
-    )
-    return token
+    ).rowcount
+    return token if rotated == 1 else None
 
 
 def revoke_lineage(conn: Connection, lineage_id: str, now: dt.datetime) -> None:
@@ -470,7 +478,8 @@ def pool_id_of(token: str) -> str:
 # again skips the RSA verification and JSON parsing, and nothing else. Expiry, issuer, token use and
 # scope are checked on every use, revocation is read from the store on every use, and an entry
 # counts only while its key is still one of the pool's keys (the same key object the key ring holds:
-# after a key ring reload the token is verified again).
+# a reload keeps the objects of unchanged keys; a rotated or retired key is a new object, and the
+# token is verified again).
 VERIFIED_TOKENS = 4096  # the default of cache_verified_token_max_entries
 _verified: TtlCache[str, tuple[str, str, Any, dict[str, Any]]] = TtlCache(
     "verified_tokens", ttl=None, maxsize=VERIFIED_TOKENS

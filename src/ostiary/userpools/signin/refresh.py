@@ -76,7 +76,10 @@ def refresh_tokens(
             client_metadata=ctx.client_metadata,
         )
         if rotate:
-            result["RefreshToken"] = tokens.rotate_refresh_token(conn, lineage, cfg, now)
+            rotated = tokens.rotate_refresh_token(conn, lineage, token, cfg, now)
+            if rotated is None:  # a concurrent refresh rotated this token first: it is spent
+                raise NotAuthorizedException("Invalid Refresh Token")
+            result["RefreshToken"] = rotated
         session_tracking.refreshed(ctx, conn, pool.id, lineage.id, in_tx=rotate)
     return result
 
