@@ -97,7 +97,11 @@ class KeyRing:
         self._owners: TtlCache[str, _Owner] = TtlCache("signing_keys", ttl=30)
         # private keys as parsed, by kid and sealed text (so never stale): a reload every 30 s found the
         # same keys and parsed them again, ~10-30 ms of RSA key checks per pool each time
-        self._parsed: TtlCache[tuple[str, str], rsa.RSAPrivateKey] = TtlCache("parsed_signing_keys", ttl=None)
+        # (and their public halves: the same objects after a reload, so access tokens verified with an
+        # unchanged key stay verified — tokens._verified_claims compares key objects)
+        self._parsed: TtlCache[tuple[str, str], tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]] = TtlCache(
+            "parsed_signing_keys", ttl=None
+        )
 
     def _load(self, owner: str) -> _Owner:
         with self.store.read() as conn:
@@ -121,21 +125,20 @@ class KeyRing:
             jwk = dict(r.public_jwk)
             jwks.append(jwk)
             if r.status == "active":
-                private = self._private(r.kid, r.private_enc)
+                private, public[r.kid] = self._private(r.kid, r.private_enc)
                 active[r.purpose] = SigningKey(r.kid, r.purpose, private)
-                public[r.kid] = private.public_key()
             else:
                 public[r.kid] = _public_from_jwk(jwk)
         # the newest key first, as Cognito lists them
         jwks.reverse()
         return _Owner(active=active, public=public, jwks=jwks)
 
-    def _private(self, kid: str, sealed: str) -> rsa.RSAPrivateKey:
-        def parse() -> rsa.RSAPrivateKey:
+    def _private(self, kid: str, sealed: str) -> tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]:
+        def parse() -> tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]:
             pem = self.box.open(sealed, "signing-key:" + kid)
             private = serialization.load_pem_private_key(pem.encode(), password=None)
             assert isinstance(private, rsa.RSAPrivateKey)
-            return private
+            return private, private.public_key()
 
         return self._parsed.get_or_load((kid, sealed), parse)
 
