@@ -354,7 +354,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return Response(payload, media_type=ctype)
 
     async def dev_settings(_: Request) -> Response:
-        return JSONResponse({"dev": True, "settings": describe(settings)})
+        # pid: which worker process answered (tests check that every worker gets connections)
+        return JSONResponse({"dev": True, "pid": os.getpid(), "settings": describe(settings)})
 
     async def dev_outbox(request: Request) -> Response:
         destination = request.query_params.get("destination")

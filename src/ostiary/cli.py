@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from ostiary import __version__, egress, httpserver
+from ostiary import __version__, egress, httpserver, supervisor
 from ostiary.access.accounts import bootstrap, create_account, list_accounts
 from ostiary.app import build_runtime
 from ostiary.audit import recorder as audit
@@ -129,18 +129,20 @@ def serve(**opts: Any) -> None:
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
     console.print(f"Ostiary {__version__} listening on {settings.effective_public_url} (workers: {settings.workers})")
-    uvicorn.run(
-        "ostiary.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers if settings.workers > 1 else None,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        lifespan="on",
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "lifespan": "on",
         **httpserver.uvicorn_options(settings.max_header_bytes),
-    )
+    }
+    if settings.workers > 1:  # one listening socket per worker where the kernel spreads connections
+        supervisor.run(uvicorn.Config("ostiary.app:create_app_from_env", workers=settings.workers, **options))
+    else:
+        uvicorn.run("ostiary.app:create_app_from_env", **options)
 
 
 @main.command()
