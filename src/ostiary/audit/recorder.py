@@ -153,6 +153,9 @@ _RESOURCE_PARAMETERS = (
 )
 
 PRUNE_ONE_IN = 256  # a write prunes the expired rows with this odds (and every start does)
+# built once: every audited write only binds parameters (a generative .values(...) is compiled and
+# cache-keyed on each call: a third of an AssumeRole's CPU, issue 13)
+_INSERT_EVENT = insert(t.audit_events)
 _LIMITS = {"username": 256, "user_agent": 1024, "error_message": 1024, "resource_name": 2048, "principal_arn": 2048}
 
 
@@ -254,7 +257,7 @@ def record(
     for column, limit in _LIMITS.items():
         if isinstance(values[column], str):
             values[column] = values[column][:limit]
-    conn.execute(insert(t.audit_events).values(**values))
+    conn.execute(_INSERT_EVENT, values)
     if secrets.randbelow(PRUNE_ONE_IN) == 0:
         prune(conn, ctx.settings, ctx.now)
     after_commit(conn, lambda: _mark(ctx))

@@ -18,12 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.engine import Row
-
 from ostiary.access import policy
 from ostiary.access.aws_managed import GUEST_SESSION_POLICY
-from ostiary.caching import TtlCache
 from ostiary.federation import cognito_identity
 from ostiary.identitypools import identities, openid, pools
 from ostiary.identitypools import logins as lg
@@ -36,7 +32,6 @@ from ostiary.identitypools.errors import (
 )
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
-from ostiary.store import tables as t
 from ostiary.sts import sessions
 
 SESSION_NAME = "CognitoIdentityCredentials"
@@ -137,32 +132,11 @@ def principal_tags(pool: pools.IdentityPool, verified: list[lg.Login]) -> dict[s
     return tags
 
 
-_ROLE = select(t.iam_roles).where(
-    t.iam_roles.c.account_id == bindparam("account"), t.iam_roles.c.name_key == bindparam("name_key")
-)
-# parsed trust policies, keyed by their text (never stale), bounded by cache_parsed_policy_max_entries
-_TRUST_CACHE: TtlCache[str, policy.Policy | None] = TtlCache("trust_policies", ttl=None, maxsize=1000)
-
-
-def _role(conn: Connection, arn: str) -> Row[Any] | None:
-    """The role an ARN names (as sessions.find_role, with a prepared statement: a hot path)."""
-    parsed = sessions.role_from_arn(arn)
-    if parsed is None:
-        return None
-    return conn.execute(_ROLE, {"account": parsed[0], "name_key": parsed[1].lower()}).first()
-
-
 def _trust(document: str, request: policy.RequestContext) -> policy.Outcome:
-    """The trust policy's verdict; parsed documents are kept per process (keyed by their text)."""
-
-    def parse() -> policy.Policy | None:
-        try:
-            return policy.parse(document, resource_policy=True)
-        except policy.MalformedPolicy:
-            return None
-
-    parsed = _TRUST_CACHE.get_or_load(document, parse)
-    if parsed is None:
+    """The trust policy's verdict (parsed once per process: sts.sessions.parsed_trust)."""
+    try:
+        parsed = sessions.parsed_trust(document)
+    except policy.MalformedPolicy:
         return policy.Outcome.NOT_APPLICABLE
     return policy.evaluate_policy(parsed, request, resource_policy=True)
 
@@ -188,7 +162,7 @@ def get_credentials_for_identity(ctx: RequestContext, params: Params) -> Result:
             identity_id = identities.resolve(ctx, pool, verified, identity)
         authenticated = [] if guest else verified
         role_arn = choose_role(pool, authenticated, params.get("CustomRoleArn"))
-        role = _role(conn, role_arn)
+        role = sessions.find_role(conn, role_arn)
     amr = lg.amr(authenticated)
     tags = principal_tags(pool, authenticated)
     if role is None or role.account_id != pool.account_id:

@@ -19,16 +19,15 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.engine import Row
 
 from ostiary.access import policy
 from ostiary.audit import recorder as audit
+from ostiary.caching import TtlCache
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
 from ostiary.iam import attachments, grammar
 from ostiary.iam import mfa as mfa_devices
-from ostiary.iam.errors import NoSuchEntityException
-from ostiary.iam.roles import get_role
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ValidationFailed
 from ostiary.store import tables as t
@@ -60,15 +59,26 @@ def check_role_arn(arn: str) -> None:
         raise ValidationFailed(f"{arn} is invalid")
 
 
+# built once: the hot paths (AssumeRole*, GetCredentialsForIdentity) only bind parameters
+_ROLE = select(t.iam_roles).where(
+    t.iam_roles.c.account_id == bindparam("account"), t.iam_roles.c.name_key == bindparam("name_key")
+)
+# parsed trust policies, keyed by their text (never stale), bounded by cache_parsed_policy_max_entries
+_TRUST_CACHE: TtlCache[str, policy.Policy] = TtlCache("trust_policies", ttl=None, maxsize=1000)
+
+
 def find_role(conn: Connection, arn: str) -> Row[Any] | None:
     """The role an ARN names, or None (a malformed ARN, an unknown account or role)."""
     parsed = role_from_arn(arn)
     if parsed is None:
         return None
-    try:
-        return get_role(conn, *parsed)
-    except NoSuchEntityException:
-        return None
+    return conn.execute(_ROLE, {"account": parsed[0], "name_key": parsed[1].lower()}).first()
+
+
+def parsed_trust(document: str) -> policy.Policy:
+    """A role's trust policy, parsed once per process (keyed by its text, so never stale); a malformed
+    document raises ``policy.MalformedPolicy`` every time (nothing is kept for it)."""
+    return _TRUST_CACHE.get_or_load(document, lambda: policy.parse(document, resource_policy=True))
 
 
 def packed_size(session_policy: str | None, policy_arns: list[str], tags: dict[str, str]) -> int:
@@ -106,19 +116,17 @@ def check_duration(role: Row[Any], duration: int, chained: bool = False) -> None
 
 def trust_outcome(role: Row[Any], request: policy.RequestContext) -> policy.Outcome:
     """What the role's trust policy says about ``request`` (ALLOW, EXPLICIT_DENY or NOT_APPLICABLE)."""
-    trust = policy.parse(role.trust_policy, resource_policy=True)
-    return policy.evaluate_policy(trust, request, resource_policy=True)
+    return policy.evaluate_policy(parsed_trust(role.trust_policy), request, resource_policy=True)
 
 
 def trust_evaluation(role: Row[Any], request: policy.RequestContext, caller: CallerPolicies) -> policy.Evaluation:
     """The decision on assuming ``role`` (or tagging its session) by a signed caller: the policy
     engine with the trust policy as the resource policy that must allow, and the caller's identity
     policies, permissions boundary and session policies (access/policy.evaluate_full)."""
-    trust = policy.parse(role.trust_policy, resource_policy=True)
     return policy.evaluate_full(
         request,
         identity=caller.identity,
-        resource=[trust],
+        resource=[parsed_trust(role.trust_policy)],
         boundaries=caller.boundaries,
         session=caller.session,
         resource_account=role.account_id,
@@ -292,23 +300,24 @@ def issue_principal_session(
         if mfa is not None:
             mfa_devices.consume(conn, mfa)
         conn.execute(
-            insert(t.sts_sessions).values(
-                access_key_id=akid,
-                account_id=account,
-                secret_enc=ctx.box.seal(secret, akid),
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                role_name=name,
-                role_path=path,
-                role_id=principal_id,
-                session_name=session_name,
-                session_policy=session_policy,
-                policy_arns=policy_arns or None,
-                session_tags=tags or None,
-                expires_at=expires,
-                created_at=ctx.now,
-                kind=kind,
-                mfa_auth_time=ctx.now if mfa is not None else None,
-            )
+            _INSERT_SESSION,
+            {
+                "access_key_id": akid,
+                "account_id": account,
+                "secret_enc": ctx.box.seal(secret, akid),
+                "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                "role_name": name,
+                "role_path": path,
+                "role_id": principal_id,
+                "session_name": session_name,
+                "session_policy": session_policy,
+                "policy_arns": policy_arns or None,
+                "session_tags": tags or None,
+                "expires_at": expires,
+                "created_at": ctx.now,
+                "kind": kind,
+                "mfa_auth_time": ctx.now if mfa is not None else None,
+            },
         )
         details = {"issuedAccessKeyId": akid, "kind": kind, "durationSeconds": duration, "mfa": mfa is not None}
         audit.record(conn, ctx, details={**details, **({"federatedUser": session_name} if session_name else {})})
