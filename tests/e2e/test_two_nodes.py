@@ -378,6 +378,36 @@ def test_authorization_code_redeemed_once_across_nodes(nodes: tuple[Server, Serv
         assert first.status_code == 200, first.text
         replay = _exchange(a, h, code)
         assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+        # the replay on node A revoked what node B issued for the code (RFC 9700 §4.5.3), on B too
+        bearer = {"authorization": f"Bearer {first.json()['access_token']}"}
+        info = httpx.get(f"{b.url}/_domain/{h.domain}/oauth2/userInfo", headers=bearer, timeout=30)
+        assert info.status_code == 401, info.text
+        # /oauth2/revoke on one node: the refresh token is refused at the other's token endpoint
+        tokens = _exchange(a, h, _authorization_code(h, "olga")).json()
+        info = httpx.get(
+            f"{b.url}/_domain/{h.domain}/oauth2/userInfo",
+            timeout=30,
+            headers={"authorization": f"Bearer {tokens['access_token']}"},
+        )
+        assert info.status_code == 200, info.text
+        revoked = httpx.post(
+            f"{a.url}/_domain/{h.domain}/oauth2/revoke",
+            timeout=30,
+            data={"token": tokens["refresh_token"], "client_id": h.client_id},
+        )
+        assert revoked.status_code == 200, revoked.text
+        again = httpx.post(
+            f"{b.url}/_domain/{h.domain}/oauth2/token",
+            timeout=30,
+            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": h.client_id},
+        )
+        assert again.status_code == 400 and again.json()["error"] == "invalid_grant", again.text
+        info = httpx.get(
+            f"{b.url}/_domain/{h.domain}/oauth2/userInfo",
+            timeout=30,
+            headers={"authorization": f"Bearer {tokens['access_token']}"},
+        )
+        assert info.status_code == 401, info.text
         for _ in range(ROUNDS):
             code = _authorization_code(h, "olga")
             statuses = _at_once([partial(_exchange_status, node, h, code) for node in (a, b)])
