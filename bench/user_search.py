@@ -30,6 +30,7 @@ Loopback only; nothing is asserted: figures are printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import random
@@ -280,16 +281,66 @@ def measure_in_process(url: str, pool_id: str, flt_text: str, repeat: int, secon
         store.dispose()
 
 
+def plans(url: str, pool_id: str, users: int, console: Console) -> None:
+    """EXPLAIN (as the planner chooses, with this database's statistics) of every statement each filter
+    kind's listing runs, its first page and the page after a token: the index it reads, and whether
+    that is a range read in the index's order (no sort, no scan of the table or another index)."""
+    store = Store(url)
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if "FROM users" in statement and not statement.startswith("EXPLAIN"):
+            captured.append((statement, parameters))
+
+    table = Table(title=f"Plans on the {users:,}-user pool ({store.engine.dialect.name})")
+    for col in ("filter", "statements", "plan (first statement)", "index range read in order"):
+        table.add_column(col)
+    event.listen(store.read_engine, "before_cursor_execute", capture)
+    try:
+        with store.read() as conn:
+            row = conn.execute(select(t.user_pools).where(t.user_pools.c.id == pool_id)).one()
+            pool = directory.PoolView(row.id, row.account_id, row.region, row.name, dict(row.config))
+            for name, text in cases(users):
+                captured.clear()
+                flt = filters.parse(text)
+                _found, token = user_search.list_page(conn, pool, flt, 60, None)
+                if token is not None:
+                    user_search.list_page(conn, pool, flt, 60, token)
+                verdicts, first = [], ""
+                for statement, params in list(captured):
+                    index = user_search.scan_for(flt).index
+                    if conn.dialect.name == "postgresql":
+                        plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, params))
+                        ok = f"Index Scan using {index} on users" in plan and "Sort" not in plan
+                        ok = ok and "Seq Scan" not in plan and "Bitmap" not in plan
+                        summary = plan.splitlines()[1].strip() if len(plan.splitlines()) > 1 else plan
+                    else:
+                        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+                        plan = "\n".join(str(r[-1]) for r in rows)
+                        ok = f"SEARCH users USING INDEX {index} (user_pool_id=?" in plan
+                        ok = ok and "TEMP B-TREE" not in plan and "SCAN users" not in plan
+                        summary = plan.splitlines()[0]
+                    verdicts.append(ok)
+                    first = first or summary
+                table.add_row(name, str(len(captured)), first[:90], "yes" if all(verdicts) else "NO")
+    finally:
+        event.remove(store.read_engine, "before_cursor_execute", capture)
+        store.dispose()
+    console.print(table)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--users", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=200, help="calls per filter kind (each side)")
-    ap.add_argument("--import-users", type=int, default=20_000, help="users of the CSV import in the mixed load")
+    ap.add_argument("--import-users", type=int, default=100_000, help="users of the CSV import in the mixed load")
     ap.add_argument("--mixed-seconds", type=float, default=10.0)
+    ap.add_argument("--mixed-rounds", type=int, default=3, help="mixed load: rounds of (alone, under load)")
     ap.add_argument("--database-url", default="", help="a PostgreSQL database (default: SQLite in the data dir)")
     ap.add_argument("--data-dir", default="", help="the server's data dir, kept (default: a temp dir, removed)")
     ap.add_argument("--only-mixed", action="store_true", help="skip the per-filter tables")
     ap.add_argument("--fill-only", action="store_true", help="fill the pool (with --data-dir: for later runs)")
+    ap.add_argument("--plans-only", action="store_true", help="only the EXPLAIN of every filter kind")
     ap.add_argument("--json", metavar="PATH", help="also write the printed tables to PATH as JSON (bench/benchjson.py)")
     args = ap.parse_args()
     benchjson.record(args.json)
@@ -306,6 +357,9 @@ def main() -> None:
         pool_id = bench_pool(idp)
         fill(db_url, pool_id, args.users, console)
         if args.fill_only:
+            return
+        plans(db_url, pool_id, args.users, console)
+        if args.plans_only:
             return
         if args.only_mixed:
             mixed(idp, url, pool_id, args, console)
@@ -366,6 +420,7 @@ def main() -> None:
 
 
 def _get_user_loop(idp: Any, token: str, stop: threading.Event, out: list[float]) -> None:
+    idp.get_user(AccessToken=token)  # the client's first call loads what botocore loads lazily: not timed
     while not stop.is_set():
         started = time.perf_counter()
         idp.get_user(AccessToken=token)
@@ -438,46 +493,96 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
         )
 
     results: list[tuple[str, ...]] = []
-    for label, load in (("GetUser alone", False), ("GetUser + 2 ListUsers loops + CSV import", True)):
-        stop = threading.Event()
-        samples: list[float] = []
-        listed = [0]
-        threads = [threading.Thread(target=_get_user_loop, args=(session(), token, stop, samples))]
-        job = ""
-        if load:
-            threads += [threading.Thread(target=_list_loop, args=(session(), pool_id, stop, listed)) for _ in range(2)]
-            try:
-                job = _start_import(idp, pool_id, args.import_users, run)
-            except Exception as err:  # the bench reports what it could not do
-                console.print(f"[yellow]import not started: {err}")
-        for th in threads:
-            th.start()
-        time.sleep(args.mixed_seconds)
-        stop.set()
-        for th in threads:
-            th.join()
-        state = ""
-        if job:
-            described = idp.describe_user_import_job(UserPoolId=pool_id, JobId=job)["UserImportJob"]
-            state = f"import {described['Status']}, {described.get('ImportedUsers', 0):,} imported"
-        results.append(
-            (
-                label,
-                f"{len(samples):,}",
-                f"{pct(samples, 0.5):.2f}",
-                f"{pct(samples, 0.99):.2f}",
-                f"{max(samples) * 1000:.1f}",
-                f"{listed[0]:,}",
-                state,
+    ratios: list[tuple[float, float]] = []
+    for round_no in range(1, args.mixed_rounds + 1):
+        alone: list[float] = []
+        for label, load in (("GetUser alone", False), ("GetUser + 2 ListUsers pagers + CSV import", True)):
+            stop = threading.Event()
+            samples: list[float] = []
+            listed = [0]
+            threads = [threading.Thread(target=_get_user_loop, args=(session(), token, stop, samples))]
+            job = ""
+            if load:
+                threads += [
+                    threading.Thread(target=_list_loop, args=(session(), pool_id, stop, listed)) for _ in range(2)
+                ]
+                try:
+                    job = _start_import(idp, pool_id, args.import_users, f"{run}-{round_no}")
+                    started = time.monotonic()
+                    _wait_for_job(idp, pool_id, job, running=True)  # the window starts once rows are written
+                    console.print(f"import {job}: writing rows {time.monotonic() - started:.1f} s after its start")
+                except Exception as err:  # the bench reports what it could not do
+                    console.print(f"[yellow]import not started: {err}")
+            for th in threads:
+                th.start()
+            time.sleep(args.mixed_seconds)
+            stop.set()
+            for th in threads:
+                th.join()
+            state = ""
+            if job:
+                described = idp.describe_user_import_job(UserPoolId=pool_id, JobId=job)["UserImportJob"]
+                state = f"{described['Status']}, {described.get('ImportedUsers', 0):,}"
+            relative = ""
+            if load:
+                p50, p99 = pct(samples, 0.5) / pct(alone, 0.5), pct(samples, 0.99) / pct(alone, 0.99)
+                ratios.append((p50, p99))
+                relative = f"{p50:.2f} / {p99:.2f}"
+            else:
+                alone = samples
+            results.append(
+                (
+                    f"{round_no}: {label}",
+                    f"{len(samples):,}",
+                    f"{pct(samples, 0.5):.2f}",
+                    f"{pct(samples, 0.99):.2f}",
+                    f"{max(samples) * 1000:.1f}",
+                    relative,
+                    f"{listed[0]:,}",
+                    state,
+                    f"{os.getloadavg()[0]:.1f}",
+                )
             )
-        )
-    table = Table(title=f"Mixed load on one worker ({args.mixed_seconds:.0f} s each), GetUser from one caller")
-    for col in ("scenario", "GetUser calls", "p50 ms", "p99 ms", "max ms", "ListUsers calls", "import"):
+            if job:  # the next round starts without this import's tail
+                with contextlib.suppress(Exception):  # it may have ended
+                    idp.stop_user_import_job(UserPoolId=pool_id, JobId=job)
+                _wait_for_job(idp, pool_id, job)
+    table = Table(
+        title=f"Mixed load on one worker ({args.mixed_seconds:.0f} s each, {args.mixed_rounds} rounds), "
+        f"GetUser from one caller"
+    )
+    for col in (
+        "scenario",
+        "GetUser calls",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "p50 / p99 vs alone",
+        "ListUsers calls",
+        "import",
+        "load avg",
+    ):
         table.add_column(col, justify="left" if col in ("scenario", "import") else "right")
     for r in results:
         table.add_row(*r)
     console.print(table)
-    console.print(f"(statistics: median GetUser {statistics.median(samples) * 1000:.2f} ms under load)")
+    if ratios:
+        console.print(
+            f"GetUser under load vs alone (same round), median over rounds: p50 x"
+            f"{statistics.median(r[0] for r in ratios):.2f}, p99 x{statistics.median(r[1] for r in ratios):.2f}"
+        )
+
+
+def _wait_for_job(idp: Any, pool_id: str, job: str, timeout: float = 600, running: bool = False) -> None:
+    """Until the job has ended (``running``: until it has written its first rows)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = idp.describe_user_import_job(UserPoolId=pool_id, JobId=job)["UserImportJob"]
+        if described["Status"] in ("Succeeded", "Failed", "Stopped"):
+            return
+        if running and described.get("ImportedUsers", 0) > 0:
+            return
+        time.sleep(0.1 if running else 0.5)
 
 
 if __name__ == "__main__":
