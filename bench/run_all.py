@@ -102,11 +102,11 @@ def benches(users: int, import_users: int, quick: bool) -> list[Bench]:
             "search",
             "user_search.py",
             {"--users": users},
-            {"--users": users, "--repeat": 20, "--mixed-seconds": 4, "--import-users": 2000},
+            {"--users": users, "--repeat": 20, "--mixed-seconds": 4, "--mixed-rounds": 1, "--import-users": 2000},
             timeout_quick=900,
         ),
         Bench("workers", "workers.py", {"--runs": 10}, {"--runs": 3, "--seconds": 3}, stores=("sqlite",)),
-        Bench("two_nodes", "two_nodes.py", {}, {"--seconds": 3, "--duration": 3}, stores=("postgresql",)),
+        Bench("two_nodes", "two_nodes.py", {}, {"--duration": 3, "--rounds": 1}, stores=("postgresql",)),
     ]
 
 
@@ -239,7 +239,15 @@ def supported(script: Path, options: dict[str, Any]) -> list[str]:
 
 
 def run_bench(
-    b: Bench, tree: Path, store: str, db_url: str, quick: bool, out_dir: Path, label: str, console: Console
+    pg_log: Path | None,
+    b: Bench,
+    tree: Path,
+    store: str,
+    db_url: str,
+    quick: bool,
+    out_dir: Path,
+    label: str,
+    console: Console,
 ) -> dict[str, Any]:
     script = BENCH / b.script  # HEAD's bench, whichever tree serves
     stem = f"{b.key}-{label}-{store}"
@@ -250,6 +258,8 @@ def run_bench(
     args = supported(script, b.quick if quick else b.full)
     if db_url and '"--database-url"' in script.read_text():
         args += ["--database-url", db_url]
+    if db_url and pg_log and '"--pg-log"' in script.read_text():
+        args += ["--pg-log", str(pg_log)]
     text = script.read_text()
     if "benchjson.record(" in text and ('"--json", metavar="PATH"' in text or '"--json", nargs="?"' in text):
         cmd = [sys.executable, str(script), *args, "--json", str(out)]
@@ -574,7 +584,7 @@ def main() -> None:
                     db_url = pg.new_database() if store == "postgresql" and pg else ""
                     try:
                         results[(b.key, label, store)] = run_bench(
-                            b, tree, store, db_url, args.quick, out_dir, label, console
+                            pg.dir / "log" if pg else None, b, tree, store, db_url, args.quick, out_dir, label, console
                         )
                     finally:
                         if db_url and pg:
