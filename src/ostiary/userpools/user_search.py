@@ -83,6 +83,12 @@ class Scan:
         name = self.key.name
         return f"ix_users_{name}" if name.startswith("search_") else f"ix_users_pool_{name.removesuffix('_at')}"
 
+    @property
+    def present(self) -> tuple[ColumnElement[bool], ...]:
+        """``key IS NOT NULL`` for an attribute's key: its index is partial (migration 0026), and this
+        term (true of every match anyway) lets the planners see that it serves the query."""
+        return (self.key.is_not(None),) if self.key.nullable else ()
+
     def rank(self, value: Any) -> Any:
         """Where a key value sorts among the runs (statuses sort in STATUSES' order, not by collation)."""
         return STATUSES.index(value) if self.key is _c.status else value
@@ -208,7 +214,7 @@ def list_page(
             order = (scan.key, _c.id)  # also for an equality: only the key's index reads in this order
             query = (
                 select(*_COLUMNS, scan.key)
-                .where(_c.user_pool_id == pool.id, after)
+                .where(_c.user_pool_id == pool.id, after, *scan.present)
                 .order_by(*order)
                 .limit(batch)
                 .with_hint(t.users, f"INDEXED BY {scan.index}", "sqlite")
