@@ -37,7 +37,8 @@ def _csv(header: list[str], rows: list[dict[str, str]]) -> bytes:
 
 
 def _wait(idp: Any, pool_id: str, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
+    # the job's process starts first (about a second of imports; many on a loaded machine)
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         job: dict[str, Any] = idp.describe_user_import_job(UserPoolId=pool_id, JobId=job_id)["UserImportJob"]
         if job["Status"] in ("Succeeded", "Failed", "Stopped"):
