@@ -63,7 +63,10 @@ def _post(conn: http.client.HTTPConnection, target: str, payload: dict[str, obje
 
 
 def _srp_worker(args: tuple[str, str, str, list[str], float]) -> tuple[int, int, list[float]]:
-    url, pool_id, client_id, users, deadline = args
+    url, pool_id, client_id, users, until = args
+    # seconds from this worker's start (spawning it may take seconds on a loaded machine), or an
+    # absolute time.time() deadline as before
+    deadline = until if until > 1e9 else time.time() + until
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     group = pool_id.split("_", 1)[1]
@@ -144,10 +147,9 @@ def main() -> None:
             results.append(asyncio.run(_run(url, name, payload, args.duration, args.concurrency)))
             cpu[name] = (cpu_seconds(proc.pid) - before) / max(results[-1].requests, 1)
         before = cpu_seconds(proc.pid)
-        deadline = time.time() + args.duration
         started = time.perf_counter()
         with mp.get_context("spawn").Pool(args.srp_clients) as workers:
-            parts = workers.map(_srp_worker, [(url, pool_id, client_id, users, deadline)] * args.srp_clients)
+            parts = workers.map(_srp_worker, [(url, pool_id, client_id, users, args.duration)] * args.srp_clients)
         srp_result = Result("USER_SRP_AUTH sign-in (2 round trips)", sum(p[0] for p in parts),
                             sum(p[1] for p in parts), time.perf_counter() - started,
                             [x for p in parts for x in p[2]])
