@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,9 +341,14 @@ def insert_user(
     now: dt.datetime,
     enabled: bool = True,
     user_id: str | None = None,
+    password: Mapping[str, Any] | None = None,
 ) -> User:
+    """Insert a new user, with its password material (``users.password_material``: hash, SRP salt and
+    verifier, when set) in the same INSERT; the User is built from the values written (nothing is read
+    back: the row holds exactly these, the columns not given being NULL)."""
     # In pools where email or phone is the username, Cognito's internal username *is* the sub.
     uid = user_id or (username if pool.username_attributes else str(uuid.uuid4()))
+    material = dict(password or {})
     values = {
         "id": uid,
         "user_pool_id": pool.id,
@@ -354,12 +360,25 @@ def insert_user(
         "mfa": {},
         "created_at": now,
         "updated_at": now,
+        **material,
         **alias_keys(attributes),
     }
     conn.execute(insert(t.users).values(**values))
-    user = get_by_id(conn, pool, uid)
-    assert user is not None
-    return user
+    return User(
+        id=uid,
+        user_pool_id=pool.id,
+        username=username,
+        status=status,
+        enabled=enabled,
+        attributes=dict(attributes),
+        password_hash=material.get("password_hash"),
+        srp_salt=material.get("srp_salt"),
+        srp_verifier=material.get("srp_verifier"),
+        password_updated_at=material.get("password_updated_at"),
+        mfa={},
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def save_attributes(conn: Connection, user: User, attributes: dict[str, str], now: dt.datetime) -> None:

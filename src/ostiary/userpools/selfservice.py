@@ -105,8 +105,9 @@ def sign_up(ctx: RequestContext, params: Params) -> Result:
             raise UsernameExistsException("User already exists")
         claim_aliases(conn, pool, values, None, False, now)
         status = UserStatus.CONFIRMED if confirmed else UserStatus.UNCONFIRMED
-        user = directory.insert_user(conn, pool, username=username, status=status, attributes=values, now=now)
-        directory.set_fields(conn, user, now, **material)
+        user = directory.insert_user(
+            conn, pool, username=username, status=status, attributes=values, now=now, password=material
+        )
         out: dict[str, Any] = {"UserConfirmed": confirmed, "UserSub": user.id}
         delivery = None if confirmed else messages.choose_delivery(pool, values)
         if delivery is not None:

@@ -190,9 +190,14 @@ def admin_create_user(ctx: RequestContext, params: Params) -> Result:
             raise UsernameExistsException("User account already exists")
         claim_aliases(conn, pool, values, None, bool(params.get("ForceAliasCreation")), now)
         user = directory.insert_user(
-            conn, pool, username=username, status=UserStatus.FORCE_CHANGE_PASSWORD, attributes=values, now=now
+            conn,
+            pool,
+            username=username,
+            status=UserStatus.FORCE_CHANGE_PASSWORD,
+            attributes=values,
+            now=now,
+            password=material,
         )
-        directory.set_fields(conn, user, now, **material)
         if action != "SUPPRESS":
             _invite(ctx, conn, pool, user, temp, mediums)
     return {"User": user_type(user)}

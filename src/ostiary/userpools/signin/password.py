@@ -254,8 +254,9 @@ def _migrate(s: SignIn, username: str, password: str, auth: dict[str, str]) -> U
     with ctx.store.tx() as conn:
         if directory.find(conn, pool, username) is not None:
             return None  # created meanwhile by another request: sign in normally
-        user = directory.insert_user(conn, pool, username=new_name, status=status, attributes=values, now=now)
-        directory.set_fields(conn, user, now, **material)
+        user = directory.insert_user(
+            conn, pool, username=new_name, status=status, attributes=values, now=now, password=material
+        )
     if status == UserStatus.RESET_REQUIRED:
         raise PasswordResetRequiredException("Password reset required for the user")
     return user
