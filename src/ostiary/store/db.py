@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import QueuePool
 
 from ostiary.store import tables as t
@@ -25,9 +26,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _AFTER_COMMIT = "ostiary.after_commit"
 
 
-def after_commit(
-    conn: Connection, action: Callable[[], None], on_rollback: Callable[[], None] | None = None
-) -> None:
+def after_commit(conn: Connection, action: Callable[[], None], on_rollback: Callable[[], None] | None = None) -> None:
     """Run ``action`` once the transaction of ``conn`` (a :meth:`Store.tx`) has committed, or
     ``on_rollback`` if it rolls back. Outside such a transaction ``action`` runs at once."""
     pending = conn.info.get(_AFTER_COMMIT)
@@ -73,7 +72,6 @@ class Store:
         else:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
-            kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(self.url, **kwargs)
         # Reads run without BEGIN/ROLLBACK (each statement sees committed data): a read-only request
         # saves two round trips. Anything that must see one consistent snapshot uses tx().
@@ -82,6 +80,11 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
             event.listen(self.read_engine, "connect", _sqlite_pragmas)
+        else:
+            for engine in (self.engine, self.read_engine):
+                event.listen(engine, "connect", _stamp)
+                event.listen(engine, "checkin", _stamp)
+                event.listen(engine, "checkout", _ping_if_idle(engine))
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -107,7 +110,8 @@ class Store:
                 try:
                     yield conn
                 finally:
-                    conn.info.pop(_AFTER_COMMIT, None)
+                    if not conn.invalidated:  # (a lost connection's info would try to reconnect)
+                        conn.info.pop(_AFTER_COMMIT, None)
         else:
             # SQLite has one writer at a time. Queue this process's writers on a lock rather than in
             # SQLite's busy handler, whose back-off sleeps (1, 2, 5, 10 … ms) would dominate latency.
@@ -118,7 +122,8 @@ class Store:
                     try:
                         yield conn
                     finally:
-                        conn.info.pop(_AFTER_COMMIT, None)
+                        if not conn.invalidated:
+                            conn.info.pop(_AFTER_COMMIT, None)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -167,6 +172,36 @@ class Store:
             self._main_read = None
         self.engine.dispose()
         self.read_engine.dispose()
+
+
+# PostgreSQL: a pooled connection is pinged when it is checked out after IDLE_PING_SECONDS unused (a
+# server restart or an idle timeout while it sat in the pool), not at every checkout as pool_pre_ping
+# did: that was one more round trip in every write transaction. A connection that breaks while in
+# use, or within those seconds, fails its request and is invalidated (SQLAlchemy recognises the
+# disconnect), as a request in flight during a restart would.
+IDLE_PING_SECONDS = 2.0
+_CHECKED_IN = "ostiary.checked_in"
+
+
+def _stamp(_dbapi_conn: Any, record: Any) -> None:
+    """When a connection was made or last given back to the pool."""
+    if record is not None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Callable[[Any, Any, Any], None]:
+    dialect = engine.dialect
+
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is not None and time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as err:  # the pool drops this connection and checks out another (DisconnectionError)
+            raise DisconnectionError(f"a pooled connection did not answer a ping: {err}") from err
+
+    return checkout
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
