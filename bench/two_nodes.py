@@ -11,7 +11,8 @@ sends its InitiateAuth to one node and its RespondToAuthChallenge to the other, 
 sign-in crosses nodes.
 
 Cases: USER_PASSWORD_AUTH (Argon2id at the server's defaults, never lowered here; each connection
-signs in its own user), USER_SRP_AUTH (two round trips, client math in client processes),
+signs in its own user), the same with every connection signing in one user (what two nodes would
+contend on, if anything: that user's rows), USER_SRP_AUTH (two round trips, client math in client processes),
 REFRESH_TOKEN_AUTH, GetUser (the access-token check: signature, revocation read). Figures, per case
 and node count:
 
@@ -347,7 +348,8 @@ def main() -> None:
     ap.add_argument("--srp-clients", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2,
                     help="runs of each case per node count, interleaved 1,2 then 2,1 (drift cancels); summed")
-    ap.add_argument("--only", default="", help="comma-separated case prefixes (password, srp, refresh, getuser)")
+    ap.add_argument("--only", default="",
+                    help="comma-separated cases: password, hotuser, srp, refresh, getuser")
     ap.add_argument("--json", metavar="PATH", help="also write the printed tables to PATH as JSON (bench/benchjson.py)")
     args = ap.parse_args()
     benchjson.record(args.json)
@@ -385,6 +387,9 @@ def main() -> None:
             return _raw(url, "InitiateAuth", {"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
                                               "AuthParameters": {"USERNAME": users[i % USERS], "PASSWORD": PASSWORD}})
 
+        def password_one_user(url: str, i: int) -> bytes:
+            return password(url, 0)
+
         def refresh(url: str, i: int) -> bytes:
             return _raw(url, "InitiateAuth", {"ClientId": client_id, "AuthFlow": "REFRESH_TOKEN_AUTH",
                                               "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]}})
@@ -394,12 +399,14 @@ def main() -> None:
 
         cases = {
             "USER_PASSWORD_AUTH sign-in": password,
+            "USER_PASSWORD_AUTH, one user on every connection": password_one_user,
             "USER_SRP_AUTH sign-in (2 round trips)": None,
             "REFRESH_TOKEN_AUTH refresh": refresh,
             "GetUser (access token check)": get_user,
         }
         wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
-        keys = {"password": "USER_PASSWORD", "srp": "USER_SRP", "refresh": "REFRESH", "getuser": "GetUser"}
+        keys = {"password": "USER_PASSWORD_AUTH sign-in", "hotuser": "USER_PASSWORD_AUTH,", "srp": "USER_SRP",
+                "refresh": "REFRESH", "getuser": "GetUser"}
         for name, make in cases.items():
             if wanted and not any(name.startswith(keys.get(w, w)) for w in wanted):
                 continue
@@ -457,7 +464,8 @@ def main() -> None:
         locks.add_column(col, justify="left" if col == "operation" else "right")
     for r in ordered:
         lk = r.locks
-        locks.add_row(r.case.split(" ")[0], str(r.nodes), str(r.result.requests), str(lk.deadlocks), str(lk.rollbacks),
+        label = r.case.split(" ")[0].rstrip(",") + (" (one user)" if "one user" in r.case else "")
+        locks.add_row(label, str(r.nodes), str(r.result.requests), str(lk.deadlocks), str(lk.rollbacks),
                       str(lk.samples), str(lk.samples_waiting), str(lk.most_waiting),
                       str(lk.logged_waits) if args.pg_log else "-", str(lk.logged_deadlocks) if args.pg_log else "-")
     console.print(locks)
