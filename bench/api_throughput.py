@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import boto3
 import httpx
+import psycopg
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -63,6 +64,7 @@ class Result:
     p50_ms: float | None = None
     p99_ms: float | None = None
     server_cpu_s: float = 0.0
+    pg_cpu_s: float = 0.0  # CPU of the PostgreSQL backends serving the server (--database-url)
     loadgen: str = "python"
     worker_cores: list[float] = field(default_factory=list)  # CPU each worker used, in cores
 
@@ -334,6 +336,47 @@ def _server_pid_for(url: str) -> int | None:
     return parents.pop() if len(parents) == 1 and len(pids) > 1 else min(pids)
 
 
+# --- PostgreSQL backends: their CPU counts too ------------------------------------------------------
+
+
+def pg_backends(database_url: str) -> PgBackends | None:
+    return PgBackends(database_url) if database_url.startswith("postgres") else None
+
+
+class PgBackends:
+    """CPU time of the PostgreSQL backends connected to the bench's database (this machine's /proc),
+    except the one this object reads pg_stat_activity through."""
+
+    def __init__(self, database_url: str) -> None:
+        self.conn = psycopg.connect("postgresql://" + database_url.split("://", 1)[1], autocommit=True)
+        self.ticks = os.sysconf("SC_CLK_TCK")
+
+    def pids(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def cpu(self) -> dict[int, float]:
+        """pid -> user+system CPU seconds so far, for each backend serving the database."""
+        out: dict[int, float] = {}
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            out[pid] = (int(fields[11]) + int(fields[12])) / self.ticks
+        return out
+
+    @staticmethod
+    def used(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU seconds between two snapshots (a backend that left in between is not counted)."""
+        return sum(sec - before.get(pid, 0.0) for pid, sec in after.items())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 # --- main ----------------------------------------------------------------------------------------------
 
 
@@ -355,6 +398,12 @@ def build_cases(url: str, key: str, secret: str, console: Console) -> list[Case]
         cases.append(signed_case(url, "DescribeUserPool (awsJson 1.1, SigV4)", "cognito-idp",
                                  "AWSCognitoIdentityProviderService.DescribeUserPool",
                                  json.dumps({"UserPoolId": pool_id}).encode(), key, secret))
+        idp.admin_create_user(UserPoolId=pool_id, Username="bench-user", MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": "bench@example.com"},
+                                              {"Name": "given_name", "Value": "Zoë"}])
+        cases.append(signed_case(url, "AdminGetUser (SigV4, one user read)", "cognito-idp",
+                                 "AWSCognitoIdentityProviderService.AdminGetUser",
+                                 json.dumps({"UserPoolId": pool_id, "Username": "bench-user"}).encode(), key, secret))
     cases.append(signed_case(url, "GetCallerIdentity (query, SigV4)", "sts", None,
                              b"Action=GetCallerIdentity&Version=2011-06-15", key, secret))
     iam = boto3.client("iam", endpoint_url=url, region_name=REGION,
@@ -393,6 +442,9 @@ def main() -> None:
     ap.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                     help="auto: wrk when installed, else Python")
     ap.add_argument("--only", default="", help="measure only operations whose name contains this text")
+    ap.add_argument("--database-url", default="",
+                    help="PostgreSQL on this machine for the server the bench starts (an empty database); "
+                         "its backends' CPU is measured too")
     ap.add_argument("--json", nargs="?", const="-", metavar="PATH",
                     help="print results as JSON too; with PATH, write the printed tables there (bench/benchjson.py)")
     args = ap.parse_args()
@@ -414,6 +466,9 @@ def main() -> None:
     proc = None
     data_dir = None
     url = args.url.rstrip("/") if args.url else ""
+    if args.database_url:
+        os.environ["OSTIARY_DATABASE_URL"] = args.database_url  # the server inherits the environment
+    backends = pg_backends(args.database_url)
     if not url:
         proc, url, data_dir = start_server(args.workers)
     if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -426,7 +481,10 @@ def main() -> None:
                 continue
             drive(case, 2.0)  # warm-up: connections, caches, statement cache
             cpu_before = cpu_by_process(server_pid) if server_pid else {}
+            pg_before = backends.cpu() if backends else {}
             result = drive(case, args.duration)
+            if backends:
+                result.pg_cpu_s = backends.used(pg_before, backends.cpu())
             if server_pid:
                 cpu_after = cpu_by_process(server_pid)
                 used = {p: sec - cpu_before.get(p, (role, 0.0))[1] for p, (role, sec) in cpu_after.items()}
@@ -447,19 +505,27 @@ def main() -> None:
                 proc.kill()
         if data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
+        if backends:
+            backends.close()
 
     workers = args.workers if proc else sum(1 for _, role, _ in processes if role == "worker") or "?"
     table = Table(title=f"Ostiary API throughput — {workers} worker(s), {args.concurrency} connections, "
                         f"{args.duration:.0f} s each, {os.cpu_count()} cores, load: {loadgen}")
-    for col in ("operation", "requests/s", "p50 ms", "p99 ms", "errors", "server CPU µs/req", "req/s per core",
-                "cores used by each worker"):
+    columns = ["operation", "requests/s", "p50 ms", "p99 ms", "errors", "server CPU µs/req", "req/s per core",
+               "cores used by each worker"]
+    if backends:  # per core then counts both: what one core running Ostiary and PostgreSQL answers
+        columns[6:6] = ["PostgreSQL µs/req", "Ostiary + PostgreSQL CPU ms/req"]  # (ms: as run_all.py reads it)
+    for col in columns:
         table.add_column(col, justify="right" if col != "operation" else "left")
     for r in results:
         cpu_us = r.server_cpu_s / r.requests * 1e6 if r.requests and r.server_cpu_s else float("nan")
-        per_core = 1e6 / cpu_us if cpu_us == cpu_us else float("nan")
-        table.add_row(r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.2f}", f"{r.pct(0.99):.2f}", str(r.errors),
-                      f"{cpu_us:,.0f}", f"{per_core:,.0f}",
-                      " / ".join(f"{c:.2f}" for c in r.worker_cores))
+        pg_us = r.pg_cpu_s / r.requests * 1e6 if r.requests else 0.0
+        per_core = 1e6 / (cpu_us + pg_us) if cpu_us == cpu_us else float("nan")
+        row = [r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.2f}", f"{r.pct(0.99):.2f}", str(r.errors),
+               f"{cpu_us:,.0f}", f"{per_core:,.0f}", " / ".join(f"{c:.2f}" for c in r.worker_cores)]
+        if backends:
+            row[6:6] = [f"{pg_us:,.0f}", f"{(cpu_us + pg_us) / 1000:.3f}"]
+        table.add_row(*row)
     console.print(table)
     if processes:
         mem = Table(title="Server processes after the run")
@@ -477,7 +543,9 @@ def main() -> None:
             "results": [{"operation": r.name, "rps": round(r.rate), "p50_ms": round(r.pct(0.5), 2),
                          "p99_ms": round(r.pct(0.99), 2), "errors": r.errors,
                          "server_cpu_us_per_request": round(r.server_cpu_s / r.requests * 1e6, 1)
-                         if r.requests else None, "worker_cores": r.worker_cores} for r in results],
+                         if r.requests else None,
+                         "postgres_cpu_us_per_request": round(r.pg_cpu_s / r.requests * 1e6, 1)
+                         if r.requests and backends else None, "worker_cores": r.worker_cores} for r in results],
             "processes": [{"pid": p, "role": role, "rss_mb": round(mb, 1)} for p, role, mb in processes],
         }))
 
