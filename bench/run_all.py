@@ -341,6 +341,22 @@ def find(doc: dict[str, Any] | None, row_has: str, col_has: str | list[str], tab
     return None
 
 
+def worst(doc: dict[str, Any] | None, row_has: str, col_has: str, table_has: str) -> float | None:
+    """The largest figure of a column over every row whose first column contains `row_has`."""
+    out: float | None = None
+    for table in (doc or {}).get("tables", []):
+        if table_has.lower() not in table["title"].lower():
+            continue
+        idx = next((i for i, c in enumerate(table["columns"]) if col_has.lower() in c.lower()), None)
+        if idx is None:
+            continue
+        for row in table["rows"]:
+            value = number(row[idx]) if row and row_has.lower() in row[0].lower() else None
+            if value is not None and (out is None or value > out):
+                out = value
+    return out
+
+
 def extra(doc: dict[str, Any] | None, key: str) -> float | None:
     if not doc:
         return None
@@ -449,7 +465,9 @@ def targets(
     per_store("ListUsers p99 ≤ 20 ms, every filter (client p99)", listusers_p99)
     per_store(
         "GetUser p99 ≤ 10 ms under mixed load",
-        lambda label, store: fmt(find(results.get(("search", label, store)), "+", "p99", "mixed")) + " ms",
+        lambda label, store: (
+            fmt(worst(results.get(("search", label, store)), "+", "p99", "mixed")) + " ms (worst round)"
+        ),
     )
     per_store(
         "import rows per server CPU second (1M in 3 min ≈ 7,000/s)",
