@@ -178,9 +178,11 @@ def full(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     proc, url, data_dir = start_server(args.workers)
     phases: list[dict[str, Any]] = []
 
-    def record(name: str, used: dict[int, float], rate: float) -> None:
+    def record(name: str, used: dict[int, float], rate: float, requests: int = 0) -> None:
         mem = memory(proc.pid)
+        cpu_us = round(sum(used.values()) / requests * 1e6) if requests else None
         phases.append({"load": name, "rps": round(rate), "shares": _fmt_shares(used) if used else "",
+                       "cpu_us_per_request": cpu_us,
                        "workers": {p: (round(rss, 1), round(anon, 1)) for p, (role, rss, anon) in mem.items()
                                    if role == "worker"},
                        "supervisor_mb": round(sum(rss for role, rss, _ in mem.values() if role == "supervisor"), 1)})
@@ -193,8 +195,9 @@ def full(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         jobs = [(url, name, payload, args.seconds, max(1, args.concurrency // args.clients))] * args.clients
         with mp.get_context("spawn").Pool(args.clients) as pool:
             parts = pool.map(_client, jobs)
-        rate = sum(p.requests for p in parts) / max(max(p.seconds for p in parts), 1e-9)
-        record(name, shares(before, cpu_by_process(proc.pid)), rate)
+        requests = sum(p.requests for p in parts)
+        rate = requests / max(max(p.seconds for p in parts), 1e-9)
+        record(name, shares(before, cpu_by_process(proc.pid)), rate, requests)
 
     try:
         time.sleep(2.0)
@@ -209,11 +212,13 @@ def full(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         with mp.get_context("spawn").Pool(2) as pool:
             parts = pool.map(_srp_worker, [(url, pool_id, client_id, users, deadline)] * 2)
         record("USER_SRP_AUTH sign-in", shares(before, cpu_by_process(proc.pid)),
-               sum(p[0] for p in parts) / args.seconds)
+               sum(p[0] for p in parts) / args.seconds, sum(p[0] for p in parts))
         for name, payload in identity_set_up(url).items():
             load(name, payload)
         time.sleep(2.0)
-        record("idle (after the loads)", {}, 0.0)
+        record("idle, 2 s after the loads", {}, 0.0)
+        time.sleep(args.idle)
+        record(f"idle, {args.idle + 2:.0f} s after the loads", {}, 0.0)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -225,13 +230,15 @@ def full(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                         f"{args.seconds:.0f} s per load, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     table.add_column("after")
     table.add_column("per second", justify="right")
+    table.add_column("server CPU µs/req", justify="right")
     table.add_column("CPU share per worker", justify="right")
     for p in pids:
         table.add_column(f"worker {p} RSS (anon) MB", justify="right")
     table.add_column("supervisor MB", justify="right")
     for ph in phases:
         cells = [f"{ph['workers'][p][0]:.0f} ({ph['workers'][p][1]:.0f})" if p in ph["workers"] else "-" for p in pids]
-        table.add_row(ph["load"], f"{ph['rps']:,}" if ph["rps"] else "", ph["shares"], *cells,
+        cpu = ph["cpu_us_per_request"]
+        table.add_row(ph["load"], f"{ph['rps']:,}" if ph["rps"] else "", f"{cpu:,}" if cpu else "", ph["shares"], *cells,
                       f"{ph['supervisor_mb']:.0f}" if args.workers > 1 else "")
     console.print(table)
     return {"mode": "full", "workers": args.workers, "store": store, "phases": phases}
@@ -246,6 +253,8 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=None,
                     help="load-generator processes (spread: 1, every connection opened at once; full: 2)")
     ap.add_argument("--full", action="store_true", help="every bench's load against one server, RSS after each")
+    ap.add_argument("--idle", type=float, default=12.0,
+                    help="with --full: seconds idle before the last reading (a worker trims after 5-10 s idle)")
     ap.add_argument("--database-url", default="", help="with --full: an empty PostgreSQL database")
     ap.add_argument("--json", action="store_true", help="print results as JSON too")
     args = ap.parse_args()

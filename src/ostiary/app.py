@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ostiary import caching, httpserver, observability
+from ostiary import caching, httpserver, memory, observability
 from ostiary.access.accounts import reset_iam
 from ostiary.audit import recorder as audit
 from ostiary.config import Settings, check_dev_options, describe, load_settings
@@ -329,6 +329,7 @@ async def _web_error(send: Send, path: str, status: int, message: str) -> None:
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> ASGIApp:
     settings = settings or load_settings()
     caching.configure(settings)  # every per-process cache's lifetime and bound
+    memory.start_trimmer()  # freed memory goes back to the kernel when the process is idle
     httpserver.configure(settings.max_header_bytes)  # this process's HTTP protocol (workers included)
     runtime = runtime or build_runtime(settings)
     load_handlers()

@@ -140,6 +140,7 @@ def serve(**opts: Any) -> None:
         **httpserver.uvicorn_options(settings.max_header_bytes),
     }
     if settings.workers > 1:  # one listening socket per worker where the kernel spreads connections
+        os.environ.setdefault("MALLOC_ARENA_MAX", "1")  # one malloc arena per worker (memory.py)
         supervisor.run(uvicorn.Config("ostiary.app:create_app_from_env", workers=settings.workers, **options))
     else:
         uvicorn.run("ostiary.app:create_app_from_env", **options)

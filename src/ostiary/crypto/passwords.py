@@ -24,6 +24,7 @@ from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from ostiary.memory import argon2_slot
 from ostiary.observability import password_work
 
 GENERATED_PREFIX = "$ostiary-generated-hmac-sha256$"
@@ -46,7 +47,8 @@ class PasswordHasher:
 
     def hash(self, password: str) -> str:
         password_work("argon2_hash")
-        return self._ph.hash(password)
+        with argon2_slot():  # a bounded number at once: each holds argon2_memory_kib (memory.py)
+            return self._ph.hash(password)
 
     def hash_generated(self, password: str) -> str:
         """The stored form of a password the server generated at random (>= 128 bits of entropy;
@@ -78,7 +80,8 @@ class PasswordHasher:
             return ok
         password_work("argon2_verify")
         try:
-            return bool(self._ph.verify(stored, password))
+            with argon2_slot():
+                return bool(self._ph.verify(stored, password))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
