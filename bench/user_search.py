@@ -57,7 +57,7 @@ from sqlalchemy import create_engine, event, func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchjson
-from api_throughput import KEY, REGION, SECRET, cpu_seconds, free_port
+from api_throughput import KEY, REGION, SECRET, cpu_by_process, cpu_seconds, free_port
 
 from ostiary.store import statistics as store_statistics
 from ostiary.store import tables as t
@@ -365,7 +365,7 @@ def main() -> None:
         if args.plans_only:
             return
         if args.only_mixed:
-            mixed(idp, url, pool_id, args, console)
+            mixed(idp, url, pool_id, args, console, proc.pid)
             return
         rows: list[tuple[str, ...]] = []
         for name, text in [*cases(args.users), ("(no filter), page 2 (token)", "")]:
@@ -414,7 +414,7 @@ def main() -> None:
         for r in rows:
             table.add_row(*r)
         console.print(table)
-        mixed(idp, url, pool_id, args, console)
+        mixed(idp, url, pool_id, args, console, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -484,7 +484,7 @@ def _start_import(idp: Any, pool_id: str, n: int, run: str) -> str:
     return str(job["JobId"])
 
 
-def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: Console) -> None:
+def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: Console, server_pid: int) -> None:
     client_id = idp.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName="bench",
@@ -537,7 +537,13 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
                 th.start()
             with listed.get_lock():
                 listed.value = 0  # the pagers' calls within the window
+            cpu_before = cpu_by_process(server_pid)
             time.sleep(args.mixed_seconds)
+            cpu_after = cpu_by_process(server_pid)
+            own = cpu_after.get(server_pid, ("", 0.0))[1] - cpu_before.get(server_pid, ("", 0.0))[1]
+            others = sum(v for p, (_, v) in cpu_after.items() if p != server_pid) - sum(
+                v for p, (_, v) in cpu_before.items() if p != server_pid
+            )
             stop.set()
             for th in threads:
                 th.join()
@@ -565,6 +571,7 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
                     f"{max(samples) * 1000:.1f}",
                     relative,
                     f"{calls:,}",
+                    f"{own:.2f} / {others:.2f}",
                     state,
                     f"{os.getloadavg()[0]:.1f}",
                 )
@@ -585,6 +592,7 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
         "max ms",
         "p50 / p99 vs alone",
         "ListUsers calls",
+        "CPU s: worker / its children",
         "import",
         "load avg",
     ):
