@@ -39,6 +39,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchjson
 from api_throughput import (
     KEY,
     REGION,
@@ -238,8 +239,8 @@ def full(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     for ph in phases:
         cells = [f"{ph['workers'][p][0]:.0f} ({ph['workers'][p][1]:.0f})" if p in ph["workers"] else "-" for p in pids]
         cpu = ph["cpu_us_per_request"]
-        table.add_row(ph["load"], f"{ph['rps']:,}" if ph["rps"] else "", f"{cpu:,}" if cpu else "", ph["shares"], *cells,
-                      f"{ph['supervisor_mb']:.0f}" if args.workers > 1 else "")
+        table.add_row(ph["load"], f"{ph['rps']:,}" if ph["rps"] else "", f"{cpu:,}" if cpu else "", ph["shares"],
+                      *cells, f"{ph['supervisor_mb']:.0f}" if args.workers > 1 else "")
     console.print(table)
     return {"mode": "full", "workers": args.workers, "store": store, "phases": phases}
 
@@ -256,16 +257,17 @@ def main() -> None:
     ap.add_argument("--idle", type=float, default=12.0,
                     help="with --full: seconds idle before the last reading (a worker trims after 5-10 s idle)")
     ap.add_argument("--database-url", default="", help="with --full: an empty PostgreSQL database")
-    ap.add_argument("--json", action="store_true", help="print results as JSON too")
+    ap.add_argument("--json", metavar="PATH", help="also write the printed tables and the figures to PATH as JSON "
+                                                   "(bench/benchjson.py)")
     args = ap.parse_args()
+    benchjson.record(args.json)
     if args.seconds is None:
         args.seconds = 8.0 if args.full else 4.0
     if args.clients is None:
         args.clients = 2 if args.full else 1
     console = Console(width=None if sys.stdout.isatty() else 160)
     out = full(args, console) if args.full else spread(args, console)
-    if args.json:
-        print(json.dumps(out))
+    console.print("figures: " + json.dumps(out))  # kept in the JSON's notes too
 
 
 if __name__ == "__main__":
