@@ -32,7 +32,54 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchjson
-from api_throughput import KEY, REGION, SECRET, cpu_seconds, rss_mb, start_server
+from api_throughput import KEY, REGION, SECRET, rss_mb, server_processes, start_server
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU of the server and its descendants so far, those that ended included (the import job's own
+    process, ostiary.import_job: its time moves to its parent's cutime/cstime once reaped)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p, _, _ in server_processes(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += sum(int(f) for f in fields[11:15]) / ticks
+    return total
+
+
+class Backends:
+    """CPU of the PostgreSQL backends serving the bench's database (this machine's /proc), so that the
+    figures are Ostiary's and PostgreSQL's together; nothing on SQLite (its work is in the server)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.conn = None
+        if database_url.startswith("postgres"):
+            import psycopg
+
+            self.conn = psycopg.connect("postgresql://" + database_url.split("://", 1)[1], autocommit=True)
+        self.seen: dict[int, float] = {}
+
+    def cpu(self) -> float:
+        """CPU seconds of every backend seen so far (a backend that ended keeps its last reading)."""
+        if self.conn is None:
+            return 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        for (pid,) in rows:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            self.seen[int(pid)] = (int(fields[11]) + int(fields[12])) / ticks
+        return sum(self.seen.values())
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
 
 
 def make_csv(path: Path, users: int) -> tuple[int, int]:
@@ -52,7 +99,7 @@ def make_csv(path: Path, users: int) -> tuple[int, int]:
     return bad, dup
 
 
-def bench_import(idp: object, url: str, pid: int, users: int, work: Path) -> list[tuple[str, str]]:
+def bench_import(idp: object, url: str, pid: int, users: int, work: Path, pg: Backends) -> list[tuple[str, str]]:
     client = idp  # boto3 cognito-idp client
     pool_id = client.create_user_pool(  # type: ignore[attr-defined]
         PoolName="import-bench",
@@ -69,9 +116,12 @@ def bench_import(idp: object, url: str, pid: int, users: int, work: Path) -> lis
         httpx.put(job["PreSignedUrl"], content=fh.read(), timeout=600).raise_for_status()
     uploaded = time.perf_counter()
     cpu0 = cpu_seconds(pid)
+    pg0 = pg.cpu()
+    rss_max = sum(mb for _, mb in rss_mb(pid))
     client.start_user_import_job(UserPoolId=pool_id, JobId=job["JobId"])  # type: ignore[attr-defined]
     console = Console(stderr=True)
     while True:
+        rss_max = max(rss_max, sum(mb for _, mb in rss_mb(pid)))
         done = client.describe_user_import_job(UserPoolId=pool_id, JobId=job["JobId"])["UserImportJob"]  # type: ignore[attr-defined]
         if done["Status"] in ("Succeeded", "Failed", "Stopped"):
             break
@@ -84,7 +134,9 @@ def bench_import(idp: object, url: str, pid: int, users: int, work: Path) -> lis
         )
         time.sleep(2)
     ended = time.perf_counter()
+    time.sleep(1)  # the job's process ends and is reaped: its CPU is then its parent's
     cpu = cpu_seconds(pid) - cpu0
+    pg_cpu = pg.cpu() - pg0
     rows = done["ImportedUsers"] + done["FailedUsers"] + done["SkippedUsers"]
     return [
         ("rows (bad, duplicate)", f"{users:,} ({bad:,}, {dup:,})"),
@@ -95,10 +147,12 @@ def bench_import(idp: object, url: str, pid: int, users: int, work: Path) -> lis
         ("import s (Start to Succeeded)", f"{ended - uploaded:.1f}"),
         ("rows per second", f"{rows / (ended - uploaded):,.0f}"),
         ("server CPU s (rows per CPU second)", f"{cpu:.1f} ({rows / max(cpu, 1e-9):,.0f})"),
+        ("PostgreSQL backends' CPU s", f"{pg_cpu:.1f}" if pg.conn is not None else "-"),
+        ("server RSS MB, most during the import (all processes)", f"{rss_max:.0f}"),
     ]
 
 
-def bench_create(url: str, pid: int, seconds: float, concurrency: int) -> list[tuple[str, str]]:
+def bench_create(url: str, pid: int, seconds: float, concurrency: int, pg: Backends) -> list[tuple[str, str]]:
     config = Config(retries={"max_attempts": 1}, max_pool_connections=concurrency)
     idp = boto3.client("cognito-idp", endpoint_url=url, region_name=REGION, aws_access_key_id=KEY,
                        aws_secret_access_key=SECRET, config=config)
@@ -120,6 +174,7 @@ def bench_create(url: str, pid: int, seconds: float, concurrency: int) -> list[t
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
     cpu0 = cpu_seconds(pid)
+    pg0 = pg.cpu()
     started = time.perf_counter()
     for th in threads:
         th.start()
@@ -129,14 +184,23 @@ def bench_create(url: str, pid: int, seconds: float, concurrency: int) -> list[t
         th.join()
     elapsed = time.perf_counter() - started
     cpu = cpu_seconds(pid) - cpu0
+    pg_cpu = pg.cpu() - pg0
+    idp.close()
     calls = sum(counts)
     ms = cpu / max(calls, 1) * 1000
-    return [
+    both = (cpu + pg_cpu) / max(calls, 1) * 1000
+    out = [
         ("calls (errors)", f"{calls:,} ({sum(errors)})"),
         ("per second (this machine, client included)", f"{calls / elapsed:,.0f}"),
         ("server CPU ms per call", f"{ms:.2f}"),
         ("per core (CPU bound)", f"{1000 / ms:,.0f}" if ms else "-"),
     ]
+    if pg.conn is not None:
+        out += [
+            ("server + PostgreSQL CPU ms per call", f"{both:.2f}"),
+            ("per core, PostgreSQL included", f"{1000 / both:,.0f}" if both else "-"),
+        ]
+    return out
 
 
 def main() -> None:
@@ -154,16 +218,18 @@ def main() -> None:
     os.environ.setdefault("OSTIARY_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024))
     proc, url, data_dir = start_server(1)
     rows: list[tuple[str, str]] = []
+    pg = Backends(args.database_url)
     try:
         idp = boto3.client("cognito-idp", endpoint_url=url, region_name=REGION, aws_access_key_id=KEY,
                            aws_secret_access_key=SECRET, config=Config(retries={"max_attempts": 1}))
         if not args.skip_import:
-            rows += [("— CSV import —", ""), *bench_import(idp, url, proc.pid, args.users, data_dir)]
+            rows += [("— CSV import —", ""), *bench_import(idp, url, proc.pid, args.users, data_dir, pg)]
         if args.create_seconds > 0:
             rows += [("— AdminCreateUser (generated temporary password) —", "")]
-            rows += bench_create(url, proc.pid, args.create_seconds, args.concurrency)
+            rows += bench_create(url, proc.pid, args.create_seconds, args.concurrency, pg)
         rows.append(("server RSS MB", ", ".join(f"{mb:.0f}" for _, mb in rss_mb(proc.pid))))
     finally:
+        pg.close()
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
