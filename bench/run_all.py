@@ -34,8 +34,10 @@ the conditions (commits, machine, load average before and after), a targets tabl
 per-core rates, PostgreSQL/SQLite ratios) and every bench's tables, baseline and HEAD side by side;
 logs and JSON of each run beside it (bench/results/<stamp>/).
 
-Durations (2 vCPU machine, quiet): --quick ≈ 12-15 min (3 s per operation, 100,000-user pool, a
-20,000-row import). The full run ≈ 2.5-3.5 h: the 1,000,000-user fills (bulk SQL, ~10 min each on
+Durations (2 vCPU machine): --quick (3 s per operation, 100,000-user pool, a 20,000-row import) took
+about 50 min at load averages of 22-40 (seven sessions sharing the machine; per bench and tree: api,
+signin, identity 35-60 s, the import 35-330 s, ListUsers 180-270 s at HEAD, workers 80-120 s), an
+estimated 12-15 min quiet. The full run ≈ 2.5-3.5 h: the 1,000,000-user fills (bulk SQL, ~10 min each on
 SQLite and PostgreSQL for HEAD), the 1,000,000-row import (3-5 min at HEAD, 10+ min at the baseline,
 per store), 8-10 s per operation elsewhere. On a loaded machine wall times grow several-fold; the
 server CPU per request (from /proc) is the figure that carries.
