@@ -117,11 +117,13 @@ def bench_import(idp: object, url: str, pid: int, users: int, work: Path, pg: Ba
     uploaded = time.perf_counter()
     cpu0 = cpu_seconds(pid)
     pg0 = pg.cpu()
-    rss_max = sum(mb for _, mb in rss_mb(pid))
+    rss_max: dict[int, float] = {}  # the most RSS of each process: the worker, the job's own process
     client.start_user_import_job(UserPoolId=pool_id, JobId=job["JobId"])  # type: ignore[attr-defined]
     console = Console(stderr=True)
     while True:
-        rss_max = max(rss_max, sum(mb for _, mb in rss_mb(pid)))
+        pg.cpu()  # read while the job's connections are open: a backend's last reading is kept
+        for p, mb in rss_mb(pid):
+            rss_max[p] = max(rss_max.get(p, 0.0), mb)
         done = client.describe_user_import_job(UserPoolId=pool_id, JobId=job["JobId"])["UserImportJob"]  # type: ignore[attr-defined]
         if done["Status"] in ("Succeeded", "Failed", "Stopped"):
             break
@@ -148,7 +150,8 @@ def bench_import(idp: object, url: str, pid: int, users: int, work: Path, pg: Ba
         ("rows per second", f"{rows / (ended - uploaded):,.0f}"),
         ("server CPU s (rows per CPU second)", f"{cpu:.1f} ({rows / max(cpu, 1e-9):,.0f})"),
         ("PostgreSQL backends' CPU s", f"{pg_cpu:.1f}" if pg.conn is not None else "-"),
-        ("server RSS MB, most during the import (all processes)", f"{rss_max:.0f}"),
+        ("RSS MB, most during the import: server process; others (the job's)",
+         f"{rss_max.pop(pid, 0):.0f}; " + (", ".join(f"{mb:.0f}" for mb in rss_max.values()) or "-")),
     ]
 
 
