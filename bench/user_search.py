@@ -541,8 +541,8 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
             time.sleep(args.mixed_seconds)
             cpu_after = cpu_by_process(server_pid)
             own = cpu_after.get(server_pid, ("", 0.0))[1] - cpu_before.get(server_pid, ("", 0.0))[1]
-            others = sum(v for p, (_, v) in cpu_after.items() if p != server_pid) - sum(
-                v for p, (_, v) in cpu_before.items() if p != server_pid
+            others = sum(  # the children alive at the end (an import's process that ended is not counted)
+                v - cpu_before.get(p, ("", 0.0))[1] for p, (_, v) in cpu_after.items() if p != server_pid
             )
             stop.set()
             for th in threads:
