@@ -439,6 +439,7 @@ def targets(
     per_store("AssumeRole ≥ 3,000/s per core", per_core("api", "AssumeRole"))
     for bench, row, name in (
         ("signin", "GetUser", "GetUser"),
+        ("api", "AdminGetUser", "AdminGetUser"),
         ("signin", "REFRESH", "refresh"),
         ("identity", "GetId", "GetId"),
         ("identity", "GetCredentialsForIdentity (ID", "GetCredentialsForIdentity"),
