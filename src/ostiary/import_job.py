@@ -6,13 +6,15 @@ of its event loop do not wait for it (issue 13).
 The worker writes one JSON line on the child's stdin — its settings (secrets included: a pipe, never
 the command line or the environment), the pool and the job — and keeps the pipe open. The job's state
 is in the database as for any job (DescribeUserImportJob, StopUserImportJob between chunks). When the
-worker is gone (the pipe reaches its end: the worker stopped or was killed), the job stops after the
-chunk it is writing and ends ``Failed`` ("interrupted"), as a job of a stopped server never resumes.
+worker is gone (the pipe reaches its end: the worker stopped or was killed) or this process is sent
+SIGTERM or SIGINT (a server stopped as a process group), the job stops after the chunk it is writing
+and ends ``Failed`` ("interrupted"), as a job of a stopped server never resumes.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 
@@ -38,6 +40,10 @@ def main() -> None:
     runtime = build_runtime(settings, migrate=False)
     gone = threading.Event()
     threading.Thread(target=_watch_parent, args=(gone,), daemon=True, name="worker-watch").start()
+    # the server's SIGTERM or Ctrl-C (sent to its whole process group or cgroup) stops the job after its
+    # chunk, as the worker's exit does, instead of killing it in the middle of one
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: gone.set())
     try:
         user_import.run_job(runtime, str(order["pool"]), str(order["job"]), abandoned=gone.is_set)
     finally:

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -476,3 +477,25 @@ def test_the_job_runs_in_its_own_process_which_stops_with_its_server(server_fact
         engine.dispose()
     assert job.status == "Failed" and "interrupted" in job.message
     assert 0 < job.imported == stored < rows
+
+
+def test_a_job_process_sent_sigterm_stops_after_its_chunk(server: Server) -> None:
+    """SIGTERM to the job's process (a server stopped as a process group, as systemd does) stops the job
+    between chunks: it ends Failed with every user it counts stored, and the server goes on."""
+    s = make_pool(server.client("cognito-idp"))
+    rows = 100_000
+    body = "cognito:username,email\n" + "".join(f"user{i},user{i}@example.com\n" for i in range(rows))
+    job_id = _upload_and_start(s, body.encode())
+    deadline = time.monotonic() + 120
+    while s.idp.describe_user_import_job(UserPoolId=s.pool_id, JobId=job_id)["UserImportJob"]["ImportedUsers"] == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert server.proc is not None
+    jobs = [pid for pid, command in _children(server.proc.pid) if "ostiary.import_job" in command]
+    assert len(jobs) == 1
+    os.kill(jobs[0], signal.SIGTERM)
+    done = _wait(s.idp, s.pool_id, job_id)
+    assert done["Status"] == "Failed" and "interrupted" in done["CompletionMessage"]
+    listed = s.idp.list_users(UserPoolId=s.pool_id, Limit=1)  # the server is still there
+    assert len(listed["Users"]) == 1
+    assert 0 < done["ImportedUsers"] < rows
