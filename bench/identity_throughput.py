@@ -2,6 +2,7 @@
 
     python bench/identity_throughput.py                  # starts its own servers: 1 worker, then 2
     python bench/identity_throughput.py --workers 1 --duration 10
+    python bench/identity_throughput.py --database-url postgresql+psycopg://postgres@127.0.0.1:55503/bench
 
 Set-up through boto3: a user pool with a signed-in user, an identity pool trusting it, the two
 roles. Then unsigned requests are replayed over keep-alive connections from --clients processes:
@@ -12,7 +13,9 @@ roles. Then unsigned requests are replayed over keep-alive connections from --cl
 - GetId with the ID token (an existing identity: read-only).
 
 Server CPU time per request comes from /proc (the server process and its workers), so "per core"
-does not depend on what the load generator took. Loopback only; bounded by --duration; no asserts.
+does not depend on what the load generator took; on PostgreSQL (--database-url: a database the bench
+may empty, its public schema is dropped before each server starts) the CPU of the backends serving the
+database (/proc of this machine) is measured too. Loopback only; bounded by --duration; no asserts.
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import psycopg
 from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchjson
-from api_throughput import KEY, REGION, SECRET, Result, _run, cpu_seconds, start_server
+from api_throughput import KEY, REGION, SECRET, PgBackends, Result, _run, cpu_seconds, pg_backends, start_server
 
 PASSWORD = "Bench-Passw0rd!"
 TARGET = "AWSCognitoIdentityService"
@@ -95,17 +99,27 @@ def _client(job: tuple[str, str, bytes, float, int]) -> Result:
     return asyncio.run(_run(url, name, payload, seconds, concurrency))
 
 
-def measure(url: str, pid: int, name: str, payload: bytes, seconds: float, concurrency: int, clients: int
-            ) -> tuple[Result, float]:
+def measure(url: str, pid: int, name: str, payload: bytes, seconds: float, concurrency: int, clients: int,
+            pg: PgBackends | None = None) -> tuple[Result, float, float]:
+    """The run's result, the server's CPU seconds per request and PostgreSQL's (0 on SQLite)."""
     asyncio.run(_run(url, name, payload, 1.0, 4))  # warm-up
     before = cpu_seconds(pid)
+    pg_before = pg.cpu() if pg else {}
     jobs = [(url, name, payload, seconds, max(1, concurrency // clients))] * clients
     with mp.get_context("spawn").Pool(clients) as pool:
         parts = pool.map(_client, jobs)
     cpu = cpu_seconds(pid) - before
+    pg_cpu = pg.used(pg_before, pg.cpu()) if pg else 0.0
     merged = Result(name, sum(p.requests for p in parts), sum(p.errors for p in parts),
                     max(p.seconds for p in parts), [x for p in parts for x in p.latencies])
-    return merged, cpu / max(merged.requests, 1)
+    return merged, cpu / max(merged.requests, 1), pg_cpu / max(merged.requests, 1)
+
+
+def empty_database(database_url: str) -> None:
+    """Drop everything in the database's public schema (each server run starts from nothing)."""
+    with psycopg.connect("postgresql://" + database_url.split("://", 1)[1], autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
 
 
 def main() -> None:
@@ -114,28 +128,45 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--clients", type=int, default=2, help="load-generator processes")
+    ap.add_argument("--database-url", default="",
+                    help="a PostgreSQL database the bench may empty (default: SQLite in a temporary directory)")
     ap.add_argument("--json", metavar="PATH", help="also write the printed tables to PATH as JSON (bench/benchjson.py)")
     args = ap.parse_args()
     benchjson.record(args.json)
-    console = Console()
+    if args.database_url:
+        os.environ["OSTIARY_DATABASE_URL"] = args.database_url  # the server inherits the environment
+    store = "PostgreSQL" if args.database_url else "SQLite"
+    console = Console(width=None if sys.stdout.isatty() else 160)
     for workers in (int(w) for w in args.workers.split(",")):
+        if args.database_url:
+            empty_database(args.database_url)
         proc, url, data_dir = start_server(workers)
-        rows: list[tuple[Result, float]] = []
+        pg = pg_backends(args.database_url)
+        rows: list[tuple[Result, float, float]] = []
         try:
             for name, payload in set_up(url).items():
-                rows.append(measure(url, proc.pid, name, payload, args.duration, args.concurrency, args.clients))
+                rows.append(measure(url, proc.pid, name, payload, args.duration, args.concurrency, args.clients, pg))
         finally:
+            if pg:
+                pg.close()
             proc.terminate()
             proc.wait(timeout=20)
             shutil.rmtree(data_dir, ignore_errors=True)
-        table = Table(title=f"Ostiary identity pools — {workers} worker(s), {os.cpu_count()} cores, SQLite, "
-                            f"{args.clients} client processes x {args.concurrency // args.clients} connections")
-        for col in ("operation", "per second", "p50 ms", "p99 ms", "errors", "server CPU ms/op", "per core (CPU bound)"):
+        table = Table(title=f"Ostiary identity pools — {workers} worker(s), {os.cpu_count()} cores, {store}, "
+                            f"{args.clients} client processes x {args.concurrency // args.clients} connections, "
+                            f"load average {os.getloadavg()[0]:.1f}")
+        columns = ["operation", "per second", "p50 ms", "p99 ms", "errors", "server CPU ms/op"]
+        if pg:
+            columns += ["PostgreSQL CPU ms/op", "total CPU ms/op"]
+        for col in (*columns, "per core (CPU bound)"):
             table.add_column(col, justify="left" if col == "operation" else "right")
-        for r, cpu in rows:
+        for r, cpu, db_cpu in rows:
             ms = cpu * 1000
-            table.add_row(r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.1f}", f"{r.pct(0.99):.1f}", str(r.errors),
-                          f"{ms:.2f}", f"{1000 / ms:,.0f}" if ms else "-")
+            total = (cpu + db_cpu) * 1000
+            cells = [r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.1f}", f"{r.pct(0.99):.1f}", str(r.errors), f"{ms:.2f}"]
+            if pg:
+                cells += [f"{db_cpu * 1000:.2f}", f"{total:.2f}"]
+            table.add_row(*cells, f"{1000 / total:,.0f}" if total else "-")
         console.print(table)
         time.sleep(0.5)
 
