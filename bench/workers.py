@@ -7,9 +7,10 @@
                                                      # sequence: RSS per worker idle and after each load
     python bench/workers.py --full --workers 1 --database-url postgresql+psycopg://postgres@127.0.0.1:55505/bench
 
-Spread (default): each run starts a fresh server (SQLite, access log off), waits until every worker is up,
-and replays one pre-signed GetCallerIdentity over --concurrency new keep-alive connections for --seconds
-(the connections are opened at once, as the burst that used to land on one worker). A worker's share is its
+Spread (default): each run starts a fresh server (SQLite, access log off), waits until every worker has
+finished starting (its CPU time stops growing), and replays one pre-signed GetCallerIdentity over
+--concurrency new keep-alive connections for --seconds (the connections are opened at once, as the
+burst that used to land on one worker). A worker's share is its
 user+system CPU time over the run (from /proc) divided by all workers' CPU time; the table gives each run's
 shares, the rate and RSS per worker after the run, and the summary counts the runs in which one worker did
 95 % or more of the work.
@@ -91,11 +92,27 @@ def _workers_rss(mem: dict[int, tuple[str, float, float]]) -> list[float]:
 # --- spread: many short runs, fresh server each ----------------------------------------------------------
 
 
+def settle(pid: int, timeout: float = 180.0) -> None:
+    """Wait until every worker has finished starting (its CPU time stops growing for a second): a worker
+    still importing does not listen yet, so connections opened then all go to the workers already up
+    (with one socket per worker as with one shared socket), whatever the spread afterwards."""
+    deadline = time.monotonic() + timeout
+    before = cpu_by_process(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = cpu_by_process(pid)
+        grown = [sec - before.get(p, (role, 0.0))[1] for p, (role, sec) in now.items() if role == "worker"]
+        if grown and max(grown) < 0.05:
+            return
+        before = now
+
+
 def spread(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for i in range(args.runs):
         proc, url, data_dir = start_server(args.workers)
         try:
+            settle(proc.pid)
             case = signed_case(url, "GetCallerIdentity", "sts", None,
                                b"Action=GetCallerIdentity&Version=2011-06-15", KEY, SECRET)
             before = cpu_by_process(proc.pid)
@@ -177,6 +194,7 @@ def full(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     if args.database_url:
         os.environ["OSTIARY_DATABASE_URL"] = args.database_url  # the server inherits the environment
     proc, url, data_dir = start_server(args.workers)
+    settle(proc.pid)
     phases: list[dict[str, Any]] = []
 
     def record(name: str, used: dict[int, float], rate: float, requests: int = 0) -> None:
