@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ostiary import egress, jsonlimits
+from ostiary.caching import TtlCache
 from ostiary.crypto import jwt
 from ostiary.federation import cognito_identity, oidc, saml
 from ostiary.iam.providers import find_oidc_provider, find_saml_provider
@@ -61,6 +62,36 @@ class Login:
         return None if self.linkable else str(self.claims.get("sub"))
 
 
+# User pools' ID tokens presented as logins whose signature this process has checked, by user pool and
+# exact text (as userpools.tokens keeps access tokens, on the same setting): a token presented again
+# skips the RSA verification and JSON parsing, and nothing else. Expiry and nbf, issuer, token use,
+# audience and (ServerSideTokenCheck) revocation are checked on every use, and an entry counts only
+# while its key is still one of the pool's keys (the same object the key ring holds: a rotated or
+# retired key is a new object, and the token is verified again).
+_VERIFIED: TtlCache[tuple[str, str], tuple[str, Any, dict[str, Any]]] = TtlCache(
+    "verified_tokens", ttl=None, maxsize=4096
+)
+
+
+def _id_token_claims(ctx: RequestContext, user_pool_id: str, token: str) -> dict[str, Any]:
+    """The claims of ``token`` signed by a key of the user pool and within its times; jwt.TokenError
+    otherwise, KeyError when the pool has no keys."""
+    now = ctx.now.timestamp()
+    hit = _VERIFIED.get((user_pool_id, token))
+    if hit is not None:
+        kid, key, claims = hit
+        if ctx.keys.public_keys(user_pool_id).get(kid) is key:
+            jwt.check_times(claims, now)
+            return claims
+    kid = str(jwt.unverified_header(token).get("kid"))
+    public = ctx.keys.public_keys(user_pool_id, kid)
+    claims = jwt.verify(token, public, now)
+    key = public.get(kid)
+    if key is not None and isinstance(claims.get("exp"), (int, float)):
+        _VERIFIED.set((user_pool_id, token), (kid, key, claims))
+    return claims
+
+
 def _user_pool_login(
     conn: Connection, ctx: RequestContext, pool: IdentityPool, given: str, user_pool_id: str, token: str
 ) -> Login:
@@ -71,8 +102,7 @@ def _user_pool_login(
         raise NotAuthorizedException(UNSUPPORTED)
     provider = canonical_user_pool_provider(user_pool_id)
     try:
-        kid = str(jwt.unverified_header(token).get("kid"))
-        claims = jwt.verify(token, ctx.keys.public_keys(user_pool_id, kid), ctx.now.timestamp())
+        claims = _id_token_claims(ctx, user_pool_id, token)
     except KeyError:  # the user pool has no keys: it does not exist (any more)
         raise NotAuthorizedException("Invalid login token. Issuer doesn't match providerName") from None
     except jwt.TokenError as err:
