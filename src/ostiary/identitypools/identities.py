@@ -59,6 +59,7 @@ class Identity:
 
 
 _GET = select(_I).where(_I.c.id == bindparam("id"))
+_POOL_OF = select(_I.c.identity_pool_id).where(_I.c.id == bindparam("id"))
 _LOGINS = select(_L.c.provider, _L.c.subject).where(_L.c.identity_id == bindparam("id")).order_by(_L.c.created_at)
 _OWNER = select(_L.c.identity_id).where(
     _L.c.identity_pool_id == bindparam("pool_id"),
@@ -73,6 +74,12 @@ def get(conn: Connection, identity_id: str) -> Identity | None:
         return None
     linked = [(r.provider, r.subject) for r in conn.execute(_LOGINS, {"id": identity_id}).all()]
     return Identity(row.id, row.identity_pool_id, bool(row.disabled), utc(row.created_at), utc(row.updated_at), linked)
+
+
+def pool_of(conn: Connection, identity_id: str) -> str | None:
+    """The identity pool of an identity, or None when there is no such identity (one indexed read)."""
+    found = conn.execute(_POOL_OF, {"id": identity_id}).scalar()
+    return None if found is None else str(found)
 
 
 def owner(conn: Connection, pool_id: str, provider: str, subject: str) -> str | None:
@@ -162,10 +169,8 @@ def resolve(ctx: RequestContext, pool: pools.IdentityPool, logins: list[lg.Login
         with ctx.store.read() as conn:
             owners = [owner(conn, pool.id, x.provider, x.subject) if x.linkable else x.identity_id for x in logins]
             known = [o for o in owners if o is not None]
-            if known and all(o == known[0] for o in owners):
-                found = get(conn, known[0])
-                if found is not None and found.pool_id == pool.id:
-                    return known[0]
+            if known and all(o == known[0] for o in owners) and pool_of(conn, known[0]) == pool.id:
+                return known[0]
     with ctx.store.tx() as conn:
         if identity is None:
             identity_id: str | None = None
