@@ -18,7 +18,6 @@ import hmac
 import json
 import logging
 import os
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -73,14 +72,6 @@ class HttpResponse:
 FailureHook = Callable[[RequestContext, dict[str, Any], ServiceError], None]
 
 
-# The event loop shares the interpreter lock with the executor's threads (listings, hashing, SRP): a
-# thread waiting for the lock forces a switch only after the switch interval (5 ms by default), and a
-# request served inline waits for the lock again after each of its waits on the database or a socket,
-# so a GetUser next to two running listings waited 5 ms several times over. Shorter slices bound each
-# wait to a fraction of a millisecond (issue 13; bench/user_search.py, mixed load).
-SWITCH_INTERVAL_SECONDS = 0.0005
-
-
 class Dispatcher:
     def __init__(self, runtime: Runtime, on_failure: FailureHook | None = None) -> None:
         self.runtime = runtime
@@ -108,7 +99,6 @@ class Dispatcher:
         # CPU-bound work gains nothing from more threads than cores, and each Argon2id hash holds its
         # memory cost (19 MiB by default) while it runs: keep the pool small.
         self.executor = ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 2, thread_name_prefix="ostiary-cpu")
-        sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
 
     # -- entry ---------------------------------------------------------------------------------
     async def handle(self, req: HttpRequest) -> HttpResponse:
