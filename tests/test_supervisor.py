@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,24 @@ def test_a_second_server_on_the_same_port_stops(server_factory: Any, tmp_path: P
     assert "cannot listen on" in second.stderr and "Address already in use" in second.stderr
     assert _listening_sockets(first.port) == 2
     assert httpx.get(first.url + "/health", timeout=30).status_code == 200
+
+
+def _wait_for(condition: Any, seconds: float = 90) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_ttin_and_ttou_add_and_remove_a_worker_with_its_socket(server_factory: Any) -> None:
+    srv = server_factory(args=("--workers", "2", "--dev"))
+    assert srv.proc is not None
+    os.kill(srv.proc.pid, signal.SIGTTIN)
+    assert _wait_for(lambda: _listening_sockets(srv.port) == 3 and len(_workers(srv.proc.pid)) == 3)
+    third = _workers(srv.proc.pid)
+    assert set(_answering_pids(srv.url, 60)) == third
+    os.kill(srv.proc.pid, signal.SIGTTOU)
+    assert _wait_for(lambda: _listening_sockets(srv.port) == 2 and len(_workers(srv.proc.pid)) == 2)
+    assert set(_answering_pids(srv.url, 40)) == _workers(srv.proc.pid)
