@@ -47,6 +47,15 @@ def _answering_pids(url: str, connections: int) -> list[int]:
     return pids
 
 
+def _wait_for(condition: Any, seconds: float = 90) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_bind_slots_share_one_port_and_refuse_a_taken_one() -> None:
     slots = supervisor.bind_slots("127.0.0.1", 0, 3)
     try:
@@ -67,7 +76,8 @@ def test_bind_slots_share_one_port_and_refuse_a_taken_one() -> None:
 def test_every_worker_gets_connections_on_a_socket_of_its_own(server_factory: Any) -> None:
     srv = server_factory(args=("--workers", "2", "--dev"))
     assert srv.proc is not None
-    assert _listening_sockets(srv.port) == 2  # one per worker (uvicorn alone: one shared by both)
+    # one per worker (uvicorn alone: one shared by both); a worker listens once it has started
+    assert _wait_for(lambda: _listening_sockets(srv.port) == 2)
     workers = _workers(srv.proc.pid)
     assert len(workers) == 2
     pids = _answering_pids(srv.url, 40)
@@ -78,6 +88,7 @@ def test_every_worker_gets_connections_on_a_socket_of_its_own(server_factory: An
 def test_a_dead_worker_is_replaced_on_its_socket(server_factory: Any) -> None:
     srv = server_factory(args=("--workers", "2", "--dev"))
     assert srv.proc is not None
+    assert _wait_for(lambda: _listening_sockets(srv.port) == 2)
     before = _workers(srv.proc.pid)
     assert len(before) == 2
     victim = min(before)
@@ -114,22 +125,14 @@ def test_a_second_server_on_the_same_port_stops(server_factory: Any, tmp_path: P
     )
     assert second.returncode != 0
     assert "cannot listen on" in second.stderr and "Address already in use" in second.stderr
-    assert _listening_sockets(first.port) == 2
+    assert _wait_for(lambda: _listening_sockets(first.port) == 2)
     assert httpx.get(first.url + "/health", timeout=30).status_code == 200
-
-
-def _wait_for(condition: Any, seconds: float = 90) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_ttin_and_ttou_add_and_remove_a_worker_with_its_socket(server_factory: Any) -> None:
     srv = server_factory(args=("--workers", "2", "--dev"))
     assert srv.proc is not None
+    assert _wait_for(lambda: _listening_sockets(srv.port) == 2)
     os.kill(srv.proc.pid, signal.SIGTTIN)
     assert _wait_for(lambda: _listening_sockets(srv.port) == 3 and len(_workers(srv.proc.pid)) == 3)
     third = _workers(srv.proc.pid)

@@ -8,9 +8,11 @@ address with ``SO_REUSEPORT``: the kernel hands every new connection to one of t
 the connection's addresses, so the workers get an even share whoever is awake.
 
 The supervisor binds the sockets and keeps them open for as long as it runs; a worker gets its slot's
-socket when it starts (as uvicorn hands its one socket over). A worker that dies is replaced on the same
-socket: connections the kernel queued on it wait in its backlog for the replacement instead of being
-refused. Everything else is uvicorn's ``Multiprocess``: the health checks of the workers, their
+socket when it starts (as uvicorn hands its one socket over) and makes it listen once the application
+is loaded, so no connection goes to a worker still starting. A socket that listens keeps listening
+while the supervisor holds it: a worker that dies is replaced on the same socket, and connections the
+kernel queued on it wait in its backlog for the replacement instead of being refused. Everything else
+is uvicorn's ``Multiprocess``: the health checks of the workers (after a start grace, below), their
 replacement, graceful shutdown on SIGINT/SIGTERM, SIGHUP (restart every worker), SIGTTIN/SIGTTOU (one
 worker more or less, with its socket). Where ``SO_REUSEPORT`` is not available (not Linux, or the kernel
 refuses it), the supervisor says so in the log and the workers share one socket, as uvicorn does.
