@@ -33,6 +33,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
+from ostiary.store.raw import RawSelect
 from ostiary.userpools import paging
 
 UNAUTHENTICATED_OFF = "Unauthenticated access is not supported for this identity pool."
@@ -59,12 +60,14 @@ class Identity:
 
 
 _GET = select(_I).where(_I.c.id == bindparam("id"))
-_POOL_OF = select(_I.c.identity_pool_id).where(_I.c.id == bindparam("id"))
+_POOL_OF = RawSelect(select(_I.c.identity_pool_id).where(_I.c.id == bindparam("id")))  # store.raw
 _LOGINS = select(_L.c.provider, _L.c.subject).where(_L.c.identity_id == bindparam("id")).order_by(_L.c.created_at)
-_OWNER = select(_L.c.identity_id).where(
-    _L.c.identity_pool_id == bindparam("pool_id"),
-    _L.c.provider == bindparam("provider"),
-    _L.c.subject == bindparam("subject"),
+_OWNER = RawSelect(  # store.raw: the driver's cursor
+    select(_L.c.identity_id).where(
+        _L.c.identity_pool_id == bindparam("pool_id"),
+        _L.c.provider == bindparam("provider"),
+        _L.c.subject == bindparam("subject"),
+    )
 )
 
 
@@ -78,12 +81,12 @@ def get(conn: Connection, identity_id: str) -> Identity | None:
 
 def pool_of(conn: Connection, identity_id: str) -> str | None:
     """The identity pool of an identity, or None when there is no such identity (one indexed read)."""
-    found = conn.execute(_POOL_OF, {"id": identity_id}).scalar()
-    return None if found is None else str(found)
+    found = _POOL_OF.first(conn, {"id": identity_id})
+    return None if found is None else str(found.identity_pool_id)
 
 
 def owner(conn: Connection, pool_id: str, provider: str, subject: str) -> str | None:
-    row = conn.execute(_OWNER, {"pool_id": pool_id, "provider": provider, "subject": subject}).first()
+    row = _OWNER.first(conn, {"pool_id": pool_id, "provider": provider, "subject": subject})
     return None if row is None else str(row.identity_id)
 
 

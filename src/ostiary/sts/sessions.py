@@ -31,6 +31,7 @@ from ostiary.iam import mfa as mfa_devices
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ValidationFailed
 from ostiary.store import tables as t
+from ostiary.store.raw import RawSelect
 from ostiary.sts.errors import MalformedPolicyDocument, NoSuchPolicy, PackedPolicyTooLarge
 
 if TYPE_CHECKING:
@@ -60,19 +61,23 @@ def check_role_arn(arn: str) -> None:
 
 
 # built once: the hot paths (AssumeRole*, GetCredentialsForIdentity) only bind parameters
-_ROLE = select(t.iam_roles).where(
-    t.iam_roles.c.account_id == bindparam("account"), t.iam_roles.c.name_key == bindparam("name_key")
+# (on the driver's cursor: store.raw)
+_ROLE = RawSelect(
+    select(t.iam_roles).where(
+        t.iam_roles.c.account_id == bindparam("account"), t.iam_roles.c.name_key == bindparam("name_key")
+    )
 )
 # parsed trust policies, keyed by their text (never stale), bounded by cache_parsed_policy_max_entries
 _TRUST_CACHE: TtlCache[str, policy.Policy] = TtlCache("trust_policies", ttl=None, maxsize=1000)
 
 
-def find_role(conn: Connection, arn: str) -> Row[Any] | None:
-    """The role an ARN names, or None (a malformed ARN, an unknown account or role)."""
+def find_role(conn: Connection, arn: str) -> Any | None:
+    """The ``iam_roles`` row (a named tuple) of the role an ARN names, or None (a malformed ARN, an
+    unknown account or role)."""
     parsed = role_from_arn(arn)
     if parsed is None:
         return None
-    return conn.execute(_ROLE, {"account": parsed[0], "name_key": parsed[1].lower()}).first()
+    return _ROLE.first(conn, {"account": parsed[0], "name_key": parsed[1].lower()})
 
 
 def parsed_trust(document: str) -> policy.Policy:
