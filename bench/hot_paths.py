@@ -3,6 +3,8 @@
     python bench/hot_paths.py                                   # SQLite
     python bench/hot_paths.py --database-url postgresql+psycopg://postgres@127.0.0.1:55502/bench
     python bench/hot_paths.py --profile 25                      # and cProfile's 25 costliest functions
+    HOT_PATHS_SORT=cumulative python bench/hot_paths.py --profile 60   # the profile by cumulative time
+    HOT_PATHS_DEBUG=1 python bench/hot_paths.py     # per round: thread vs process CPU, user/system, context switches
 
 A server started once (`ostiary serve`, as the other benches) creates a pool, a client and a user, signs
 the user in and signs one AdminGetUser request with SigV4; it is then stopped and the same data dir and
