@@ -21,7 +21,16 @@ from botocore.loaders import Loader
 from botocore.model import OperationModel, ServiceModel, Shape
 
 # botocore service name -> service id used in Ostiary (same as the botocore name)
-SERVICES: tuple[str, ...] = ("cognito-idp", "cognito-identity", "sts", "iam", "cloudtrail")
+SERVICES: tuple[str, ...] = (
+    "cognito-idp",
+    "cognito-identity",
+    "sts",
+    "iam",
+    "cloudtrail",
+    "organizations",
+    "identitystore",
+    "sso-admin",
+)
 
 _MAX_REPORTED = 10
 

@@ -63,7 +63,17 @@ HANDLER_MODULES = (
     "ostiary.identitypools.identities",
     "ostiary.identitypools.credentials",
     "ostiary.audit.lookup",  # cloudtrail LookupEvents (audit events)
+    # issue 14 (IAM Identity Center, Organizations): each package imports its operation modules
+    "ostiary.organizations",
+    "ostiary.identitystore",
+    "ostiary.ssoadmin",
+    "ostiary.ssooidc",
+    "ostiary.ssoportal",
 )
+
+# IAM's action prefix of a service whose botocore name is not its prefix (sso-admin's actions are
+# ``sso:CreateInstance``…; identitystore and organizations use their own names)
+ACTION_PREFIX = {"sso-admin": "sso"}
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,8 @@ def operation(
         key = (service, name)
         if key in _REGISTRY:
             raise RuntimeError(f"{service}:{name} registered twice")
-        _REGISTRY[key] = Operation(service, name, func, resource, action or f"{service}:{name}", authorize, offload)
+        iam_action = action or f"{ACTION_PREFIX.get(service, service)}:{name}"
+        _REGISTRY[key] = Operation(service, name, func, resource, iam_action, authorize, offload)
         return func
 
     return deco

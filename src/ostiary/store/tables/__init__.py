@@ -5,6 +5,11 @@ table from here: base (metadata, column types), common, userpools, oauth, identi
 
 from __future__ import annotations
 
+# Issue 14's areas (IAM Identity Center, Organizations): each module lists its tables in __all__.
+from ostiary.store.tables import identitystore as _identitystore
+from ostiary.store.tables import organizations as _organizations
+from ostiary.store.tables import ssoadmin as _ssoadmin
+from ostiary.store.tables import ssooidc as _ssooidc
 from ostiary.store.tables.base import (
     JSONDoc,
     UTCDateTime,
@@ -47,6 +52,7 @@ from ostiary.store.tables.identitypools import (
     identity_logins,
     identity_pools,
 )
+from ostiary.store.tables.identitystore import *  # noqa: F403
 from ostiary.store.tables.oauth import (
     oauth_codes,
     resource_servers,
@@ -54,6 +60,9 @@ from ostiary.store.tables.oauth import (
     ui_customizations,
     user_pool_domains,
 )
+from ostiary.store.tables.organizations import *  # noqa: F403
+from ostiary.store.tables.ssoadmin import *  # noqa: F403
+from ostiary.store.tables.ssooidc import *  # noqa: F403
 from ostiary.store.tables.sts import (
     sts_sessions,
 )
@@ -149,4 +158,8 @@ __all__ = [
     "username_search_key",
     "users",
     "webauthn_credentials",
+    *_identitystore.__all__,
+    *_organizations.__all__,
+    *_ssoadmin.__all__,
+    *_ssooidc.__all__,
 ]

@@ -17,9 +17,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "iam_credential_reports",
-        sa.Column(
-            "account_id", sa.String(12), sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("account_id", sa.String(12), sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
     )

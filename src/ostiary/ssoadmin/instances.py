@@ -1,0 +1,148 @@
+"""IAM Identity Center instances (sso-admin): CreateInstance, DescribeInstance, ListInstances,
+UpdateInstance, DeleteInstance.
+
+An instance belongs to the account that created it and owns one identity store (the workforce
+directory, ``ostiary.identitystore``). AWS allows one instance per account ("You can create only one
+instance per account and across all AWS Regions"); a second CreateInstance is a ConflictException.
+Instance ARNs are global (``arn:aws:sso:::instance/ssoins-<16 hex>``); identity store ids are
+``d-<10 hex>``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.engine import RowMapping
+
+from ostiary.protocol.context import RequestContext
+from ostiary.protocol.registry import Params, Result, operation
+from ostiary.ssoadmin import paging
+from ostiary.ssoadmin.errors import ConflictException, ResourceNotFoundException, ValidationException
+from ostiary.store import tables as t
+
+INSTANCE_ARN_PREFIX = "arn:aws:sso:::instance/"
+
+
+def _shape(row: RowMapping) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "InstanceArn": row["instance_arn"],
+        "IdentityStoreId": row["identity_store_id"],
+        "OwnerAccountId": row["account_id"],
+        "CreatedDate": row["created_at"],
+        "Status": row["status"],
+    }
+    if row["name"]:
+        out["Name"] = row["name"]
+    return out
+
+
+def find(conn: Connection, instance_arn: str, account_id: str) -> RowMapping:
+    """The caller's instance by ARN; another account's or an unknown one is not found."""
+    row = (
+        conn.execute(
+            select(t.sso_instances).where(
+                t.sso_instances.c.instance_arn == instance_arn, t.sso_instances.c.account_id == account_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise ResourceNotFoundException("Instance not found.")
+    return row
+
+
+def by_identity_store(conn: Connection, identity_store_id: str) -> RowMapping | None:
+    return (
+        conn.execute(select(t.sso_instances).where(t.sso_instances.c.identity_store_id == identity_store_id))
+        .mappings()
+        .first()
+    )
+
+
+@operation("sso-admin", "CreateInstance", resource=lambda ctx, p: "*")
+def create_instance(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.tx() as conn:
+        existing = (
+            conn.execute(select(t.sso_instances).where(t.sso_instances.c.account_id == ctx.account_id))
+            .mappings()
+            .first()
+        )
+        if existing is not None:
+            token = params.get("ClientToken")
+            if token and existing["client_token"] == token and existing["name"] == params.get("Name"):
+                return {"InstanceArn": existing["instance_arn"]}  # an idempotent retry
+            raise ConflictException("An instance of IAM Identity Center already exists for this account.")
+        arn = INSTANCE_ARN_PREFIX + "ssoins-" + secrets.token_hex(8)
+        conn.execute(
+            insert(t.sso_instances).values(
+                instance_arn=arn,
+                identity_store_id="d-" + secrets.token_hex(5),
+                account_id=ctx.account_id,
+                name=params.get("Name"),
+                status="ACTIVE",
+                client_token=params.get("ClientToken"),
+                created_at=ctx.now,
+                settings={},
+            )
+        )
+        _write_tags(conn, arn, ctx.account_id, params.get("Tags") or [])
+    return {"InstanceArn": arn}
+
+
+def _write_tags(conn: Connection, arn: str, account_id: str, tags: list[dict[str, str]]) -> None:
+    for tag in tags:
+        conn.execute(
+            insert(t.tags).values(resource_arn=arn, account_id=account_id, key=tag["Key"], value=tag.get("Value", ""))
+        )
+
+
+@operation("sso-admin", "DescribeInstance", resource=lambda ctx, p: str(p["InstanceArn"]))
+def describe_instance(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        return _shape(find(conn, params["InstanceArn"], ctx.account_id))
+
+
+@operation("sso-admin", "ListInstances", resource=lambda ctx, p: "*")
+def list_instances(ctx: RequestContext, params: Params) -> Result:
+    after = paging.decode(params.get("NextToken"))
+    limit = paging.limit(params)
+    query = select(t.sso_instances).where(t.sso_instances.c.account_id == ctx.account_id)
+    if after:
+        query = query.where(t.sso_instances.c.instance_arn > str(after[0]))
+    with ctx.store.read() as conn:
+        rows = conn.execute(query.order_by(t.sso_instances.c.instance_arn).limit(limit + 1)).mappings().all()
+    out: dict[str, Any] = {"Instances": [_shape(r) for r in rows[:limit]]}
+    if len(rows) > limit:
+        out["NextToken"] = paging.encode([rows[limit - 1]["instance_arn"]])
+    return out
+
+
+@operation("sso-admin", "UpdateInstance", resource=lambda ctx, p: str(p["InstanceArn"]))
+def update_instance(ctx: RequestContext, params: Params) -> Result:
+    if "Name" not in params and "EncryptionConfiguration" not in params:
+        raise ValidationException("Either Name or EncryptionConfiguration must be provided.")
+    encryption = params.get("EncryptionConfiguration")
+    if encryption and encryption.get("KeyType") != "AWS_OWNED_KMS_KEY":
+        raise ValidationException("Ostiary encrypts the instance's data with its own keys: KeyType AWS_OWNED_KMS_KEY.")
+    with ctx.store.tx() as conn:
+        row = find(conn, params["InstanceArn"], ctx.account_id)
+        if "Name" in params:
+            conn.execute(
+                update(t.sso_instances)
+                .where(t.sso_instances.c.instance_arn == row["instance_arn"])
+                .values(name=params["Name"])
+            )
+    return {}
+
+
+@operation("sso-admin", "DeleteInstance", resource=lambda ctx, p: str(p["InstanceArn"]))
+def delete_instance(ctx: RequestContext, params: Params) -> Result:
+    """Deletes the instance and, with it, its identity store and everything assigned through it."""
+    with ctx.store.tx() as conn:
+        row = find(conn, params["InstanceArn"], ctx.account_id)
+        conn.execute(delete(t.tags).where(t.tags.c.resource_arn == row["instance_arn"]))
+        conn.execute(delete(t.sso_instances).where(t.sso_instances.c.instance_arn == row["instance_arn"]))
+    return {}
