@@ -6,10 +6,13 @@ table from here: base (metadata, column types), common, userpools, oauth, identi
 from __future__ import annotations
 
 # Issue 14's areas (IAM Identity Center, Organizations): each module lists its tables in __all__.
+from ostiary.store.tables import accessportal as _accessportal
 from ostiary.store.tables import identitystore as _identitystore
 from ostiary.store.tables import organizations as _organizations
+from ostiary.store.tables import samlidp as _samlidp
 from ostiary.store.tables import ssoadmin as _ssoadmin
 from ostiary.store.tables import ssooidc as _ssooidc
+from ostiary.store.tables.accessportal import *  # noqa: F403
 from ostiary.store.tables.base import (
     JSONDoc,
     UTCDateTime,
@@ -61,6 +64,7 @@ from ostiary.store.tables.oauth import (
     user_pool_domains,
 )
 from ostiary.store.tables.organizations import *  # noqa: F403
+from ostiary.store.tables.samlidp import *  # noqa: F403
 from ostiary.store.tables.ssoadmin import *  # noqa: F403
 from ostiary.store.tables.ssooidc import *  # noqa: F403
 from ostiary.store.tables.sts import (
@@ -158,7 +162,9 @@ __all__ = [
     "username_search_key",
     "users",
     "webauthn_credentials",
+    *_accessportal.__all__,
     *_identitystore.__all__,
+    *_samlidp.__all__,
     *_organizations.__all__,
     *_ssoadmin.__all__,
     *_ssooidc.__all__,

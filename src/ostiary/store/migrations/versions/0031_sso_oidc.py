@@ -1,4 +1,4 @@
-"""Reserved for issue 14's sso_oidc_portal tables (empty until that work lands; an empty revision changes nothing).
+"""Reserved for issue 14's sso_oidc tables (empty until that work lands; an empty revision changes nothing).
 
 Revision ID: 0031
 Revises: 0030
