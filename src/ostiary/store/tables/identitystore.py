@@ -8,11 +8,18 @@ but the ids and the audit fields), with the unique names in key columns compared
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 
 from ostiary.store.tables.base import JSONDoc, UTCDateTime, metadata
 
-__all__ = ["identitystore_groups", "identitystore_memberships", "identitystore_users", "sso_instances"]
+__all__ = [
+    "identitystore_external_ids",
+    "identitystore_groups",
+    "identitystore_memberships",
+    "identitystore_users",
+    "scim_tokens",
+    "sso_instances",
+]
 
 sso_instances = Table(
     "sso_instances",
@@ -45,7 +52,12 @@ identitystore_users = Table(
     Column("created_by", String(256), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("updated_by", String(256), nullable=True),
+    # 0029: Revision (grows with every change; UpdateUser/DeleteUser's condition, SCIM's ETag) and the
+    # casefolded first e-mail address, GetUserId's ``emails.value`` (not unique, as AWS's)
+    Column("revision", Integer, nullable=False, server_default="1"),
+    Column("email_key", String(1024), nullable=True),
     UniqueConstraint("identity_store_id", "user_name_key", name="uq_identitystore_users_name"),
+    Index("ix_identitystore_users_email", "identity_store_id", "email_key"),
 )
 
 identitystore_groups = Table(
@@ -65,6 +77,7 @@ identitystore_groups = Table(
     Column("created_by", String(256), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("updated_by", String(256), nullable=True),
+    Column("revision", Integer, nullable=False, server_default="1"),  # 0029, as the users'
     UniqueConstraint("identity_store_id", "display_name_key", name="uq_identitystore_groups_name"),
 )
 
@@ -86,4 +99,48 @@ identitystore_memberships = Table(
     Column("updated_by", String(256), nullable=True),
     UniqueConstraint("group_id", "user_id", name="uq_identitystore_memberships"),
     Index("ix_identitystore_memberships_user", "user_id"),
+)
+
+# 0029: the ExternalIds of users and groups (issuer + id, unique per store and resource type: GetUserId
+# and GetGroupId by ExternalId, SCIM's externalId); a row belongs to a user or to a group
+identitystore_external_ids = Table(
+    "identitystore_external_ids",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "identity_store_id",
+        String(16),
+        ForeignKey("sso_instances.identity_store_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("resource_type", String(8), nullable=False),  # USER | GROUP
+    Column("user_id", String(64), ForeignKey("identitystore_users.user_id", ondelete="CASCADE"), nullable=True),
+    Column("group_id", String(64), ForeignKey("identitystore_groups.group_id", ondelete="CASCADE"), nullable=True),
+    Column("issuer", String(256), nullable=False),
+    Column("external_id", String(256), nullable=False),
+    Column("position", Integer, nullable=False),  # order of the resource's ExternalIds list
+    UniqueConstraint(
+        "identity_store_id", "resource_type", "issuer", "external_id", name="uq_identitystore_external_ids"
+    ),
+    Index("ix_identitystore_external_ids_user", "user_id"),
+    Index("ix_identitystore_external_ids_group", "group_id"),
+)
+
+# 0029: SCIM bearer tokens of an identity store (AWS: at most two per instance, a year of life); only
+# the token's sha256 is kept
+scim_tokens = Table(
+    "scim_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column(
+        "identity_store_id",
+        String(16),
+        ForeignKey("sso_instances.identity_store_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex of the bearer token
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Index("ix_scim_tokens_store", "identity_store_id"),
 )
