@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, insert, select
 
 from ostiary.access import aws_managed
 from ostiary.store import tables as t
@@ -51,5 +51,15 @@ def detach_all(conn: Connection, account: str, principal_type: str, key: str) ->
     conn.execute(
         delete(t.iam_attachments).where(
             a.account_id == account, a.principal_type == principal_type, a.principal_key == key
+        )
+    )
+
+
+def attach(conn: Connection, account: str, principal_type: str, key: str, arn: str) -> None:
+    """Attach ``arn`` to a user, group or role (the caller checked that the policy exists for
+    ``account`` and that it is not attached yet)."""
+    conn.execute(
+        insert(t.iam_attachments).values(
+            account_id=account, principal_type=principal_type, principal_key=key, policy_arn=arn
         )
     )

@@ -18,6 +18,7 @@ from ostiary.access import policy
 from ostiary.access.policy_sources import attached_arns
 from ostiary.audit import recorder as audit
 from ostiary.iam import grammar, inline
+from ostiary.iam.attachments import detach_all
 from ostiary.iam.documents import check_boundary, check_document, set_boundary
 from ostiary.iam.errors import (
     DeleteConflictException,
@@ -99,10 +100,61 @@ def role_policies(conn: Connection, account: str, name_key: str) -> list[str]:
     return inline.names(conn, account, "role", name_key)
 
 
+def new_role_id() -> str:
+    return "AROA" + "".join(secrets.choice(_ID) for _ in range(17))
+
+
+def insert_role(
+    conn: Connection,
+    account: str,
+    name: str,
+    *,
+    path: str,
+    trust_policy: str,
+    max_session_duration: int,
+    now: Any,
+    description: str | None = None,
+    permissions_boundary: str | None = None,
+    tags: list[dict[str, str]] | None = None,
+) -> None:
+    """Write a new role (its name must be free): CreateRole, and the roles IAM Identity Center
+    provisions (ssoadmin/provisioning.py)."""
+    conn.execute(
+        insert(t.iam_roles).values(
+            account_id=account,
+            name_key=name.lower(),
+            name=name,
+            role_id=new_role_id(),
+            path=path,
+            trust_policy=trust_policy,
+            description=description,
+            max_session_duration=max_session_duration,
+            tags=list(tags or []),
+            created_at=now,
+            permissions_boundary=permissions_boundary,
+        )
+    )
+
+
+def drop_role(conn: Connection, account: str, name_key: str) -> None:
+    """Delete a role with its inline policies and attachments (a role IAM Identity Center provisioned,
+    when its last assignment in the account goes)."""
+    for policy_name in inline.names(conn, account, "role", name_key):
+        inline.remove(conn, account, "role", name_key, policy_name)
+    detach_all(conn, account, "role", name_key)
+    conn.execute(delete(t.iam_roles).where(t.iam_roles.c.account_id == account, t.iam_roles.c.name_key == name_key))
+
+
+# roles only AWS changes: service-linked roles (DeleteServiceLinkedRole) and the roles IAM Identity
+# Center provisions ("/aws-reserved/sso.amazonaws.com/", changed through sso-admin)
+PROTECTED_PATHS = ("/aws-service-role/", "/aws-reserved/")
+
+
 def modifiable_role(conn: Connection, account: str, name: str) -> Row[Any]:
-    """The role, unless it is a service-linked role (only AWS, here DeleteServiceLinkedRole, changes those)."""
+    """The role, unless it is a service-linked role (only AWS, here DeleteServiceLinkedRole, changes
+    those) or a role IAM Identity Center provisioned (changed through its permission set)."""
     row = get_role(conn, account, name)
-    if row.path.startswith("/aws-service-role/"):
+    if row.path.startswith(PROTECTED_PATHS):
         raise UnmodifiableEntityException(
             f"Cannot perform the operation on the protected role '{row.name}' - this role is only modifiable by AWS"
         )
@@ -124,20 +176,17 @@ def create_role(ctx: RequestContext, params: Params) -> Result:
             raise EntityAlreadyExistsException(f"Role with name {name} already exists.")
         if params.get("PermissionsBoundary"):
             check_boundary(conn, params["PermissionsBoundary"], ctx.account_id)
-        conn.execute(
-            insert(t.iam_roles).values(
-                account_id=ctx.account_id,
-                name_key=name.lower(),
-                name=name,
-                role_id="AROA" + "".join(secrets.choice(_ID) for _ in range(17)),
-                path=params.get("Path") or "/",
-                trust_policy=params["AssumeRolePolicyDocument"],
-                description=params.get("Description"),
-                max_session_duration=int(params.get("MaxSessionDuration") or DEFAULT_MAX_SESSION),
-                tags=list(params.get("Tags") or []),
-                created_at=ctx.now,
-                permissions_boundary=params.get("PermissionsBoundary"),
-            )
+        insert_role(
+            conn,
+            ctx.account_id,
+            name,
+            path=params.get("Path") or "/",
+            trust_policy=params["AssumeRolePolicyDocument"],
+            max_session_duration=int(params.get("MaxSessionDuration") or DEFAULT_MAX_SESSION),
+            now=ctx.now,
+            description=params.get("Description"),
+            permissions_boundary=params.get("PermissionsBoundary"),
+            tags=list(params.get("Tags") or []),
         )
         audit.record(conn, ctx, params)
         return {"Role": role_type(get_role(conn, ctx.account_id, name), created=True)}

@@ -1,12 +1,15 @@
 """sso-admin (IAM Identity Center's administration API, awsJson 1.1): one module per area.
 
-``instances.py`` (Create/Describe/List/Update/DeleteInstance); the errors every Identity Center
-JSON service shares are ``errors.py``, their NextToken paging ``paging.py``. Importing the package
-registers its operations.
+``instances.py`` (Create/Describe/List/Update/DeleteInstance), ``permission_sets.py`` (permission
+sets and their policies), ``assignments.py`` (account assignments, their statuses, and
+``access_for_user``, what the portal reads), ``provisioning.py`` (ProvisionPermissionSet and the IAM
+roles it writes in each account), ``targets.py`` (which accounts an instance may provision into);
+the errors every Identity Center JSON service shares are ``errors.py``, their NextToken paging
+``paging.py``. Importing the package registers its operations.
 """
 
 from __future__ import annotations
 
-from ostiary.ssoadmin import instances
+from ostiary.ssoadmin import assignments, instances, permission_sets, provisioning
 
-__all__ = ["instances"]
+__all__ = ["assignments", "instances", "permission_sets", "provisioning"]
