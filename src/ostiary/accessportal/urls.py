@@ -22,3 +22,13 @@ def device_url(public_url: str) -> str:
 
 def device_url_complete(public_url: str, user_code: str) -> str:
     return f"{device_url(public_url)}?user_code={user_code}"
+
+
+def identity_store_of(start_url: str) -> str | None:
+    """The identity store id a start URL names (``…/start/<id>``, a trailing ``/`` or ``#`` allowed, as
+    AWS's start URLs are often written), or None."""
+    path = start_url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    head, sep, last = path.rpartition("/")
+    if not sep or not head.endswith(PREFIX) or not last.startswith("d-") or len(last) != 12:
+        return None
+    return last
