@@ -181,6 +181,8 @@ class _Validator:
         sensitive = sensitive or bool(shape.serialization.get("sensitive") or shape.metadata.get("sensitive"))
         t = shape.type_name
         meta = shape.metadata
+        if meta.get("document"):  # a document (identitystore's AttributeValue): any JSON value
+            return
         if t == "structure":
             if not isinstance(value, dict):
                 self.fail(value, path, "Member must be a structure", sensitive)
