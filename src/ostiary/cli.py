@@ -1,4 +1,4 @@
-"""`ostiary serve | init | accounts … | outbox | events | users import … | compat`."""
+"""`ostiary serve | init | accounts … | outbox | events | users import … | sso … | compat`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from ostiary import __version__, egress, httpserver, supervisor
+from ostiary import __version__, cli_sso, egress, httpserver, supervisor
 from ostiary.access.accounts import bootstrap, create_account, list_accounts
 from ostiary.app import build_runtime
 from ostiary.audit import recorder as audit
@@ -314,6 +314,8 @@ def compat(output: Path, check: bool) -> None:
         table.add_row(name, str(done), str(total))
     Console().print(table)
 
+
+cli_sso.register(main, _common, _settings)  # `ostiary sso …` (cli_sso.py)
 
 if __name__ == "__main__":
     main()
