@@ -136,15 +136,16 @@ def _create_failure(
     if not principal_exists(conn, instance["identity_store_id"], params["PrincipalType"], params["PrincipalId"]):
         kind = "User" if params["PrincipalType"] == "USER" else "Group"
         return f"{kind} {params['PrincipalId']} does not exist in the identity store {instance['identity_store_id']}."
-    refused = targets.refusal(conn, instance, account)
-    if refused:
-        return refused
     current = provisioning.provisioned(conn, ps["permission_set_arn"], account)
     if current is None or current["revision"] != ps["revision"]:
-        failure = provisioning.failure_in(conn, ps, account)
+        failure = provisioning.failure_in(conn, instance, ps, account)
         if failure:
             return failure
         provisioning.provision(conn, provisioning.target(ctx, instance), ps, account)
+    else:
+        refused = targets.refusal(conn, instance, account)
+        if refused:
+            return refused
     if conn.execute(select(t.sso_account_assignments.c.account_id).where(*_where(params))).first() is None:
         conn.execute(
             insert(t.sso_account_assignments).values(

@@ -40,7 +40,7 @@ from ostiary.crypto.secrets import SecretBox
 from ostiary.iam import attachments, inline, roles
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
-from ostiary.ssoadmin import instances, paging, permission_sets
+from ostiary.ssoadmin import instances, paging, permission_sets, targets
 from ostiary.ssoadmin.errors import ResourceNotFoundException, ValidationException
 from ostiary.store import tables as t
 
@@ -143,10 +143,6 @@ def roles_saml_provider(conn: Connection, arn: str) -> Any:
     return conn.execute(select(t.iam_saml_providers).where(t.iam_saml_providers.c.arn == arn)).first()
 
 
-def account_exists(conn: Connection, account_id: str) -> bool:
-    return conn.execute(select(t.accounts.c.id).where(t.accounts.c.id == account_id)).first() is not None
-
-
 def provisioned(conn: Connection, permission_set_arn: str, account_id: str) -> RowMapping | None:
     return (
         conn.execute(
@@ -160,10 +156,12 @@ def provisioned(conn: Connection, permission_set_arn: str, account_id: str) -> R
     )
 
 
-def failure_in(conn: Connection, ps: RowMapping, account_id: str) -> str | None:
-    """Why the permission set cannot be provisioned into ``account_id`` (None: it can)."""
-    if not account_exists(conn, account_id):
-        return f"The target account {account_id} does not exist."
+def failure_in(conn: Connection, instance: RowMapping, ps: RowMapping, account_id: str) -> str | None:
+    """Why the permission set cannot be provisioned into ``account_id`` (None: it can): an account
+    the instance may not reach (``targets.py``), a customer managed policy missing there."""
+    refused = targets.refusal(conn, instance, account_id)
+    if refused:
+        return refused
     references = [dict(r) for r in ps["customer_policies"]]
     boundary = ps["permissions_boundary"] or {}
     if boundary.get("CustomerManagedPolicyReference"):
@@ -178,7 +176,7 @@ def failure_in(conn: Connection, ps: RowMapping, account_id: str) -> str | None:
 def provision(conn: Connection, target: Target, ps: RowMapping, account_id: str) -> str | None:
     """Write the permission set's role into ``account_id`` as the set is now; the reason it failed,
     or None. A failure changes nothing in the account."""
-    reason = failure_in(conn, ps, account_id)
+    reason = failure_in(conn, target.instance, ps, account_id)
     if reason is not None:
         return reason
     instance_arn = target.instance["instance_arn"]
@@ -347,7 +345,7 @@ def provision_permission_set(ctx: RequestContext, params: Params) -> Result:
                 ).scalars()
             )
         # every account is checked before any is written: a failing request changes no account
-        failure = next((f for f in (failure_in(conn, ps, each) for each in accounts) if f), None)
+        failure = next((f for f in (failure_in(conn, where.instance, ps, each) for each in accounts) if f), None)
         if failure is None:
             for each in accounts:
                 provision(conn, where, ps, each)

@@ -10,15 +10,19 @@ instance can never create a role in an account that did not join its owner's org
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import RowMapping
 
-from ostiary.ssoadmin import provisioning
+from ostiary.store import tables as t
+
+
+def account_exists(conn: Connection, account_id: str) -> bool:
+    return conn.execute(select(t.accounts.c.id).where(t.accounts.c.id == account_id)).first() is not None
 
 
 def refusal(conn: Connection, instance: RowMapping, account_id: str) -> str | None:
     """Why ``instance`` may not provision into ``account_id`` (None: it may)."""
-    if not provisioning.account_exists(conn, account_id):
+    if not account_exists(conn, account_id):
         return f"The target account {account_id} does not exist."
     if account_id == instance["account_id"]:
         return None
