@@ -3,13 +3,15 @@
 ``instances.py`` (Create/Describe/List/Update/DeleteInstance), ``permission_sets.py`` (permission
 sets and their policies), ``assignments.py`` (account assignments, their statuses, and
 ``access_for_user``, what the portal reads), ``provisioning.py`` (ProvisionPermissionSet and the IAM
-roles it writes in each account), ``targets.py`` (which accounts an instance may provision into);
+roles it writes in each account), ``targets.py`` (which accounts an instance may provision into),
+``applications.py`` (applications, their assignments, and ``user_may_use`` for the SAML IdP),
+``tagging.py`` (tags of instances, permission sets and applications);
 the errors every Identity Center JSON service shares are ``errors.py``, their NextToken paging
 ``paging.py``. Importing the package registers its operations.
 """
 
 from __future__ import annotations
 
-from ostiary.ssoadmin import assignments, instances, permission_sets, provisioning
+from ostiary.ssoadmin import applications, assignments, instances, permission_sets, provisioning, tagging
 
-__all__ = ["assignments", "instances", "permission_sets", "provisioning"]
+__all__ = ["applications", "assignments", "instances", "permission_sets", "provisioning", "tagging"]
