@@ -28,7 +28,9 @@ __all__ = [
     "check_group",
     "check_user",
     "email_key",
+    "extension_value",
     "group_document",
+    "normalize",
     "user_document",
     "with_extensions",
 ]
@@ -131,6 +133,31 @@ def _extensions(value: Any) -> dict[str, Any]:
         if ext:
             out[name] = ext
     return out
+
+
+def normalize(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """A document whose attribute names and value keys may be spelled in any case (SCIM's camelCase),
+    spelled as the model's members; an attribute the shape does not have is refused."""
+    shape = _shape(kind)
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key == "Extensions":
+            out[key] = value
+            continue
+        member = _attributes(kind).get(key.casefold())
+        if member is None:
+            raise ValidationException(f"The attribute {key} is not a valid attribute")
+        out[member] = _normalize(shape.members[member], value, _lower_first(member))
+    return out
+
+
+def extension_value(value: Any) -> dict[str, Any]:
+    """The enterprise extension's attributes, checked (names matched ignoring case)."""
+    return _extension_value(value, ENTERPRISE)
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
 
 
 def user_document(params: dict[str, Any]) -> dict[str, Any]:
