@@ -38,7 +38,7 @@ from ostiary.store import statistics
 from ostiary.store.db import Store, reset_data
 from ostiary.userpools import triggers, user_import
 from ostiary.userpools.messages import outbox_rows
-from ostiary.web import identity_issuer, import_upload, ui_logo
+from ostiary.web import identity_issuer, import_upload, scim, ui_logo
 
 log = logging.getLogger("ostiary")
 
@@ -404,6 +404,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     domains = DomainResolver(runtime)
     routes += HostedUI(runtime, domains).routes()
     routes += ui_logo.routes(runtime)
+    routes += scim.routes(runtime)  # /scim/<identity store id>/v2/… (identity store provisioning)
     routes += import_upload.routes(runtime)
     routes += wellknown.routes(runtime, domains)
     if settings.dev:
