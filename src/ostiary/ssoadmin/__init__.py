@@ -5,13 +5,22 @@ sets and their policies), ``assignments.py`` (account assignments, their statuse
 ``access_for_user``, what the portal reads), ``provisioning.py`` (ProvisionPermissionSet and the IAM
 roles it writes in each account), ``targets.py`` (which accounts an instance may provision into),
 ``applications.py`` (applications, their assignments, and ``user_may_use`` for the SAML IdP),
-``tagging.py`` (tags of instances, permission sets and applications);
+``tagging.py`` (tags of instances, permission sets and applications), ``access_control.py``
+(attributes for access control, and ``session_tags`` for the portal's role sessions);
 the errors every Identity Center JSON service shares are ``errors.py``, their NextToken paging
 ``paging.py``. Importing the package registers its operations.
 """
 
 from __future__ import annotations
 
-from ostiary.ssoadmin import applications, assignments, instances, permission_sets, provisioning, tagging
+from ostiary.ssoadmin import (
+    access_control,
+    applications,
+    assignments,
+    instances,
+    permission_sets,
+    provisioning,
+    tagging,
+)
 
-__all__ = ["applications", "assignments", "instances", "permission_sets", "provisioning", "tagging"]
+__all__ = ["access_control", "applications", "assignments", "instances", "permission_sets", "provisioning", "tagging"]
