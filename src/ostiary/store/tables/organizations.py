@@ -1,5 +1,103 @@
-"""Tables of the organizations area (issue 14). Filled in by the work that builds it; see docs/architecture.md."""
+"""AWS Organizations (issue 14, migration 0028): an organization over Ostiary accounts, its root and
+organizational units, its member accounts, CreateAccount's requests, and its policies (service
+control policies) with their attachments to the root, OUs and accounts.
+
+An account belongs to at most one organization (``org_accounts.account_id`` is the key); the
+management account is a member too. Ids are AWS's (``o-``, ``r-``, ``ou-``, ``p-``, ``car-``). The
+AWS managed ``p-FullAWSAccess`` has no row in ``org_policies``: it is the same everywhere, so an
+attachment naming it names no row. Tags of organizations resources are in ``tags`` by their ARNs.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+
+from ostiary.store.tables.base import JSONDoc, UTCDateTime, metadata
+
+__all__ = [
+    "org_accounts",
+    "org_create_account_requests",
+    "org_organizations",
+    "org_policies",
+    "org_policy_attachments",
+    "org_units",
+]
+
+org_organizations = Table(
+    "org_organizations",
+    metadata,
+    Column("org_id", String(34), primary_key=True),  # o-<10 lowercase alnum>
+    Column(
+        "management_account_id",
+        String(12),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("feature_set", String(32), nullable=False),  # ALL | CONSOLIDATED_BILLING
+    Column("root_id", String(34), nullable=False, unique=True),  # r-<4 lowercase alnum>
+    Column("policy_types", JSONDoc, nullable=False),  # the policy types enabled in the root: ["SERVICE_CONTROL_POLICY"]
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+org_units = Table(
+    "org_units",
+    metadata,
+    Column("ou_id", String(68), primary_key=True),  # ou-<root's 4>-<8 lowercase alnum>
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", String(68), nullable=False),  # the root's id or an OU's
+    Column("name", String(128), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("org_id", "parent_id", "name", name="uq_org_units_name"),
+)
+
+org_accounts = Table(
+    "org_accounts",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", String(68), nullable=False),
+    Column("email", String(64), nullable=True),  # CreateAccount's Email (Ostiary's accounts have none otherwise)
+    Column("email_key", String(64), nullable=True),  # lowercased: an address names one account
+    Column("joined_method", String(16), nullable=False),  # CREATED | INVITED
+    Column("joined_at", UTCDateTime(), nullable=False),
+    Column("status", String(24), nullable=False),  # ACTIVE | SUSPENDED | PENDING_CLOSURE
+    UniqueConstraint("org_id", "email_key", name="uq_org_accounts_email"),
+    Index("ix_org_accounts_parent", "org_id", "parent_id"),
+)
+
+org_create_account_requests = Table(
+    "org_create_account_requests",
+    metadata,
+    Column("request_id", String(40), primary_key=True),  # car-<32 lowercase alnum>
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), nullable=False),
+    Column("account_name", String(50), nullable=False),
+    Column("account_id", String(12), nullable=True),
+    Column("state", String(16), nullable=False),  # SUCCEEDED | FAILED (IN_PROGRESS is never stored)
+    Column("failure_reason", String(64), nullable=True),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Index("ix_org_create_account_requests_org", "org_id", "requested_at"),
+)
+
+org_policies = Table(
+    "org_policies",
+    metadata,
+    Column("policy_id", String(130), primary_key=True),  # p-<8 lowercase alnum>
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), nullable=False),
+    Column("policy_type", String(40), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", String(512), nullable=False),
+    Column("content", Text, nullable=False),
+    UniqueConstraint("org_id", "policy_type", "name", name="uq_org_policies_name"),
+)
+
+org_policy_attachments = Table(
+    "org_policy_attachments",
+    metadata,
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), primary_key=True),
+    Column("policy_id", String(130), primary_key=True),  # an org_policies row, or p-FullAWSAccess
+    Column("target_id", String(100), primary_key=True),  # a root, an OU or an account
+    Column("policy_type", String(40), nullable=False),
+    Index("ix_org_policy_attachments_target", "org_id", "target_id"),
+)
