@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -60,7 +61,7 @@ def create(conn: Connection, store_id: str, now: dt.datetime) -> Created:
     return Created(token_id, token, expires)
 
 
-def listing(conn: Connection, store_id: str) -> list[dict[str, object]]:
+def listing(conn: Connection, store_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(scim_tokens.c.token_id, scim_tokens.c.created_at, scim_tokens.c.expires_at, scim_tokens.c.last_used_at)
         .where(scim_tokens.c.identity_store_id == store_id)
