@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from ostiary import __version__, cli_sso, egress, httpserver, supervisor
+from ostiary import __version__, cli_scim, cli_sso, egress, httpserver, supervisor
 from ostiary.access.accounts import bootstrap, create_account, list_accounts
 from ostiary.app import build_runtime
 from ostiary.audit import recorder as audit
@@ -316,6 +316,7 @@ def compat(output: Path, check: bool) -> None:
 
 
 cli_sso.register(main, _common, _settings)  # `ostiary sso …` (cli_sso.py)
+cli_scim.register(main, _common, _settings)  # `ostiary scim token …` (cli_scim.py)
 
 if __name__ == "__main__":
     main()
