@@ -76,6 +76,7 @@ class Settings:
     cache_oidc_key_seconds: int = 3600
     cache_access_key_seconds: int = 5
     cache_caller_policy_seconds: int = 5
+    cache_scp_seconds: int = 5
     cache_parsed_policy_max_entries: int = 1000
     cache_verified_token_max_entries: int = 4096
     config_file: str = ""
