@@ -22,6 +22,10 @@ session has them; and the target resource's tags as aws:ResourceTag/<key> (iam:R
 too for IAM users and roles), read from the store for each call whose policies refer to them.
 What applies to a caller is read through a short per-process cache (``cache_caller_policy_seconds``,
 5 s), like access keys.
+
+Service control policies (``access.service_control``) limit every principal of a member account of an
+organization, its root included: users, role sessions (identity-pool sessions are role sessions),
+federated users. The management account and service-linked roles are exempt.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ostiary.access import policy
+from ostiary.access import policy, service_control
 from ostiary.access.policy_sources import attached_documents, default_document, groups_of, inline_documents
 from ostiary.access.principals import Principal, PrincipalKind, arn_account, authorize
 from ostiary.caching import TtlCache
@@ -114,9 +118,15 @@ class Authorizer:
             found = self._policies(principal) if principal.access_key_id.startswith("ASIA") else None
             if found is not None and _session_token_blocks(found, action):
                 return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.IDENTITY)
-            if authorize(principal, action, resource) is policy.Decision.ALLOW:
+            if authorize(principal, action, resource) is not policy.Decision.ALLOW:
+                return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.RESOURCE)
+            scps = service_control.of_account(self.store, principal.account_id)
+            if scps is None:
                 return policy.Evaluation(policy.Decision.ALLOW)
-            return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.RESOURCE)
+            keys = request_keys(principal, found, source_ip=source_ip, now=now, secure=secure, region=region)
+            if extra:
+                keys.update(extra)
+            return scp_evaluation(scps, request_context(principal, action, resource, keys, found))
         if principal.kind not in (PrincipalKind.USER, PrincipalKind.ASSUMED_ROLE, PrincipalKind.FEDERATED_USER):
             return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.IDENTITY)
         found = self._policies(principal)
@@ -141,13 +151,30 @@ class Authorizer:
         if extra:
             keys.update(extra)
         request = request_context(principal, action, resource, keys, found)
+        scps = None if _service_linked(found) else service_control.of_account(self.store, principal.account_id)
         return policy.evaluate_full(
             request,
             identity=found.identity,
             boundaries=found.boundaries,
             session=found.session,
             resource_account=_resource_account(resource),
+            scps=scps,
         )
+
+
+def scp_evaluation(scps: service_control.Levels, request: policy.RequestContext) -> policy.Evaluation:
+    """The SCPs' decision alone (a member account's root: everything else is allowed to it)."""
+    outcome = policy.scp_outcome(scps, request)
+    if outcome is policy.Outcome.ALLOW:
+        return policy.Evaluation(policy.Decision.ALLOW)
+    if outcome is policy.Outcome.EXPLICIT_DENY:
+        return policy.Evaluation(policy.Decision.EXPLICIT_DENY, policy.DeniedBy.SCP)
+    return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.SCP)
+
+
+def _service_linked(found: CallerPolicies) -> bool:
+    """A session of a service-linked role (path ``/aws-service-role/``): SCPs do not bind it."""
+    return any(alias.split(":", 5)[-1].startswith("role/aws-service-role/") for alias in found.aliases)
 
 
 def denied_message(principal_arn: str, action: str, resource: str, evaluation: policy.Evaluation) -> str:

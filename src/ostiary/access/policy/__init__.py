@@ -23,6 +23,7 @@ from ostiary.access.policy.evaluation import (
     evaluate_policy,
     is_trust_action,
     resource_policy_outcome,
+    scp_outcome,
     statement_applies,
     statement_match,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "principal_matches",
     "resource_matches",
     "resource_policy_outcome",
+    "scp_outcome",
     "statement_applies",
     "statement_match",
     "substitute",

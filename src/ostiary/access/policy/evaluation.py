@@ -1,5 +1,6 @@
 """Evaluation (IAM User Guide, "Policy evaluation logic"): whether a statement applies, one policy's
-outcome, and IAM's decision for a request over identity, resource, boundary and session policies."""
+outcome, and IAM's decision for a request over service control policies and identity, resource,
+boundary and session policies."""
 
 from __future__ import annotations
 
@@ -90,6 +91,21 @@ def _combine(policies: Sequence[Policy], ctx: RequestContext) -> Outcome:
     return result
 
 
+def scp_outcome(levels: Sequence[Sequence[Policy]], ctx: RequestContext) -> Outcome:
+    """The service control policies of an account (AWS Organizations User Guide, "SCP evaluation"):
+    ``levels`` are the SCPs attached to the root, to each OU on the way down and to the account
+    itself. Any explicit deny denies; otherwise every level must have an SCP that allows (an SCP never
+    grants: ALLOW only means that the SCPs do not stand in the way)."""
+    allowed_everywhere = True
+    for level in levels:
+        outcome = _combine(level, ctx)
+        if outcome is Outcome.EXPLICIT_DENY:
+            return outcome
+        if outcome is not Outcome.ALLOW:
+            allowed_everywhere = False
+    return Outcome.ALLOW if allowed_everywhere else Outcome.NOT_APPLICABLE
+
+
 def _combine_resource(policies: Sequence[Policy], ctx: RequestContext) -> tuple[Outcome, Match]:
     result, best = Outcome.NOT_APPLICABLE, Match.NONE
     for p in policies:
@@ -122,6 +138,7 @@ def evaluate_full(
     session: Sequence[Policy] | None = None,
     resource_account: str = "",
     resource_required: bool = False,
+    scps: Sequence[Sequence[Policy]] | None = None,
 ) -> Evaluation:
     """IAM's decision for one request ("Policy evaluation logic", single and cross account), with
     the kind of policy that denied it.
@@ -132,7 +149,14 @@ def evaluate_full(
     — within the boundary and session policies; the account — not on its own (the identity policies
     must allow). Across accounts both the identity side and the resource policy must allow.
     ``resource_required``: the resource policy is a trust policy, which must allow in any case.
+    ``scps``: the service control policies of the caller's account by level (root, OUs, account;
+    see scp_outcome), None when none apply (no organization, the management account, a service-linked
+    role). As AWS's flow chart orders them, an SCP's explicit deny is named before any other, and an
+    SCP that does not allow denies before identity and resource policies are asked.
     """
+    scp_out = scp_outcome(scps, ctx) if scps is not None else None
+    if scp_out is Outcome.EXPLICIT_DENY:
+        return Evaluation(Decision.EXPLICIT_DENY, DeniedBy.SCP)
     identity_out = _combine(identity, ctx)
     resource_out, match = _combine_resource(resource, ctx)
     boundary_out = _combine(boundaries, ctx) if boundaries is not None else None
@@ -145,6 +169,8 @@ def evaluate_full(
     ):
         if outcome is Outcome.EXPLICIT_DENY:
             return Evaluation(Decision.EXPLICIT_DENY, kind)
+    if scp_out is Outcome.NOT_APPLICABLE:
+        return Evaluation(Decision.IMPLICIT_DENY, DeniedBy.SCP)
     bounded = boundary_out in (None, Outcome.ALLOW)
     in_session = session_out in (None, Outcome.ALLOW)
     identity_grants = identity_out is Outcome.ALLOW and bounded and in_session
@@ -181,6 +207,7 @@ def evaluate(
     session: Sequence[Policy] | None = None,
     resource_account: str = "",
     resource_required: bool = False,
+    scps: Sequence[Sequence[Policy]] | None = None,
 ) -> Decision:
     """IAM's decision for one request (see evaluate_full)."""
     return evaluate_full(
@@ -191,4 +218,5 @@ def evaluate(
         session=session,
         resource_account=resource_account,
         resource_required=resource_required,
+        scps=scps,
     ).decision
