@@ -39,6 +39,14 @@ def _new_account_id(conn: Connection) -> str:
             return candidate
 
 
+def insert_account(conn: Connection, name: str) -> str:
+    """A new account (a fresh 12-digit id, no access key) within the caller's transaction: AWS
+    Organizations' CreateAccount; its root has no credentials, as AWS's new member accounts."""
+    acct = _new_account_id(conn)
+    conn.execute(insert(t.accounts).values(id=acct, name=name, created_at=now()))
+    return acct
+
+
 def create_account(
     store: Store,
     box: SecretBox,
