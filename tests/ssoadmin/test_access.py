@@ -29,9 +29,9 @@ def _access(server: Server, instance_arn: str, user_id: str) -> list[Access]:
 def test_access_for_user_direct_and_through_group(server: Server) -> None:
     inst = new_instance(server)
     admin = inst.client("sso-admin")
-    alice = add_user(server, inst.identity_store_id, "alice")
-    bob = add_user(server, inst.identity_store_id, "bob")
-    team = add_group(server, inst.identity_store_id, "team", [alice])
+    alice = add_user(inst, "alice")
+    bob = add_user(inst, "bob")
+    team = add_group(inst, "team", [alice])
     ps_b = admin.create_permission_set(InstanceArn=inst.instance_arn, Name="Beta", SessionDuration="PT8H")[
         "PermissionSet"
     ]["PermissionSetArn"]

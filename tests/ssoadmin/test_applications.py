@@ -94,10 +94,10 @@ def test_application_lifecycle_and_assignments(server: Server) -> None:
     filtered = admin.list_applications(InstanceArn=inst.instance_arn, Filter={"ApplicationProvider": CUSTOM_SAML})
     assert len(filtered["Applications"]) == 2
 
-    alice = add_user(server, inst.identity_store_id, "alice")
-    bob = add_user(server, inst.identity_store_id, "bob")
-    carol = add_user(server, inst.identity_store_id, "carol")
-    team = add_group(server, inst.identity_store_id, "wiki-team", [bob])
+    alice = add_user(inst, "alice")
+    bob = add_user(inst, "bob")
+    carol = add_user(inst, "carol")
+    team = add_group(inst, "wiki-team", [bob])
     admin.create_application_assignment(ApplicationArn=app, PrincipalType="USER", PrincipalId=alice)
     admin.create_application_assignment(ApplicationArn=app, PrincipalType="GROUP", PrincipalId=team)
     described_assignment = admin.describe_application_assignment(
@@ -126,7 +126,7 @@ def test_application_lifecycle_and_assignments(server: Server) -> None:
     assert _code(err) == "ResourceNotFoundException"
     # a user of another instance never may, even when assignment is not required
     other = new_instance(server)
-    stranger = add_user(server, other.identity_store_id, "stranger")
+    stranger = add_user(other, "stranger")
     admin.put_application_assignment_configuration(ApplicationArn=app, AssignmentRequired=False)
     assert not _may_use(server, app, stranger)
     with pytest.raises(ClientError) as err:
@@ -152,7 +152,7 @@ def test_other_accounts_applications(server: Server) -> None:
         InstanceArn=theirs.instance_arn, ApplicationProviderArn=CUSTOM_SAML, Name="Theirs"
     )["ApplicationArn"]
     admin = mine.client("sso-admin")
-    user = add_user(server, mine.identity_store_id, "mine")
+    user = add_user(mine, "mine")
     calls: list[Any] = [
         lambda: admin.describe_application(ApplicationArn=their_app),
         lambda: admin.update_application(ApplicationArn=their_app, Name="mine now"),

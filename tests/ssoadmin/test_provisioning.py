@@ -76,7 +76,7 @@ def test_assignment_provisions_the_role(server: Server) -> None:
         **ids, CustomerManagedPolicyReference={"Name": "TeamLogs", "Path": "/team/"}
     )
     admin.put_inline_policy_to_permission_set(**ids, InlinePolicy=_doc("s3:PutObject"))
-    user = add_user(server, inst.identity_store_id, "dev-user")
+    user = add_user(inst, "dev-user")
 
     status = _assign(inst, ps, "USER", user)
     assert status["Status"] == "SUCCEEDED" and "FailureReason" not in status
@@ -154,7 +154,7 @@ def test_reprovision_after_inline_change(server: Server) -> None:
     ps = admin.create_permission_set(InstanceArn=inst.instance_arn, Name="Ops")["PermissionSet"]["PermissionSetArn"]
     ids = {"InstanceArn": inst.instance_arn, "PermissionSetArn": ps}
     admin.put_inline_policy_to_permission_set(**ids, InlinePolicy=_doc("sqs:*"))
-    group = add_group(server, inst.identity_store_id, "ops", [])
+    group = add_group(inst, "ops", [])
     assert _assign(inst, ps, "GROUP", group)["Status"] == "SUCCEEDED"
     [role] = _sso_roles(iam)
     assert _allowed(iam, role["Arn"], "sqs:SendMessage") and not _allowed(iam, role["Arn"], "sns:Publish")
@@ -194,7 +194,7 @@ def test_missing_customer_policy_fails_and_changes_nothing(server: Server) -> No
     admin.attach_customer_managed_policy_reference_to_permission_set(
         **ids, CustomerManagedPolicyReference={"Name": "Absent"}
     )
-    user = add_user(server, inst.identity_store_id, "needs-user")
+    user = add_user(inst, "needs-user")
     status = _assign(inst, ps, "USER", user)
     assert status["Status"] == "FAILED"
     assert f"arn:aws:iam::{inst.account_id}:policy/Absent" in status["FailureReason"]
@@ -221,7 +221,7 @@ def test_last_assignment_removes_the_role(server: Server) -> None:
     ps = admin.create_permission_set(InstanceArn=inst.instance_arn, Name="Shared")["PermissionSet"]["PermissionSetArn"]
     ids = {"InstanceArn": inst.instance_arn, "PermissionSetArn": ps}
     admin.attach_managed_policy_to_permission_set(**ids, ManagedPolicyArn=READ_ONLY)
-    users = [add_user(server, inst.identity_store_id, f"u{i}") for i in range(3)]
+    users = [add_user(inst, f"u{i}") for i in range(3)]
     for user in users:
         assert _assign(inst, ps, "USER", user)["Status"] == "SUCCEEDED"
     assert len(_sso_roles(iam)) == 1
@@ -276,7 +276,7 @@ def test_refusals(server: Server) -> None:
         PermissionSetArn=ps,
         ManagedPolicyArn="arn:aws:iam::aws:policy/AdministratorAccess",
     )
-    user = add_user(server, inst.identity_store_id, "mallory")
+    user = add_user(inst, "mallory")
 
     # an account that is not in the instance owner's organization: no role is written there
     victim = create_account(server, "victim-" + secrets.token_hex(3))
@@ -295,7 +295,7 @@ def test_refusals(server: Server) -> None:
     assert _assign(inst, ps, "USER", user, account="999999999999")["Status"] == "FAILED"
     # a principal that is not in the instance's directory (another instance's user)
     other = new_instance(server)
-    stranger = add_user(server, other.identity_store_id, "stranger")
+    stranger = add_user(other, "stranger")
     status = _assign(inst, ps, "USER", stranger)
     assert status["Status"] == "FAILED" and stranger in status["FailureReason"]
     assert _sso_roles(inst.client("iam")) == []

@@ -163,7 +163,7 @@ def _create_failure(
 @operation("sso-admin", "CreateAccountAssignment", resource=permission_sets.resource)
 def create_account_assignment(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        ps = permission_sets.find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        ps = permission_sets.find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         instance = instances.find(conn, params["InstanceArn"], ctx.account_id)
         a = t.sso_account_assignments.c
         in_account = conn.execute(
@@ -183,7 +183,7 @@ def create_account_assignment(ctx: RequestContext, params: Params) -> Result:
 @operation("sso-admin", "DeleteAccountAssignment", resource=permission_sets.resource)
 def delete_account_assignment(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        ps = permission_sets.find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        ps = permission_sets.find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         instance = instances.find(conn, params["InstanceArn"], ctx.account_id)
         gone = conn.execute(delete(t.sso_account_assignments).where(*_where(params))).rowcount
         failure = None

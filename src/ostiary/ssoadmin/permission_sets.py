@@ -73,20 +73,18 @@ def shape(row: RowMapping) -> dict[str, Any]:
     return out
 
 
-def find(conn: Connection, ctx: RequestContext, instance_arn: str, permission_set_arn: str) -> RowMapping:
+def find(
+    conn: Connection, ctx: RequestContext, instance_arn: str, permission_set_arn: str, *, lock: bool = False
+) -> RowMapping:
     """The permission set of the caller's instance (another account's instance, or a set of another
-    instance, is not found)."""
+    instance, is not found). ``lock``: held until commit (PostgreSQL ``FOR UPDATE``; SQLite's write
+    transactions are serial already), so that changes of one set and of its provisioning are serial."""
     instances.find(conn, instance_arn, ctx.account_id)
-    row = (
-        conn.execute(
-            select(t.sso_permission_sets).where(
-                t.sso_permission_sets.c.permission_set_arn == permission_set_arn,
-                t.sso_permission_sets.c.instance_arn == instance_arn,
-            )
-        )
-        .mappings()
-        .first()
+    query = select(t.sso_permission_sets).where(
+        t.sso_permission_sets.c.permission_set_arn == permission_set_arn,
+        t.sso_permission_sets.c.instance_arn == instance_arn,
     )
+    row = conn.execute(query.with_for_update() if lock else query).mappings().first()
     if row is None:
         raise ResourceNotFoundException(f"Could not find PermissionSet with PermissionSetArn {permission_set_arn}.")
     return row
@@ -183,7 +181,7 @@ def update_permission_set(ctx: RequestContext, params: Params) -> Result:
     if "RelayState" in params:
         values["relay_state"] = params["RelayState"]
     with ctx.store.tx() as conn:
-        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         if values:
             _change(conn, row, **values)
     return {}
@@ -192,7 +190,7 @@ def update_permission_set(ctx: RequestContext, params: Params) -> Result:
 @operation("sso-admin", "DeletePermissionSet", resource=resource)
 def delete_permission_set(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         arn = row["permission_set_arn"]
         provisioned = conn.execute(
             select(t.sso_provisioned.c.account_id).where(t.sso_provisioned.c.permission_set_arn == arn).limit(1)
@@ -216,7 +214,7 @@ def attach_managed_policy(ctx: RequestContext, params: Params) -> Result:
     if arn not in aws_managed.BY_ARN:
         raise ResourceNotFoundException(f"Policy {arn} does not exist or is not attachable.")
     with ctx.store.tx() as conn:
-        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         current = list(row["managed_policies"])
         if arn in current:
             raise ConflictException(f"Permission set already has the managed policy {arn} attached.")
@@ -232,7 +230,7 @@ def attach_managed_policy(ctx: RequestContext, params: Params) -> Result:
 def detach_managed_policy(ctx: RequestContext, params: Params) -> Result:
     arn = params["ManagedPolicyArn"]
     with ctx.store.tx() as conn:
-        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         current = list(row["managed_policies"])
         if arn not in current:
             raise ResourceNotFoundException(f"Could not find ManagedPolicy with arn {arn} in the permission set.")
@@ -271,7 +269,7 @@ def _reference(params: Params) -> dict[str, str]:
 def attach_customer_reference(ctx: RequestContext, params: Params) -> Result:
     ref = _reference(params)
     with ctx.store.tx() as conn:
-        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         current = [dict(r) for r in row["customer_policies"]]
         if ref in current:
             raise ConflictException(
@@ -289,7 +287,7 @@ def attach_customer_reference(ctx: RequestContext, params: Params) -> Result:
 def detach_customer_reference(ctx: RequestContext, params: Params) -> Result:
     ref = _reference(params)
     with ctx.store.tx() as conn:
-        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         current = [dict(r) for r in row["customer_policies"]]
         if ref not in current:
             raise ResourceNotFoundException(
@@ -318,7 +316,7 @@ def put_inline_policy(ctx: RequestContext, params: Params) -> Result:
     except MalformedPolicyDocumentException as err:
         raise ValidationException(f"The inline policy is not valid: {err.message}") from None
     with ctx.store.tx() as conn:
-        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         _change(conn, row, inline_policy=document)
     return {}
 
@@ -333,7 +331,7 @@ def get_inline_policy(ctx: RequestContext, params: Params) -> Result:
 @operation("sso-admin", "DeleteInlinePolicyFromPermissionSet", resource=resource)
 def delete_inline_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         if row["inline_policy"] is not None:
             _change(conn, row, inline_policy=None)
     return {}
@@ -359,7 +357,7 @@ def put_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
         else {"CustomerManagedPolicyReference": {"Name": reference["Name"], "Path": reference.get("Path") or "/"}}
     )
     with ctx.store.tx() as conn:
-        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         _change(conn, row, permissions_boundary=value)
     return {}
 
@@ -376,7 +374,7 @@ def get_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
 @operation("sso-admin", "DeletePermissionsBoundaryFromPermissionSet", resource=resource)
 def delete_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         if not row["permissions_boundary"]:
             raise ResourceNotFoundException("The permission set has no permissions boundary.")
         _change(conn, row, permissions_boundary=None)

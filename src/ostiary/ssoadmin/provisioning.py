@@ -332,7 +332,7 @@ def provision_permission_set(ctx: RequestContext, params: Params) -> Result:
     if kind == "ALL_PROVISIONED_ACCOUNTS" and account:
         raise ValidationException("TargetId must not be given when TargetType is ALL_PROVISIONED_ACCOUNTS.")
     with ctx.store.tx() as conn:
-        ps = permission_sets.find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"])
+        ps = permission_sets.find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         where = target(ctx, instances.find(conn, params["InstanceArn"], ctx.account_id))
         if account:
             accounts = [account]
