@@ -51,7 +51,9 @@ def access_for_user(conn: Connection, instance_arn: str, user_id: str) -> list[A
     """Every provisioned (account, permission set) of the instance that ``user_id`` reaches directly
     or through one of its groups, sorted by account, then permission set name."""
     instance = conn.execute(
-        select(t.sso_instances.c.identity_store_id).where(t.sso_instances.c.instance_arn == instance_arn)
+        select(t.sso_instances.c.identity_store_id, t.sso_instances.c.account_id).where(
+            t.sso_instances.c.instance_arn == instance_arn
+        )
     ).first()
     if instance is None:
         return []
@@ -68,6 +70,7 @@ def access_for_user(conn: Connection, instance_arn: str, user_id: str) -> list[A
         )
         .where(a.instance_arn == instance_arn, tuple_(a.principal_type, a.principal_id).in_(principals))
     ).all()
+    reached = targets.reachable(conn, instance.account_id, {r.account_id for r in rows})
     found = [
         Access(
             account_id=r.account_id,
@@ -78,6 +81,7 @@ def access_for_user(conn: Connection, instance_arn: str, user_id: str) -> list[A
             session_duration_seconds=permission_sets.session_seconds(r.session_duration),
         )
         for r in rows
+        if r.account_id in reached  # an account that left the owner's organization is reached no more
     ]
     return sorted(found, key=lambda x: (x.account_id, x.permission_set_name, x.permission_set_arn))
 
