@@ -339,3 +339,19 @@ def test_refusals(server: Server) -> None:
             PrincipalId=user,
         )
     assert _code(err) == "AccessDeniedException"
+
+
+def test_deleting_the_instance_removes_its_roles(server: Server) -> None:
+    inst = new_instance(server)
+    admin, iam = inst.client("sso-admin"), inst.client("iam")
+    ps = admin.create_permission_set(InstanceArn=inst.instance_arn, Name="Gone", Tags=[{"Key": "k", "Value": "v"}])[
+        "PermissionSet"
+    ]["PermissionSetArn"]
+    admin.put_inline_policy_to_permission_set(
+        InstanceArn=inst.instance_arn, PermissionSetArn=ps, InlinePolicy=_doc("s3:*")
+    )
+    assert _assign(inst, ps, "USER", add_user(inst, "leaving"))["Status"] == "SUCCEEDED"
+    assert len(_sso_roles(iam)) == 1
+    admin.delete_instance(InstanceArn=inst.instance_arn)
+    assert _sso_roles(iam) == []
+    assert admin.list_instances()["Instances"] == []

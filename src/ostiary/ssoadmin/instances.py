@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
+from ostiary.iam import roles
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.ssoadmin import paging
@@ -140,9 +141,21 @@ def update_instance(ctx: RequestContext, params: Params) -> Result:
 
 @operation("sso-admin", "DeleteInstance", resource=lambda ctx, p: str(p["InstanceArn"]))
 def delete_instance(ctx: RequestContext, params: Params) -> Result:
-    """Deletes the instance and, with it, its identity store and everything assigned through it."""
+    """Deletes the instance and, with it, its identity store and everything assigned through it: its
+    permission sets, applications and assignments (their rows go with the instance's), the roles it
+    provisioned in accounts, and their tags. The accounts' AWSSSO_… SAML providers stay."""
     with ctx.store.tx() as conn:
         row = find(conn, params["InstanceArn"], ctx.account_id)
+        arn = row["instance_arn"]
+        p = t.sso_provisioned.c
+        for account_id, role_name in conn.execute(select(p.account_id, p.role_name).where(p.instance_arn == arn)).all():
+            roles.drop_role(conn, account_id, role_name.lower())
+        owned = [
+            select(t.sso_permission_sets.c.permission_set_arn).where(t.sso_permission_sets.c.instance_arn == arn),
+            select(t.sso_applications.c.application_arn).where(t.sso_applications.c.instance_arn == arn),
+        ]
+        for query in owned:
+            conn.execute(delete(t.tags).where(t.tags.c.resource_arn.in_(query)))
         conn.execute(delete(t.tags).where(t.tags.c.resource_arn == row["instance_arn"]))
         conn.execute(delete(t.sso_instances).where(t.sso_instances.c.instance_arn == row["instance_arn"]))
     return {}
