@@ -355,3 +355,15 @@ def test_deleting_the_instance_removes_its_roles(server: Server) -> None:
     admin.delete_instance(InstanceArn=inst.instance_arn)
     assert _sso_roles(iam) == []
     assert admin.list_instances()["Instances"] == []
+
+
+def test_role_path_names_the_region_outside_us_east_1(server_factory: Any) -> None:
+    srv = server_factory(env={"OSTIARY_REGION": "eu-west-1"})
+    inst = new_instance(srv)
+    admin = inst.client("sso-admin", region_name="eu-west-1")
+    iam = inst.client("iam", region_name="eu-west-1")
+    ps = admin.create_permission_set(InstanceArn=inst.instance_arn, Name="Eu")["PermissionSet"]["PermissionSetArn"]
+    assert _assign(inst, ps, "USER", add_user(inst, "eu-user"))["Status"] == "SUCCEEDED"
+    [role] = _sso_roles(iam)
+    assert role["Path"] == "/aws-reserved/sso.amazonaws.com/eu-west-1/"
+    assert role["Arn"].endswith(f":role/aws-reserved/sso.amazonaws.com/eu-west-1/{role['RoleName']}")
