@@ -96,6 +96,26 @@ class Event(enum.StrEnum):
     GET_FEDERATION_TOKEN = "GetFederationToken"
     GET_SESSION_TOKEN = "GetSessionToken"
     GET_CREDENTIALS_FOR_IDENTITY = "GetCredentialsForIdentity"
+    # IAM Identity Center (sso-admin): what gives access to accounts
+    CREATE_PERMISSION_SET = "CreatePermissionSet"
+    UPDATE_PERMISSION_SET = "UpdatePermissionSet"
+    DELETE_PERMISSION_SET = "DeletePermissionSet"
+    ATTACH_MANAGED_POLICY_TO_PERMISSION_SET = "AttachManagedPolicyToPermissionSet"
+    DETACH_MANAGED_POLICY_FROM_PERMISSION_SET = "DetachManagedPolicyFromPermissionSet"
+    ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET = "AttachCustomerManagedPolicyReferenceToPermissionSet"
+    DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET = (
+        "DetachCustomerManagedPolicyReferenceFromPermissionSet"
+    )
+    PUT_INLINE_POLICY_TO_PERMISSION_SET = "PutInlinePolicyToPermissionSet"
+    DELETE_INLINE_POLICY_FROM_PERMISSION_SET = "DeleteInlinePolicyFromPermissionSet"
+    PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET = "PutPermissionsBoundaryToPermissionSet"
+    DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET = "DeletePermissionsBoundaryFromPermissionSet"
+    CREATE_ACCOUNT_ASSIGNMENT = "CreateAccountAssignment"
+    DELETE_ACCOUNT_ASSIGNMENT = "DeleteAccountAssignment"
+    PROVISION_PERMISSION_SET = "ProvisionPermissionSet"
+    CREATE_APPLICATION_ASSIGNMENT = "CreateApplicationAssignment"
+    DELETE_APPLICATION_ASSIGNMENT = "DeleteApplicationAssignment"
+    PUT_APPLICATION_ASSIGNMENT_CONFIGURATION = "PutApplicationAssignmentConfiguration"
 
 
 SIGN_IN_EVENTS = frozenset(
@@ -123,6 +143,7 @@ EVENT_SOURCES = {
     "cognito-identity": "cognito-identity.amazonaws.com",
     "sts": "sts.amazonaws.com",
     "iam": "iam.amazonaws.com",
+    "sso-admin": "sso.amazonaws.com",
 }
 
 # request parameters an event may keep (CloudTrail's requestParameters): names only, never values
@@ -136,6 +157,9 @@ SAFE_PARAMETERS = frozenset(
         "ProviderId", "Name", "SerialNumber", "IdentityId", "IdentityPoolId", "CustomRoleArn",
         "FriendlyDeviceName", "CredentialId", "SoftwareTokenMfaSettings", "SMSMfaSettings",
         "EmailMfaSettings", "WebAuthnMfaSettings",
+        "InstanceArn", "PermissionSetArn", "TargetId", "TargetType", "PrincipalType", "PrincipalId",
+        "ManagedPolicyArn", "CustomerManagedPolicyReference", "InlinePolicy", "SessionDuration",
+        "ApplicationArn", "AssignmentRequired",
     }
 )  # fmt: skip
 
@@ -150,6 +174,8 @@ _RESOURCE_PARAMETERS = (
     ("IdentityId", "AWS::Cognito::IdentityPool"),
     ("IdentityPoolId", "AWS::Cognito::IdentityPool"),
     ("UserPoolId", "AWS::Cognito::UserPool"),
+    ("PermissionSetArn", "AWS::SSO::PermissionSet"),
+    ("ApplicationArn", "AWS::SSO::Application"),
 )
 
 PRUNE_ONE_IN = 256  # a write prunes the expired rows with this odds (and every start does)
