@@ -111,11 +111,17 @@ def _extension_value(value: Any, path: str) -> dict[str, Any]:
         if item is None:
             continue
         if name == "manager":
-            if not isinstance(item, dict) or set(map(str.casefold, item)) - {"value"}:
+            # SCIM's manager (RFC 7643 §4.3): value, $ref, displayName
+            keys = {"value": "value", "$ref": "$ref", "displayname": "displayName"}
+            if not isinstance(item, dict) or {str(k).casefold() for k in item} - set(keys):
                 raise ValidationException(f"The attribute {path}.manager must be an object with a value")
-            item = {"value": next(iter(item.values()))} if item else {}
-            if item and (not isinstance(item["value"], str) or not 0 < len(item["value"]) <= _MAX_TEXT):
-                raise ValidationException(f"The attribute {path}.manager.value must be a string")
+            manager = {keys[str(k).casefold()]: v for k, v in item.items() if v is not None}
+            if not manager:
+                continue
+            for key, value in manager.items():
+                if not isinstance(value, str) or not 0 < len(value) <= _MAX_TEXT:
+                    raise ValidationException(f"The attribute {path}.manager.{key} must be a string")
+            item = manager
         elif not isinstance(item, str) or not 0 < len(item) <= _MAX_TEXT:
             raise ValidationException(f"The attribute {path}.{name} must be a string of 1 to 1024 characters")
         out[name] = item

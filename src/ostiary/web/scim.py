@@ -92,11 +92,15 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
             if method != "GET":
                 raise ScimError(405, f"{method} is not allowed on {kind}.")
             return _discovery(ep, kind, rid)
-        if kind == "Bulk":
-            raise ScimError(501, "Bulk operations are not supported.")
+        if kind in ("Bulk", ".search"):
+            raise ScimError(501, f"{kind} is not supported (search /Users/.search or /Groups/.search).")
         if kind not in ("Users", "Groups"):
             raise ScimError(404, "No such SCIM resource.")
         users = kind == "Users"
+        if rid == ".search":  # a SearchRequest: the GET's query in a body
+            if method != "POST":
+                raise ScimError(405, f"{method} is not allowed on /{kind}/.search.")
+            params, method, rid = service.search_params(_object(raw)), "GET", None
         if rid is None:
             if method == "GET":
                 with runtime.store.read() as conn:

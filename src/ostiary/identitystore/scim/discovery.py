@@ -23,6 +23,7 @@ def _attr(
     mutability: str = "readWrite",
     uniqueness: str = "none",
     subs: list[dict[str, Any]] | None = None,
+    refs: list[str] | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": name,
@@ -37,6 +38,8 @@ def _attr(
     }
     if subs is not None:
         out["subAttributes"] = subs
+    if kind == "reference":
+        out["referenceTypes"] = refs or ["external"]
     return out
 
 
@@ -90,7 +93,7 @@ GROUP_ATTRIBUTES = [
         multi=True,
         subs=[
             _attr("value", case_exact=True, mutability="immutable"),
-            _attr("$ref", "reference", mutability="immutable"),
+            _attr("$ref", "reference", mutability="immutable", refs=["User"]),  # groups do not nest
             _attr("display", mutability="readOnly"),
         ],
     ),
@@ -102,7 +105,11 @@ ENTERPRISE_ATTRIBUTES = [
     _attr("organization"),
     _attr("division"),
     _attr("department"),
-    _attr("manager", "complex", subs=[_attr("value"), _attr("$ref", "reference")]),
+    _attr(
+        "manager",
+        "complex",
+        subs=[_attr("value"), _attr("$ref", "reference", refs=["User"]), _attr("displayName", mutability="readOnly")],
+    ),
 ]
 
 

@@ -134,7 +134,9 @@ def user_document(body: dict[str, Any], keep: dict[str, Any] | None = None) -> d
         manager = get_ci(enterprise, "manager")
         if isinstance(manager, str):  # Azure AD sends the manager's id as a string
             enterprise = {**enterprise, "manager": {"value": manager}}
-        ext = documents.extension_value({k: v for k, v in enterprise.items() if k != "$ref"})
+        ext = documents.extension_value(
+            {k: v for k, v in enterprise.items() if k.casefold() not in ("schemas", "$ref")}
+        )
         if ext:
             doc["Extensions"] = {documents.ENTERPRISE: ext}
     return doc

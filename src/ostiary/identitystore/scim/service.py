@@ -106,6 +106,19 @@ def _set_external_id(conn: Connection, ep: Endpoint, kind: str, rid: str, value:
     records.set_external_ids(conn, ep.store_id, kind, rid, others + mine)
 
 
+def search_params(body: dict[str, Any]) -> dict[str, str]:
+    """A SearchRequest (POST ``…/.search``, RFC 7644 §3.4.3) as the query parameters of a GET."""
+    out: dict[str, str] = {}
+    for name in ("filter", "startIndex", "count", "attributes", "excludedAttributes"):
+        value = filters.get_ci(body, name)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        out[name] = str(value)
+    return out
+
+
 def _paging(params: Mapping[str, str]) -> tuple[int, int]:
     try:
         start = int(params.get("startIndex", "1"))
@@ -253,17 +266,15 @@ def delete_user(conn: Connection, ep: Endpoint, user_id: str, if_match: str | No
 def _members(conn: Connection, ep: Endpoint, group_ids: list[str]) -> dict[str, list[dict[str, str]]]:
     if not group_ids:
         return {}
-    m, u = t.identitystore_memberships, t.identitystore_users
+    m = t.identitystore_memberships
     rows = conn.execute(
-        select(m.c.group_id, u.c.user_id, u.c.user_name, u.c.document)
-        .join(u, u.c.user_id == m.c.user_id)
+        select(m.c.group_id, m.c.user_id)
         .where(m.c.identity_store_id == ep.store_id, m.c.group_id.in_(group_ids))
         .order_by(m.c.group_id, m.c.created_at, m.c.user_id)
     )
     out: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for gid, uid, name, doc in rows:
-        display = (doc or {}).get("DisplayName") or name
-        out[gid].append({"value": uid, "$ref": ep.location("Users", uid), "display": display})
+    for gid, uid in rows:
+        out[gid].append({"value": uid, "$ref": ep.location("Users", uid)})
     return out
 
 
