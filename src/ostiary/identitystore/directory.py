@@ -12,7 +12,7 @@ from sqlalchemy.engine import RowMapping
 
 from ostiary.store import tables as t
 
-__all__ = ["group", "groups_of_user", "name_key", "user", "user_by_name"]
+__all__ = ["enabled", "group", "groups_of_user", "name_key", "user", "user_by_name"]
 
 
 def name_key(name: str) -> str:
@@ -29,6 +29,12 @@ def user(conn: Connection, store_id: str, user_id: str) -> RowMapping | None:
         .mappings()
         .first()
     )
+
+
+def enabled(user_row: RowMapping) -> bool:
+    """Whether a user may sign in: its ``UserStatus`` is not ``DISABLED`` (UpdateUser's ``userStatus``,
+    SCIM's ``active: false``)."""
+    return (user_row["document"] or {}).get("UserStatus") != "DISABLED"
 
 
 def group(conn: Connection, store_id: str, group_id: str) -> RowMapping | None:
