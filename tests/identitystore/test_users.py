@@ -10,7 +10,7 @@ import secrets
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Server
+from tests.conftest import Server, flush_caches
 from tests.identitystore.conftest import Instance, make_user, new_instance
 
 
@@ -238,3 +238,32 @@ def test_another_accounts_store_is_not_found(server: Server, instance: Instance)
         mine.describe_user(IdentityStoreId=instance.identity_store_id, UserId=user_id)
     assert _err(exc)["Code"] == "ResourceNotFoundException"
     assert theirs.client("identitystore").describe_user(IdentityStoreId=theirs.identity_store_id, UserId=user_id)
+
+
+def test_iam_policy_decides_on_the_store_arn(server: Server) -> None:
+    inst = new_instance(server)
+    store = inst.identity_store_id
+    iam = inst.client("iam")
+    name = "ids-reader-" + secrets.token_hex(3)
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    reader = server.client(
+        "identitystore", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    with pytest.raises(ClientError) as exc:
+        reader.list_users(IdentityStoreId=store)
+    assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
+    arn = f"arn:aws:identitystore::{inst.account_id}:identitystore/{store}"
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="read",
+        PolicyDocument=(
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":'
+            f'["identitystore:ListUsers","identitystore:DescribeUser"],"Resource":"{arn}"}}]}}'
+        ),
+    )
+    flush_caches(server)  # the caller's policies are cached 5 s
+    reader.list_users(IdentityStoreId=store)
+    with pytest.raises(ClientError) as exc:
+        make_user(reader, store)  # CreateUser is not allowed
+    assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
