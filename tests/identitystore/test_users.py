@@ -240,7 +240,8 @@ def test_another_accounts_store_is_not_found(server: Server, instance: Instance)
     assert theirs.client("identitystore").describe_user(IdentityStoreId=theirs.identity_store_id, UserId=user_id)
 
 
-def test_iam_policy_decides_on_the_store_arn(server: Server) -> None:
+def test_iam_policy_decides_on_the_store_arn(dev_server: Server) -> None:
+    server = dev_server
     inst = new_instance(server)
     store = inst.identity_store_id
     iam = inst.client("iam")
