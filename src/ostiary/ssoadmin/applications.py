@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 
+from ostiary.audit import recorder as audit
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.ssoadmin import instances, paging
@@ -321,6 +322,7 @@ def put_assignment_configuration(ctx: RequestContext, params: Params) -> Result:
             .where(t.sso_applications.c.application_arn == row["application_arn"])
             .values(assignment_required=bool(params["AssignmentRequired"]))
         )
+        audit.record(conn, ctx, params)
     return {}
 
 
@@ -357,6 +359,7 @@ def create_application_assignment(ctx: RequestContext, params: Params) -> Result
                     created_at=ctx.now,
                 )
             )
+            audit.record(conn, ctx, params)
     return {}
 
 
@@ -367,6 +370,7 @@ def delete_application_assignment(ctx: RequestContext, params: Params) -> Result
         gone = conn.execute(delete(t.sso_application_assignments).where(*_assignment_where(params))).rowcount
         if not gone:
             raise ResourceNotFoundException("The application assignment does not exist.")
+        audit.record(conn, ctx, params)
     return {}
 
 

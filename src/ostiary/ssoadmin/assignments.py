@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, tuple_
 from sqlalchemy.engine import RowMapping
 
+from ostiary.audit import recorder as audit
 from ostiary.iam.roles import role_arn
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
@@ -106,6 +107,14 @@ def _assignment_fields(params: Params) -> dict[str, Any]:
     }
 
 
+def _audit_details(row: RowMapping) -> dict[str, Any]:
+    """The request's result in its audit event (a FAILED request is a successful call)."""
+    out = {"requestId": row["request_id"], "status": row["status"]}
+    if row["failure_reason"]:
+        out["failureReason"] = row["failure_reason"]
+    return out
+
+
 def _status(row: RowMapping) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Status": row["status"],
@@ -181,6 +190,7 @@ def create_account_assignment(ctx: RequestContext, params: Params) -> Result:
         row = provisioning.record(
             conn, instance["instance_arn"], "CREATE", failure, ctx.now, **_assignment_fields(params)
         )
+        audit.record(conn, ctx, params, details=_audit_details(row))
     return {"AccountAssignmentCreationStatus": _status(row)}
 
 
@@ -205,6 +215,7 @@ def delete_account_assignment(ctx: RequestContext, params: Params) -> Result:
         row = provisioning.record(
             conn, instance["instance_arn"], "DELETE", failure, ctx.now, **_assignment_fields(params)
         )
+        audit.record(conn, ctx, params, details=_audit_details(row))
     return {"AccountAssignmentDeletionStatus": _status(row)}
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from ostiary.access import aws_managed
+from ostiary.audit import recorder as audit
 from ostiary.iam import grammar
 from ostiary.iam.documents import check_document
 from ostiary.iam.errors import MalformedPolicyDocumentException
@@ -90,8 +91,10 @@ def find(
     return row
 
 
-def _change(conn: Connection, row: RowMapping, **values: Any) -> None:
-    """Change a permission set: its revision grows, so its provisioned accounts become outdated."""
+def _change(conn: Connection, ctx: RequestContext, params: Params, row: RowMapping, **values: Any) -> None:
+    """Change a permission set (an audit event of the request): its revision grows, so its
+    provisioned accounts become outdated."""
+    audit.record(conn, ctx, params)
     conn.execute(
         update(t.sso_permission_sets)
         .where(t.sso_permission_sets.c.permission_set_arn == row["permission_set_arn"])
@@ -144,6 +147,7 @@ def create_permission_set(ctx: RequestContext, params: Params) -> Result:
         )
         _tags(conn, arn, ctx.account_id, tags)
         row = find(conn, ctx, instance["instance_arn"], arn)
+        audit.record(conn, ctx, params, resource=("AWS::SSO::PermissionSet", arn))
     return {"PermissionSet": shape(row)}
 
 
@@ -183,7 +187,7 @@ def update_permission_set(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         if values:
-            _change(conn, row, **values)
+            _change(conn, ctx, params, row, **values)
     return {}
 
 
@@ -202,6 +206,7 @@ def delete_permission_set(ctx: RequestContext, params: Params) -> Result:
             )
         conn.execute(delete(t.tags).where(t.tags.c.resource_arn == arn))
         conn.execute(delete(t.sso_permission_sets).where(t.sso_permission_sets.c.permission_set_arn == arn))
+        audit.record(conn, ctx, params)
     return {}
 
 
@@ -222,7 +227,7 @@ def attach_managed_policy(ctx: RequestContext, params: Params) -> Result:
             raise ServiceQuotaExceededException(
                 f"The permission set already has the maximum of {MAX_MANAGED} AWS managed policies."
             )
-        _change(conn, row, managed_policies=[*current, arn])
+        _change(conn, ctx, params, row, managed_policies=[*current, arn])
     return {}
 
 
@@ -234,7 +239,7 @@ def detach_managed_policy(ctx: RequestContext, params: Params) -> Result:
         current = list(row["managed_policies"])
         if arn not in current:
             raise ResourceNotFoundException(f"Could not find ManagedPolicy with arn {arn} in the permission set.")
-        _change(conn, row, managed_policies=[a for a in current if a != arn])
+        _change(conn, ctx, params, row, managed_policies=[a for a in current if a != arn])
     return {}
 
 
@@ -279,7 +284,7 @@ def attach_customer_reference(ctx: RequestContext, params: Params) -> Result:
             raise ServiceQuotaExceededException(
                 f"The permission set already has the maximum of {MAX_CUSTOMER} customer managed policy references."
             )
-        _change(conn, row, customer_policies=[*current, ref])
+        _change(conn, ctx, params, row, customer_policies=[*current, ref])
     return {}
 
 
@@ -294,7 +299,7 @@ def detach_customer_reference(ctx: RequestContext, params: Params) -> Result:
                 f"Could not find the customer managed policy reference {ref['Path']}{ref['Name']} "
                 "in the permission set."
             )
-        _change(conn, row, customer_policies=[r for r in current if r != ref])
+        _change(conn, ctx, params, row, customer_policies=[r for r in current if r != ref])
     return {}
 
 
@@ -317,7 +322,7 @@ def put_inline_policy(ctx: RequestContext, params: Params) -> Result:
         raise ValidationException(f"The inline policy is not valid: {err.message}") from None
     with ctx.store.tx() as conn:
         row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
-        _change(conn, row, inline_policy=document)
+        _change(conn, ctx, params, row, inline_policy=document)
     return {}
 
 
@@ -333,7 +338,7 @@ def delete_inline_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         if row["inline_policy"] is not None:
-            _change(conn, row, inline_policy=None)
+            _change(conn, ctx, params, row, inline_policy=None)
     return {}
 
 
@@ -358,7 +363,7 @@ def put_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
     )
     with ctx.store.tx() as conn:
         row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
-        _change(conn, row, permissions_boundary=value)
+        _change(conn, ctx, params, row, permissions_boundary=value)
     return {}
 
 
@@ -377,5 +382,5 @@ def delete_permissions_boundary(ctx: RequestContext, params: Params) -> Result:
         row = find(conn, ctx, params["InstanceArn"], params["PermissionSetArn"], lock=True)
         if not row["permissions_boundary"]:
             raise ResourceNotFoundException("The permission set has no permissions boundary.")
-        _change(conn, row, permissions_boundary=None)
+        _change(conn, ctx, params, row, permissions_boundary=None)
     return {}

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from ostiary.access import aws_managed
+from ostiary.audit import recorder as audit
 from ostiary.config import Settings
 from ostiary.crypto.secrets import SecretBox
 from ostiary.iam import attachments, inline, roles
@@ -359,6 +360,10 @@ def provision_permission_set(ctx: RequestContext, params: Params) -> Result:
             target_id=account,
             target_type=kind,
         )
+        details = {"requestId": row["request_id"], "status": row["status"]}
+        if failure:
+            details["failureReason"] = failure
+        audit.record(conn, ctx, params, details=details)
     return {"PermissionSetProvisioningStatus": _status(row)}
 
 
