@@ -116,6 +116,9 @@ class Event(enum.StrEnum):
     CREATE_APPLICATION_ASSIGNMENT = "CreateApplicationAssignment"
     DELETE_APPLICATION_ASSIGNMENT = "DeleteApplicationAssignment"
     PUT_APPLICATION_ASSIGNMENT_CONFIGURATION = "PutApplicationAssignmentConfiguration"
+    # identitystore: a group membership gives a directory user the group's assignments
+    CREATE_GROUP_MEMBERSHIP = "CreateGroupMembership"
+    DELETE_GROUP_MEMBERSHIP = "DeleteGroupMembership"
 
 
 SIGN_IN_EVENTS = frozenset(
@@ -144,6 +147,7 @@ EVENT_SOURCES = {
     "sts": "sts.amazonaws.com",
     "iam": "iam.amazonaws.com",
     "sso-admin": "sso.amazonaws.com",
+    "identitystore": "identitystore.amazonaws.com",
 }
 
 # request parameters an event may keep (CloudTrail's requestParameters): names only, never values
@@ -160,6 +164,7 @@ SAFE_PARAMETERS = frozenset(
         "InstanceArn", "PermissionSetArn", "TargetId", "TargetType", "PrincipalType", "PrincipalId",
         "ManagedPolicyArn", "CustomerManagedPolicyReference", "InlinePolicy", "SessionDuration",
         "ApplicationArn", "AssignmentRequired",
+        "IdentityStoreId", "GroupId", "MemberId", "MembershipId",
     }
 )  # fmt: skip
 
