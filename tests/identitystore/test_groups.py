@@ -181,3 +181,22 @@ def test_get_user_id(instance: Instance) -> None:
         with pytest.raises(ClientError) as exc:
             ids.get_user_id(IdentityStoreId=store, AlternateIdentifier=alternate)
         assert exc.value.response["Error"]["Code"] == code, alternate
+
+
+def test_membership_changes_are_audited(server: Server) -> None:
+    inst = new_instance(server)
+    ids = inst.client("identitystore")
+    store = inst.identity_store_id
+    user, group = make_user(ids, store), _group(ids, store)
+    made = ids.create_group_membership(IdentityStoreId=store, GroupId=group, MemberId={"UserId": user})
+    ids.delete_group_membership(IdentityStoreId=store, MembershipId=made["MembershipId"])
+    trail = inst.client("cloudtrail")
+    seen = {}
+    for name in ("CreateGroupMembership", "DeleteGroupMembership"):
+        events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])["Events"]
+        assert len(events) == 1, name
+        seen[name] = events[0]
+    assert seen["CreateGroupMembership"]["EventSource"] == "identitystore.amazonaws.com"
+    assert seen["CreateGroupMembership"]["Resources"] == [
+        {"ResourceType": "AWS::IdentityStore::GroupMembership", "ResourceName": made["MembershipId"]}
+    ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ostiary.audit import recorder as audit
 from ostiary.identitystore import records, stores
 from ostiary.identitystore.users import actor
 from ostiary.protocol.context import RequestContext
@@ -26,6 +27,7 @@ def create_group_membership(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         store_id = stores.owned(conn, ctx, params)
         membership_id = records.add_member(conn, store_id, group_id, member_user(params), actor(ctx), ctx.now)
+        audit.record(conn, ctx, params, resource=("AWS::IdentityStore::GroupMembership", membership_id))
     return {
         "IdentityStoreId": store_id,
         "MembershipId": membership_id,
@@ -46,7 +48,9 @@ def delete_group_membership(ctx: RequestContext, params: Params) -> Result:
     """A membership that does not exist is no error (AWS)."""
     with ctx.store.tx() as conn:
         store_id = stores.owned(conn, ctx, params)
-        records.remove_membership(conn, store_id, params["MembershipId"].rpartition("/")[2])
+        membership_id = params["MembershipId"].rpartition("/")[2]
+        if records.remove_membership(conn, store_id, membership_id):
+            audit.record(conn, ctx, params, resource=("AWS::IdentityStore::GroupMembership", membership_id))
     return {}
 
 
