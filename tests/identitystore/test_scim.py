@@ -270,6 +270,15 @@ def test_filters_and_pages(server: Server) -> None:
         assert names('emails.value ew "2@example.com"') == ["page-2"]
         assert names('title pr and (userName eq "page-0" or userName eq "page-2")') == ["page-0", "page-2"]
         assert names('userName eq "nobody"') == []
+        for i in range(3):
+            assert scim.post("/Groups", json={"schemas": [GROUP], "displayName": f"pg-{i}"}).status_code == 201
+        groups = scim.get("/Groups", params={"startIndex": 2, "count": 1}).json()
+        assert (groups["totalResults"], [g["displayName"] for g in groups["Resources"]]) == (3, ["pg-1"])
+        searched = scim.post(
+            "/Users/.search", json={"filter": 'title eq "Even"', "count": 2, "attributes": ["userName"]}
+        )
+        assert searched.status_code == 200 and searched.json()["totalResults"] == 3
+        assert [u["userName"] for u in searched.json()["Resources"]] == ["page-0", "page-2"]
         only = scim.get("/Users", params={"filter": 'userName eq "page-0"', "attributes": "userName"}).json()
         assert set(only["Resources"][0]) == {"schemas", "id", "meta", "userName"}
         for bad in ('userName xx "a"', 'userName eq "a" and', "(" * 40 + 'userName eq "a"' + ")" * 40, "x" * 3000):

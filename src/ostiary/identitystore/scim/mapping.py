@@ -17,6 +17,8 @@ from sqlalchemy.engine import RowMapping
 from ostiary.identitystore import documents
 from ostiary.identitystore.scim.filters import CORE_GROUP, CORE_USER, ENTERPRISE_USER, get_ci
 
+MAX_MEMBERS = 1000  # member values in one request (a POST, PUT or one PATCH operation)
+
 # the SCIM user attributes kept in the document (the rest of the User shape has no SCIM attribute)
 _USER_ATTRIBUTES = (
     "UserName",
@@ -164,6 +166,8 @@ def member_ids(value: Any) -> list[str]:
     if value is None:
         return []
     items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_MEMBERS:
+        raise MappingError(f"At most {MAX_MEMBERS} members per request")
     out = []
     for item in items:
         member = get_ci(item, "value") if isinstance(item, dict) else item

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import RowMapping
 
 from ostiary.identitystore import directory, records
@@ -190,17 +190,30 @@ def list_users(conn: Connection, ep: Endpoint, params: Mapping[str, str]) -> dic
     start, count = _paging(params)
     with translated():
         f = filters.parse(params["filter"]) if params.get("filter") else None
-    rows = _user_rows(conn, ep, f)
+    if f is None:  # one page of the store, in SQL
+        u = t.identitystore_users
+        total = _count(conn, u, ep.store_id)
+        query = select(u).where(u.c.identity_store_id == ep.store_id).order_by(u.c.created_at, u.c.user_id)
+        rows = list(conn.execute(query.offset(start - 1).limit(count)).mappings().all()) if count else []
+    else:
+        rows = _user_rows(conn, ep, f)
     ext = records.external_ids_of(conn, records.USER, [r["user_id"] for r in rows])
 
     def external(rid: str) -> str | None:
         return next((e["Id"] for e in ext.get(rid, []) if e["Issuer"] == ep.issuer), None)
 
     resources = [_user(conn, ep, r, external(r["user_id"])) for r in rows]
-    if f is not None:
-        resources = [r for r in resources if filters.matches(f, r)]
+    if f is None:
+        return _list_response([_project(r, params) for r in resources], total, start)
+    resources = [r for r in resources if filters.matches(f, r)]
     page = resources[start - 1 : start - 1 + count]
     return _list_response([_project(r, params) for r in page], len(resources), start)
+
+
+def _count(conn: Connection, table: Any, store_id: str) -> int:
+    return int(
+        conn.execute(select(func.count()).select_from(table).where(table.c.identity_store_id == store_id)).scalar_one()
+    )
 
 
 def get_user(conn: Connection, ep: Endpoint, user_id: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -313,7 +326,14 @@ def list_groups(conn: Connection, ep: Endpoint, params: Mapping[str, str]) -> di
     start, count = _paging(params)
     with translated():
         f = filters.parse(params["filter"]) if params.get("filter") else None
-    rows = _group_rows(conn, ep, f)
+    total: int | None = None
+    if f is None:  # one page of the store, in SQL
+        g = t.identitystore_groups
+        total = _count(conn, g, ep.store_id)
+        query = select(g).where(g.c.identity_store_id == ep.store_id).order_by(g.c.created_at, g.c.group_id)
+        rows = list(conn.execute(query.offset(start - 1).limit(count)).mappings().all()) if count else []
+    else:
+        rows = _group_rows(conn, ep, f)
     ext = records.external_ids_of(conn, records.GROUP, [r["group_id"] for r in rows])
 
     def external(rid: str) -> str | None:
@@ -326,13 +346,16 @@ def list_groups(conn: Connection, ep: Endpoint, params: Mapping[str, str]) -> di
     ]
     if f is not None:
         resources = [(row, res) for row, res in resources if filters.matches(f, res)]
-    page = resources[start - 1 : start - 1 + count]
+        total = len(resources)
+        page = resources[start - 1 : start - 1 + count]
+    else:
+        page = resources
     excluded = {a.strip().casefold() for a in params.get("excludedAttributes", "").split(",")}
     if "members" not in excluded and members is None:
         members = _members(conn, ep, [row["group_id"] for row, _ in page])
         for row, res in page:
             res["members"] = members.get(row["group_id"], [])
-    return _list_response([_project(res, params) for _, res in page], len(resources), start)
+    return _list_response([_project(res, params) for _, res in page], total or 0, start)
 
 
 def get_group(conn: Connection, ep: Endpoint, group_id: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
