@@ -32,3 +32,23 @@ def identity_store_of(start_url: str) -> str | None:
     if not sep or not head.endswith(PREFIX) or not last.startswith("d-") or len(last) != 12:
         return None
     return last
+
+
+# -- the instance as a SAML 2.0 identity provider (ostiary.samlidp) ---------------------------------------
+# AWS's are ``https://portal.sso.<region>.amazonaws.com/saml/assertion/<id>`` (entity id and sign-in
+# service alike) and ``…/saml/metadata/<id>``; Ostiary's live under the instance's start URL.
+SAML_SEGMENT = "/saml"
+
+
+def saml_entity_id(public_url: str, identity_store_id: str) -> str:
+    """The IdP's entityID, also its SingleSignOnService (HTTP-Redirect and HTTP-POST) location."""
+    return f"{start_url(public_url, identity_store_id)}{SAML_SEGMENT}/assertion"
+
+
+def saml_metadata_url(public_url: str, identity_store_id: str) -> str:
+    return f"{start_url(public_url, identity_store_id)}{SAML_SEGMENT}/metadata"
+
+
+def saml_application_url(public_url: str, identity_store_id: str, application_id: str) -> str:
+    """IdP-initiated sign-in to an application (``apl-…``, the last part of its ARN): the portal's tile."""
+    return f"{start_url(public_url, identity_store_id)}{SAML_SEGMENT}/applications/{application_id}"
