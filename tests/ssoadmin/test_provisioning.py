@@ -263,7 +263,18 @@ def test_last_assignment_removes_the_role(server: Server) -> None:
     deleted = admin.list_account_assignment_deletion_status(InstanceArn=inst.instance_arn, MaxResults=2)
     assert len(deleted["AccountAssignmentsDeletionStatus"]) == 2 and "NextToken" in deleted
     # deleting an assignment that does not exist fails
-    assert _unassign(inst, ps, "USER", users[0])["Status"] == "FAILED"
+    failed = _unassign(inst, ps, "USER", users[0])
+    assert failed["Status"] == "FAILED"
+    # every deletion request, page by page, in the order they were made
+    seen: list[str] = []
+    kwargs = {"InstanceArn": inst.instance_arn, "MaxResults": 1}
+    while True:
+        page = admin.list_account_assignment_deletion_status(**kwargs)
+        seen += [s["RequestId"] for s in page["AccountAssignmentsDeletionStatus"]]
+        if "NextToken" not in page:
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    assert len(seen) == 4 and seen[2:] == [last["RequestId"], failed["RequestId"]]
     admin.delete_permission_set(**ids)
 
 

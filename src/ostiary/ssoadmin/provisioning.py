@@ -24,6 +24,7 @@ re-provisioned role takes effect as any IAM change does.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import uuid
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from ostiary.access import aws_managed
@@ -287,7 +288,8 @@ def operation_row(conn: Connection, instance_arn: str, kind: str, request_id: st
 
 
 def list_operations(ctx: RequestContext, params: Params, kind: str, key: str) -> Result:
-    """A page of the instance's requests of one kind, newest first (statuses' metadata)."""
+    """A page of the instance's requests of one kind, oldest first (statuses' metadata); the token is
+    the last one's (time, id)."""
     after = paging.decode(params.get("NextToken"))
     limit = paging.limit(params)
     o = t.sso_operations.c
@@ -300,13 +302,20 @@ def list_operations(ctx: RequestContext, params: Params, kind: str, key: str) ->
         if status:
             query = query.where(o.status == status)
         if after:
-            query = query.where(o.request_id > str(after[0]))
-        rows = conn.execute(query.order_by(o.request_id).limit(limit + 1)).all()
+            if len(after) != 2:
+                raise ValidationException("The NextToken is invalid.")
+            try:
+                when = dt.datetime.fromisoformat(str(after[0]))
+            except ValueError:
+                raise ValidationException("The NextToken is invalid.") from None
+            query = query.where(or_(o.created_at > when, and_(o.created_at == when, o.request_id > str(after[1]))))
+        rows = conn.execute(query.order_by(o.created_at, o.request_id).limit(limit + 1)).all()
     out: dict[str, Any] = {
         key: [{"Status": r.status, "RequestId": r.request_id, "CreatedDate": r.created_at} for r in rows[:limit]]
     }
     if len(rows) > limit:
-        out["NextToken"] = paging.encode([rows[limit - 1].request_id])
+        last = rows[limit - 1]
+        out["NextToken"] = paging.encode([last.created_at.isoformat(), last.request_id])
     return out
 
 
