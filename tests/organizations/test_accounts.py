@@ -16,9 +16,9 @@ from tests.organizations.conftest import Org, error, new_org
 def test_create_account_and_its_role(org: Org) -> None:
     orgs = org.client("organizations")
     email = f"{secrets.token_hex(4)}@example.com"
-    status = orgs.create_account(
-        Email=email, AccountName="Workloads", Tags=[{"Key": "team", "Value": "blue"}]
-    )["CreateAccountStatus"]
+    status = orgs.create_account(Email=email, AccountName="Workloads", Tags=[{"Key": "team", "Value": "blue"}])[
+        "CreateAccountStatus"
+    ]
     assert re.fullmatch(r"car-[a-z0-9]{32}", status["Id"])
     assert status["State"] == "SUCCEEDED" and status["AccountName"] == "Workloads"
     assert isinstance(status["CompletedTimestamp"], dt.datetime)
