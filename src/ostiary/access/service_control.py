@@ -4,7 +4,8 @@
 
 An account's SCPs are levels: the SCPs attached to the organization's root, to each OU on the way
 down to the account, and to the account itself; ``policy.scp_outcome`` evaluates them (any explicit
-deny denies; every level must allow). None means that no SCP applies: the account is in no
+deny denies; every level must allow). A member account that CloseAccount suspended has one empty
+level: nothing is allowed to its principals, as a closed AWS account can use no service. None means that no SCP applies: the account is in no
 organization, it is the organization's management account (AWS: "SCPs don't affect users or roles in
 the management account"), or the SCP policy type is not enabled in the root. Service-linked roles are
 exempt too; that is the authorizer's check (``access.authz``), which knows the caller.
@@ -57,12 +58,14 @@ def load(store: Store, account_id: str) -> Levels | None:
     a, o, u = t.org_accounts.c, t.org_organizations.c, t.org_units.c
     with store.read() as conn:
         row = conn.execute(
-            select(a.org_id, a.parent_id, o.management_account_id, o.policy_types, o.root_id)
+            select(a.org_id, a.parent_id, a.status, o.management_account_id, o.policy_types, o.root_id)
             .select_from(t.org_accounts.join(t.org_organizations, o.org_id == a.org_id))
             .where(a.account_id == account_id)
         ).first()
         if row is None or row.management_account_id == account_id:
             return None
+        if row.status != "ACTIVE":
+            return ((),)  # a closed (suspended) account: nothing is allowed to its principals
         if SERVICE_CONTROL_POLICY not in (row.policy_types or []):
             return None
         path = [account_id]
