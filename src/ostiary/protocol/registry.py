@@ -69,6 +69,7 @@ HANDLER_MODULES = (
     "ostiary.ssoadmin",
     "ostiary.ssooidc",
     "ostiary.ssoportal",
+    "ostiary.samlidp",  # no operations: hands sso-admin the instance's SAML IdP metadata (provisioning)
 )
 
 # IAM's action prefix of a service whose botocore name is not its prefix (sso-admin's actions are
