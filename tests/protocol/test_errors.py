@@ -25,6 +25,7 @@ SERVICE_ERRORS = {
     "sts": "ostiary.sts.errors",
     "iam": "ostiary.iam.errors",
     "cloudtrail": "ostiary.audit.errors",
+    "organizations": "ostiary.organizations.errors",
 }
 
 # Errors a service answers although its model lists no such shape: (service, class) -> why. These
