@@ -13,6 +13,7 @@ from urllib.parse import unquote
 import pytest
 from botocore.exceptions import ClientError
 
+from ostiary.federation import saml
 from tests.conftest import Server, create_account
 from tests.ssoadmin.conftest import Instance, new_instance
 from tests.ssoadmin.directory import add_group, add_user
@@ -378,3 +379,15 @@ def test_role_path_names_the_region_outside_us_east_1(server_factory: Any) -> No
     [role] = _sso_roles(iam)
     assert role["Path"] == "/aws-reserved/sso.amazonaws.com/eu-west-1/"
     assert role["Arn"].endswith(f":role/aws-reserved/sso.amazonaws.com/eu-west-1/{role['RoleName']}")
+
+
+def test_saml_provider_holds_the_instance_idp_metadata(server: Server) -> None:
+    inst = new_instance(server)
+    admin, iam = inst.client("sso-admin"), inst.client("iam")
+    ps = admin.create_permission_set(InstanceArn=inst.instance_arn, Name="Meta")["PermissionSet"]["PermissionSetArn"]
+    assert _assign(inst, ps, "USER", add_user(inst, "meta-user"))["Status"] == "SUCCEEDED"
+    [provider] = iam.list_saml_providers()["SAMLProviderList"]
+    document = iam.get_saml_provider(SAMLProviderArn=provider["Arn"])["SAMLMetadataDocument"]
+    metadata = saml.parse_metadata(document)  # an IdP with a signing certificate, as STS verifies it
+    assert metadata.certificates and metadata.entity_id
+    assert inst.identity_store_id in metadata.entity_id

@@ -39,6 +39,7 @@ from ostiary.access import aws_managed
 from ostiary.audit import recorder as audit
 from ostiary.config import Settings
 from ostiary.crypto.secrets import SecretBox
+from ostiary.federation import saml
 from ostiary.iam import attachments, inline, roles
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
@@ -123,6 +124,10 @@ def _ensure_saml_provider(conn: Connection, target: Target, account_id: str) -> 
     arn = saml_provider_arn(account_id, target.instance["instance_arn"])
     metadata = idp_metadata(conn, target)
     found = roles_saml_provider(conn, arn)
+    try:
+        valid_until = saml.parse_metadata(metadata).valid_until
+    except saml.SamlError:  # the placeholder without samlidp: it verifies nothing
+        valid_until = None
     if found is None:
         conn.execute(
             insert(t.iam_saml_providers).values(
@@ -130,14 +135,16 @@ def _ensure_saml_provider(conn: Connection, target: Target, account_id: str) -> 
                 account_id=account_id,
                 name=saml_provider_name(target.instance["instance_arn"]),
                 metadata_document=metadata,
-                valid_until=None,
+                valid_until=valid_until,
                 tags=[],
                 created_at=target.now,
             )
         )
     elif found.metadata_document != metadata:
         conn.execute(
-            update(t.iam_saml_providers).where(t.iam_saml_providers.c.arn == arn).values(metadata_document=metadata)
+            update(t.iam_saml_providers)
+            .where(t.iam_saml_providers.c.arn == arn)
+            .values(metadata_document=metadata, valid_until=valid_until)
         )
 
 
