@@ -1,8 +1,9 @@
 """The front door for AWS protocols: which protocol → parse → authenticate → validate → authorize → call.
 
-    protocol (X-Amz-Target / Action=) → parse (json11 | query) → authenticate (sigv4, with the key
-    access.access_keys resolves) → validate (models) → authorize (access.authz.Authorizer →
-    access.policy) → call (registry) → serialize (json11 | query, errors from protocol.errors)
+    protocol (X-Amz-Target / Action= / a rest-json request URI) → parse (json11 | query | restjson)
+    → authenticate (sigv4, with the key access.access_keys resolves) → validate (models)
+    → authorize (access.authz.Authorizer → access.policy) → call (registry)
+    → serialize (json11 | query | restjson, errors from protocol.errors)
 
 One code path for every service; the protocol modules only translate between bytes and Python values.
 Access decisions live below this package, in ostiary.access (which imports nothing of protocol/).
@@ -22,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,7 +34,7 @@ from ostiary.access import policy
 from ostiary.access.access_keys import AnyKeyResolver, CredentialCache
 from ostiary.access.authz import Authorizer, denied_message
 from ostiary.access.principals import Principal
-from ostiary.protocol import json11, query, sigv4
+from ostiary.protocol import json11, query, restjson, sigv4
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.errors import (
     AccessDenied,
@@ -60,6 +61,9 @@ class HttpRequest:
     headers: dict[str, str]  # lower-case names
     body: bytes
     client_ip: str
+    # the rest-json operation the request's method and URI name (app.FrontDoor asks the dispatcher's
+    # rest router before it reads the body); None for awsJson and query requests on ``/``
+    route: restjson.Match | None = field(default=None)
 
 
 @dataclass
@@ -82,6 +86,7 @@ class Dispatcher:
         self.by_target = {s.target_prefix: s for s in self.specs.values() if s.protocol == "json"}
         self.query_by_version = {s.api_version: s for s in self.specs.values() if s.protocol == "query"}
         self.query_by_signing = {s.signing_name: s for s in self.specs.values() if s.protocol == "query"}
+        self.rest = restjson.Router(self.specs.values())
         self.credentials = CredentialCache(runtime.store, runtime.box)
         self.authorizer = Authorizer(runtime.store)
         settings = runtime.settings
@@ -119,6 +124,13 @@ class Dispatcher:
         return self.handle_sync(req)
 
     def _offloaded(self, req: HttpRequest) -> bool:
+        if req.route is not None:
+            if req.route.operation is None:
+                return False
+            rest_impl = lookup(req.route.spec.name, req.route.operation)
+            if rest_impl is None:
+                return False
+            return rest_impl.offload(req.body) if callable(rest_impl.offload) else rest_impl.offload
         target = req.headers.get("x-amz-target")
         if target is not None:
             prefix, _, opname = target.rpartition(".")
@@ -136,12 +148,15 @@ class Dispatcher:
                 return source[start + 7 : end if end >= 0 else len(source)] in self.query_offload
         return False
 
-    def refuse(self, headers: dict[str, str], err: ServiceError) -> HttpResponse:
+    def refuse(self, headers: dict[str, str], err: ServiceError, route: restjson.Match | None = None) -> HttpResponse:
         """An error answered before the request was read (its body too large), in the protocol of
-        the service it was meant for: JSON when it names an X-Amz-Target, query otherwise."""
+        the service it was meant for: rest-json when its URI names a rest-json operation, JSON when it
+        names an X-Amz-Target, query otherwise."""
         request_id = str(uuid.uuid4())
         target = headers.get("x-amz-target")
-        if target is not None:
+        if route is not None:
+            status, out, body = restjson.serialize_error(route.spec, err)
+        elif target is not None:
             spec = self.by_target.get(target.rpartition(".")[0])
             if spec is not None:
                 status, out, body = json11.serialize_error(spec, err)
@@ -159,7 +174,9 @@ class Dispatcher:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
         target = req.headers.get("x-amz-target")
-        if target is not None:
+        if req.route is not None:
+            resp, service, opname = self._rest(req, req.route, request_id)
+        elif target is not None:
             resp, service, opname = self._json(req, target, request_id)
         else:
             resp, service, opname = self._query(req, request_id)
@@ -203,6 +220,33 @@ class Dispatcher:
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id, "operation": opname})
             status, headers, body = json11.serialize_error(spec, InternalFailure("Internal server error"))
+            return HttpResponse(status, headers, body), spec.name, opname
+
+    # -- rest-json -------------------------------------------------------------------------------
+    def _rest(self, req: HttpRequest, match: restjson.Match, request_id: str) -> tuple[HttpResponse, str, str]:
+        spec = match.spec
+        opname = match.operation or "unknown"
+        limit = self.runtime.settings.max_form_fields
+        try:
+            op = spec.operation(match.operation) if match.operation is not None else None
+            if op is None or match.route is None:
+                raise UnknownOperation(f"No operation of {spec.name} matches {req.method} {req.path}.")
+            principal, region = self._authenticate(spec, op, req)
+            try:
+                pairs = parse_qsl(req.raw_query, keep_blank_values=True, max_num_fields=limit)
+            except ValueError:  # more fields than allowed
+                raise ValidationFailed(f"The request has more than {limit} parameters.") from None
+            template_query = [k for k, _ in match.route.query]
+            params = restjson.parse_input(op, match.labels, pairs, req.headers, req.body, template_query)
+            result = self._invoke(spec, op, params, principal, region, req, request_id)
+            status, headers, body = restjson.serialize_output(op, result)
+            return HttpResponse(status, headers, body), spec.name, opname
+        except ServiceError as err:
+            status, headers, body = restjson.serialize_error(spec, err)
+            return HttpResponse(status, headers, body), spec.name, opname
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id, "operation": opname})
+            status, headers, body = restjson.serialize_error(spec, InternalFailure("Internal server error"))
             return HttpResponse(status, headers, body), spec.name, opname
 
     # -- query -----------------------------------------------------------------------------------

@@ -1,0 +1,153 @@
+"""rest-json through a real server: routing by request URI and credential scope, the 501 answer of
+missing operations, errors as botocore reads them, CORS, and Ostiary's other routes still answering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ostiary.protocol.registry import load_handlers, lookup
+from tests.conftest import Server
+
+
+def _missing(service: str, operation: str) -> bool:
+    load_handlers()
+    return lookup(service, operation) is None
+
+
+def _unsigned(server: Server, service: str) -> Any:
+    return server.client(service, config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+
+
+@pytest.mark.skipif(not _missing("cognito-sync", "ListIdentityPoolUsage"), reason="cognito-sync is built")
+def test_missing_signed_operation_answers_501(server: Server) -> None:
+    sync = server.client("cognito-sync")
+    try:
+        with pytest.raises(ClientError) as caught:
+            sync.describe_dataset(
+                IdentityPoolId="us-east-1:0e4a3b1c-2f5d-4c6e-8a7b-9c0d1e2f3a4b",
+                IdentityId="us-east-1:1e4a3b1c-2f5d-4c6e-8a7b-9c0d1e2f3a4b",
+                DatasetName="settings",
+            )
+        err = caught.value.response
+        assert err["ResponseMetadata"]["HTTPStatusCode"] == 501
+        assert err["Error"]["Code"] == "NotImplementedException"
+        assert "DescribeDataset" in err["Error"]["Message"]
+        with pytest.raises(ClientError) as caught:
+            sync.list_identity_pool_usage()
+        assert caught.value.response["Error"]["Code"] == "NotImplementedException"
+    finally:
+        sync.close()
+
+
+def test_signed_request_with_a_bad_key_is_refused_before_the_operation(server: Server) -> None:
+    sync = server.client("cognito-sync", aws_access_key_id="AKIANOTAKNOWNKEY0000")
+    try:
+        with pytest.raises(ClientError) as caught:
+            sync.list_identity_pool_usage()
+        assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    finally:
+        sync.close()
+
+
+def test_a_wrong_signature_is_refused(server: Server) -> None:
+    sync = server.client("cognito-sync", aws_secret_access_key="not-the-secret")
+    try:
+        with pytest.raises(ClientError) as caught:
+            sync.list_identity_pool_usage()
+        assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
+    finally:
+        sync.close()
+
+
+def test_unsigned_request_to_a_signed_operation_is_refused(server: Server) -> None:
+    sync = _unsigned(server, "cognito-sync")
+    try:
+        with pytest.raises(ClientError) as caught:
+            sync.list_identity_pool_usage()
+        assert caught.value.response["Error"]["Code"] == "MissingAuthenticationTokenException"
+    finally:
+        sync.close()
+
+
+@pytest.mark.skipif(not _missing("sso-oidc", "RegisterClient"), reason="sso-oidc RegisterClient is built")
+def test_missing_unsigned_operation_answers_501(server: Server) -> None:
+    oidc = _unsigned(server, "sso-oidc")
+    try:
+        with pytest.raises(ClientError) as caught:
+            oidc.register_client(clientName="cli", clientType="public")
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+        assert caught.value.response["Error"]["Code"] == "NotImplementedException"
+    finally:
+        oidc.close()
+
+
+def test_validation_of_a_rest_json_input(server: Server) -> None:
+    """A required header-bound member missing: the model's validation answers (before the operation)."""
+    r = httpx.get(server.url + "/assignment/accounts", timeout=10)
+    assert r.status_code == 400
+    assert r.headers["x-amzn-ErrorType"] == "ValidationException"
+    body = r.json()
+    assert body["__type"] == "ValidationException"
+    assert "accessToken" in body["message"]
+
+
+def test_malformed_json_body(server: Server) -> None:
+    r = httpx.post(server.url + "/client/register", content=b"{not json", timeout=10)
+    assert r.status_code == 400
+    assert r.headers["x-amzn-ErrorType"] == "SerializationException"
+
+
+def test_cors_preflight_of_rest_json_paths(server: Server) -> None:
+    r = httpx.options(
+        server.url + "/federation/credentials",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-amz-sso_bearer_token",
+        },
+        timeout=10,
+    )
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "x-amz-sso_bearer_token" in r.headers["access-control-allow-headers"]
+    # and the answer itself carries the CORS headers
+    r = httpx.post(server.url + "/token", json={}, headers={"Origin": "https://app.example.com"}, timeout=10)
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "x-amzn-ErrorType" in r.headers["access-control-expose-headers"]
+
+
+def test_too_large_body_answers_in_rest_json(server: Server) -> None:
+    r = httpx.post(server.url + "/client/register", content=b"x" * (2 * 1024 * 1024), timeout=30)
+    assert r.status_code == 413
+    assert r.headers["x-amzn-ErrorType"] == "RequestEntityTooLargeException"
+    assert r.json()["__type"] == "RequestEntityTooLargeException"
+
+
+def test_other_routes_still_answer(server: Server) -> None:
+    """The rest-json routes take nothing from Ostiary's own: health, metrics, the AWS APIs on ``/``,
+    the well-known paths of a user pool, unknown paths (404 from the web router)."""
+    assert httpx.get(server.url + "/health", timeout=10).json()["status"] == "ok"
+    assert httpx.get(server.url + "/metrics", timeout=10).status_code == 200
+    sts = server.client("sts")
+    idp = server.client("cognito-idp")
+    try:
+        assert sts.get_caller_identity()["Account"]
+        pool = idp.create_user_pool(PoolName="restjson-routes")["UserPool"]["Id"]
+        r = httpx.get(f"{server.url}/{pool}/.well-known/openid-configuration", timeout=10)
+        assert r.status_code == 200
+        assert r.json()["issuer"].endswith(pool)
+        idp.delete_user_pool(UserPoolId=pool)
+    finally:
+        sts.close()
+        idp.close()
+    assert httpx.get(server.url + "/token", timeout=10).status_code == 404  # CreateToken is a POST
+    assert httpx.get(server.url + "/no/such/thing", timeout=10).status_code == 404
+    # the OAuth token endpoint of a domain path is not sso-oidc's /token
+    r = httpx.post(server.url + "/_domain/nosuchdomain/oauth2/token", data={"grant_type": "x"}, timeout=10)
+    assert "x-amzn-ErrorType" not in r.headers
