@@ -30,6 +30,9 @@ SERVICES: tuple[str, ...] = (
     "organizations",
     "identitystore",
     "sso-admin",
+    "sso-oidc",  # rest-json (protocol/restjson.py), like the two below
+    "sso",
+    "cognito-sync",
 )
 
 _MAX_REPORTED = 10
@@ -182,6 +185,8 @@ class _Validator:
         t = shape.type_name
         meta = shape.metadata
         if meta.get("document"):  # a document (identitystore's AttributeValue): any JSON value
+            return
+        if shape.serialization.get("jsonvalue"):  # a rest-json header of base64 JSON: any JSON value
             return
         if t == "structure":
             if not isinstance(value, dict):
