@@ -34,6 +34,7 @@ from ostiary.protocol.context import Runtime
 from ostiary.protocol.dispatch import Dispatcher, HttpRequest, HttpResponse
 from ostiary.protocol.errors import RequestEntityTooLarge
 from ostiary.protocol.registry import load_handlers
+from ostiary.protocol.restjson import Match
 from ostiary.store import statistics
 from ostiary.store.db import Store, reset_data
 from ostiary.userpools import triggers, user_import
@@ -69,11 +70,12 @@ CORS_RESPONSE = [
 ]
 CORS_PREFLIGHT = [
     (b"access-control-allow-origin", b"*"),
-    (b"access-control-allow-methods", b"GET,POST,OPTIONS"),
+    (b"access-control-allow-methods", b"GET,POST,PUT,DELETE,OPTIONS"),
     (
         b"access-control-allow-headers",
         b"authorization,content-type,x-amz-date,x-amz-target,x-amz-user-agent,x-amz-security-token,"
-        b"x-amz-content-sha256,x-amz-api-version,amz-sdk-invocation-id,amz-sdk-request,cache-control",
+        b"x-amz-content-sha256,x-amz-api-version,amz-sdk-invocation-id,amz-sdk-request,cache-control,"
+        b"x-amz-sso_bearer_token",  # the sso portal API's bearer token (JS SDK's SSO client)
     ),
     (b"access-control-max-age", b"86400"),
 ]
@@ -119,8 +121,11 @@ def _with_cors(send: Send) -> Send:
 
 class FrontDoor:
     """Raw ASGI entry: AWS API calls on ``/`` go straight to the dispatcher (no router, no middleware
-    on the hot path), and so does ``POST /_domain/<domain>/oauth2/token`` to the token endpoint (its
-    only entrance); everything else (health, metrics, other OAuth endpoints, pages) goes to Starlette.
+    on the hot path), and so do rest-json calls (sso-oidc, sso, cognito-sync), recognized by their
+    method and request URI (the dispatcher's ``rest`` router: the signature's credential scope names
+    the service, or the URI of an unsigned operation does); ``POST /_domain/<domain>/oauth2/token``
+    goes to the token endpoint (its only entrance); everything else (health, metrics, other OAuth
+    endpoints, pages) goes to Starlette.
 
     Every request's body is read here, and only here, within its limit (``max_body_bytes``; the
     user-import upload ``max_upload_bytes``): a ``Content-Length`` over the limit is refused before
@@ -153,8 +158,22 @@ class FrontDoor:
             # CORS preflight: browser apps (Amplify, amazon-cognito-identity-js) call the API directly
             await _respond(send, 200, [*CORS_PREFLIGHT, (b"content-length", b"0")], b"")
             return
+        route: Match | None = None
         if not api:
             scope = await self._domain_host(scope)
+            if not scope.get("ostiary.domain_host"):  # a user pool domain's pages are never rest-json
+                raw_path = _raw_path(scope)
+                if scope["method"] == "OPTIONS":
+                    requested = _header(scope, b"access-control-request-method")
+                    if requested and self.dispatcher.rest.preflight(raw_path, requested.upper()):
+                        await _respond(send, 200, [*CORS_PREFLIGHT, (b"content-length", b"0")], b"")
+                        return
+                else:
+                    query = scope.get("query_string", b"").decode("latin-1")
+                    route = self.dispatcher.rest.match(
+                        scope["method"], raw_path, query, _header(scope, b"authorization")
+                    )
+                    api = route is not None
         path = scope["path"]
         cors = None if api else oauth_cors_methods(path)
         if cors is not None:
@@ -169,12 +188,12 @@ class FrontDoor:
                 raise _TooLarge
             body = await _read_body(receive, limit)
         except _TooLarge:
-            await self._too_large(api, scope, send)
+            await self._too_large(api, scope, send, route)
             return
         if body is None:  # the client went away
             return
         if api:
-            await self._api(scope, body, send)
+            await self._api(scope, body, send, route)
             return
         if _too_many_fields(scope, body, self.max_fields):
             await _web_error(send, path, 400, "Too many form fields or query parameters")
@@ -185,23 +204,24 @@ class FrontDoor:
             return
         await self.web(scope, receive, send)
 
-    async def _api(self, scope: Scope, body: bytes, send: Send) -> None:
+    async def _api(self, scope: Scope, body: bytes, send: Send, route: Match | None = None) -> None:
         headers = _headers(scope)
         client = scope.get("client")
         req = HttpRequest(
             method=scope["method"],
-            path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0],
+            path=_raw_path(scope),
             raw_query=scope.get("query_string", b"").decode("latin-1"),
             headers=headers,
             body=body,
             client_ip=client[0] if client else "",
+            route=route,
         )
         resp = await self.dispatcher.handle(req)
         await _send_api(send, resp)
 
-    async def _too_large(self, api: bool, scope: Scope, send: Send) -> None:
+    async def _too_large(self, api: bool, scope: Scope, send: Send, route: Match | None = None) -> None:
         if api:
-            resp = self.dispatcher.refuse(_headers(scope), RequestEntityTooLarge("Request entity too large"))
+            resp = self.dispatcher.refuse(_headers(scope), RequestEntityTooLarge("Request entity too large"), route)
             await _send_api(send, resp)
         elif scope["path"].startswith(user_import.UPLOAD_PATH):  # S3's words for a pre-signed upload
             await _web_error(send, scope["path"], 413, "Your proposed upload exceeds the maximum allowed size")
@@ -298,6 +318,19 @@ def _too_many_fields(scope: Scope, body: bytes, limit: int) -> bool:
         if raw_k == b"content-type" and raw_v.lower().startswith(b"application/x-www-form-urlencoded"):
             return body.count(b"&") >= limit
     return False
+
+
+def _raw_path(scope: Scope) -> str:
+    """The path as the client sent it (percent-encoded: rest-json labels are decoded one by one)."""
+    raw: bytes = scope.get("raw_path") or scope["path"].encode()
+    return raw.decode("latin-1").split("?", 1)[0]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for raw_k, raw_v in scope["headers"]:
+        if raw_k == name:
+            return str(raw_v.decode("latin-1"))
+    return None
 
 
 def _headers(scope: Scope) -> dict[str, str]:
