@@ -5,9 +5,10 @@
 An account's SCPs are levels: the SCPs attached to the organization's root, to each OU on the way
 down to the account, and to the account itself; ``policy.scp_outcome`` evaluates them (any explicit
 deny denies; every level must allow). A member account that CloseAccount suspended has one empty
-level: nothing is allowed to its principals, as a closed AWS account can use no service. None means that no SCP applies: the account is in no
-organization, it is the organization's management account (AWS: "SCPs don't affect users or roles in
-the management account"), or the SCP policy type is not enabled in the root. Service-linked roles are
+level: nothing is allowed to its principals, as a closed AWS account can use no service. None means
+that no SCP applies: the account is in no organization, it is the organization's management account
+(AWS: "SCPs don't affect users or roles in the management account"), or the SCP policy type is not
+enabled in the root. Service-linked roles are
 exempt too; that is the authorizer's check (``access.authz``), which knows the caller.
 
 The cache (``service_control_policies``, ``cache_scp_seconds``) keeps the levels of an account, or
