@@ -1,6 +1,7 @@
 """AWS Organizations (issue 14, migration 0028): an organization over Ostiary accounts, its root and
-organizational units, its member accounts, CreateAccount's requests, and its policies (service
-control policies) with their attachments to the root, OUs and accounts.
+organizational units, its member accounts, CreateAccount's requests, the invitations (handshakes)
+it sends to accounts, and its policies (service control policies) with their attachments to the root,
+OUs and accounts.
 
 An account belongs to at most one organization (``org_accounts.account_id`` is the key); the
 management account is a member too. Ids are AWS's (``o-``, ``r-``, ``ou-``, ``p-``, ``car-``). The
@@ -17,6 +18,7 @@ from ostiary.store.tables.base import JSONDoc, UTCDateTime, metadata
 __all__ = [
     "org_accounts",
     "org_create_account_requests",
+    "org_handshakes",
     "org_organizations",
     "org_policies",
     "org_policy_attachments",
@@ -100,4 +102,22 @@ org_policy_attachments = Table(
     Column("target_id", String(100), primary_key=True),  # a root, an OU or an account
     Column("policy_type", String(40), nullable=False),
     Index("ix_org_policy_attachments_target", "org_id", "target_id"),
+)
+
+# InviteAccountToOrganization's handshakes: the organization invites one account (by id); the account
+# accepts or declines, the management account cancels; OPEN ones expire after 15 days
+org_handshakes = Table(
+    "org_handshakes",
+    metadata,
+    Column("handshake_id", String(34), primary_key=True),  # h-<10 lowercase alnum>
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), nullable=False),
+    Column("action", String(32), nullable=False),  # INVITE
+    Column("target_account_id", String(12), nullable=False),
+    Column("notes", String(1024), nullable=True),
+    Column("tags", JSONDoc, nullable=False),  # the tags the account gets when it joins
+    Column("state", String(16), nullable=False),  # OPEN | ACCEPTED | DECLINED | CANCELED (EXPIRED: by the time)
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_org_handshakes_target", "target_account_id"),
+    Index("ix_org_handshakes_org", "org_id"),
 )

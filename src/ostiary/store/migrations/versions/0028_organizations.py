@@ -1,5 +1,5 @@
 """AWS Organizations (issue 14): ``org_organizations``, ``org_units``, ``org_accounts``,
-``org_create_account_requests``, ``org_policies``, ``org_policy_attachments``.
+``org_create_account_requests``, ``org_policies``, ``org_policy_attachments``, ``org_handshakes``.
 
 Revision ID: 0028
 Revises: 0027
@@ -99,9 +99,24 @@ def upgrade() -> None:
         sa.Column("policy_type", sa.String(40), nullable=False),
     )
     op.create_index("ix_org_policy_attachments_target", "org_policy_attachments", ["org_id", "target_id"])
+    op.create_table(
+        "org_handshakes",
+        sa.Column("handshake_id", sa.String(34), primary_key=True),
+        _org_fk(),
+        sa.Column("action", sa.String(32), nullable=False),
+        sa.Column("target_account_id", sa.String(12), nullable=False),
+        sa.Column("notes", sa.String(1024), nullable=True),
+        sa.Column("tags", JSONDoc, nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("requested_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_org_handshakes_target", "org_handshakes", ["target_account_id"])
+    op.create_index("ix_org_handshakes_org", "org_handshakes", ["org_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("org_handshakes")
     op.drop_table("org_policy_attachments")
     op.drop_table("org_policies")
     op.drop_table("org_create_account_requests")
