@@ -198,7 +198,10 @@ def _first_segment(path: str) -> str:
 def _literal_query(raw_query: str) -> dict[str, str]:
     if not raw_query:
         return {}
-    return dict(parse_qsl(raw_query, keep_blank_values=True, max_num_fields=1000))
+    try:
+        return dict(parse_qsl(raw_query, keep_blank_values=True, max_num_fields=1000))
+    except ValueError:  # too many fields: the dispatcher's own parse refuses the request
+        return {}
 
 
 # ---------------------------------------------------------------------------------------------
