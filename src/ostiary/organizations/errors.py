@@ -122,3 +122,23 @@ class SourceParentNotFoundException(ServiceError):
 
 class TargetNotFoundException(ServiceError):
     code = "TargetNotFoundException"
+
+
+class DuplicateHandshakeException(ServiceError):
+    code = "DuplicateHandshakeException"
+
+
+class HandshakeAlreadyInStateException(ServiceError):
+    code = "HandshakeAlreadyInStateException"
+
+
+class HandshakeConstraintViolationException(ServiceError):
+    code = "HandshakeConstraintViolationException"
+
+
+class HandshakeNotFoundException(ServiceError):
+    code = "HandshakeNotFoundException"
+
+
+class InvalidHandshakeTransitionException(ServiceError):
+    code = "InvalidHandshakeTransitionException"

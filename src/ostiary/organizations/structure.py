@@ -62,6 +62,10 @@ def new_policy_id() -> str:
     return "p-" + _random(8)
 
 
+def new_handshake_id() -> str:
+    return "h-" + _random(10)
+
+
 def new_request_id() -> str:
     return "car-" + _random(32)
 
