@@ -8,11 +8,14 @@ from typing import Any
 import httpx
 import pytest
 from botocore import UNSIGNED
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from ostiary.protocol.registry import load_handlers, lookup
-from tests.conftest import Server
+from tests.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Server
 
 
 def _missing(service: str, operation: str) -> bool:
@@ -151,3 +154,48 @@ def test_other_routes_still_answer(server: Server) -> None:
     # the OAuth token endpoint of a domain path is not sso-oidc's /token
     r = httpx.post(server.url + "/_domain/nosuchdomain/oauth2/token", data={"grant_type": "x"}, timeout=10)
     assert "x-amzn-ErrorType" not in r.headers
+
+
+@pytest.mark.skipif(not _missing("sso", "ListAccounts"), reason="sso ListAccounts is built")
+def test_missing_portal_operation_answers_501(server: Server) -> None:
+    """The sso portal API's bearer token travels in x-amz-sso_bearer_token (a header member)."""
+    sso = _unsigned(server, "sso")
+    try:
+        with pytest.raises(ClientError) as caught:
+            sso.list_accounts(accessToken="not-a-token", maxResults=5)
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+        assert caught.value.response["Error"]["Code"] == "NotImplementedException"
+    finally:
+        sso.close()
+
+
+def test_unsigned_create_token_with_iam_needs_a_signature(server: Server) -> None:
+    """``/token?aws_iam=t`` is CreateTokenWithIAM (signed), never the unsigned CreateToken."""
+    oidc = _unsigned(server, "sso-oidc")
+    try:
+        with pytest.raises(ClientError) as caught:
+            oidc.create_token_with_iam(clientId="c", grantType="authorization_code", code="x")
+        assert caught.value.response["Error"]["Code"] == "MissingAuthenticationTokenException"
+    finally:
+        oidc.close()
+
+
+def test_signed_request_for_no_operation(server: Server) -> None:
+    """A request signed for cognito-sync on a path none of its operations has: UnknownOperation, in
+    rest-json; the signature is checked first only for a known operation."""
+    request = AWSRequest(method="GET", url=server.url + "/no/such/operation")
+    SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), "cognito-sync", REGION).add_auth(request)
+    r = httpx.get(server.url + "/no/such/operation", headers=dict(request.headers.items()), timeout=10)
+    assert r.status_code == 400
+    assert r.headers["x-amzn-ErrorType"] == "UnknownOperationException"
+
+
+@pytest.mark.skipif(_missing("sso-oidc", "RegisterClient"), reason="sso-oidc RegisterClient is not built yet")
+def test_built_unsigned_operation_answers_through_boto3(server: Server) -> None:
+    oidc = _unsigned(server, "sso-oidc")
+    try:
+        registered = oidc.register_client(clientName="restjson-routing", clientType="public")
+        assert registered["ResponseMetadata"]["HTTPStatusCode"] == 200
+        assert registered["clientId"] and registered["clientSecret"]
+    finally:
+        oidc.close()

@@ -156,9 +156,10 @@ class Router:
             )
             self.by_signing[spec.signing_name] = (spec, own)
             routes += own
-        # Unsigned requests: the anonymous operations first (sso-oidc, sso), then the signed ones (a
-        # request without a signature to a signed operation is answered MissingAuthenticationToken).
-        self.unsigned = sorted(routes, key=lambda r: (not r.anonymous, r.order))
+        # Unsigned requests: every operation, the most specific template first; of two services'
+        # identical templates, the anonymous operation's (a request without a signature to a signed
+        # operation is answered MissingAuthenticationToken).
+        self.unsigned = sorted(routes, key=lambda r: (r.order, not r.anonymous))
         # the first literal segment of every template: most requests (pages, OAuth endpoints) leave here
         self.first_segments = frozenset(_first_segment(r.template) for r in routes)
         self.any_label_first = "" in self.first_segments
