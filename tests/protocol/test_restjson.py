@@ -3,12 +3,17 @@ errors of their exception shapes as botocore reads them."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.awsrequest import HeadersDict
 from botocore.parsers import RestJSONParser
+from starlette.routing import Match as StarletteMatch
 
+from ostiary.app import FrontDoor, create_app
+from ostiary.config import Settings
 from ostiary.protocol import registry, restjson
 from ostiary.protocol.dispatch import Dispatcher, HttpRequest
 from ostiary.protocol.errors import NotImplementedOperation, ServiceError
@@ -168,3 +173,23 @@ def test_output_of_get_role_credentials_reads_back() -> None:
     )
     parsed.pop("ResponseMetadata")
     assert parsed == {"roleCredentials": result["roleCredentials"]}
+
+
+def test_rest_json_paths_clash_with_no_web_route(tmp_path: Path) -> None:
+    """No page, OAuth endpoint or other web route of Ostiary answers a rest-json operation's method and
+    path (the front door gives those to the dispatcher first), for a sample of each template's labels."""
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/clash.db", dev=True)
+    app = create_app(settings)
+    assert isinstance(app, FrontDoor)
+    try:
+        web_routes = app.web.routes
+        assert len(web_routes) > 5
+        for route in app.dispatcher.rest.unsigned:
+            for sample in ("x", "d-1234567890", "us-east-1_abc"):
+                path = re.sub(r"\{[^}]+\}", sample, route.template.split("?", 1)[0])
+                scope = {"type": "http", "path": path, "method": route.method, "root_path": "", "headers": []}
+                clashes = [r for r in web_routes if r.matches(scope)[0] == StarletteMatch.FULL]
+                assert not clashes, (route.spec.name, route.operation, path, clashes)
+    finally:
+        app.dispatcher.executor.shutdown()
+        app.dispatcher.runtime.store.dispose()
