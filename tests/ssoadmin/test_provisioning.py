@@ -179,6 +179,7 @@ def test_reprovision_after_inline_change(server: Server) -> None:
     assert again == status
     [same] = _sso_roles(iam)
     assert same["RoleName"] == role["RoleName"] and same["MaxSessionDuration"] == 7200
+    assert same["RoleId"] == role["RoleId"]  # the same role: its sessions stay valid
     assert _allowed(iam, role["Arn"], "sns:Publish") and not _allowed(iam, role["Arn"], "sqs:SendMessage")
     listed = admin.list_permission_set_provisioning_status(InstanceArn=inst.instance_arn)[
         "PermissionSetsProvisioningStatus"

@@ -136,6 +136,32 @@ def insert_role(
     )
 
 
+def reset_role(
+    conn: Connection,
+    account: str,
+    name_key: str,
+    *,
+    trust_policy: str,
+    max_session_duration: int,
+    permissions_boundary: str | None,
+) -> None:
+    """Rewrite a role's trust, session length and boundary and remove its inline policies and
+    attachments, keeping the role itself (its id: sessions of it stay valid) — IAM Identity Center's
+    re-provisioning, which then writes the policies again."""
+    for policy_name in inline.names(conn, account, "role", name_key):
+        inline.remove(conn, account, "role", name_key, policy_name)
+    detach_all(conn, account, "role", name_key)
+    conn.execute(
+        update(t.iam_roles)
+        .where(t.iam_roles.c.account_id == account, t.iam_roles.c.name_key == name_key)
+        .values(
+            trust_policy=trust_policy,
+            max_session_duration=max_session_duration,
+            permissions_boundary=permissions_boundary,
+        )
+    )
+
+
 def drop_role(conn: Connection, account: str, name_key: str) -> None:
     """Delete a role with its inline policies and attachments (a role IAM Identity Center provisioned,
     when its last assignment in the account goes)."""

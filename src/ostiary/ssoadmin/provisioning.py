@@ -204,18 +204,27 @@ def provision(conn: Connection, target: Target, ps: RowMapping, account_id: str)
     role = conn.execute(
         select(t.iam_roles.c.name_key).where(t.iam_roles.c.account_id == account_id, t.iam_roles.c.name_key == key)
     ).first()
-    if role is not None:
-        roles.drop_role(conn, account_id, key)  # rewritten whole: its policies are the set's, nothing else
-    roles.insert_role(
-        conn,
-        account_id,
-        name,
-        path=path,
-        trust_policy=trust_policy(account_id, instance_arn),
-        max_session_duration=seconds,
-        now=target.now,
-        permissions_boundary=boundary_arn,
-    )
+    trust = trust_policy(account_id, instance_arn)
+    if role is not None:  # re-provisioned: the same role (sessions of it stay valid), its policies the set's
+        roles.reset_role(
+            conn,
+            account_id,
+            key,
+            trust_policy=trust,
+            max_session_duration=seconds,
+            permissions_boundary=boundary_arn,
+        )
+    else:
+        roles.insert_role(
+            conn,
+            account_id,
+            name,
+            path=path,
+            trust_policy=trust,
+            max_session_duration=seconds,
+            now=target.now,
+            permissions_boundary=boundary_arn,
+        )
     if ps["inline_policy"]:
         inline.put(conn, account_id, "role", key, INLINE_POLICY_NAME, ps["inline_policy"])
     arns = [a for a in ps["managed_policies"] if a in aws_managed.BY_ARN]
