@@ -18,9 +18,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ostiary import jsonlimits
+from ostiary.identitystore import network
 from ostiary.identitystore.scim import discovery, service, tokens
 from ostiary.identitystore.scim.service import Endpoint, ScimError
 from ostiary.protocol.context import Runtime
+from ostiary.ssoadmin import instances
 
 PREFIX = "/scim"
 MEDIA_TYPE = "application/scim+json"
@@ -77,11 +79,15 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         headers: dict[str, str],
         raw: bytes,
         bearer: str,
+        client_ip: str,
     ) -> Response:
         now = dt.datetime.now(dt.UTC)
         with runtime.store.tx() as conn:
             if tokens.authenticate(conn, store_id, bearer, now) is None:
                 raise ScimError(401, "The bearer token is missing, invalid or expired.")
+            instance = instances.by_identity_store(conn, store_id)
+        if instance is None or not network.scim_allowed(network.config(instance), client_ip):
+            raise ScimError(403, "The identity store's network configuration does not allow SCIM from this address.")
         ep = Endpoint(store_id, base_url(runtime.settings.effective_public_url, store_id), now)
         if_match = headers.get("if-match")
         kind = parts[0] if parts else ""
@@ -144,7 +150,15 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         raw = await request.body()
         try:
             return await to_thread.run_sync(
-                handle, request.method, store_id, parts, params, headers, raw, _bearer(request)
+                handle,
+                request.method,
+                store_id,
+                parts,
+                params,
+                headers,
+                raw,
+                _bearer(request),
+                request.client.host if request.client else "",
             )
         except ScimError as e:
             return _error(e)
