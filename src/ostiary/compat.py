@@ -37,7 +37,7 @@ def render() -> str:
         f"botocore {botocore.__version__}: a newer botocore may name operations this table does not list yet;",
         "they answer 501 like every missing one.",
         "",
-        "An operation marked *missing* answers HTTP 501 `NotImplementedException` (JSON services) or",
+        "An operation marked *missing* answers HTTP 501 `NotImplementedException` (JSON and rest-json services) or",
         "`NotImplemented` (query services) naming the operation; it never returns a fake success.",
         "",
         "| service | protocol | implemented | operations |",
