@@ -146,3 +146,29 @@ def test_removed_account_is_free_of_the_organizations_scps(org: Org) -> None:
         iam.list_users()
     orgs.remove_account_from_organization(AccountId=member)
     iam.list_users()
+
+
+def test_policy_simulator_evaluates_scps(org: Org) -> None:
+    """SimulatePrincipalPolicy of a member account's user evaluates the SCPs (OrganizationsDecisionDetail);
+    the management account's users are not subject to them."""
+    orgs = org.client("organizations")
+    member = org.member()
+    iam = org.server.client("iam", **org.admin_of(member))
+    user = iam.create_user(UserName="simulated")["User"]["Arn"]
+    iam.attach_user_policy(UserName="simulated", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    orgs.attach_policy(PolicyId=_policy(org, "NoUsers", _doc("Deny", "iam:CreateUser")), TargetId=org.root_id)
+    results = iam.simulate_principal_policy(PolicySourceArn=user, ActionNames=["iam:CreateUser", "iam:ListUsers"])[
+        "EvaluationResults"
+    ]
+    by_action = {r["EvalActionName"]: r for r in results}
+    assert by_action["iam:CreateUser"]["EvalDecision"] == "explicitDeny"
+    assert by_action["iam:CreateUser"]["OrganizationsDecisionDetail"] == {"AllowedByOrganizations": False}
+    assert by_action["iam:ListUsers"]["EvalDecision"] == "allowed"
+    assert by_action["iam:ListUsers"]["OrganizationsDecisionDetail"] == {"AllowedByOrganizations": True}
+    mgmt_iam = org.client("iam")
+    mgmt_user = mgmt_iam.create_user(UserName="simulated")["User"]["Arn"]
+    mgmt_iam.attach_user_policy(UserName="simulated", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    result = mgmt_iam.simulate_principal_policy(PolicySourceArn=mgmt_user, ActionNames=["iam:CreateUser"])[
+        "EvaluationResults"
+    ][0]
+    assert result["EvalDecision"] == "allowed" and "OrganizationsDecisionDetail" not in result

@@ -21,7 +21,10 @@ this module gathers the policies and explains the decision:
   action and resource match, when ContextEntries does not give them. The simulator supplies no
   context key on its own;
 - ResourceHandlingOption is accepted (it names EC2 scenarios) and changes nothing;
-  EvalDecisionDetails and OrganizationsDecisionDetail are not returned.
+  EvalDecisionDetails is not returned;
+- SimulatePrincipalPolicy of a principal whose account is a member of an organization evaluates the
+  account's service control policies too (``access.service_control``; the management account is
+  exempt) and answers OrganizationsDecisionDetail; SimulateCustomPolicy has no principal: no SCPs.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ostiary.access import authz, aws_managed, policy
+from ostiary.access import authz, aws_managed, policy, service_control
 from ostiary.access.policy_sources import attached_arns, default_document, groups_of
 from ostiary.access.principals import arn_account
 from ostiary.iam import inline
@@ -243,6 +246,7 @@ class _Outcome:
     matched: list[dict[str, Any]]
     missing: list[str]
     boundary_allows: bool | None
+    scp_allows: bool | None = None
 
 
 def _evaluate_one(
@@ -251,6 +255,7 @@ def _evaluate_one(
     resource: list[Source],
     boundary: list[Source] | None,
     resource_account: str,
+    scps: service_control.Levels | None = None,
 ) -> _Outcome:
     decision = policy.evaluate(
         ctx,
@@ -260,6 +265,7 @@ def _evaluate_one(
         resource_account=resource_account,
         # a resource policy given for sts:AssumeRole & co. is a trust policy: it must allow
         resource_required=bool(resource) and policy.is_trust_action(ctx.action),
+        scps=scps,
     )
     denies: list[dict[str, Any]] = []
     allows: list[dict[str, Any]] = []
@@ -287,7 +293,8 @@ def _evaluate_one(
     if boundary is not None:
         outcomes = [policy.evaluate_policy(s.parsed, ctx) for s in boundary]
         boundary_allows = policy.Outcome.ALLOW in outcomes and policy.Outcome.EXPLICIT_DENY not in outcomes
-    return _Outcome(name, matched, dedup(missing), boundary_allows)
+    scp_allows = None if scps is None else policy.scp_outcome(scps, ctx) is policy.Outcome.ALLOW
+    return _Outcome(name, matched, dedup(missing), boundary_allows, scp_allows)
 
 
 def _owner_account(value: str | None) -> str:
@@ -302,6 +309,7 @@ def _simulate(
     identity: list[Source],
     boundary: list[Source] | None,
     caller_arn: str,
+    scps: service_control.Levels | None = None,
 ) -> Result:
     resource: list[Source] = []
     if params.get("ResourcePolicy"):
@@ -323,7 +331,7 @@ def _simulate(
             )
             account = arn_account(arn)
             resource_account = owner if arn == "*" or not account or account == "aws" else account
-            per_resource.append((arn, _evaluate_one(request, identity, resource, boundary, resource_account)))
+            per_resource.append((arn, _evaluate_one(request, identity, resource, boundary, resource_account, scps)))
         results.append(_result(action, per_resource, boundary is not None))
     chunk, extra = page(results, params)
     return {"EvaluationResults": chunk, **extra}
@@ -359,6 +367,8 @@ def _result(action: str, per_resource: list[tuple[str, _Outcome]], with_boundary
     if with_boundary:
         allowed = all(o.boundary_allows for _, o in per_resource)
         out["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
+    if any(o.scp_allows is not None for _, o in per_resource):
+        out["OrganizationsDecisionDetail"] = {"AllowedByOrganizations": all(o.scp_allows for _, o in per_resource)}
     return out
 
 
@@ -394,7 +404,8 @@ def simulate_principal_policy(ctx: RequestContext, params: Params) -> Result:
     if boundary is None:
         boundary = principal.boundary
     caller = _check_caller(params.get("CallerArn")) or principal.arn
-    return _simulate(ctx, params, identity, boundary, caller)
+    scps = service_control.of_account(ctx.store, ctx.account_id)
+    return _simulate(ctx, params, identity, boundary, caller, scps)
 
 
 @operation("iam", "SimulateCustomPolicy", resource=lambda ctx, params: "*")
