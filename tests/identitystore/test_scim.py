@@ -364,3 +364,21 @@ def test_expired_token_refused(server: Server) -> None:
     finally:
         store.dispose()
     assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 401
+
+
+def test_another_stores_resources_are_out_of_reach(server: Server, scim: httpx.Client) -> None:
+    theirs = new_instance(server)
+    their_ids = theirs.client("identitystore")
+    their_user = make_user(their_ids, theirs.identity_store_id)
+    their_group = their_ids.create_group(IdentityStoreId=theirs.identity_store_id, DisplayName="theirs")["GroupId"]
+    assert scim.get(f"/Users/{their_user}").status_code == 404
+    assert scim.get(f"/Groups/{their_group}").status_code == 404
+    assert scim.delete(f"/Users/{their_user}").status_code == 404
+    assert scim.get("/Users", params={"filter": f'id eq "{their_user}"'}).json()["totalResults"] == 0
+    mine = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "mine-" + secrets.token_hex(3)}).json()
+    add = scim.patch(
+        f"/Groups/{mine['id']}",
+        json={"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": their_user}]}]},
+    )
+    assert add.status_code == 400
+    assert their_ids.describe_user(IdentityStoreId=theirs.identity_store_id, UserId=their_user)["UserId"] == their_user
