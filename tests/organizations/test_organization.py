@@ -3,6 +3,7 @@ LeaveOrganization; who may call what."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -107,3 +108,37 @@ def test_member_leaves(org: Org) -> None:
     with pytest.raises(ClientError) as exc:
         org.client("organizations").leave_organization()
     assert error(exc)[0] == "MasterCannotLeaveOrganizationException"
+
+
+def test_iam_policies_name_organizations_resources(org: Org) -> None:
+    """An IAM user of the management account is authorized against the ARNs of the OUs, accounts and
+    policies it acts on (Service Authorization Reference: AWS Organizations' resource types)."""
+    orgs = org.client("organizations")
+    mine = orgs.create_organizational_unit(ParentId=org.root_id, Name="mine")["OrganizationalUnit"]
+    theirs = orgs.create_organizational_unit(ParentId=org.root_id, Name="theirs")["OrganizationalUnit"]
+    iam = org.client("iam")
+    iam.create_user(UserName="ou-reader")
+    iam.put_user_policy(
+        UserName="ou-reader",
+        PolicyName="one-ou",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "organizations:DescribeOrganizationalUnit", "Resource": mine["Arn"]},
+                    {"Effect": "Allow", "Action": "organizations:DescribeOrganization", "Resource": "*"},
+                ],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName="ou-reader")["AccessKey"]
+    reader = org.server.client(
+        "organizations", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    assert reader.describe_organization()["Organization"]["Id"] == org.org_id
+    assert reader.describe_organizational_unit(OrganizationalUnitId=mine["Id"])["OrganizationalUnit"] == mine
+    with pytest.raises(ClientError) as exc:
+        reader.describe_organizational_unit(OrganizationalUnitId=theirs["Id"])
+    code, message = error(exc)
+    assert code == "AccessDeniedException"
+    assert f"on resource: {theirs['Arn']} because no identity-based policy allows" in message

@@ -221,7 +221,7 @@ def list_accounts(ctx: RequestContext, params: Params) -> Result:
     return s.paged({}, "Accounts", chunk, token)
 
 
-@operation("organizations", "ListAccountsForParent")
+@operation("organizations", "ListAccountsForParent", resource=s.resource("ParentId"))
 def list_accounts_for_parent(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         org = s.management(conn, ctx)
@@ -231,7 +231,7 @@ def list_accounts_for_parent(ctx: RequestContext, params: Params) -> Result:
     return s.paged({}, "Accounts", chunk, token)
 
 
-@operation("organizations", "DescribeAccount")
+@operation("organizations", "DescribeAccount", resource=s.resource("AccountId"))
 def describe_account(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         org = s.management(conn, ctx)
@@ -239,7 +239,7 @@ def describe_account(ctx: RequestContext, params: Params) -> Result:
     return {"Account": account_shape(org, row, row.name)}
 
 
-@operation("organizations", "MoveAccount")
+@operation("organizations", "MoveAccount", resource=s.resource("AccountId"))
 def move_account(ctx: RequestContext, params: Params) -> Result:
     source, destination = params["SourceParentId"], params["DestinationParentId"]
     with ctx.store.tx() as conn:
@@ -264,7 +264,7 @@ def move_account(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
-@operation("organizations", "RemoveAccountFromOrganization")
+@operation("organizations", "RemoveAccountFromOrganization", resource=s.resource("AccountId"))
 def remove_account_from_organization(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         org = s.management(conn, ctx)
@@ -275,7 +275,7 @@ def remove_account_from_organization(ctx: RequestContext, params: Params) -> Res
     return {}
 
 
-@operation("organizations", "CloseAccount")
+@operation("organizations", "CloseAccount", resource=s.resource("AccountId"))
 def close_account(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         org = s.management(conn, ctx)

@@ -127,7 +127,7 @@ def create_policy(ctx: RequestContext, params: Params) -> Result:
     return {"Policy": {"PolicySummary": summary, "Content": stored}}
 
 
-@operation("organizations", "DescribePolicy")
+@operation("organizations", "DescribePolicy", resource=s.resource("PolicyId"))
 def describe_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         org = s.management(conn, ctx)
@@ -135,7 +135,7 @@ def describe_policy(ctx: RequestContext, params: Params) -> Result:
     return {"Policy": {"PolicySummary": summary, "Content": content}}
 
 
-@operation("organizations", "UpdatePolicy")
+@operation("organizations", "UpdatePolicy", resource=s.resource("PolicyId"))
 def update_policy(ctx: RequestContext, params: Params) -> Result:
     try:
         with ctx.store.tx() as conn:
@@ -168,7 +168,7 @@ def update_policy(ctx: RequestContext, params: Params) -> Result:
     return {"Policy": {"PolicySummary": summary, "Content": content}}
 
 
-@operation("organizations", "DeletePolicy")
+@operation("organizations", "DeletePolicy", resource=s.resource("PolicyId"))
 def delete_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         org = s.management(conn, ctx)
@@ -224,7 +224,7 @@ def _attached(conn: Connection, org: s.Org, target_id: str, kind: str) -> list[s
     ]
 
 
-@operation("organizations", "AttachPolicy")
+@operation("organizations", "AttachPolicy", resource=s.resource("PolicyId"))
 def attach_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         org = s.management(conn, ctx)
@@ -253,7 +253,7 @@ def attach_policy(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
-@operation("organizations", "DetachPolicy")
+@operation("organizations", "DetachPolicy", resource=s.resource("PolicyId"))
 def detach_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         org = s.management(conn, ctx)
@@ -279,7 +279,7 @@ def detach_policy(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
-@operation("organizations", "ListPoliciesForTarget")
+@operation("organizations", "ListPoliciesForTarget", resource=s.resource("TargetId"))
 def list_policies_for_target(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         org = s.management(conn, ctx)
@@ -290,7 +290,7 @@ def list_policies_for_target(ctx: RequestContext, params: Params) -> Result:
     return s.paged({}, "Policies", chunk, token)
 
 
-@operation("organizations", "ListTargetsForPolicy")
+@operation("organizations", "ListTargetsForPolicy", resource=s.resource("PolicyId"))
 def list_targets_for_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         org = s.management(conn, ctx)
@@ -320,7 +320,7 @@ def _root(org: s.Org, root_id: str) -> None:
         raise RootNotFoundException("We can't find a root with the RootId that you specified.")
 
 
-@operation("organizations", "EnablePolicyType")
+@operation("organizations", "EnablePolicyType", resource=s.resource("RootId"))
 def enable_policy_type(ctx: RequestContext, params: Params) -> Result:
     kind = params["PolicyType"]
     with ctx.store.tx() as conn:
@@ -351,7 +351,7 @@ def enable_policy_type(ctx: RequestContext, params: Params) -> Result:
     return {"Root": org.root_shape()}
 
 
-@operation("organizations", "DisablePolicyType")
+@operation("organizations", "DisablePolicyType", resource=s.resource("RootId"))
 def disable_policy_type(ctx: RequestContext, params: Params) -> Result:
     kind = params["PolicyType"]
     with ctx.store.tx() as conn:

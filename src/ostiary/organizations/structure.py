@@ -256,3 +256,40 @@ def paged(out: dict[str, Any], name: str, chunk: list[Any], token: str | None) -
     if token:
         out["NextToken"] = token
     return out
+
+
+# -- what IAM authorizes a call against ----------------------------------------------------------
+
+
+def arn_of_id(org: Org, resource_id: str) -> str:
+    """The ARN of a root, OU, account, policy or handshake of ``org`` by its id (by its form alone:
+    whether it exists is the operation's question)."""
+    if resource_id.startswith("r-"):
+        return root_arn(org.mgmt, org.org_id, resource_id)
+    if resource_id.startswith("ou-"):
+        return ou_arn(org.mgmt, org.org_id, resource_id)
+    if resource_id.startswith("p-"):
+        return policy_arn(org.mgmt, org.org_id, SCP, resource_id)  # SCPs are the one type available
+    if resource_id.startswith("h-"):
+        return f"arn:aws:organizations::{org.mgmt}:handshake/{org.org_id}/invite/{resource_id}"
+    return account_arn(org.mgmt, org.org_id, resource_id)
+
+
+def resource(key: str) -> Callable[[RequestContext, dict[str, Any]], str]:
+    """The resource function of an operation that acts on the resource ``params[key]`` names: its ARN
+    in the caller's organization (Service Authorization Reference, AWS Organizations' resource types),
+    so that an IAM policy can name accounts, OUs, roots and policies. A caller that is not the
+    management account of an organization is authorized on ``*``: the operation itself then answers
+    AWS's AWSOrganizationsNotInUseException or AccessDeniedException."""
+
+    def resolve(ctx: RequestContext, params: dict[str, Any]) -> str:
+        value = params.get(key)
+        if not isinstance(value, str) or ctx.principal is None:
+            return "*"
+        with ctx.store.read() as conn:
+            org = of_account(conn, ctx.account_id)
+        if org is None or org.mgmt != ctx.account_id:
+            return "*"
+        return arn_of_id(org, value)
+
+    return resolve

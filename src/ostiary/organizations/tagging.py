@@ -68,7 +68,7 @@ def count(conn: Connection, arn: str) -> int:
     return int(conn.execute(select(func.count()).where(t.tags.c.resource_arn == arn)).scalar() or 0)
 
 
-@operation("organizations", "TagResource")
+@operation("organizations", "TagResource", resource=s.resource("ResourceId"))
 def tag_resource(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         org = s.management(conn, ctx)
@@ -76,7 +76,7 @@ def tag_resource(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
-@operation("organizations", "UntagResource")
+@operation("organizations", "UntagResource", resource=s.resource("ResourceId"))
 def untag_resource(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         org = s.management(conn, ctx)
@@ -86,7 +86,7 @@ def untag_resource(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
-@operation("organizations", "ListTagsForResource")
+@operation("organizations", "ListTagsForResource", resource=s.resource("ResourceId"))
 def list_tags_for_resource(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         org = s.management(conn, ctx)

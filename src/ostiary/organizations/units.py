@@ -70,7 +70,7 @@ def list_roots(ctx: RequestContext, params: Params) -> Result:
     return s.paged({}, "Roots", chunk, token)
 
 
-@operation("organizations", "CreateOrganizationalUnit")
+@operation("organizations", "CreateOrganizationalUnit", resource=s.resource("ParentId"))
 def create_organizational_unit(ctx: RequestContext, params: Params) -> Result:
     name = params["Name"]
     try:
@@ -106,7 +106,7 @@ def create_organizational_unit(ctx: RequestContext, params: Params) -> Result:
     return {"OrganizationalUnit": ou_shape(org, row)}
 
 
-@operation("organizations", "DescribeOrganizationalUnit")
+@operation("organizations", "DescribeOrganizationalUnit", resource=s.resource("OrganizationalUnitId"))
 def describe_organizational_unit(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         org = s.management(conn, ctx)
@@ -114,7 +114,7 @@ def describe_organizational_unit(ctx: RequestContext, params: Params) -> Result:
     return {"OrganizationalUnit": ou_shape(org, row)}
 
 
-@operation("organizations", "UpdateOrganizationalUnit")
+@operation("organizations", "UpdateOrganizationalUnit", resource=s.resource("OrganizationalUnitId"))
 def update_organizational_unit(ctx: RequestContext, params: Params) -> Result:
     try:
         with ctx.store.tx() as conn:
@@ -131,7 +131,7 @@ def update_organizational_unit(ctx: RequestContext, params: Params) -> Result:
     return {"OrganizationalUnit": ou_shape(org, row)}
 
 
-@operation("organizations", "DeleteOrganizationalUnit")
+@operation("organizations", "DeleteOrganizationalUnit", resource=s.resource("OrganizationalUnitId"))
 def delete_organizational_unit(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
         org = s.management(conn, ctx)
@@ -159,7 +159,7 @@ def _children(conn: Connection, org: s.Org, parent_id: str, kind: str) -> list[s
     return [str(v) for v in conn.execute(query).scalars()]
 
 
-@operation("organizations", "ListOrganizationalUnitsForParent")
+@operation("organizations", "ListOrganizationalUnitsForParent", resource=s.resource("ParentId"))
 def list_organizational_units_for_parent(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         org = s.management(conn, ctx)
@@ -172,7 +172,7 @@ def list_organizational_units_for_parent(ctx: RequestContext, params: Params) ->
     return s.paged({}, "OrganizationalUnits", chunk, token)
 
 
-@operation("organizations", "ListParents")
+@operation("organizations", "ListParents", resource=s.resource("ChildId"))
 def list_parents(ctx: RequestContext, params: Params) -> Result:
     child = params["ChildId"]
     with ctx.store.read() as conn:
@@ -187,7 +187,7 @@ def list_parents(ctx: RequestContext, params: Params) -> Result:
     return s.paged({}, "Parents", chunk, token)
 
 
-@operation("organizations", "ListChildren")
+@operation("organizations", "ListChildren", resource=s.resource("ParentId"))
 def list_children(ctx: RequestContext, params: Params) -> Result:
     kind = params["ChildType"]
     if kind not in (s.OU, s.ACCOUNT):
