@@ -119,6 +119,22 @@ class Event(enum.StrEnum):
     # identitystore: a group membership gives a directory user the group's assignments
     CREATE_GROUP_MEMBERSHIP = "CreateGroupMembership"
     DELETE_GROUP_MEMBERSHIP = "DeleteGroupMembership"
+    # Organizations: membership of accounts and the service control policies that bind them
+    # (CreatePolicy/DeletePolicy change no access: a policy binds only once attached)
+    CREATE_ORGANIZATION = "CreateOrganization"
+    DELETE_ORGANIZATION = "DeleteOrganization"
+    LEAVE_ORGANIZATION = "LeaveOrganization"
+    CREATE_ACCOUNT = "CreateAccount"
+    CLOSE_ACCOUNT = "CloseAccount"
+    MOVE_ACCOUNT = "MoveAccount"
+    REMOVE_ACCOUNT_FROM_ORGANIZATION = "RemoveAccountFromOrganization"
+    INVITE_ACCOUNT_TO_ORGANIZATION = "InviteAccountToOrganization"
+    ACCEPT_HANDSHAKE = "AcceptHandshake"
+    UPDATE_POLICY = "UpdatePolicy"
+    ATTACH_POLICY = "AttachPolicy"
+    DETACH_POLICY = "DetachPolicy"
+    ENABLE_POLICY_TYPE = "EnablePolicyType"
+    DISABLE_POLICY_TYPE = "DisablePolicyType"
 
 
 SIGN_IN_EVENTS = frozenset(
@@ -148,6 +164,7 @@ EVENT_SOURCES = {
     "iam": "iam.amazonaws.com",
     "sso-admin": "sso.amazonaws.com",
     "identitystore": "identitystore.amazonaws.com",
+    "organizations": "organizations.amazonaws.com",
 }
 
 # request parameters an event may keep (CloudTrail's requestParameters): names only, never values
@@ -165,6 +182,8 @@ SAFE_PARAMETERS = frozenset(
         "ManagedPolicyArn", "CustomerManagedPolicyReference", "InlinePolicy", "SessionDuration",
         "ApplicationArn", "AssignmentRequired",
         "IdentityStoreId", "GroupId", "MemberId", "MembershipId",
+        "FeatureSet", "AccountId", "AccountName", "SourceParentId", "DestinationParentId", "PolicyId",
+        "RootId", "PolicyType", "HandshakeId", "Target", "Description", "Content",
     }
 )  # fmt: skip
 
@@ -181,6 +200,9 @@ _RESOURCE_PARAMETERS = (
     ("UserPoolId", "AWS::Cognito::UserPool"),
     ("PermissionSetArn", "AWS::SSO::PermissionSet"),
     ("ApplicationArn", "AWS::SSO::Application"),
+    ("PolicyId", "AWS::Organizations::Policy"),
+    ("AccountId", "AWS::Organizations::Account"),
+    ("HandshakeId", "AWS::Organizations::Handshake"),
 )
 
 PRUNE_ONE_IN = 256  # a write prunes the expired rows with this odds (and every start does)
