@@ -119,6 +119,9 @@ class Event(enum.StrEnum):
     # identitystore: a group membership gives a directory user the group's assignments
     CREATE_GROUP_MEMBERSHIP = "CreateGroupMembership"
     DELETE_GROUP_MEMBERSHIP = "DeleteGroupMembership"
+    # sso-oidc and the portal API (sso): a CLI's sign-in and the role credentials it gets
+    CREATE_TOKEN = "CreateToken"
+    GET_ROLE_CREDENTIALS = "GetRoleCredentials"
     # Organizations: membership of accounts and the service control policies that bind them
     # (CreatePolicy/DeletePolicy change no access: a policy binds only once attached)
     CREATE_ORGANIZATION = "CreateOrganization"
@@ -146,8 +149,14 @@ SIGN_IN_EVENTS = frozenset(
     }
 )
 
-# the operations whose failures the dispatcher records (when the operation recorded nothing itself)
-AUDITED_OPERATIONS = frozenset(e.value for e in Event) - {Event.LOGIN, Event.LOCKOUT_ENGAGED, Event.LOCKOUT_RELEASED}
+# the operations whose failures the dispatcher records (when the operation recorded nothing itself);
+# not CreateToken, whose device-code polls fail (authorization pending) every second until approved
+AUDITED_OPERATIONS = frozenset(e.value for e in Event) - {
+    Event.LOGIN,
+    Event.LOCKOUT_ENGAGED,
+    Event.LOCKOUT_RELEASED,
+    Event.CREATE_TOKEN,
+}
 
 
 class Outcome(enum.StrEnum):
