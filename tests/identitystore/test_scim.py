@@ -144,7 +144,7 @@ def test_user_put_patch_delete_and_etags(scim: httpx.Client, tenant: Instance) -
     put = scim.put(
         f"/Users/{uid}",
         headers={"If-Match": current.headers["etag"]},
-        json=_user_body(name, displayName="Put Name", emails=[{"value": "put@example.com"}]),
+        json=_user_body(name, displayName="Put Name", emails=[{"value": "put@example.com", "display": "Put"}]),
     )
     assert put.status_code == 200, put.text
     assert put.json()["displayName"] == "Put Name" and "title" not in put.json()

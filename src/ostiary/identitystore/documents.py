@@ -74,7 +74,7 @@ def _attributes(kind: str) -> dict[str, str]:
     return {m.casefold(): m for m in _shape(kind).members if m not in _SYSTEM}
 
 
-def _normalize(shape: Shape, value: Any, path: str) -> Any:
+def _normalize(shape: Shape, value: Any, path: str, strict: bool = True) -> Any:
     """A document value with its structures' keys spelled as the model's members."""
     if isinstance(shape, StructureShape):
         if not isinstance(value, dict):
@@ -84,14 +84,16 @@ def _normalize(shape: Shape, value: Any, path: str) -> Any:
         for key, item in value.items():
             member = members.get(str(key).casefold())
             if member is None:
+                if not strict:  # SCIM's sub-attributes the identity store does not keep (display, $ref)
+                    continue
                 raise ValidationException(f"The attribute {path}.{key} is not a valid attribute")
             if item is not None:
-                out[member] = _normalize(shape.members[member], item, f"{path}.{key}")
+                out[member] = _normalize(shape.members[member], item, f"{path}.{key}", strict)
         return out
     if isinstance(shape, ListShape):
         if not isinstance(value, list):
             raise ValidationException(f"The attribute {path} must be a list")
-        return [_normalize(shape.member, item, path) for item in value]
+        return [_normalize(shape.member, item, path, strict) for item in value]
     if shape.type_name == "boolean" and not isinstance(value, bool):
         raise ValidationException(f"The attribute {path} must be a boolean")
     if shape.type_name == "string" and not isinstance(value, str):
@@ -141,9 +143,10 @@ def _extensions(value: Any) -> dict[str, Any]:
     return out
 
 
-def normalize(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
+def normalize(kind: str, doc: dict[str, Any], strict: bool = True) -> dict[str, Any]:
     """A document whose attribute names and value keys may be spelled in any case (SCIM's camelCase),
-    spelled as the model's members; an attribute the shape does not have is refused."""
+    spelled as the model's members; an attribute the shape does not have is refused (a key inside a
+    value too, unless not ``strict``: SCIM's ``display`` or ``$ref`` of a multi-valued attribute)."""
     shape = _shape(kind)
     out: dict[str, Any] = {}
     for key, value in doc.items():
@@ -153,7 +156,7 @@ def normalize(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
         member = _attributes(kind).get(key.casefold())
         if member is None:
             raise ValidationException(f"The attribute {key} is not a valid attribute")
-        out[member] = _normalize(shape.members[member], value, _lower_first(member))
+        out[member] = _normalize(shape.members[member], value, _lower_first(member), strict)
     return out
 
 

@@ -122,7 +122,7 @@ def user_document(body: dict[str, Any], keep: dict[str, Any] | None = None) -> d
         if attr is None or value is None or value == [] or value == {}:
             continue
         doc[attr] = value  # member names inside values are matched ignoring case by check_user's normalization
-    doc = documents.normalize("User", doc)
+    doc = documents.normalize("User", doc, strict=False)
     active = get_ci(body, "active")
     if active is None:
         doc["UserStatus"] = (keep or {}).get("UserStatus", "ENABLED")
