@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
+from html import unescape
 from typing import Any
 
 import pytest
@@ -96,7 +97,9 @@ def start_url(instance: Instance) -> str:
 
 
 def hidden_fields(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    """The hidden fields of a page's forms, as a browser would send them (entities decoded)."""
+    found = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
+    return {name: unescape(value) for name, value in found}
 
 
 def form_action(html: str) -> str:
