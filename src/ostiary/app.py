@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ostiary import caching, httpserver, memory, observability
 from ostiary.access.accounts import reset_iam
+from ostiary.accessportal import routes as access_portal
 from ostiary.audit import recorder as audit
 from ostiary.config import Settings, check_dev_options, describe, load_settings
 from ostiary.crypto.keys import KeyRing
@@ -440,6 +441,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     routes += scim.routes(runtime)  # /scim/<identity store id>/v2/… (identity store provisioning)
     routes += import_upload.routes(runtime)
     routes += wellknown.routes(runtime, domains)
+    routes += access_portal.routes(runtime)  # /start/<store>…, /start/device, /authorize (the AWS access portal)
     if settings.dev:
         routes.append(Route("/_ostiary/settings", dev_settings, methods=["GET"]))
         routes.append(Route("/_ostiary/outbox", dev_outbox, methods=["GET"]))
