@@ -45,6 +45,7 @@ MAX_RESPONSE = 200 * 1024  # base64 characters
 MAX_ROLES = 50
 STATE_CONTEXT = "aws-saml-signin"
 AGAIN = "Sign in again from your identity provider."
+ALREADY_USED = "This SAML response was already used. " + AGAIN
 INVALID = "Your request included an invalid SAML response. To sign in, go back to your identity provider and try again."
 
 
@@ -118,17 +119,20 @@ def verified_roles(pages: Pages, encoded: str, now: dt.datetime) -> tuple[saml.A
     return assertion, offered
 
 
-def _spend(pages: Pages, assertion: saml.Assertion) -> bool:
-    """Mark the assertion spent (by its issuer and ID) until it could no longer be accepted."""
-    marker = hmac.new(
-        pages.runtime.box.mac_key("aws-saml-signin"),
-        f"{assertion.issuer}|{assertion.assertion_id}".encode(),
-        hashlib.sha256,
-    ).hexdigest()
-    assert assertion.not_on_or_after is not None  # verify_response refuses assertions that never expire
-    expires = assertion.not_on_or_after + saml.CLOCK_SKEW + dt.timedelta(minutes=10)
+def _spend(pages: Pages, assertion_key: str, expires: dt.datetime, purpose: str) -> bool:
+    """Mark the assertion (its issuer and ID) spent for ``purpose`` until it could no longer be
+    accepted; False when it already was."""
+    marker = hmac.new(pages.runtime.box.mac_key(purpose), assertion_key.encode(), hashlib.sha256).hexdigest()
     with pages.runtime.store.tx() as conn:
-        return markers.spend(conn, pages.runtime.store.is_sqlite, marker, "aws-saml-signin", expires)
+        return markers.spend(conn, pages.runtime.store.is_sqlite, marker, purpose, expires)
+
+
+def _key_and_expiry(assertion: saml.Assertion) -> tuple[str, dt.datetime]:
+    assert assertion.not_on_or_after is not None  # verify_response refuses assertions that never expire
+    return (
+        f"{assertion.issuer}|{assertion.assertion_id}",
+        assertion.not_on_or_after + saml.CLOCK_SKEW + dt.timedelta(minutes=10),
+    )
 
 
 def _context(pages: Pages, request: Request) -> RequestContext:
@@ -151,7 +155,7 @@ def _credentials(pages: Pages, request: Request, encoded: str, role_arn: str, pr
     except ServiceError as err:
         message = err.message or "Your identity provider's assertion does not let you use this role."
         if "already used" in message:
-            message = "This SAML response was already used. Sign in again from your identity provider."
+            message = ALREADY_USED
         return pages.error("Sign-in refused", message, 403)
     creds = out["Credentials"]
     expiration: dt.datetime = creds["Expiration"]
@@ -169,8 +173,11 @@ def _credentials(pages: Pages, request: Request, encoded: str, role_arn: str, pr
     )
 
 
-def _choice_page(pages: Pages, encoded: str, offered: list[tuple[str, str]], expires: dt.datetime) -> Response:
-    state = pages.runtime.box.seal(json.dumps({"s": encoded, "p": offered, "e": expires.timestamp()}), STATE_CONTEXT)
+def _choice_page(pages: Pages, encoded: str, offered: list[tuple[str, str]], assertion: saml.Assertion) -> Response:
+    key, _ = _key_and_expiry(assertion)
+    assert assertion.not_on_or_after is not None
+    doc = {"s": encoded, "p": offered, "k": key, "e": assertion.not_on_or_after.timestamp()}
+    state = pages.runtime.box.seal(json.dumps(doc), STATE_CONTEXT)
     accounts: dict[str, list[dict[str, Any]]] = {}
     for role_arn, _ in offered:
         accounts.setdefault(role_arn.split(":")[4], []).append(
@@ -192,6 +199,10 @@ def _chosen(pages: Pages, request: Request, form: dict[str, str]) -> Response:
     offered = {str(role): str(provider) for role, provider in doc["p"]}
     if chosen not in offered:
         raise Refused("Invalid role", "The role you selected is not one your identity provider offered.", 400)
+    # one choice per assertion (STS spends it per provider: two roles of two providers would both pass)
+    expires = dt.datetime.fromtimestamp(float(doc["e"]), dt.UTC) + saml.CLOCK_SKEW + dt.timedelta(minutes=10)
+    if not _spend(pages, str(doc["k"]), expires, "aws-saml-signin-choice"):
+        return pages.error("Sign-in refused", ALREADY_USED, 403)
     return _credentials(pages, request, str(doc["s"]), chosen, offered[chosen])
 
 
@@ -204,12 +215,9 @@ def endpoint(pages: Pages, request: Request, form: dict[str, str] | None) -> Res
         raise Refused("Invalid SAML response", INVALID, 400)
     now = dt.datetime.now(dt.UTC)
     assertion, offered = verified_roles(pages, encoded, now)
-    if not _spend(pages, assertion):
-        raise Refused(
-            "Sign-in refused", "This SAML response was already used. Sign in again from your identity provider.", 403
-        )
+    if not _spend(pages, *_key_and_expiry(assertion), "aws-saml-signin"):
+        raise Refused("Sign-in refused", ALREADY_USED, 403)
     if len(offered) == 1:
         role_arn, provider_arn = offered[0]
         return _credentials(pages, request, encoded, role_arn, provider_arn)
-    assert assertion.not_on_or_after is not None
-    return _choice_page(pages, encoded, offered, assertion.not_on_or_after)
+    return _choice_page(pages, encoded, offered, assertion)
