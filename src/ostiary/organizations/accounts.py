@@ -22,6 +22,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from ostiary.access import service_control
 from ostiary.access.accounts import insert_account
+from ostiary.audit import recorder as audit
 from ostiary.iam.attachments import attach
 from ostiary.iam.roles import insert_role
 from ostiary.organizations import organization, tagging
@@ -176,6 +177,13 @@ def create_account(ctx: RequestContext, params: Params) -> Result:
             values.update(state="SUCCEEDED", account_id=account_id)
             s.changed(conn)
         conn.execute(insert(t.org_create_account_requests).values(**values))
+        audit.record(
+            conn,
+            ctx,
+            {"AccountName": name, "RoleName": role},
+            resource=("AWS::Organizations::Account", values.get("account_id") or request_id),
+            details={"createAccountRequestId": request_id, "state": values["state"]},
+        )
         row = conn.execute(
             select(t.org_create_account_requests).where(t.org_create_account_requests.c.request_id == request_id)
         ).first()
@@ -261,6 +269,7 @@ def move_account(ctx: RequestContext, params: Params) -> Result:
             update(t.org_accounts).where(t.org_accounts.c.account_id == row.account_id).values(parent_id=destination)
         )
         s.changed(conn)
+        audit.record(conn, ctx, params)
     return {}
 
 
@@ -272,6 +281,7 @@ def remove_account_from_organization(ctx: RequestContext, params: Params) -> Res
         if row.account_id == org.mgmt:
             raise MasterCannotLeaveOrganizationException(organization.MASTER_CANNOT_LEAVE)
         organization.remove_account(conn, org, row.account_id)
+        audit.record(conn, ctx, params)
     return {}
 
 
@@ -290,4 +300,5 @@ def close_account(ctx: RequestContext, params: Params) -> Result:
             update(t.org_accounts).where(t.org_accounts.c.account_id == row.account_id).values(status="SUSPENDED")
         )
         s.changed(conn)
+        audit.record(conn, ctx, params)
     return {}

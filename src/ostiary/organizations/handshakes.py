@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from ostiary.access import service_control
+from ostiary.audit import recorder as audit
 from ostiary.organizations import structure as s
 from ostiary.organizations import tagging
 from ostiary.organizations.errors import (
@@ -127,6 +128,7 @@ def invite_account_to_organization(ctx: RequestContext, params: Params) -> Resul
             )
         )
         row = conn.execute(select(t.org_handshakes).where(h.handshake_id == handshake_id)).first()
+        audit.record(conn, ctx, params, resource=("AWS::Organizations::Handshake", handshake_id))
         return {"Handshake": _shape(conn, row, ctx.now)}
 
 
@@ -184,6 +186,7 @@ def accept_handshake(ctx: RequestContext, params: Params) -> Result:
         if row.tags:
             tagging.write(conn, org, s.account_arn(org.mgmt, org.org_id, ctx.account_id), row.tags)
         s.changed(conn)
+        audit.record(conn, ctx, params)
         row = conn.execute(select(t.org_handshakes).where(t.org_handshakes.c.handshake_id == row.handshake_id)).first()
         return {"Handshake": _shape(conn, row, ctx.now)}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, func, insert, select
 
 from ostiary.access import service_control
+from ostiary.audit import recorder as audit
 from ostiary.organizations import structure as s
 from ostiary.organizations.errors import (
     AlreadyInOrganizationException,
@@ -66,6 +67,7 @@ def create_organization(ctx: RequestContext, params: Params) -> Result:
                 )
         s.changed(conn)
         org = s.member(conn, ctx)
+        audit.record(conn, ctx, params, resource=("AWS::Organizations::Organization", org.org_id))
     return {"Organization": org.shape()}
 
 
@@ -93,6 +95,7 @@ def delete_organization(ctx: RequestContext, params: Params) -> Result:
         conn.execute(delete(t.tags).where(t.tags.c.account_id == org.mgmt, t.tags.c.resource_arn.startswith(prefix)))
         conn.execute(delete(t.org_organizations).where(t.org_organizations.c.org_id == org.org_id))
         s.changed(conn)
+        audit.record(conn, ctx, params, resource=("AWS::Organizations::Organization", org.org_id))
     return {}
 
 
@@ -104,6 +107,7 @@ def leave_organization(ctx: RequestContext, params: Params) -> Result:
         if org.mgmt == ctx.account_id:
             raise MasterCannotLeaveOrganizationException(MASTER_CANNOT_LEAVE)
         remove_account(conn, org, ctx.account_id)
+        audit.record(conn, ctx, params, resource=("AWS::Organizations::Organization", org.org_id))
     return {}
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ostiary.access import policy, service_control
+from ostiary.audit import recorder as audit
 from ostiary.iam import grammar
 from ostiary.organizations import structure as s
 from ostiary.organizations import tagging
@@ -162,6 +163,7 @@ def update_policy(ctx: RequestContext, params: Params) -> Result:
             if values:
                 conn.execute(update(t.org_policies).where(t.org_policies.c.policy_id == summary["Id"]).values(**values))
                 s.changed(conn)
+            audit.record(conn, ctx, params)
             summary, content = _policy(conn, org, summary["Id"])
     except IntegrityError:
         raise DuplicatePolicyException(DUPLICATE_POLICY) from None
@@ -250,6 +252,7 @@ def attach_policy(ctx: RequestContext, params: Params) -> Result:
             )
         )
         s.changed(conn)
+        audit.record(conn, ctx, params)
     return {}
 
 
@@ -276,6 +279,7 @@ def detach_policy(ctx: RequestContext, params: Params) -> Result:
             )
         )
         s.changed(conn)
+        audit.record(conn, ctx, params)
     return {}
 
 
@@ -348,6 +352,7 @@ def enable_policy_type(ctx: RequestContext, params: Params) -> Result:
                 )
         s.changed(conn)
         org = s.member(conn, ctx)
+        audit.record(conn, ctx, params, resource=("AWS::Organizations::Root", org.root_id))
     return {"Root": org.root_shape()}
 
 
@@ -368,4 +373,5 @@ def disable_policy_type(ctx: RequestContext, params: Params) -> Result:
         conn.execute(delete(t.org_policy_attachments).where(pa.org_id == org.org_id, pa.policy_type == kind))
         s.changed(conn)
         org = s.member(conn, ctx)
+        audit.record(conn, ctx, params, resource=("AWS::Organizations::Root", org.root_id))
     return {"Root": org.root_shape()}
