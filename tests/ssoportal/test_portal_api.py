@@ -119,11 +119,14 @@ def test_unauthorized_tokens_and_logout(oidc: Any, server: Server, store: Store,
         if bad:
             assert code_of(err.value) == "UnauthorizedException"
             assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
-    # a token without the sso:account:access scope (a legacy client registered no scopes) is refused
-    _, legacy = device_tokens(oidc, server, inst, store, world["alice"])
+    # a token without the sso:account:access scope is refused; a legacy client's (it registered no
+    # scopes at all) reaches the portal API, as AWS's did
+    _, openid_only = device_tokens(oidc, server, inst, store, world["alice"], scopes=["openid"])
     with pytest.raises(ClientError) as err:
-        sso.list_accounts(accessToken=legacy["accessToken"])
+        sso.list_accounts(accessToken=openid_only["accessToken"])
     assert code_of(err.value) == "UnauthorizedException"
+    _, legacy = device_tokens(oidc, server, inst, store, world["alice"])
+    assert sso.list_accounts(accessToken=legacy["accessToken"])["accountList"]
     # Logout ends the session: its access token and its refresh token
     client, got = device_tokens(oidc, server, inst, store, world["alice"], scopes=[ACCOUNT_ACCESS])
     assert sso.list_accounts(accessToken=got["accessToken"])["accountList"]

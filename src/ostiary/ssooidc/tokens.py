@@ -121,9 +121,13 @@ def issue(
     conn: Connection, client: RowMapping, identity_store_id: str, user_id: str, scopes: list[str], now: dt.datetime
 ) -> dict[str, Any]:
     """CreateToken's output for a user who approved ``client``: a new session, its access token and,
-    when the session has the ``sso:account:access`` scope and the client may refresh, a refresh token."""
-    session_id, ends = _new_session(conn, identity_store_id, user_id, client["client_id"], scopes, now)
+    when ``scopes`` (the client's registered or the authorization's) include ``sso:account:access`` and
+    the client may refresh, a refresh token. No scopes at all is the legacy flow (botocore's and
+    aws-sso-util's device clients register none): its token reaches the portal API, for the whole
+    session, without a refresh token, as AWS's did."""
     refresh = ACCOUNT_ACCESS in scopes and allows(client, REFRESH_GRANT)
+    scopes = scopes or [ACCOUNT_ACCESS]
+    session_id, ends = _new_session(conn, identity_store_id, user_id, client["client_id"], scopes, now)
     return _tokens(conn, session_id, refresh, now, ends)
 
 
