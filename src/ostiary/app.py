@@ -36,6 +36,7 @@ from ostiary.protocol.dispatch import Dispatcher, HttpRequest, HttpResponse
 from ostiary.protocol.errors import RequestEntityTooLarge
 from ostiary.protocol.registry import load_handlers
 from ostiary.protocol.restjson import Match
+from ostiary.samlidp import web as samlidp_web
 from ostiary.store import statistics
 from ostiary.store.db import Store, reset_data
 from ostiary.userpools import triggers, user_import
@@ -439,6 +440,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     routes += HostedUI(runtime, domains).routes()
     routes += ui_logo.routes(runtime)
     routes += scim.routes(runtime)  # /scim/<identity store id>/v2/… (identity store provisioning)
+    routes += samlidp_web.routes(runtime)  # /start/<store>/saml/… (SAML IdP), POST /saml (AWS's SAML sign-in)
     routes += import_upload.routes(runtime)
     routes += wellknown.routes(runtime, domains)
     routes += access_portal.routes(runtime)  # /start/<store>…, /start/device, /authorize (the AWS access portal)
