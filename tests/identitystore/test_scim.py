@@ -241,6 +241,18 @@ def test_groups_and_members(scim: httpx.Client, tenant: Instance) -> None:
         ids.list_group_memberships_for_member(IdentityStoreId=store, MemberId={"UserId": b})["GroupMemberships"] == []
     )
 
+    # SCIM's membership changes are audited as the API's are, in the instance owner's account
+    trail = tenant.client("cloudtrail")
+
+    def events(name: str) -> list[dict[str, Any]]:
+        pages = trail.get_paginator("lookup_events").paginate(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}]
+        )
+        return [e for p in pages for e in p["Events"] if "SCIM" in e["CloudTrailEvent"]]
+
+    assert len(events("CreateGroupMembership")) >= 4  # a at creation, b and c, b again by PUT
+    assert len(events("DeleteGroupMembership")) >= 3
+
 
 def test_filters_and_pages(server: Server) -> None:
     inst = new_instance(server)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from ostiary import jsonlimits
 from ostiary.identitystore import network
 from ostiary.identitystore.scim import discovery, service, tokens
 from ostiary.identitystore.scim.service import Endpoint, ScimError
-from ostiary.protocol.context import Runtime
+from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.ssoadmin import instances
 
 PREFIX = "/scim"
@@ -88,7 +89,20 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
             instance = instances.by_identity_store(conn, store_id)
         if instance is None or not network.scim_allowed(network.config(instance), client_ip):
             raise ScimError(403, "The identity store's network configuration does not allow SCIM from this address.")
-        ep = Endpoint(store_id, base_url(runtime.settings.effective_public_url, store_id), now)
+        ctx = RequestContext(
+            runtime=runtime,
+            request_id=str(uuid.uuid4()),
+            service="identitystore",
+            operation="SCIM",
+            region=runtime.settings.region,
+            principal=None,
+            source_ip=client_ip,
+            now=now,
+            user_agent=headers.get("user-agent"),
+        )
+        ep = Endpoint(
+            store_id, base_url(runtime.settings.effective_public_url, store_id), now, instance["account_id"], ctx
+        )
         if_match = headers.get("if-match")
         kind = parts[0] if parts else ""
         rid = parts[1] if len(parts) == 2 else None
@@ -146,7 +160,9 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         path = request.path_params.get("path", "")
         parts = [p for p in path.split("/") if p]
         params = dict(request.query_params)
-        headers = {k.lower(): v for k, v in request.headers.items() if k.lower() in ("if-match", "if-none-match")}
+        headers = {
+            k.lower(): v for k, v in request.headers.items() if k.lower() in ("if-match", "if-none-match", "user-agent")
+        }
         raw = await request.body()
         try:
             return await to_thread.run_sync(

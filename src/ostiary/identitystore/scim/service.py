@@ -21,8 +21,10 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import RowMapping
 
+from ostiary.audit import recorder as audit
 from ostiary.identitystore import directory, records
 from ostiary.identitystore.scim import filters, mapping, patch
+from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ServiceError
 from ostiary.ssoadmin.errors import ConflictException, ResourceNotFoundException, ValidationException
 from ostiary.store import tables as t
@@ -54,6 +56,8 @@ class Endpoint:
     store_id: str
     base: str  # <public URL>/scim/<store id>/v2
     now: dt.datetime
+    account_id: str = ""  # the instance owner's: its audit events
+    ctx: RequestContext | None = None  # the request, as the audit recorder sees it (None: not audited)
 
     @property
     def issuer(self) -> str:
@@ -371,11 +375,28 @@ def _add_members(conn: Connection, ep: Endpoint, group_id: str, user_ids: list[s
         if records.membership_of(conn, ep.store_id, group_id, user_id) is not None:
             continue  # adding a member twice changes nothing (RFC 7644 §3.5.2.1)
         try:
-            records.add_member(conn, ep.store_id, group_id, user_id, ACTOR, ep.now)
+            membership_id = records.add_member(conn, ep.store_id, group_id, user_id, ACTOR, ep.now)
         except ResourceNotFoundException:
             raise ScimError(
                 400, f"The member {user_id} is not a user of this identity store.", "invalidValue"
             ) from None
+        _audit(conn, ep, audit.Event.CREATE_GROUP_MEMBERSHIP, group_id, user_id, membership_id)
+
+
+def _audit(conn: Connection, ep: Endpoint, event: audit.Event, group_id: str, user_id: str, membership_id: str) -> None:
+    """A membership change is audited as the API's is (it gives or takes the group's access)."""
+    if ep.ctx is None:
+        return
+    params = {"IdentityStoreId": ep.store_id, "GroupId": group_id, "MemberId": {"UserId": user_id}}
+    audit.record(
+        conn,
+        ep.ctx,
+        {**params, "MembershipId": membership_id},
+        event=event,
+        account_id=ep.account_id,
+        resource=("AWS::IdentityStore::GroupMembership", membership_id),
+        details={"invokedBy": "SCIM"},
+    )
 
 
 def _remove_members(conn: Connection, ep: Endpoint, group_id: str, user_ids: list[str] | None) -> None:
@@ -383,8 +404,8 @@ def _remove_members(conn: Connection, ep: Endpoint, group_id: str, user_ids: lis
     m = t.identitystore_memberships
     query = select(m.c.membership_id, m.c.user_id).where(m.c.identity_store_id == ep.store_id, m.c.group_id == group_id)
     for membership_id, user_id in conn.execute(query).all():
-        if user_ids is None or user_id in user_ids:
-            records.remove_membership(conn, ep.store_id, membership_id)
+        if (user_ids is None or user_id in user_ids) and records.remove_membership(conn, ep.store_id, membership_id):
+            _audit(conn, ep, audit.Event.DELETE_GROUP_MEMBERSHIP, group_id, user_id, membership_id)
 
 
 def _set_members(conn: Connection, ep: Endpoint, group_id: str, user_ids: list[str]) -> None:
