@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
@@ -268,3 +269,24 @@ def test_iam_policy_decides_on_the_store_arn(dev_server: Server) -> None:
     with pytest.raises(ClientError) as exc:
         make_user(reader, store)  # CreateUser is not allowed
     assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_concurrent_creates_of_one_name(server: Server) -> None:
+    """The name's uniqueness holds under concurrent requests: one user, the rest ConflictException."""
+    inst = new_instance(server)
+    store = inst.identity_store_id
+    name = "race-" + secrets.token_hex(3)
+    clients = [inst.client("identitystore") for _ in range(6)]
+
+    def create(i: int) -> str:
+        try:
+            make_user(clients[i], store, name if i % 2 else name.upper())
+            return "created"
+        except ClientError as e:
+            return str(e.response["Error"]["Code"])
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = sorted(pool.map(create, range(6)))
+    assert outcomes == ["ConflictException"] * 5 + ["created"]
+    found = clients[0].list_users(IdentityStoreId=store)["Users"]
+    assert [u["UserName"].casefold() for u in found] == [name]
