@@ -174,6 +174,8 @@ EVENT_SOURCES = {
     "sso-admin": "sso.amazonaws.com",
     "identitystore": "identitystore.amazonaws.com",
     "organizations": "organizations.amazonaws.com",
+    "sso": "sso.amazonaws.com",
+    "sso-oidc": "sso-oauth.amazonaws.com",
 }
 
 # request parameters an event may keep (CloudTrail's requestParameters): names only, never values
