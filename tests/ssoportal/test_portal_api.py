@@ -108,6 +108,19 @@ def test_accounts_roles_and_credentials(oidc: Any, server: Server, store: Store,
         assert code_of(err.value) == "ResourceNotFoundException"
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
+    # both are CloudTrail events of the instance owner's account, named by the user, without secrets
+    trail = inst.client("cloudtrail")
+    events = {}
+    for name in ("CreateToken", "GetRoleCredentials"):
+        found = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])
+        events[name] = [json.loads(e["CloudTrailEvent"]) for e in found["Events"]]
+    issued = [e for e in events["GetRoleCredentials"] if creds["accessKeyId"] in json.dumps(e)]
+    assert len(issued) == 1 and issued[0]["eventSource"] == "sso.amazonaws.com"
+    assert creds["secretAccessKey"] not in json.dumps(events) and creds["sessionToken"] not in json.dumps(events)
+    signed_in = [e for e in events["CreateToken"] if world["alice"] in json.dumps(e)]
+    assert signed_in and signed_in[0]["eventSource"] == "sso-oauth.amazonaws.com"
+    assert token not in json.dumps(events)
+
 
 def test_unauthorized_tokens_and_logout(oidc: Any, server: Server, store: Store, world: dict[str, Any]) -> None:
     inst: Instance = world["inst"]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection, select
+
+from ostiary.audit import recorder as audit
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.ssooidc import clients, codes, device, tokens
@@ -24,6 +27,7 @@ from ostiary.ssooidc.errors import (
     UnauthorizedClientException,
     UnsupportedGrantTypeException,
 )
+from ostiary.store import tables as t
 
 
 def _poll_error(outcome: device.Poll) -> OidcError:
@@ -47,6 +51,39 @@ def _scopes(params: Params) -> list[str] | None:
     return list(scope)
 
 
+def _record(
+    conn: Connection, ctx: RequestContext, client: Any, grant: str, identity_store_id: str, user_id: str
+) -> None:
+    """The CloudTrail event of a token issued (a sign-in of a CLI or SDK): the instance owner's, named
+    by the directory user; no token in it."""
+    row = conn.execute(
+        select(t.sso_instances.c.account_id, t.identitystore_users.c.user_name)
+        .select_from(
+            t.sso_instances.outerjoin(
+                t.identitystore_users,
+                (t.identitystore_users.c.identity_store_id == t.sso_instances.c.identity_store_id)
+                & (t.identitystore_users.c.user_id == user_id),
+            )
+        )
+        .where(t.sso_instances.c.identity_store_id == identity_store_id)
+    ).first()
+    audit.record(
+        conn,
+        ctx,
+        event=audit.Event.CREATE_TOKEN,
+        account_id=row.account_id if row is not None else None,
+        username=(row.user_name if row is not None else None) or user_id,
+        resource=("AWS::SSO::Instance", identity_store_id),
+        details={
+            "clientId": client["client_id"],
+            "clientName": client["client_name"],
+            "grantType": grant,
+            "identityStoreId": identity_store_id,
+            "userId": user_id,
+        },
+    )
+
+
 @operation("sso-oidc", "CreateToken", authorize=False)
 def create_token(ctx: RequestContext, params: Params) -> Result:
     grant = params["grantType"]
@@ -67,6 +104,7 @@ def create_token(ctx: RequestContext, params: Params) -> Result:
             else:
                 scopes = list(client["scopes"] or [])
                 out = tokens.issue(conn, client, polled.identity_store_id, polled.user_id, scopes, now)
+                _record(conn, ctx, client, grant, polled.identity_store_id, polled.user_id)
         elif grant == clients.AUTH_CODE_GRANT:
             if not params.get("code"):
                 raise InvalidRequestException("Missing authorization code")
@@ -79,6 +117,7 @@ def create_token(ctx: RequestContext, params: Params) -> Result:
                 error = InvalidScopeException("Invalid scopes")
             else:
                 out = tokens.issue(conn, client, redeemed.identity_store_id, redeemed.user_id, redeemed.scopes, now)
+                _record(conn, ctx, client, grant, redeemed.identity_store_id, redeemed.user_id)
         else:
             if not params.get("refreshToken"):
                 raise InvalidRequestException("Missing refresh token")
@@ -86,7 +125,8 @@ def create_token(ctx: RequestContext, params: Params) -> Result:
             if isinstance(refreshed, tokens.Refreshed):
                 error = InvalidGrantException("Invalid refresh token provided")
             else:
-                out = refreshed
+                out, store_id, user_id = refreshed
+                _record(conn, ctx, client, grant, store_id, user_id)
     if error is not None:
         raise error
     return out

@@ -131,16 +131,28 @@ def issue(
     return _tokens(conn, session_id, refresh, now, ends)
 
 
-def refresh(conn: Connection, client: RowMapping, refresh_token: str, now: dt.datetime) -> dict[str, Any] | Refreshed:
+def refresh(
+    conn: Connection, client: RowMapping, refresh_token: str, now: dt.datetime
+) -> tuple[dict[str, Any], str, str] | Refreshed:
     """The refresh token grant: the token spent (exactly once, across nodes: the UPDATE's row count) and
     a new access and refresh token of the same session; a spent token presented again revokes the
-    session (the caller raises after the transaction commits, so the revocation stays)."""
+    session (the caller raises after the transaction commits, so the revocation stays). Returns
+    (CreateToken's output, identity store id, user id)."""
     if not refresh_token or len(refresh_token) > opaque.MAX_SECRET:
         return Refreshed.UNKNOWN
     digest = opaque.digest(refresh_token)
     row = (
         conn.execute(
-            select(_k.session_id, _k.expires_at, _k.used_at, _s.client_id, _s.expires_at.label("ends"), _s.revoked_at)
+            select(
+                _k.session_id,
+                _k.expires_at,
+                _k.used_at,
+                _s.client_id,
+                _s.identity_store_id,
+                _s.user_id,
+                _s.expires_at.label("ends"),
+                _s.revoked_at,
+            )
             .select_from(t.sso_oidc_tokens.join(t.sso_oidc_sessions, _s.session_id == _k.session_id))
             .where(_k.token_hash == digest, _k.kind == REFRESH)
         )
@@ -160,7 +172,7 @@ def refresh(conn: Connection, client: RowMapping, refresh_token: str, now: dt.da
     if spent != 1:  # another node spent it at the same moment: a reuse all the same
         revoke(conn, row["session_id"], now)
         return Refreshed.REUSED
-    return _tokens(conn, row["session_id"], True, now, row["ends"])
+    return _tokens(conn, row["session_id"], True, now, row["ends"]), row["identity_store_id"], row["user_id"]
 
 
 _SESSION_OF = (
