@@ -15,6 +15,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from ostiary.protocol.registry import load_handlers, lookup
+from tests import amplify
 from tests.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Server
 
 
@@ -206,3 +207,18 @@ def test_built_unsigned_operation_answers_through_boto3(server: Server) -> None:
         assert registered["clientId"] and registered["clientSecret"]
     finally:
         oidc.close()
+
+
+@pytest.mark.skipif(
+    _missing("sso-oidc", "CreateToken") or _missing("sso", "GetRoleCredentials"), reason="sso-oidc/sso not built"
+)
+def test_javascript_sdk_clients_speak_rest_json(server: Server) -> None:
+    """The JavaScript SDK v3's SSO OIDC and SSO clients (a serializer and parser of their own) read
+    Ostiary's rest-json answers: the error code, status and OAuth ``error`` member, the message."""
+    result = amplify.run("restjson_clients.mjs", server.url)
+    assert result["createToken"]["name"] == "InvalidClientException"
+    assert result["createToken"]["status"] == 401
+    assert result["createToken"]["error"] == "invalid_client"
+    assert result["getRoleCredentials"]["name"] == "UnauthorizedException"
+    assert result["getRoleCredentials"]["status"] == 401
+    assert result["getRoleCredentials"]["message"]
