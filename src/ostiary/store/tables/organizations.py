@@ -1,7 +1,7 @@
 """AWS Organizations (issue 14, migration 0028): an organization over Ostiary accounts, its root and
 organizational units, its member accounts, CreateAccount's requests, the invitations (handshakes)
-it sends to accounts, and its policies (service control policies) with their attachments to the root,
-OUs and accounts.
+it sends to accounts, the AWS services it gives trusted access, and its policies (service control
+policies) with their attachments to the root, OUs and accounts.
 
 An account belongs to at most one organization (``org_accounts.account_id`` is the key); the
 management account is a member too. Ids are AWS's (``o-``, ``r-``, ``ou-``, ``p-``, ``car-``). The
@@ -22,6 +22,7 @@ __all__ = [
     "org_organizations",
     "org_policies",
     "org_policy_attachments",
+    "org_service_access",
     "org_units",
 ]
 
@@ -120,4 +121,13 @@ org_handshakes = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Index("ix_org_handshakes_target", "target_account_id"),
     Index("ix_org_handshakes_org", "org_id"),
+)
+
+# EnableAWSServiceAccess: the service principals given trusted access to the organization
+org_service_access = Table(
+    "org_service_access",
+    metadata,
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), primary_key=True),
+    Column("service_principal", String(128), primary_key=True),
+    Column("enabled_at", UTCDateTime(), nullable=False),
 )

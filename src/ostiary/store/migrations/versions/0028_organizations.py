@@ -1,5 +1,5 @@
 """AWS Organizations (issue 14): ``org_organizations``, ``org_units``, ``org_accounts``,
-``org_create_account_requests``, ``org_policies``, ``org_policy_attachments``, ``org_handshakes``.
+``org_create_account_requests``, ``org_policies``, ``org_policy_attachments``, ``org_handshakes``, ``org_service_access``.
 
 Revision ID: 0028
 Revises: 0027
@@ -113,9 +113,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_org_handshakes_target", "org_handshakes", ["target_account_id"])
     op.create_index("ix_org_handshakes_org", "org_handshakes", ["org_id"])
+    op.create_table(
+        "org_service_access",
+        _org_fk(primary_key=True),
+        sa.Column("service_principal", sa.String(128), primary_key=True),
+        sa.Column("enabled_at", UTCDateTime(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("org_service_access")
     op.drop_table("org_handshakes")
     op.drop_table("org_policy_attachments")
     op.drop_table("org_policies")
