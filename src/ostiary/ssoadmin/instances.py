@@ -159,3 +159,28 @@ def delete_instance(ctx: RequestContext, params: Params) -> Result:
         conn.execute(delete(t.tags).where(t.tags.c.resource_arn == row["instance_arn"]))
         conn.execute(delete(t.sso_instances).where(t.sso_instances.c.instance_arn == row["instance_arn"]))
     return {}
+
+
+# --- Regions: Ostiary serves an instance in one Region, the server's (its primary); AddRegion and
+# RemoveRegion (replication to other Regions) are not served -------------------------------------
+
+
+def _region(row: RowMapping, region: str) -> dict[str, Any]:
+    return {"RegionName": region, "Status": "ACTIVE", "AddedDate": row["created_at"], "IsPrimaryRegion": True}
+
+
+@operation("sso-admin", "ListRegions", resource=lambda ctx, p: str(p["InstanceArn"]))
+def list_regions(ctx: RequestContext, params: Params) -> Result:
+    paging.decode(params.get("NextToken"))  # one page: a token can only be one Ostiary did not issue
+    with ctx.store.read() as conn:
+        row = find(conn, params["InstanceArn"], ctx.account_id)
+    return {"Regions": [_region(row, ctx.settings.region)]}
+
+
+@operation("sso-admin", "DescribeRegion", resource=lambda ctx, p: str(p["InstanceArn"]))
+def describe_region(ctx: RequestContext, params: Params) -> Result:
+    with ctx.store.read() as conn:
+        row = find(conn, params["InstanceArn"], ctx.account_id)
+    if params["RegionName"] != ctx.settings.region:
+        raise ResourceNotFoundException(f"Region {params['RegionName']} is not enabled for the instance.")
+    return _region(row, ctx.settings.region)
