@@ -4,12 +4,14 @@ real database, with clients registered and device requests started through boto3
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from ostiary.protocol.errors import ServiceError
-from ostiary.ssooidc import codes, device, tokens
+from ostiary.ssooidc import codes, device, limits, tokens
 from ostiary.store.db import Store
 from tests.conftest import Server
 from tests.ssoadmin.conftest import Instance
@@ -135,3 +137,27 @@ def test_check_authorize_and_issue_code(oidc: Any, instance: Instance, server: S
         with pytest.raises(ServiceError):
             codes.issue_code(conn, cid, "http://127.0.0.1/oauth/callback", "short", "plain", [], "d", "u", _now())
     assert len(code) >= 40
+
+
+def test_user_code_lookups_bounded_per_source(store: Store) -> None:
+    """The device page's guard: a source may look user codes up 30 times in 10 minutes."""
+    source = "198.51.100." + str(secrets.randbelow(250))
+    t0 = _now()
+    with store.tx() as conn:
+        assert all(limits.user_code_lookup(conn, source, t0) for _ in range(30))
+        assert not limits.user_code_lookup(conn, source, t0)
+        assert limits.user_code_lookup(conn, source + "1", t0)  # another source is not held back
+        assert limits.user_code_lookup(conn, source, t0 + dt.timedelta(minutes=10, seconds=1))
+
+
+def test_device_authorizations_bounded_per_client(oidc: Any, server: Server, instance: Instance) -> None:
+    client = oidc.register_client(clientName="busy", clientType="public")
+    for _ in range(60):
+        oidc.start_device_authorization(
+            clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl=start_url(server, instance)
+        )
+    with pytest.raises(ClientError) as err:
+        oidc.start_device_authorization(
+            clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl=start_url(server, instance)
+        )
+    assert err.value.response["Error"]["Code"] == "SlowDownException"

@@ -25,13 +25,14 @@ from ostiary import portal_urls as urls
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.ssoadmin import instances
-from ostiary.ssooidc import opaque
+from ostiary.ssooidc import limits, opaque
 from ostiary.ssooidc.errors import (
     InvalidClientException,
     InvalidClientMetadataException,
     InvalidRedirectUriException,
     InvalidRequestException,
     InvalidScopeException,
+    SlowDownException,
     UnsupportedGrantTypeException,
 )
 from ostiary.store import tables as t
@@ -145,6 +146,11 @@ def register_client(ctx: RequestContext, params: Params) -> Result:
     if params.get("entitledApplicationArn"):
         raise InvalidRequestException("Applications are not supported")
     now = ctx.now.replace(microsecond=0)
+    over = False
+    with ctx.store.tx() as conn:
+        over = not limits.registration(conn, ctx.source_ip or "-", now)
+    if over:
+        raise SlowDownException("Too many client registrations; try again later")
     with ctx.store.tx() as conn:
         if issuer is not None:
             store_id = urls.identity_store_of(issuer) if len(issuer) <= MAX_URI else None

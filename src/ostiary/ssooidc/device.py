@@ -24,8 +24,8 @@ from ostiary import portal_urls as urls
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.ssoadmin import instances
-from ostiary.ssooidc import clients, opaque
-from ostiary.ssooidc.errors import InvalidRequestException, UnauthorizedClientException
+from ostiary.ssooidc import clients, limits, opaque
+from ostiary.ssooidc.errors import InvalidRequestException, SlowDownException, UnauthorizedClientException
 from ostiary.store import tables as t
 
 LIFETIME = dt.timedelta(seconds=600)
@@ -130,6 +130,10 @@ def start_device_authorization(ctx: RequestContext, params: Params) -> Result:
             raise UnauthorizedClientException("Client is not authorized to use the device code grant")
         if store_id is None or instances.by_identity_store(conn, store_id) is None:
             raise InvalidRequestException("Invalid start URL")
+        within = limits.authorization(conn, client["client_id"], now)
+    if not within:
+        raise SlowDownException("Too many device authorizations for this client; try again later")
+    with ctx.store.tx() as conn:
         if secrets.randbelow(32) == 0:
             conn.execute(delete(t.sso_oidc_device_requests).where(_d.expires_at < now - dt.timedelta(hours=1)))
         for _ in range(8):  # a user code still taken (live or recently ended) is drawn again
