@@ -106,9 +106,11 @@ def page(portal: Portal, request: Request, instance: RowMapping, signed: SignedI
 
 def applications(portal: Portal, instance: RowMapping, signed: SignedIn) -> list[dict[str, str]]:
     """The application tiles: the instance's enabled, visible applications the user may use
-    (``ssoadmin.applications.user_may_use``). A tile opens the application's own sign-in URL when its
-    sign-in starts at the application (``SignInOptions.Origin`` ``APPLICATION``)."""
+    (``ssoadmin.applications.user_may_use``). A tile starts the IdP-initiated SAML sign-in
+    (``samlidp``, ``urls.saml_application_url``), or opens the application's own URL when its sign-in
+    starts there (``SignInOptions.Origin`` ``APPLICATION``)."""
     apps = t.sso_applications.c
+    public = portal.runtime.settings.effective_public_url
     with portal.runtime.store.read() as conn:
         rows = conn.execute(
             select(t.sso_applications)
@@ -119,10 +121,16 @@ def applications(portal: Portal, instance: RowMapping, signed: SignedIn) -> list
         for row in rows:
             options = row["portal_options"] or {}
             sign_in = options.get("SignInOptions") or {}
-            if options.get("Visibility", "ENABLED") != "ENABLED" or sign_in.get("Origin") != "APPLICATION":
+            if options.get("Visibility", "ENABLED") != "ENABLED":
                 continue
-            if applications_of_instance.user_may_use(conn, row["application_arn"], signed.user_id):
-                tiles.append({"name": row["name"], "url": str(sign_in["ApplicationUrl"])})
+            if not applications_of_instance.user_may_use(conn, row["application_arn"], signed.user_id):
+                continue
+            if sign_in.get("Origin") == "APPLICATION" and sign_in.get("ApplicationUrl"):
+                url = str(sign_in["ApplicationUrl"])
+            else:
+                application_id = str(row["application_arn"]).rsplit("/", 1)[-1]
+                url = urls.saml_application_url(public, signed.store_id, application_id)
+            tiles.append({"name": row["name"], "url": url})
     return tiles
 
 
