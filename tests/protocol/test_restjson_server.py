@@ -222,3 +222,21 @@ def test_javascript_sdk_clients_speak_rest_json(server: Server) -> None:
     assert result["getRoleCredentials"]["name"] == "UnauthorizedException"
     assert result["getRoleCredentials"]["status"] == 401
     assert result["getRoleCredentials"]["message"]
+
+
+def test_query_fields_and_json_depth_are_bounded(server: Server) -> None:
+    many = "&".join(["a=1"] * 10_001)
+    r = httpx.get(f"{server.url}/assignment/accounts?{many}", headers={"x-amz-sso_bearer_token": "t"}, timeout=10)
+    assert r.status_code == 400
+    assert r.headers["x-amzn-ErrorType"] == "ValidationException"
+    deep = b'{"clientName": ' + b"[" * 200 + b"]" * 200 + b"}"
+    r = httpx.post(server.url + "/client/register", content=deep, timeout=10)
+    assert r.status_code == 400
+    assert r.headers["x-amzn-ErrorType"] == "SerializationException"
+    r = httpx.get(
+        server.url + "/identitypools",
+        headers={"authorization": "AWS4-HMAC-SHA256 Credential=AKIAX/20260101/us-east-1/cognito-sync/aws4_request"},
+        timeout=10,
+    )
+    assert r.status_code in (400, 403)  # an incomplete signature: refused, never a 500
+    assert r.headers["x-amzn-ErrorType"]
