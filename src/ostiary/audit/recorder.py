@@ -138,6 +138,8 @@ class Event(enum.StrEnum):
     DETACH_POLICY = "DetachPolicy"
     ENABLE_POLICY_TYPE = "EnablePolicyType"
     DISABLE_POLICY_TYPE = "DisablePolicyType"
+    ENABLE_AWS_SERVICE_ACCESS = "EnableAWSServiceAccess"
+    DISABLE_AWS_SERVICE_ACCESS = "DisableAWSServiceAccess"
 
 
 SIGN_IN_EVENTS = frozenset(
@@ -194,7 +196,7 @@ SAFE_PARAMETERS = frozenset(
         "ApplicationArn", "AssignmentRequired",
         "IdentityStoreId", "GroupId", "MemberId", "MembershipId",
         "FeatureSet", "AccountId", "AccountName", "SourceParentId", "DestinationParentId", "PolicyId",
-        "RootId", "PolicyType", "HandshakeId", "Target", "Description", "Content",
+        "RootId", "PolicyType", "HandshakeId", "Target", "Description", "Content", "ServicePrincipal",
     }
 )  # fmt: skip
 
