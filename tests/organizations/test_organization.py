@@ -142,3 +142,23 @@ def test_iam_policies_name_organizations_resources(org: Org) -> None:
     code, message = error(exc)
     assert code == "AccessDeniedException"
     assert f"on resource: {theirs['Arn']} because no identity-based policy allows" in message
+
+
+def test_trusted_service_access(org: Org, server: Server) -> None:
+    orgs = org.client("organizations")
+    assert orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"] == []
+    orgs.enable_aws_service_access(ServicePrincipal="sso.amazonaws.com")
+    orgs.enable_aws_service_access(ServicePrincipal="sso.amazonaws.com")  # already: nothing changes
+    orgs.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    enabled = orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert [e["ServicePrincipal"] for e in enabled] == ["cloudtrail.amazonaws.com", "sso.amazonaws.com"]
+    orgs.disable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    enabled = orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert [e["ServicePrincipal"] for e in enabled] == ["sso.amazonaws.com"]
+    with pytest.raises(ClientError) as exc:
+        orgs.enable_aws_service_access(ServicePrincipal="example.com")
+    assert exc.value.response["Reason"] == "UNRECOGNIZED_SERVICE_PRINCIPAL"
+    billing = new_org(server, "CONSOLIDATED_BILLING").client("organizations")
+    with pytest.raises(ClientError) as exc:
+        billing.enable_aws_service_access(ServicePrincipal="sso.amazonaws.com")
+    assert exc.value.response["Reason"] == "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE"

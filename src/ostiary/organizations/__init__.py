@@ -1,10 +1,10 @@
 """AWS Organizations (awsJson 1.1) over Ostiary's accounts, and its service control policies.
 Importing the package registers its operations: the organization (``organization.py``), its accounts
 (``accounts.py``), invitations of existing accounts (``handshakes.py``), the root and OUs
-(``units.py``), policies and policy types (``policies.py``) and tags (``tagging.py``); what they share
-is ``structure.py``. The policy engine's side of SCPs is
-``access/service_control.py``."""
+(``units.py``), policies and policy types (``policies.py``), services' trusted access
+(``service_access.py``) and tags (``tagging.py``); what they share is ``structure.py``. The policy
+engine's side of SCPs is ``access/service_control.py``."""
 
-from ostiary.organizations import accounts, handshakes, organization, policies, tagging, units
+from ostiary.organizations import accounts, handshakes, organization, policies, service_access, tagging, units
 
-__all__ = ["accounts", "handshakes", "organization", "policies", "tagging", "units"]
+__all__ = ["accounts", "handshakes", "organization", "policies", "service_access", "tagging", "units"]
