@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
 
@@ -392,3 +393,18 @@ def test_saml_provider_holds_the_instance_idp_metadata(server: Server) -> None:
     metadata = saml.parse_metadata(document)  # an IdP with a signing certificate, as STS verifies it
     assert metadata.certificates and metadata.entity_id
     assert inst.identity_store_id in metadata.entity_id
+
+
+def test_concurrent_assignments_make_one_role(server: Server) -> None:
+    inst = new_instance(server)
+    admin = inst.client("sso-admin")
+    ps = admin.create_permission_set(InstanceArn=inst.instance_arn, Name="Busy")["PermissionSet"]["PermissionSetArn"]
+    users = [add_user(inst, f"busy{i}") for i in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(lambda u: _assign(inst, ps, "USER", u), users))
+    assert [s["Status"] for s in statuses] == ["SUCCEEDED"] * 6
+    assert len(_sso_roles(inst.client("iam"))) == 1
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(lambda u: _unassign(inst, ps, "USER", u), users))
+    assert [s["Status"] for s in statuses] == ["SUCCEEDED"] * 6
+    assert _sso_roles(inst.client("iam")) == []
