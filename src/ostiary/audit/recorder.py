@@ -116,6 +116,12 @@ class Event(enum.StrEnum):
     CREATE_APPLICATION_ASSIGNMENT = "CreateApplicationAssignment"
     DELETE_APPLICATION_ASSIGNMENT = "DeleteApplicationAssignment"
     PUT_APPLICATION_ASSIGNMENT_CONFIGURATION = "PutApplicationAssignmentConfiguration"
+    CREATE_APPLICATION = "CreateApplication"
+    UPDATE_APPLICATION = "UpdateApplication"
+    DELETE_APPLICATION = "DeleteApplication"
+    CREATE_ACCESS_CONTROL_ATTRIBUTES = "CreateInstanceAccessControlAttributeConfiguration"
+    UPDATE_ACCESS_CONTROL_ATTRIBUTES = "UpdateInstanceAccessControlAttributeConfiguration"
+    DELETE_ACCESS_CONTROL_ATTRIBUTES = "DeleteInstanceAccessControlAttributeConfiguration"
     # identitystore: a group membership gives a directory user the group's assignments
     CREATE_GROUP_MEMBERSHIP = "CreateGroupMembership"
     DELETE_GROUP_MEMBERSHIP = "DeleteGroupMembership"
@@ -193,7 +199,7 @@ SAFE_PARAMETERS = frozenset(
         "EmailMfaSettings", "WebAuthnMfaSettings",
         "InstanceArn", "PermissionSetArn", "TargetId", "TargetType", "PrincipalType", "PrincipalId",
         "ManagedPolicyArn", "CustomerManagedPolicyReference", "InlinePolicy", "SessionDuration",
-        "ApplicationArn", "AssignmentRequired",
+        "ApplicationArn", "AssignmentRequired", "ApplicationProviderArn", "InstanceAccessControlAttributeConfiguration",
         "IdentityStoreId", "GroupId", "MemberId", "MembershipId",
         "FeatureSet", "AccountId", "AccountName", "SourceParentId", "DestinationParentId", "PolicyId",
         "RootId", "PolicyType", "HandshakeId", "Target", "Description", "Content", "ServicePrincipal",
