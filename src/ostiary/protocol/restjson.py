@@ -41,7 +41,9 @@ CONTENT_TYPE = "application/json"
 # SigV4's credential scope in an Authorization header or a presigned URL's X-Amz-Credential:
 # <key id>/<yyyymmdd>/<region>/<service>/aws4_request
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
-_SCOPE_QUERY = re.compile(r"(?:^|&)X-Amz-Credential=[^&/%]+(?:/|%2F)\d{8}(?:/|%2F)[^&/%]+(?:/|%2F)([^&/%]+)(?:/|%2F)")
+_SCOPE_QUERY = re.compile(
+    r"(?:^|&)X-Amz-Credential=[^&/%]+(?:/|%2F)\d{8}(?:/|%2F)[^&/%]+(?:/|%2F)([^&/%]+)(?:/|%2F)", re.IGNORECASE
+)
 _LABEL = re.compile(r"\{([^}]+)\}")
 
 # ---------------------------------------------------------------------------------------------
@@ -59,7 +61,7 @@ class Route:
     pattern: re.Pattern[str]
     labels: tuple[tuple[str, str], ...]  # (regex group, label name)
     query: tuple[tuple[str, str], ...]  # the template's literal query parameters
-    order: tuple[Any, ...]  # literal segments first, then labels, then greedy labels
+    order: tuple[tuple[int, ...], int]  # literal segments first, then labels, then greedy labels
 
     @property
     def anonymous(self) -> bool:
@@ -93,26 +95,26 @@ def compile_route(spec: ServiceSpec, op: OperationModel) -> Route:
     path, _, literal_query = uri.partition("?")
     regex_parts: list[str] = []
     labels: list[tuple[str, str]] = []
-    order: list[tuple[int, str]] = []
+    kinds: list[int] = []  # per segment: 0 literal, 1 label, 2 greedy label
     pos = 0
     for n, found in enumerate(_LABEL.finditer(path)):
         literal = path[pos : found.start()]
         regex_parts.append(re.escape(literal))
-        order += [(0, s) for s in literal.split("/") if s]
+        kinds += [0 for s in literal.split("/") if s]
         name = found.group(1)
         group = f"l{n}"
         if name.endswith("+"):
             regex_parts.append(f"(?P<{group}>.+)")
             labels.append((group, name[:-1]))
-            order.append((2, ""))
+            kinds.append(2)
         else:
             regex_parts.append(f"(?P<{group}>[^/]+)")
             labels.append((group, name))
-            order.append((1, ""))
+            kinds.append(1)
         pos = found.end()
     tail = path[pos:]
     regex_parts.append(re.escape(tail))
-    order += [(0, s) for s in tail.split("/") if s]
+    kinds += [0 for s in tail.split("/") if s]
     query = tuple((k, v) for k, v in parse_qsl(literal_query, keep_blank_values=True)) if literal_query else ()
     return Route(
         spec=spec,
@@ -124,7 +126,7 @@ def compile_route(spec: ServiceSpec, op: OperationModel) -> Route:
         query=query,
         # literal segments before labels, labels before greedy labels, then more literal query
         # parameters first (sso-oidc's ``/token?aws_iam=t`` before ``/token``)
-        order=(tuple(kind for kind, _ in order), -len(query)),
+        order=(tuple(kinds), -len(query)),
     )
 
 
