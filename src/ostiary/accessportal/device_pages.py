@@ -18,9 +18,10 @@ from starlette.responses import Response
 
 from ostiary.accessportal import session, urls
 from ostiary.accessportal.pages import Portal
-from ostiary.ssooidc import device
+from ostiary.ssooidc import device, limits
 
 INVALID = "That code is not valid or has expired. Check the code the application shows, or start again there."
+TOO_MANY = "Too many codes were tried from this address. Wait a few minutes, then try again."
 MAX_CODE = 16
 
 
@@ -36,6 +37,12 @@ def _page(portal: Portal, request: Request, code: str = "", error: str | None = 
     )
 
 
+def _may_look_up(portal: Portal, request: Request, now: dt.datetime) -> bool:
+    """A user code is looked up at most ``limits.USER_CODE_LOOKUPS`` times per address (guessing)."""
+    with portal.runtime.store.tx() as conn:
+        return limits.user_code_lookup(conn, portal.address(request) or "-", now)
+
+
 def device_page(portal: Portal, request: Request, form: dict[str, str] | None) -> Response:
     if form is not None:
         return _decide(portal, request, form)
@@ -43,6 +50,8 @@ def device_page(portal: Portal, request: Request, form: dict[str, str] | None) -
     if not code:
         return _page(portal, request)
     now = dt.datetime.now(dt.UTC)
+    if not _may_look_up(portal, request, now):
+        return _page(portal, request, code, TOO_MANY)
     with portal.runtime.store.read() as conn:
         pending = device.pending(conn, code, now)
     if pending is None or pending.status != "PENDING":
@@ -73,6 +82,8 @@ def _decide(portal: Portal, request: Request, form: dict[str, str]) -> Response:
         return portal.redirect(f"{urls.DEVICE_PATH}?user_code={quote(code, safe='')}")
     portal.check_csrf(request, form, "device-consent")
     now = dt.datetime.now(dt.UTC)
+    if not _may_look_up(portal, request, now):
+        return _page(portal, request, code, TOO_MANY)
     with portal.runtime.store.read() as conn:
         pending = device.pending(conn, code, now)
     if pending is None or pending.status != "PENDING":
