@@ -10,7 +10,10 @@ from typing import Any
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+from sqlalchemy import delete
 
+from ostiary.store import tables as t
+from ostiary.store.db import Store
 from tests.accessportal.conftest import form_action, hidden_fields, portal_user
 from tests.conftest import Server
 from tests.ssoadmin.conftest import Instance, new_instance
@@ -83,3 +86,20 @@ def test_user_of_another_instance_cannot_decide(oidc: Any, server: Server, insta
     with pytest.raises(ClientError) as err:
         poll(oidc, client, auth)
     assert code_of(err.value) == "AuthorizationPendingException"
+
+
+def test_guessing_user_codes_is_bounded(server: Server, store: Store) -> None:
+    """The page looks codes up at most 30 times per address in 10 minutes; then even a valid code is
+    refused from that address until the window ends (a guesser's odds stay ~30 in 20^8 per window)."""
+    with store.tx() as conn:  # this test's address starts with a clean window
+        conn.execute(delete(t.counters).where(t.counters.c.key == "sso-oidc:user-code:127.0.0.1"))
+    with httpx.Client() as web:
+        answers = [
+            web.get(f"{server.url}/start/device", params={"user_code": f"BCDF-{guess}"}).text
+            for guess in ("GHJK", "GHJL", "GHJM", "GHJN", "GHJP", "GHJQ") * 5
+        ]
+        assert all("not valid" in a for a in answers)
+        refused = web.get(f"{server.url}/start/device", params={"user_code": "BCDF-GHJR"})
+    assert refused.status_code == 400 and "Too many codes" in refused.text
+    with store.tx() as conn:
+        conn.execute(delete(t.counters).where(t.counters.c.key == "sso-oidc:user-code:127.0.0.1"))
