@@ -1,7 +1,7 @@
 """AWS Organizations (issue 14, migration 0028): an organization over Ostiary accounts, its root and
 organizational units, its member accounts, CreateAccount's requests, the invitations (handshakes)
-it sends to accounts, the AWS services it gives trusted access, and its policies (service control
-policies) with their attachments to the root, OUs and accounts.
+it sends to accounts, the AWS services it gives trusted access and their delegated administrators,
+and its policies (service control policies) with their attachments to the root, OUs and accounts.
 
 An account belongs to at most one organization (``org_accounts.account_id`` is the key); the
 management account is a member too. Ids are AWS's (``o-``, ``r-``, ``ou-``, ``p-``, ``car-``). The
@@ -18,6 +18,7 @@ from ostiary.store.tables.base import JSONDoc, UTCDateTime, metadata
 __all__ = [
     "org_accounts",
     "org_create_account_requests",
+    "org_delegated_admins",
     "org_handshakes",
     "org_organizations",
     "org_policies",
@@ -130,4 +131,16 @@ org_service_access = Table(
     Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), primary_key=True),
     Column("service_principal", String(128), primary_key=True),
     Column("enabled_at", UTCDateTime(), nullable=False),
+)
+
+# RegisterDelegatedAdministrator: a member account that administers a service for the organization
+# (and may read the organization's structure and policies)
+org_delegated_admins = Table(
+    "org_delegated_admins",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_principal", String(128), primary_key=True),
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), nullable=False),
+    Column("enabled_at", UTCDateTime(), nullable=False),
+    Index("ix_org_delegated_admins_org", "org_id", "service_principal"),
 )

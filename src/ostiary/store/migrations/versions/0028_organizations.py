@@ -1,5 +1,6 @@
 """AWS Organizations (issue 14): ``org_organizations``, ``org_units``, ``org_accounts``,
-``org_create_account_requests``, ``org_policies``, ``org_policy_attachments``, ``org_handshakes``, ``org_service_access``.
+``org_create_account_requests``, ``org_policies``, ``org_policy_attachments``, ``org_handshakes``,
+``org_service_access``, ``org_delegated_admins``.
 
 Revision ID: 0028
 Revises: 0027
@@ -119,9 +120,18 @@ def upgrade() -> None:
         sa.Column("service_principal", sa.String(128), primary_key=True),
         sa.Column("enabled_at", UTCDateTime(), nullable=False),
     )
+    op.create_table(
+        "org_delegated_admins",
+        sa.Column("account_id", sa.String(12), sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("service_principal", sa.String(128), primary_key=True),
+        _org_fk(),
+        sa.Column("enabled_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_org_delegated_admins_org", "org_delegated_admins", ["org_id", "service_principal"])
 
 
 def downgrade() -> None:
+    op.drop_table("org_delegated_admins")
     op.drop_table("org_service_access")
     op.drop_table("org_handshakes")
     op.drop_table("org_policy_attachments")
