@@ -52,3 +52,22 @@ def test_audit_events(server: Server) -> None:
     assert json.dumps(ok["RequestId"]) in json.dumps(assignments[inst.account_id])
     assert refused["Status"] == "FAILED"
     assert refused["FailureReason"] in json.dumps(assignments["999999999999"])
+
+    app = admin.create_application(
+        InstanceArn=inst.instance_arn,
+        ApplicationProviderArn="arn:aws:sso::aws:applicationProvider/custom-saml",
+        Name="A",
+    )["ApplicationArn"]
+    admin.create_application_assignment(ApplicationArn=app, PrincipalType="USER", PrincipalId=user)
+    admin.create_instance_access_control_attribute_configuration(
+        InstanceArn=inst.instance_arn,
+        InstanceAccessControlAttributeConfiguration={
+            "AccessControlAttributes": [{"Key": "dept", "Value": {"Source": ["${path:enterprise.department}"]}}]
+        },
+    )
+    [app_event] = _events(trail, "CreateApplication")
+    assert app in json.dumps(app_event)
+    [assigned] = _events(trail, "CreateApplicationAssignment")
+    assert assigned["requestParameters"]["PrincipalId"] == user
+    [attributes] = _events(trail, "CreateInstanceAccessControlAttributeConfiguration")
+    assert "enterprise.department" in json.dumps(attributes["requestParameters"])

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from ostiary.audit import recorder as audit
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.ssoadmin import instances
@@ -154,6 +155,7 @@ def create_configuration(ctx: RequestContext, params: Params) -> Result:
                 instance_arn=instance["instance_arn"], attributes=attributes, updated_at=ctx.now
             )
         )
+        audit.record(conn, ctx, params)
     return {}
 
 
@@ -182,6 +184,7 @@ def update_configuration(ctx: RequestContext, params: Params) -> Result:
             .where(t.sso_access_control.c.instance_arn == instance["instance_arn"])
             .values(attributes=attributes, updated_at=ctx.now)
         )
+        audit.record(conn, ctx, params)
     return {}
 
 
@@ -194,4 +197,5 @@ def delete_configuration(ctx: RequestContext, params: Params) -> Result:
         ).rowcount
         if not gone:
             raise ResourceNotFoundException("The instance has no attributes for access control configured.")
+        audit.record(conn, ctx, params)
     return {}

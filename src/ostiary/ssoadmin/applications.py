@@ -229,6 +229,7 @@ def create_application(ctx: RequestContext, params: Params) -> Result:
                 insert(t.tags).values(resource_arn=arn, account_id=ctx.account_id, key=tag["Key"], value=tag["Value"])
             )
         row = find(conn, ctx, arn)
+        audit.record(conn, ctx, params, resource=("AWS::SSO::Application", arn))
     return _created(row, instance)
 
 
@@ -267,6 +268,7 @@ def update_application(ctx: RequestContext, params: Params) -> Result:
                 .where(t.sso_applications.c.application_arn == row["application_arn"])
                 .values(**values)
             )
+            audit.record(conn, ctx, params)
     return {}
 
 
@@ -276,6 +278,7 @@ def delete_application(ctx: RequestContext, params: Params) -> Result:
         row = find(conn, ctx, params["ApplicationArn"])
         conn.execute(delete(t.tags).where(t.tags.c.resource_arn == row["application_arn"]))
         conn.execute(delete(t.sso_applications).where(t.sso_applications.c.application_arn == row["application_arn"]))
+        audit.record(conn, ctx, params)
     return {}
 
 
