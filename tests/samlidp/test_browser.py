@@ -23,6 +23,7 @@ from tests.accessportal.conftest import portal_user
 from tests.conftest import Server
 from tests.oauth.test_browser import browser, page, shot  # noqa: F401 - fixtures
 from tests.samlidp.portal import assign, make_application, service_provider
+from tests.samlidp.test_aws_signin import Setup, setup  # noqa: F401 - the /saml IdP and roles fixture
 from tests.ssoadmin.conftest import new_instance
 
 
@@ -133,3 +134,22 @@ def test_without_javascript_the_button_posts(
         assert len(acs.posted) == 1 and acs.posted[0]["SAMLResponse"]
     finally:
         context.close()
+
+
+def test_aws_saml_signin_role_choice(page: Any, server: Server, setup: Setup) -> None:  # noqa: F811
+    """An IdP's page posts the SAMLResponse to ``/saml``; the user picks a role by its label and gets
+    its credentials."""
+    response = setup.idp.response("many")
+    page.set_content(
+        f'<form method="post" action="{server.url}/saml"><input type="hidden" name="SAMLResponse" value="{response}">'
+        '<button type="submit">Go</button></form>'
+    )
+    page.get_by_role("button", name="Go").click()
+    expect(page.get_by_role("heading", name="Select a role")).to_be_visible()
+    expect(page.get_by_role("group", name=f"Account: {setup.accounts['a']}")).to_be_visible()
+    shot(page, "samlidp-aws-roles")
+    page.get_by_label("ReadOnly").check()
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Credentials for ReadOnly")).to_be_visible()
+    expect(page.locator("#env")).to_contain_text("export AWS_SESSION_TOKEN=")
+    shot(page, "samlidp-aws-credentials")

@@ -23,6 +23,7 @@ from ostiary.ssoadmin import instances
 
 TEMPLATES = Path(__file__).parent / "templates"
 SCRIPT_PATH = "/saml/autopost.js"
+STYLESHEET_PATH = "/saml/samlidp.css"
 PENDING_SECONDS = 600
 TITLE = "AWS access portal"
 

@@ -31,10 +31,13 @@ from starlette.routing import BaseRoute, Route
 from ostiary.accessportal import session, urls
 from ostiary.protocol.context import Runtime
 from ostiary.samlidp import aws_signin, identity, requests, sso
-from ostiary.samlidp.pages import SCRIPT_PATH, Pages
+from ostiary.samlidp.pages import SCRIPT_PATH, STYLESHEET_PATH, Pages
 from ostiary.samlidp.sso import Refused
 
-SCRIPT = Path(__file__).parent / "static" / "autopost.js"
+STATIC = {
+    "autopost.js": (Path(__file__).parent / "static" / "autopost.js", "text/javascript"),
+    "samlidp.css": (Path(__file__).parent / "static" / "samlidp.css", "text/css"),
+}
 MAX_FORM_BYTES = 256 * 1024
 APPLICATION_ID = r"apl-[0-9a-f]{16}"
 
@@ -130,8 +133,9 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
 
         return endpoint
 
-    async def script(request: Request) -> Response:
-        return FileResponse(SCRIPT, media_type="text/javascript", headers={"cache-control": "public, max-age=3600"})
+    async def static(request: Request) -> Response:
+        path, media_type = STATIC[request.url.path.rsplit("/", 1)[-1]]
+        return FileResponse(path, media_type=media_type, headers={"cache-control": "public, max-age=3600"})
 
     base = urls.PREFIX + "/{store_id}" + urls.SAML_SEGMENT
     return [
@@ -139,6 +143,7 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         Route(base + "/assertion", page(sp_initiated), methods=["GET", "POST"]),
         Route(base + "/continue", page(resume), methods=["GET"]),
         Route(base + "/applications/{application_id:str}", page(idp_initiated), methods=["GET"]),
-        Route(SCRIPT_PATH, script, methods=["GET"]),
+        Route(SCRIPT_PATH, static, methods=["GET"]),
+        Route(STYLESHEET_PATH, static, methods=["GET"]),
         Route(aws_signin.PATH, page(aws_signin.endpoint), methods=["POST"]),
     ]
