@@ -128,6 +128,9 @@ class Event(enum.StrEnum):
     # sso-oidc and the portal API (sso): a CLI's sign-in and the role credentials it gets
     CREATE_TOKEN = "CreateToken"
     GET_ROLE_CREDENTIALS = "GetRoleCredentials"
+    # the access portal's sign-in of a directory user (eventSource signin.amazonaws.com, as AWS's)
+    CREDENTIAL_VERIFICATION = "CredentialVerification"
+    USER_AUTHENTICATION = "UserAuthentication"
     # Organizations: membership of accounts and the service control policies that bind them
     # (CreatePolicy/DeletePolicy change no access: a policy binds only once attached)
     CREATE_ORGANIZATION = "CreateOrganization"
@@ -146,6 +149,8 @@ class Event(enum.StrEnum):
     DISABLE_POLICY_TYPE = "DisablePolicyType"
     ENABLE_AWS_SERVICE_ACCESS = "EnableAWSServiceAccess"
     DISABLE_AWS_SERVICE_ACCESS = "DisableAWSServiceAccess"
+    REGISTER_DELEGATED_ADMINISTRATOR = "RegisterDelegatedAdministrator"
+    DEREGISTER_DELEGATED_ADMINISTRATOR = "DeregisterDelegatedAdministrator"
 
 
 SIGN_IN_EVENTS = frozenset(
@@ -184,6 +189,7 @@ EVENT_SOURCES = {
     "organizations": "organizations.amazonaws.com",
     "sso": "sso.amazonaws.com",
     "sso-oidc": "sso-oauth.amazonaws.com",
+    "signin": "signin.amazonaws.com",  # the access portal's sign-in pages
 }
 
 # request parameters an event may keep (CloudTrail's requestParameters): names only, never values
