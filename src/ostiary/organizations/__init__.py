@@ -2,9 +2,28 @@
 Importing the package registers its operations: the organization (``organization.py``), its accounts
 (``accounts.py``), invitations of existing accounts (``handshakes.py``), the root and OUs
 (``units.py``), policies and policy types (``policies.py``), services' trusted access
-(``service_access.py``) and tags (``tagging.py``); what they share is ``structure.py``. The policy
-engine's side of SCPs is ``access/service_control.py``."""
+(``service_access.py``) and their delegated administrators (``delegated_admins.py``), tags
+(``tagging.py``); what they share is ``structure.py``. The policy engine's side of SCPs is
+``access/service_control.py``."""
 
-from ostiary.organizations import accounts, handshakes, organization, policies, service_access, tagging, units
+from ostiary.organizations import (
+    accounts,
+    delegated_admins,
+    handshakes,
+    organization,
+    policies,
+    service_access,
+    tagging,
+    units,
+)
 
-__all__ = ["accounts", "handshakes", "organization", "policies", "service_access", "tagging", "units"]
+__all__ = [
+    "accounts",
+    "delegated_admins",
+    "handshakes",
+    "organization",
+    "policies",
+    "service_access",
+    "tagging",
+    "units",
+]

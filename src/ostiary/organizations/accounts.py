@@ -194,7 +194,7 @@ def create_account(ctx: RequestContext, params: Params) -> Result:
 def describe_create_account_status(ctx: RequestContext, params: Params) -> Result:
     r = t.org_create_account_requests.c
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         row = conn.execute(
             select(t.org_create_account_requests).where(
                 r.request_id == params["CreateAccountRequestId"], r.org_id == org.org_id
@@ -211,7 +211,7 @@ def describe_create_account_status(ctx: RequestContext, params: Params) -> Resul
 def list_create_account_status(ctx: RequestContext, params: Params) -> Result:
     r = t.org_create_account_requests.c
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         query = select(t.org_create_account_requests).where(r.org_id == org.org_id)
         if params.get("States"):
             query = query.where(r.state.in_([str(v) for v in params["States"]]))
@@ -223,7 +223,7 @@ def list_create_account_status(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "ListAccounts")
 def list_accounts(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         items = _accounts(conn, org)
     chunk, token = s.page(items, params, lambda acct: str(acct["Id"]))
     return s.paged({}, "Accounts", chunk, token)
@@ -232,7 +232,7 @@ def list_accounts(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "ListAccountsForParent", resource=s.resource("ParentId"))
 def list_accounts_for_parent(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         parent_id = parent(conn, org, params["ParentId"])
         items = _accounts(conn, org, parent_id)
     chunk, token = s.page(items, params, lambda acct: str(acct["Id"]))
@@ -242,7 +242,7 @@ def list_accounts_for_parent(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "DescribeAccount", resource=s.resource("AccountId"))
 def describe_account(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         row = _account(conn, org, params["AccountId"])
     return {"Account": account_shape(org, row, row.name)}
 

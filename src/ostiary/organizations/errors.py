@@ -142,3 +142,11 @@ class HandshakeNotFoundException(ServiceError):
 
 class InvalidHandshakeTransitionException(ServiceError):
     code = "InvalidHandshakeTransitionException"
+
+
+class AccountAlreadyRegisteredException(ServiceError):
+    code = "AccountAlreadyRegisteredException"
+
+
+class AccountNotRegisteredException(ServiceError):
+    code = "AccountNotRegisteredException"

@@ -238,6 +238,6 @@ def list_handshakes_for_account(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "ListHandshakesForOrganization")
 def list_handshakes_for_organization(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         query = select(t.org_handshakes).where(t.org_handshakes.c.org_id == org.org_id)
         return _filtered(conn, ctx, query, params)

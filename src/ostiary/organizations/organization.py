@@ -16,6 +16,7 @@ from ostiary.audit import recorder as audit
 from ostiary.organizations import structure as s
 from ostiary.organizations.errors import (
     AlreadyInOrganizationException,
+    ConstraintViolationException,
     MasterCannotLeaveOrganizationException,
     OrganizationNotEmptyException,
 )
@@ -112,7 +113,13 @@ def leave_organization(ctx: RequestContext, params: Params) -> Result:
 
 
 def remove_account(conn: Connection, org: s.Org, account_id: str) -> None:
-    """Take a member account out of ``org``: its membership, the policies attached to it, its tags."""
+    """Take a member account out of ``org``: its membership, the policies attached to it, its tags.
+    A delegated administrator must be deregistered first."""
+    if s.is_delegated_admin(conn, org, account_id):
+        raise ConstraintViolationException(
+            "You can't remove a delegated administrator from the organization: deregister it first.",
+            Reason="CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG",
+        )
     conn.execute(
         delete(t.org_policy_attachments).where(
             t.org_policy_attachments.c.org_id == org.org_id, t.org_policy_attachments.c.target_id == account_id

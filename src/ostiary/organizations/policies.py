@@ -131,7 +131,7 @@ def create_policy(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "DescribePolicy", resource=s.resource("PolicyId"))
 def describe_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         summary, content = _policy(conn, org, params["PolicyId"])
     return {"Policy": {"PolicySummary": summary, "Content": content}}
 
@@ -203,7 +203,7 @@ def _summaries(conn: Connection, org: s.Org, kind: str, ids: set[str] | None = N
 @operation("organizations", "ListPolicies")
 def list_policies(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         items = _summaries(conn, org, params["Filter"])
     chunk, token = s.page(items, params, lambda summary: str(summary["Id"]))
     return s.paged({}, "Policies", chunk, token)
@@ -286,7 +286,7 @@ def detach_policy(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "ListPoliciesForTarget", resource=s.resource("TargetId"))
 def list_policies_for_target(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         _target(conn, org, params["TargetId"])
         kind = params["Filter"]
         items = _summaries(conn, org, kind, set(_attached(conn, org, params["TargetId"], kind)))
@@ -297,7 +297,7 @@ def list_policies_for_target(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "ListTargetsForPolicy", resource=s.resource("PolicyId"))
 def list_targets_for_policy(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         summary, _ = _policy(conn, org, params["PolicyId"])
         pa = t.org_policy_attachments.c
         targets = conn.execute(

@@ -3,7 +3,8 @@ DisableAWSServiceAccess, ListAWSServiceAccessForOrganization (AWS Organizations 
 
 The management account of an organization with all features keeps the list of service principals
 (``<service>.amazonaws.com``) it trusts; enabling one already enabled, or disabling one that is not,
-changes nothing, as AWS answers. What a trusted service then does in the member accounts is that
+changes nothing, as AWS answers; disabling a service deregisters its delegated administrators
+(``delegated_admins.py``). What a trusted service then does in the member accounts is that
 service's own (Ostiary's IAM Identity Center reaches the organization's accounts in any case).
 """
 
@@ -23,8 +24,8 @@ from ostiary.store import tables as t
 _PRINCIPAL = re.compile(r"[a-z0-9][a-z0-9.-]{0,100}\.amazonaws\.com")
 
 
-def _org_with_all_features(ctx: RequestContext, conn: Connection) -> s.Org:
-    org = s.management(conn, ctx)
+def _org_with_all_features(ctx: RequestContext, conn: Connection, *, read: bool = False) -> s.Org:
+    org = s.reader(conn, ctx) if read else s.management(conn, ctx)
     if org.feature_set != "ALL":
         raise ConstraintViolationException(
             "This operation requires the organization to have all features enabled.",
@@ -33,7 +34,7 @@ def _org_with_all_features(ctx: RequestContext, conn: Connection) -> s.Org:
     return org
 
 
-def _principal(params: Params) -> str:
+def service_principal(params: Params) -> str:
     principal = str(params["ServicePrincipal"])
     if _PRINCIPAL.fullmatch(principal) is None:
         raise InvalidInputException(
@@ -44,7 +45,7 @@ def _principal(params: Params) -> str:
 
 @operation("organizations", "EnableAWSServiceAccess")
 def enable_aws_service_access(ctx: RequestContext, params: Params) -> Result:
-    principal = _principal(params)
+    principal = service_principal(params)
     with ctx.store.tx() as conn:
         org = _org_with_all_features(ctx, conn)
         sa = t.org_service_access.c
@@ -61,13 +62,15 @@ def enable_aws_service_access(ctx: RequestContext, params: Params) -> Result:
 
 @operation("organizations", "DisableAWSServiceAccess")
 def disable_aws_service_access(ctx: RequestContext, params: Params) -> Result:
-    principal = _principal(params)
+    principal = service_principal(params)
     with ctx.store.tx() as conn:
         org = _org_with_all_features(ctx, conn)
         sa = t.org_service_access.c
         gone = conn.execute(
             delete(t.org_service_access).where(sa.org_id == org.org_id, sa.service_principal == principal)
         ).rowcount
+        d = t.org_delegated_admins.c  # the service's delegated administrators go with its access
+        conn.execute(delete(t.org_delegated_admins).where(d.org_id == org.org_id, d.service_principal == principal))
         if gone:
             audit.record(conn, ctx, params, resource=("AWS::Organizations::Organization", org.org_id))
     return {}
@@ -76,7 +79,7 @@ def disable_aws_service_access(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "ListAWSServiceAccessForOrganization")
 def list_aws_service_access_for_organization(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = _org_with_all_features(ctx, conn)
+        org = _org_with_all_features(ctx, conn, read=True)
         sa = t.org_service_access.c
         rows = conn.execute(
             select(sa.service_principal, sa.enabled_at).where(sa.org_id == org.org_id).order_by(sa.service_principal)

@@ -2,9 +2,11 @@
 caller's organization (who may call what), the root, OUs and accounts as nodes of the tree, and
 NextToken paging.
 
-AWS Organizations API Reference: only the management account may call the operations that read or
-change the organization's structure and policies; a member account may call DescribeOrganization
-(and LeaveOrganization); an account in no organization gets AWSOrganizationsNotInUseException.
+AWS Organizations API Reference: only the management account may call the operations that change the
+organization's structure and policies; the management account and the member accounts registered as
+a delegated administrator of a service may call those that read them (``reader``); any member account
+may call DescribeOrganization (and LeaveOrganization); an account in no organization gets
+AWSOrganizationsNotInUseException.
 """
 
 from __future__ import annotations
@@ -150,6 +152,22 @@ def management(conn: Connection, ctx: RequestContext) -> Org:
     """The caller's organization, when the caller is its management account."""
     org = member(conn, ctx)
     if org.mgmt != ctx.account_id:
+        raise AccessDeniedException(DENIED)
+    return org
+
+
+def is_delegated_admin(conn: Connection, org: Org, account_id: str) -> bool:
+    d = t.org_delegated_admins.c
+    found = conn.execute(select(d.service_principal).where(d.account_id == account_id, d.org_id == org.org_id))
+    return found.first() is not None
+
+
+def reader(conn: Connection, ctx: RequestContext) -> Org:
+    """The caller's organization, when the caller may read its structure and policies: its management
+    account, or a delegated administrator (RegisterDelegatedAdministrator: "read-only access to
+    Organizations service data")."""
+    org = member(conn, ctx)
+    if org.mgmt != ctx.account_id and not is_delegated_admin(conn, org, ctx.account_id):
         raise AccessDeniedException(DENIED)
     return org
 

@@ -89,7 +89,7 @@ def untag_resource(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "ListTagsForResource", resource=s.resource("ResourceId"))
 def list_tags_for_resource(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         arn = resource_arn(conn, org, params["ResourceId"])
         rows = conn.execute(
             select(t.tags.c.key, t.tags.c.value).where(t.tags.c.resource_arn == arn).order_by(t.tags.c.key)

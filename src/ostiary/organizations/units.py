@@ -65,7 +65,7 @@ def _name_taken(conn: Connection, org: s.Org, parent_id: str, name: str) -> bool
 @operation("organizations", "ListRoots")
 def list_roots(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
     chunk, token = s.page([org.root_shape()], params, lambda r: str(r["Id"]))
     return s.paged({}, "Roots", chunk, token)
 
@@ -109,7 +109,7 @@ def create_organizational_unit(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "DescribeOrganizationalUnit", resource=s.resource("OrganizationalUnitId"))
 def describe_organizational_unit(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         row = _ou(conn, org, params["OrganizationalUnitId"])
     return {"OrganizationalUnit": ou_shape(org, row)}
 
@@ -162,7 +162,7 @@ def _children(conn: Connection, org: s.Org, parent_id: str, kind: str) -> list[s
 @operation("organizations", "ListOrganizationalUnitsForParent", resource=s.resource("ParentId"))
 def list_organizational_units_for_parent(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         parent_id = parent(conn, org, params["ParentId"])
         u = t.org_units.c
         rows = conn.execute(
@@ -176,7 +176,7 @@ def list_organizational_units_for_parent(ctx: RequestContext, params: Params) ->
 def list_parents(ctx: RequestContext, params: Params) -> Result:
     child = params["ChildId"]
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         found = s.parent_of(conn, org, child)
     if found is None:
         raise ChildNotFoundException(
@@ -193,7 +193,7 @@ def list_children(ctx: RequestContext, params: Params) -> Result:
     if kind not in (s.OU, s.ACCOUNT):
         raise InvalidInputException("You specified an invalid value for ChildType.", Reason="INVALID_ENUM")
     with ctx.store.read() as conn:
-        org = s.management(conn, ctx)
+        org = s.reader(conn, ctx)
         parent_id = parent(conn, org, params["ParentId"])
         ids = _children(conn, org, parent_id, kind)
     chunk, token = s.page([{"Id": i, "Type": kind} for i in ids], params, lambda c: str(c["Id"]))
