@@ -102,8 +102,13 @@ def test_sp_initiated_in_browser(page: Any, server: Server, store: Store, acs: A
     assert response.assertion.subject.name_id.text == person.email
     assert response.get_identity()["user"] == [person.user_name]
 
-    # signed in already: IdP-initiated from the application's tile URL goes straight to the app
-    page.goto(urls.saml_application_url(server.url, inst.identity_store_id, arn.rsplit("/", 1)[-1]))
+    # signed in already: the portal's application tile (IdP-initiated) goes straight to the app
+    page.goto(urls.start_url(server.url, inst.identity_store_id))
+    tile = page.get_by_role("link", name="Browser App")
+    tile_url = urls.saml_application_url(server.url, inst.identity_store_id, arn.rsplit("/", 1)[-1])
+    expect(tile).to_have_attribute("href", tile_url)
+    shot(page, "samlidp-portal-tile")
+    tile.click()
     expect(page.get_by_role("heading", name="Signed in to the app")).to_be_visible()
     assert len(acs.posted) == 2 and "RelayState" not in acs.posted[1]
 
