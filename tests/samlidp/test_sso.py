@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from lxml import etree
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_ARTIFACT, BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.response import StatusNoPassive
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT
 from saml2.sigver import SignatureError
 
@@ -298,3 +299,28 @@ def test_cli_saml_config(server: Server, inst: Instance, store: Store, tmp_path:
     assert bad.returncode != 0 and "Unknown attribute" in bad.stderr
     shown = subprocess.run(ostiary, capture_output=True, text=True, check=False)
     assert shown.returncode == 0 and "https://cli.example.test/sp" in shown.stdout
+
+
+def test_passive_request_and_bindings(
+    server: Server, inst: Instance, store: Store, entity: str, app_user: dict[str, Any]
+) -> None:
+    sp = app_user["sp"]
+    # IsPassive from a browser not signed in: a signed NoPassive status, no sign-in page
+    request_id, request = sp.create_authn_request(entity, binding=BINDING_HTTP_POST, is_passive="true")
+    encoded = base64.b64encode(str(request).encode()).decode()
+    with browser(server.url, store, inst, None) as web:
+        page = web.post(entity, data={"SAMLRequest": encoded, "RelayState": "quiet"})
+    assert page.status_code == 200, page.text
+    action, fields = post_form(page.text)
+    assert action == ACS and fields["RelayState"] == "quiet"
+    with pytest.raises(StatusNoPassive):
+        sp.parse_authn_request_response(fields["SAMLResponse"], BINDING_HTTP_POST, outstanding={request_id: "/"})
+    # signed in: IsPassive is answered as any request
+    with browser(server.url, store, inst, app_user["user"]) as web:
+        _, fields = post_form(web.post(entity, data={"SAMLRequest": encoded}).text)
+    assert sp.parse_authn_request_response(fields["SAMLResponse"], BINDING_HTTP_POST, outstanding={request_id: "/"})
+    # responses go by HTTP-POST only
+    _, artifact = sp.create_authn_request(entity, binding=BINDING_HTTP_ARTIFACT)
+    with browser(server.url, store, inst, app_user["user"]) as web:
+        refused = web.post(entity, data={"SAMLRequest": base64.b64encode(str(artifact).encode()).decode()})
+    assert refused.status_code == 400 and "HTTP-POST" in refused.text

@@ -34,6 +34,7 @@ from ostiary.federation import saml
 MAX_ENCODED = 64 * 1024
 MAX_XML = 128 * 1024
 MAX_RELAY_STATE = 2048
+POST_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 REQUEST_ID = re.compile(r"^[A-Za-z_][\w.\-]{0,255}$")
 SIG_ALGS = {
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": hashes.SHA256,
@@ -54,6 +55,7 @@ class AuthnRequest:
     name_id_format: str | None
     signed: bool
     relay_state: str | None
+    is_passive: bool = False
 
 
 def _b64(value: str) -> bytes:
@@ -91,6 +93,9 @@ def _read(document: bytes, relay_state: str | None, signed: bool) -> tuple[Authn
     issuer = (root.findtext("saml:Issuer", default="", namespaces=saml.NS) or "").strip()
     if not issuer:
         raise RequestError("The AuthnRequest has no Issuer.")
+    binding = root.get("ProtocolBinding")
+    if binding is not None and binding != POST_BINDING:
+        raise RequestError("Only the HTTP-POST binding is used for responses.")
     policy = root.find("samlp:NameIDPolicy", saml.NS)
     found = AuthnRequest(
         request_id=request_id,
@@ -100,6 +105,7 @@ def _read(document: bytes, relay_state: str | None, signed: bool) -> tuple[Authn
         name_id_format=policy.get("Format") if policy is not None else None,
         signed=signed,
         relay_state=relay_state,
+        is_passive=root.get("IsPassive") in ("true", "1"),
     )
     return found, root
 

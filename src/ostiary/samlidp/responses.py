@@ -160,3 +160,36 @@ def signed_response(
     response.append(assertion)
     signed = _sign(response, key_pem, cert_pem)
     return base64.b64encode(etree.tostring(signed, xml_declaration=True, encoding="UTF-8")).decode()
+
+
+RESPONDER = "urn:oasis:names:tc:SAML:2.0:status:Responder"
+NO_PASSIVE = "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
+
+
+def signed_status_response(
+    *,
+    issuer: str,
+    key_pem: str,
+    cert_pem: str,
+    acs_url: str,
+    in_response_to: str,
+    status: str,
+    sub_status: str,
+    now: dt.datetime,
+) -> str:
+    """The base64 of a signed Response without an assertion, reporting ``status``/``sub_status``
+    (SAML Core §3.2.2.2), e.g. Responder/NoPassive for an IsPassive request of a user not signed in."""
+    attrs = {
+        "ID": _id(),
+        "Version": "2.0",
+        "IssueInstant": _instant(now),
+        "Destination": acs_url,
+        "InResponseTo": in_response_to,
+    }
+    response = etree.Element(f"{{{SAMLP}}}Response", attrs, nsmap={"samlp": SAMLP, "saml": SAML, "ds": DS})
+    _el(response, SAML, "Issuer", issuer)
+    _placeholder(response)
+    code = _el(_el(response, SAMLP, "Status"), SAMLP, "StatusCode", Value=status)
+    _el(code, SAMLP, "StatusCode", Value=sub_status)
+    signed = _sign(response, key_pem, cert_pem)
+    return base64.b64encode(etree.tostring(signed, xml_declaration=True, encoding="UTF-8")).decode()

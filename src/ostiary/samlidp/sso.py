@@ -155,4 +155,29 @@ def respond(
     return Answer(settings.acs_url, encoded, relay, str(app["name"]))
 
 
-__all__ = ["Answer", "Refused", "RequestError", "application_arn", "application_for_request", "respond"]
+def not_passive(
+    store: Store, box: SecretBox, server: Settings, instance: RowMapping, arn: str, request_id: str, relay: str | None
+) -> Answer:
+    """The answer to an ``IsPassive`` request when no one is signed in: a signed Responder/NoPassive
+    status to the application's ACS (SAML Core §3.4.1: the IdP must not show the user a page)."""
+    with store.read() as conn:
+        app = applications.application(conn, arn)
+        settings = config.get(conn, arn)
+    if app is None or settings is None:
+        raise Refused("Application not found", "There is no such application in this portal.", 404)
+    with store.tx() as conn:
+        key_pem, cert_pem = identity.signing_credentials(conn, box, instance)
+    encoded = responses.signed_status_response(
+        issuer=identity.entity_id(server, instance),
+        key_pem=key_pem,
+        cert_pem=cert_pem,
+        acs_url=settings.acs_url,
+        in_response_to=request_id,
+        status=responses.RESPONDER,
+        sub_status=responses.NO_PASSIVE,
+        now=dt.datetime.now(dt.UTC),
+    )
+    return Answer(settings.acs_url, encoded, relay, str(app["name"]))
+
+
+__all__ = ["Answer", "Refused", "RequestError", "application_arn", "application_for_request", "not_passive", "respond"]

@@ -65,16 +65,26 @@ def metadata(pages: Pages, request: Request, form: dict[str, str] | None) -> Res
 
 
 def _answer(
-    pages: Pages, request: Request, instance: RowMapping, arn: str, request_id: str | None, relay: str | None
+    pages: Pages,
+    request: Request,
+    instance: RowMapping,
+    arn: str,
+    request_id: str | None,
+    relay: str | None,
+    passive: bool = False,
 ) -> Response:
     store_id = str(instance["identity_store_id"])
     user_id = signed_in_user(pages.runtime, request, store_id)
+    runtime = pages.runtime
+    if user_id is None and passive and request_id is not None:
+        return pages.post_form(
+            sso.not_passive(runtime.store, runtime.box, runtime.settings, instance, arn, request_id, relay)
+        )
     if user_id is None:
         sealed = pages.seal_pending(store_id, arn, request_id, relay)
         back = f"{urls.PREFIX}/{store_id}{urls.SAML_SEGMENT}/continue?{urlencode({'state': sealed})}"
         return pages.to_sign_in(store_id, back)
     now = dt.datetime.now(dt.UTC)
-    runtime = pages.runtime
     answer = sso.respond(runtime.store, runtime.box, runtime.settings, instance, arn, user_id, request_id, relay, now)
     return pages.post_form(answer)
 
@@ -92,7 +102,7 @@ def sp_initiated(pages: Pages, request: Request, form: dict[str, str] | None) ->
             requests.check_post_signature(document, settings.sp_certificates)
     except requests.RequestError as err:
         raise Refused("Invalid request", str(err), 400) from None
-    return _answer(pages, request, instance, arn, authn.request_id, authn.relay_state)
+    return _answer(pages, request, instance, arn, authn.request_id, authn.relay_state, authn.is_passive)
 
 
 def resume(pages: Pages, request: Request, form: dict[str, str] | None) -> Response:
