@@ -18,8 +18,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from ostiary.accessportal import urls
+from ostiary.store.db import Store
 from tests.conftest import Server, create_account
 from tests.federation.saml_idp import SamlIdp
+from tests.samlidp.portal import add_user, assign, browser, make_application, post_form
+from tests.ssoadmin.conftest import new_instance
 
 A = "https://aws.amazon.com/SAML/Attributes/"
 
@@ -196,3 +200,38 @@ def test_invalid_responses(server: Server, setup: Setup) -> None:
         "solo", audience="https://app.example.test", acs_url="https://app.example.test/acs", in_response_to=None
     )
     assert httpx.post(server.url + "/saml", data={"SAMLResponse": other}).status_code == 400
+
+
+def test_ostiary_idp_to_aws_signin(server: Server, store: Store) -> None:
+    """Ostiary's own IdP (a SAML application whose ACS is ``<public URL>/saml``) signs a directory user in
+    to a role through ``/saml``: the IAM SAML provider holds the instance's metadata."""
+    inst = new_instance(server, "idc-to-aws")
+    iam = inst.client("iam")
+    metadata = httpx.get(urls.saml_metadata_url(server.url, inst.identity_store_id)).text
+    provider = iam.create_saml_provider(SAMLMetadataDocument=metadata, Name="ostiary-idc")["SAMLProviderArn"]
+    trust = json.loads(_trust(provider))
+    trust["Statement"][0]["Condition"]["StringEquals"]["SAML:aud"] = server.url + "/saml"
+    role = iam.create_role(RoleName="Workforce", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    arn = make_application(
+        inst,
+        store,
+        {
+            "acs_url": server.url + "/saml",
+            "sp_entity_id": "urn:amazon:webservices",
+            "attributes": [
+                {"name": A + "Role", "value": f"{role},{provider}", "format": "uri"},
+                {"name": A + "RoleSessionName", "value": "${user:preferredUsername}", "format": "uri"},
+                {"name": A + "SessionDuration", "value": "1800", "format": "uri"},
+            ],
+        },
+    )
+    user = add_user(inst, "worker-" + secrets.token_hex(3))
+    assign(inst, arn, user)
+    with browser(server.url, store, inst, user) as web:
+        page = web.get(urls.saml_application_url(server.url, inst.identity_store_id, arn.rsplit("/", 1)[-1]))
+        action, fields = post_form(page.text)
+        assert action == server.url + "/saml"
+        landed = web.post(action, data=fields)
+    assert landed.status_code == 200, landed.text
+    caller = _caller(server, _credentials(landed.text))
+    assert re.fullmatch(rf"arn:aws:sts::{inst.account_id}:assumed-role/Workforce/worker-[0-9a-f]{{6}}", caller)
