@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from typing import Any
 
 import boto3
@@ -94,8 +95,6 @@ def test_authenticator_enrolment_and_sign_in(page: Any, server: Server) -> None:
     page.get_by_label("Code from your authenticator app").fill("000000" if totp.now() != "000000" else "111111")
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").inner_text().startswith("The code is not correct")
-    import time
-
     page.get_by_label("Code from your authenticator app").fill(totp.at(int(time.time()) + 30))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="AWS accounts")).to_be_visible()

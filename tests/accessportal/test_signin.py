@@ -4,8 +4,10 @@ no user enumeration, CSRF, safe return paths, sign-out."""
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+import time
 
 import httpx
 import pyotp
@@ -196,7 +198,7 @@ def test_mfa_required_enrols_then_asks_for_codes(mfa_portal: Instance) -> None:
         wrong = post_form(web, mfa_portal.server, page, code="12345")
         assert error_of(wrong).startswith("The code is not correct")
         # the enrolment's code is spent: the next step's code (or the one after) signs in
-        code = totp.at(int(__import__("time").time()) + 30)
+        code = totp.at(int(time.time()) + 30)
         done = post_form(web, mfa_portal.server, wrong, code=code)
         assert done.status_code == 303, done.text
         assert web.cookies.get(session_cookie(mfa_portal))
@@ -249,3 +251,35 @@ def test_another_portals_token_is_refused(server: Server, portal: Instance) -> N
         assert 'name="password"' in page.text
     with httpx.Client(cookies={session_cookie(portal): "aoa" + secrets.token_urlsafe(40)}) as guessed:
         assert 'name="password"' in guessed.get(start_url(portal)).text
+
+
+def test_sign_in_is_audited(server: Server) -> None:
+    instance = new_instance(server, "audit-" + secrets.token_hex(2))
+    person = portal_user(instance)
+    with httpx.Client() as web:
+        sign_in(web, instance, person, password="Wrong-Passw0rd!")
+        sign_in(web, instance, Person("ghost-" + secrets.token_hex(3), "", ""), password="Wrong-Passw0rd!")
+        assert sign_in(web, instance, person).status_code == 303
+    trail = instance.client("cloudtrail")
+    events = [
+        {**e, "Record": json.loads(e["CloudTrailEvent"])}
+        for page in trail.get_paginator("lookup_events").paginate()
+        for e in page["Events"]
+        if e["EventName"] in ("CredentialVerification", "UserAuthentication")
+    ]
+    trail.close()
+    verifications = [e for e in events if e["EventName"] == "CredentialVerification"]
+    assert {e["Record"]["eventSource"] for e in events} == {"signin.amazonaws.com"}
+    outcomes = sorted(
+        (e.get("Username"), e["Record"]["additionalEventData"]["credentialVerification"]) for e in verifications
+    )
+    assert outcomes == sorted(
+        [
+            (person.user_name, "Failure"),
+            ("HIDDEN_DUE_TO_SECURITY_REASONS", "Failure"),
+            (person.user_name, "Success"),
+        ]
+    )
+    assert [e.get("Username") for e in events if e["EventName"] == "UserAuthentication"] == [person.user_name]
+    dump = json.dumps([e["Record"] for e in events])
+    assert person.password not in dump and "Wrong-Passw0rd!" not in dump

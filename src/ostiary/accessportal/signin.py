@@ -9,6 +9,11 @@ name under a phantom id, an HMAC of the store and the name), so the lockout answ
 The counters are user pools' (``userpools/lockout.py``: rows of ``counters`` keyed by the identity
 store id): a user is locked after 5 failures, for a time doubling from 1 s up to 15 minutes; a source
 address after 100 failures in 15 minutes. Wrong authenticator codes count as failures too.
+
+Each step is an audit event in its transaction, with AWS's sign-in event names (eventSource
+``signin.amazonaws.com``): ``CredentialVerification`` for each password or code checked (success or
+failure, ``credentialType`` PASSWORD or TOTP; an unknown user's name hidden), ``SignInLockoutEngaged`` when
+a failure locks, and ``UserAuthentication`` when the sign-in is complete.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ import datetime as dt
 import enum
 import hashlib
 import hmac
+import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
 
 from ostiary.accessportal import credentials
 from ostiary.accessportal.credentials import Credentials
+from ostiary.audit import recorder as audit
 from ostiary.identitystore import directory
-from ostiary.protocol.context import Runtime
+from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.userpools import lockout
 
 INCORRECT = "Incorrect username or password."
@@ -62,6 +70,82 @@ def phantom_id(runtime: Runtime, store_id: str, name: str) -> str:
     return "phantom-" + hmac.new(key, f"{store_id}|{name.casefold()}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
+def _audit(
+    conn: Connection,
+    runtime: Runtime,
+    instance: RowMapping,
+    address: str,
+    event: audit.Event,
+    user_name: str | None,
+    user_id: str | None,
+    *,
+    credential: str | None = None,
+    failure: bool = False,
+    lockout: str | None = None,
+) -> None:
+    """One sign-in audit event, in the caller's transaction, in the instance owner's account."""
+    ctx = RequestContext(
+        runtime=runtime,
+        request_id=str(uuid.uuid4()),
+        service="signin",
+        operation=event.value,
+        region=runtime.settings.region,
+        principal=None,
+        source_ip=address,
+    )
+    details: dict[str, str] = {"identityStoreId": instance["identity_store_id"]}
+    if user_id:
+        details["userId"] = user_id
+    if credential:
+        details["credentialType"] = credential
+        details["credentialVerification"] = "Failure" if failure else "Success"
+    if lockout:
+        details["lockout"] = lockout
+    audit.record(
+        conn,
+        ctx,
+        event=event,
+        outcome=audit.Outcome.FAILURE if failure else audit.Outcome.SUCCESS,
+        username=user_name if user_name is not None else audit.HIDDEN,
+        account_id=instance["account_id"],
+        details=details,
+    )
+
+
+def _failed(
+    conn: Connection,
+    runtime: Runtime,
+    instance: RowMapping,
+    address: str,
+    user: RowMapping | None,
+    credential: str,
+    outcome: lockout.Failure,
+) -> None:
+    name, user_id = (user["user_name"], user["user_id"]) if user is not None else (None, None)
+    events = [audit.Event.CREDENTIAL_VERIFICATION]
+    if outcome in (lockout.Failure.LOCKED, lockout.Failure.ADDRESS_LOCKED):
+        events.append(audit.Event.LOCKOUT_ENGAGED)
+    for event in events:
+        _audit(
+            conn,
+            runtime,
+            instance,
+            address,
+            event,
+            name,
+            user_id,
+            credential=credential,
+            failure=True,
+            lockout=outcome.value,
+        )
+
+
+def signed_in(runtime: Runtime, instance: RowMapping, user_id: str, user_name: str, address: str) -> None:
+    """The sign-in is complete (the pages start the session): ``UserAuthentication``."""
+    with runtime.store.tx() as conn:
+        _audit(conn, runtime, instance, address, audit.Event.USER_AUTHENTICATION, user_name, user_id)
+
+
 def next_step(creds: Credentials | None, mfa_policy: str, totp_passed: bool) -> Step:
     has_totp = creds is not None and creds.has_totp
     if has_totp and not totp_passed:
@@ -90,8 +174,19 @@ def password_step(
     with runtime.store.tx() as conn:
         if not ok or user is None:
             outcome = lockout.record_failure(conn, store_id, subject, address, now)
+            _failed(conn, runtime, instance, address, user, "PASSWORD", outcome)
         else:
             lockout.record_success(conn, store_id, subject)
+            _audit(
+                conn,
+                runtime,
+                instance,
+                address,
+                audit.Event.CREDENTIAL_VERIFICATION,
+                user["user_name"],
+                user["user_id"],
+                credential="PASSWORD",
+            )
     if not ok or user is None:
         raise Refused(LOCKED if outcome in (lockout.Failure.LOCKED, lockout.Failure.ADDRESS_LOCKED) else INCORRECT)
     return Progress(user["user_id"], user["user_name"], next_step(creds, credentials.mfa_policy(instance), False))
@@ -114,8 +209,19 @@ def totp_step(
         ok = creds is not None and credentials.check_totp(conn, creds, code.strip(), now)
         if not ok:
             outcome = lockout.record_failure(conn, store_id, user_id, address, now)
+            _failed(conn, runtime, instance, address, user, "TOTP", outcome)
         else:
             lockout.record_success(conn, store_id, user_id)
+            _audit(
+                conn,
+                runtime,
+                instance,
+                address,
+                audit.Event.CREDENTIAL_VERIFICATION,
+                user["user_name"],
+                user_id,
+                credential="TOTP",
+            )
     if not ok:
         raise Refused(LOCKED if outcome is lockout.Failure.LOCKED else WRONG_CODE)
     return Progress(user_id, user["user_name"], next_step(creds, credentials.mfa_policy(instance), True))
@@ -152,7 +258,8 @@ def totp_setup_step(
             raise Refused(INCORRECT)
         ok = credentials.confirm_totp(conn, runtime.box, store_id, user_id, code.strip(), now)
         if not ok:
-            lockout.record_failure(conn, store_id, user_id, address, now)
+            outcome = lockout.record_failure(conn, store_id, user_id, address, now)
+            _failed(conn, runtime, instance, address, user, "TOTP", outcome)
     if not ok:
         raise Refused("That code did not match. Scan the new code below and try again.")
     return Progress(user_id, user["user_name"], Step.DONE)

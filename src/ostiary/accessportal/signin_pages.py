@@ -88,6 +88,8 @@ def advance(
     base = portal.home_path(store_id)
     status = 400 if error else 200
     if progress.step is Step.DONE:
+        with_instance = portal.instance(store_id)
+        signin.signed_in(portal.runtime, with_instance, progress.user_id, progress.user_name, portal.address(request))
         response = portal.redirect(pending.next)
         session.start(portal, request, response, store_id, progress.user_id)
         portal.clear_pending(response)
