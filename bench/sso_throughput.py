@@ -48,45 +48,70 @@ from identity_throughput import empty_database, measure
 from ostiary.ssooidc import device
 from ostiary.store.db import Store
 
-POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]})
+POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]}
+)
 
 
 def set_up(url: str, database_url: str, sessions: int) -> tuple[bytes, dict[str, Any], list[str]]:
     """(GetRoleCredentials' raw request, the registered client, a refresh token per session)."""
-    kw: dict[str, Any] = {"endpoint_url": url, "region_name": REGION, "aws_access_key_id": KEY,
-                          "aws_secret_access_key": SECRET}
+    kw: dict[str, Any] = {
+        "endpoint_url": url,
+        "region_name": REGION,
+        "aws_access_key_id": KEY,
+        "aws_secret_access_key": SECRET,
+    }
     admin, ids = boto3.client("sso-admin", **kw), boto3.client("identitystore", **kw)
-    oidc, sso = boto3.client("sso-oidc", endpoint_url=url, region_name=REGION), boto3.client("sso", endpoint_url=url, region_name=REGION)
+    oidc, sso = (
+        boto3.client("sso-oidc", endpoint_url=url, region_name=REGION),
+        boto3.client("sso", endpoint_url=url, region_name=REGION),
+    )
     arn = admin.create_instance(Name="bench")["InstanceArn"]
     instance = admin.describe_instance(InstanceArn=arn)
     store_id, account = instance["IdentityStoreId"], instance["OwnerAccountId"]
-    user_id = ids.create_user(IdentityStoreId=store_id, UserName="bench", DisplayName="Bench",
-                              Name={"GivenName": "Bench", "FamilyName": "User"})["UserId"]
+    user_id = ids.create_user(
+        IdentityStoreId=store_id,
+        UserName="bench",
+        DisplayName="Bench",
+        Name={"GivenName": "Bench", "FamilyName": "User"},
+    )["UserId"]
     ps = admin.create_permission_set(InstanceArn=arn, Name="Bench")["PermissionSet"]["PermissionSetArn"]
     admin.put_inline_policy_to_permission_set(InstanceArn=arn, PermissionSetArn=ps, InlinePolicy=POLICY)
-    admin.create_account_assignment(InstanceArn=arn, TargetId=account, TargetType="AWS_ACCOUNT", PermissionSetArn=ps,
-                                    PrincipalType="USER", PrincipalId=user_id)
+    admin.create_account_assignment(
+        InstanceArn=arn,
+        TargetId=account,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="USER",
+        PrincipalId=user_id,
+    )
     client = oidc.register_client(clientName="bench", clientType="public", scopes=["sso:account:access"])
     store = Store(database_url)
     refresh_tokens: list[str] = []
     access_token = ""
     try:
         for _ in range(sessions):
-            auth = oidc.start_device_authorization(clientId=client["clientId"], clientSecret=client["clientSecret"],
-                                                   startUrl=f"{url}/start/{store_id}")
+            auth = oidc.start_device_authorization(
+                clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl=f"{url}/start/{store_id}"
+            )
             with store.tx() as conn:
                 device.approve(conn, auth["userCode"], user_id, dt.datetime.now(dt.UTC))
-            got = oidc.create_token(clientId=client["clientId"], clientSecret=client["clientSecret"],
-                                    grantType="urn:ietf:params:oauth:grant-type:device_code",
-                                    deviceCode=auth["deviceCode"])
+            got = oidc.create_token(
+                clientId=client["clientId"],
+                clientSecret=client["clientSecret"],
+                grantType="urn:ietf:params:oauth:grant-type:device_code",
+                deviceCode=auth["deviceCode"],
+            )
             refresh_tokens.append(got["refreshToken"])
             access_token = got["accessToken"]
     finally:
         store.dispose()
     sso.get_role_credentials(accessToken=access_token, accountId=account, roleName="Bench")  # checked once
     query = urlencode({"role_name": "Bench", "account_id": account})
-    raw = (f"GET /federation/credentials?{query} HTTP/1.1\r\nHost: {urlsplit(url).netloc}\r\n"
-           f"x-amz-sso_bearer_token: {access_token}\r\nConnection: keep-alive\r\n\r\n").encode()
+    raw = (
+        f"GET /federation/credentials?{query} HTTP/1.1\r\nHost: {urlsplit(url).netloc}\r\n"
+        f"x-amz-sso_bearer_token: {access_token}\r\nConnection: keep-alive\r\n\r\n"
+    ).encode()
     return raw, client, refresh_tokens
 
 
@@ -94,13 +119,26 @@ async def _refresher(host: str, port: int, client: dict[str, Any], token: str, d
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
-            body = json.dumps({"clientId": client["clientId"], "clientSecret": client["clientSecret"],
-                               "grantType": "refresh_token", "refreshToken": token}).encode()
+            body = json.dumps(
+                {
+                    "clientId": client["clientId"],
+                    "clientSecret": client["clientSecret"],
+                    "grantType": "refresh_token",
+                    "refreshToken": token,
+                }
+            ).encode()
             started = time.perf_counter()
-            writer.write((f"POST /token HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-                          f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n").encode() + body)
+            writer.write(
+                (
+                    f"POST /token HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+                ).encode()
+                + body
+            )
             head = await reader.readuntil(b"\r\n\r\n")
-            length = next((int(line[15:]) for line in head.split(b"\r\n") if line[:15].lower() == b"content-length:"), 0)
+            length = next(
+                (int(line[15:]) for line in head.split(b"\r\n") if line[:15].lower() == b"content-length:"), 0
+            )
             answer = await reader.readexactly(length)
             out.latencies.append(time.perf_counter() - started)
             out.requests += 1
@@ -112,16 +150,21 @@ async def _refresher(host: str, port: int, client: dict[str, Any], token: str, d
         writer.close()
 
 
-def measure_refresh(url: str, pid: int, client: dict[str, Any], tokens: list[str], seconds: float,
-                    pg: PgBackends | None) -> tuple[Result, float, float]:
+def measure_refresh(
+    url: str, pid: int, client: dict[str, Any], tokens: list[str], seconds: float, pg: PgBackends | None
+) -> tuple[Result, float, float]:
     parts = urlsplit(url)
     out = Result("CreateToken (refresh_token grant)", 0, 0, seconds, [])
     before, pg_before = cpu_seconds(pid), (pg.cpu() if pg else {})
 
     async def run() -> None:
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(_refresher(parts.hostname or "127.0.0.1", parts.port or 80, client, token, deadline, out)
-                               for token in tokens))
+        await asyncio.gather(
+            *(
+                _refresher(parts.hostname or "127.0.0.1", parts.port or 80, client, token, deadline, out)
+                for token in tokens
+            )
+        )
 
     started = time.perf_counter()
     asyncio.run(run())
@@ -137,8 +180,11 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--clients", type=int, default=2, help="load-generator processes (GetRoleCredentials)")
-    ap.add_argument("--database-url", default="",
-                    help="a PostgreSQL database the bench may empty (default: SQLite in a temporary directory)")
+    ap.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL database the bench may empty (default: SQLite in a temporary directory)",
+    )
     ap.add_argument("--json", metavar="PATH", help="also write the printed tables to PATH as JSON (bench/benchjson.py)")
     args = ap.parse_args()
     benchjson.record(args.json)
@@ -155,8 +201,9 @@ def main() -> None:
         rows: list[tuple[Result, float, float]] = []
         try:
             raw, client, refresh_tokens = set_up(url, database_url, args.concurrency)
-            rows.append(measure(url, proc.pid, "GetRoleCredentials", raw, args.duration, args.concurrency,
-                                args.clients, pg))
+            rows.append(
+                measure(url, proc.pid, "GetRoleCredentials", raw, args.duration, args.concurrency, args.clients, pg)
+            )
             rows.append(measure_refresh(url, proc.pid, client, refresh_tokens, args.duration, pg))
         finally:
             if pg:
@@ -164,8 +211,10 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=20)
             shutil.rmtree(data_dir, ignore_errors=True)
-        table = Table(title=f"Ostiary IAM Identity Center — {workers} worker(s), {os.cpu_count()} cores, {store}, "
-                            f"{args.concurrency} connections, load average {os.getloadavg()[0]:.1f}")
+        table = Table(
+            title=f"Ostiary IAM Identity Center — {workers} worker(s), {os.cpu_count()} cores, {store}, "
+            f"{args.concurrency} connections, load average {os.getloadavg()[0]:.1f}"
+        )
         columns = ["operation", "per second", "p50 ms", "p99 ms", "errors", "server CPU ms/op"]
         if pg:
             columns += ["PostgreSQL CPU ms/op", "total CPU ms/op"]
@@ -173,7 +222,14 @@ def main() -> None:
             table.add_column(col, justify="left" if col == "operation" else "right")
         for r, cpu, db_cpu in rows:
             total = (cpu + db_cpu) * 1000
-            cells = [r.name, f"{r.rate:,.0f}", f"{r.pct(0.5):.1f}", f"{r.pct(0.99):.1f}", str(r.errors), f"{cpu * 1000:.2f}"]
+            cells = [
+                r.name,
+                f"{r.rate:,.0f}",
+                f"{r.pct(0.5):.1f}",
+                f"{r.pct(0.99):.1f}",
+                str(r.errors),
+                f"{cpu * 1000:.2f}",
+            ]
             if pg:
                 cells += [f"{db_cpu * 1000:.2f}", f"{total:.2f}"]
             table.add_row(*cells, f"{1000 / total:,.0f}" if total else "-")
