@@ -177,6 +177,24 @@ def test_portal_session_token_and_other_instance(
     with pytest.raises(ClientError) as err:
         sso.get_role_credentials(accessToken=token, accountId=inst.account_id, roleName="ReadRoles")
     assert code_of(err.value) == "ResourceNotFoundException"
+    # a user disabled since the token was issued is refused (and allowed again once enabled)
+    carol = add_user(inst, "carol")
+    carol_token = _token(oidc, server, inst, store, carol)
+    ids = inst.client("identitystore")
+
+    def status(value: str) -> None:
+        ids.update_user(
+            IdentityStoreId=inst.identity_store_id,
+            UserId=carol,
+            Operations=[{"AttributePath": "userStatus", "AttributeValue": value}],
+        )
+
+    status("DISABLED")
+    with pytest.raises(ClientError) as err:
+        sso.list_accounts(accessToken=carol_token)
+    assert code_of(err.value) == "UnauthorizedException"
+    status("ENABLED")
+    assert sso.list_accounts(accessToken=carol_token)["accountList"] == []
     # a user deleted since the token was issued is signed out
     bob = add_user(inst, "bob")
     bob_token = _token(oidc, server, inst, store, bob)
