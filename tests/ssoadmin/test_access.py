@@ -72,3 +72,27 @@ def test_access_for_user_direct_and_through_group(server: Server) -> None:
     # the role exists in the account, as IAM shows it
     role = inst.client("iam").get_role(RoleName=alpha.role_name)["Role"]
     assert role["Path"] == "/aws-reserved/sso.amazonaws.com/" and role["Arn"] == alpha.role_arn
+
+
+def test_session_duration_is_the_provisioned_one(server: Server) -> None:
+    inst = new_instance(server)
+    admin = inst.client("sso-admin")
+    user = add_user(inst, "dur")
+    ps = admin.create_permission_set(InstanceArn=inst.instance_arn, Name="Dur", SessionDuration="PT2H")[
+        "PermissionSet"
+    ]["PermissionSetArn"]
+    admin.create_account_assignment(
+        InstanceArn=inst.instance_arn,
+        TargetId=inst.account_id,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="USER",
+        PrincipalId=user,
+    )
+    assert [a.session_duration_seconds for a in _access(server, inst.instance_arn, user)] == [7200]
+    admin.update_permission_set(InstanceArn=inst.instance_arn, PermissionSetArn=ps, SessionDuration="PT6H")
+    assert [a.session_duration_seconds for a in _access(server, inst.instance_arn, user)] == [7200]
+    admin.provision_permission_set(
+        InstanceArn=inst.instance_arn, PermissionSetArn=ps, TargetType="ALL_PROVISIONED_ACCOUNTS"
+    )
+    assert [a.session_duration_seconds for a in _access(server, inst.instance_arn, user)] == [6 * 3600]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, tuple_
+from sqlalchemy import Connection, delete, func, insert, select, tuple_
 from sqlalchemy.engine import RowMapping
 
 from ostiary.audit import recorder as audit
@@ -59,30 +59,33 @@ def access_for_user(conn: Connection, instance_arn: str, user_id: str) -> list[A
     if instance is None:
         return []
     principals = [("USER", user_id)] + [("GROUP", g) for g in groups_of_user(conn, instance.identity_store_id, user_id)]
-    a, p, ps = t.sso_account_assignments.c, t.sso_provisioned.c, t.sso_permission_sets.c
+    a, p, ps, r = t.sso_account_assignments.c, t.sso_provisioned.c, t.sso_permission_sets.c, t.iam_roles.c
+    # the session length is the role's as provisioned (a changed set's new one applies once provisioned)
     rows = conn.execute(
-        select(p.account_id, p.permission_set_arn, p.role_name, p.role_path, ps.name, ps.session_duration)
+        select(p.account_id, p.permission_set_arn, p.role_name, p.role_path, ps.name, r.max_session_duration)
         .distinct()
         .select_from(
             t.sso_account_assignments.join(
                 t.sso_provisioned,
                 (p.permission_set_arn == a.permission_set_arn) & (p.account_id == a.account_id),
-            ).join(t.sso_permission_sets, ps.permission_set_arn == a.permission_set_arn)
+            )
+            .join(t.sso_permission_sets, ps.permission_set_arn == a.permission_set_arn)
+            .join(t.iam_roles, (r.account_id == p.account_id) & (r.name_key == func.lower(p.role_name)))
         )
         .where(a.instance_arn == instance_arn, tuple_(a.principal_type, a.principal_id).in_(principals))
     ).all()
-    reached = targets.reachable(conn, instance.account_id, {r.account_id for r in rows})
+    reached = targets.reachable(conn, instance.account_id, {row.account_id for row in rows})
     found = [
         Access(
-            account_id=r.account_id,
-            permission_set_arn=r.permission_set_arn,
-            permission_set_name=r.name,
-            role_name=r.role_name,
-            role_arn=role_arn(r.account_id, r.role_path, r.role_name),
-            session_duration_seconds=permission_sets.session_seconds(r.session_duration),
+            account_id=row.account_id,
+            permission_set_arn=row.permission_set_arn,
+            permission_set_name=row.name,
+            role_name=row.role_name,
+            role_arn=role_arn(row.account_id, row.role_path, row.role_name),
+            session_duration_seconds=int(row.max_session_duration),
         )
-        for r in rows
-        if r.account_id in reached  # an account that left the owner's organization is reached no more
+        for row in rows
+        if row.account_id in reached  # an account that left the owner's organization is reached no more
     ]
     return sorted(found, key=lambda x: (x.account_id, x.permission_set_name, x.permission_set_arn))
 
