@@ -128,6 +128,8 @@ class Event(enum.StrEnum):
     # sso-oidc and the portal API (sso): a CLI's sign-in and the role credentials it gets
     CREATE_TOKEN = "CreateToken"
     GET_ROLE_CREDENTIALS = "GetRoleCredentials"
+    # a directory user's sign-in to a SAML application (samlidp: the response the IdP signs, or its refusal)
+    FEDERATE = "Federate"
     # the access portal's sign-in of a directory user (eventSource signin.amazonaws.com, as AWS's)
     CREDENTIAL_VERIFICATION = "CredentialVerification"
     USER_AUTHENTICATION = "UserAuthentication"
