@@ -13,11 +13,14 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from ostiary.ssooidc import device
 from ostiary.store.db import Store
@@ -187,4 +190,50 @@ def test_sso_session_profile_and_token_refresh(oidc: Any, server: Server, store:
     assert saved["accessToken"] != got["accessToken"] and saved["accessToken"].startswith("aoa")
     assert saved["refreshToken"] != got["refreshToken"] and saved["refreshToken"].startswith("aor")
     expires = dt.datetime.fromisoformat(saved["expiresAt"].replace("Z", "+00:00"))
+    assert dt.timedelta(minutes=55) < expires - now() <= dt.timedelta(hours=1)
+
+
+def test_javascript_sdk_sso_provider(oidc: Any, server: Server, store: Store, tmp_path: Path) -> None:
+    """``@aws-sdk/credential-provider-sso`` (``fromSSO``, pinned in tests/js) resolving the same kind of
+    profile from the cache the CLI writes, then STS GetCallerIdentity with the credentials."""
+    node = shutil.which("node")
+    script = Path(__file__).resolve().parent.parent / "js" / "sso_credentials.mjs"
+    if node is None or not (script.parent / "node_modules" / "@aws-sdk" / "credential-provider-sso").exists():
+        pytest.fail("Node.js and tests/js's node_modules (npm ci) are needed")
+    inst = new_instance(server, "sdk-js")
+    user_id = add_user(inst, "erin")
+    _assign(inst, "ReadRoles", "USER", user_id)
+    start_url = _config(tmp_path, server, inst, "ReadRoles")
+    client, got = device_tokens(oidc, server, inst, store, user_id, scopes=[ACCOUNT_ACCESS])
+    cache_dir = tmp_path / ".aws" / "sso" / "cache"
+    cache_dir.mkdir(parents=True)
+    (cache_dir / (hashlib.sha1(b"corp").hexdigest() + ".json")).write_text(
+        json.dumps(
+            {
+                "startUrl": start_url,
+                "region": "us-east-1",
+                "accessToken": got["accessToken"],
+                "expiresAt": _iso(now() + dt.timedelta(seconds=got["expiresIn"])),
+                "clientId": client["clientId"],
+                "clientSecret": client["clientSecret"],
+                "registrationExpiresAt": _iso(dt.datetime.fromtimestamp(client["clientSecretExpiresAt"], dt.UTC)),
+                "refreshToken": got["refreshToken"],
+            }
+        )
+    )
+    env = {
+        **_env(tmp_path, server),
+        "AWS_PROFILE": "dev",
+        "AWS_ENDPOINT_URL_SSO": server.url,
+        "AWS_ENDPOINT_URL_SSO_OIDC": server.url,
+        "OSTIARY_URL": server.url,
+    }
+    ran = subprocess.run([node, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    result = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert result["Account"] == inst.account_id
+    assert re.fullmatch(
+        rf"arn:aws:sts::{inst.account_id}:assumed-role/AWSReservedSSO_ReadRoles_[0-9a-f]{{16}}/erin", result["Arn"]
+    )
+    expires = dt.datetime.fromisoformat(result["Expiration"].replace("Z", "+00:00"))
     assert dt.timedelta(minutes=55) < expires - now() <= dt.timedelta(hours=1)
