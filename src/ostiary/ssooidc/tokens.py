@@ -172,6 +172,11 @@ def refresh(
     if spent != 1:  # another node spent it at the same moment: a reuse all the same
         revoke(conn, row["session_id"], now)
         return Refreshed.REUSED
+    # access tokens of the session past their time are of no more use (spent refresh tokens stay until
+    # the session ends: their reuse must still be recognized)
+    conn.execute(
+        delete(t.sso_oidc_tokens).where(_k.session_id == row["session_id"], _k.kind == ACCESS, _k.expires_at <= now)
+    )
     return _tokens(conn, row["session_id"], True, now, row["ends"]), row["identity_store_id"], row["user_id"]
 
 
