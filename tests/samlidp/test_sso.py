@@ -7,6 +7,7 @@ unknown applications, other ACS URLs; a tampered response rejected by the SP."""
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -324,3 +325,23 @@ def test_passive_request_and_bindings(
     with browser(server.url, store, inst, app_user["user"]) as web:
         refused = web.post(entity, data={"SAMLRequest": base64.b64encode(str(artifact).encode()).decode()})
     assert refused.status_code == 400 and "HTTP-POST" in refused.text
+
+
+def test_sign_ins_audited(server: Server, inst: Instance, store: Store, app_user: dict[str, Any]) -> None:
+    """Each answer and each refusal is a ``Federate`` event (sso.amazonaws.com) in the owner's account."""
+    outsider = add_user(inst, "audited-" + app_user["sp_entity"][-6:].lower())
+    tile = urls.saml_application_url(server.url, inst.identity_store_id, app_user["arn"].rsplit("/", 1)[-1])
+    with browser(server.url, store, inst, app_user["user"]) as web:
+        assert web.get(tile).status_code == 200
+    with browser(server.url, store, inst, outsider) as web:
+        assert web.get(tile).status_code == 403
+    trail = inst.client("cloudtrail")
+    events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "Federate"}])
+    mine = [
+        json.loads(e["CloudTrailEvent"])
+        for e in events["Events"]
+        if any(r.get("ResourceName") == app_user["arn"] for r in e.get("Resources", []))
+    ]
+    by_user = {(m["additionalEventData"]["userId"], m.get("errorCode") is None) for m in mine}
+    assert (app_user["user"], True) in by_user and (outsider, False) in by_user
+    assert all(m["eventSource"] == "sso.amazonaws.com" for m in mine)

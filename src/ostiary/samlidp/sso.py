@@ -14,14 +14,18 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 
+from ostiary.audit import recorder as audit
 from ostiary.config import Settings
 from ostiary.crypto.secrets import SecretBox
 from ostiary.identitystore import directory
+from ostiary.protocol.context import RequestContext, Runtime
+from ostiary.protocol.errors import AccessDenied
 from ostiary.samlidp import attributes, config, identity, responses
 from ostiary.samlidp.config import SamlConfig
 from ostiary.samlidp.requests import AuthnRequest, RequestError
@@ -85,18 +89,55 @@ def _name_id(box: SecretBox, settings: SamlConfig, arn: str, user: RowMapping, g
     return values[0]
 
 
+def _audit(
+    runtime: Runtime,
+    instance: RowMapping,
+    arn: str,
+    user: RowMapping | None,
+    address: str,
+    refused: str | None = None,
+) -> None:
+    """The ``Federate`` event of a sign-in to an application (CloudTrail's, ``sso.amazonaws.com``), in
+    the instance owner's account; a refusal is a failure with its reason."""
+    ctx = RequestContext(
+        runtime=runtime,
+        request_id=str(uuid.uuid4()),
+        service="sso",
+        operation=audit.Event.FEDERATE.value,
+        region=runtime.settings.region,
+        principal=None,
+        source_ip=address,
+    )
+    details = {"identityStoreId": str(instance["identity_store_id"]), "applicationArn": arn}
+    if user is not None:
+        details["userId"] = str(user["user_id"])
+    if refused:
+        details["failureReason"] = refused
+    with runtime.store.tx() as conn:
+        audit.record(
+            conn,
+            ctx,
+            event=audit.Event.FEDERATE,
+            error=AccessDenied(refused) if refused else None,
+            username=str(user["user_name"]) if user is not None else audit.HIDDEN,
+            account_id=str(instance["account_id"]),
+            resource=("AWS::SSO::Application", arn),
+            details=details,
+        )
+
+
 def respond(
-    store: Store,
-    box: SecretBox,
-    server: Settings,
+    runtime: Runtime,
     instance: RowMapping,
     arn: str,
     user_id: str,
     in_response_to: str | None,
     relay_state: str | None,
     now: dt.datetime,
+    address: str = "",
 ) -> Answer:
-    """The signed Response for the signed-in user, or Refused."""
+    """The signed Response for the signed-in user, or Refused (both audited as ``Federate``)."""
+    store, box, server = runtime.store, runtime.box, runtime.settings
     store_id = str(instance["identity_store_id"])
     with store.read() as conn:
         app = applications.application(conn, arn)
@@ -110,11 +151,14 @@ def respond(
                 400,
             )
         user = directory.user(conn, store_id, user_id)
-        if user is None or not directory.enabled(user) or not applications.user_may_use(conn, arn, user_id):
-            raise Refused(
-                "No access",
-                f"You do not have access to {app['name']}. Ask your administrator to assign it to you.",
-            )
+        allowed = user is not None and directory.enabled(user) and applications.user_may_use(conn, arn, user_id)
+    if not allowed:
+        _audit(runtime, instance, arn, user, address, "The user is not assigned to the application.")
+        raise Refused(
+            "No access", f"You do not have access to {app['name']}. Ask your administrator to assign it to you."
+        )
+    assert user is not None
+    with store.read() as conn:
         group_ids = directory.groups_of_user(conn, store_id, user_id)
         g = t.identitystore_groups.c
         group_names = (
@@ -152,6 +196,7 @@ def respond(
         now=now,
     )
     relay = relay_state if in_response_to is not None else (relay_state or settings.relay_state)
+    _audit(runtime, instance, arn, user, address)
     return Answer(settings.acs_url, encoded, relay, str(app["name"]))
 
 

@@ -85,7 +85,8 @@ def _answer(
         back = f"{urls.PREFIX}/{store_id}{urls.SAML_SEGMENT}/continue?{urlencode({'state': sealed})}"
         return pages.to_sign_in(store_id, back)
     now = dt.datetime.now(dt.UTC)
-    answer = sso.respond(runtime.store, runtime.box, runtime.settings, instance, arn, user_id, request_id, relay, now)
+    address = request.client.host if request.client else ""
+    answer = sso.respond(runtime, instance, arn, user_id, request_id, relay, now, address)
     return pages.post_form(answer)
 
 
