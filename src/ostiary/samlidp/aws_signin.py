@@ -31,6 +31,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ostiary.audit import recorder as audit
 from ostiary.federation import saml
 from ostiary.iam.providers import find_saml_provider
 from ostiary.protocol.context import RequestContext
@@ -150,9 +151,11 @@ def _context(pages: Pages, request: Request) -> RequestContext:
 
 def _credentials(pages: Pages, request: Request, encoded: str, role_arn: str, provider_arn: str) -> Response:
     params = {"RoleArn": role_arn, "PrincipalArn": provider_arn, "SAMLAssertion": encoded}
+    ctx = _context(pages, request)
     try:
-        out = federated.assume_role_with_saml(_context(pages, request), params) or {}
+        out = federated.assume_role_with_saml(ctx, params) or {}
     except ServiceError as err:
+        audit.record_failure(ctx, params, err)  # as the dispatcher records a refused AssumeRoleWithSAML
         message = err.message or "Your identity provider's assertion does not let you use this role."
         if "already used" in message:
             message = ALREADY_USED
