@@ -31,6 +31,7 @@ from ostiary.caching import TtlCache
 from ostiary.config import Settings
 from ostiary.crypto.secrets import SecretBox
 from ostiary.store import tables as t
+from ostiary.store.db import Store
 
 VALIDITY = dt.timedelta(days=5 * 365)
 SUBJECT = "IAM Identity Center SAML certificate"
@@ -114,6 +115,21 @@ def signing_credentials(conn: Connection, box: SecretBox, instance_row: RowMappi
     made = _read(conn, box, arn)  # ours, or the one a concurrent first use committed
     assert made is not None
     return made  # not cached: this transaction may still roll back
+
+
+def credentials_of(store: Store, box: SecretBox, instance_row: RowMapping) -> tuple[str, str]:
+    """``signing_credentials`` for a caller holding no connection: from the process cache, else read,
+    and only the first time in a write transaction."""
+    hit = _CACHE.get(str(instance_row["instance_arn"]))
+    if hit is not None:
+        return hit
+    with store.read() as conn:
+        found = _read(conn, box, str(instance_row["instance_arn"]))
+    if found is not None:
+        _CACHE.set(str(instance_row["instance_arn"]), found)
+        return found
+    with store.tx() as conn:
+        return signing_credentials(conn, box, instance_row)
 
 
 def certificate_body(certificate_pem: str) -> str:

@@ -171,8 +171,7 @@ def respond(
             if group_ids
             else []
         )
-    with store.tx() as conn:
-        key_pem, cert_pem = identity.signing_credentials(conn, box, instance)
+    key_pem, cert_pem = identity.credentials_of(store, box, instance)
     mapped = []
     for mapping in settings.attributes:
         values = attributes.resolve(mapping.value, user, sorted(group_names))
@@ -210,8 +209,7 @@ def not_passive(
         settings = config.get(conn, arn)
     if app is None or settings is None:
         raise Refused("Application not found", "There is no such application in this portal.", 404)
-    with store.tx() as conn:
-        key_pem, cert_pem = identity.signing_credentials(conn, box, instance)
+    key_pem, cert_pem = identity.credentials_of(store, box, instance)
     encoded = responses.signed_status_response(
         issuer=identity.entity_id(server, instance),
         key_pem=key_pem,
