@@ -169,13 +169,20 @@ def test_device_code_approval(page: Any, server: Server) -> None:  # noqa: F811
     page.get_by_role("button", name="Allow access").click()
     expect(page.get_by_role("heading", name="Request approved")).to_be_visible()
     shot(page, "portal-11-device-approved")
-    token = oidc.create_token(
-        clientId=client["clientId"],
-        clientSecret=client["clientSecret"],
-        grantType="urn:ietf:params:oauth:grant-type:device_code",
-        deviceCode=auth["deviceCode"],
-    )
-    assert token["accessToken"] and token["tokenType"] == "Bearer"
+    token, interval = None, auth["interval"]
+    deadline = time.monotonic() + 60
+    while token is None and time.monotonic() < deadline:
+        try:
+            token = oidc.create_token(
+                clientId=client["clientId"],
+                clientSecret=client["clientSecret"],
+                grantType="urn:ietf:params:oauth:grant-type:device_code",
+                deviceCode=auth["deviceCode"],
+            )
+        except oidc.exceptions.SlowDownException:  # polled too soon: 5 s more each time, as botocore does
+            interval += 5
+            time.sleep(interval)
+    assert token is not None and token["accessToken"] and token["tokenType"] == "Bearer"
     sso = boto3.client("sso", endpoint_url=server.url, region_name=REGION)
     assert sso.list_accounts(accessToken=token["accessToken"])["accountList"] == []
     sso.close()

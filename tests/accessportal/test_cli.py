@@ -100,3 +100,37 @@ def test_mfa_setting(portal: Instance) -> None:
         listed = cli(portal.server, "sso", "instances")
         line = next(line for line in listed.stdout.splitlines() if portal.identity_store_id in line)
         assert policy in line
+
+
+def test_forgot_password_link(portal: Instance) -> None:
+    person = add_user(portal)
+    set_password(portal, person)
+    with httpx.Client() as web:
+        page = web.get(f"{start_url(portal)}/forgot")
+        assert page.status_code == 200
+        answers = []
+        for name in (person.user_name, "nobody-" + person.user_name):
+            fields = hidden_fields(page.text)
+            fields["username"] = name
+            answer = web.post(portal.server.url + form_action(page.text), data=fields)
+            assert answer.status_code == 200
+            answers.append(answer.text.replace(name, "NAME"))
+        assert answers[0] == answers[1]  # the same answer for an unknown user
+        again = web.post(
+            portal.server.url + form_action(page.text), data={**hidden_fields(page.text), "username": person.user_name}
+        )
+        assert again.status_code == 200
+    box = cli(portal.server, "outbox", "--destination", person.email, "--json")
+    assert box.returncode == 0, box.stderr
+    assert box.stdout.count("Reset your AWS access portal password") == 1  # at most one a minute
+    link = re.search(r"(http://\S+/invitation\?token=[\w-]+)", box.stdout)
+    assert link is not None, box.stdout
+    with httpx.Client() as web:
+        page = web.get(link.group(1))
+        fields = hidden_fields(page.text)
+        fields.update(password="Reset-Passw0rd!", confirm="Reset-Passw0rd!")
+        assert web.post(portal.server.url + form_action(page.text), data=fields).status_code == 200
+        page = web.get(start_url(portal))
+        fields = hidden_fields(page.text)
+        fields.update(username=person.user_name, password="Reset-Passw0rd!")
+        assert web.post(portal.server.url + form_action(page.text), data=fields).status_code == 303

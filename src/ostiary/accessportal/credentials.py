@@ -247,6 +247,12 @@ def invite(conn: Connection, store_id: str, user_id: str, now: dt.datetime) -> s
     return token
 
 
+def invited_since(conn: Connection, user_id: str, since: dt.datetime) -> bool:
+    """Whether the user got an invitation (or reset link) after ``since``."""
+    found = conn.execute(select(_I.c.token_hash).where(_I.c.user_id == user_id, _I.c.created_at > since)).first()
+    return found is not None
+
+
 def invitation(conn: Connection, store_id: str, token: str, now: dt.datetime) -> str | None:
     """The user id an unexpired invitation of this store is for, or None."""
     if not token or len(token) > 128:

@@ -4,7 +4,7 @@
 - ``/start/device``: the device-code approval page (``device_pages``);
 - ``/authorize``: the authorization-code page ``aws sso login`` opens (``authorize_pages``);
 - ``/start/<identity store id>``: sign-in, then the home page; ``…/signin``, ``…/mfa``, ``…/new-password``,
-  ``…/mfa-setup``, ``…/invitation`` (``signin_pages``); ``…/credentials``, ``…/signout`` (``home``).
+  ``…/mfa-setup``, ``…/invitation``, ``…/forgot`` (``signin_pages``); ``…/credentials``, ``…/signout`` (``home``).
 
 Handlers run in a worker thread (database, Argon2); every POST is a form with a CSRF token; an
 ``ErrorPage`` raised anywhere becomes the portal's readable error page.
@@ -91,6 +91,7 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         Route(store + "/new-password", page(_posted(signin_pages.new_password_post)), methods=["POST"]),
         Route(store + "/mfa-setup", page(signin_pages.mfa_setup), methods=["GET", "POST"]),
         Route(store + "/invitation", page(signin_pages.invitation), methods=["GET", "POST"]),
+        Route(store + "/forgot", page(signin_pages.forgot), methods=["GET", "POST"]),
         Route(store + "/credentials", page(_credentials), methods=["POST"]),
         Route(store + "/signout", page(_signout), methods=["POST"]),
     ]

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
 import segno
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ostiary.accessportal import credentials, home, session, signin
+from ostiary.accessportal import credentials, home, invitations, session, signin
 from ostiary.accessportal.pages import PENDING_SECONDS, Pending, Portal
 from ostiary.accessportal.signin import Progress, Refused, Step
 from ostiary.identitystore import directory
@@ -43,6 +44,7 @@ def signin_page(
         status=status,
         form="signin",
         action_url=f"{portal.home_path(store_id)}/signin",
+        forgot_url=f"{portal.home_path(store_id)}/forgot",
         next=next_path,
         instance_name=name,
         info="You have been signed out." if request.query_params.get("info") == "signedout" else None,
@@ -265,7 +267,7 @@ def invitation(portal: Portal, request: Request, form: dict[str, str] | None) ->
             action_url=f"{portal.home_path(store_id)}/invitation",
             token=token,
             user_name=user["user_name"],
-            heading="Accept your invitation",
+            heading="Choose your password",
             intro=f"Choose a password for {user['user_name']}. You will sign in with it.",
             password_rules=credentials.PASSWORD_RULES,
             error=error,
@@ -293,3 +295,26 @@ def invitation(portal: Portal, request: Request, form: dict[str, str] | None) ->
         back_url=portal.home_path(store_id),
         back_label="Sign in",
     )
+
+
+def forgot(portal: Portal, request: Request, form: dict[str, str] | None) -> Response:
+    """``/start/<store>/forgot``: a reset link e-mailed to the user (``invitations.reset``); the same
+    answer whether the user exists, has an address, or got a link a moment ago."""
+    store_id = request.path_params["store_id"]
+    portal.instance(store_id)
+    context: dict[str, Any] = {
+        "action_url": f"{portal.home_path(store_id)}/forgot",
+        "signin_url": portal.home_path(store_id),
+    }
+    if form is None:
+        return portal.render(request, "forgot.html", form="forgot", **context)
+    portal.check_csrf(request, form, "forgot")
+    username = form.get("username", "").strip()[:128]
+    if not username:
+        return portal.render(
+            request, "forgot.html", status=400, form="forgot", error="Enter your user name.", **context
+        )
+    with portal.runtime.store.tx() as conn:
+        user = directory.user_by_name(conn, store_id, username)
+        invitations.reset(conn, portal.runtime.settings, store_id, user, dt.datetime.now(dt.UTC))
+    return portal.render(request, "forgot.html", sent=True, username=username, **context)
