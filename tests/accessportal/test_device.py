@@ -91,3 +91,19 @@ def test_unknown_code_and_denial(portal: Instance, oidc: Any) -> None:
         assert again.status_code == 400  # decided already
     with pytest.raises(oidc.exceptions.AccessDeniedException):
         poll(oidc, client, auth)
+
+
+def test_a_clients_token_is_not_a_portal_session(portal: Instance, oidc: Any) -> None:
+    """The access token CreateToken gives a CLI works for the portal API, not as the web portal's cookie."""
+    person = portal_user(portal)
+    client, auth = start(oidc, portal)
+    with httpx.Client() as web:
+        assert sign_in(web, portal, person).status_code == 303
+        consent = web.get(auth["verificationUriComplete"])
+        fields = {**hidden_fields(consent.text), "decision": "allow"}
+        assert web.post(portal.server.url + form_action(consent.text), data=fields).status_code == 200
+    token = poll(oidc, client, auth)["accessToken"]
+    cookie = f"ostiary-portal-{portal.identity_store_id}"
+    with httpx.Client(cookies={cookie: token}) as web:
+        page = web.get(start_url(portal))
+        assert 'name="password"' in page.text

@@ -35,14 +35,15 @@ class SignedIn:
 
 def current_user(runtime: Runtime, request: Request, store_id: str) -> SignedIn | None:
     """The user signed in to the portal of ``store_id`` in this browser, or None (no cookie, a token
-    expired, revoked, or of another store, a user deleted since)."""
+    expired, revoked, of another store or of a client's session, a user deleted since)."""
     token = request.cookies.get(session_cookie(store_id))
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     now = dt.datetime.now(dt.UTC)
     with runtime.store.read() as conn:
         found = tokens.session_of(conn, token, now)
-        if found is None or found.identity_store_id != store_id:
+        # only the portal's own sessions: a token CreateToken gave a client (the CLI) is not a web session
+        if found is None or found.identity_store_id != store_id or found.client_id is not None:
             return None
         user = directory.user(conn, store_id, found.user_id)
     if user is None:
