@@ -345,3 +345,32 @@ def test_sign_ins_audited(server: Server, inst: Instance, store: Store, app_user
     by_user = {(m["additionalEventData"]["userId"], m.get("errorCode") is None) for m in mine}
     assert (app_user["user"], True) in by_user and (outsider, False) in by_user
     assert all(m["eventSource"] == "sso.amazonaws.com" for m in mine)
+
+
+def test_enterprise_attributes(server: Server, inst: Instance, store: Store, tmp_path: Path, idp_metadata: str) -> None:
+    """``${path:…}`` reaches the stored user: the enterprise extension and other attributes."""
+    sp_entity = "https://ent.example.test/" + tmp_path.name
+    settings = _settings(sp_entity, name_id_format="unspecified", subject="${user:preferredUsername}")
+    settings["attributes"] = [
+        {"name": "department", "value": "${path:enterprise.department}"},
+        {"name": "title", "value": "${path:title}"},
+        {"name": "nickname", "value": "${path:nickName}"},  # not set: left out
+    ]
+    arn = make_application(inst, store, settings)
+    name = "ent-" + tmp_path.name[-6:].lower()
+    user = inst.client("identitystore").create_user(
+        IdentityStoreId=inst.identity_store_id,
+        UserName=name,
+        DisplayName="Ent User",
+        Name={"GivenName": "Ent", "FamilyName": "User"},
+        Title="Architect",
+        Extensions={"aws:identitystore:enterprise": {"department": "Research"}},
+    )["UserId"]
+    assign(inst, arn, user)
+    sp = service_provider(tmp_path, idp_metadata, sp_entity, ACS)
+    with browser(server.url, store, inst, user) as web:
+        page = web.get(urls.saml_application_url(server.url, inst.identity_store_id, arn.rsplit("/", 1)[-1]))
+    _, fields = post_form(page.text)
+    response = sp.parse_authn_request_response(fields["SAMLResponse"], BINDING_HTTP_POST, outstanding={})
+    assert response.get_identity() == {"department": ["Research"], "title": ["Architect"]}
+    assert response.assertion.subject.name_id.text == name

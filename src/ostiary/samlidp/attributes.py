@@ -4,10 +4,12 @@ literal text with ``${…}`` references to the signed-in directory user, resolve
 - ``${user:subject}`` the user's id, ``${user:preferredUsername}`` its UserName, ``${user:email}`` its
   primary e-mail address (else the first), ``${user:name}`` its formatted name (else DisplayName, else
   "given family"), ``${user:givenName}``, ``${user:familyName}``, ``${user:middleName}``,
-  ``${user:displayName}``, ``${user:AD_GUID}`` (its first external id);
+  ``${user:displayName}``, ``${user:AD_GUID}`` (its first external id: ``ExternalIds`` of the document
+  the caller hands in, ``sso.py`` reads them);
 - ``${path:<attribute path>}``: any attribute of the user by its path in the identity store's User
   shape, spelled as AWS's attribute-based access control does: ``userName``, ``name.givenName``,
-  ``emails[primary eq true].value``, ``addresses[type eq "work"].locality``, ``title``…;
+  ``emails[primary eq true].value``, ``addresses[type eq "work"].locality``, ``title``,
+  ``enterprise.department`` (the enterprise extension's attributes)…;
 - ``${user:groups}``: the names of the user's groups, one attribute value each.
 
 A reference with nothing behind it resolves to nothing (the attribute is left out when every part is
@@ -25,6 +27,7 @@ from sqlalchemy.engine import RowMapping
 REFERENCE = re.compile(r"\$\{(user|path):([^}]{1,128})\}")
 FILTER = re.compile(r'^([A-Za-z]+)\[([A-Za-z]+) eq ("?)([^"\]]*)\3\]$')
 GROUPS = "groups"
+ENTERPRISE = "aws:identitystore:enterprise"
 
 
 def _first(items: Any, key: str = "Value") -> str:
@@ -80,7 +83,11 @@ def _path(row: RowMapping, doc: dict[str, Any], path: str) -> str:
     if path in ("id", "userId"):
         return str(row["user_id"])
     current: Any = doc
-    for part in path.split("."):
+    parts = path.split(".")
+    if parts[0] in ("enterprise", ENTERPRISE):  # the enterprise extension (``${path:enterprise.department}``)
+        current = (doc.get("Extensions") or {}).get(ENTERPRISE)
+        parts = parts[1:]
+    for part in parts:
         if current is None:
             return ""
         found = FILTER.match(part)
@@ -96,10 +103,7 @@ def _path(row: RowMapping, doc: dict[str, Any], path: str) -> str:
             continue
         if not isinstance(current, dict):
             return ""
-        if part.startswith("enterprise") or part in current:
-            current = current.get(part)
-        else:
-            current = current.get(_upper_first(part))
+        current = current.get(part) if part in current else current.get(_upper_first(part))
         if isinstance(current, list):
             current = current[0] if current else None
     if current is None or isinstance(current, (dict, list)):

@@ -159,6 +159,15 @@ def respond(
         )
     assert user is not None
     with store.read() as conn:
+        x = t.identitystore_external_ids.c
+        external = [
+            {"Issuer": r.issuer, "Id": r.external_id}
+            for r in conn.execute(
+                select(x.issuer, x.external_id)
+                .where(x.identity_store_id == store_id, x.user_id == user_id, x.resource_type == "USER")
+                .order_by(x.id)
+            )
+        ]
         group_ids = directory.groups_of_user(conn, store_id, user_id)
         g = t.identitystore_groups.c
         group_names = (
@@ -172,6 +181,7 @@ def respond(
             else []
         )
     key_pem, cert_pem = identity.credentials_of(store, box, instance)
+    user = {**user, "document": {**(user["document"] or {}), "ExternalIds": external}}  # type: ignore[assignment]
     mapped = []
     for mapping in settings.attributes:
         values = attributes.resolve(mapping.value, user, sorted(group_names))
