@@ -5,6 +5,7 @@ the AWSSSO_… SAML provider sso-admin provisions into a target account."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from cryptography import x509
@@ -111,3 +112,46 @@ def test_provisioned_provider_holds_the_metadata(server: Server, store: Store, b
         _, cert_pem = identity.signing_credentials(conn, box, row)  # type: ignore[arg-type]
     assert [c.strip() for c in parsed.certificates] == [cert_pem.strip()]
     assert parsed.entity_id == urls.saml_entity_id(server.url, inst.identity_store_id)
+
+
+def test_first_use_races_make_one_key(server: Server, store: Store, box: SecretBox) -> None:
+    """Several first uses at once (each in its own transaction) all get the one key that was kept."""
+    inst = new_instance(server)
+    row = _instance_row(store, inst)
+    results: list[tuple[str, str]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def first_use() -> None:
+        try:
+            barrier.wait()
+            with store.tx() as conn:
+                made = identity.signing_credentials(conn, box, row)  # type: ignore[arg-type]
+            results.append(made)
+        except BaseException as err:
+            errors.append(err)
+
+    identity._CACHE.clear()
+    threads = [threading.Thread(target=first_use) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # SQLite may refuse a concurrent writer ("database is locked"): whoever succeeded agrees
+    assert results, errors
+    with store.read() as conn:
+        kept = identity._read(conn, box, inst.instance_arn)
+    assert kept is not None and all(r == kept for r in results)
+
+
+def test_deleted_with_the_instance(server: Server, store: Store, box: SecretBox) -> None:
+    inst = new_instance(server)
+    row = _instance_row(store, inst)
+    with store.tx() as conn:
+        identity.signing_credentials(conn, box, row)  # type: ignore[arg-type]
+    inst.client("sso-admin").delete_instance(InstanceArn=inst.instance_arn)
+    with store.read() as conn:
+        left = conn.execute(
+            select(t.samlidp_certificates).where(t.samlidp_certificates.c.instance_arn == inst.instance_arn)
+        ).first()
+    assert left is None
