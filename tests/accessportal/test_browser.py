@@ -104,11 +104,21 @@ def test_accounts_page_and_programmatic_access(page: Any, server: Server) -> Non
     instance = new_instance(server, "accounts-browser")
     person = portal_user(instance, "leo")
     assign(instance, person, "Developer")
+    admin = instance.client("sso-admin")
+    wiki = admin.create_application(
+        InstanceArn=instance.instance_arn,
+        ApplicationProviderArn="arn:aws:sso::aws:applicationProvider/custom-saml",
+        Name="Team wiki",
+    )["ApplicationArn"]
+    admin.create_application_assignment(ApplicationArn=wiki, PrincipalId=person.user_id, PrincipalType="USER")
     page.goto(start_url(instance))
     sign_in(page, person)
     expect(page.get_by_role("heading", name="AWS accounts")).to_be_visible()
     expect(page.get_by_text(instance.account_id)).to_be_visible()
     expect(page.get_by_text("Developer")).to_be_visible()
+    expect(page.get_by_role("link", name="Team wiki")).to_have_attribute(
+        "href", re.compile(rf"/start/{instance.identity_store_id}/saml/applications/apl-[0-9a-f]{{16}}$")
+    )
     shot(page, "portal-06-accounts")
     page.get_by_role("button", name=re.compile("Access keys for Developer")).click()
     expect(page.get_by_role("heading", name="Get credentials for Developer")).to_be_visible()
@@ -187,3 +197,18 @@ def test_device_code_approval(page: Any, server: Server) -> None:  # noqa: F811
     assert sso.list_accounts(accessToken=token["accessToken"])["accountList"] == []
     sso.close()
     oidc.close()
+
+
+def test_forgot_password_page_and_small_screen(browser: Any, portal: Instance) -> None:  # noqa: F811
+    context = browser.new_context(viewport={"width": 390, "height": 760})
+    small = context.new_page()
+    small.goto(start_url(portal))
+    expect(small.get_by_role("heading", name="Sign in")).to_be_visible()
+    shot(small, "portal-12-sign-in-mobile")
+    small.get_by_role("link", name="Forgot password?").click()
+    expect(small.get_by_role("heading", name="Forgot password")).to_be_visible()
+    small.get_by_label("Username").fill("someone")
+    small.get_by_role("button", name="Send link").click()
+    expect(small.locator("#sent")).to_be_visible()
+    shot(small, "portal-13-forgot-password")
+    context.close()
