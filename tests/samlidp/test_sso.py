@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -374,3 +375,29 @@ def test_enterprise_attributes(server: Server, inst: Instance, store: Store, tmp
     response = sp.parse_authn_request_response(fields["SAMLResponse"], BINDING_HTTP_POST, outstanding={})
     assert response.get_identity() == {"department": ["Research"], "title": ["Architect"]}
     assert response.assertion.subject.name_id.text == name
+
+
+def test_signed_post_requests(
+    server: Server, inst: Instance, store: Store, entity: str, tmp_path: Path, idp_metadata: str
+) -> None:
+    sp_entity = "https://signed-post.example.test/" + tmp_path.name
+    sp = service_provider(tmp_path, idp_metadata, sp_entity, ACS, sign_requests=True)
+    arn = make_application(inst, store, _settings(sp_entity, sp_certificates=[Path(sp.config.cert_file).read_text()]))
+    user = add_user(inst, "post-signer-" + tmp_path.name[-6:].lower(), "ps@example.test")
+    assign(inst, arn, user)
+    request_id, signed = sp.create_authn_request(entity, binding=BINDING_HTTP_POST, sign=True, sign_alg=RSA_SHA256)
+    _, unsigned = sp.create_authn_request(entity, binding=BINDING_HTTP_POST, sign=False)
+    document = str(signed)
+    assert "Signature" in document
+    instant = re.search(r'IssueInstant="([^"]+)"', document)
+    assert instant is not None
+    tampered = document.replace(instant.group(1), "2001-01-01T00:00:00Z")  # signed content changed
+    with browser(server.url, store, inst, user) as web:
+        ok = web.post(entity, data={"SAMLRequest": base64.b64encode(document.encode()).decode()})
+        refused = web.post(entity, data={"SAMLRequest": base64.b64encode(str(unsigned).encode()).decode()})
+        broken = web.post(entity, data={"SAMLRequest": base64.b64encode(tampered.encode()).decode()})
+    assert ok.status_code == 200, ok.text
+    _, fields = post_form(ok.text)
+    assert sp.parse_authn_request_response(fields["SAMLResponse"], BINDING_HTTP_POST, outstanding={request_id: "/"})
+    assert refused.status_code == 400 and "must be signed" in refused.text
+    assert broken.status_code == 400 and "does not verify" in broken.text

@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput
 from signxml.exceptions import InvalidSignature as XmlInvalidSignature
 from signxml.verifier import SignatureConfiguration, XMLVerifier
@@ -40,6 +41,21 @@ SIG_ALGS = {
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": hashes.SHA256,
     "http://www.w3.org/2000/09/xmldsig#rsa-sha1": hashes.SHA1,
 }
+
+
+# what a POST-binding request may be signed with: RSA over SHA-1 (pysaml2's and many SPs' default) or
+# SHA-2, never HMAC; the ACS a response goes to is the configured one whatever a request says, so a
+# request's signature guards little (AWS does not check it at all)
+POST_SIGNATURES = SignatureConfiguration(
+    location="./",
+    expect_references=1,
+    signature_methods=frozenset(
+        {SignatureMethod.RSA_SHA1, SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384, SignatureMethod.RSA_SHA512}
+    ),
+    digest_algorithms=frozenset(
+        {DigestAlgorithm.SHA1, DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512}
+    ),
+)
 
 
 class RequestError(ValueError):
@@ -192,9 +208,7 @@ def check_post_signature(document: bytes, certificates: tuple[str, ...]) -> None
         raise RequestError("The application's requests must be signed.")
     for cert in certificates:
         try:
-            XMLVerifier().verify(
-                root, x509_cert=cert, expect_config=SignatureConfiguration(location="./", expect_references=1)
-            )
+            XMLVerifier().verify(root, x509_cert=cert, expect_config=POST_SIGNATURES)
             return
         except (XmlInvalidSignature, InvalidDigest, InvalidCertificate, InvalidInput):
             continue
