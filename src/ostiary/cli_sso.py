@@ -4,6 +4,7 @@
 - ``set-password``: a directory user's password (prompted, read from stdin, or generated and printed
   once), optionally a one-time password to change at the next sign-in;
 - ``invite``: an e-mail with a one-time link to choose a password;
+- ``identity-source``: this directory (passwords) or an external SAML 2.0 IdP (its metadata);
 - ``mfa``: the instance's MFA setting (``required``: authenticator app at every sign-in, enrolled at the
   first; ``optional``); ``reset-mfa``: forget a user's authenticator app.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,7 +26,7 @@ from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy import select, update
 
-from ostiary.accessportal import credentials, invitations, urls
+from ostiary.accessportal import credentials, federation, invitations, urls
 from ostiary.app import build_runtime
 from ostiary.config import Settings
 from ostiary.identitystore import directory
@@ -159,6 +161,50 @@ def register(main: click.Group, common: Callable[[Any], Any], load: Callable[...
         finally:
             runtime.store.dispose()
         console.print(f"MFA {policy} for {identity_store_id}.")
+
+    @sso.command("identity-source")
+    @common
+    @click.option("--identity-store-id", required=True, help="The instance's identity store (d-…).")
+    @click.option(
+        "--saml-metadata",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="An external SAML 2.0 IdP's metadata file: users sign in there.",
+    )
+    @click.option("--directory", is_flag=True, help="Back to Identity Center's own directory (passwords).")
+    def identity_source(identity_store_id: str, saml_metadata: Path | None, directory: bool, **opts: Any) -> None:
+        """Where users sign in: this directory (passwords) or an external SAML 2.0 IdP."""
+        if (saml_metadata is None) == (not directory):
+            raise click.UsageError("give either --saml-metadata FILE or --directory")
+        try:
+            source = federation.settings_for(saml_metadata.read_text() if saml_metadata else None)
+        except (ValueError, OSError) as exc:
+            raise click.ClickException(f"the metadata is not usable: {exc}") from exc
+        settings = load(**opts)
+        runtime = build_runtime(settings)
+        try:
+            with runtime.store.tx() as conn:
+                row = instances.by_identity_store(conn, identity_store_id)
+                if row is None:
+                    raise click.ClickException(f"no instance has the identity store {identity_store_id}")
+                i = t.sso_instances
+                values = {**(row["settings"] or {}), "identity_source": source}
+                conn.execute(update(i).where(i.c.instance_arn == row["instance_arn"]).values(settings=values))
+        finally:
+            runtime.store.dispose()
+        if saml_metadata is None:
+            console.print(f"{identity_store_id}: users sign in with their passwords.")
+            return
+        public = settings.effective_public_url
+        console.print(
+            Panel(
+                f"[bold]SP entity id[/bold] {federation.entity_id(public, identity_store_id)}\n"
+                f"[bold]ACS URL[/bold]      {federation.acs_url(public, identity_store_id)}\n"
+                f"[bold]SP metadata[/bold]  {federation.entity_id(public, identity_store_id)}/metadata\n"
+                "NameID: the user's UserName",
+                title="Configure the identity provider with",
+                expand=False,
+            )
+        )
 
     @sso.command("reset-mfa")
     @common

@@ -4,9 +4,11 @@
 - ``/start/device``: the device-code approval page (``device_pages``);
 - ``/authorize``: the authorization-code page ``aws sso login`` opens (``authorize_pages``);
 - ``/start/<identity store id>``: sign-in, then the home page; ``…/signin``, ``…/mfa``, ``…/new-password``,
-  ``…/mfa-setup``, ``…/invitation``, ``…/forgot`` (``signin_pages``); ``…/credentials``, ``…/signout`` (``home``).
+  ``…/mfa-setup``, ``…/invitation``, ``…/forgot``, ``…/federation/{acs,metadata}`` (an external SAML
+  IdP) (``signin_pages``); ``…/credentials``, ``…/signout`` (``home``).
 
-Handlers run in a worker thread (database, Argon2); every POST is a form with a CSRF token; an
+Handlers run in a worker thread (database, Argon2); every POST of the portal's own forms carries a CSRF
+token (the external IdP's post to ``…/federation/acs`` is bound by its sealed RelayState instead); an
 ``ErrorPage`` raised anywhere becomes the portal's readable error page.
 """
 
@@ -92,6 +94,8 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         Route(store + "/mfa-setup", page(signin_pages.mfa_setup), methods=["GET", "POST"]),
         Route(store + "/invitation", page(signin_pages.invitation), methods=["GET", "POST"]),
         Route(store + "/forgot", page(signin_pages.forgot), methods=["GET", "POST"]),
+        Route(store + "/federation/acs", page(_posted(signin_pages.federation_acs)), methods=["POST"]),
+        Route(store + "/federation/metadata", page(signin_pages.federation_metadata), methods=["GET"]),
         Route(store + "/credentials", page(_credentials), methods=["POST"]),
         Route(store + "/signout", page(_signout), methods=["POST"]),
     ]

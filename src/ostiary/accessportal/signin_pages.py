@@ -14,7 +14,7 @@ import segno
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ostiary.accessportal import credentials, home, invitations, session, signin
+from ostiary.accessportal import credentials, federation, home, invitations, session, signin
 from ostiary.accessportal.pages import PENDING_SECONDS, Pending, Portal
 from ostiary.accessportal.signin import Progress, Refused, Step
 from ostiary.identitystore import directory
@@ -32,6 +32,9 @@ def start(portal: Portal, request: Request, form: dict[str, str] | None) -> Resp
         if next_path != portal.home_path(store_id):
             return portal.redirect(next_path)
         return home.page(portal, request, instance, signed)
+    external = federation.source(instance)
+    if external is not None and request.query_params.get("info") != "signedout":
+        return portal.redirect(federation.redirect_to_idp(portal.runtime, external, store_id, next_path))
     return signin_page(portal, request, store_id, instance["name"], next_path)
 
 
@@ -57,6 +60,9 @@ def signin_post(portal: Portal, request: Request, form: dict[str, str]) -> Respo
     instance = portal.instance(store_id)
     portal.check_csrf(request, form, "signin")
     next_path = portal.safe_next(store_id, form.get("next"))
+    external = federation.source(instance)
+    if external is not None:  # the identity source is an external IdP: no passwords here
+        return portal.redirect(federation.redirect_to_idp(portal.runtime, external, store_id, next_path))
     username, password = form.get("username", "").strip(), form.get("password", "")
     if not username or not password:
         return signin_page(
@@ -318,3 +324,33 @@ def forgot(portal: Portal, request: Request, form: dict[str, str] | None) -> Res
         user = directory.user_by_name(conn, store_id, username)
         invitations.reset(conn, portal.runtime.settings, store_id, user, dt.datetime.now(dt.UTC))
     return portal.render(request, "forgot.html", sent=True, username=username, **context)
+
+
+def federation_acs(portal: Portal, request: Request, form: dict[str, str]) -> Response:
+    """``POST /start/<store>/federation/acs``: the external IdP's answer (``federation.complete``);
+    no CSRF token (the IdP's page posts it): the sealed RelayState, InResponseTo and the single-use
+    assertion stand for it."""
+    store_id = request.path_params["store_id"]
+    instance = portal.instance(store_id)
+    external = federation.source(instance)
+    if external is None:
+        raise ErrorPage("Not found", "This portal signs its users in itself.", "not_found", 404)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        user_id, user_name, next_path = federation.complete(
+            portal.runtime, instance, external, form.get("SAMLResponse", ""), form.get("RelayState", ""), now
+        )
+    except federation.Refused as err:
+        raise ErrorPage("Sign-in failed", str(err), "saml_refused", 400) from None
+    signin.signed_in(portal.runtime, instance, user_id, user_name, portal.address(request))
+    response = portal.redirect(portal.safe_next(store_id, next_path))
+    session.start(portal, request, response, store_id, user_id)
+    return response
+
+
+def federation_metadata(portal: Portal, request: Request, form: dict[str, str] | None) -> Response:
+    """``GET /start/<store>/federation/metadata``: the portal's SAML SP metadata, for the external IdP."""
+    store_id = request.path_params["store_id"]
+    portal.instance(store_id)
+    document = federation.sp_metadata(portal.runtime.settings.effective_public_url, store_id)
+    return Response(document, media_type="application/samlmetadata+xml")
