@@ -7,6 +7,7 @@ unknown applications, other ACS URLs; a tampered response rejected by the SP."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 import subprocess
@@ -23,8 +24,11 @@ from saml2 import BINDING_HTTP_ARTIFACT, BINDING_HTTP_POST, BINDING_HTTP_REDIREC
 from saml2.response import StatusNoPassive
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT
 from saml2.sigver import SignatureError
+from sqlalchemy import update
 
 from ostiary.accessportal import urls
+from ostiary.ssooidc import tokens
+from ostiary.store import tables as t
 from ostiary.store.db import Store
 from tests.conftest import Server
 from tests.samlidp.portal import add_user, assign, browser, make_application, post_form, service_provider
@@ -401,3 +405,34 @@ def test_signed_post_requests(
     assert sp.parse_authn_request_response(fields["SAMLResponse"], BINDING_HTTP_POST, outstanding={request_id: "/"})
     assert refused.status_code == 400 and "must be signed" in refused.text
     assert broken.status_code == 400 and "does not verify" in broken.text
+
+
+def test_force_authn(server: Server, inst: Instance, store: Store, entity: str, app_user: dict[str, Any]) -> None:
+    """ForceAuthn: a portal session older than five minutes is ended and the user signs in again; a
+    fresh one is answered at once."""
+    sp = app_user["sp"]
+    request_id, request = sp.create_authn_request(entity, binding=BINDING_HTTP_POST, force_authn="true")
+    encoded = base64.b64encode(str(request).encode()).decode()
+    with browser(server.url, store, inst, app_user["user"]) as web:
+        fresh = web.post(entity, data={"SAMLRequest": encoded})
+        assert fresh.status_code == 200 and "SAMLResponse" in fresh.text
+        token = web.cookies[f"ostiary-portal-{inst.identity_store_id}"]
+        with store.tx() as conn:  # the session began ten minutes ago
+            sessions = t.sso_oidc_sessions
+            found = tokens.session_of(conn, token, dt.datetime.now(dt.UTC))
+            assert found is not None
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.session_id == found.session_id)
+                .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))
+            )
+        stale = web.post(entity, data={"SAMLRequest": encoded})
+        assert stale.status_code == 303 and "SAMLResponse" not in stale.text
+        back = parse_qs(urlsplit(stale.headers["location"]).query)["next"][0]
+        with store.read() as conn:
+            assert tokens.session_of(conn, token, dt.datetime.now(dt.UTC)) is None  # signed out
+    with browser(server.url, store, inst, app_user["user"]) as web:  # signed in again
+        page = web.get(back)
+    _, fields = post_form(page.text)
+    response = sp.parse_authn_request_response(fields["SAMLResponse"], BINDING_HTTP_POST, outstanding={request_id: "/"})
+    assert response.in_response_to == request_id

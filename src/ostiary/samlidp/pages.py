@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -26,6 +27,17 @@ SCRIPT_PATH = "/saml/autopost.js"
 STYLESHEET_PATH = "/saml/samlidp.css"
 PENDING_SECONDS = 600
 TITLE = "AWS access portal"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A sign-in to an application waiting for the portal's sign-in: the application, the request
+    answered (None: IdP-initiated), its RelayState, whether it asked for a fresh sign-in (ForceAuthn)."""
+
+    arn: str
+    request_id: str | None
+    relay: str | None
+    force: bool = False
 
 
 class Pages:
@@ -82,15 +94,16 @@ class Pages:
         )
 
     # -- the request kept across the sign-in ------------------------------------------------------------
-    def seal_pending(self, store_id: str, arn: str, request_id: str | None, relay: str | None) -> str:
-        doc = {"a": arn, "i": request_id, "r": relay, "e": time.time() + PENDING_SECONDS}
+    def seal_pending(self, store_id: str, pending: Pending) -> str:
+        expires = time.time() + PENDING_SECONDS
+        doc = {"a": pending.arn, "i": pending.request_id, "r": pending.relay, "f": pending.force, "e": expires}
         return self.runtime.box.seal(json.dumps(doc), f"samlidp-request:{store_id}")
 
-    def open_pending(self, store_id: str, sealed: str) -> tuple[str, str | None, str | None]:
+    def open_pending(self, store_id: str, sealed: str) -> Pending:
         try:
             doc = json.loads(self.runtime.box.open(sealed, f"samlidp-request:{store_id}"))
         except Exception:
             doc = None
         if not isinstance(doc, dict) or float(doc.get("e", 0)) < time.time():
             raise Refused("Sign-in expired", "The sign-in took too long. Start again from the application.", 400)
-        return str(doc["a"]), doc.get("i"), doc.get("r")
+        return Pending(str(doc["a"]), doc.get("i"), doc.get("r"), bool(doc.get("f")))

@@ -72,6 +72,7 @@ class AuthnRequest:
     signed: bool
     relay_state: str | None
     is_passive: bool = False
+    force_authn: bool = False
 
 
 def _b64(value: str) -> bytes:
@@ -122,6 +123,7 @@ def _read(document: bytes, relay_state: str | None, signed: bool) -> tuple[Authn
         signed=signed,
         relay_state=relay_state,
         is_passive=root.get("IsPassive") in ("true", "1"),
+        force_authn=root.get("ForceAuthn") in ("true", "1"),
     )
     return found, root
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from anyio import to_thread
+from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -31,8 +32,10 @@ from starlette.routing import BaseRoute, Route
 from ostiary.accessportal import session, urls
 from ostiary.protocol.context import Runtime
 from ostiary.samlidp import aws_signin, identity, requests, sso
-from ostiary.samlidp.pages import SCRIPT_PATH, STYLESHEET_PATH, Pages
+from ostiary.samlidp.pages import SCRIPT_PATH, STYLESHEET_PATH, Pages, Pending
 from ostiary.samlidp.sso import Refused
+from ostiary.ssooidc import tokens
+from ostiary.store import tables as t
 
 STATIC = {
     "autopost.js": (Path(__file__).parent / "static" / "autopost.js", "text/javascript"),
@@ -40,14 +43,27 @@ STATIC = {
 }
 MAX_FORM_BYTES = 256 * 1024
 APPLICATION_ID = r"apl-[0-9a-f]{16}"
+FRESH_SIGN_IN = dt.timedelta(minutes=5)  # ForceAuthn: a portal sign-in at most this old counts as fresh
 
 Handler = Callable[[Pages, Request, dict[str, str] | None], Response]
 
 
-def signed_in_user(runtime: Runtime, request: Request, store_id: str) -> str | None:
-    """The directory user signed in to this portal in this browser (its user id), or None."""
-    found = session.current_user(runtime, request, store_id)
-    return None if found is None else found.user_id
+def signed_in(runtime: Runtime, request: Request, store_id: str) -> session.SignedIn | None:
+    """Who is signed in to this portal in this browser (the portal's session), or None."""
+    return session.current_user(runtime, request, store_id)
+
+
+def _fresh(runtime: Runtime, signed: session.SignedIn, now: dt.datetime) -> bool:
+    """Whether the portal session began (the user entered a password) within FRESH_SIGN_IN."""
+    s = t.sso_oidc_sessions.c
+    with runtime.store.read() as conn:
+        found = tokens.session_of(conn, signed.access_token, now)
+        began = (
+            conn.execute(select(s.created_at).where(s.session_id == found.session_id)).scalar()
+            if found is not None
+            else None
+        )
+    return began is not None and now - began <= FRESH_SIGN_IN
 
 
 # -- handlers (in a worker thread) ------------------------------------------------------------------------
@@ -64,29 +80,29 @@ def metadata(pages: Pages, request: Request, form: dict[str, str] | None) -> Res
     )
 
 
-def _answer(
-    pages: Pages,
-    request: Request,
-    instance: RowMapping,
-    arn: str,
-    request_id: str | None,
-    relay: str | None,
-    passive: bool = False,
-) -> Response:
+def _answer(pages: Pages, request: Request, instance: RowMapping, pending: Pending, passive: bool = False) -> Response:
     store_id = str(instance["identity_store_id"])
-    user_id = signed_in_user(pages.runtime, request, store_id)
     runtime = pages.runtime
-    if user_id is None and passive and request_id is not None:
-        return pages.post_form(
-            sso.not_passive(runtime.store, runtime.box, runtime.settings, instance, arn, request_id, relay)
+    now = dt.datetime.now(dt.UTC)
+    signed = signed_in(runtime, request, store_id)
+    if signed is None and passive and pending.request_id is not None:
+        answer = sso.not_passive(
+            runtime.store, runtime.box, runtime.settings, instance, pending.arn, pending.request_id, pending.relay
         )
-    if user_id is None:
-        sealed = pages.seal_pending(store_id, arn, request_id, relay)
+        return pages.post_form(answer)
+    if signed is not None and pending.force and not _fresh(runtime, signed, now):
+        # ForceAuthn (SAML Core §3.4.1): the user signs in again; the portal session ends for that
+        with runtime.store.tx() as conn:
+            tokens.revoke_session(conn, signed.access_token)
+        signed = None
+    if signed is None:
+        sealed = pages.seal_pending(store_id, pending)
         back = f"{urls.PREFIX}/{store_id}{urls.SAML_SEGMENT}/continue?{urlencode({'state': sealed})}"
         return pages.to_sign_in(store_id, back)
-    now = dt.datetime.now(dt.UTC)
     address = request.client.host if request.client else ""
-    answer = sso.respond(runtime, instance, arn, user_id, request_id, relay, now, address)
+    answer = sso.respond(
+        runtime, instance, pending.arn, signed.user_id, pending.request_id, pending.relay, now, address
+    )
     return pages.post_form(answer)
 
 
@@ -103,7 +119,8 @@ def sp_initiated(pages: Pages, request: Request, form: dict[str, str] | None) ->
             requests.check_post_signature(document, settings.sp_certificates)
     except requests.RequestError as err:
         raise Refused("Invalid request", str(err), 400) from None
-    return _answer(pages, request, instance, arn, authn.request_id, authn.relay_state, authn.is_passive)
+    pending = Pending(arn, authn.request_id, authn.relay_state, authn.force_authn)
+    return _answer(pages, request, instance, pending, authn.is_passive)
 
 
 def resume(pages: Pages, request: Request, form: dict[str, str] | None) -> Response:
@@ -111,8 +128,7 @@ def resume(pages: Pages, request: Request, form: dict[str, str] | None) -> Respo
     sealed = request.query_params.get("state", "")
     if len(sealed) > 4096:
         raise Refused("Invalid request", "The sign-in state is not valid.", 400)
-    arn, request_id, relay = pages.open_pending(str(instance["identity_store_id"]), sealed)
-    return _answer(pages, request, instance, arn, request_id, relay)
+    return _answer(pages, request, instance, pages.open_pending(str(instance["identity_store_id"]), sealed))
 
 
 def idp_initiated(pages: Pages, request: Request, form: dict[str, str] | None) -> Response:
@@ -120,7 +136,7 @@ def idp_initiated(pages: Pages, request: Request, form: dict[str, str] | None) -
     if not re.fullmatch(APPLICATION_ID, request.path_params["application_id"]):
         raise Refused("Application not found", "There is no such application in this portal.", 404)
     arn = sso.application_arn(instance, request.path_params["application_id"])
-    return _answer(pages, request, instance, arn, None, None)
+    return _answer(pages, request, instance, Pending(arn, None, None))
 
 
 def routes(runtime: Runtime) -> list[BaseRoute]:
