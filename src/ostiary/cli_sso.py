@@ -65,7 +65,7 @@ def register(main: click.Group, common: Callable[[Any], Any], load: Callable[...
         finally:
             runtime.store.dispose()
         table = Table(title="IAM Identity Center instances")
-        for col in ("Instance", "Name", "Account", "Identity store", "Status", "MFA", "Start URL"):
+        for col in ("Instance", "Name", "Account", "Identity store", "Status", "Sign-in", "MFA", "Start URL"):
             table.add_column(col, overflow="fold")
         for row in rows:
             table.add_row(
@@ -74,6 +74,7 @@ def register(main: click.Group, common: Callable[[Any], Any], load: Callable[...
                 row["account_id"],
                 row["identity_store_id"],
                 row["status"],
+                "external SAML IdP" if federation.source(row) is not None else "passwords",
                 credentials.mfa_policy(row),
                 urls.start_url(settings.effective_public_url, row["identity_store_id"]),
             )

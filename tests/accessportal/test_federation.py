@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.accessportal.conftest import add_user, cli, form_action, hidden_fields, start_url
+from tests.accessportal.conftest import add_user, cli, hidden_fields, start_url
 from tests.conftest import Server
 from tests.federation.saml_idp import SamlIdp, auto_post_form
 from tests.ssoadmin.conftest import Instance, new_instance
@@ -96,14 +96,21 @@ def test_refusals(federated: Instance, idp: SamlIdp) -> None:
         assert not web.cookies.get(f"ostiary-portal-{federated.identity_store_id}")
 
 
+def portal_of(instance: Instance) -> Instance:
+    """Another instance on the same server, whose sign-in page gives this browser a CSRF cookie and token."""
+    return new_instance(instance.server, "plain-" + secrets.token_hex(2))
+
+
 def test_no_password_sign_in_and_sp_metadata(federated: Instance, idp: SamlIdp) -> None:
     person = add_user(federated)
     with httpx.Client() as web:
-        page = web.get(start_url(federated), params={"info": "signedout"})
-        assert page.status_code == 200
+        signed_out = web.get(start_url(federated), params={"info": "signedout"})
+        assert signed_out.status_code == 200
+        assert "You have been signed out" in signed_out.text and 'name="password"' not in signed_out.text
+        page = web.get(start_url(portal_of(federated)))  # a password form of any portal, posted to this one
         fields = hidden_fields(page.text)
         fields.update(username=person.user_name, password="Any-Passw0rd!")
-        answer = web.post(federated.server.url + form_action(page.text), data=fields)
+        answer = web.post(f"{start_url(federated)}/signin", data=fields)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith(idp.base + "/sso?")
         metadata = web.get(f"{start_url(federated)}/federation/metadata")

@@ -33,7 +33,16 @@ def start(portal: Portal, request: Request, form: dict[str, str] | None) -> Resp
             return portal.redirect(next_path)
         return home.page(portal, request, instance, signed)
     external = federation.source(instance)
-    if external is not None and request.query_params.get("info") != "signedout":
+    if external is not None:
+        if request.query_params.get("info") == "signedout":  # not straight back to the IdP
+            return portal.render(
+                request,
+                "message.html",
+                title="Signed out",
+                message="You have been signed out of the AWS access portal.",
+                back_url=portal.home_path(store_id),
+                back_label="Sign in again",
+            )
         return portal.redirect(federation.redirect_to_idp(portal.runtime, external, store_id, next_path))
     return signin_page(portal, request, store_id, instance["name"], next_path)
 
