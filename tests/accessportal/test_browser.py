@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pyotp
@@ -19,6 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.accessportal.conftest import Person, add_user, cli, portal_user, set_password, start_url
+from tests.accessportal.test_authorize import authorize_url, pkce
 from tests.conftest import REGION, Server
 from tests.oauth.test_browser import browser, page, shot  # noqa: F401 - fixtures
 from tests.ssoadmin.conftest import Instance, new_instance
@@ -212,3 +216,69 @@ def test_forgot_password_page_and_small_screen(browser: Any, portal: Instance) -
     expect(small.locator("#sent")).to_be_visible()
     shot(small, "portal-13-forgot-password")
     context.close()
+
+
+def test_aws_sso_login_authorization_code(page: Any, server: Server) -> None:  # noqa: F811
+    """``aws sso login``'s PKCE flow in the browser: the CLI's /authorize URL, sign-in, consent, back to
+    the CLI's loopback callback with code and state, then CreateToken with the verifier."""
+    instance = new_instance(server, "pkce-browser")
+    person = portal_user(instance, "kim")
+    callback = _Callback()
+    oidc = boto3.client("sso-oidc", endpoint_url=server.url, region_name=REGION)
+    try:
+        client = oidc.register_client(
+            clientName="botocore-client-kim",
+            clientType="public",
+            grantTypes=["authorization_code", "refresh_token"],
+            redirectUris=["http://127.0.0.1/oauth/callback"],
+            issuerUrl=start_url(instance),
+            scopes=["sso:account:access"],
+        )
+        verifier, challenge = pkce()
+        state = secrets.token_hex(8)
+        page.goto(authorize_url(instance, client["clientId"], callback.port, state, challenge))
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        sign_in(page, person)
+        expect(page.get_by_role("heading", name="Authorize request: botocore-client-kim")).to_be_visible()
+        shot(page, "portal-14-authorize")
+        page.get_by_role("button", name="Allow access").click()
+        page.wait_for_url(f"http://127.0.0.1:{callback.port}/oauth/callback?**")
+        got = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+        assert got["state"] == state
+        token = oidc.create_token(
+            clientId=client["clientId"],
+            clientSecret=client["clientSecret"],
+            grantType="authorization_code",
+            redirectUri=f"http://127.0.0.1:{callback.port}/oauth/callback",
+            codeVerifier=verifier,
+            code=got["code"],
+        )
+        assert token["accessToken"] and token["refreshToken"]
+    finally:
+        oidc.close()
+        callback.close()
+
+
+class _Callback:
+    """The CLI's loopback server: answers any GET with a small page."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = b"<!doctype html><title>done</title><p>You can close this window."
+                self.send_response(200)
+                self.send_header("content-type", "text/html")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.httpd.server_address[1])
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
