@@ -283,3 +283,20 @@ def test_sign_in_is_audited(server: Server) -> None:
     assert [e.get("Username") for e in events if e["EventName"] == "UserAuthentication"] == [person.user_name]
     dump = json.dumps([e["Record"] for e in events])
     assert person.password not in dump and "Wrong-Passw0rd!" not in dump
+
+
+def test_a_disabled_user_cannot_sign_in_and_loses_the_session(portal: Instance) -> None:
+    person = portal_user(portal)
+    ids = portal.client("identitystore")
+    with httpx.Client() as web:
+        assert sign_in(web, portal, person).status_code == 303
+        ids.update_user(
+            IdentityStoreId=portal.identity_store_id,
+            UserId=person.user_id,
+            Operations=[{"AttributePath": "userStatus", "AttributeValue": "DISABLED"}],
+        )
+        assert 'name="password"' in web.get(start_url(portal)).text  # the session no longer counts
+    with httpx.Client() as web:
+        refused = sign_in(web, portal, person)
+        assert refused.status_code == 400
+        assert error_of(refused) == "Incorrect username or password."

@@ -151,6 +151,6 @@ def complete(
         user = directory.user_by_name(conn, store_id, assertion.subject) if fresh else None
     if not fresh:
         raise Refused("This answer was already used. Sign in again.")
-    if user is None:
-        raise Refused("Your user is not in this portal's directory. Ask your administrator.")
+    if user is None or not directory.enabled(user):
+        raise Refused("Your user is not in this portal's directory, or is disabled. Ask your administrator.")
     return str(user["user_id"]), str(user["user_name"]), str(state.get("n") or "")

@@ -13,6 +13,7 @@ from sqlalchemy.engine import RowMapping
 
 from ostiary.accessportal import credentials, urls
 from ostiary.config import Settings
+from ostiary.identitystore import directory
 from ostiary.notify import delivery, outbox
 from ostiary.notify.delivery import Message, SmtpSender
 from ostiary.store.db import after_commit
@@ -81,7 +82,7 @@ def send(
 def reset(conn: Connection, settings: Settings, store_id: str, user: RowMapping | None, now: dt.datetime) -> None:
     """ "Forgot password": a reset link to a user with an e-mail address, at most one a minute; nothing
     for an unknown user or one without an address (the page answers the same either way)."""
-    if user is None or not primary_email(user):
+    if user is None or not directory.enabled(user) or not primary_email(user):
         return
     if credentials.invited_since(conn, user["user_id"], now - RESEND_AFTER):
         return

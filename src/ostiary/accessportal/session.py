@@ -35,7 +35,7 @@ class SignedIn:
 
 def current_user(runtime: Runtime, request: Request, store_id: str) -> SignedIn | None:
     """The user signed in to the portal of ``store_id`` in this browser, or None (no cookie, a token
-    expired, revoked, of another store or of a client's session, a user deleted since)."""
+    expired, revoked, of another store or of a client's session, a user deleted or disabled since)."""
     token = request.cookies.get(session_cookie(store_id))
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
@@ -46,7 +46,7 @@ def current_user(runtime: Runtime, request: Request, store_id: str) -> SignedIn 
         if found is None or found.identity_store_id != store_id or found.client_id is not None:
             return None
         user = directory.user(conn, store_id, found.user_id)
-    if user is None:
+    if user is None or not directory.enabled(user):
         return None
     return SignedIn(store_id, found.user_id, user["user_name"], token, found.expires_at)
 

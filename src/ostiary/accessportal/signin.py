@@ -164,6 +164,8 @@ def password_step(
     store_id = instance["identity_store_id"]
     with runtime.store.read() as conn:
         user = directory.user_by_name(conn, store_id, user_name) if len(user_name) <= 128 else None
+        if user is not None and not directory.enabled(user):
+            user = None  # a disabled user (UpdateUser's UserStatus, SCIM's active) signs in as no one
         creds = credentials.get(conn, runtime.box, store_id, user["user_id"]) if user is not None else None
         subject = user["user_id"] if user is not None else phantom_id(runtime, store_id, user_name)
         check = lockout.is_locked(conn, store_id, subject, address, now)
@@ -200,7 +202,7 @@ def totp_step(
     with runtime.store.read() as conn:
         user = directory.user(conn, store_id, user_id)
         check = lockout.is_locked(conn, store_id, user_id, address, now)
-    if user is None:
+    if user is None or not directory.enabled(user):
         raise Refused(INCORRECT)
     if check.locked:
         raise Refused(LOCKED)
