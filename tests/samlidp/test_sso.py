@@ -436,3 +436,14 @@ def test_force_authn(server: Server, inst: Instance, store: Store, entity: str, 
     _, fields = post_form(page.text)
     response = sp.parse_authn_request_response(fields["SAMLResponse"], BINDING_HTTP_POST, outstanding={request_id: "/"})
     assert response.in_response_to == request_id
+
+
+def test_request_for_another_idp(
+    server: Server, inst: Instance, store: Store, entity: str, app_user: dict[str, Any]
+) -> None:
+    """A request whose Destination is another identity provider's is refused."""
+    _, request = app_user["sp"].create_authn_request("https://other-idp.example.test/sso", binding=BINDING_HTTP_POST)
+    encoded = base64.b64encode(str(request).encode()).decode()
+    with browser(server.url, store, inst, app_user["user"]) as web:
+        refused = web.post(entity, data={"SAMLRequest": encoded})
+    assert refused.status_code == 400 and "another identity provider" in refused.text

@@ -73,6 +73,7 @@ class AuthnRequest:
     relay_state: str | None
     is_passive: bool = False
     force_authn: bool = False
+    destination: str | None = None
 
 
 def _b64(value: str) -> bytes:
@@ -124,6 +125,7 @@ def _read(document: bytes, relay_state: str | None, signed: bool) -> tuple[Authn
         relay_state=relay_state,
         is_passive=root.get("IsPassive") in ("true", "1"),
         force_authn=root.get("ForceAuthn") in ("true", "1"),
+        destination=root.get("Destination") or None,
     )
     return found, root
 

@@ -8,7 +8,8 @@
 - ``GET /start/<store>/saml/applications/<apl-…>``: IdP-initiated sign-in (the portal's tile);
 - ``POST /saml``: AWS's SAML sign-in endpoint (``aws_signin.py``);
 - ``GET /saml/autopost.js``: the script that submits the response form (no inline script: the pages'
-  CSP allows scripts from this origin only; a ``<noscript>`` button does it without).
+  CSP allows scripts from this origin only; a ``<noscript>`` button does it without);
+  ``GET /saml/samlidp.css``: the role choice's styles.
 
 Who is signed in is the access portal's session (``accessportal.session.current_user``); one not signed
 in is sent to the portal's sign-in with this page to come back to.
@@ -119,6 +120,9 @@ def sp_initiated(pages: Pages, request: Request, form: dict[str, str] | None) ->
             requests.check_post_signature(document, settings.sp_certificates)
     except requests.RequestError as err:
         raise Refused("Invalid request", str(err), 400) from None
+    # SAML Bindings §3.4.5.2, §3.5.5.2: a request that names its Destination must name this endpoint
+    if authn.destination is not None and authn.destination != identity.sso_url(pages.runtime.settings, instance):
+        raise Refused("Invalid request", "The request was sent to another identity provider.", 400)
     pending = Pending(arn, authn.request_id, authn.relay_state, authn.force_authn)
     return _answer(pages, request, instance, pending, authn.is_passive)
 
