@@ -7,6 +7,7 @@ from __future__ import annotations
 
 # Issue 14's areas (IAM Identity Center, Organizations): each module lists its tables in __all__.
 from ostiary.store.tables import accessportal as _accessportal
+from ostiary.store.tables import gateway as _gateway
 from ostiary.store.tables import identitystore as _identitystore
 from ostiary.store.tables import organizations as _organizations
 from ostiary.store.tables import samlidp as _samlidp
@@ -28,6 +29,7 @@ from ostiary.store.tables.common import (
     single_use_markers,
     tags,
 )
+from ostiary.store.tables.gateway import *  # noqa: F403
 from ostiary.store.tables.iam import (
     iam_account_settings,
     iam_attachments,
@@ -163,6 +165,7 @@ __all__ = [
     "users",
     "webauthn_credentials",
     *_accessportal.__all__,
+    *_gateway.__all__,
     *_identitystore.__all__,
     *_samlidp.__all__,
     *_organizations.__all__,
