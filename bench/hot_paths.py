@@ -1,4 +1,5 @@
-"""CPU per call of GetUser, AdminGetUser and REFRESH_TOKEN_AUTH inside one process, on SQLite or PostgreSQL.
+"""CPU per call of GetUser, AdminGetUser, GetCallerIdentity, DescribeUserPool and REFRESH_TOKEN_AUTH inside one
+process, on SQLite or PostgreSQL.
 
     python bench/hot_paths.py                                   # SQLite
     python bench/hot_paths.py --database-url postgresql+psycopg://postgres@127.0.0.1:55502/bench
@@ -84,7 +85,7 @@ async def _repeat(app: Any, scope: dict[str, Any], body: bytes, calls: int) -> N
 
 def setup(database_url: str) -> tuple[Path, str, dict[str, bytes]]:
     """A data dir and database with a pool, a client and a signed-in user; the server's URL (its
-    tokens' issuer); the three requests."""
+    tokens' issuer); the requests."""
     proc, url, data_dir = start_server(1)
     try:
         idp = boto3.client("cognito-idp", endpoint_url=url, region_name=REGION,
@@ -115,6 +116,10 @@ def setup(database_url: str) -> tuple[Path, str, dict[str, bytes]]:
             "GetUser": plain("GetUser", {"AccessToken": tokens["AccessToken"]}),
             "AdminGetUser": raw_request(url, "cognito-idp", target + "AdminGetUser",
                                         json.dumps({"UserPoolId": pool_id, "Username": "user0"}).encode(), KEY, SECRET),
+            "GetCallerIdentity": raw_request(url, "sts", None, b"Action=GetCallerIdentity&Version=2011-06-15",
+                                             KEY, SECRET),
+            "DescribeUserPool": raw_request(url, "cognito-idp", target + "DescribeUserPool",
+                                            json.dumps({"UserPoolId": pool_id}).encode(), KEY, SECRET),
             "REFRESH_TOKEN_AUTH": plain("InitiateAuth", {"ClientId": client_id, "AuthFlow": "REFRESH_TOKEN_AUTH",
                                                          "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]}}),
         }
