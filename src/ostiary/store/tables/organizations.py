@@ -23,6 +23,7 @@ __all__ = [
     "org_organizations",
     "org_policies",
     "org_policy_attachments",
+    "org_resource_policies",
     "org_service_access",
     "org_units",
 ]
@@ -93,6 +94,7 @@ org_policies = Table(
     Column("name", String(128), nullable=False),
     Column("description", String(512), nullable=False),
     Column("content", Text, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=True),  # 0035: created or last changed (effective policies)
     UniqueConstraint("org_id", "policy_type", "name", name="uq_org_policies_name"),
 )
 
@@ -103,23 +105,27 @@ org_policy_attachments = Table(
     Column("policy_id", String(130), primary_key=True),  # an org_policies row, or p-FullAWSAccess
     Column("target_id", String(100), primary_key=True),  # a root, an OU or an account
     Column("policy_type", String(40), nullable=False),
+    Column("attached_at", UTCDateTime(), nullable=True),  # 0035 (effective policies' LastUpdatedTimestamp)
     Index("ix_org_policy_attachments_target", "org_id", "target_id"),
 )
 
 # InviteAccountToOrganization's handshakes: the organization invites one account (by id); the account
-# accepts or declines, the management account cancels; OPEN ones expire after 15 days
+# accepts or declines, the management account cancels; OPEN ones expire after 15 days. EnableAllFeatures
+# (0035) makes one ENABLE_ALL_FEATURES handshake for the management account, one for each invited member
+# (``parent_handshake_id`` names the first) and, once every member approved, APPROVE_ALL_FEATURES
 org_handshakes = Table(
     "org_handshakes",
     metadata,
     Column("handshake_id", String(34), primary_key=True),  # h-<10 lowercase alnum>
     Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), nullable=False),
-    Column("action", String(32), nullable=False),  # INVITE
+    Column("action", String(32), nullable=False),  # INVITE | ENABLE_ALL_FEATURES | APPROVE_ALL_FEATURES
     Column("target_account_id", String(12), nullable=False),
     Column("notes", String(1024), nullable=True),
     Column("tags", JSONDoc, nullable=False),  # the tags the account gets when it joins
     Column("state", String(16), nullable=False),  # OPEN | ACCEPTED | DECLINED | CANCELED (EXPIRED: by the time)
     Column("requested_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
+    Column("parent_handshake_id", String(34), nullable=True),  # 0035: a member's ENABLE_ALL_FEATURES
     Index("ix_org_handshakes_target", "target_account_id"),
     Index("ix_org_handshakes_org", "org_id"),
 )
@@ -143,4 +149,15 @@ org_delegated_admins = Table(
     Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), nullable=False),
     Column("enabled_at", UTCDateTime(), nullable=False),
     Index("ix_org_delegated_admins_org", "org_id", "service_principal"),
+)
+
+# PutResourcePolicy (0035): the organization's one resource-based delegation policy, which lets member
+# accounts' principals call the Organizations operations it allows
+org_resource_policies = Table(
+    "org_resource_policies",
+    metadata,
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), primary_key=True),
+    Column("policy_id", String(34), nullable=False, unique=True),  # rp-<8 lowercase alnum>
+    Column("content", Text, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
