@@ -10,6 +10,7 @@ from ostiary.store.tables import accessportal as _accessportal
 from ostiary.store.tables import gateway as _gateway
 from ostiary.store.tables import identitystore as _identitystore
 from ostiary.store.tables import organizations as _organizations
+from ostiary.store.tables import risk as _risk
 from ostiary.store.tables import samlidp as _samlidp
 from ostiary.store.tables import ssoadmin as _ssoadmin
 from ostiary.store.tables import ssooidc as _ssooidc
@@ -66,6 +67,7 @@ from ostiary.store.tables.oauth import (
     user_pool_domains,
 )
 from ostiary.store.tables.organizations import *  # noqa: F403
+from ostiary.store.tables.risk import *  # noqa: F403
 from ostiary.store.tables.samlidp import *  # noqa: F403
 from ostiary.store.tables.ssoadmin import *  # noqa: F403
 from ostiary.store.tables.ssooidc import *  # noqa: F403
@@ -169,6 +171,7 @@ __all__ = [
     *_identitystore.__all__,
     *_samlidp.__all__,
     *_organizations.__all__,
+    *_risk.__all__,
     *_ssoadmin.__all__,
     *_ssooidc.__all__,
 ]
