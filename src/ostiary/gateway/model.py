@@ -65,6 +65,14 @@ class Decision:
     identity: Mapping[str, str] = field(default_factory=dict)
     # seconds the decision may be cached for this identity source (Lambda-style authorizers)
     ttl_seconds: int = 0
+    # a refusal's JSON body when it is not the outcome's default (IAM authorization's messages, e.g.
+    # {"message": "Missing Authentication Token"} or {"Message": "User: ... is not authorized ..."};
+    # a Lambda-style Deny's {"Message": "User is not authorized to access this resource with an
+    # explicit deny"}); None for ALLOW and for the defaults (401 {"message":"Unauthorized"}, 403
+    # {"message":"Forbidden"}, 500 {"message":null})
+    body: Mapping[str, Any] | None = None
+    # the refusal's x-amzn-ErrorType header (API Gateway's, e.g. "IncompleteSignatureException"), or ""
+    error_type: str = ""
 
     @property
     def allowed(self) -> bool:
@@ -81,7 +89,17 @@ class Authorizer(Protocol):
 
     name: str
 
+    # An authorizer that must see the request body (IAM authorization: the SigV4 payload hash) has a
+    # class attribute ``needs_body = True``: the proxy then reads the body (bounded by the gateway's
+    # max_body_bytes) into ``AuthRequest.body`` before it asks, and sends those bytes upstream. Read
+    # it with :func:`needs_body` (authorizers without the attribute never see the body).
+
     async def authorize(self, request: AuthRequest, scopes: tuple[str, ...]) -> Decision: ...
+
+
+def needs_body(authorizer: Authorizer) -> bool:
+    """Whether ``authorizer`` must see the request body (``AuthRequest.body``) to decide."""
+    return bool(getattr(authorizer, "needs_body", False))
 
 
 @dataclass(frozen=True, slots=True)
