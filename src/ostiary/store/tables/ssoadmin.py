@@ -1,6 +1,8 @@
 """IAM Identity Center's administration (sso-admin, issue 14): permission sets, account assignments,
 what is provisioned where, the status of each asynchronous request, applications and their
-assignments, and the instance's attributes for access control. Migration 0030.
+assignments, and the instance's attributes for access control (migration 0030); the instance's
+additional Regions, applications' session configuration, access scopes, authentication methods and
+grants, and trusted token issuers (trusted identity propagation, migration 0034).
 
 A permission set keeps its policies in its own row (AWS allows at most 20 managed policies and 20
 customer managed references per set, read whole when provisioning); ``revision`` grows with every
@@ -18,10 +20,16 @@ __all__ = [
     "sso_access_control",
     "sso_account_assignments",
     "sso_application_assignments",
+    "sso_application_auth_methods",
+    "sso_application_grants",
+    "sso_application_scopes",
+    "sso_application_settings",
     "sso_applications",
+    "sso_instance_regions",
     "sso_operations",
     "sso_permission_sets",
     "sso_provisioned",
+    "sso_trusted_token_issuers",
 ]
 
 
@@ -142,4 +150,78 @@ sso_access_control = Table(
     Column("instance_arn", String(128), _instance_fk(), primary_key=True),
     Column("attributes", JSONDoc, nullable=False),  # [AccessControlAttribute]
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+
+# --- trusted identity propagation (migration 0034) ----------------------------------------------
+
+
+def _application_fk() -> ForeignKey:
+    return ForeignKey("sso_applications.application_arn", ondelete="CASCADE")
+
+
+# Regions added to an instance (AddRegion); the primary Region (the server's) has no row
+sso_instance_regions = Table(
+    "sso_instance_regions",
+    metadata,
+    Column("instance_arn", String(128), _instance_fk(), primary_key=True),
+    Column("region_name", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),  # ACTIVE (the workflow is done in the transaction)
+    Column("added_at", UTCDateTime(), nullable=False),
+)
+
+# an application's session configuration (PutApplicationSessionConfiguration)
+sso_application_settings = Table(
+    "sso_application_settings",
+    metadata,
+    Column("application_arn", String(256), _application_fk(), primary_key=True),
+    Column("user_background_sessions", String(8), nullable=False),  # ENABLED | DISABLED
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+sso_application_scopes = Table(
+    "sso_application_scopes",
+    metadata,
+    Column("application_arn", String(256), _application_fk(), primary_key=True),
+    Column("scope", String(160), primary_key=True),
+    Column("targets", JSONDoc, nullable=False),  # [application or instance ARN]; [] = none given
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# the IAM authentication method: its ActorPolicy, a resource-based policy document (validated by IAM's
+# grammar when put; evaluated by the policy engine when CreateTokenWithIAM is called)
+sso_application_auth_methods = Table(
+    "sso_application_auth_methods",
+    metadata,
+    Column("application_arn", String(256), _application_fk(), primary_key=True),
+    Column("method_type", String(8), primary_key=True),  # IAM
+    Column("actor_policy", Text, nullable=False),  # the document as JSON text
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+sso_application_grants = Table(
+    "sso_application_grants",
+    metadata,
+    Column("application_arn", String(256), _application_fk(), primary_key=True),
+    Column("grant_type", String(64), primary_key=True),
+    Column("grant", JSONDoc, nullable=False),  # the Grant union's member, as given
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+sso_trusted_token_issuers = Table(
+    "sso_trusted_token_issuers",
+    metadata,
+    Column("issuer_arn", String(256), primary_key=True),  # arn:aws:sso::<acct>:trustedTokenIssuer/ssoins-…/tti-<uuid>
+    Column("instance_arn", String(128), _instance_fk(), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("issuer_type", String(16), nullable=False),  # OIDC_JWT
+    Column("issuer_url", String(512), nullable=False),
+    Column("claim_attribute_path", String(255), nullable=False),
+    Column("identity_store_attribute_path", String(255), nullable=False),
+    Column("jwks_retrieval_option", String(32), nullable=False),  # OPEN_ID_DISCOVERY
+    Column("client_token", String(64), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("instance_arn", "issuer_url", name="uq_sso_trusted_token_issuers_url"),
+    UniqueConstraint("instance_arn", "name", name="uq_sso_trusted_token_issuers_name"),
 )

@@ -7,15 +7,20 @@ kept as sha256), and sign-in sessions with their tokens: a session is one user o
 signed in through one client (or the web portal, client NULL) until the instance's session duration
 ends; its access tokens and rotating refresh tokens are kept as sha256 only. Logout and a refresh
 token's reuse revoke the whole session.
+
+CreateTokenWithIAM's sessions are apart (migration 0034): one user of one application (its ARN the
+client), the scopes granted and how the user was established; their tokens never reach the portal API.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
 
 from ostiary.store.tables.base import JSONDoc, UTCDateTime, metadata
 
 __all__ = [
+    "sso_oidc_app_sessions",
+    "sso_oidc_app_tokens",
     "sso_oidc_auth_codes",
     "sso_oidc_clients",
     "sso_oidc_device_requests",
@@ -110,4 +115,45 @@ sso_oidc_tokens = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime(), nullable=True),  # a refresh token is spent once (rotation)
     Index("ix_sso_oidc_tokens_session", "session_id"),
+)
+
+
+# CreateTokenWithIAM (trusted identity propagation): a user's session with an application
+sso_oidc_app_sessions = Table(
+    "sso_oidc_app_sessions",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column(
+        "application_arn",
+        String(256),
+        ForeignKey("sso_applications.application_arn", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "identity_store_id",
+        String(16),
+        ForeignKey("sso_instances.identity_store_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_id", String(64), nullable=False),
+    Column("scopes", JSONDoc, nullable=False),
+    Column("refresh", Boolean, nullable=False),  # the session has refresh tokens
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Index("ix_sso_oidc_app_sessions_expires", "expires_at"),
+)
+
+sso_oidc_app_tokens = Table(
+    "sso_oidc_app_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 hex
+    Column(
+        "session_id", String(64), ForeignKey("sso_oidc_app_sessions.session_id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("kind", String(8), nullable=False),  # ACCESS | REFRESH
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+    Index("ix_sso_oidc_app_tokens_session", "session_id"),
 )
