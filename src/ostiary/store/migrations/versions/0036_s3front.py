@@ -1,9 +1,12 @@
-"""Reserved for issue 15's S3 front tables (bucket policies) and the gateway's (empty until that work
-lands; an empty revision changes nothing).
+"""The S3 front's bucket policies (issue 15): ``s3front_bucket_policies``, one document per bucket
+the front serves.
 
 Revision ID: 0036
 Revises: 0035
 """
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0036"
 down_revision = "0035"
@@ -12,8 +15,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "s3front_bucket_policies",
+        sa.Column("bucket", sa.String(63), primary_key=True),
+        sa.Column("account_id", sa.String(12), nullable=False),
+        sa.Column("policy", sa.Text(), nullable=False),
+        sa.Column("updated_by", sa.String(2048), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("s3front_bucket_policies")
