@@ -122,11 +122,22 @@ class Event(enum.StrEnum):
     CREATE_ACCESS_CONTROL_ATTRIBUTES = "CreateInstanceAccessControlAttributeConfiguration"
     UPDATE_ACCESS_CONTROL_ATTRIBUTES = "UpdateInstanceAccessControlAttributeConfiguration"
     DELETE_ACCESS_CONTROL_ATTRIBUTES = "DeleteInstanceAccessControlAttributeConfiguration"
+    # trusted identity propagation: who may obtain an application's tokens, and from which issuers
+    PUT_APPLICATION_AUTHENTICATION_METHOD = "PutApplicationAuthenticationMethod"
+    DELETE_APPLICATION_AUTHENTICATION_METHOD = "DeleteApplicationAuthenticationMethod"
+    PUT_APPLICATION_GRANT = "PutApplicationGrant"
+    DELETE_APPLICATION_GRANT = "DeleteApplicationGrant"
+    PUT_APPLICATION_ACCESS_SCOPE = "PutApplicationAccessScope"
+    DELETE_APPLICATION_ACCESS_SCOPE = "DeleteApplicationAccessScope"
+    CREATE_TRUSTED_TOKEN_ISSUER = "CreateTrustedTokenIssuer"
+    UPDATE_TRUSTED_TOKEN_ISSUER = "UpdateTrustedTokenIssuer"
+    DELETE_TRUSTED_TOKEN_ISSUER = "DeleteTrustedTokenIssuer"
     # identitystore: a group membership gives a directory user the group's assignments
     CREATE_GROUP_MEMBERSHIP = "CreateGroupMembership"
     DELETE_GROUP_MEMBERSHIP = "DeleteGroupMembership"
     # sso-oidc and the portal API (sso): a CLI's sign-in and the role credentials it gets
     CREATE_TOKEN = "CreateToken"
+    CREATE_TOKEN_WITH_IAM = "CreateTokenWithIAM"
     GET_ROLE_CREDENTIALS = "GetRoleCredentials"
     # a directory user's sign-in to a SAML application (samlidp: the response the IdP signs, or its refusal)
     FEDERATE = "Federate"
@@ -209,6 +220,8 @@ SAFE_PARAMETERS = frozenset(
         "ManagedPolicyArn", "CustomerManagedPolicyReference", "InlinePolicy", "SessionDuration",
         "ApplicationArn", "AssignmentRequired", "ApplicationProviderArn", "InstanceAccessControlAttributeConfiguration",
         "IdentityStoreId", "GroupId", "MemberId", "MembershipId",
+        "AuthenticationMethodType", "GrantType", "Scope", "TrustedTokenIssuerArn", "TrustedTokenIssuerType",
+        "RegionName", "clientId", "grantType",
         "FeatureSet", "AccountId", "AccountName", "SourceParentId", "DestinationParentId", "PolicyId",
         "RootId", "PolicyType", "HandshakeId", "Target", "Description", "Content", "ServicePrincipal",
     }
@@ -227,6 +240,7 @@ _RESOURCE_PARAMETERS = (
     ("UserPoolId", "AWS::Cognito::UserPool"),
     ("PermissionSetArn", "AWS::SSO::PermissionSet"),
     ("ApplicationArn", "AWS::SSO::Application"),
+    ("TrustedTokenIssuerArn", "AWS::SSO::TrustedTokenIssuer"),
     ("PolicyId", "AWS::Organizations::Policy"),
     ("AccountId", "AWS::Organizations::Account"),
     ("HandshakeId", "AWS::Organizations::Handshake"),
