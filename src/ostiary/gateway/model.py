@@ -38,6 +38,7 @@ class AuthRequest:
     account_id: str
     host: str
     body: bytes | None = None  # only for authorizers that must see it (IAM: the payload hash), bounded
+    request_id: str = ""  # $context.requestId (also sent upstream and to the client as apigw-requestid)
 
     def header(self, name: str) -> str | None:
         """The first value of a header (case-insensitive), or None."""
@@ -85,6 +86,11 @@ class Authorizer(Protocol):
     ``scopes`` are the route's required scopes (``authorization_scopes``); an authorizer that has no
     notion of scopes ignores them. ``authorize`` never raises for a bad request: it answers a
     Decision. It runs on the event loop: blocking work (database, a handler) goes to a thread.
+
+    An authorizer with a class attribute ``needs_body = True`` (IAM: the payload hash) gets the
+    request body in ``AuthRequest.body``: the proxy then reads it whole first, up to the gateway's
+    ``max_body_bytes`` (413 above), and sends those bytes upstream; others get ``None`` and the body
+    streams. The proxy reads it with ``getattr(authorizer, "needs_body", False)``.
     """
 
     name: str
