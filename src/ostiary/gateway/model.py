@@ -86,11 +86,6 @@ class Authorizer(Protocol):
     ``scopes`` are the route's required scopes (``authorization_scopes``); an authorizer that has no
     notion of scopes ignores them. ``authorize`` never raises for a bad request: it answers a
     Decision. It runs on the event loop: blocking work (database, a handler) goes to a thread.
-
-    An authorizer with a class attribute ``needs_body = True`` (IAM: the payload hash) gets the
-    request body in ``AuthRequest.body``: the proxy then reads it whole first, up to the gateway's
-    ``max_body_bytes`` (413 above), and sends those bytes upstream; others get ``None`` and the body
-    streams. The proxy reads it with ``getattr(authorizer, "needs_body", False)``.
     """
 
     name: str
