@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
 from ostiary.access.principals import Principal
@@ -29,6 +29,7 @@ class S3Request:
     virtual_host: bool
     source_ip: str
     secure_transport: bool
+    tls_version: str | None = None  # "TLSv1.3" when the listener terminates TLS and knows it (s3:TlsVersion)
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -67,6 +68,12 @@ class S3Operation:
     name: str  # e.g. "GetObject", "ListObjectsV2", "CreateMultipartUpload"
     accesses: tuple[Access, ...]
     bucket_policy_call: bool = False  # Put/Get/DeleteBucketPolicy: answered by the front, not upstream
+    # accesses named in the body (DeleteObjects' keys): the decision side reads the (verified) body,
+    # at most ``body_limit`` bytes (more: MalformedXML / MaxMessageLengthExceeded), calls this with
+    # it, decides ``accesses`` + what it returns, and only then forwards the buffered body upstream.
+    # It raises an S3Error (MalformedXML) for a body it cannot read.
+    body_accesses: Callable[[bytes], tuple[Access, ...]] | None = None
+    body_limit: int = 0
 
 
 # the request body as the decision/upstream side reads it: already de-chunked and verified
