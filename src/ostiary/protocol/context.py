@@ -51,6 +51,9 @@ class RequestContext:
     hosted_ui: bool = False
     """A call the hosted UI makes on a browser's behalf (oauth/service_calls.py): its sign-in steps are
     audited as CloudTrail's ``Login``, whichever user-pool operation it runs."""
+    risk: object | None = None
+    """A user-pool sign-in's adaptive-authentication state (ostiary.userpools.risk.adaptive: the
+    request's contextual data, then its assessment), read by the later steps of the same request."""
     audited: bool = False
     """An audit event of this request has committed (ostiary.audit.recorder): the dispatcher records
     no failure event of its own."""
