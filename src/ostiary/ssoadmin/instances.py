@@ -10,9 +10,11 @@ Instance ARNs are global (``arn:aws:sso:::instance/ssoins-<16 hex>``); identity 
 
 from __future__ import annotations
 
+import functools
 import secrets
 from typing import Any
 
+import botocore.loaders
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
@@ -161,26 +163,93 @@ def delete_instance(ctx: RequestContext, params: Params) -> Result:
     return {}
 
 
-# --- Regions: Ostiary serves an instance in one Region, the server's (its primary); AddRegion and
-# RemoveRegion (replication to other Regions) are not served -------------------------------------
+# --- Regions ------------------------------------------------------------------------------------
+# The primary Region is the server's (``settings.region``): the instance was created there. AddRegion
+# replicates the instance to another Region of AWS's commercial partition; Ostiary keeps one database
+# whatever Region a request names, so the replication is complete when the call answers (the Region is
+# ACTIVE at once, where AWS reports ADDING until its workflow ends), and RemoveRegion deletes the
+# Region's record in its transaction (answering REMOVING, the status AWS reports while it cleans up).
 
 
-def _region(row: RowMapping, region: str) -> dict[str, Any]:
-    return {"RegionName": region, "Status": "ACTIVE", "AddedDate": row["created_at"], "IsPrimaryRegion": True}
+@functools.cache
+def _aws_regions() -> frozenset[str]:
+    """The Regions of AWS's commercial partition, as botocore's endpoint data lists them."""
+    data = botocore.loaders.Loader().load_data("endpoints")
+    return frozenset(next(p for p in data["partitions"] if p["partition"] == "aws")["regions"])
+
+
+def _region(region: str, added: Any, status: str = "ACTIVE", primary: bool = False) -> dict[str, Any]:
+    return {"RegionName": region, "Status": status, "AddedDate": added, "IsPrimaryRegion": primary}
+
+
+def _regions(conn: Connection, row: RowMapping, primary: str) -> list[dict[str, Any]]:
+    r = t.sso_instance_regions.c
+    added = conn.execute(
+        select(r.region_name, r.status, r.added_at).where(r.instance_arn == row["instance_arn"]).order_by(r.region_name)
+    ).all()
+    return [_region(primary, row["created_at"], primary=True)] + [
+        _region(a.region_name, a.added_at, a.status) for a in added if a.region_name != primary
+    ]
+
+
+@operation("sso-admin", "AddRegion", resource=lambda ctx, p: str(p["InstanceArn"]))
+def add_region(ctx: RequestContext, params: Params) -> Result:
+    name = params["RegionName"]
+    if name not in _aws_regions():
+        raise ValidationException(f"{name} is not a valid AWS Region.")
+    with ctx.store.tx() as conn:
+        row = find(conn, params["InstanceArn"], ctx.account_id)
+        if name == ctx.settings.region:
+            raise ConflictException(f"Region {name} is the primary Region of the instance.")
+        r = t.sso_instance_regions.c
+        if conn.execute(select(r.status).where(r.instance_arn == row["instance_arn"], r.region_name == name)).first():
+            raise ConflictException(f"Region {name} is already enabled for the instance.")
+        conn.execute(
+            insert(t.sso_instance_regions).values(
+                instance_arn=row["instance_arn"], region_name=name, status="ACTIVE", added_at=ctx.now
+            )
+        )
+    return {"Status": "ACTIVE"}
+
+
+@operation("sso-admin", "RemoveRegion", resource=lambda ctx, p: str(p["InstanceArn"]))
+def remove_region(ctx: RequestContext, params: Params) -> Result:
+    name = params["RegionName"]
+    with ctx.store.tx() as conn:
+        row = find(conn, params["InstanceArn"], ctx.account_id)
+        if name == ctx.settings.region:
+            raise ValidationException("The primary Region of the instance cannot be removed.")
+        r = t.sso_instance_regions.c
+        gone = conn.execute(
+            delete(t.sso_instance_regions).where(r.instance_arn == row["instance_arn"], r.region_name == name)
+        ).rowcount
+        if not gone:
+            raise ResourceNotFoundException(f"Region {name} is not enabled for the instance.")
+    return {"Status": "REMOVING"}
 
 
 @operation("sso-admin", "ListRegions", resource=lambda ctx, p: str(p["InstanceArn"]))
 def list_regions(ctx: RequestContext, params: Params) -> Result:
-    paging.decode(params.get("NextToken"))  # one page: a token can only be one Ostiary did not issue
+    after = paging.decode(params.get("NextToken"))
+    limit = paging.limit(params)
     with ctx.store.read() as conn:
         row = find(conn, params["InstanceArn"], ctx.account_id)
-    return {"Regions": [_region(row, ctx.settings.region)]}
+        regions = _regions(conn, row, ctx.settings.region)
+    if after:  # the primary comes first, then the others by name
+        last = str(after[0])
+        regions = [r for r in regions[1:] if last == ctx.settings.region or r["RegionName"] > last]
+    out: dict[str, Any] = {"Regions": regions[:limit]}
+    if len(regions) > limit:
+        out["NextToken"] = paging.encode([regions[limit - 1]["RegionName"]])
+    return out
 
 
 @operation("sso-admin", "DescribeRegion", resource=lambda ctx, p: str(p["InstanceArn"]))
 def describe_region(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         row = find(conn, params["InstanceArn"], ctx.account_id)
-    if params["RegionName"] != ctx.settings.region:
-        raise ResourceNotFoundException(f"Region {params['RegionName']} is not enabled for the instance.")
-    return _region(row, ctx.settings.region)
+        regions = _regions(conn, row, ctx.settings.region)
+    for region in regions:
+        if region["RegionName"] == params["RegionName"]:
+            return region
+    raise ResourceNotFoundException(f"Region {params['RegionName']} is not enabled for the instance.")
