@@ -79,6 +79,10 @@ class Settings:
     cache_scp_seconds: int = 5
     cache_parsed_policy_max_entries: int = 1000
     cache_verified_token_max_entries: int = 4096
+    pwned_passwords_path: str = ""
+    pwned_passwords_min_count: int = 1
+    log_delivery_destinations: str = ""
+    log_delivery_queue_size: int = 10000
     config_file: str = ""
 
     @property
