@@ -164,6 +164,9 @@ class Event(enum.StrEnum):
     DISABLE_AWS_SERVICE_ACCESS = "DisableAWSServiceAccess"
     REGISTER_DELEGATED_ADMINISTRATOR = "RegisterDelegatedAdministrator"
     DEREGISTER_DELEGATED_ADMINISTRATOR = "DeregisterDelegatedAdministrator"
+    ENABLE_ALL_FEATURES = "EnableAllFeatures"
+    PUT_RESOURCE_POLICY = "PutResourcePolicy"
+    DELETE_RESOURCE_POLICY = "DeleteResourcePolicy"
 
 
 SIGN_IN_EVENTS = frozenset(
