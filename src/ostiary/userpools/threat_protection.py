@@ -196,6 +196,15 @@ def describe_risk_configuration(ctx: RequestContext, params: Params) -> Result:
     return {"RiskConfiguration": _shape(pool.id, POOL_WIDE, rows.get(POOL_WIDE))}
 
 
+def configuration(ctx: RequestContext, pool: PoolView, client_id: str | None) -> dict[str, Any]:
+    """The risk configuration in force: the app client's own, when it has one, else the pool's
+    (``client_id`` None: the pool's; AdminSetUserPassword has no client)."""
+    with ctx.store.read() as conn:
+        rows = _rows(conn, pool.id, client_id)
+    row = (rows.get(client_id) if client_id else None) or rows.get(POOL_WIDE)
+    return dict(row.config) if row is not None else {}
+
+
 def _effective_exceptions(ctx: RequestContext, pool: PoolView, client: ClientView) -> dict[str, Any]:
     with ctx.store.read() as conn:
         rows = _rows(conn, pool.id, client.id)
@@ -246,6 +255,7 @@ def _insert(
     response: str,
     challenges: list[dict[str, str]],
     risk: dict[str, Any] | None = None,
+    event_type: str = "SignIn",
 ) -> None:
     details = {
         "EventRisk": risk or {"RiskDecision": "NoRisk", "CompromisedCredentialsDetected": False},
@@ -257,7 +267,7 @@ def _insert(
             event_id=str(uuid.uuid4()),
             user_pool_id=pool.id,
             user_id=user.id,
-            event_type="SignIn",
+            event_type=event_type,
             response=response,
             details=details,
             created_at=ctx.now,
@@ -269,17 +279,39 @@ def _insert(
 
 
 def record_sign_in(
-    ctx: RequestContext, conn: Connection, pool: PoolView, user: User | None, result: dict[str, Any] | None
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    user: User | None,
+    result: dict[str, Any] | None,
+    risk: dict[str, Any] | None = None,
 ) -> None:
     """After the password step (in its transaction): ``result`` None = a wrong password; a result
-    with a ChallengeName = InProgress; any other = Pass."""
+    with a ChallengeName = InProgress; any other = Pass. ``risk``: the event's EventRisk, when
+    assessed (else NoRisk, nothing detected)."""
     if user is None or mode(pool) == "OFF":
         return
     if result is None:
-        _insert(ctx, conn, pool, user, "Fail", [{"ChallengeName": "Password", "ChallengeResponse": "Failure"}])
+        _insert(ctx, conn, pool, user, "Fail", [{"ChallengeName": "Password", "ChallengeResponse": "Failure"}], risk)
         return
     response = "InProgress" if result.get("ChallengeName") else "Pass"
-    _insert(ctx, conn, pool, user, response, [{"ChallengeName": "Password", "ChallengeResponse": "Success"}])
+    _insert(ctx, conn, pool, user, response, [{"ChallengeName": "Password", "ChallengeResponse": "Success"}], risk)
+
+
+def record_event(
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    user: User,
+    event_type: str,
+    response: str,
+    risk: dict[str, Any] | None = None,
+) -> None:
+    """An event other than a sign-in's password step (SignUp, PasswordChange, a refused SignIn), in
+    the transaction of ``conn``; nothing when the pool's threat protection is OFF."""
+    if mode(pool) == "OFF":
+        return
+    _insert(ctx, conn, pool, user, response, [], risk, event_type)
 
 
 def record_challenge(
