@@ -153,6 +153,14 @@ class KeyCache:
         self._issuers.set(issuer, _Issuer(keys, now))
         return keys.get(kid)
 
+    def cached(self, issuer: str, kid: str) -> bool:
+        """Whether :meth:`key` would answer without fetching (so an async caller verifies on its
+        event loop and goes to a thread only when the keys must be fetched)."""
+        entry = self._issuers.get(issuer)
+        if entry is None:
+            return False
+        return kid in entry.keys or self._issuers.now() - entry.fetched < REFETCH_INTERVAL
+
     def clear(self) -> None:
         self._issuers.clear()
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ostiary.gateway.authorizers import cognito, jwt
 from ostiary.gateway.model import Authorizer, GatewayEnv
 
 Builder = Callable[[str, Mapping[str, Any], GatewayEnv], Authorizer]
 
-KINDS: dict[str, Builder] = {}
+KINDS: dict[str, Builder] = {
+    "jwt": jwt.build,
+    "cognito": cognito.build,
+}
