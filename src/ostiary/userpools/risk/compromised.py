@@ -38,7 +38,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from ostiary.config import Settings
+from ostiary.protocol.context import RequestContext
+from ostiary.userpools import directory, threat_protection
+from ostiary.userpools.directory import PoolView, User, UserStatus
+from ostiary.userpools.errors import InvalidPasswordException
 
 log = logging.getLogger(__name__)
 
@@ -282,3 +288,59 @@ def decide(mode: str, configuration: dict[str, object] | None, event: Event, det
     events = configuration.get("EventFilter")
     applies = not events or (isinstance(events, list) and event.value in events)
     return Finding(detected=True, blocked=action == "BLOCK" and applies)
+
+
+def assess(ctx: RequestContext, pool: PoolView, client_id: str | None, event: Event, password: str) -> Finding:
+    """Check a password given in clear at ``event``: nothing runs when threat protection is OFF;
+    the risk configuration is read only when a breached password may be blocked."""
+    mode = threat_protection.mode(pool)
+    if mode == "OFF":
+        return CLEAN
+    detected = breached(ctx.settings, password)
+    if not detected or mode != "ENFORCED":
+        return Finding(detected=detected, blocked=False)
+    section = threat_protection.configuration(ctx, pool, client_id).get("CompromisedCredentialsRiskConfiguration")
+    return decide(mode, section if isinstance(section, dict) else None, event, detected)
+
+
+def event_risk(finding: Finding) -> dict[str, object]:
+    """The EventRisk an event records for this finding."""
+    return {
+        "RiskDecision": "Block" if finding.blocked else "NoRisk",
+        "CompromisedCredentialsDetected": finding.detected,
+    }
+
+
+def check_new_password(
+    ctx: RequestContext,
+    pool: PoolView,
+    client_id: str | None,
+    event: Event,
+    password: str,
+    user: User | None = None,
+) -> Finding:
+    """A password about to be set (SignUp, ChangePassword, ConfirmForgotPassword,
+    AdminSetUserPassword, NEW_PASSWORD_REQUIRED), after the pool's password policy: a blocked one
+    is refused with InvalidPasswordException (the event recorded for a known ``user``)."""
+    finding = assess(ctx, pool, client_id, event, password)
+    if finding.blocked:
+        if user is not None:
+            with ctx.store.tx() as conn:
+                record(ctx, conn, pool, user, event, "Fail", finding)
+        raise InvalidPasswordException(BREACHED)
+    return finding
+
+
+def record(
+    ctx: RequestContext, conn: Connection, pool: PoolView, user: User, event: Event, response: str, finding: Finding
+) -> None:
+    """The SignUp / PasswordChange (or refused SignIn) event of a checked password."""
+    kind = {Event.SIGN_UP: "SignUp", Event.PASSWORD_CHANGE: "PasswordChange", Event.SIGN_IN: "SignIn"}[event]
+    threat_protection.record_event(ctx, conn, pool, user, kind, response, event_risk(finding))
+
+
+def block_sign_in(ctx: RequestContext, conn: Connection, pool: PoolView, user: User, finding: Finding) -> None:
+    """A sign-in with a breached password, blocked: the user must reset the password (status
+    RESET_REQUIRED, as AWS documents); the caller then answers PasswordResetRequiredException."""
+    directory.set_fields(conn, user, ctx.now, status=UserStatus.RESET_REQUIRED)
+    threat_protection.record_sign_in(ctx, conn, pool, user, None, event_risk(finding))
