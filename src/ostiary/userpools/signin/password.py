@@ -32,6 +32,7 @@ from ostiary.userpools.errors import (
     UserNotFoundException,
 )
 from ostiary.userpools.lookup import ClientView
+from ostiary.userpools.risk import compromised
 from ostiary.userpools.signin.challenge_sessions import new_session, take_session
 from ostiary.userpools.signin.context import (
     INCORRECT,
@@ -175,15 +176,27 @@ def password_signin(s: SignIn, auth: dict[str, str], *, hosted: bool = False) ->
         ok = False
     else:
         ok = ctx.passwords.verify(user.password_hash, password)
+    finding = compromised.CLEAN
+    if ok and user is not None and user.status != UserStatus.FORCE_CHANGE_PASSWORD:
+        # compromised credentials: the right password, given in clear, is checked (a temporary
+        # password is not: it must be changed, and the new one is checked)
+        finding = compromised.assess(ctx, pool, client.id, compromised.Event.SIGN_IN, password)
     with ctx.store.tx() as conn:
         if not ok:
             lockout.failed(ctx, conn, pool, user, counted, NotAuthorizedException(INCORRECT))
             threat_protection.record_sign_in(ctx, conn, pool, user, None)
+        elif finding.blocked:
+            assert user is not None
+            gate(pool, user, now)
+            compromised.block_sign_in(ctx, conn, pool, user, finding)
         else:
             assert user is not None
             result = after_password(s, conn, user, auth.get("DEVICE_KEY"))
-            threat_protection.record_sign_in(ctx, conn, pool, user, result)
+            risk = compromised.event_risk(finding) if finding.detected else None
+            threat_protection.record_sign_in(ctx, conn, pool, user, result, risk)
             return result
+    if finding.blocked:
+        raise PasswordResetRequiredException("Password reset required for the user")
     raise NotAuthorizedException(INCORRECT)
 
 
@@ -269,6 +282,7 @@ def answer_new_password(s: SignIn, session_id: str, answers: dict[str, str], *, 
     problem = policy.policy_problem(new_password, pool.password_policy)
     if problem:
         raise InvalidPasswordException(problem)
+    compromised.check_new_password(ctx, pool, client.id, compromised.Event.PASSWORD_CHANGE, new_password)
     salt, verifier = None, None
     with ctx.store.tx() as conn:
         session = take_session(conn, pool, client, session_id, "NEW_PASSWORD_REQUIRED", now)
