@@ -1,6 +1,7 @@
 """AWS Organizations (awsJson 1.1) over Ostiary's accounts, and its service control policies.
 Importing the package registers its operations: the organization (``organization.py``), its accounts
-(``accounts.py``), invitations of existing accounts (``handshakes.py``), the root and OUs
+(``accounts.py``), invitations of existing accounts (``handshakes.py``), EnableAllFeatures
+(``feature_sets.py``), the root and OUs
 (``units.py``), policies and policy types (``policies.py``), services' trusted access
 (``service_access.py``) and their delegated administrators (``delegated_admins.py``), tags
 (``tagging.py``); what they share is ``structure.py``. The policy engine's side of SCPs is
@@ -9,6 +10,7 @@ Importing the package registers its operations: the organization (``organization
 from ostiary.organizations import (
     accounts,
     delegated_admins,
+    feature_sets,
     handshakes,
     organization,
     policies,
@@ -20,6 +22,7 @@ from ostiary.organizations import (
 __all__ = [
     "accounts",
     "delegated_admins",
+    "feature_sets",
     "handshakes",
     "organization",
     "policies",

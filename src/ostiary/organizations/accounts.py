@@ -280,7 +280,7 @@ def remove_account_from_organization(ctx: RequestContext, params: Params) -> Res
         row = _account(conn, org, params["AccountId"])
         if row.account_id == org.mgmt:
             raise MasterCannotLeaveOrganizationException(organization.MASTER_CANNOT_LEAVE)
-        organization.remove_account(conn, org, row.account_id)
+        organization.remove_account(conn, org, row.account_id, ctx.now)
         audit.record(conn, ctx, params)
     return {}
 

@@ -47,7 +47,7 @@ def _member_account(conn: Any, org: s.Org, account_id: str) -> Any:
 def register_delegated_administrator(ctx: RequestContext, params: Params) -> Result:
     principal = service_principal(params)
     with ctx.store.tx() as conn:
-        org = s.management(conn, ctx)
+        org = s.require_all_features(s.management(conn, ctx))
         row = _member_account(conn, org, params["AccountId"])
         if row.account_id == org.mgmt:
             raise ConstraintViolationException(

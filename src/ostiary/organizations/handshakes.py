@@ -7,7 +7,10 @@ an EMAIL party is refused); the invited account accepts (it joins the root, with
 ``FullAWSAccess`` when SCPs are enabled, and the invitation's tags) or declines; the management account
 may cancel. An open handshake expires after 15 days. Only the two parties see a handshake; to anyone
 else it does not exist. An invited account keeps its own credentials and gets no
-``OrganizationAccountAccessRole`` (AWS creates none for invited accounts).
+``OrganizationAccountAccessRole`` (AWS creates none for invited accounts). No invitation is sent, nor
+accepted, while the organization is enabling all features. The handshakes of that process
+(ENABLE_ALL_FEATURES, APPROVE_ALL_FEATURES) are accepted, declined and cancelled through the same
+operations; what they do is ``feature_sets.py``; rows and shapes are ``handshake_records.py``.
 """
 
 from __future__ import annotations
@@ -15,81 +18,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 
 from ostiary.access import service_control
 from ostiary.audit import recorder as audit
+from ostiary.organizations import feature_sets, tagging
+from ostiary.organizations import handshake_records as hs
 from ostiary.organizations import structure as s
-from ostiary.organizations import tagging
 from ostiary.organizations.errors import (
     DuplicateHandshakeException,
-    HandshakeAlreadyInStateException,
     HandshakeConstraintViolationException,
-    HandshakeNotFoundException,
     InvalidHandshakeTransitionException,
     InvalidInputException,
 )
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
-from ostiary.store.db import utc
 
 LIFETIME = dt.timedelta(days=15)
-BAD_TRANSITION = "You can't perform the operation on the handshake in its current state."
-NOT_FOUND = "We can't find a handshake with the HandshakeId that you specified."
-ALREADY_IN = "The account is already a member of an organization."
-OPEN = "OPEN"
-
-
-def _state(row: Any, now: dt.datetime) -> str:
-    if row.state == OPEN and utc(row.expires_at) <= now:
-        return "EXPIRED"
-    return str(row.state)
-
-
-def _shape(conn: Connection, row: Any, now: dt.datetime) -> dict[str, Any]:
-    o = t.org_organizations.c
-    org = conn.execute(select(o.org_id, o.management_account_id, o.feature_set).where(o.org_id == row.org_id)).first()
-    mgmt = str(org.management_account_id) if org is not None else ""
-    organization: dict[str, Any] = {"Type": "ORGANIZATION", "Value": row.org_id}
-    if org is not None:
-        organization["Resources"] = [
-            {"Type": "MASTER_NAME", "Value": s.account_name(conn, mgmt)},
-            {"Type": "ORGANIZATION_FEATURE_SET", "Value": org.feature_set},
-        ]
-    resources = [organization, {"Type": "ACCOUNT", "Value": row.target_account_id}]
-    if row.notes:
-        resources.append({"Type": "NOTES", "Value": row.notes})
-    return {
-        "Id": row.handshake_id,
-        "Arn": f"arn:aws:organizations::{mgmt}:handshake/{row.org_id}/{row.action.lower()}/{row.handshake_id}",
-        "Parties": [
-            {"Id": row.org_id.removeprefix("o-"), "Type": "ORGANIZATION"},
-            {"Id": row.target_account_id, "Type": "ACCOUNT"},
-        ],
-        "State": _state(row, now),
-        "RequestedTimestamp": row.requested_at,
-        "ExpirationTimestamp": row.expires_at,
-        "Action": row.action,
-        "Resources": resources,
-    }
-
-
-def _visible(conn: Connection, ctx: RequestContext, handshake_id: str) -> Any:
-    """A handshake the caller is a party of: the invited account, or the organization's management
-    account."""
-    h = t.org_handshakes.c
-    row = conn.execute(select(t.org_handshakes).where(h.handshake_id == handshake_id)).first()
-    if row is None:
-        raise HandshakeNotFoundException(NOT_FOUND)
-    if row.target_account_id == ctx.account_id:
-        return row
-    mgmt = conn.execute(
-        select(t.org_organizations.c.management_account_id).where(t.org_organizations.c.org_id == row.org_id)
-    ).scalar()
-    if mgmt != ctx.account_id:
-        raise HandshakeNotFoundException(NOT_FOUND)
-    return row
 
 
 @operation("organizations", "InviteAccountToOrganization")
@@ -103,119 +49,103 @@ def invite_account_to_organization(ctx: RequestContext, params: Params) -> Resul
     account_id = str(target["Id"])
     with ctx.store.tx() as conn:
         org = s.management(conn, ctx)
+        feature_sets.no_pending_migration(conn, org, ctx.now)
         if s.node_kind(conn, org, account_id) == s.ACCOUNT:
-            raise HandshakeConstraintViolationException(ALREADY_IN, Reason="ALREADY_IN_AN_ORGANIZATION")
+            raise HandshakeConstraintViolationException(hs.ALREADY_IN, Reason="ALREADY_IN_AN_ORGANIZATION")
         h = t.org_handshakes.c
         pending = conn.execute(
             select(t.org_handshakes).where(
-                h.org_id == org.org_id, h.target_account_id == account_id, h.action == "INVITE", h.state == OPEN
+                h.org_id == org.org_id, h.target_account_id == account_id, h.action == hs.INVITE, h.state == hs.OPEN
             )
         ).all()
-        if any(_state(row, ctx.now) == OPEN for row in pending):
+        if any(hs.state(row, ctx.now) == hs.OPEN for row in pending):
             raise DuplicateHandshakeException("A handshake with the same action and target already exists.")
-        handshake_id = s.new_handshake_id()
-        conn.execute(
-            insert(t.org_handshakes).values(
-                handshake_id=handshake_id,
-                org_id=org.org_id,
-                action="INVITE",
-                target_account_id=account_id,
-                notes=params.get("Notes"),
-                tags=list(params.get("Tags") or []),
-                state=OPEN,
-                requested_at=ctx.now,
-                expires_at=ctx.now + LIFETIME,
-            )
+        handshake_id = hs.insert_handshake(
+            conn, org, hs.INVITE, account_id, ctx.now, LIFETIME, notes=params.get("Notes"), tags=params.get("Tags")
         )
-        row = conn.execute(select(t.org_handshakes).where(h.handshake_id == handshake_id)).first()
         audit.record(conn, ctx, params, resource=("AWS::Organizations::Handshake", handshake_id))
-        return {"Handshake": _shape(conn, row, ctx.now)}
-
-
-def _transition(conn: Connection, ctx: RequestContext, row: Any, to: str) -> None:
-    state = _state(row, ctx.now)
-    if state == to:
-        raise HandshakeAlreadyInStateException("The specified handshake is already in the requested state.")
-    if state != OPEN:
-        raise InvalidHandshakeTransitionException(
-            "You can't perform the operation on the handshake in its current state."
-        )
-    conn.execute(update(t.org_handshakes).where(t.org_handshakes.c.handshake_id == row.handshake_id).values(state=to))
-
-
-def _as_target(conn: Connection, ctx: RequestContext, handshake_id: str) -> Any:
-    row = _visible(conn, ctx, handshake_id)
-    if row.target_account_id != ctx.account_id:  # the organization's side cannot accept or decline
-        raise InvalidHandshakeTransitionException(
-            "You can't perform the operation on the handshake in its current state."
-        )
-    return row
+        return {"Handshake": hs.shape(conn, hs.fetch(conn, handshake_id), ctx.now)}
 
 
 @operation("organizations", "AcceptHandshake")
 def accept_handshake(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = _as_target(conn, ctx, params["HandshakeId"])
-        state = _state(row, ctx.now)
-        if state == OPEN and s.of_account(conn, ctx.account_id) is not None:
-            raise HandshakeConstraintViolationException(ALREADY_IN, Reason="ALREADY_IN_AN_ORGANIZATION")
-        _transition(conn, ctx, row, "ACCEPTED")
-        root_id = conn.execute(
-            select(t.org_organizations.c.root_id).where(t.org_organizations.c.org_id == row.org_id)
-        ).scalar_one()
+        row = hs.as_target(conn, ctx, params["HandshakeId"])
+        if row.action != hs.INVITE:
+            feature_sets.accept(conn, ctx, row)
+        else:
+            _join(conn, ctx, row)
+        audit.record(conn, ctx, params)
+        return {"Handshake": hs.shape(conn, hs.fetch(conn, row.handshake_id), ctx.now)}
+
+
+def _join(conn: Connection, ctx: RequestContext, row: Any) -> None:
+    """The invited account accepts: it joins the organization's root."""
+    if hs.state(row, ctx.now) == hs.OPEN and s.of_account(conn, ctx.account_id) is not None:
+        raise HandshakeConstraintViolationException(hs.ALREADY_IN, Reason="ALREADY_IN_AN_ORGANIZATION")
+    hs.transition(conn, ctx.now, row, hs.ACCEPTED)
+    o = t.org_organizations.c
+    mgmt = conn.execute(select(o.management_account_id).where(o.org_id == row.org_id)).scalar_one()
+    inviting = s.of_account(conn, str(mgmt))
+    if inviting is None:
+        raise InvalidHandshakeTransitionException(hs.BAD_TRANSITION)
+    feature_sets.no_pending_migration(conn, inviting, ctx.now, reason="INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES")
+    conn.execute(
+        insert(t.org_accounts).values(
+            account_id=ctx.account_id,
+            org_id=row.org_id,
+            parent_id=inviting.root_id,
+            joined_method="INVITED",
+            joined_at=ctx.now,
+            status="ACTIVE",
+        )
+    )
+    org = s.member(conn, ctx)
+    if s.SCP in org.policy_types:
         conn.execute(
-            insert(t.org_accounts).values(
-                account_id=ctx.account_id,
-                org_id=row.org_id,
-                parent_id=root_id,
-                joined_method="INVITED",
-                joined_at=ctx.now,
-                status="ACTIVE",
+            insert(t.org_policy_attachments).values(
+                org_id=org.org_id,
+                policy_id=service_control.FULL_AWS_ACCESS_ID,
+                target_id=ctx.account_id,
+                policy_type=s.SCP,
+                attached_at=ctx.now,
             )
         )
-        org = s.member(conn, ctx)
-        if s.SCP in org.policy_types:
-            conn.execute(
-                insert(t.org_policy_attachments).values(
-                    org_id=org.org_id,
-                    policy_id=service_control.FULL_AWS_ACCESS_ID,
-                    target_id=ctx.account_id,
-                    policy_type=s.SCP,
-                )
-            )
-        if row.tags:
-            tagging.write(conn, org, s.account_arn(org.mgmt, org.org_id, ctx.account_id), row.tags)
-        s.changed(conn)
-        audit.record(conn, ctx, params)
-        row = conn.execute(select(t.org_handshakes).where(t.org_handshakes.c.handshake_id == row.handshake_id)).first()
-        return {"Handshake": _shape(conn, row, ctx.now)}
+    if row.tags:
+        tagging.write(conn, org, s.account_arn(org.mgmt, org.org_id, ctx.account_id), row.tags)
+    s.changed(conn)
 
 
 @operation("organizations", "DeclineHandshake")
 def decline_handshake(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        row = _as_target(conn, ctx, params["HandshakeId"])
-        _transition(conn, ctx, row, "DECLINED")
-        row = conn.execute(select(t.org_handshakes).where(t.org_handshakes.c.handshake_id == row.handshake_id)).first()
-        return {"Handshake": _shape(conn, row, ctx.now)}
+        row = hs.as_target(conn, ctx, params["HandshakeId"])
+        hs.transition(conn, ctx.now, row, hs.DECLINED)
+        if row.action != hs.INVITE:
+            feature_sets.ended(conn, ctx.now, row)
+        return {"Handshake": hs.shape(conn, hs.fetch(conn, row.handshake_id), ctx.now)}
 
 
 @operation("organizations", "CancelHandshake")
 def cancel_handshake(ctx: RequestContext, params: Params) -> Result:
+    """The organization's side withdraws a handshake: an invitation, or the ENABLE_ALL_FEATURES process
+    (its management account's handshake, which it is the party of)."""
     with ctx.store.tx() as conn:
-        row = _visible(conn, ctx, params["HandshakeId"])
-        if row.target_account_id == ctx.account_id:  # the invited account declines; it cannot cancel
-            raise InvalidHandshakeTransitionException(BAD_TRANSITION)
-        _transition(conn, ctx, row, "CANCELED")
-        row = conn.execute(select(t.org_handshakes).where(t.org_handshakes.c.handshake_id == row.handshake_id)).first()
-        return {"Handshake": _shape(conn, row, ctx.now)}
+        row = hs.visible(conn, ctx, params["HandshakeId"])
+        ours = hs.management_of(conn, row.org_id) == ctx.account_id
+        if not ours:  # the invited account declines; it cannot cancel
+            raise InvalidHandshakeTransitionException(hs.BAD_TRANSITION)
+        hs.transition(conn, ctx.now, row, hs.CANCELED)
+        if row.action != hs.INVITE:
+            feature_sets.ended(conn, ctx.now, row)
+        return {"Handshake": hs.shape(conn, hs.fetch(conn, row.handshake_id), ctx.now)}
 
 
 @operation("organizations", "DescribeHandshake")
 def describe_handshake(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        row = _visible(conn, ctx, params["HandshakeId"])
-        return {"Handshake": _shape(conn, row, ctx.now)}
+        row = hs.visible(conn, ctx, params["HandshakeId"])
+        return {"Handshake": hs.shape(conn, row, ctx.now)}
 
 
 def _filtered(conn: Connection, ctx: RequestContext, query: Any, params: Params) -> dict[str, Any]:
@@ -223,8 +153,8 @@ def _filtered(conn: Connection, ctx: RequestContext, query: Any, params: Params)
     if action:
         query = query.where(t.org_handshakes.c.action == action)
     rows = conn.execute(query.order_by(t.org_handshakes.c.handshake_id)).all()
-    items = [_shape(conn, row, ctx.now) for row in rows]
-    chunk, token = s.page(items, params, lambda hs: str(hs["Id"]))
+    items = [hs.shape(conn, row, ctx.now) for row in rows]
+    chunk, token = s.page(items, params, lambda shaped: str(shaped["Id"]))
     return s.paged({}, "Handshakes", chunk, token)
 
 

@@ -9,10 +9,13 @@ type is available.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Connection, delete, func, insert, select
 
 from ostiary.access import service_control
 from ostiary.audit import recorder as audit
+from ostiary.organizations import feature_sets
 from ostiary.organizations import structure as s
 from ostiary.organizations.errors import (
     AlreadyInOrganizationException,
@@ -107,12 +110,12 @@ def leave_organization(ctx: RequestContext, params: Params) -> Result:
         org = s.member(conn, ctx)
         if org.mgmt == ctx.account_id:
             raise MasterCannotLeaveOrganizationException(MASTER_CANNOT_LEAVE)
-        remove_account(conn, org, ctx.account_id)
+        remove_account(conn, org, ctx.account_id, ctx.now)
         audit.record(conn, ctx, params, resource=("AWS::Organizations::Organization", org.org_id))
     return {}
 
 
-def remove_account(conn: Connection, org: s.Org, account_id: str) -> None:
+def remove_account(conn: Connection, org: s.Org, account_id: str, now: dt.datetime) -> None:
     """Take a member account out of ``org``: its membership, the policies attached to it, its tags.
     A delegated administrator must be deregistered first."""
     if s.is_delegated_admin(conn, org, account_id):
@@ -127,4 +130,5 @@ def remove_account(conn: Connection, org: s.Org, account_id: str) -> None:
     )
     conn.execute(delete(t.tags).where(t.tags.c.resource_arn == s.account_arn(org.mgmt, org.org_id, account_id)))
     conn.execute(delete(t.org_accounts).where(t.org_accounts.c.account_id == account_id))
+    feature_sets.member_gone(conn, org, account_id, now)
     s.changed(conn)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from ostiary.audit import recorder as audit
 from ostiary.organizations import structure as s
-from ostiary.organizations.errors import ConstraintViolationException, InvalidInputException
+from ostiary.organizations.errors import InvalidInputException
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -25,13 +25,7 @@ _PRINCIPAL = re.compile(r"[a-z0-9][a-z0-9.-]{0,100}\.amazonaws\.com")
 
 
 def _org_with_all_features(ctx: RequestContext, conn: Connection, *, read: bool = False) -> s.Org:
-    org = s.reader(conn, ctx) if read else s.management(conn, ctx)
-    if org.feature_set != "ALL":
-        raise ConstraintViolationException(
-            "This operation requires the organization to have all features enabled.",
-            Reason="ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
-        )
-    return org
+    return s.require_all_features(s.reader(conn, ctx) if read else s.management(conn, ctx))
 
 
 def service_principal(params: Params) -> str:

@@ -26,6 +26,7 @@ from ostiary.access import service_control
 from ostiary.organizations.errors import (
     AccessDeniedException,
     AWSOrganizationsNotInUseException,
+    ConstraintViolationException,
     InvalidInputException,
 )
 from ostiary.protocol.context import RequestContext
@@ -169,6 +170,17 @@ def reader(conn: Connection, ctx: RequestContext) -> Org:
     org = member(conn, ctx)
     if org.mgmt != ctx.account_id and not is_delegated_admin(conn, org, ctx.account_id):
         raise AccessDeniedException(DENIED)
+    return org
+
+
+def require_all_features(org: Org) -> Org:
+    """``org``, when it has all features (ConstraintViolationException otherwise, as AWS answers the
+    operations that need them in an organization of consolidated billing only)."""
+    if org.feature_set != "ALL":
+        raise ConstraintViolationException(
+            "This operation requires the organization to have all features enabled.",
+            Reason="ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
+        )
     return org
 
 
