@@ -29,6 +29,7 @@ from ostiary.userpools.errors import (
     UserNotFoundException,
 )
 from ostiary.userpools.lookup import ClientView, client_and_pool, client_by_id
+from ostiary.userpools.risk import compromised
 from ostiary.userpools.signin.challenge_sessions import sign_up_session, spend_sign_up_session
 from ostiary.userpools.signin.context import INCORRECT, check_secret_hash_for
 from ostiary.userpools.tokens import signed_in, signed_in_user
@@ -73,6 +74,7 @@ def sign_up(ctx: RequestContext, params: Params) -> Result:
     if (pool.config.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly"):
         raise NotAuthorizedException("SignUp is not permitted for this user pool")
     check_password(pool, params["Password"])
+    finding = compromised.check_new_password(ctx, pool, client.id, compromised.Event.SIGN_UP, params["Password"])
     values = attrs.normalize(attrs.to_dict(params.get("UserAttributes")))
     _writable(client, list(values))
     for flag in ("email_verified", "phone_number_verified"):
@@ -108,6 +110,7 @@ def sign_up(ctx: RequestContext, params: Params) -> Result:
         user = directory.insert_user(
             conn, pool, username=username, status=status, attributes=values, now=now, password=material
         )
+        compromised.record(ctx, conn, pool, user, compromised.Event.SIGN_UP, "Pass", finding)
         out: dict[str, Any] = {"UserConfirmed": confirmed, "UserSub": user.id}
         delivery = None if confirmed else messages.choose_delivery(pool, values)
         if delivery is not None:
@@ -305,17 +308,21 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
         user = _find(conn, pool, client, params["Username"])
     _secret(client, params["Username"], params.get("SecretHash"), user.username if user else "")
+    check_password(pool, params["Password"])
+    # before the code and the same for a hidden user (the answer tells nothing of the user); a
+    # refusal records no event: the caller has not proved anything yet
+    finding = compromised.check_new_password(
+        ctx, pool, client.id, compromised.Event.PASSWORD_CHANGE, params["Password"]
+    )
     if user is None or (client.prevent_user_existence_errors and not user.enabled):
         # AWS: CodeMismatchException for a user that does not exist or is disabled, after the same
         # checks and the same work (password policy, hashing) as a real user's reset
-        check_password(pool, params["Password"])
         password_material(ctx, pool, params["Username"], params["Password"])
         with ctx.store.tx() as conn:  # a wrong code, counted as a real one is (code_limits)
             refused = code_limits.refuse_hidden(
                 conn, _limits(ctx), pool, user, params["Username"], "ForgotPassword", now
             )
         raise code_limits.exceeded() if refused else CodeMismatchException(MISMATCH)
-    check_password(pool, params["Password"])
     material = password_material(ctx, pool, user.username, params["Password"])
     with ctx.store.tx() as conn:
         check = messages.check_code(conn, user, "ForgotPassword", params["ConfirmationCode"], now, limits=_limits(ctx))
@@ -327,6 +334,9 @@ def confirm_forgot_password(ctx: RequestContext, params: Params) -> Result:
             )
             directory.set_fields(conn, user, now, status=status, **material)
             lockout.succeeded(ctx, conn, pool, user)
+            compromised.record(
+                ctx, conn, pool, user, compromised.Event.PASSWORD_CHANGE, "Pass", finding, "ForgotPassword"
+            )
             audit.record(conn, ctx, params, user=user)
             triggers.run(
                 ctx.settings,
@@ -446,7 +456,7 @@ def verify_user_attribute(ctx: RequestContext, params: Params) -> Result:
 def change_password(ctx: RequestContext, params: Params) -> Result:
     now: dt.datetime = ctx.now
     with ctx.store.read() as conn:
-        pool, user, _ = signed_in(ctx, conn, params["AccessToken"])
+        pool, user, access = signed_in(ctx, conn, params["AccessToken"])
         check = lockout.is_locked(conn, pool.id, user.id, ctx.source_ip, now)
     if check.locked:
         raise lockout.refused(ctx, pool, user, check)
@@ -456,10 +466,14 @@ def change_password(ctx: RequestContext, params: Params) -> Result:
             lockout.failed(ctx, conn, pool, user, user.id, NotAuthorizedException(INCORRECT))
         raise NotAuthorizedException(INCORRECT)
     check_password(pool, params["ProposedPassword"])
+    finding = compromised.check_new_password(
+        ctx, pool, access.client_id, compromised.Event.PASSWORD_CHANGE, params["ProposedPassword"], user
+    )
     material = password_material(ctx, pool, user.username, params["ProposedPassword"])
     with ctx.store.tx() as conn:
         directory.set_fields(conn, user, now, **material)
         lockout.succeeded(ctx, conn, pool, user)
+        compromised.record(ctx, conn, pool, user, compromised.Event.PASSWORD_CHANGE, "Pass", finding)
         audit.record(conn, ctx, user=user)
     return {}
 

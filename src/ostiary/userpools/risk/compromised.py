@@ -318,6 +318,7 @@ def check_new_password(
     event: Event,
     password: str,
     user: User | None = None,
+    event_type: str | None = None,
 ) -> Finding:
     """A password about to be set (SignUp, ChangePassword, ConfirmForgotPassword,
     AdminSetUserPassword, NEW_PASSWORD_REQUIRED), after the pool's password policy: a blocked one
@@ -326,16 +327,25 @@ def check_new_password(
     if finding.blocked:
         if user is not None:
             with ctx.store.tx() as conn:
-                record(ctx, conn, pool, user, event, "Fail", finding)
+                record(ctx, conn, pool, user, event, "Fail", finding, event_type)
         raise InvalidPasswordException(BREACHED)
     return finding
 
 
 def record(
-    ctx: RequestContext, conn: Connection, pool: PoolView, user: User, event: Event, response: str, finding: Finding
+    ctx: RequestContext,
+    conn: Connection,
+    pool: PoolView,
+    user: User,
+    event: Event,
+    response: str,
+    finding: Finding,
+    event_type: str | None = None,
 ) -> None:
-    """The SignUp / PasswordChange (or refused SignIn) event of a checked password."""
-    kind = {Event.SIGN_UP: "SignUp", Event.PASSWORD_CHANGE: "PasswordChange", Event.SIGN_IN: "SignIn"}[event]
+    """The SignUp / PasswordChange / ForgotPassword (``event_type``) event of a checked password."""
+    kind = (
+        event_type or {Event.SIGN_UP: "SignUp", Event.PASSWORD_CHANGE: "PasswordChange", Event.SIGN_IN: "SignIn"}[event]
+    )
     threat_protection.record_event(ctx, conn, pool, user, kind, response, event_risk(finding))
 
 
