@@ -31,6 +31,7 @@ from ostiary.userpools.errors import (
     UserNotFoundException,
 )
 from ostiary.userpools.lookup import pool_for_caller
+from ostiary.userpools.risk import compromised
 
 
 def user_type(user: User, only: set[str] | None = None, key: str = "Attributes") -> dict[str, Any]:
@@ -401,6 +402,8 @@ def admin_set_user_password(ctx: RequestContext, params: Params) -> Result:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         user = require_user(conn, pool, params["Username"])
     check_password(pool, params["Password"])
+    # compromised credentials: a password change, checked against the pool's configuration
+    finding = compromised.check_new_password(ctx, pool, None, compromised.Event.PASSWORD_CHANGE, params["Password"])
     material = password_material(ctx, pool, user.username, params["Password"])
     permanent = bool(params.get("Permanent"))
     with ctx.store.tx() as conn:
@@ -409,6 +412,7 @@ def admin_set_user_password(ctx: RequestContext, params: Params) -> Result:
         if user.status == UserStatus.EXTERNAL_PROVIDER:
             raise InvalidParameterException("Cannot set a password for a federated user.")
         directory.set_fields(conn, user, ctx.now, status=status, **material)
+        compromised.record(ctx, conn, pool, user, compromised.Event.PASSWORD_CHANGE, "Pass", finding)
         if permanent:
             conn.execute(t.codes.delete().where(t.codes.c.user_id == user.id, t.codes.c.purpose == "ForgotPassword"))
         audit.record(conn, ctx, params, user=user)
