@@ -164,6 +164,9 @@ class Event(enum.StrEnum):
     DISABLE_AWS_SERVICE_ACCESS = "DisableAWSServiceAccess"
     REGISTER_DELEGATED_ADMINISTRATOR = "RegisterDelegatedAdministrator"
     DEREGISTER_DELEGATED_ADMINISTRATOR = "DeregisterDelegatedAdministrator"
+    # the S3 front (issue 15): bucket policies it stores and enforces
+    PUT_BUCKET_POLICY = "PutBucketPolicy"
+    DELETE_BUCKET_POLICY = "DeleteBucketPolicy"
     ENABLE_ALL_FEATURES = "EnableAllFeatures"
     PUT_RESOURCE_POLICY = "PutResourcePolicy"
     DELETE_RESOURCE_POLICY = "DeleteResourcePolicy"
@@ -206,6 +209,7 @@ EVENT_SOURCES = {
     "sso": "sso.amazonaws.com",
     "sso-oidc": "sso-oauth.amazonaws.com",
     "signin": "signin.amazonaws.com",  # the access portal's sign-in pages
+    "s3": "s3.amazonaws.com",  # the S3 front's bucket policies
 }
 
 # request parameters an event may keep (CloudTrail's requestParameters): names only, never values
