@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -38,13 +36,10 @@ from ostiary.protocol import json11, query, restjson, sigv4
 from ostiary.protocol.context import RequestContext, Runtime
 from ostiary.protocol.errors import (
     AccessDenied,
-    ExpiredToken,
     InternalFailure,
-    InvalidSignature,
     NotImplementedOperation,
     ServiceError,
     UnknownOperation,
-    UnrecognizedClient,
     ValidationFailed,
 )
 from ostiary.protocol.models import ServiceSpec, all_specs, validate
@@ -315,27 +310,19 @@ class Dispatcher:
         signed = sigv4.find_signature(req.headers, query_pairs)
         if signed is None:
             raise sigv4.missing(spec.protocol == "query")
-        now = dt.datetime.now(dt.UTC)
-        sigv4.check_time(signed, now, self.runtime.settings.clock_skew_seconds)
-        if signed.service != spec.signing_name:
-            raise InvalidSignature(f"Credential should be scoped to correct service: '{spec.signing_name}'. ")
-        found = self.credentials.get(signed.access_key_id)
-        if found is None:
-            anyone = self.any_key.resolve(signed.access_key_id) if self.any_key is not None else None
-            if anyone is None:
-                raise UnrecognizedClient("The security token included in the request is invalid.")
-            return anyone, signed.region  # development mode's any key: no signature to check
-        principal = found.principal
-        key = found.signing_key(signed.date, signed.region, signed.service)
-        sigv4.verify(signed, key, req.method, req.path, query_pairs, req.headers, req.body)
-        if found.token_hash is not None:  # temporary credentials: the session token must match
-            given = hashlib.sha256((signed.security_token or "").encode()).hexdigest()
-            if not signed.security_token or not hmac.compare_digest(given, found.token_hash):
-                raise UnrecognizedClient("The security token included in the request is invalid.")
-            if found.session_expires_at is not None and found.session_expires_at <= now:
-                raise ExpiredToken("The security token included in the request is expired")
-        self.credentials.record_use(signed.access_key_id, signed.service, signed.region)  # GetAccessKeyLastUsed
-        return principal, signed.region
+        return sigv4.authenticate(
+            signed,
+            service=spec.signing_name,
+            credentials=self.credentials,
+            any_key=self.any_key,
+            method=req.method,
+            raw_path=req.path,
+            query=query_pairs,
+            headers=req.headers,
+            body=req.body,
+            now=dt.datetime.now(dt.UTC),
+            skew_seconds=self.runtime.settings.clock_skew_seconds,
+        )
 
     def forget(self) -> None:
         """Drop this process's cached keys and policies (the development reset: deleted keys stop

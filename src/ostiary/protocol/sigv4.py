@@ -16,7 +16,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from ostiary.protocol.errors import IncompleteSignature, InvalidSignature, MissingAuthenticationToken
+from ostiary.access.access_keys import AnyKeyResolver, CredentialCache
+from ostiary.access.principals import Principal
+from ostiary.protocol.errors import (
+    ExpiredToken,
+    IncompleteSignature,
+    InvalidSignature,
+    MissingAuthenticationToken,
+    UnrecognizedClient,
+)
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 
@@ -268,3 +276,43 @@ def missing(protocol_is_query: bool) -> MissingAuthenticationToken:
     return MissingAuthenticationToken(
         "Request is missing Authentication Token" if protocol_is_query else "Missing Authentication Token"
     )
+
+
+def authenticate(
+    signed: SignedRequest,
+    *,
+    service: str,
+    credentials: CredentialCache,
+    any_key: AnyKeyResolver | None,
+    method: str,
+    raw_path: str,
+    query: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: dt.datetime,
+    skew_seconds: int,
+) -> tuple[Principal, str]:
+    """Who signed ``signed`` (and the region it signed for): the time window, the service of the
+    credential scope, the access key (access.access_keys), the signature, and for temporary credentials
+    the session token and its expiry. The one verification of a signed call: the dispatcher's and the
+    gateway's IAM authorization (service ``execute-api``). ``any_key``: development mode's resolver of
+    unknown key ids (None elsewhere)."""
+    check_time(signed, now, skew_seconds)
+    if signed.service != service:
+        raise InvalidSignature(f"Credential should be scoped to correct service: '{service}'. ")
+    found = credentials.get(signed.access_key_id)
+    if found is None:
+        anyone = any_key.resolve(signed.access_key_id) if any_key is not None else None
+        if anyone is None:
+            raise UnrecognizedClient("The security token included in the request is invalid.")
+        return anyone, signed.region  # development mode's any key: no signature to check
+    key = found.signing_key(signed.date, signed.region, signed.service)
+    verify(signed, key, method, raw_path, query, headers, body)
+    if found.token_hash is not None:  # temporary credentials: the session token must match
+        given = hashlib.sha256((signed.security_token or "").encode()).hexdigest()
+        if not signed.security_token or not hmac.compare_digest(given, found.token_hash):
+            raise UnrecognizedClient("The security token included in the request is invalid.")
+        if found.session_expires_at is not None and found.session_expires_at <= now:
+            raise ExpiredToken("The security token included in the request is expired")
+    credentials.record_use(signed.access_key_id, signed.service, signed.region)  # GetAccessKeyLastUsed
+    return found.principal, signed.region
