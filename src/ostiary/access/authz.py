@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,11 @@ class Authorizer:
         key = f"{key}|{principal.access_key_id}"
         return self._cache.get_or_load(key, lambda: caller_policies(self.store, principal))
 
+    def caller(self, principal: Principal) -> CallerPolicies:
+        """What applies to ``principal`` (through the cache): its policies and its session's facts and
+        condition keys (e.g. an identity-pool session's ``cognito-identity.amazonaws.com:sub``)."""
+        return self._policies(principal)
+
     def evaluate(
         self,
         principal: Principal,
@@ -112,12 +118,25 @@ class Authorizer:
         secure: bool,
         extra: dict[str, list[str]] | None = None,
         region: str = "",
+        resource_policies: Sequence[policy.Policy] = (),
     ) -> policy.Evaluation:
-        """IAM's decision for a signed call, with the kind of policy that denied it."""
+        """IAM's decision for a signed call, with the kind of policy that denied it. ``resource_policies``:
+        the target's resource-based policies, when it has any (the gateway's API resource policy)."""
         if principal.kind is PrincipalKind.ROOT:
             found = self._policies(principal) if principal.access_key_id.startswith("ASIA") else None
             if found is not None and _session_token_blocks(found, action):
                 return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.IDENTITY)
+            if resource_policies:  # the root's own permissions, and the resource policy across accounts
+                keys = request_keys(principal, found, source_ip=source_ip, now=now, secure=secure, region=region)
+                if extra:
+                    keys.update(extra)
+                return policy.evaluate_full(
+                    request_context(principal, action, resource, keys, found),
+                    identity=root_identity(),
+                    resource=resource_policies,
+                    resource_account=_resource_account(resource),
+                    scps=service_control.of_account(self.store, principal.account_id),
+                )
             if authorize(principal, action, resource) is not policy.Decision.ALLOW:
                 return policy.Evaluation(policy.Decision.IMPLICIT_DENY, policy.DeniedBy.RESOURCE)
             scps = service_control.of_account(self.store, principal.account_id)
@@ -155,6 +174,7 @@ class Authorizer:
         return policy.evaluate_full(
             request,
             identity=found.identity,
+            resource=resource_policies,
             boundaries=found.boundaries,
             session=found.session,
             resource_account=_resource_account(resource),
