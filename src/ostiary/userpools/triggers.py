@@ -167,8 +167,12 @@ class PythonRunner:
         raise _HandlerError(answer[2] or answer[1])
 
 
-class _HandlerError(Exception):
-    pass
+class HandlerError(Exception):
+    """The function itself failed (a Python handler raised, a webhook answered an error, an AWS
+    function reported FunctionError): its message, as Lambda reports it."""
+
+
+_HandlerError = HandlerError
 
 
 _RUNNERS: dict[tuple[str, ...], PythonRunner] = {}
@@ -311,6 +315,24 @@ def _invoke_target(settings: Settings, arn: str, target: str, event: dict[str, A
             raise _HandlerError(str(detail))
         return payload
     raise ConnectionError(f"no function target {target!r}")
+
+
+def target_of(settings: Settings, function: str) -> str | None:
+    """What ``lambda_functions`` says ``function`` (an ARN or a name) is, or None when it is not configured."""
+    targets = function_targets(settings.lambda_functions)
+    return targets.get(function) or targets.get(_function_name(function))
+
+
+def call_function(settings: Settings, function: str, event: dict[str, Any]) -> Any:
+    """Run a configured function (``lambda_functions``) with ``event`` through the runtime triggers use;
+    whatever it returns. Other callers than user pools (the gateway's Lambda-style authorizers) judge the
+    answer themselves. Raises HandlerError (the function failed), TimeoutError or egress.EgressTimeout
+    (past ``lambda_timeout_seconds``), LookupError (not configured), ConnectionError / egress.EgressError
+    / OSError (unreachable)."""
+    target = target_of(settings, function)
+    if target is None:
+        raise LookupError(f"Ostiary has no function configured for {function} (setting lambda_functions)")
+    return _invoke_target(settings, function, target, event)
 
 
 def invoke(settings: Settings, trigger: str, arn: str, event: dict[str, Any]) -> dict[str, Any]:
