@@ -9,6 +9,7 @@ from __future__ import annotations
 from ostiary.store.tables import accessportal as _accessportal
 from ostiary.store.tables import gateway as _gateway
 from ostiary.store.tables import identitystore as _identitystore
+from ostiary.store.tables import log_delivery as _log_delivery
 from ostiary.store.tables import organizations as _organizations
 from ostiary.store.tables import risk as _risk
 from ostiary.store.tables import samlidp as _samlidp
@@ -59,6 +60,7 @@ from ostiary.store.tables.identitypools import (
     identity_pools,
 )
 from ostiary.store.tables.identitystore import *  # noqa: F403
+from ostiary.store.tables.log_delivery import *  # noqa: F403
 from ostiary.store.tables.oauth import (
     oauth_codes,
     resource_servers,
@@ -171,6 +173,7 @@ __all__ = [
     *_identitystore.__all__,
     *_samlidp.__all__,
     *_organizations.__all__,
+    *_log_delivery.__all__,
     *_risk.__all__,
     *_ssoadmin.__all__,
     *_ssooidc.__all__,
