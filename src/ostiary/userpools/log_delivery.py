@@ -259,9 +259,8 @@ def auth_event_record(
     ):
         if context.get(field):
             message[name] = context[field]
-    for extra in ("Reasons", "OstiaryReasons"):  # the risk engine's explanations, when it gives them
-        if details.get(extra):
-            message["reasons"] = details[extra]
+    if details.get("OstiaryRisk"):  # Ostiary's extension: why the risk engine decided what it did
+        message["ostiaryRisk"] = details["OstiaryRisk"]
     return _envelope(pool_id, USER_AUTH_EVENTS, "INFO", at, message)
 
 
