@@ -41,6 +41,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.user_import",
     "ostiary.userpools.terms",
     "ostiary.userpools.threat_protection",
+    "ostiary.userpools.log_delivery",  # SetLogDeliveryConfiguration, GetLogDeliveryConfiguration
     "ostiary.userpools.sessions",
     "ostiary.sts.service",
     "ostiary.iam.users",
