@@ -30,7 +30,7 @@ from ostiary.notify.delivery import Message, Sender, SmtpSender, WebhookSmsSende
 from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
 from ostiary.store.db import after_commit, utc
-from ostiary.userpools import code_limits, triggers
+from ostiary.userpools import code_limits, log_delivery, triggers
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     CodeDeliveryFailureException,
@@ -262,6 +262,7 @@ def send(
         if delivery.medium == "EMAIL"
         else WebhookSmsSender(settings.sms_webhook_url, egress.policy(settings))
     )
+    sender = log_delivery.notification_errors(conn, settings, pool, sender)  # failures: userNotification logs
     try:
         delivery_queue.reserve()
     except delivery_queue.DeliveryBacklog:
