@@ -182,11 +182,14 @@ class UpstreamClient:
         signed = [(k.lower(), v.decode() if isinstance(v, bytes) else str(v)) for k, v in aws.headers.items()]
         return url, signed
 
-    async def send(self, request: S3Request, body: Body | None, client_sha256: str | None) -> UpstreamResponse:
-        """Forward ``request`` (``body`` already decoded and verified as it streams) and return the
-        upstream's answer, its body still streaming. Raises S3Error: the body iterator's own (the
-        upstream request is then abandoned) or the mapping of an upstream failure."""
-        content_length = decoded_length(request)
+    async def send(
+        self, request: S3Request, body: Body | None, client_sha256: str | None, content_length: int | None
+    ) -> UpstreamResponse:
+        """Forward ``request`` (``body`` already decoded and verified as it streams, ``content_length``
+        bytes long) and return the upstream's answer, its body still streaming. Raises S3Error: the body
+        iterator's own (the upstream request is then abandoned) or the mapping of an upstream failure."""
+        if content_length is None and body is not None and request.method in ("PUT", "POST"):
+            content_length = decoded_length(request)
         has_body = body is not None and request.method in ("PUT", "POST")
         if client_sha256 and len(client_sha256) == 64 and all(c in "0123456789abcdef" for c in client_sha256):
             payload_hash = client_sha256

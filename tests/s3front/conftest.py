@@ -1,0 +1,184 @@
+"""Real processes for the S3 front's end-to-end tests: moto's S3 server as the upstream store, the
+Ostiary test server, and the front in a process of its own, configured by a gateway file's ``[s3]``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+
+from tests.conftest import ACCOUNT_ID, REGION, Server, create_account, free_port
+
+PARTNER_ACCOUNT = "210987654321"
+UPSTREAM_KEY = "AKIAUPSTREAMOPERATOR"
+UPSTREAM_SECRET = "upstream/operator/secret/0123456789abcdef"
+BUCKETS = {
+    "photos": ACCOUNT_ID,  # the seed's scenario: users/<identity id>/…
+    "public-assets": ACCOUNT_ID,  # anonymous reads through a bucket policy
+    "health": ACCOUNT_ID,  # a bucket that /health must not shadow
+    "partner-data": PARTNER_ACCOUNT,  # another account's bucket: cross-account through its policy
+}
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited early:\n{log.read_text()[-4000:]}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start:\n{log.read_text()[-4000:]}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class Moto:
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=UPSTREAM_KEY,
+            aws_secret_access_key=UPSTREAM_SECRET,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
+    """moto's S3 server, a real process on loopback, with the front's buckets."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out
+        )
+    moto = Moto(port, proc)
+    try:
+        _wait(moto.url + "/moto-api/", proc, log, "moto")
+        s3 = moto.client()
+        for bucket in BUCKETS:
+            s3.create_bucket(Bucket=bucket)
+        s3.close()
+        yield moto
+    finally:
+        _stop(proc)
+
+
+@dataclass
+class Front:
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+    partner: dict[str, str] = field(default_factory=dict)  # the partner account root's key
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def client(self, **kwargs: Any) -> Any:
+        params: dict[str, Any] = {
+            "endpoint_url": self.url,
+            "region_name": REGION,
+            # SigV4 only (boto3 presigns S3 URLs with SigV2 unless told: AWS has deprecated SigV2)
+            "config": Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        }
+        params.update(kwargs)
+        return boto3.client("s3", **params)
+
+
+def gateway_file(path: Path, port: int, database_url: str, moto: Moto) -> None:
+    buckets = "\n".join(f'{name} = "{account}"' for name, account in BUCKETS.items())
+    path.write_text(
+        f"""
+[gateway]
+database_url = "{database_url}"
+
+[s3]
+listen = "127.0.0.1:{port}"
+region = "{REGION}"
+base_domain = "s3.front.test"
+max_object_bytes = 1073741824
+
+[s3.upstream]
+endpoint = "{moto.url}"
+region = "{REGION}"
+access_key_id = "{UPSTREAM_KEY}"
+secret_access_key_env = "S3_UPSTREAM_SECRET"
+
+[s3.buckets]
+{buckets}
+"""
+    )
+
+
+@pytest.fixture(scope="session")
+def front(server: Server, moto_s3: Moto, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+    """The S3 front in its own process, in front of moto, deciding with the test server's database."""
+    partner = create_account(server, "partner", PARTNER_ACCOUNT)
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("s3front")
+    config = workdir / "gateway.toml"
+    gateway_file(config, port, server.database_url, moto_s3)
+    env = dict(os.environ)
+    env.update(
+        {
+            "OSTIARY_DATA_DIR": str(server.data_dir),  # the KEK that unseals access keys
+            "OSTIARY_LOG_FORMAT": "json",
+            "S3_UPSTREAM_SECRET": UPSTREAM_SECRET,
+        }
+    )
+    log = workdir / "front.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.s3front.front_process", str(config)],
+            stdout=out,
+            stderr=out,
+            env=env,
+            cwd=str(Path(__file__).resolve().parents[2]),
+        )
+    f = Front(port, proc, log, partner)
+    try:
+        _wait(f.url + "/_ostiary/health", proc, log, "the S3 front")
+        yield f
+    finally:
+        _stop(proc)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0

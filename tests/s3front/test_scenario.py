@@ -1,0 +1,490 @@
+"""The seed's scenario end to end (issue 15): a user signs up and signs in with pycognito, gets identity
+pool credentials, and with boto3's S3 client pointed at the S3 front uploads to
+``users/<identityId>/photo.jpg``, downloads it, lists only its own prefix, is refused another user's
+prefix and the bucket's root; presigned GETs work and expire; a large multipart upload streams
+through with flat memory; bucket policies give cross-account and anonymous access. All real
+processes: moto's S3 server upstream, the Ostiary test server, the front."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import httpx
+import pytest
+from boto3.s3.transfer import TransferConfig
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+from pycognito import Cognito
+
+from tests.conftest import ACCOUNT_ID, REGION, Server
+from tests.identitypools.conftest import anon_client, make_role, provider_name, trust
+from tests.s3front.conftest import Front, Moto, rss_kib
+from tests.userpools.conftest import PASSWORD
+
+SUB = "${cognito-identity.amazonaws.com:sub}"
+ROLE_STATEMENTS = [
+    {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": f"arn:aws:s3:::photos/users/{SUB}/*",
+    },
+    {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": "arn:aws:s3:::photos",
+        "Condition": {"StringLike": {"s3:prefix": f"users/{SUB}/*"}},
+    },
+]
+
+
+def doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(action: Any, resource: Any, principal: Any = "*", effect: str = "Allow") -> dict[str, Any]:
+    return {"Effect": effect, "Principal": principal, "Action": action, "Resource": resource}
+
+
+def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(exc.value.response["Error"]["Code"])
+
+
+class App:
+    """A user pool, its app client, an identity pool trusting it and its authenticated role."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        idp = server.client("cognito-idp")
+        iam = server.client("iam")
+        ci = server.client("cognito-identity")
+        pool = idp.create_user_pool(PoolName="photos-" + secrets.token_hex(3), AutoVerifiedAttributes=["email"])
+        self.pool_id = pool["UserPool"]["Id"]
+        self.client_id = idp.create_user_pool_client(
+            UserPoolId=self.pool_id,
+            ClientName="app",
+            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        )["UserPoolClient"]["ClientId"]
+        self.identity_pool = ci.create_identity_pool(
+            IdentityPoolName="photos_" + secrets.token_hex(3),
+            AllowUnauthenticatedIdentities=False,
+            CognitoIdentityProviders=[{"ProviderName": provider_name(self.pool_id), "ClientId": self.client_id}],
+        )["IdentityPoolId"]
+        self.role = make_role(iam, trust(self.identity_pool), ROLE_STATEMENTS)
+        ci.set_identity_pool_roles(IdentityPoolId=self.identity_pool, Roles={"authenticated": self.role})
+        self.idp = idp
+        self.anon = anon_client(server)
+        for c in (iam, ci):
+            c.close()
+
+    def sign_up_and_in(self) -> tuple[str, dict[str, Any]]:
+        """pycognito: sign up, (the admin confirms), sign in with SRP; then GetId and
+        GetCredentialsForIdentity. The identity id and its credentials."""
+        name = "user" + secrets.token_hex(4)
+        user = Cognito(self.pool_id, self.client_id, user_pool_region=REGION, botocore_config=None)
+        user.client = self.server.client("cognito-idp")  # pycognito's calls go to the test server
+        # and it verifies the tokens with the test server's issuer and keys (OIDC discovery)
+        discovery = httpx.get(f"{self.server.url}/{self.pool_id}/.well-known/openid-configuration", timeout=10).json()
+        assert discovery["issuer"].endswith("/" + self.pool_id)
+        user.pool_domain_url = discovery["issuer"].rsplit("/", 1)[0]
+        user.pool_jwk = httpx.get(discovery["jwks_uri"], timeout=10).json()
+        user.set_base_attributes(email=f"{name}@example.com")
+        user.register(name, PASSWORD)
+        self.idp.admin_confirm_sign_up(UserPoolId=self.pool_id, Username=name)
+        user.username = name
+        user.authenticate(password=PASSWORD)
+        logins = {provider_name(self.pool_id): user.id_token}
+        identity = self.anon.get_id(IdentityPoolId=self.identity_pool, Logins=logins)["IdentityId"]
+        creds = self.anon.get_credentials_for_identity(IdentityId=identity, Logins=logins)["Credentials"]
+        user.client.close()
+        return identity, creds
+
+
+@pytest.fixture(scope="module")
+def app(server: Server) -> App:
+    return App(server)
+
+
+@pytest.fixture(scope="module")
+def alice(app: App) -> tuple[str, dict[str, Any]]:
+    return app.sign_up_and_in()
+
+
+@pytest.fixture(scope="module")
+def bob(app: App) -> tuple[str, dict[str, Any]]:
+    return app.sign_up_and_in()
+
+
+def s3_for(front: Front, creds: dict[str, Any]) -> Any:
+    return front.client(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+@pytest.fixture
+def alice_s3(front: Front, alice: tuple[str, dict[str, Any]]) -> Iterator[Any]:
+    client = s3_for(front, alice[1])
+    yield client
+    client.close()
+
+
+def test_own_prefix_upload_download_list(front: Front, alice: tuple[str, dict[str, Any]], alice_s3: Any) -> None:
+    identity, _ = alice
+    key = f"users/{identity}/photo.jpg"
+    photo = os.urandom(300_000)
+    alice_s3.put_object(Bucket="photos", Key=key, Body=photo, ContentType="image/jpeg", Metadata={"taken": "today"})
+    got = alice_s3.get_object(Bucket="photos", Key=key)
+    assert got["Body"].read() == photo
+    assert got["ContentType"] == "image/jpeg"
+    assert got["Metadata"] == {"taken": "today"}
+    head = alice_s3.head_object(Bucket="photos", Key=key)
+    assert head["ContentLength"] == len(photo)
+    listed = alice_s3.list_objects_v2(Bucket="photos", Prefix=f"users/{identity}/")
+    assert [o["Key"] for o in listed["Contents"]] == [key]
+    # the bucket's root and someone else's prefix are not listable
+    with pytest.raises(ClientError) as denied:
+        alice_s3.list_objects_v2(Bucket="photos")
+    assert code(denied) == "AccessDenied"
+    with pytest.raises(ClientError) as denied:
+        alice_s3.list_objects_v2(Bucket="photos", Prefix="users/")
+    assert code(denied) == "AccessDenied"
+
+
+def test_other_users_prefix_denied(
+    front: Front, moto_s3: Moto, alice: tuple[str, dict[str, Any]], bob: tuple[str, dict[str, Any]], alice_s3: Any
+) -> None:
+    bob_id, bob_creds = bob
+    bob_s3 = s3_for(front, bob_creds)
+    bob_s3.put_object(Bucket="photos", Key=f"users/{bob_id}/secret.txt", Body=b"bob's")
+    for call in (
+        lambda: alice_s3.get_object(Bucket="photos", Key=f"users/{bob_id}/secret.txt"),
+        lambda: alice_s3.put_object(Bucket="photos", Key=f"users/{bob_id}/planted.txt", Body=b"x"),
+        lambda: alice_s3.list_objects_v2(Bucket="photos", Prefix=f"users/{bob_id}/"),
+        lambda: alice_s3.delete_object(Bucket="photos", Key=f"users/{alice[0]}/photo.jpg"),  # no s3:DeleteObject
+    ):
+        with pytest.raises(ClientError) as denied:
+            call()
+        assert code(denied) == "AccessDenied"
+    # nothing was planted upstream
+    upstream = moto_s3.client()
+    with pytest.raises(ClientError) as missing:
+        upstream.head_object(Bucket="photos", Key=f"users/{bob_id}/planted.txt")
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    # a missing key of bob's own prefix: without s3:ListBucket on the bucket S3 answers 403, not 404
+    with pytest.raises(ClientError) as hidden:
+        bob_s3.get_object(Bucket="photos", Key=f"users/{bob_id}/never-written.txt")
+    assert code(hidden) == "AccessDenied"
+    upstream.close()
+    bob_s3.close()
+
+
+def test_presigned_get_works_and_expires(front: Front, alice: tuple[str, dict[str, Any]], alice_s3: Any) -> None:
+    identity, _ = alice
+    key = f"users/{identity}/shared.txt"
+    alice_s3.put_object(Bucket="photos", Key=key, Body=b"presigned content")
+    url = alice_s3.generate_presigned_url("get_object", Params={"Bucket": "photos", "Key": key}, ExpiresIn=300)
+    answer = httpx.get(url, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.content == b"presigned content"
+    # signed ten minutes ago for five minutes: expired (botocore's clock set back, the server's untouched)
+    past = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=10)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=past):
+        old = alice_s3.generate_presigned_url("get_object", Params={"Bucket": "photos", "Key": key}, ExpiresIn=300)
+    expired = httpx.get(old, timeout=30)
+    assert expired.status_code == 403
+    assert "<Code>AccessDenied</Code>" in expired.text and "Request has expired" in expired.text
+    # a presigned URL for another user's object is refused by policy, not by signature
+    other = alice_s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "photos", "Key": "users/someone-else/x"}, ExpiresIn=300
+    )
+    assert "<Code>AccessDenied</Code>" in httpx.get(other, timeout=30).text
+
+
+def test_tampered_and_forged_requests(front: Front, alice: tuple[str, dict[str, Any]]) -> None:
+    identity, creds = alice
+    key = f"users/{identity}/photo.jpg"
+    # a forged session token with the right key id
+    forged = s3_for(front, {**creds, "SessionToken": creds["SessionToken"][:-4] + "AAAA"})
+    with pytest.raises(ClientError) as bad:
+        forged.get_object(Bucket="photos", Key=key)
+    assert code(bad) == "InvalidToken"
+    forged.close()
+    # the wrong secret
+    wrong = s3_for(front, {**creds, "SecretKey": "x" * 40})
+    with pytest.raises(ClientError) as bad:
+        wrong.get_object(Bucket="photos", Key=key)
+    assert code(bad) == "SignatureDoesNotMatch"
+    wrong.close()
+    # a presigned URL whose key was changed after signing
+    s3 = s3_for(front, creds)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "photos", "Key": key}, ExpiresIn=60)
+    answer = httpx.get(url.replace("photo.jpg", "other.jpg"), timeout=30)
+    assert answer.status_code == 403 and "<Code>SignatureDoesNotMatch</Code>" in answer.text
+    s3.close()
+
+
+def test_multipart_upload_streams_with_flat_memory(
+    front: Front, alice: tuple[str, dict[str, Any]], alice_s3: Any, tmp_path: Any
+) -> None:
+    identity, _ = alice
+    size = 96 * 1024 * 1024
+    path = tmp_path / "big.bin"
+    digest = hashlib.sha256()
+    with open(path, "wb") as fh:
+        block = os.urandom(1024 * 1024)
+        for i in range(size // len(block)):
+            piece = block[:-8] + i.to_bytes(8, "big")
+            fh.write(piece)
+            digest.update(piece)
+    key = f"users/{identity}/video.bin"
+    before = rss_kib(front.pid())
+    config = TransferConfig(
+        multipart_threshold=8 * 1024 * 1024, multipart_chunksize=16 * 1024 * 1024, max_concurrency=2
+    )
+    alice_s3.upload_file(str(path), "photos", key, Config=config)
+    after_upload = rss_kib(front.pid())
+    head = alice_s3.head_object(Bucket="photos", Key=key)
+    assert head["ContentLength"] == size
+    assert "-" in head["ETag"]  # a multipart object
+    got = hashlib.sha256()
+    body = alice_s3.get_object(Bucket="photos", Key=key)["Body"]
+    for chunk in iter(lambda: body.read(1024 * 1024), b""):
+        got.update(chunk)
+    assert got.hexdigest() == digest.hexdigest()
+    after_download = rss_kib(front.pid())
+    # 96 MB went through both ways; the front holds pieces, not the body (loosely bounded)
+    assert after_upload - before < 48 * 1024, (before, after_upload)
+    assert after_download - before < 48 * 1024, (before, after_download)
+
+
+def _root_s3(front: Front, **keys: str) -> Any:
+    from tests.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+    return front.client(
+        aws_access_key_id=keys.get("aws_access_key_id", ACCESS_KEY_ID),
+        aws_secret_access_key=keys.get("aws_secret_access_key", SECRET_ACCESS_KEY),
+    )
+
+
+def _user_keys(server: Server, statements: list[dict[str, Any]] | None) -> dict[str, str]:
+    iam = server.client("iam")
+    name = "s3u-" + secrets.token_hex(4)
+    iam.create_user(UserName=name)
+    if statements:
+        doc = json.dumps({"Version": "2012-10-17", "Statement": statements})
+        iam.put_user_policy(UserName=name, PolicyName="s3", PolicyDocument=doc)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.close()
+    return {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+
+
+def test_cross_account_through_the_bucket_policy(server: Server, front: Front) -> None:
+    partner = _root_s3(front, **front.partner)
+    partner.put_object(Bucket="partner-data", Key="shared/report.csv", Body=b"a,b\n1,2\n")
+    partner.put_object(Bucket="partner-data", Key="private/keys.txt", Body=b"nope")
+    reader = _user_keys(
+        server, [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::partner-data/*"}]
+    )
+    idle = _user_keys(server, None)
+    reader_s3, idle_s3 = front.client(**reader), front.client(**idle)
+    # no bucket policy yet: the caller's own allow is not enough across accounts
+    with pytest.raises(ClientError) as denied:
+        reader_s3.get_object(Bucket="partner-data", Key="shared/report.csv")
+    assert code(denied) == "AccessDenied"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadShared",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::partner-data/shared/*",
+            }
+        ],
+    }
+    partner.put_bucket_policy(Bucket="partner-data", Policy=json.dumps(policy))
+    assert json.loads(partner.get_bucket_policy(Bucket="partner-data")["Policy"]) == policy
+    # both sides allow: read; the bucket policy alone (no identity allow): refused
+    assert reader_s3.get_object(Bucket="partner-data", Key="shared/report.csv")["Body"].read() == b"a,b\n1,2\n"
+    with pytest.raises(ClientError) as denied:
+        idle_s3.get_object(Bucket="partner-data", Key="shared/report.csv")
+    assert code(denied) == "AccessDenied"
+    # outside what the bucket policy grants: refused
+    with pytest.raises(ClientError) as denied:
+        reader_s3.get_object(Bucket="partner-data", Key="private/keys.txt")
+    assert code(denied) == "AccessDenied"
+    # another account may never manage the bucket's policy, even allowed (405), nor read it
+    home_root = _root_s3(front)
+    with pytest.raises(ClientError) as refused:
+        home_root.put_bucket_policy(Bucket="partner-data", Policy=json.dumps(policy))
+    assert code(refused) in ("MethodNotAllowed", "AccessDenied")
+    with pytest.raises(ClientError) as refused:
+        reader_s3.delete_bucket_policy(Bucket="partner-data")
+    assert code(refused) == "AccessDenied"
+    partner.delete_bucket_policy(Bucket="partner-data")
+    with pytest.raises(ClientError) as gone:
+        partner.get_bucket_policy(Bucket="partner-data")
+    assert code(gone) == "NoSuchBucketPolicy"
+    for c in (partner, reader_s3, idle_s3, home_root):
+        c.close()
+
+
+def test_bucket_policy_is_checked_as_s3_checks_it(front: Front, server: Server) -> None:
+    root = _root_s3(front)
+    no_principal = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::photos/*"}
+    bad = {
+        "not json": "Policies must be valid JSON and the first byte must be '{'",
+        doc(no_principal): "Missing required field Principal",
+        doc(allow("s3:GetObject", "arn:aws:s3:::other/*")): "Policy has invalid resource",
+        doc(allow("s3:GetObject", "arn:aws:s3:::photos")): "Action does not apply to any resource(s) in statement",
+        doc(allow("iam:GetUser", "arn:aws:s3:::photos/*")): "Policy has invalid action",
+    }
+    for document, message in bad.items():
+        with pytest.raises(ClientError) as refused:
+            root.put_bucket_policy(Bucket="photos", Policy=document)
+        assert code(refused) == "MalformedPolicy"
+        assert refused.value.response["Error"]["Message"] == message
+    with pytest.raises(ClientError) as missing:
+        root.get_bucket_policy(Bucket="photos")
+    assert code(missing) == "NoSuchBucketPolicy"
+    # an IAM user of the owner's account without s3:PutBucketPolicy: refused
+    user = front.client(**_user_keys(server, None))
+    with pytest.raises(ClientError) as denied:
+        user.put_bucket_policy(Bucket="photos", Policy="{}")
+    assert code(denied) == "AccessDenied"
+    user.close()
+    # the audit trail has the owner's change (CloudTrail's LookupEvents)
+    policy = {
+        "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::photos/*"}
+        ]
+    }
+    root.put_bucket_policy(Bucket="photos", Policy=json.dumps(policy))
+    trail = server.client("cloudtrail")
+    events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutBucketPolicy"}])
+    assert any(e["Resources"] and e["Resources"][0]["ResourceName"] == "photos" for e in events["Events"])
+    # the owner's root can always remove a policy, even one that denies it everything
+    root.put_bucket_policy(
+        Bucket="photos",
+        Policy=json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": ["arn:aws:s3:::photos", "arn:aws:s3:::photos/*"],
+                    }
+                ]
+            }
+        ),
+    )
+    with pytest.raises(ClientError) as denied:
+        root.list_objects_v2(Bucket="photos")
+    assert code(denied) == "AccessDenied"
+    root.delete_bucket_policy(Bucket="photos")
+    root.list_objects_v2(Bucket="photos")
+    trail.close()
+    root.close()
+
+
+def test_anonymous_access_through_a_public_policy(front: Front) -> None:
+    root = _root_s3(front)
+    root.put_object(Bucket="public-assets", Key="logo.svg", Body=b"<svg/>", ContentType="image/svg+xml")
+    assert httpx.get(front.url + "/public-assets/logo.svg", timeout=30).status_code == 403
+    root.put_bucket_policy(
+        Bucket="public-assets",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::public-assets/*",
+                    }
+                ],
+            }
+        ),
+    )
+    got = httpx.get(front.url + "/public-assets/logo.svg", timeout=30)
+    assert got.status_code == 200 and got.content == b"<svg/>"
+    # virtual-host style: the bucket in the Host under the base domain
+    hosted = httpx.get(front.url + "/logo.svg", headers={"Host": "public-assets.s3.front.test"}, timeout=30)
+    assert hosted.status_code == 200 and hosted.content == b"<svg/>"
+    # anonymous writes and listings stay refused
+    put = httpx.put(front.url + "/public-assets/evil.js", content=b"alert(1)", timeout=30)
+    assert put.status_code == 403 and "<Code>AccessDenied</Code>" in put.text
+    assert httpx.get(front.url + "/public-assets", timeout=30).status_code == 403
+    root.close()
+
+
+def test_virtual_host_signed_request(front: Front, alice: tuple[str, dict[str, Any]]) -> None:
+    identity, creds = alice
+    url = f"http://photos.s3.front.test:{front.port}/users/{identity}/vhost.txt"
+    request = AWSRequest(
+        method="PUT", url=url, data=b"by host", headers={"x-amz-content-sha256": hashlib.sha256(b"by host").hexdigest()}
+    )
+    S3SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretKey"], creds["SessionToken"]), "s3", REGION).add_auth(
+        request
+    )
+    headers = dict(request.headers.items())
+    answer = httpx.put(
+        front.url + f"/users/{identity}/vhost.txt",
+        content=b"by host",
+        headers={**headers, "Host": f"photos.s3.front.test:{front.port}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    s3 = s3_for(front, creds)
+    assert s3.get_object(Bucket="photos", Key=f"users/{identity}/vhost.txt")["Body"].read() == b"by host"
+    s3.close()
+
+
+def test_health_does_not_shadow_a_bucket(front: Front) -> None:
+    assert httpx.get(front.url + "/_ostiary/health", timeout=10).json() == {"status": "ok"}
+    root = _root_s3(front)
+    root.put_object(Bucket="health", Key="check", Body=b"1")
+    listed = root.list_objects_v2(Bucket="health")
+    assert [o["Key"] for o in listed["Contents"]] == ["check"]
+    # unsigned GET /health is the bucket "health" (anonymous: refused), not the front's health
+    assert httpx.get(front.url + "/health", timeout=10).status_code == 403
+    # an unknown bucket does not exist for the front's clients
+    with pytest.raises(ClientError) as missing:
+        root.get_object(Bucket="not-served", Key="x")
+    assert code(missing) == "NoSuchBucket"
+    root.close()
+
+
+def test_list_buckets_shows_the_callers_buckets(front: Front, moto_s3: Moto) -> None:
+    root = _root_s3(front)
+    names = {b["Name"] for b in root.list_buckets()["Buckets"]}
+    assert names == {"photos", "public-assets", "health"}
+    partner = _root_s3(front, **front.partner)
+    assert {b["Name"] for b in partner.list_buckets()["Buckets"]} == {"partner-data"}
+    root.close()
+    partner.close()
+
+
+def test_operator_credentials_never_reach_the_client(front: Front) -> None:
+    root = _root_s3(front)
+    root.put_object(Bucket="photos", Key="ops/readme", Body=b"x")
+    head = root.head_object(Bucket="photos", Key="ops/readme")
+    flat = json.dumps(head["ResponseMetadata"]["HTTPHeaders"])
+    from tests.s3front.conftest import UPSTREAM_KEY, UPSTREAM_SECRET
+
+    assert UPSTREAM_KEY not in flat and UPSTREAM_SECRET not in flat
+    assert UPSTREAM_SECRET not in front.log.read_text()
+    root.close()
