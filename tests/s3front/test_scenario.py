@@ -488,3 +488,43 @@ def test_operator_credentials_never_reach_the_client(front: Front) -> None:
     assert UPSTREAM_KEY not in flat and UPSTREAM_SECRET not in flat
     assert UPSTREAM_SECRET not in front.log.read_text()
     root.close()
+
+
+def test_a_service_control_policy_binds_s3_access(server: Server, front: Front) -> None:
+    """A member account's user allowed by its own policy and by the bucket's (cross-account) is
+    still refused what its organization's SCP denies."""
+    from tests.organizations.conftest import new_org
+
+    root = _root_s3(front)
+    root.put_object(Bucket="public-assets", Key="scp/doc.txt", Body=b"scp")
+    root.put_bucket_policy(Bucket="public-assets", Policy=doc(allow("s3:GetObject", "arn:aws:s3:::public-assets/*")))
+    org = new_org(server)
+    orgs = org.client("organizations")
+
+    def member_user() -> Any:
+        member = org.member()
+        iam = org.server.client("iam", **org.admin_of(member))
+        iam.create_user(UserName="reader")
+        iam.attach_user_policy(UserName="reader", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+        key = iam.create_access_key(UserName="reader")["AccessKey"]
+        iam.close()
+        return member, front.client(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+
+    free_member, free = member_user()
+    bound_member, bound = member_user()
+    scp = orgs.create_policy(
+        Content=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}]}
+        ),
+        Description="",
+        Name="NoS3Reads",
+        Type="SERVICE_CONTROL_POLICY",
+    )["Policy"]["PolicySummary"]["Id"]
+    orgs.attach_policy(PolicyId=scp, TargetId=bound_member)
+    assert free.get_object(Bucket="public-assets", Key="scp/doc.txt")["Body"].read() == b"scp"
+    with pytest.raises(ClientError) as denied:
+        bound.get_object(Bucket="public-assets", Key="scp/doc.txt")
+    assert code(denied) == "AccessDenied"
+    for c in (root, orgs, free, bound):
+        c.close()
+    assert free_member != bound_member
