@@ -72,6 +72,7 @@ _CREDENTIAL_ERRORS = (
     b"<Code>RequestTimeTooSkewed</Code>",
 )
 _ERROR_PEEK = 64 * 1024
+WRITE_BYTES = 256 * 1024  # upstream writes gathered to this size (memory: one such buffer per request)
 
 
 class _Signer(S3SigV4Auth):  # type: ignore[misc]  # botocore is untyped
@@ -249,11 +250,22 @@ class _BodyFailed(Exception):
 
 
 async def _guarded(body: Body) -> AsyncIterator[bytes]:
+    """The body, its pieces gathered into writes of about ``WRITE_BYTES`` (a server hands them over
+    in pieces of a few KiB: one upstream write each costs both ends far more), a verification failure
+    turned into _BodyFailed."""
+    pending: list[bytes] = []
+    size = 0
     try:
         async for chunk in body:
-            yield chunk
+            pending.append(chunk)
+            size += len(chunk)
+            if size >= WRITE_BYTES:
+                yield b"".join(pending)
+                pending, size = [], 0
     except S3Error as error:
         raise _BodyFailed(error) from None
+    if pending:
+        yield b"".join(pending)
 
 
 async def _once(body: bytes, response: httpx.Response) -> AsyncIterator[bytes]:
