@@ -158,7 +158,10 @@ class UpstreamClient:
             write=config.read_timeout,
             pool=config.connect_timeout,
         )
-        self.client = httpx.AsyncClient(limits=limits, timeout=timeout, transport=transport, follow_redirects=False)
+        # no redirect followed, no proxy taken from the environment (as egress.py: docs/security.md)
+        self.client = httpx.AsyncClient(
+            limits=limits, timeout=timeout, transport=transport, follow_redirects=False, trust_env=False
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()
