@@ -528,3 +528,44 @@ def test_a_service_control_policy_binds_s3_access(server: Server, front: Front) 
     for c in (root, orgs, free, bound):
         c.close()
     assert free_member != bound_member
+
+
+def test_cors_of_the_upstream_bucket_answers_browsers(front: Front, moto_s3: Moto, alice: tuple[str, Any]) -> None:
+    """A browser app (Amplify Storage) preflights its uploads: the front passes the preflight to the
+    upstream, whose bucket CORS configuration (the operator's) answers it, and the Origin of the
+    actual request too."""
+    upstream = moto_s3.client()
+    upstream.put_bucket_cors(
+        Bucket="photos",
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": ["https://app.example.test"],
+                    "AllowedMethods": ["GET", "PUT"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                }
+            ]
+        },
+    )
+    upstream.close()
+    identity, creds = alice
+    preflight = httpx.options(
+        front.url + f"/photos/users/{identity}/photo.jpg",
+        headers={
+            "Origin": "https://app.example.test",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization,x-amz-date,x-amz-security-token",
+        },
+        timeout=10,
+    )
+    assert preflight.status_code == 200, preflight.text
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example.test"
+    s3 = s3_for(front, creds)
+    s3.put_object(Bucket="photos", Key=f"users/{identity}/cors.txt", Body=b"c")
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "photos", "Key": f"users/{identity}/cors.txt"}, ExpiresIn=60
+    )
+    got = httpx.get(url, headers={"Origin": "https://app.example.test"}, timeout=10)
+    assert got.status_code == 200 and got.headers["access-control-allow-origin"] == "https://app.example.test"
+    s3.close()

@@ -220,6 +220,12 @@ class S3Front:
         authenticated = await asyncio.to_thread(self.verifier.authenticate, request, _receive_body(receive), now)
         caller, length = authenticated.caller, authenticated.decoded_length
         body = _bounded(authenticated.body, self.config.max_object_bytes)
+        if _preflight(request) and request.bucket is not None and self.config.owner(request.bucket) is not None:
+            # a CORS preflight: S3 answers it unauthenticated from the bucket's CORS configuration,
+            # which the upstream holds; it reads nothing and changes nothing
+            response = await self.upstream.send(request, None, None, None)
+            await self._stream(response, send, request_id, host_id, request.method)
+            return response.status, "PreflightRequest"
         if request.bucket is None:
             return await self._list_buckets(request, caller, send, request_id, host_id, now), "ListBuckets"
         owner = self.config.owner(request.bucket)
@@ -438,6 +444,14 @@ def build_app(config: S3FrontConfig, env: FrontEnv) -> S3Front:
     """The S3 front for ``config`` (an ``[s3]`` section, ``config.parse``), served by its host (the
     gateway) on ``config.listen``; its ASGI lifespan closes the upstream connection pool."""
     return S3Front(config, env)
+
+
+def _preflight(request: S3Request) -> bool:
+    return (
+        request.method == "OPTIONS"
+        and request.header("origin") is not None
+        and request.header("access-control-request-method") is not None
+    )
 
 
 def _has_body(scope: Scope) -> bool:

@@ -51,7 +51,9 @@ _AUTH_QUERY = frozenset(
 )  # fmt: skip
 _FORWARDED = frozenset(
     {"content-type", "content-md5", "cache-control", "content-disposition", "content-encoding", "content-language",
-     "expires", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range"}
+     "expires", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range",
+     # CORS: the upstream answers by the bucket's CORS configuration (preflights and actual requests)
+     "origin", "access-control-request-method", "access-control-request-headers"}
 )  # fmt: skip
 # x-amz-* headers the front consumes itself or that describe the client's framing, not the object
 _NOT_FORWARDED_AMZ = frozenset(
