@@ -569,3 +569,30 @@ def test_cors_of_the_upstream_bucket_answers_browsers(front: Front, moto_s3: Mot
     got = httpx.get(url, headers={"Origin": "https://app.example.test"}, timeout=10)
     assert got.status_code == 200 and got.headers["access-control-allow-origin"] == "https://app.example.test"
     s3.close()
+
+
+def test_delete_objects_is_decided_key_by_key(server: Server, front: Front, moto_s3: Moto) -> None:
+    root = _root_s3(front)
+    for key in ("mine/a", "mine/b", "theirs/c"):
+        root.put_object(Bucket="photos", Key=key, Body=b"x")
+    user = front.client(
+        **_user_keys(
+            server, [{"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::photos/mine/*"}]
+        )
+    )
+    answer = user.delete_objects(
+        Bucket="photos", Delete={"Objects": [{"Key": "mine/a"}, {"Key": "theirs/c"}, {"Key": "mine/b"}]}
+    )
+    assert sorted(d["Key"] for d in answer["Deleted"]) == ["mine/a", "mine/b"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("theirs/c", "AccessDenied")]
+    upstream = moto_s3.client()
+    assert upstream.head_object(Bucket="photos", Key="theirs/c")["ContentLength"] == 1
+    for key in ("mine/a", "mine/b"):
+        with pytest.raises(ClientError):
+            upstream.head_object(Bucket="photos", Key=key)
+    # nothing allowed: nothing deleted, every key reported
+    only = user.delete_objects(Bucket="photos", Delete={"Objects": [{"Key": "theirs/c"}], "Quiet": True})
+    assert [(e["Key"], e["Code"]) for e in only["Errors"]] == [("theirs/c", "AccessDenied")]
+    assert upstream.head_object(Bucket="photos", Key="theirs/c")["ContentLength"] == 1
+    for c in (root, user, upstream):
+        c.close()

@@ -24,7 +24,10 @@ Prometheus registry: ``ostiary_requests_total{service="s3"}`` by operation and s
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -69,6 +72,7 @@ UPSTREAM_BYTES = Counter(
     registry=observability.REGISTRY,
 )
 LIST_BUCKETS_MAX = 4 * 1024 * 1024  # the upstream's ListBuckets answer read at most (10,000 buckets fit)
+DELETE_RESULT_MAX = 16 * 1024 * 1024  # the upstream's DeleteResult of 1,000 keys, read at most
 HEALTH_PATHS = ("/_ostiary/health",)
 MISSING_KEY_HIDDEN = frozenset({"GetObject", "HeadObject"})
 METRICS_PATH = "/_ostiary/metrics"
@@ -251,6 +255,21 @@ class S3Front:
         if not verdict.allowed:
             raise errors.AccessDenied(verdict.message)
         forwarded: Body | None = body
+        if operation.body_accesses is not None and operation.name == "DeleteObjects":
+            data = await _read_bounded(body, operation.body_limit)
+            status = await self._delete_objects(
+                request,
+                caller,
+                data,
+                operation.body_accesses(data),
+                owner,
+                bucket_policy,
+                now,
+                send,
+                request_id,
+                host_id,
+            )
+            return status, operation.name
         if operation.body_accesses is not None:
             data = await _read_bounded(body, operation.body_limit)
             accesses = operation.body_accesses(data)
@@ -300,6 +319,67 @@ class S3Front:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
+
+    # -- DeleteObjects: decided key by key ---------------------------------------------------------
+
+    async def _delete_objects(
+        self,
+        request: S3Request,
+        caller: Caller,
+        data: bytes,
+        accesses: tuple[Access, ...],
+        owner: str,
+        bucket_policy: Any,
+        now: dt.datetime,
+        send: Send,
+        request_id: str,
+        host_id: str,
+    ) -> int:
+        """DeleteObjects as S3 answers it: each key decided on its own; the allowed ones are deleted
+        upstream (the body rewritten without the others, its Content-MD5 recomputed) and the refused
+        ones reported as ``<Error>`` entries (AccessDenied) of the 200 answer."""
+        denied: set[tuple[str, str | None]] = set()
+        prefix = operations.object_arn(request.bucket or "", "")
+        for access in accesses:
+            verdict = await asyncio.to_thread(
+                self.decider.decide_extra, (access,), caller, request, owner, bucket_policy, now, self.config.region
+            )
+            self._count(verdict, caller)
+            if not verdict.allowed and access.resource.startswith(prefix):
+                version = access.condition_keys.get("s3:VersionId")
+                denied.add((access.resource[len(prefix) :], version[0] if version else None))
+        kept, refused = _split_delete(data, denied)
+        ids = [("x-amz-request-id", request_id), ("x-amz-id-2", host_id)]
+        if kept is None:  # nothing left to delete: the answer is the refusals alone
+            body = _delete_result(b"", refused)
+            await _respond(send, 200, [*ids, ("content-type", "application/xml")], body)
+            return 200
+        if not refused:
+            forwarded, headers = data, request.headers
+        else:
+            forwarded = kept
+            md5 = base64.b64encode(hashlib.md5(kept, usedforsecurity=False).digest()).decode()
+            headers = (
+                *(
+                    (k, v)
+                    for k, v in request.headers
+                    if k not in ("content-md5", "content-length", "x-amz-sdk-checksum-algorithm")
+                    and not k.startswith("x-amz-checksum-")
+                ),
+                ("content-md5", md5),
+            )
+        upstream_request = dataclasses.replace(request, headers=tuple(headers))
+        response = await self.upstream.send(upstream_request, _replay(forwarded), None, len(forwarded))
+        if response.status != 200 or not refused:
+            await self._stream(response, send, request_id, host_id, request.method)
+            return response.status
+        try:
+            answer = await _read_bounded(response.body, DELETE_RESULT_MAX, too_large=errors.InternalError)
+        finally:
+            await response.aclose()
+        body = _delete_result(answer, refused)
+        await _respond(send, 200, [*ids, ("content-type", "application/xml")], body)
+        return 200
 
     # -- answered by the front -------------------------------------------------------------------
 
@@ -512,6 +592,54 @@ async def _read_bounded(body: Body, limit: int, too_large: type[errors.S3Error] 
 
 async def _replay(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def _split_delete(
+    data: bytes, denied: set[tuple[str, str | None]]
+) -> tuple[bytes | None, list[tuple[str, str | None]]]:
+    """DeleteObjects' body without the refused objects (None when none is left) and the refused
+    (key, version) pairs in the body's order."""
+    root = etree.fromstring(data, _SAFE_XML)  # operations.delete_objects_accesses has parsed it already
+    refused: list[tuple[str, str | None]] = []
+    kept = 0
+    for element in list(root):
+        if not isinstance(element.tag, str) or etree.QName(element).localname != "Object":
+            continue
+        key = element.findtext("{*}Key") or ""
+        version = element.findtext("{*}VersionId")
+        if (key, version) in denied or (key, None) in denied:
+            refused.append((key, version))
+            root.remove(element)
+        else:
+            kept += 1
+    if not kept:
+        return None, refused
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8")), refused
+
+
+def _delete_result(upstream: bytes, refused: list[tuple[str, str | None]]) -> bytes:
+    """The upstream's DeleteResult with an AccessDenied ``<Error>`` for each refused key (S3 reports
+    errors in Quiet mode too)."""
+    if upstream:
+        try:
+            root = etree.fromstring(upstream, _SAFE_XML)
+        except etree.XMLSyntaxError:
+            raise errors.InternalError() from None
+    else:
+        root = etree.Element("DeleteResult", nsmap={None: _S3_NS})
+    namespace = etree.QName(root).namespace
+    tag = (lambda name: f"{{{namespace}}}{name}") if namespace else (lambda name: name)
+    for key, version in refused:
+        error = etree.SubElement(root, tag("Error"))
+        etree.SubElement(error, tag("Key")).text = key
+        if version is not None:
+            etree.SubElement(error, tag("VersionId")).text = version
+        etree.SubElement(error, tag("Code")).text = "AccessDenied"
+        etree.SubElement(error, tag("Message")).text = "Access Denied"
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + bytes(etree.tostring(root))
 
 
 def _filter_buckets(xml: bytes, keep: set[str], account: str) -> bytes:
