@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from ostiary.config import Settings, load_settings
+from ostiary.observability import setup_logging
 from ostiary.s3front.app import build_app
 from ostiary.s3front.config import parse
 from ostiary.store.db import Store
@@ -29,10 +30,12 @@ def main(path: str) -> None:
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
     settings = load_settings({"database_url": data["gateway"]["database_url"]})
+    setup_logging(settings.log_format, settings.log_level)
     store = Store(settings.effective_database_url)
     config = parse(data["s3"])
     app = build_app(config, Env(settings, store))
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", lifespan="on")
+    # as gateway/server.py serves it: X-Forwarded-* never rewrite the peer's address (aws:SourceIp)
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", lifespan="on", proxy_headers=False)
     store.engine.dispose()
 
 

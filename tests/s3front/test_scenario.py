@@ -596,3 +596,38 @@ def test_delete_objects_is_decided_key_by_key(server: Server, front: Front, moto
     assert upstream.head_object(Bucket="photos", Key="theirs/c")["ContentLength"] == 1
     for c in (root, user, upstream):
         c.close()
+
+
+def test_spoofed_headers_change_nothing(server: Server, front: Front) -> None:
+    """aws:SourceIp is the connection's address (no X-Forwarded-For is believed), and an expected
+    bucket owner that is not the bucket's is refused as S3 refuses it."""
+    root = _root_s3(front)
+    root.put_object(Bucket="health", Key="office-only.txt", Body=b"o")
+    root.put_bucket_policy(
+        Bucket="health",
+        Policy=doc(
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::health/office-only.txt",
+                "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+            }
+        ),
+    )
+    spoofed = httpx.get(
+        front.url + "/health/office-only.txt",
+        headers={"X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.7", "Forwarded": "for=203.0.113.7"},
+        timeout=10,
+    )
+    assert spoofed.status_code == 403 and "<Code>AccessDenied</Code>" in spoofed.text
+    with pytest.raises(ClientError) as denied:
+        root.get_object(Bucket="health", Key="office-only.txt", ExpectedBucketOwner="210987654321")
+    assert code(denied) == "AccessDenied"
+    assert (
+        root.get_object(Bucket="health", Key="office-only.txt", ExpectedBucketOwner=ACCOUNT_ID)["Body"].read() == b"o"
+    )
+    root.delete_bucket_policy(Bucket="health")
+    # the access log names the anonymous caller's real address
+    assert '"principal": "anonymous", "decision": "deny"' in front.log.read_text()
+    root.close()

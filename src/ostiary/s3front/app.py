@@ -115,6 +115,7 @@ class S3Front:
         any_key = AnyKeyResolver(env.store) if settings.dev and settings.dev_accept_any_key else None
         self.verifier = signature.Verifier(self.credentials, config.region, any_key=any_key)
         self.upstream = UpstreamClient(config)
+        self.access_log = settings.access_log
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
@@ -132,6 +133,7 @@ class S3Front:
         method = str(scope["method"]).upper()
         operation = "Unknown"
         status = 500
+        state: dict[str, str] = {}
         try:
             path = scope.get("raw_path") or scope["path"].encode()
             raw_path = path.decode("latin-1") if isinstance(path, bytes) else str(path)
@@ -139,7 +141,8 @@ class S3Front:
                 status = await self._health(scope, send, raw_path)
                 return
             request = self._request(scope, raw_path)
-            status, operation = await self._handle(request, receive, send, request_id, host_id)
+            state["bucket"] = request.bucket or ""
+            status, operation = await self._handle(request, receive, send, request_id, host_id, state)
         except errors.S3Error as err:
             status = err.status
             # a refused request's body may be unread (or never sent: Expect: 100-continue), so the
@@ -152,7 +155,26 @@ class S3Front:
             status = 500
             await _send_error(send, errors.InternalError(), method, request_id, host_id, quiet=True)
         finally:
-            observability.record("s3", operation, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            observability.record("s3", operation, status, seconds)
+            if self.access_log:
+                client = scope.get("client") or ("", 0)
+                log.info(
+                    "%s %s %s",
+                    method,
+                    operation,
+                    status,
+                    extra={
+                        "request_id": request_id,
+                        "operation": operation,
+                        "status": status,
+                        "ms": round(seconds * 1000, 2),
+                        "source_ip": str(client[0] or ""),
+                        "bucket": state.get("bucket", ""),
+                        "principal": state.get("principal", ""),
+                        "decision": state.get("decision", ""),
+                    },
+                )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -217,12 +239,13 @@ class S3Front:
         )
 
     async def _handle(
-        self, request: S3Request, receive: Receive, send: Send, request_id: str, host_id: str
+        self, request: S3Request, receive: Receive, send: Send, request_id: str, host_id: str, state: dict[str, str]
     ) -> tuple[int, str]:
         now = dt.datetime.now(dt.UTC)
         # key resolution may read the store (a 5 s cache): off the event loop
         authenticated = await asyncio.to_thread(self.verifier.authenticate, request, _receive_body(receive), now)
         caller, length = authenticated.caller, authenticated.decoded_length
+        state["principal"] = caller.principal.arn if caller.principal is not None else "anonymous"
         body = _bounded(authenticated.body, self.config.max_object_bytes)
         if _preflight(request) and request.bucket is not None and self.config.owner(request.bucket) is not None:
             # a CORS preflight: S3 answers it unauthenticated from the bucket's CORS configuration,
@@ -252,6 +275,7 @@ class S3Front:
             self.decider.decide, operation, caller, request, owner, bucket_policy, now, self.config.region
         )
         self._count(verdict, caller)
+        state["decision"] = "allow" if verdict.allowed else "deny"
         if not verdict.allowed:
             raise errors.AccessDenied(verdict.message)
         forwarded: Body | None = body
