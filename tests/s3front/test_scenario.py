@@ -631,3 +631,35 @@ def test_spoofed_headers_change_nothing(server: Server, front: Front) -> None:
     # the access log names the anonymous caller's real address
     assert '"principal": "anonymous", "decision": "deny"' in front.log.read_text()
     root.close()
+
+
+def test_a_bucket_shared_with_an_organization(server: Server, front: Front) -> None:
+    """aws:PrincipalOrgID: the partner shares a prefix with every account of an organization."""
+    from tests.organizations.conftest import new_org
+
+    org = new_org(server)
+    member = org.member()
+    iam = org.server.client("iam", **org.admin_of(member))
+    iam.create_user(UserName="org-reader")
+    iam.attach_user_policy(UserName="org-reader", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    key = iam.create_access_key(UserName="org-reader")["AccessKey"]
+    iam.close()
+    inside = front.client(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    outside = front.client(
+        **_user_keys(server, [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::partner-data/*"}])
+    )
+    partner = _root_s3(front, **front.partner)
+    partner.put_object(Bucket="partner-data", Key="org/handbook.txt", Body=b"for the organization")
+    statement = allow("s3:GetObject", "arn:aws:s3:::partner-data/org/*")
+    statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": org.org_id}}
+    partner.put_bucket_policy(Bucket="partner-data", Policy=doc(statement))
+    try:
+        got = inside.get_object(Bucket="partner-data", Key="org/handbook.txt")["Body"].read()
+        assert got == b"for the organization"
+        with pytest.raises(ClientError) as denied:
+            outside.get_object(Bucket="partner-data", Key="org/handbook.txt")
+        assert code(denied) == "AccessDenied"
+    finally:
+        partner.delete_bucket_policy(Bucket="partner-data")
+    for c in (inside, outside, partner):
+        c.close()

@@ -19,9 +19,10 @@ logic" and "Cross-account policy evaluation logic"):
 
 Condition keys: the operation's (``s3:prefix``, ``s3:x-amz-acl``…, from ``operations``), the global
 keys of ``authz.request_keys`` (aws:SourceIp, aws:SecureTransport, aws:CurrentTime, aws:EpochTime,
-aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalTag/…, aws:username, aws:userid…), and the
-request's aws:UserAgent, aws:Referer, aws:ResourceAccount / s3:ResourceAccount, s3:authType,
-s3:signatureversion, s3:x-amz-content-sha256.
+aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalTag/…, aws:username, aws:userid…), the caller's
+organization (aws:PrincipalOrgID, aws:PrincipalOrgPaths: bucket policies share buckets with a whole
+organization through them), and the request's aws:UserAgent, aws:Referer, aws:ResourceAccount /
+s3:ResourceAccount, s3:authType, s3:signatureversion, s3:x-amz-content-sha256.
 
 Bucket-policy calls (Put/Get/DeleteBucketPolicy) follow S3's own rules: only principals of the bucket
 owner's account may make them (another account answers 405 MethodNotAllowed even when its policies
@@ -36,11 +37,16 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from ostiary.access import authz, policy, service_control
 from ostiary.access.principals import Principal, PrincipalKind
 from ostiary.caching import TtlCache
 from ostiary.s3front.model import Access, Caller, S3Operation, S3Request, SignedWith
+from ostiary.store import tables as t
 from ostiary.store.db import Store
+
+MAX_OU_DEPTH = 6  # AWS Organizations: a root and at most five levels of OUs
 
 _AUTH_TYPE = {SignedWith.HEADER: "REST-HEADER", SignedWith.PRESIGNED: "REST-QUERY-STRING"}
 
@@ -69,6 +75,16 @@ class Decider:
         self.store = store
         # the same name (and so the same lifetime setting, cache_caller_policy_seconds) as access.authz's
         self._policies: TtlCache[str, authz.CallerPolicies] = TtlCache("caller_policies", ttl=authz.CACHE_SECONDS)
+        # an account's organization keys, as long as its SCPs are kept (cache_scp_seconds)
+        self._orgs: TtlCache[str, dict[str, list[str]]] = TtlCache(
+            "service_control_policies", ttl=service_control.CACHE_SECONDS
+        )
+
+    def org_keys(self, account_id: str) -> dict[str, list[str]]:
+        """``aws:PrincipalOrgID`` and ``aws:PrincipalOrgPaths`` of a principal of ``account_id`` (IAM
+        User Guide, global condition keys): its organization's id and the path from the organization
+        through the root and OUs to the account's parent, ``o-…/r-…/ou-…/``; {} outside any."""
+        return self._orgs.get_or_load(account_id, lambda: _org_keys(self.store, account_id))
 
     def caller_policies(self, principal: Principal) -> authz.CallerPolicies:
         key = principal.access_key_id if principal.kind is PrincipalKind.ASSUMED_ROLE else principal.arn
@@ -109,6 +125,8 @@ class Decider:
                 keys["aws:SourceIp"] = [request.source_ip]
             if region:
                 keys["aws:RequestedRegion"] = [region]
+        if caller.principal is not None:
+            keys.update(self.org_keys(caller.principal.account_id))
         keys["aws:ResourceAccount"] = [owner]
         keys["s3:ResourceAccount"] = [owner]
         for header, key in (("user-agent", "aws:UserAgent"), ("referer", "aws:Referer")):
@@ -262,6 +280,28 @@ class Decider:
         if principal is None or principal.account_id != owner:
             return "Access Denied"
         return authz.denied_message(principal.arn, access.action, access.resource, evaluation)
+
+
+def _org_keys(store: Store, account_id: str) -> dict[str, list[str]]:
+    a, o, u = t.org_accounts.c, t.org_organizations.c, t.org_units.c
+    with store.read() as conn:
+        row = conn.execute(
+            select(a.org_id, a.parent_id, o.root_id)
+            .select_from(t.org_accounts.join(t.org_organizations, o.org_id == a.org_id))
+            .where(a.account_id == account_id)
+        ).first()
+        if row is None:
+            return {}
+        units: list[str] = []
+        parent = str(row.parent_id)
+        while parent != row.root_id and len(units) < MAX_OU_DEPTH:
+            units.append(parent)
+            found = conn.execute(select(u.parent_id).where(u.ou_id == parent, u.org_id == row.org_id)).scalar()
+            if found is None:
+                break
+            parent = str(found)
+    path = "/".join([str(row.org_id), str(row.root_id), *reversed(units)]) + "/"
+    return {"aws:PrincipalOrgID": [str(row.org_id)], "aws:PrincipalOrgPaths": [path]}
 
 
 def _service_linked(found: authz.CallerPolicies) -> bool:
