@@ -119,8 +119,10 @@ class Front:
         return boto3.client("s3", **params)
 
 
-def gateway_file(path: Path, port: int, database_url: str, moto: Moto) -> None:
-    buckets = "\n".join(f'{name} = "{account}"' for name, account in BUCKETS.items())
+def gateway_file(
+    path: Path, port: int, database_url: str, upstream: str, key: str, buckets: dict[str, str] | None = None
+) -> None:
+    names = "\n".join(f'{name} = "{account}"' for name, account in (buckets or BUCKETS).items())
     path.write_text(
         f"""
 [gateway]
@@ -133,31 +135,35 @@ base_domain = "s3.front.test"
 max_object_bytes = 1073741824
 
 [s3.upstream]
-endpoint = "{moto.url}"
+endpoint = "{upstream}"
 region = "{REGION}"
-access_key_id = "{UPSTREAM_KEY}"
+access_key_id = "{key}"
 secret_access_key_env = "S3_UPSTREAM_SECRET"
 
 [s3.buckets]
-{buckets}
+{names}
 """
     )
 
 
-@pytest.fixture(scope="session")
-def front(server: Server, moto_s3: Moto, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
-    """The S3 front in its own process, in front of moto, deciding with the test server's database."""
-    partner = create_account(server, "partner", PARTNER_ACCOUNT)
+def start_front(
+    server: Server,
+    workdir: Path,
+    upstream: str,
+    key: str = UPSTREAM_KEY,
+    secret: str = UPSTREAM_SECRET,
+    buckets: dict[str, str] | None = None,
+) -> Front:
+    """The S3 front in its own process, in front of ``upstream``, deciding with ``server``'s database."""
     port = free_port()
-    workdir = tmp_path_factory.mktemp("s3front")
     config = workdir / "gateway.toml"
-    gateway_file(config, port, server.database_url, moto_s3)
+    gateway_file(config, port, server.database_url, upstream, key, buckets)
     env = dict(os.environ)
     env.update(
         {
             "OSTIARY_DATA_DIR": str(server.data_dir),  # the KEK that unseals access keys
             "OSTIARY_LOG_FORMAT": "json",
-            "S3_UPSTREAM_SECRET": UPSTREAM_SECRET,
+            "S3_UPSTREAM_SECRET": secret,
         }
     )
     log = workdir / "front.log"
@@ -169,12 +175,25 @@ def front(server: Server, moto_s3: Moto, tmp_path_factory: pytest.TempPathFactor
             env=env,
             cwd=str(Path(__file__).resolve().parents[2]),
         )
-    f = Front(port, proc, log, partner)
+    front = Front(port, proc, log)
     try:
-        _wait(f.url + "/_ostiary/health", proc, log, "the S3 front")
+        _wait(front.url + "/_ostiary/health", proc, log, "the S3 front")
+    except BaseException:
+        _stop(proc)
+        raise
+    return front
+
+
+@pytest.fixture(scope="session")
+def front(server: Server, moto_s3: Moto, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+    """The S3 front in its own process, in front of moto, deciding with the test server's database."""
+    partner = create_account(server, "partner", PARTNER_ACCOUNT)
+    f = start_front(server, tmp_path_factory.mktemp("s3front"), moto_s3.url)
+    f.partner = partner
+    try:
         yield f
     finally:
-        _stop(proc)
+        _stop(f.proc)
 
 
 def rss_kib(pid: int) -> int:

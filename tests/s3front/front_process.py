@@ -7,6 +7,7 @@ Ostiary's settings from the environment (OSTIARY_DATA_DIR: the KEK) and ``[gatew
 
 from __future__ import annotations
 
+import logging
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ def main(path: str) -> None:
         data = tomllib.load(fh)
     settings = load_settings({"database_url": data["gateway"]["database_url"]})
     setup_logging(settings.log_format, settings.log_level)
+    for name in ("httpx", "httpcore"):  # as gateway/server.py: one line per upstream request is noise
+        logging.getLogger(name).setLevel(logging.WARNING)
     store = Store(settings.effective_database_url)
     config = parse(data["s3"])
     app = build_app(config, Env(settings, store))
