@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, unquote
 from lxml import etree
 from prometheus_client import Counter
 
-from ostiary import observability
+from ostiary import caching, observability
 from ostiary.access.access_keys import AnyKeyResolver, CredentialCache
 from ostiary.audit import recorder
 from ostiary.config import Settings
@@ -108,6 +108,7 @@ class S3Front:
             raise ValueError("the S3 front needs Ostiary's database (access keys, policies, bucket policies)")
         self.config = config
         self.store: Store = env.store
+        caching.configure(env.settings)  # the caches' lifetimes from the settings (as create_app does)
         self.runtime = _runtime(env.settings, env.store)
         self.decider = Decider(env.store)
         settings = env.settings

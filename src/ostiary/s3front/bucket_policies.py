@@ -1,6 +1,7 @@
 """Bucket policies, answered by the S3 front itself (S3 API Reference: PutBucketPolicy, GetBucketPolicy,
 DeleteBucketPolicy; S3 User Guide, "Bucket policies"). Stored in ``s3front_bucket_policies``; read
-through a short per-process cache (``CACHE_SECONDS``; a write of this process forgets its entry at once).
+through a short per-process cache (``cache_caller_policy_seconds``, 5 s, as a caller's own policies; a
+write of this process forgets its entry at once).
 
 A document is checked as S3 checks it, answering MalformedPolicy with S3's messages: at most 20 KB, JSON
 whose first byte is ``{``, the required elements (Statement, Effect, Principal, Action, Resource —
@@ -33,7 +34,7 @@ from ostiary.store import tables as t
 from ostiary.store.db import Store
 
 MAX_POLICY_BYTES = 20 * 1024  # S3: "Bucket policies are limited to 20 KB in size."
-CACHE_SECONDS = 2.0
+CACHE_SECONDS = 5.0  # the default of cache_caller_policy_seconds (caching.limits: "s3_bucket_policies")
 
 _ACCOUNT = re.compile(r"\d{12}")
 _IAM_PRINCIPAL = re.compile(
