@@ -663,3 +663,43 @@ def test_a_bucket_shared_with_an_organization(server: Server, front: Front) -> N
         partner.delete_bucket_policy(Bucket="partner-data")
     for c in (inside, outside, partner):
         c.close()
+
+
+def test_same_account_bucket_policy_grants_and_denies(server: Server, front: Front) -> None:
+    """Within the owner's account a bucket policy naming a user grants on its own (no identity policy
+    needed), and its explicit deny beats an identity policy's allow."""
+    iam = server.client("iam")
+    name = "bp-" + secrets.token_hex(4)
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    admin = _user_keys(server, [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])
+    iam.close()
+    named = front.client(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    powerful = front.client(**admin)
+    root = _root_s3(front)
+    root.put_object(Bucket="health", Key="named/report.txt", Body=b"r")
+    root.put_object(Bucket="health", Key="locked/secret.txt", Body=b"s")
+    with pytest.raises(ClientError) as denied:
+        named.get_object(Bucket="health", Key="named/report.txt")
+    assert code(denied) == "AccessDenied"
+    assert (
+        "because no identity-based policy allows the s3:GetObject action" in denied.value.response["Error"]["Message"]
+    )
+    root.put_bucket_policy(
+        Bucket="health",
+        Policy=doc(
+            allow("s3:GetObject", "arn:aws:s3:::health/named/*", principal={"AWS": arn}),
+            allow("s3:*", "arn:aws:s3:::health/locked/*", effect="Deny"),
+        ),
+    )
+    try:
+        assert named.get_object(Bucket="health", Key="named/report.txt")["Body"].read() == b"r"
+        assert powerful.get_object(Bucket="health", Key="named/report.txt")["Body"].read() == b"r"
+        with pytest.raises(ClientError) as denied:
+            powerful.get_object(Bucket="health", Key="locked/secret.txt")
+        assert code(denied) == "AccessDenied"
+        assert "with an explicit deny in a resource-based policy" in denied.value.response["Error"]["Message"]
+    finally:
+        root.delete_bucket_policy(Bucket="health")
+    for c in (named, powerful, root):
+        c.close()
