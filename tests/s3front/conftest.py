@@ -120,7 +120,13 @@ class Front:
 
 
 def gateway_file(
-    path: Path, port: int, database_url: str, upstream: str, key: str, buckets: dict[str, str] | None = None
+    path: Path,
+    port: int,
+    database_url: str,
+    upstream: str,
+    key: str,
+    buckets: dict[str, str] | None = None,
+    extra: str = "",
 ) -> None:
     names = "\n".join(f'{name} = "{account}"' for name, account in (buckets or BUCKETS).items())
     path.write_text(
@@ -133,6 +139,7 @@ listen = "127.0.0.1:{port}"
 region = "{REGION}"
 base_domain = "s3.front.test"
 max_object_bytes = 1073741824
+{extra}
 
 [s3.upstream]
 endpoint = "{upstream}"
@@ -153,11 +160,12 @@ def start_front(
     key: str = UPSTREAM_KEY,
     secret: str = UPSTREAM_SECRET,
     buckets: dict[str, str] | None = None,
+    extra: str = "",
 ) -> Front:
     """The S3 front in its own process, in front of ``upstream``, deciding with ``server``'s database."""
     port = free_port()
     config = workdir / "gateway.toml"
-    gateway_file(config, port, server.database_url, upstream, key, buckets)
+    gateway_file(config, port, server.database_url, upstream, key, buckets, extra)
     env = dict(os.environ)
     env.update(
         {

@@ -703,3 +703,39 @@ def test_same_account_bucket_policy_grants_and_denies(server: Server, front: Fro
         root.delete_bucket_policy(Bucket="health")
     for c in (named, powerful, root):
         c.close()
+
+
+def test_trusted_proxies_give_the_callers_address_and_tls(
+    server: Server, moto_s3: Moto, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Behind a TLS-terminating load balancer (a trusted proxy), aws:SourceIp is the client's address
+    from X-Forwarded-For and aws:SecureTransport comes from X-Forwarded-Proto; a common bucket policy
+    ("deny insecure transport", "only from the office") then works."""
+    from tests.s3front.conftest import _stop, start_front
+
+    behind = start_front(
+        server, tmp_path_factory.mktemp("front-lb"), moto_s3.url, extra='trusted_proxies = ["127.0.0.1/32"]'
+    )
+    try:
+        root = _root_s3(behind)
+        root.put_object(Bucket="health", Key="lb/doc.txt", Body=b"d")
+        insecure = allow("s3:*", ["arn:aws:s3:::health", "arn:aws:s3:::health/*"], effect="Deny")
+        insecure["Condition"] = {"Bool": {"aws:SecureTransport": "false"}}
+        office = allow("s3:GetObject", "arn:aws:s3:::health/lb/*")
+        office["Condition"] = {"IpAddress": {"aws:SourceIp": "198.51.100.0/24"}}
+        root.put_bucket_policy(Bucket="health", Policy=doc(insecure, office))
+        url = behind.url + "/health/lb/doc.txt"
+        tls_office = {"X-Forwarded-For": "198.51.100.9", "X-Forwarded-Proto": "https"}
+        assert httpx.get(url, headers=tls_office, timeout=10).status_code == 200
+        plain = {"X-Forwarded-For": "198.51.100.9", "X-Forwarded-Proto": "http"}
+        assert httpx.get(url, headers=plain, timeout=10).status_code == 403
+        elsewhere = {"X-Forwarded-For": "198.51.100.9, 203.0.113.50", "X-Forwarded-Proto": "https"}
+        assert httpx.get(url, headers=elsewhere, timeout=10).status_code == 403  # the proxy saw 203.0.113.50
+        # the policy denies the owner's root too over plain HTTP, but never its right to remove it
+        with pytest.raises(ClientError) as denied:
+            root.get_object(Bucket="health", Key="lb/doc.txt")
+        assert code(denied) == "AccessDenied"
+        root.delete_bucket_policy(Bucket="health")
+        root.close()
+    finally:
+        _stop(behind.proc)

@@ -28,6 +28,7 @@ import base64
 import dataclasses
 import datetime as dt
 import hashlib
+import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -76,6 +77,7 @@ DELETE_RESULT_MAX = 16 * 1024 * 1024  # the upstream's DeleteResult of 1,000 key
 HEALTH_PATHS = ("/_ostiary/health",)
 MISSING_KEY_HIDDEN = frozenset({"GetObject", "HeadObject"})
 METRICS_PATH = "/_ostiary/metrics"
+MAX_FORWARDED = 32  # X-Forwarded-For entries looked at, from the right
 _S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
@@ -143,6 +145,7 @@ class S3Front:
                 return
             request = self._request(scope, raw_path)
             state["bucket"] = request.bucket or ""
+            state["source_ip"] = request.source_ip
             status, operation = await self._handle(request, receive, send, request_id, host_id, state)
         except errors.S3Error as err:
             status = err.status
@@ -159,7 +162,6 @@ class S3Front:
             seconds = time.perf_counter() - started
             observability.record("s3", operation, status, seconds)
             if self.access_log:
-                client = scope.get("client") or ("", 0)
                 log.info(
                     "%s %s %s",
                     method,
@@ -170,7 +172,7 @@ class S3Front:
                         "operation": operation,
                         "status": status,
                         "ms": round(seconds * 1000, 2),
-                        "source_ip": str(client[0] or ""),
+                        "source_ip": state.get("source_ip", ""),
                         "bucket": state.get("bucket", ""),
                         "principal": state.get("principal", ""),
                         "decision": state.get("decision", ""),
@@ -225,7 +227,7 @@ class S3Front:
             key = rest or None if bucket is not None else None
             if bucket is not None and path[1:] == f"{name}/" and not rest:
                 key = None
-        client = scope.get("client") or ("", 0)
+        source_ip, secure = self._origin(scope, headers)
         return S3Request(
             method=str(scope["method"]).upper(),
             raw_path=raw_path.split("?", 1)[0],
@@ -235,9 +237,32 @@ class S3Front:
             bucket=bucket,
             key=key,
             virtual_host=bucket_host is not None,
-            source_ip=str(client[0] or ""),
-            secure_transport=scope.get("scheme") == "https",
+            source_ip=source_ip,
+            secure_transport=secure,
         )
+
+    def _origin(self, scope: Scope, headers: tuple[tuple[str, str], ...]) -> tuple[str, bool]:
+        """The caller's address (``aws:SourceIp``) and whether it came over TLS
+        (``aws:SecureTransport``): the connection's, unless its peer is a trusted proxy; then the
+        right-most X-Forwarded-For address that is not a trusted proxy, and X-Forwarded-Proto."""
+        client = scope.get("client") or ("", 0)
+        peer = str(client[0] or "")
+        secure = scope.get("scheme") == "https"
+        if not self.config.trusted_proxies or not self.config.trusts(peer):
+            return peer, secure
+        chain = [a.strip() for k, v in headers if k == "x-forwarded-for" for a in v.split(",") if a.strip()]
+        source = peer
+        for address in reversed(chain[-MAX_FORWARDED:]):
+            if not _is_address(address):
+                source = peer  # not what a trusted proxy writes: nothing from the header is believed
+                break
+            source = address
+            if not self.config.trusts(address):
+                break
+        protos = [v.split(",")[-1].strip().lower() for k, v in headers if k == "x-forwarded-proto"]
+        if protos:
+            secure = protos[-1] == "https"
+        return source[:64], secure
 
     async def _handle(
         self, request: S3Request, receive: Receive, send: Send, request_id: str, host_id: str, state: dict[str, str]
@@ -549,6 +574,14 @@ def build_app(config: S3FrontConfig, env: FrontEnv) -> S3Front:
     """The S3 front for ``config`` (an ``[s3]`` section, ``config.parse``), served by its host (the
     gateway) on ``config.listen``; its ASGI lifespan closes the upstream connection pool."""
     return S3Front(config, env)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _preflight(request: S3Request) -> bool:

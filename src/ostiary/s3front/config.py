@@ -6,6 +6,7 @@ listen = "127.0.0.1:9000"          # its own listener (host:port)
 region = "us-east-1"               # the region clients sign for
 base_domain = "s3.example.test"    # <bucket>.s3.example.test is virtual-host style (optional)
 max_object_bytes = 5368709120      # one PUT / UploadPart body (S3's own limit: 5 GiB)
+trusted_proxies = ["10.0.0.0/8"]   # peers whose X-Forwarded-For / -Proto are believed (optional)
 
 [s3.upstream]
 endpoint = "http://127.0.0.1:9100" # any S3-compatible store; always addressed path style
@@ -29,6 +30,7 @@ way round): it reads its section with its own small checks, each error naming it
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -46,8 +48,10 @@ _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _KNOWN = frozenset(
     {"listen", "region", "base_domain", "max_object_bytes", "connect_timeout", "read_timeout", "max_connections",
-     "upstream", "buckets"}
+     "upstream", "buckets", "trusted_proxies"}
 )  # fmt: skip
+MAX_TRUSTED_PROXIES = 100
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _KNOWN_UPSTREAM = frozenset(
     {"endpoint", "region", "access_key_id", "secret_access_key_env", "secret_access_key_file"}
 )  # fmt: skip
@@ -77,10 +81,20 @@ class S3FrontConfig:
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
     max_connections: int = 100
+    # peers whose X-Forwarded-For / X-Forwarded-Proto are believed (a load balancer terminating TLS)
+    trusted_proxies: tuple[IpNetwork, ...] = ()
 
     @property
     def listen(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def trusts(self, address: str) -> bool:
+        """Whether ``address`` is one of the trusted proxies."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.trusted_proxies)
 
     def owner(self, bucket: str) -> str | None:
         """The account that owns ``bucket``, or None when the front does not serve it."""
@@ -188,6 +202,23 @@ def _buckets(section: Any) -> dict[str, str]:
     return out
 
 
+def _networks(value: Any) -> tuple[IpNetwork, ...]:
+    where = "s3.trusted_proxies"
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise S3ConfigError(f"{where}: expected a list of addresses or networks")
+    if len(value) > MAX_TRUSTED_PROXIES:
+        raise S3ConfigError(f"{where}: at most {MAX_TRUSTED_PROXIES} items")
+    out = []
+    for item in value:
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise S3ConfigError(f"{where}: not an address or network: {item!r}") from None
+    return tuple(out)
+
+
 def parse(section: Mapping[str, Any], env: Mapping[str, str] | None = None) -> S3FrontConfig:
     """The ``[s3]`` section as read from the TOML file (``env``: where ``secret_access_key_env`` is
     looked up, ``os.environ`` by default)."""
@@ -216,4 +247,5 @@ def parse(section: Mapping[str, Any], env: Mapping[str, str] | None = None) -> S
         connect_timeout=_number(section, "s3", "connect_timeout", 5.0, 0.1, 300),
         read_timeout=_number(section, "s3", "read_timeout", 60.0, 0.1, 3600),
         max_connections=int(_number(section, "s3", "max_connections", 100, 1, 10_000)),
+        trusted_proxies=_networks(section.get("trusted_proxies")),
     )
