@@ -37,6 +37,9 @@ def test_parsed() -> None:
     assert config.owner("other") is None
     assert config.upstream.secret_access_key == SECRET
     assert SECRET not in repr(config)
+    behind = parse(section(trusted_proxies=["10.0.0.0/8", "::1"]), env={"S": SECRET})
+    assert behind.trusts("10.1.2.3") and behind.trusts("::1") and not behind.trusts("192.0.2.1")
+    assert not behind.trusts("not an address")
 
 
 def test_secret_from_a_file(tmp_path: Path) -> None:
@@ -68,6 +71,8 @@ def test_secret_from_a_file(tmp_path: Path) -> None:
             "s3.upstream.secret_access_key_env: the environment variable MISSING is not set",
         ),
         ({"max_object_bytes": 10 * 1024**3}, "s3.max_object_bytes: must be between 1 and 5.36871e+09"),
+        ({"trusted_proxies": ["nope"]}, "s3.trusted_proxies: not an address or network: 'nope'"),
+        ({"trusted_proxies": "10.0.0.0/8"}, "s3.trusted_proxies: expected a list of addresses or networks"),
     ],
 )
 def test_refused(changes: dict[str, Any], message: str) -> None:
