@@ -96,6 +96,19 @@ class ClientDisconnected(Exception):
     pass
 
 
+class _Tracked:
+    """``send``, remembering whether the response has started (an error after that cannot be answered)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 def _runtime(settings: Settings, store: Store) -> Runtime:
     box = SecretBox(load_or_create_kek(settings.kek, settings.data_dir))
     hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
@@ -137,6 +150,7 @@ class S3Front:
         operation = "Unknown"
         status = 500
         state: dict[str, str] = {}
+        send = _Tracked(send)
         try:
             path = scope.get("raw_path") or scope["path"].encode()
             raw_path = path.decode("latin-1") if isinstance(path, bytes) else str(path)
@@ -149,17 +163,24 @@ class S3Front:
             status, operation = await self._handle(request, receive, send, request_id, host_id, state)
         except errors.S3Error as err:
             status = err.status
+            if send.started:  # failed mid-answer: the connection is dropped, the client sees a short body
+                log.warning("s3front answer cut short: %s", err.code, extra={"request_id": request_id})
+                return
             # a refused request's body may be unread (or never sent: Expect: 100-continue), so the
             # connection cannot carry another request: it is closed after the answer
             await _send_error(send, err, method, request_id, host_id, close=_has_body(scope))
         except ClientDisconnected:
             status = 499
-        except Exception:
+        except Exception as exc:
+            if send.started:
+                log.warning("s3front answer cut short: %s", type(exc).__name__, extra={"request_id": request_id})
+                return
             log.exception("s3front request failed", extra={"request_id": request_id})
             status = 500
-            await _send_error(send, errors.InternalError(), method, request_id, host_id, quiet=True)
+            await _send_error(send, errors.InternalError(), method, request_id, host_id, close=_has_body(scope))
         finally:
             seconds = time.perf_counter() - started
+            operation = state.get("operation", operation)
             observability.record("s3", operation, status, seconds)
             if self.access_log:
                 log.info(
@@ -290,6 +311,7 @@ class S3Front:
         if length is not None and length > self.config.max_object_bytes:
             raise errors.EntityTooLarge(ProposedSize=length, MaxSizeAllowed=self.config.max_object_bytes)
         operation = operations.classify(request, now)
+        state["operation"] = operation.name
         found = await asyncio.to_thread(bucket_policies.get, self.store, request.bucket)
         bucket_policy = found[1] if found is not None else None
         if operation.bucket_policy_call:
@@ -743,22 +765,16 @@ async def _send_error(
     method: str,
     request_id: str,
     host_id: str,
-    quiet: bool = False,
     close: bool = False,
 ) -> None:
     status, headers, body = errors.response(err, method=method, request_id=request_id, host_id=host_id)
     if close:
         headers = [*headers, ("connection", "close")]
-    try:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-            }
-        )
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-    except Exception:  # the response had started (an error mid-stream): the connection is dropped
-        if not quiet:
-            log.info("s3front error after the response started", extra={"request_id": request_id})
-        raise
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
