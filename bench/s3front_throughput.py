@@ -113,12 +113,24 @@ def upload_rounds(s3: Any, path: Path, rounds: int, transfer: TransferConfig) ->
     return time.perf_counter() - started
 
 
+def small_gets(s3: Any, count: int) -> list[float]:
+    """Latencies (ms) of ``count`` sequential GETs of a 1 KiB object."""
+    s3.put_object(Bucket="bench", Key="bench/small", Body=b"s" * 1024)
+    out = []
+    for _ in range(count):
+        started = time.perf_counter()
+        s3.get_object(Bucket="bench", Key="bench/small")["Body"].read()
+        out.append((time.perf_counter() - started) * 1000)
+    return sorted(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=int, default=256, help="size of the uploaded file")
     parser.add_argument("--part-megabytes", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--gets", type=int, default=300, help="sequential small GETs for the latency table")
     parser.add_argument("--json", help="write the tables as JSON to this path")
     args = parser.parse_args()
     benchjson.record(args.json)
@@ -173,6 +185,19 @@ def main() -> None:
                 f"{moto_used:.2f}",
             )
         console.print(table)
+        latency = Table(title=f"GET of a 1 KiB object, {args.gets} sequential requests (ms)")
+        for column in ("path", "p50", "p90", "p99", "front CPU ms/request"):
+            latency.add_column(column, justify="right")
+        for name, s3, measured in (("direct to moto", direct, None), ("through the S3 front", via, front.pid)):
+            small_gets(s3, 20)  # warm-up
+            before = cpu_seconds(measured) if measured else 0.0
+            got = small_gets(s3, args.gets)
+            used = (cpu_seconds(measured) - before) if measured else 0.0
+            pct = [got[min(len(got) - 1, int(len(got) * q))] for q in (0.5, 0.9, 0.99)]
+            latency.add_row(
+                name, *(f"{v:.2f}" for v in pct), f"{1000 * used / (args.gets + 1):.2f}" if measured else "-"
+            )
+        console.print(latency)
         direct.close()
         via.close()
     finally:

@@ -139,3 +139,49 @@ def test_an_unreachable_upstream_is_service_unavailable() -> None:
 
     with pytest.raises(errors.ServiceUnavailable):
         asyncio.run(call())
+
+
+def test_no_upstream_cookie_travels_between_callers() -> None:
+    """One upstream client serves every caller: a Set-Cookie of the upstream is never sent back."""
+    import http.server
+    import threading
+
+    seen: list[str | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Cookie"))
+            self.send_response(200)
+            self.send_header("Set-Cookie", "session=caller-one; Path=/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    upstream = {
+        "endpoint": f"http://127.0.0.1:{httpd.server_address[1]}",
+        "access_key_id": "AKIAOP",
+        "secret_access_key_env": "S",
+    }
+    config = parse(section(upstream=upstream), env={"S": SECRET})
+
+    async def twice() -> None:
+        client = UpstreamClient(config)
+        try:
+            for _ in range(2):
+                answer = await client.send(_request(), None, None, None)
+                await answer.aclose()
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(twice())
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert seen == [None, None]

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote
 
@@ -160,9 +161,15 @@ class UpstreamClient:
             write=config.read_timeout,
             pool=config.connect_timeout,
         )
-        # no redirect followed, no proxy taken from the environment (as egress.py: docs/security.md)
+        # no redirect followed, no proxy taken from the environment (as egress.py: docs/security.md), and
+        # no cookie kept: one client serves every caller, so an upstream's Set-Cookie must not travel on
         self.client = httpx.AsyncClient(
-            limits=limits, timeout=timeout, transport=transport, follow_redirects=False, trust_env=False
+            limits=limits,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
 
     async def aclose(self) -> None:
