@@ -374,6 +374,9 @@ def test_bucket_policy_is_checked_as_s3_checks_it(front: Front, server: Server) 
     trail = server.client("cloudtrail")
     events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutBucketPolicy"}])
     assert any(e["Resources"] and e["Resources"][0]["ResourceName"] == "photos" for e in events["Events"])
+    # the refused attempts are recorded too, with S3's error code
+    codes = {json.loads(e["CloudTrailEvent"]).get("errorCode") for e in events["Events"]}
+    assert {"AccessDenied", "MalformedPolicy", None} <= codes
     # the owner's root can always remove a policy, even one that denies it everything
     root.put_bucket_policy(
         Bucket="photos",

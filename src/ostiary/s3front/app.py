@@ -46,6 +46,7 @@ from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
 from ostiary.protocol.context import RequestContext, Runtime
+from ostiary.protocol.errors import ServiceError
 from ostiary.s3front import bucket_policies, errors, operations, signature
 from ostiary.s3front.config import S3FrontConfig
 from ostiary.s3front.decide import Decider, PolicyCall, Verdict
@@ -94,6 +95,17 @@ class FrontEnv(Protocol):
 
 class ClientDisconnected(Exception):
     pass
+
+
+class _Refused(ServiceError):
+    """An S3 error as the audit recorder takes one (its code and message)."""
+
+    def __init__(self, err: errors.S3Error) -> None:
+        super().__init__(err.message)
+        self._wire = (err.code, err.status)
+
+    def wire_code(self, protocol: str) -> tuple[str, int]:
+        return self._wire
 
 
 class _Tracked:
@@ -480,42 +492,67 @@ class S3Front:
             self.config.region,
         )
         self._count(verdict, caller)
-        if outcome is PolicyCall.NOT_OWNER:
-            raise errors.MethodNotAllowed(Method=request.method, ResourceType="BUCKETPOLICY")
-        if outcome is PolicyCall.DENY:
-            raise errors.AccessDenied(verdict.message)
         ids = [("x-amz-request-id", request_id), ("x-amz-id-2", host_id)]
         if operation.name == "GetBucketPolicy":
+            if outcome is PolicyCall.NOT_OWNER:
+                raise errors.MethodNotAllowed(Method=request.method, ResourceType="BUCKETPOLICY")
+            if outcome is PolicyCall.DENY:
+                raise errors.AccessDenied(verdict.message)
             if found is None:
                 raise errors.NoSuchBucketPolicy(BucketName=bucket)
             stored = str(found[0]).encode()
             await _respond(send, 200, [*ids, ("content-type", "application/json")], stored, request.method)
             return 200
-        principal = caller.principal
-        assert principal is not None  # decide_policy_call denies anonymous callers
         ctx = RequestContext(
             runtime=self.runtime,
             request_id=request_id,
             service="s3",
             operation=operation.name,
             region=self.config.region,
-            principal=principal,
+            principal=caller.principal,
             source_ip=request.source_ip,
             now=now,
             user_agent=request.header("user-agent"),
         )
-        if operation.name == "PutBucketPolicy":
-            raw = await _read_bounded(body, bucket_policies.MAX_POLICY_BYTES, too_large=errors.MalformedPolicy)
-            try:
-                document: str = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise errors.MalformedPolicy() from None
-            bucket_policies.validate(document, bucket)
-            await asyncio.to_thread(self._put_policy, ctx, bucket, owner, document)
-        else:  # DeleteBucketPolicy
-            await asyncio.to_thread(self._delete_policy, ctx, bucket, owner)
+        event = recorder.Event(operation.name)  # PutBucketPolicy | DeleteBucketPolicy
+        try:
+            if outcome is PolicyCall.NOT_OWNER:
+                raise errors.MethodNotAllowed(Method=request.method, ResourceType="BUCKETPOLICY")
+            if outcome is PolicyCall.DENY:
+                raise errors.AccessDenied(verdict.message)
+            if operation.name == "PutBucketPolicy":
+                raw = await _read_bounded(body, bucket_policies.MAX_POLICY_BYTES, too_large=errors.MalformedPolicy)
+                try:
+                    document: str = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise errors.MalformedPolicy() from None
+                bucket_policies.validate(document, bucket)
+                await asyncio.to_thread(self._put_policy, ctx, bucket, owner, document)
+            else:  # DeleteBucketPolicy
+                await asyncio.to_thread(self._delete_policy, ctx, bucket, owner)
+        except errors.S3Error as err:
+            # a refused change of a bucket policy is an audit event too (as the API's audited operations)
+            await asyncio.to_thread(self._audit_failure, ctx, event, bucket, owner, err)
+            raise
         await _respond(send, 204, ids, b"")
         return 204
+
+    def _audit_failure(
+        self, ctx: RequestContext, event: recorder.Event, bucket: str, owner: str, err: errors.S3Error
+    ) -> None:
+        try:
+            with self.store.tx() as conn:
+                recorder.record(
+                    conn,
+                    ctx,
+                    event=event,
+                    error=_Refused(err),
+                    account_id=owner,
+                    resource=("AWS::S3::Bucket", bucket),
+                    details={"requestParameters": {"bucketName": bucket}},
+                )
+        except Exception:  # the request answers its own error, not the recorder's
+            log.exception("audit event not recorded", extra={"request_id": ctx.request_id})
 
     def _put_policy(self, ctx: RequestContext, bucket: str, owner: str, document: str) -> None:
         with self.store.tx() as conn:
