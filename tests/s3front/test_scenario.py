@@ -109,8 +109,11 @@ class App:
 
 
 @pytest.fixture(scope="module")
-def app(server: Server) -> App:
-    return App(server)
+def app(server: Server) -> Iterator[App]:
+    made = App(server)
+    yield made
+    made.idp.close()
+    made.anon.close()
 
 
 @pytest.fixture(scope="module")
