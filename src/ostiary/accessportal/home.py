@@ -108,7 +108,7 @@ def applications(portal: Portal, instance: RowMapping, signed: SignedIn) -> list
     """The application tiles: the instance's enabled, visible applications the user may use
     (``ssoadmin.applications.user_may_use``). A tile starts the IdP-initiated SAML sign-in
     (``samlidp``, ``urls.saml_application_url``), or opens the application's own URL when its sign-in
-    starts there (``SignInOptions.Origin`` ``APPLICATION``)."""
+    starts there (``SignInOptions.Origin`` ``APPLICATION``: the only tile of an OAuth application)."""
     apps = t.sso_applications.c
     public = portal.runtime.settings.effective_public_url
     with portal.runtime.store.read() as conn:
@@ -127,6 +127,8 @@ def applications(portal: Portal, instance: RowMapping, signed: SignedIn) -> list
                 continue
             if sign_in.get("Origin") == "APPLICATION" and sign_in.get("ApplicationUrl"):
                 url = str(sign_in["ApplicationUrl"])
+            elif row["provider_arn"] != applications_of_instance.CUSTOM_SAML:
+                continue  # an OAuth application without a URL of its own has no SAML sign-in to start
             else:
                 application_id = str(row["application_arn"]).rsplit("/", 1)[-1]
                 url = urls.saml_application_url(public, signed.store_id, application_id)

@@ -5,11 +5,12 @@ ListApplicationAssignments, ListApplicationAssignmentsForPrincipal) and the assi
 portal, ``application`` and ``user_may_use``.
 
 Ostiary's catalogue of application providers is the one it honours: the custom SAML 2.0 application
-(``arn:aws:sso::aws:applicationProvider/custom-saml``), signed in through ``ostiary.samlidp``. An
+(``arn:aws:sso::aws:applicationProvider/custom-saml``), signed in through ``ostiary.samlidp``, and the
+customer managed OAuth 2.0 application (``…/custom``), whose tokens CreateTokenWithIAM issues. An
 application's SAML settings (ACS URL, audience, attribute mappings), which AWS sets in its console,
-are the SAML identity provider's. Grants, access scopes, authentication methods and trusted token
-issuers (OAuth applications and trusted identity propagation) are not served: those operations stay
-unregistered.
+are the SAML identity provider's. What an application accepts for trusted identity propagation (its
+grants, access scopes, authentication methods, session configuration) is ``application_grants.py``
+and ``application_config.py``.
 
 As in AWS, a new application requires assignment (``AssignmentRequired`` true): only the users and
 groups assigned to it may use it; with ``AssignmentRequired`` false every user of the instance's
@@ -45,6 +46,9 @@ class Provider:
 
 
 CUSTOM_SAML = "arn:aws:sso::aws:applicationProvider/custom-saml"
+# a customer managed OAuth 2.0 application: its users' tokens come from CreateTokenWithIAM (trusted
+# identity propagation); it has no SAML sign-in, and its portal tile is its own URL, when it has one
+CUSTOM_OAUTH = "arn:aws:sso::aws:applicationProvider/custom"
 PROVIDERS = {
     p.arn: p
     for p in (
@@ -53,6 +57,12 @@ PROVIDERS = {
             "SAML",
             "Custom SAML 2.0 application",
             "Add a SAML 2.0 application that is not in the application catalog.",
+        ),
+        Provider(
+            CUSTOM_OAUTH,
+            "OAUTH",
+            "Customer managed application",
+            "An OAuth 2.0 application of your own that uses trusted identity propagation.",
         ),
     )
 }

@@ -144,7 +144,8 @@ def update_instance(ctx: RequestContext, params: Params) -> Result:
 @operation("sso-admin", "DeleteInstance", resource=lambda ctx, p: str(p["InstanceArn"]))
 def delete_instance(ctx: RequestContext, params: Params) -> Result:
     """Deletes the instance and, with it, its identity store and everything assigned through it: its
-    permission sets, applications and assignments (their rows go with the instance's), the roles it
+    permission sets, applications, assignments and trusted token issuers (their rows go with the
+    instance's), the roles it
     provisioned in accounts, and their tags. The accounts' AWSSSO_… SAML providers stay."""
     with ctx.store.tx() as conn:
         row = find(conn, params["InstanceArn"], ctx.account_id)
@@ -155,6 +156,7 @@ def delete_instance(ctx: RequestContext, params: Params) -> Result:
         owned = [
             select(t.sso_permission_sets.c.permission_set_arn).where(t.sso_permission_sets.c.instance_arn == arn),
             select(t.sso_applications.c.application_arn).where(t.sso_applications.c.instance_arn == arn),
+            select(t.sso_trusted_token_issuers.c.issuer_arn).where(t.sso_trusted_token_issuers.c.instance_arn == arn),
         ]
         for query in owned:
             conn.execute(delete(t.tags).where(t.tags.c.resource_arn.in_(query)))

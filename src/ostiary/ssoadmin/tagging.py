@@ -1,5 +1,6 @@
 """Tags of IAM Identity Center's resources (sso-admin): TagResource, UntagResource,
-ListTagsForResource, for instances, permission sets and applications (the shared ``tags`` table).
+ListTagsForResource, for instances, permission sets, applications and trusted token issuers (the
+shared ``tags`` table).
 
 A resource is the caller's when its instance is: another account's resource, or an ARN that names
 nothing, is not found. AWS's quota is 50 tags per resource; a key given again replaces its value.
@@ -21,7 +22,8 @@ MAX_TAGS = 50
 
 
 def _owner(conn: Connection, arn: str) -> str | None:
-    """The account that owns the instance, permission set or application ``arn`` (None: no such)."""
+    """The account that owns the instance, permission set, application or trusted token issuer ``arn``
+    (None: no such)."""
     resource = arn.split(":", 5)[-1]
     if resource.startswith("instance/"):
         query = select(t.sso_instances.c.account_id).where(t.sso_instances.c.instance_arn == arn)
@@ -37,6 +39,9 @@ def _owner(conn: Connection, arn: str) -> str | None:
         )
     elif resource.startswith("application/"):
         query = select(t.sso_applications.c.account_id).where(t.sso_applications.c.application_arn == arn)
+    elif resource.startswith("trustedTokenIssuer/"):
+        c = t.sso_trusted_token_issuers.c
+        query = select(c.account_id).where(c.issuer_arn == arn)
     else:
         return None
     found = conn.execute(query).first()
