@@ -1,4 +1,4 @@
-"""`ostiary serve | init | accounts … | outbox | events | users import … | sso … | compat`."""
+"""`ostiary serve | init | accounts … | outbox | events | users import … | sso … | gateway | compat`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from ostiary import __version__, cli_samlidp, cli_scim, cli_sso, egress, httpserver, supervisor
+from ostiary import __version__, cli_gateway, cli_samlidp, cli_scim, cli_sso, egress, httpserver, supervisor
 from ostiary.access.accounts import bootstrap, create_account, list_accounts
 from ostiary.app import build_runtime
 from ostiary.audit import recorder as audit
@@ -318,6 +318,7 @@ def compat(output: Path, check: bool) -> None:
 cli_sso.register(main, _common, _settings)  # `ostiary sso …` (cli_sso.py)
 cli_scim.register(main, _common, _settings)  # `ostiary scim token …` (cli_scim.py)
 cli_samlidp.register(main, _common, _settings)  # `ostiary sso app saml-config | saml-metadata` (cli_samlidp.py)
+cli_gateway.register(main, _common, _settings)  # `ostiary gateway --config FILE` (cli_gateway.py)
 
 if __name__ == "__main__":
     main()
