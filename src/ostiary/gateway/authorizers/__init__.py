@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ostiary.gateway.authorizers import cognito, jwt
+from ostiary.gateway.authorizers import cognito, iam, jwt, lambda_style
 from ostiary.gateway.model import Authorizer, GatewayEnv
 
 Builder = Callable[[str, Mapping[str, Any], GatewayEnv], Authorizer]
@@ -16,4 +16,7 @@ Builder = Callable[[str, Mapping[str, Any], GatewayEnv], Authorizer]
 KINDS: dict[str, Builder] = {
     "jwt": jwt.build,
     "cognito": cognito.build,
+    "iam": iam.build,
+    "token": lambda_style.build,
+    "request": lambda_style.build,
 }
