@@ -1,0 +1,487 @@
+"""Adaptive authentication (Cognito Developer Guide, "Working with adaptive authentication"; API
+Reference: AccountTakeoverRiskConfigurationType, AccountTakeoverActionType, EventRiskType): each
+first factor of a sign-in scored from what Ostiary can observe, the level's configured action taken
+in ENFORCED mode, and every decision explained.
+
+Signals and their weights (points; docs/threat-protection.md, "Adaptive authentication"):
+
+=================  ======  ==============================================================
+signal             weight  fires when
+=================  ======  ==============================================================
+new_device         20      the user has signed in through a device before and this
+                           sign-in presents no known one (device key or EncodedData's
+                           DeviceId)
+new_agent          10      a user-agent family (Chrome, Boto3…) the user never signed in with
+new_ip             5       an address the user never signed in from
+new_network        15      a /24 (IPv4) or /48 (IPv6) the user never signed in from
+user_failures      20/40   3 / 10 wrong passwords for this user in 15 minutes (any address)
+address_failures   20/40   5 / 20 wrong passwords from this address in 15 minutes (any user)
+address_users      20/40   5 / 20 different users tried from this address in an hour
+=================  ======  ==============================================================
+
+The novelty signals (device, agent, address, network) need a history: a user's first successful
+sign-in, and a user whose history is empty, shows nothing new. Levels: under 20 NoRisk, 20 Low, 40
+Medium, 60 High. What a user has shown is learned when a sign-in passes (and from Valid feedback),
+forgotten on Invalid feedback (``feedback``); at most ``MAX_KNOWN`` values per kind are kept.
+
+Actions (ENFORCED only; AUDIT scores and records): NO_ACTION lets the sign-in go on; BLOCK refuses it
+(``Blocked``: NotAuthorizedException); MFA_IF_CONFIGURED challenges when MFA is possible for the user
+and lets the sign-in go on otherwise; MFA_REQUIRED challenges when possible and refuses otherwise
+(``step_up``). An MFA challenge the user's own MFA settings raise comes first: adaptive MFA matters
+only for a user who would otherwise not be asked. ``Notify`` sends the level's e-mail
+(``notifications.py``). The app client's AccountTakeoverRiskConfiguration replaces the pool's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
+
+from ostiary.protocol.context import RequestContext
+from ostiary.store import tables as t
+from ostiary.store.upserts import insert_ignore
+from ostiary.userpools import mfa
+from ostiary.userpools.directory import PoolView, User
+from ostiary.userpools.errors import NotAuthorizedException
+from ostiary.userpools.lookup import ClientView
+from ostiary.userpools.risk.signals import Observation, observe
+
+BLOCKED = "Request not allowed due to security reasons."
+POOL_WIDE = "ALL"
+MAX_KNOWN = 20  # values per user and kind
+ATTEMPTS_KEPT = dt.timedelta(hours=1)
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+USERS_WINDOW = dt.timedelta(hours=1)
+MAX_ADDRESS_ROWS = 500  # an address's recent attempts read per sign-in, at most
+
+WEIGHTS: dict[str, int] = {
+    "new_device": 20,
+    "new_agent": 10,
+    "new_ip": 5,
+    "new_network": 15,
+}
+# (threshold, weight): the highest threshold reached counts
+VELOCITY: dict[str, tuple[tuple[int, int], ...]] = {
+    "user_failures": ((3, 20), (10, 40)),
+    "address_failures": ((5, 20), (20, 40)),
+    "address_users": ((5, 20), (20, 40)),
+}
+LEVELS: tuple[tuple[int, str], ...] = ((60, "High"), (40, "Medium"), (20, "Low"))
+ACTION_KEYS = {"Low": "LowAction", "Medium": "MediumAction", "High": "HighAction"}
+_SUBJECT_KEY = "risk-unknown-subject"
+
+
+def enabled(pool: PoolView) -> bool:
+    return str((pool.config.get("UserPoolAddOns") or {}).get("AdvancedSecurityMode") or "OFF") in (
+        "AUDIT",
+        "ENFORCED",
+    )
+
+
+def enforced(pool: PoolView) -> bool:
+    return (pool.config.get("UserPoolAddOns") or {}).get("AdvancedSecurityMode") == "ENFORCED"
+
+
+def level_of(score: int) -> str | None:
+    """Low / Medium / High, or None (NoRisk)."""
+    return next((name for floor, name in LEVELS if score >= floor), None)
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    weight: int
+    detail: str
+
+
+@dataclass
+class Assessment:
+    """One sign-in's score, the signals that fired, and what was done about it."""
+
+    observation: Observation
+    signals: list[Signal]
+    mode: str  # AUDIT | ENFORCED
+    client_id: str | None = None
+    action: str | None = None  # the configured EventAction of the level (None: NoRisk or none configured)
+    notify: bool = False
+    done: str = "NONE"  # what happened: NONE, BLOCK, MFA (a challenge raised), MFA_UNAVAILABLE (allowed)
+    notify_template: str | None = None
+
+    @property
+    def score(self) -> int:
+        return sum(s.weight for s in self.signals)
+
+    @property
+    def level(self) -> str | None:
+        return level_of(self.score)
+
+    def event_risk(self, blocked: bool = False) -> dict[str, Any]:
+        """EventRisk as AdminListUserAuthEvents answers it (CompromisedCredentialsDetected: issue 16's
+        compromised-credentials part sets it)."""
+        risk: dict[str, Any] = {
+            "RiskDecision": "AccountTakeover" if self.level else "NoRisk",
+            "CompromisedCredentialsDetected": False,
+        }
+        if self.level:
+            risk["RiskLevel"] = self.level
+        return risk
+
+    def context_data(self) -> dict[str, Any]:
+        """EventContextData."""
+        out: dict[str, Any] = {}
+        if self.observation.ip:
+            out["IpAddress"] = self.observation.ip
+        if self.observation.device_name:
+            out["DeviceName"] = self.observation.device_name
+        return out
+
+    def explanation(self) -> dict[str, Any]:
+        """Ostiary's extension, kept with the event (``ostiary risk events`` shows it; not on the wire)."""
+        return {
+            "score": self.score,
+            "level": self.level or "NoRisk",
+            "mode": self.mode,
+            "signals": [{"name": s.name, "weight": s.weight, "detail": s.detail} for s in self.signals],
+            "action": self.action,
+            "done": self.done,
+            "notified": self.notify_template,
+            "observation": self.observation.as_document(),
+        }
+
+
+@dataclass
+class SignInRisk:
+    """What a sign-in request carries for the engine (``RequestContext.risk``)."""
+
+    context_data: dict[str, Any] | None = None
+    trusted: bool = False  # ContextData of an Admin call
+    assessment: Assessment | None = None
+
+
+class Blocked(NotAuthorizedException):
+    """A sign-in the configured action refuses (BLOCK, or MFA_REQUIRED without MFA): the sign-in's
+    entry point records it in a transaction of its own and answers NotAuthorizedException."""
+
+    def __init__(self, user: User, assessment: Assessment) -> None:
+        super().__init__(BLOCKED)
+        self.user = user
+        self.assessment = assessment
+
+
+def begin(ctx: RequestContext, context_data: dict[str, Any] | None, *, trusted: bool) -> None:
+    """At a sign-in operation's start: the request's ContextData (``trusted``) or UserContextData."""
+    ctx.risk = SignInRisk(context_data=context_data, trusted=trusted)
+
+
+def state(ctx: RequestContext) -> SignInRisk:
+    if not isinstance(ctx.risk, SignInRisk):
+        ctx.risk = SignInRisk()
+    return ctx.risk
+
+
+def current(ctx: RequestContext) -> Assessment | None:
+    """This request's assessment, if one was made."""
+    return ctx.risk.assessment if isinstance(ctx.risk, SignInRisk) else None
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+
+
+def takeover_configuration(conn: Connection, pool: PoolView, client_id: str | None) -> dict[str, Any]:
+    """The AccountTakeoverRiskConfiguration that applies: the client's own configuration when it has
+    one (it replaces the pool's whole), else the pool's."""
+    c = t.user_pool_risk_configurations.c
+    wanted = [POOL_WIDE] if client_id is None else [POOL_WIDE, client_id]
+    rows = {
+        str(r.client_id): dict(r.config)
+        for r in conn.execute(
+            select(c.client_id, c.config).where(c.user_pool_id == pool.id, c.client_id.in_(wanted))
+        ).all()
+    }
+    chosen = rows.get(client_id) if client_id is not None and client_id in rows else rows.get(POOL_WIDE)
+    return dict((chosen or {}).get("AccountTakeoverRiskConfiguration") or {})
+
+
+# --------------------------------------------------------------------------------------------
+# scoring
+
+
+def _known(conn: Connection, user_id: str) -> dict[str, set[str]]:
+    k = t.risk_known.c
+    out: dict[str, set[str]] = {}
+    for kind, value in conn.execute(select(k.kind, k.value).where(k.user_id == user_id)).all():
+        out.setdefault(str(kind), set()).add(str(value))
+    return out
+
+
+def _velocity(name: str, count: int) -> int:
+    weight = 0
+    for threshold, points in VELOCITY[name]:
+        if count >= threshold:
+            weight = points
+    return weight
+
+
+def score(
+    conn: Connection, pool: PoolView, user: User, obs: Observation, now: dt.datetime
+) -> tuple[list[Signal], dict[str, set[str]]]:
+    """The signals that fire for ``user`` signing in as ``obs`` shows (bounded: one read of the user's
+    known values, one count, one read of at most MAX_ADDRESS_ROWS attempts)."""
+    signals: list[Signal] = []
+    known = _known(conn, user.id)
+    if known:  # novelty needs a history
+        devices = known.get("device", set()) | known.get("fp", set())
+        if devices:
+            presented = [v for v in (obs.device_key, obs.fingerprint) if v]
+            if not any(v in devices for v in presented):
+                detail = "device key not known to the user" if obs.device_key else "no known device presented"
+                signals.append(Signal("new_device", WEIGHTS["new_device"], detail))
+        if obs.agent and known.get("agent") and obs.agent not in known["agent"]:
+            signals.append(Signal("new_agent", WEIGHTS["new_agent"], f"user agent family {obs.agent}"))
+        if obs.ip and known.get("ip") and obs.ip not in known["ip"]:
+            signals.append(Signal("new_ip", WEIGHTS["new_ip"], f"address {obs.ip}"))
+        if obs.network and known.get("net") and obs.network not in known["net"]:
+            signals.append(Signal("new_network", WEIGHTS["new_network"], f"network {obs.network}"))
+    a = t.risk_attempts.c
+    user_failures = conn.execute(
+        select(func.count())
+        .select_from(t.risk_attempts)
+        .where(a.user_pool_id == pool.id, a.subject == user.id, a.at > now - FAILURE_WINDOW, a.failed)
+    ).scalar_one()
+    weight = _velocity("user_failures", int(user_failures))
+    if weight:
+        signals.append(Signal("user_failures", weight, f"{user_failures} wrong passwords for the user in 15 minutes"))
+    if obs.ip:
+        rows = conn.execute(
+            select(a.subject, a.failed, a.at)
+            .where(a.user_pool_id == pool.id, a.address == obs.ip, a.at > now - USERS_WINDOW)
+            .order_by(a.at.desc())
+            .limit(MAX_ADDRESS_ROWS)
+        ).all()
+        recent = now - FAILURE_WINDOW
+        failures = sum(1 for r in rows if r.failed and r.at > recent)
+        users = len({r.subject for r in rows} | {user.id})
+        weight = _velocity("address_failures", failures)
+        if weight:
+            signals.append(
+                Signal("address_failures", weight, f"{failures} wrong passwords from {obs.ip} in 15 minutes")
+            )
+        weight = _velocity("address_users", users)
+        if weight:
+            signals.append(Signal("address_users", weight, f"{users} users tried from {obs.ip} in an hour"))
+    return signals, known
+
+
+def _observation(ctx: RequestContext, client: ClientView | None, device_key: str | None) -> Observation:
+    st = state(ctx)
+    propagate = bool(client is not None and client.config.get("EnablePropagateAdditionalUserContextData"))
+    return observe(
+        ctx.source_ip,
+        ctx.user_agent,
+        st.context_data,
+        trusted=st.trusted,
+        propagate=propagate,
+        device_key=device_key,
+    )
+
+
+def assess(
+    ctx: RequestContext, conn: Connection, pool: PoolView, client: ClientView, user: User, device_key: str | None
+) -> Assessment | None:
+    """After a right first factor (before MFA): score the sign-in, keep the assessment on the request,
+    and in ENFORCED mode act on BLOCK (raising ``Blocked``). None when threat protection is OFF."""
+    if not enabled(pool):
+        return None
+    obs = _observation(ctx, client, device_key)
+    signals, _ = score(conn, pool, user, obs, ctx.now)
+    mode = "ENFORCED" if enforced(pool) else "AUDIT"
+    assessment = Assessment(observation=obs, signals=signals, mode=mode, client_id=client.id)
+    level = assessment.level
+    if level:
+        action = (takeover_configuration(conn, pool, client.id).get("Actions") or {}).get(ACTION_KEYS[level]) or {}
+        assessment.action = action.get("EventAction")
+        assessment.notify = bool(action.get("Notify"))
+    st = state(ctx)
+    st.assessment = assessment
+    if mode == "ENFORCED" and assessment.action == "BLOCK":
+        assessment.done = "BLOCK"
+        raise Blocked(user, assessment)
+    return assessment
+
+
+def failed(ctx: RequestContext, conn: Connection, pool: PoolView, user: User) -> Assessment | None:
+    """A wrong password: counted (``risk_attempts``) and scored for the event (no action: the sign-in
+    fails anyway)."""
+    if not enabled(pool):
+        return None
+    obs = _observation(ctx, None, None)
+    record_attempt(conn, pool, user.id, obs.ip, True, ctx.now)
+    signals, _ = score(conn, pool, user, obs, ctx.now)
+    assessment = Assessment(observation=obs, signals=signals, mode="ENFORCED" if enforced(pool) else "AUDIT")
+    state(ctx).assessment = assessment
+    return assessment
+
+
+def unknown_subject(ctx: RequestContext, pool: PoolView, username: str) -> str:
+    """The attempts' subject for a name no user has (a keyed hash: the name itself is not kept)."""
+    key = ctx.box.mac_key(_SUBJECT_KEY)
+    return "u:" + hmac.new(key, f"{pool.id}/{username}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def failed_unknown(ctx: RequestContext, conn: Connection, pool: PoolView, username: str) -> None:
+    """A sign-in with a name no user has: counted for its address (one address trying many users)."""
+    if enabled(pool):
+        record_attempt(
+            conn, pool, unknown_subject(ctx, pool, username), _observation(ctx, None, None).ip, True, ctx.now
+        )
+
+
+def record_attempt(
+    conn: Connection, pool: PoolView, subject: str, address: str, failed: bool, now: dt.datetime
+) -> None:
+    if not address:
+        return
+    conn.execute(
+        insert(t.risk_attempts).values(
+            user_pool_id=pool.id, address=address[:45], subject=subject[:64], failed=failed, at=now
+        )
+    )
+    if secrets.randbelow(64) == 0:  # now and then, forget this pool's attempts older than an hour
+        a = t.risk_attempts.c
+        conn.execute(delete(t.risk_attempts).where(a.user_pool_id == pool.id, a.at < now - ATTEMPTS_KEPT))
+
+
+# --------------------------------------------------------------------------------------------
+# acting
+
+
+def _mfa_possible(pool: PoolView, user: User) -> tuple[str, ...]:
+    """The MFA challenges adaptive authentication can raise for ``user`` (AccountTakeoverActionType:
+    "users must have an email address or phone number attribute, or a registered TOTP factor"), the
+    pool offering the factor; in order of preference: the user's preferred and enabled factors, a
+    registered TOTP, SMS, e-mail."""
+    offered = mfa.pool_factors(pool)
+    out: list[str] = []
+    preferred = user.mfa.get("PreferredMfaSetting")
+    usable = {
+        mfa.TOTP: bool(user.mfa.get("totp_secret")),
+        mfa.SMS: bool(user.attributes.get("phone_number")),
+        mfa.EMAIL: bool(user.attributes.get("email")),
+    }
+    for factor in [preferred, *mfa.user_factors(user), mfa.TOTP, mfa.SMS, mfa.EMAIL]:
+        if factor in offered and usable.get(str(factor)) and mfa.CHALLENGE_OF[str(factor)] not in out:
+            out.append(mfa.CHALLENGE_OF[str(factor)])
+    return tuple(out)
+
+
+def step_up(ctx: RequestContext, pool: PoolView, user: User) -> str | None:
+    """When the user's own MFA settings ask for nothing: the MFA challenge this request's assessment
+    calls for (ENFORCED, MFA_IF_CONFIGURED / MFA_REQUIRED), or None; ``Blocked`` for MFA_REQUIRED
+    when MFA is not possible for the user."""
+    assessment = current(ctx)
+    if assessment is None or assessment.mode != "ENFORCED" or assessment.done != "NONE":
+        return None
+    if assessment.action not in ("MFA_IF_CONFIGURED", "MFA_REQUIRED"):
+        return None
+    possible = _mfa_possible(pool, user)
+    if possible:
+        assessment.done = "MFA"
+        return possible[0]
+    if assessment.action == "MFA_REQUIRED":
+        assessment.done = "BLOCK"
+        raise Blocked(user, assessment)
+    assessment.done = "MFA_UNAVAILABLE"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# learning
+
+
+def learn(conn: Connection, pool: PoolView, user_id: str, obs: Observation, now: dt.datetime) -> None:
+    """A sign-in passed (or was confirmed Valid): what it showed becomes known for the user."""
+    values = [
+        ("device", obs.device_key),
+        ("fp", obs.fingerprint),
+        ("agent", obs.agent),
+        ("ip", obs.ip),
+        ("net", obs.network),
+    ]
+    present = [(kind, v) for kind, v in values if v]
+    if not present:
+        return
+    k = t.risk_known.c
+    for kind, value in present:
+        conn.execute(
+            update(t.risk_known).where(k.user_id == user_id, k.kind == kind, k.value == value).values(last_seen=now)
+        )
+    inserted = insert_ignore(
+        conn,
+        t.risk_known,
+        ["user_id", "kind", "value"],
+        [
+            {
+                "user_id": user_id,
+                "kind": kind,
+                "value": value,
+                "user_pool_id": pool.id,
+                "first_seen": now,
+                "last_seen": now,
+            }
+            for kind, value in present
+        ],
+    )
+    if inserted:
+        _prune(conn, user_id, {kind for kind, _ in present})
+    last = t.risk_last_sign_ins.c
+    done = conn.execute(update(t.risk_last_sign_ins).where(last.user_id == user_id).values(at=now, ip=obs.ip))
+    if done.rowcount == 0:
+        insert_ignore(
+            conn,
+            t.risk_last_sign_ins,
+            ["user_id"],
+            [{"user_id": user_id, "user_pool_id": pool.id, "at": now, "ip": obs.ip}],
+        )
+
+
+def _prune(conn: Connection, user_id: str, kinds: Iterable[str]) -> None:
+    k = t.risk_known.c
+    for kind in kinds:
+        rows = conn.execute(
+            select(k.value).where(k.user_id == user_id, k.kind == kind).order_by(k.last_seen.desc()).offset(MAX_KNOWN)
+        ).all()
+        if rows:
+            conn.execute(
+                delete(t.risk_known).where(
+                    and_(k.user_id == user_id, k.kind == kind, k.value.in_([r.value for r in rows]))
+                )
+            )
+
+
+def forget(conn: Connection, user_id: str, obs: Observation) -> None:
+    """Invalid feedback: what the sign-in showed is no longer known (its device, address, network and
+    agent raise the next sign-in that shows them again)."""
+    k = t.risk_known.c
+    for kind, value in (
+        ("device", obs.device_key),
+        ("fp", obs.fingerprint),
+        ("agent", obs.agent),
+        ("ip", obs.ip),
+        ("net", obs.network),
+    ):
+        if value:
+            conn.execute(delete(t.risk_known).where(k.user_id == user_id, k.kind == kind, k.value == value))
+
+
+def observation_of(details: dict[str, Any]) -> Observation | None:
+    """The observation an event's stored explanation kept."""
+    doc = (details.get("OstiaryRisk") or {}).get("observation")
+    return Observation.from_document(doc) if isinstance(doc, dict) else None
