@@ -39,9 +39,7 @@ stored with the event.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import hmac
 import ipaddress
 import secrets
@@ -51,7 +49,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Row
 
-from ostiary.crypto.secrets import SecretBox
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
@@ -66,6 +63,8 @@ from ostiary.userpools.errors import (
     UserPoolAddOnNotEnabledException,
 )
 from ostiary.userpools.lookup import ClientView, client_in_pool, pool_by_id, pool_for_caller
+from ostiary.userpools.risk import adaptive, notifications
+from ostiary.userpools.risk.notifications import feedback_token
 
 POOL_WIDE = "ALL"  # client_id of the pool's own risk configuration
 NOT_ENABLED = "Advanced security features are not enabled for this user pool."
@@ -77,7 +76,6 @@ _SECTIONS = (
     "AccountTakeoverRiskConfiguration",
     "RiskExceptionConfiguration",
 )
-_FEEDBACK_KEY = "auth-event-feedback"
 
 
 def mode(pool: PoolView) -> str:
@@ -90,10 +88,7 @@ def _require_enabled(pool: PoolView) -> None:
         raise UserPoolAddOnNotEnabledException(NOT_ENABLED)
 
 
-def feedback_token(box: SecretBox, pool_id: str, event_id: str) -> str:
-    """The FeedbackToken of an event (what AWS would put in a notification email's links)."""
-    mac = hmac.new(box.mac_key(_FEEDBACK_KEY), f"{pool_id}/{event_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+__all__ = ["feedback_token"]  # the FeedbackToken of an event: risk/notifications.py (its e-mails' links)
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,15 +251,33 @@ def _insert(
     challenges: list[dict[str, str]],
     risk: dict[str, Any] | None = None,
     event_type: str = "SignIn",
-) -> None:
-    details = {
-        "EventRisk": risk or {"RiskDecision": "NoRisk", "CompromisedCredentialsDetected": False},
+    assessment: adaptive.Assessment | None = None,
+) -> str:
+    """Insert one event; its id. With an adaptive ``assessment``: its EventRisk (``risk``, when given,
+    adds what the compromised-credentials check found and a Block decision), EventContextData and
+    Ostiary's explanation (``OstiaryRisk``: never on the wire, ``ostiary risk events`` shows it)."""
+    event_risk = dict(risk or {"RiskDecision": "NoRisk", "CompromisedCredentialsDetected": False})
+    context = {"IpAddress": ctx.source_ip} if ctx.source_ip else {}
+    if assessment is not None:
+        merged = assessment.event_risk()
+        if risk:
+            merged["CompromisedCredentialsDetected"] = bool(risk.get("CompromisedCredentialsDetected"))
+            if risk.get("RiskDecision") not in (None, "NoRisk"):
+                merged["RiskDecision"] = risk["RiskDecision"]
+        if assessment.done == "BLOCK":
+            merged["RiskDecision"] = "Block"
+        event_risk, context = merged, assessment.context_data()
+    details: dict[str, Any] = {
+        "EventRisk": event_risk,
         "ChallengeResponses": challenges,
-        "EventContextData": {"IpAddress": ctx.source_ip} if ctx.source_ip else {},
+        "EventContextData": context,
     }
+    if assessment is not None:
+        details["OstiaryRisk"] = assessment.explanation()
+    event_id = str(uuid.uuid4())
     conn.execute(
         insert(t.user_auth_events).values(
-            event_id=str(uuid.uuid4()),
+            event_id=event_id,
             user_pool_id=pool.id,
             user_id=user.id,
             event_type=event_type,
@@ -276,6 +289,7 @@ def _insert(
     if secrets.randbelow(64) == 0:  # now and then, sweep this pool's events past AWS's 90 days
         e = t.user_auth_events.c
         conn.execute(delete(t.user_auth_events).where(e.user_pool_id == pool.id, e.created_at < ctx.now - RETENTION))
+    return event_id
 
 
 def record_sign_in(
@@ -292,10 +306,51 @@ def record_sign_in(
     if user is None or mode(pool) == "OFF":
         return
     if result is None:
-        _insert(ctx, conn, pool, user, "Fail", [{"ChallengeName": "Password", "ChallengeResponse": "Failure"}], risk)
+        assessment = adaptive.failed(ctx, conn, pool, user)
+        failure = [{"ChallengeName": "Password", "ChallengeResponse": "Failure"}]
+        _insert(ctx, conn, pool, user, "Fail", failure, risk, assessment=assessment)
         return
     response = "InProgress" if result.get("ChallengeName") else "Pass"
-    _insert(ctx, conn, pool, user, response, [{"ChallengeName": "Password", "ChallengeResponse": "Success"}], risk)
+    assessment = adaptive.current(ctx)
+    success = [{"ChallengeName": "Password", "ChallengeResponse": "Success"}]
+    event_id = _insert(ctx, conn, pool, user, response, success, risk, assessment=assessment)
+    if assessment is None:
+        return
+    obs = assessment.observation
+    adaptive.record_attempt(conn, pool, user.id, obs.ip, False, ctx.now)
+    if response == "Pass":
+        adaptive.learn(conn, pool, user.id, obs, ctx.now)
+    _notify(ctx, conn, pool, user, event_id, assessment)
+
+
+def _notify(
+    ctx: RequestContext, conn: Connection, pool: PoolView, user: User, event_id: str, assessment: adaptive.Assessment
+) -> None:
+    """The level's e-mail, when its action notifies (AUDIT and ENFORCED alike: AWS notifies in both)."""
+    if not assessment.notify:
+        return
+    takeover = adaptive.takeover_configuration(conn, pool, assessment.client_id)
+    sent = notifications.send(conn, ctx.settings, ctx.box, pool, user, event_id, assessment, takeover, ctx.now)
+    if sent is not None:
+        e = t.user_auth_events.c
+        row = conn.execute(select(e.details).where(e.event_id == event_id)).first()
+        if row is not None:
+            details = dict(row.details)
+            details["OstiaryRisk"] = {**details.get("OstiaryRisk", {}), "notified": sent}
+            conn.execute(update(t.user_auth_events).where(e.event_id == event_id).values(details=details))
+
+
+def record_blocked(ctx: RequestContext, pool: PoolView, blocked: adaptive.Blocked) -> NotAuthorizedException:
+    """A sign-in adaptive authentication refused (``adaptive.Blocked``, raised inside the sign-in's
+    transaction, which rolled back): its Fail event, its attempt and its e-mail, in a transaction of
+    their own; the error to answer."""
+    assessment, user = blocked.assessment, blocked.user
+    with ctx.store.tx() as conn:
+        success = [{"ChallengeName": "Password", "ChallengeResponse": "Success"}]
+        event_id = _insert(ctx, conn, pool, user, "Fail", success, None, assessment=assessment)
+        adaptive.record_attempt(conn, pool, user.id, assessment.observation.ip, False, ctx.now)
+        _notify(ctx, conn, pool, user, event_id, assessment)
+    return NotAuthorizedException(adaptive.BLOCKED)
 
 
 def record_event(
@@ -353,6 +408,10 @@ def record_challenge(
         .where(e.event_id == row.event_id)
         .values(response=response, details={**details, "ChallengeResponses": challenges})
     )
+    if response == "Pass":  # what the sign-in showed becomes known for the user
+        obs = adaptive.observation_of(details)
+        if obs is not None:
+            adaptive.learn(conn, pool, user.id, obs, ctx.now)
 
 
 def _event(row: Row[Any]) -> dict[str, Any]:
@@ -426,6 +485,15 @@ def _feedback(
     )
     if done.rowcount == 0:
         raise ResourceNotFoundException("Auth event does not exist.")
+    # feedback teaches adaptive authentication: Valid makes what the sign-in showed known, Invalid
+    # forgets it (the next sign-in showing it again is scored as new)
+    row = conn.execute(select(e.details).where(e.event_id == params["EventId"])).first()
+    obs = adaptive.observation_of(dict(row.details)) if row is not None else None
+    if obs is not None:
+        if params["FeedbackValue"] == "Valid":
+            adaptive.learn(conn, pool, user.id, obs, ctx.now)
+        else:
+            adaptive.forget(conn, user.id, obs)
 
 
 @operation("cognito-idp", "AdminUpdateAuthEventFeedback")
