@@ -22,10 +22,11 @@ import orjson
 
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
-from ostiary.userpools import triggers
+from ostiary.userpools import threat_protection, triggers
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import InvalidParameterException
 from ostiary.userpools.lookup import ClientView, client_and_pool, client_in_pool, pool_for_caller
+from ostiary.userpools.risk import adaptive
 from ostiary.userpools.signin.choice import select_challenge, user_auth_start, webauthn_answer
 from ostiary.userpools.signin.context import AuthFlow, ChallengeName, SignIn, flow_allowed, require
 from ostiary.userpools.signin.custom import custom_answer, custom_next, custom_start
@@ -52,6 +53,14 @@ _SESSION_CHALLENGES = frozenset(
 
 
 def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params, admin: bool) -> Result:
+    adaptive.begin(ctx, params.get("ContextData" if admin else "UserContextData"), trusted=admin)
+    try:
+        return _initiate_flow(ctx, pool, client, params, admin)
+    except adaptive.Blocked as blocked:  # adaptive authentication refused it: recorded on its own
+        raise threat_protection.record_blocked(ctx, pool, blocked) from None
+
+
+def _initiate_flow(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params, admin: bool) -> Result:
     flow = params["AuthFlow"]
     auth: dict[str, str] = dict(params.get("AuthParameters") or {})
     s = SignIn(ctx, pool, client, ctx.now, success)
@@ -75,7 +84,15 @@ def _initiate(ctx: RequestContext, pool: PoolView, client: ClientView, params: P
     return {"AuthenticationResult": result, "ChallengeParameters": {}}
 
 
-def _respond(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params) -> Result:
+def _respond(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params, admin: bool) -> Result:
+    adaptive.begin(ctx, params.get("ContextData" if admin else "UserContextData"), trusted=admin)
+    try:
+        return _respond_to(ctx, pool, client, params)
+    except adaptive.Blocked as blocked:
+        raise threat_protection.record_blocked(ctx, pool, blocked) from None
+
+
+def _respond_to(ctx: RequestContext, pool: PoolView, client: ClientView, params: Params) -> Result:
     s = SignIn(ctx, pool, client, ctx.now, success)
     name = params["ChallengeName"]
     answers: dict[str, str] = dict(params.get("ChallengeResponses") or {})
@@ -141,7 +158,7 @@ def admin_initiate_auth(ctx: RequestContext, params: Params) -> Result:
 def respond_to_auth_challenge(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
         client, pool = client_and_pool(conn, ctx.box, params["ClientId"])
-    return _respond(ctx, pool, client, params)
+    return _respond(ctx, pool, client, params, admin=False)
 
 
 @operation("cognito-idp", "AdminRespondToAuthChallenge", offload=True)
@@ -150,4 +167,4 @@ def admin_respond_to_auth_challenge(ctx: RequestContext, params: Params) -> Resu
     with ctx.store.read() as conn:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         client = client_in_pool(conn, ctx.box, pool, params["ClientId"])
-    return _respond(ctx, pool, client, params)
+    return _respond(ctx, pool, client, params, admin=True)
