@@ -32,7 +32,7 @@ from ostiary.userpools.errors import (
     UserNotFoundException,
 )
 from ostiary.userpools.lookup import ClientView
-from ostiary.userpools.risk import compromised
+from ostiary.userpools.risk import adaptive, compromised
 from ostiary.userpools.signin.challenge_sessions import new_session, take_session
 from ostiary.userpools.signin.context import (
     INCORRECT,
@@ -126,6 +126,9 @@ def after_password(s: SignIn, conn: Connection, user: User, device_key: str | No
                 "userAttributes": json.dumps(visible),
             },
         }
+    # adaptive authentication scores the sign-in (ENFORCED: BLOCK raises adaptive.Blocked; an MFA
+    # action is taken by mfa_or_finish)
+    adaptive.assess(s.ctx, conn, pool, client, user, device_key)
     if device_key and devices.tracking(pool) is not None:
         device = devices.find(conn, pool, device_key)
         if device is not None and device.user_id == user.id and device.confirmed and device.verifier:
@@ -185,6 +188,8 @@ def password_signin(s: SignIn, auth: dict[str, str], *, hosted: bool = False) ->
         if not ok:
             lockout.failed(ctx, conn, pool, user, counted, NotAuthorizedException(INCORRECT))
             threat_protection.record_sign_in(ctx, conn, pool, user, None)
+            if user is None:
+                adaptive.failed_unknown(ctx, conn, pool, username)
         elif finding.blocked:
             assert user is not None
             gate(pool, user, now)
@@ -334,7 +339,11 @@ def hosted_password_sign_in(
     """The hosted UI's sign-in: the same checks as USER_PASSWORD_AUTH (lockout, statuses, user
     existence errors as the client says), ended by ``finish`` or a NEW_PASSWORD_REQUIRED challenge."""
     s = SignIn(ctx, pool, client, ctx.now, finish)
-    return password_signin(s, {"USERNAME": username, "PASSWORD": password}, hosted=True)
+    adaptive.begin(ctx, None, trusted=False)
+    try:
+        return password_signin(s, {"USERNAME": username, "PASSWORD": password}, hosted=True)
+    except adaptive.Blocked as blocked:  # adaptive authentication refused it: recorded on its own
+        raise threat_protection.record_blocked(ctx, pool, blocked) from None
 
 
 def hosted_new_password(
