@@ -23,6 +23,7 @@ from ostiary.userpools.errors import (
     NotAuthorizedException,
 )
 from ostiary.userpools.lookup import ClientView
+from ostiary.userpools.risk import adaptive
 from ostiary.userpools.signin.challenge_sessions import new_session
 from ostiary.userpools.signin.context import SESSION_EXPIRED, ChallengeName, Finisher, SignIn
 
@@ -93,7 +94,11 @@ def mfa_or_finish(
     call for one, else the end of the sign-in."""
     step = None if skip_mfa else mfa.next_step(s.pool, user)
     if step is None:
-        return finish_with(s, conn, user, device_key)
+        # adaptive authentication's MFA action (ENFORCED), for a user MFA would not otherwise ask
+        risky = None if skip_mfa else adaptive.step_up(s.ctx, s.pool, user)
+        if risky is None:
+            return finish_with(s, conn, user, device_key)
+        return mfa_challenge(s, conn, user, risky, (), device_key)
     return mfa_challenge(s, conn, user, step.challenge, step.options, device_key)
 
 
