@@ -243,10 +243,17 @@ def parse(
             if scopes and authorizer is None:
                 raise ConfigError(f"{section.key('authorization_scopes')}: scopes need an authorizer")
             timeout = section.number("timeout_seconds", 0.0, minimum=0.0, maximum=3600) or None
+            upstream = _upstream(section.string("upstream"), section.key("upstream"))
+            variables = {s.text for s in pattern.segments if s.kind != 0}
+            for placeholder in re.findall(r"\{([^}]*)\}", upstream):
+                if placeholder.rstrip("+") not in variables:
+                    raise ConfigError(
+                        f"{section.key('upstream')}: {{{placeholder}}} is not a path variable of {pattern.key!r}"
+                    )
             routes.append(
                 Route(
                     pattern=pattern,
-                    upstream=_upstream(section.string("upstream"), section.key("upstream")),
+                    upstream=upstream,
                     authorizer=authorizer,
                     authorizer_name=None if authorizer is None else str(auth_name),
                     authorization_scopes=scopes,

@@ -95,15 +95,17 @@ def request_id() -> str:
 
 
 def upstream_url(route: Route, params: Mapping[str, str], raw_path: str, raw_query: str) -> str:
-    """The integration URL: placeholders (``{id}``, ``{proxy}`` for ``{proxy+}``) in the upstream
-    URL are replaced by the path parameters, percent-encoded (a greedy one keeps its slashes);
-    without placeholders the request's path (as received) is appended to the upstream's path."""
+    """The integration URL, as API Gateway's HTTP proxy integrations build it: an upstream URL with
+    a path is the URL requested, its placeholders (``{id}``; ``{proxy}`` for ``{proxy+}``) replaced
+    by the path parameters, percent-encoded (a greedy one keeps its slashes); an upstream URL without
+    a path (``http://host:port``) gets the request's path as received. The query is passed on."""
     base = route.upstream
-    if "{" in base:
+    if urlsplit(base).path not in ("", "/"):
 
         def sub(found: re.Match[str]) -> str:
             value = params.get(found.group(1), "")
-            return quote(value, safe="/" if found.group(0).endswith("+}") or "/" in value else "")
+            greedy = route.pattern.greedy and route.pattern.segments[-1].text == found.group(1)
+            return quote(value, safe="/" if greedy else "")
 
         url = _PLACEHOLDER.sub(sub, base)
     else:
@@ -351,9 +353,7 @@ class Gateway:
             return
         try:
             response_headers = [
-                (k, v)
-                for k, v in response.headers.raw
-                if k.lower().decode("latin-1") not in _DROPPED_RESPONSE_HEADERS
+                (k, v) for k, v in response.headers.raw if k.lower().decode("latin-1") not in _DROPPED_RESPONSE_HEADERS
             ]
             response_headers.append((upstream_headers.CLIENT_REQUEST_ID.encode(), rid.encode()))
             state["status"] = response.status_code
