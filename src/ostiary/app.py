@@ -41,7 +41,7 @@ from ostiary.store import statistics
 from ostiary.store.db import Store, reset_data
 from ostiary.userpools import triggers, user_import
 from ostiary.userpools.messages import outbox_rows
-from ostiary.web import identity_issuer, import_upload, scim, ui_logo
+from ostiary.web import identity_issuer, import_upload, risk_feedback, scim, ui_logo
 
 log = logging.getLogger("ostiary")
 
@@ -439,6 +439,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     domains = DomainResolver(runtime)
     routes += HostedUI(runtime, domains).routes()
     routes += ui_logo.routes(runtime)
+    routes += risk_feedback.routes(runtime)  # /_feedback/auth-event (adaptive authentication's e-mail links)
     routes += scim.routes(runtime)  # /scim/<identity store id>/v2/… (identity store provisioning)
     routes += samlidp_web.routes(runtime)  # /start/<store>/saml/… (SAML IdP), POST /saml (AWS's SAML sign-in)
     routes += import_upload.routes(runtime)
