@@ -53,7 +53,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools import directory, paging
+from ostiary.userpools import directory, log_delivery, paging
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
     InvalidParameterException,
@@ -286,6 +286,18 @@ def _insert(
             created_at=ctx.now,
         )
     )
+    log_delivery.auth_event(  # the pool's userAuthEvents log destinations, once this commits
+        ctx,
+        conn,
+        pool,
+        event_id=event_id,
+        event_type=event_type,
+        response=response,
+        details=details,
+        at=ctx.now,
+        user_sub=user.id,
+        username=user.username,
+    )
     if secrets.randbelow(64) == 0:  # now and then, sweep this pool's events past AWS's 90 days
         e = t.user_auth_events.c
         conn.execute(delete(t.user_auth_events).where(e.user_pool_id == pool.id, e.created_at < ctx.now - RETENTION))
@@ -408,6 +420,19 @@ def record_challenge(
         .where(e.event_id == row.event_id)
         .values(response=response, details={**details, "ChallengeResponses": challenges})
     )
+    if response != "InProgress":  # the sign-in's outcome, exported again (same EventId)
+        log_delivery.auth_event(
+            ctx,
+            conn,
+            pool,
+            event_id=row.event_id,
+            event_type="SignIn",
+            response=response,
+            details={**details, "ChallengeResponses": challenges},
+            at=ctx.now,
+            user_sub=user.id,
+            username=user.username,
+        )
     if response == "Pass":  # what the sign-in showed becomes known for the user
         obs = adaptive.observation_of(details)
         if obs is not None:
