@@ -14,7 +14,7 @@ new_device         20      the user has signed in through a device before and th
 new_agent          10      a user-agent family (Chrome, Boto3…) the user never signed in with
 new_ip             5       an address the user never signed in from
 new_network        15      a /24 (IPv4) or /48 (IPv6) the user never signed in from
-user_failures      20/40   3 / 10 wrong passwords for this user in 15 minutes (any address)
+user_failures      25/40   3 / 10 wrong passwords for this user in 15 minutes (any address)
 address_failures   20/40   5 / 20 wrong passwords from this address in 15 minutes (any user)
 address_users      20/40   5 / 20 different users tried from this address in an hour
 =================  ======  ==============================================================
@@ -69,7 +69,7 @@ WEIGHTS: dict[str, int] = {
 }
 # (threshold, weight): the highest threshold reached counts
 VELOCITY: dict[str, tuple[tuple[int, int], ...]] = {
-    "user_failures": ((3, 20), (10, 40)),
+    "user_failures": ((3, 25), (10, 40)),
     "address_failures": ((5, 20), (20, 40)),
     "address_users": ((5, 20), (20, 40)),
 }
@@ -464,6 +464,13 @@ def _prune(conn: Connection, user_id: str, kinds: Iterable[str]) -> None:
                     and_(k.user_id == user_id, k.kind == kind, k.value.in_([r.value for r in rows]))
                 )
             )
+
+
+def learn_device(conn: Connection, pool: PoolView, user_id: str, device_key: str, now: dt.datetime) -> None:
+    """A device a passing sign-in was given (NewDeviceMetadata) is the user's from then on."""
+    if enabled(pool):
+        row = {"user_id": user_id, "kind": "device", "value": device_key[:128], "user_pool_id": pool.id}
+        insert_ignore(conn, t.risk_known, ["user_id", "kind", "value"], [{**row, "first_seen": now, "last_seen": now}])
 
 
 def forget(conn: Connection, user_id: str, obs: Observation) -> None:

@@ -1,0 +1,387 @@
+"""Adaptive authentication against a live server, through boto3, with a real SMTP server for the
+notification e-mails: the scripted attacks of issue 16 (many addresses guessing one user, one
+address trying many users, a sign-in from a new device after a known one) in AUDIT and ENFORCED
+mode; the risk, the action and the e-mail of each; the feedback links; the contextual data a public
+client cannot forge.
+
+Source addresses: AdminInitiateAuth's ContextData.IpAddress (the trusted server's word, as AWS takes
+it), and InitiateAuth's UserContextData.IpAddress for a client with
+EnablePropagateAdditionalUserContextData."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.conftest import REGION, Server, free_port
+from tests.userpools.conftest import PASSWORD, PoolSetup, create_confirmed_user, make_pool
+
+BLOCKED = "Request not allowed due to security reasons."
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
+CURL = "curl/8.5.0"
+HOME = "198.51.100.10"
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def wait_for(self, to: str, subject: str, timeout: float = 10) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for m in self.messages:
+                if m["To"] == to and m["Subject"] == subject:
+                    self.messages.remove(m)
+                    return m
+            time.sleep(0.05)
+        raise AssertionError(f"no mail {subject!r} to {to}: {[(m['To'], m['Subject']) for m in self.messages]}")
+
+    def to(self, to: str) -> list[Any]:
+        return [m for m in self.messages if m["To"] == to]
+
+
+@pytest.fixture(scope="module")
+def inbox() -> Iterator[tuple[_Inbox, int]]:
+    box = _Inbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def srv(server_factory: Any, inbox: tuple[_Inbox, int]) -> Server:
+    env = {"OSTIARY_SMTP_HOST": "127.0.0.1", "OSTIARY_SMTP_PORT": str(inbox[1]), "OSTIARY_SMTP_FROM": "id@example.org"}
+    s: Server = server_factory(env=env)
+    return s
+
+
+@pytest.fixture(scope="module")
+def idp(srv: Server) -> Any:
+    return srv.client("cognito-idp")
+
+
+NOTIFY = {
+    "SourceArn": "arn:aws:ses:us-east-1:123456789012:identity/id@example.org",
+    "From": "id@example.org",
+    "BlockEmail": {
+        "Subject": "Blocked sign-in",
+        "TextBody": "Blocked {username} from {ip-address} on {device-name} at {login-time}. "
+        "Yes: {one-click-link-valid} No: {one-click-link-invalid}",
+    },
+    "MfaEmail": {
+        "Subject": "Sign-in needed MFA",
+        "HtmlBody": "<p>{username} from {ip-address} ({device-name}).</p>"
+        '<a href="{one-click-link-valid}">me</a> <a href="{one-click-link-invalid}">not me</a>',
+    },
+    "NoActionEmail": {"Subject": "New sign-in", "TextBody": "{username} {ip-address} {one-click-link-invalid}"},
+}
+ACTIONS = {
+    "LowAction": {"Notify": True, "EventAction": "MFA_IF_CONFIGURED"},
+    "MediumAction": {"Notify": True, "EventAction": "MFA_REQUIRED"},
+    "HighAction": {"Notify": True, "EventAction": "BLOCK"},
+}
+
+
+@contextlib.contextmanager
+def _pool(idp: Any, mode: str, devices: bool = False, client_args: dict[str, Any] | None = None) -> Iterator[PoolSetup]:
+    args: dict[str, Any] = {"UserPoolAddOns": {"AdvancedSecurityMode": mode}, "UserPoolTier": "PLUS"}
+    if devices:
+        args["DeviceConfiguration"] = {"ChallengeRequiredOnNewDevice": False, "DeviceOnlyRememberedOnUserPrompt": True}
+    s = make_pool(idp, args, client_args)
+    try:
+        idp.set_user_pool_mfa_config(
+            UserPoolId=s.pool_id,
+            MfaConfiguration="OPTIONAL",
+            EmailMfaConfiguration={"Subject": "Your sign-in code", "Message": "Code {####}"},
+        )
+        idp.set_risk_configuration(
+            UserPoolId=s.pool_id,
+            AccountTakeoverRiskConfiguration={"NotifyConfiguration": NOTIFY, "Actions": ACTIONS},
+        )
+        yield s
+    finally:
+        with contextlib.suppress(Exception):
+            idp.delete_user_pool(UserPoolId=s.pool_id)
+
+
+def _user(s: PoolSetup, name: str) -> str:
+    email = f"{name}-{secrets.token_hex(3)}@example.com"
+    create_confirmed_user(s, name, email=email, email_verified="true")
+    return email
+
+
+def _admin(s: PoolSetup, name: str, ip: str, agent: str = CHROME, password: str = PASSWORD, **auth: str) -> Any:
+    return s.idp.admin_initiate_auth(
+        UserPoolId=s.pool_id,
+        ClientId=s.client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": name, "PASSWORD": password, **auth},
+        ContextData={
+            "IpAddress": ip,
+            "ServerName": "app.example.org",
+            "ServerPath": "/sign-in",
+            "HttpHeaders": [{"headerName": "User-Agent", "headerValue": agent}],
+        },
+    )
+
+
+def _fail(s: PoolSetup, name: str, ip: str, agent: str = CURL) -> None:
+    with pytest.raises(ClientError) as exc:
+        _admin(s, name, ip, agent, password="Wrong-Guess!9")
+    assert exc.value.response["Error"]["Code"] == "NotAuthorizedException"
+
+
+def _events(s: PoolSetup, name: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = s.idp.admin_list_user_auth_events(UserPoolId=s.pool_id, Username=name)["AuthEvents"]
+    return [e for e in out if e["EventType"] == "SignIn"]
+
+
+def _links(body: str) -> dict[str, str]:
+    found = re.findall(r"(http://[^\s\"<]+/_feedback/auth-event\?[^\s\"<]+)", body)
+    return {("valid" if "value=valid" in u else "invalid"): u.replace("&amp;", "&") for u in found}
+
+
+def _body(mail: Any) -> str:
+    if mail.is_multipart():
+        parts = [p for p in mail.walk() if p.get_content_type() == "text/html"] or list(mail.walk())[1:]
+        return str(parts[0].get_payload(decode=True).decode())
+    return str(mail.get_payload(decode=True).decode())
+
+
+@pytest.mark.parametrize("mode", ["AUDIT", "ENFORCED"])
+def test_many_addresses_guessing_one_user(idp: Any, inbox: tuple[_Inbox, int], mode: str) -> None:
+    box = inbox[0]
+    with _pool(idp, mode) as s:
+        email = _user(s, "vera")
+        first = _admin(s, "vera", HOME)  # the first sign-in has no history: nothing is new
+        assert "AuthenticationResult" in first
+        for i in range(4):  # four guesses from four networks (the lockout engages at five)
+            _fail(s, "vera", f"203.0.{113 + i}.7")
+        answer = _admin(s, "vera", "192.0.2.44", FIREFOX)  # the right password, from elsewhere
+        events = _events(s, "vera")
+        newest = events[0]
+        assert newest["EventRisk"] == {
+            "RiskDecision": "AccountTakeover",
+            "RiskLevel": "Medium",
+            "CompromisedCredentialsDetected": False,
+        }
+        assert newest["EventContextData"] == {"IpAddress": "192.0.2.44", "DeviceName": "Firefox, Windows"}
+        # the failures were scored too (newest first): the third and fourth guesses tripped the
+        # per-user velocity on top of a new address, network and agent
+        failures = [e for e in events if e["EventResponse"] == "Fail"]
+        assert [e["EventRisk"]["RiskLevel"] for e in failures] == ["Medium", "Medium", "Low", "Low"]
+        assert events[-1]["EventRisk"] == {"RiskDecision": "NoRisk", "CompromisedCredentialsDetected": False}
+        if mode == "AUDIT":
+            assert "AuthenticationResult" in answer
+            assert newest["EventResponse"] == "Pass"
+            assert box.to(email) == []
+            return
+        # ENFORCED, Medium: MFA_REQUIRED; MFA is possible (e-mail) so the challenge is raised
+        assert answer["ChallengeName"] == "EMAIL_OTP"
+        assert newest["EventResponse"] == "InProgress"
+        code_mail = box.wait_for(email, "Your sign-in code")
+        code = re.search(r"Code (\d{6})", _body(code_mail)).group(1)  # type: ignore[union-attr]
+        notice = box.wait_for(email, "Sign-in needed MFA")
+        body = _body(notice)
+        assert "vera from 192.0.2.44 (Firefox, Windows)" in body
+        done = idp.admin_respond_to_auth_challenge(
+            UserPoolId=s.pool_id,
+            ClientId=s.client_id,
+            ChallengeName="EMAIL_OTP",
+            Session=answer["Session"],
+            ChallengeResponses={"USERNAME": "vera", "EMAIL_OTP_CODE": code},
+        )
+        assert "AuthenticationResult" in done
+        newest = _events(s, "vera")[0]
+        assert newest["EventResponse"] == "Pass"
+        assert {"ChallengeName": "Mfa", "ChallengeResponse": "Success"} in newest["ChallengeResponses"]
+        # the one-click "not me" link records Invalid feedback for this event
+        links = _links(body)
+        r = httpx.get(links["invalid"])
+        assert r.status_code == 200 and "not you" in r.text
+        assert r.headers["referrer-policy"] == "no-referrer"
+        fed = _events(s, "vera")[0]
+        assert fed["EventFeedback"]["FeedbackValue"] == "Invalid" and fed["EventFeedback"]["Provider"] == "User"
+        # a link altered to name another event is refused
+        other = events[-1]["EventId"]
+        forged = re.sub(r"event=[^&]+", f"event={other}", links["valid"])
+        assert httpx.get(forged).status_code == 400
+        assert "EventFeedback" not in _events(s, "vera")[-1]
+
+
+@pytest.mark.parametrize("mode", ["AUDIT", "ENFORCED"])
+def test_one_address_trying_many_users(idp: Any, inbox: tuple[_Inbox, int], mode: str) -> None:
+    box = inbox[0]
+    attacker = "192.0.2.66"
+    with _pool(idp, mode) as s:
+        email = _user(s, "willa")
+        assert "AuthenticationResult" in _admin(s, "willa", HOME)
+        for i in range(5):
+            _user(s, f"other{i}")
+            _fail(s, f"other{i}", attacker)
+        if mode == "ENFORCED":
+            with pytest.raises(ClientError) as exc:
+                _admin(s, "willa", attacker, CURL)
+            err = exc.value.response["Error"]
+            assert (err["Code"], err["Message"]) == ("NotAuthorizedException", BLOCKED)
+        else:
+            assert "AuthenticationResult" in _admin(s, "willa", attacker, CURL)
+        newest = _events(s, "willa")[0]
+        assert newest["EventRisk"]["RiskLevel"] == "High"
+        assert newest["EventRisk"]["RiskDecision"] == "AccountTakeover"
+        assert newest["EventResponse"] == ("Fail" if mode == "ENFORCED" else "Pass")
+        assert newest["EventContextData"] == {"IpAddress": attacker, "DeviceName": "curl"}
+        if mode == "ENFORCED":
+            mail = box.wait_for(email, "Blocked sign-in")
+            body = _body(mail)
+            assert body.startswith(f"Blocked willa from {attacker} on curl at ")
+            # "yes, it was me": Valid feedback teaches the address, the network and the agent
+            assert httpx.get(_links(body)["valid"]).status_code == 200
+            assert _events(s, "willa")[0]["EventFeedback"]["FeedbackValue"] == "Valid"
+        else:
+            assert box.to(email) == []
+
+
+@pytest.mark.parametrize("mode", ["AUDIT", "ENFORCED"])
+def test_new_device_after_a_known_one(idp: Any, inbox: tuple[_Inbox, int], mode: str) -> None:
+    box = inbox[0]
+    with _pool(idp, mode, devices=True) as s:
+        email = _user(s, "nora")
+        first = _admin(s, "nora", HOME)
+        key = first["AuthenticationResult"]["NewDeviceMetadata"]["DeviceKey"]
+        # the known device, from home: nothing new
+        again = _admin(s, "nora", HOME, DEVICE_KEY=key)
+        assert "AuthenticationResult" in again
+        assert _events(s, "nora")[0]["EventRisk"]["RiskDecision"] == "NoRisk"
+        # another device (no key), same network and browser: Low
+        answer = _admin(s, "nora", HOME)
+        newest = _events(s, "nora")[0]
+        assert newest["EventRisk"] == {
+            "RiskDecision": "AccountTakeover",
+            "RiskLevel": "Low",
+            "CompromisedCredentialsDetected": False,
+        }
+        if mode == "AUDIT":
+            assert "AuthenticationResult" in answer
+            assert box.to(email) == []
+        else:  # MFA_IF_CONFIGURED, and e-mail MFA is possible
+            assert answer["ChallengeName"] == "EMAIL_OTP"
+            box.wait_for(email, "Your sign-in code")
+            box.wait_for(email, "Sign-in needed MFA")
+
+
+def test_mfa_required_without_a_way_blocks_and_if_configured_allows(idp: Any) -> None:
+    with _pool(idp, "ENFORCED", devices=True) as s:
+        create_confirmed_user(s, "ivo")  # no e-mail, no phone, no TOTP: MFA is not possible
+        key = _admin(s, "ivo", HOME)["AuthenticationResult"]["NewDeviceMetadata"]["DeviceKey"]
+        assert key
+        # Low (a new device): MFA_IF_CONFIGURED lets the sign-in go on
+        assert "AuthenticationResult" in _admin(s, "ivo", HOME)
+        # Medium (new device, network, address and agent): MFA_REQUIRED refuses
+        with pytest.raises(ClientError) as exc:
+            _admin(s, "ivo", "192.0.2.99", FIREFOX)
+        assert exc.value.response["Error"]["Message"] == BLOCKED
+        newest = _events(s, "ivo")[0]
+        assert newest["EventResponse"] == "Fail" and newest["EventRisk"]["RiskLevel"] == "Medium"
+
+
+def test_client_configuration_overrides_the_pools(idp: Any) -> None:
+    with _pool(idp, "ENFORCED") as s:
+        idp.set_risk_configuration(
+            UserPoolId=s.pool_id,
+            ClientId=s.client_id,
+            AccountTakeoverRiskConfiguration={
+                "Actions": {
+                    "LowAction": {"Notify": False, "EventAction": "NO_ACTION"},
+                    "MediumAction": {"Notify": False, "EventAction": "NO_ACTION"},
+                    "HighAction": {"Notify": False, "EventAction": "NO_ACTION"},
+                }
+            },
+        )
+        _user(s, "otto")
+        _admin(s, "otto", HOME)
+        for i in range(4):
+            _fail(s, "otto", f"203.0.{113 + i}.8")
+        # Medium, but this client's configuration takes no action
+        assert "AuthenticationResult" in _admin(s, "otto", "192.0.2.45", FIREFOX)
+        assert _events(s, "otto")[0]["EventRisk"]["RiskLevel"] == "Medium"
+
+
+def _secret_hash(username: str, client_id: str, secret: str) -> str:
+    mac = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
+
+
+def _public(srv: Server) -> Any:
+    return boto3.client(
+        "cognito-idp", endpoint_url=srv.url, region_name=REGION, config=Config(signature_version=UNSIGNED)
+    )
+
+
+@pytest.mark.parametrize("propagate", [False, True])
+def test_user_context_data_address_only_when_the_client_propagates(srv: Server, idp: Any, propagate: bool) -> None:
+    """A public caller claiming another address in UserContextData is believed only by a client with
+    EnablePropagateAdditionalUserContextData (as AWS); otherwise the request's own address counts."""
+    client_args = {"GenerateSecret": True, "EnablePropagateAdditionalUserContextData": propagate}
+    with _pool(idp, "AUDIT", client_args=client_args) as s, contextlib.closing(_public(srv)) as app:
+        create_confirmed_user(s, "pia")
+        assert s.client_secret
+        app.initiate_auth(
+            ClientId=s.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={
+                "USERNAME": "pia",
+                "PASSWORD": PASSWORD,
+                "SECRET_HASH": _secret_hash("pia", s.client_id, s.client_secret),
+            },
+            UserContextData={"IpAddress": "192.0.2.200"},
+        )
+        seen = _events(s, "pia")[0]["EventContextData"]["IpAddress"]
+        assert seen == ("192.0.2.200" if propagate else "127.0.0.1")
+
+
+def test_encoded_data_user_agent_and_feedback_link_tampering(srv: Server, idp: Any) -> None:
+    with _pool(idp, "AUDIT") as s, contextlib.closing(_public(srv)) as app:
+        create_confirmed_user(s, "eli")
+        payload = json.dumps({"contextData": {"UserAgent": FIREFOX, "DeviceId": "dev-123"}, "username": "eli"})
+        encoded = base64.b64encode(json.dumps({"payload": payload, "version": "JS20171115"}).encode()).decode()
+        app.initiate_auth(
+            ClientId=s.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "eli", "PASSWORD": PASSWORD},
+            UserContextData={"EncodedData": encoded},
+        )
+        assert _events(s, "eli")[0]["EventContextData"]["DeviceName"] == "Firefox, Windows"
+        # a link with a made-up token, or incomplete, records nothing
+        event = _events(s, "eli")[0]["EventId"]
+        bad = httpx.get(
+            srv.url + "/_feedback/auth-event",
+            params={"pool": s.pool_id, "username": "eli", "event": event, "value": "invalid", "token": "x" * 43},
+        )
+        assert bad.status_code == 400
+        assert httpx.get(srv.url + "/_feedback/auth-event", params={"pool": s.pool_id}).status_code == 400
+        assert "EventFeedback" not in _events(s, "eli")[0]
