@@ -264,8 +264,6 @@ def _insert(
             merged["CompromisedCredentialsDetected"] = bool(risk.get("CompromisedCredentialsDetected"))
             if risk.get("RiskDecision") not in (None, "NoRisk"):
                 merged["RiskDecision"] = risk["RiskDecision"]
-        if assessment.done == "BLOCK":
-            merged["RiskDecision"] = "Block"
         event_risk, context = merged, assessment.context_data()
     details: dict[str, Any] = {
         "EventRisk": event_risk,
@@ -338,8 +336,8 @@ def record_sign_in(
 def _notify(
     ctx: RequestContext, conn: Connection, pool: PoolView, user: User, event_id: str, assessment: adaptive.Assessment
 ) -> None:
-    """The level's e-mail, when its action notifies (AUDIT and ENFORCED alike: AWS notifies in both)."""
-    if not assessment.notify:
+    """The level's e-mail, when its action notifies (ENFORCED only: AUDIT takes no action)."""
+    if not assessment.notify or assessment.mode != "ENFORCED":
         return
     takeover = adaptive.takeover_configuration(conn, pool, assessment.client_id)
     sent = notifications.send(conn, ctx.settings, ctx.box, pool, user, event_id, assessment, takeover, ctx.now)
