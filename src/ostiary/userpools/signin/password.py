@@ -100,6 +100,7 @@ def success(
         devices.touch(conn, device_key, now)
     elif devices.tracking(pool) is not None:
         result["NewDeviceMetadata"] = devices.new_device(conn, pool, user, now, ctx.source_ip)
+        adaptive.learn_device(conn, pool, user.id, result["NewDeviceMetadata"]["DeviceKey"], now)
     return {"AuthenticationResult": result, "ChallengeParameters": {}}
 
 
