@@ -42,6 +42,7 @@ from ostiary.gateway import authorizers
 from ostiary.gateway.model import Authorizer, GatewayEnv
 from ostiary.gateway.routing import Route, RouteTable, parse_route_key
 from ostiary.gateway.sections import ConfigError, Section
+from ostiary.s3front import config as s3front_config
 from ostiary.store.db import Store
 
 __all__ = ["ConfigError", "GatewayConfig", "GatewaySettings", "Listen", "load", "parse"]
@@ -116,7 +117,7 @@ class GatewayConfig:
     routes: RouteTable
     authorizers: Mapping[str, Authorizer]
     env: GatewayEnv
-    s3: Mapping[str, Any] | None = None  # the raw [s3] table, for ostiary.s3front.config.parse
+    s3: s3front_config.S3FrontConfig | None = None  # the [s3] table (ostiary.s3front.config.parse)
     path: str = ""
     _owned_store: Store | None = field(default=None, repr=False)
 
@@ -261,13 +262,29 @@ def parse(
                 )
             )
             section.reject_unknown()
-        s3 = root.raw("s3")
-        if s3 is not None and not isinstance(s3, Mapping):
-            raise ConfigError("s3: expected a table")
+        raw_s3 = root.raw("s3")
+        s3: s3front_config.S3FrontConfig | None = None
+        if raw_s3 is not None:
+            if not isinstance(raw_s3, Mapping):
+                raise ConfigError("s3: expected a table")
+            if env.store is None:
+                raise ConfigError("gateway.database_url: required with [s3] (access keys, policies, bucket policies)")
+            try:
+                s3 = s3front_config.parse(raw_s3)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         root.reject_unknown()
         if not routes and s3 is None:
             raise ConfigError("routes: no [[routes]] (and no [s3]): nothing to serve")
-        return GatewayConfig(gateway, RouteTable.build(routes), built, env, s3, path, owned)
+        return GatewayConfig(
+            gateway,
+            RouteTable.build(routes),
+            built,
+            env,
+            s3=s3,
+            path=path,
+            _owned_store=owned,
+        )
     except BaseException:
         if owned is not None:
             owned.dispose()
