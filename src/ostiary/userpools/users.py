@@ -402,8 +402,9 @@ def admin_set_user_password(ctx: RequestContext, params: Params) -> Result:
         pool = pool_for_caller(conn, ctx, params["UserPoolId"])
         user = require_user(conn, pool, params["Username"])
     check_password(pool, params["Password"])
-    # compromised credentials: a password change, checked against the pool's configuration
-    finding = compromised.check_new_password(ctx, pool, None, compromised.Event.PASSWORD_CHANGE, params["Password"])
+    # compromised credentials: a password change, checked against the pool's configuration (an
+    # administrator's act: no user-activity event is recorded)
+    compromised.check_new_password(ctx, pool, None, compromised.Event.PASSWORD_CHANGE, params["Password"])
     material = password_material(ctx, pool, user.username, params["Password"])
     permanent = bool(params.get("Permanent"))
     with ctx.store.tx() as conn:
@@ -412,7 +413,6 @@ def admin_set_user_password(ctx: RequestContext, params: Params) -> Result:
         if user.status == UserStatus.EXTERNAL_PROVIDER:
             raise InvalidParameterException("Cannot set a password for a federated user.")
         directory.set_fields(conn, user, ctx.now, status=status, **material)
-        compromised.record(ctx, conn, pool, user, compromised.Event.PASSWORD_CHANGE, "Pass", finding)
         if permanent:
             conn.execute(t.codes.delete().where(t.codes.c.user_id == user.id, t.codes.c.purpose == "ForgotPassword"))
         audit.record(conn, ctx, params, user=user)
