@@ -101,7 +101,7 @@ def test_audit_records_each_sign_in_newest_first(server: Server, idp: Any) -> No
         for e in events:
             assert e["EventType"] == "SignIn"
             assert e["EventRisk"] == {"RiskDecision": "NoRisk", "CompromisedCredentialsDetected": False}
-            assert e["EventContextData"] == {"IpAddress": "127.0.0.1"}
+            assert e["EventContextData"]["IpAddress"] == "127.0.0.1"  # and DeviceName (adaptive authentication)
             assert "EventFeedback" not in e
         assert events[1]["ChallengeResponses"] == [{"ChallengeName": "Password", "ChallengeResponse": "Failure"}]
         assert events[2]["ChallengeResponses"] == [{"ChallengeName": "Password", "ChallengeResponse": "Success"}]
