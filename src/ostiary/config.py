@@ -84,6 +84,7 @@ class Settings:
     log_delivery_destinations: str = ""
     log_delivery_queue_size: int = 10000
     config_file: str = ""
+    gateway_config: str = ""  # a gateway file (docs/gateway.md): serve runs the gateway's listeners too
 
     @property
     def effective_database_url(self) -> str:
