@@ -25,6 +25,8 @@ from ostiary.config import Settings, check_dev_options, describe, load_settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
+from ostiary.gateway import config as gateway_config
+from ostiary.gateway import server as gateway_server
 from ostiary.notify import delivery
 from ostiary.oauth import wellknown
 from ostiary.oauth.domain_routing import PATH_PREFIX as DOMAIN_PATH
@@ -451,9 +453,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         routes.append(Route("/_ostiary/reset", dev_reset, methods=["POST"]))
         routes.append(Route("/_ostiary/caches/flush", dev_flush_caches, methods=["POST"]))
 
+    # the gateway (docs/gateway.md) in this process: its file is read now, a mistake stops the start
+    gateway = (
+        gateway_config.load(settings.gateway_config, settings=settings, store=runtime.store)
+        if (settings.gateway_config)
+        else None
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        listeners = gateway_server.start_in_loop(gateway, settings.max_header_bytes) if gateway else None
         yield
+        if listeners is not None:
+            listeners.stop()
+            await listeners.wait()
         await asyncio.to_thread(delivery.drain, 5.0)  # messages still queued for their server
         runtime.store.dispose()
 
