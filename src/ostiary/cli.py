@@ -114,6 +114,8 @@ def serve(**opts: Any) -> None:
         check_dev_options(settings)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    if settings.gateway_config and settings.workers > 1:  # each worker would bind the gateway's ports
+        raise click.ClickException("setting gateway_config needs one worker: run `ostiary gateway` beside the workers")
     setup_logging(settings.log_format, settings.log_level)
     _bootstrap(settings)
     for level, sentence in where_messages_go(settings):  # where codes and temporary passwords go
