@@ -302,3 +302,39 @@ def test_delete_objects_bad_bodies(body: bytes) -> None:
     assert op.body_accesses is not None
     with pytest.raises(MalformedXML):
         op.body_accesses(body)
+
+
+def test_headers_hoisted_into_a_presigned_query() -> None:
+    """S3 reads a presigned URL's x-amz-* query parameters as headers: a PUT with ?x-amz-copy-source is
+    a CopyObject and needs s3:GetObject on its source."""
+    presign = [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Date", "20260101T000000Z"), ("X-Amz-Signature", "ab")]
+    op = operations.classify(request("PUT", "/bkt/mine/k", [*presign, ("x-amz-copy-source", "victim/secret.txt")]))
+    assert op.name == "CopyObject"
+    assert ("s3:GetObject", "arn:aws:s3:::victim/secret.txt") in [(a.action, a.resource) for a in op.accesses]
+    acl = operations.classify(request("PUT", "/bkt/k", [*presign, ("x-amz-acl", "public-read")]))
+    assert [a.action for a in acl.accesses] == ["s3:PutObject", "s3:PutObjectAcl"]
+    assert acl.accesses[0].condition_keys["s3:x-amz-acl"] == ["public-read"]
+    # the presigning parameters themselves are not headers (X-Amz-Date in the query and as a header)
+    dated = request("GET", "/bkt/k", presign, {"x-amz-date": "20260101T000000Z"})
+    assert operations.classify(dated).name == "GetObject"
+
+
+def test_repeated_security_headers_refused() -> None:
+    twice = S3Request(
+        method="PUT",
+        raw_path="/bkt/k",
+        raw_query="",
+        query=(),
+        headers=(("x-amz-copy-source", "a/b"), ("x-amz-copy-source", "victim/c")),
+        bucket="bkt",
+        key="k",
+        virtual_host=False,
+        source_ip="127.0.0.1",
+        secure_transport=False,
+    )
+    with pytest.raises(InvalidArgument):
+        operations.classify(twice)
+    with pytest.raises(InvalidArgument):  # in the query and as a header
+        operations.classify(request("PUT", "/bkt/k", [("x-amz-acl", "private")], {"x-amz-acl": "public-read"}))
+    meta = request("PUT", "/bkt/k", [("x-amz-meta-a", "1")], {"x-amz-meta-a": "2"})
+    assert operations.classify(meta).name == "PutObject"

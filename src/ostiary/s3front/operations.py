@@ -313,7 +313,7 @@ def find_operation(req: S3Request) -> WireForm:
     else:
         path = "bucket" if req.key is None else "object"
     query = dict(req.query)
-    headers = dict(req.headers)
+    headers = effective_headers(req)
     method = req.method.upper()
     scored = [
         (score, form) for form in wire_forms() if (score := form.matches(method, path, query, headers)) is not None
@@ -364,12 +364,28 @@ def object_arn(bucket: str, key: str) -> str:
     return f"arn:aws:s3:::{bucket}/{key}"
 
 
+def effective_headers(req: S3Request) -> dict[str, str]:
+    """The request's headers with the ``x-amz-*`` headers a presigned URL carries in its query (S3 reads
+    them as headers: a presigned PUT with ``?x-amz-copy-source=…`` is a CopyObject). A security-relevant
+    ``x-amz-*`` header given twice (or both in the query and as a header) is refused: the front must
+    not decide on one value while the upstream reads another."""
+    out: dict[str, str] = {}
+    hoisted = [(k.lower(), v) for k, v in req.query if k.lower().startswith("x-amz-") and k not in PRESIGN_PARAMS]
+    for name, value in (*req.headers, *hoisted):
+        if name in out and name.startswith("x-amz-") and not name.startswith("x-amz-meta-"):
+            raise InvalidArgument(
+                f"The {name} header was given more than once", ArgumentName=name[:128], ArgumentValue=value[:256]
+            )
+        out[name] = value
+    return out
+
+
 def _header(req: S3Request, name: str) -> str | None:
     """A request header, or for a presigned URL the same ``x-amz-*`` header hoisted into the query."""
     value = req.header(name)
     if value is None and name.startswith("x-amz-"):
         for k, v in req.query:
-            if k.lower() == name:
+            if k.lower() == name and k not in PRESIGN_PARAMS:
                 return v
     return value
 
@@ -384,7 +400,7 @@ def request_keys(req: S3Request, now: dt.datetime | None = None) -> dict[str, li
     if req.header("authorization") is not None:
         keys["s3:authType"] = ["REST-HEADER"]
         keys["s3:signatureversion"] = ["AWS4-HMAC-SHA256"]
-        amz_date = req.header("x-amz-date")
+        amz_date = _header(req, "x-amz-date")
     elif "X-Amz-Signature" in query or "X-Amz-Credential" in query:
         keys["s3:authType"] = ["REST-QUERY-STRING"]
         keys["s3:signatureversion"] = ["AWS4-HMAC-SHA256"]
@@ -397,7 +413,7 @@ def request_keys(req: S3Request, now: dt.datetime | None = None) -> dict[str, li
         if signed_at is not None:
             age = (now or dt.datetime.now(dt.UTC)) - signed_at
             keys["s3:signatureAge"] = [str(max(0, int(age.total_seconds() * 1000)))]
-    sha = req.header("x-amz-content-sha256")
+    sha = _header(req, "x-amz-content-sha256")
     if sha:
         keys["s3:x-amz-content-sha256"] = [sha]
     if req.tls_version:
@@ -465,7 +481,7 @@ def classify(req: S3Request, now: dt.datetime | None = None) -> S3Operation:
         if tagging is not None and name != "UploadPartCopy":
             keys.update(_tag_keys(tagging))
         for cond in ("if-match", "if-none-match"):
-            value = req.header(cond)
+            value = _header(req, cond)
             if value is not None and name != "UploadPartCopy":
                 keys["s3:" + cond] = [value]
         if name in OBJECT_WRITES:
@@ -478,9 +494,9 @@ def classify(req: S3Request, now: dt.datetime | None = None) -> S3Operation:
             if _header(req, "x-amz-object-lock-legal-hold"):
                 extra.append(Access("s3:PutObjectLegalHold", resource, dict(keys)))
     if name in COPIES:
-        src_bucket, src_key, src_version = copy_source(req.header("x-amz-copy-source") or "")
+        src_bucket, src_key, src_version = copy_source(_header(req, "x-amz-copy-source") or "")
         src_keys = dict(common)
-        src_keys["s3:x-amz-copy-source"] = [req.header("x-amz-copy-source") or ""]
+        src_keys["s3:x-amz-copy-source"] = [_header(req, "x-amz-copy-source") or ""]
         if src_version is not None:
             src_keys["s3:VersionId"] = [src_version]
         extra.append(
@@ -493,21 +509,21 @@ def classify(req: S3Request, now: dt.datetime | None = None) -> S3Operation:
     if name in {"PutObjectAcl", "PutBucketAcl", "CreateBucket"}:
         keys.update(_header_keys(req, ACL_HEADERS))
     if name == "CreateBucket":
-        ownership = req.header("x-amz-object-ownership")
+        ownership = _header(req, "x-amz-object-ownership")
         if ownership is not None:
             keys["s3:x-amz-object-ownership"] = [ownership]
             extra.append(Access("s3:PutBucketOwnershipControls", resource, dict(common)))
-        if any(req.header(h) is not None for h in ACL_HEADERS):
+        if any(_header(req, h) is not None for h in ACL_HEADERS):
             extra.append(Access("s3:PutBucketAcl", resource, dict(keys)))
-        if (req.header("x-amz-bucket-object-lock-enabled") or "").lower() == "true":
+        if (_header(req, "x-amz-bucket-object-lock-enabled") or "").lower() == "true":
             extra.append(Access("s3:PutBucketObjectLockConfiguration", resource, dict(common)))
             extra.append(Access("s3:PutBucketVersioning", resource, dict(common)))
     if name in {"PutObjectRetention", "DeleteObject"} and (
-        (req.header("x-amz-bypass-governance-retention") or "").lower() == "true"
+        (_header(req, "x-amz-bypass-governance-retention") or "").lower() == "true"
     ):
         extra.append(Access("s3:BypassGovernanceRetention", resource, dict(common)))
     if name == "DeleteObjects":
-        bypass = (req.header("x-amz-bypass-governance-retention") or "").lower() == "true"
+        bypass = (_header(req, "x-amz-bypass-governance-retention") or "").lower() == "true"
         return S3Operation(
             name=name,
             accesses=(),
