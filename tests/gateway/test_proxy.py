@@ -5,6 +5,7 @@ precedence, 404, 413, 502, 504, and 200 MB streamed both ways with flat memory."
 from __future__ import annotations
 
 import hashlib
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,3 +171,14 @@ def test_streams_200_mb_both_ways_with_flat_memory(gateway: GatewayProcess) -> N
     after_download = gateway.rss_kib()
     assert after_upload - before < 50 * 1024, (before, after_upload)
     assert after_download - before < 50 * 1024, (before, after_download)
+
+
+def test_absolute_form_request_target_keeps_the_upstream(gateway: GatewayProcess) -> None:
+    with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
+        sock.sendall(b"GET http://evil.example/echo/x HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    # only the path of an absolute-form target counts: the request still goes to the configured upstream
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:100]
+    assert b'"raw_path": "/echo/x"' in reply and b'["host", "127.0.0.1:' in reply

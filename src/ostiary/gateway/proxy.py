@@ -224,6 +224,9 @@ class Gateway:
         method = str(scope["method"]).upper()
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?", 1)[0]
         raw_query = scope.get("query_string", b"").decode("latin-1")
+        if not raw_path.startswith("/"):  # absolute-form or "*" request targets: no path of this API
+            await self._answer(send, (400, b'{"message":"Bad Request"}'), rid, state)
+            return
         found = routing.match(self.config, method, raw_path)
         if found is None:
             await self._answer(send, NOT_FOUND, rid, state)
