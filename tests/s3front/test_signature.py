@@ -553,3 +553,34 @@ def test_error_xml() -> None:
     expired = errors.AccessDenied("Request has expired", **{"X-Amz-Expires": "60", "Expires": "e", "ServerTime": "s"})
     assert b"<X-Amz-Expires>60</X-Amz-Expires><Expires>e</Expires><ServerTime>s</ServerTime>" in expired.xml("R", "H")
     assert b"&lt;script&gt;" in errors.InvalidRequest("<script>").xml("R", "H")
+
+
+@pytest.mark.parametrize(
+    ("body", "trailer"),
+    [
+        (b"1" * 300 + b"\r\n", None),  # a chunk header longer than any real one
+        (b"zz\r\nab\r\n0\r\n\r\n", None),  # not a hex size
+        (b"2\r\nab\r\n0\r\n" + b"x-amz-meta-a:1\r\n" * 9 + b"\r\n", None),  # too many trailer lines
+        (b"2\r\nab\r\n0\r\n\r\n", "x-amz-checksum-crc32"),  # the declared trailer is missing
+        (
+            b"2\r\nab\r\n0\r\nx-amz-checksum-crc32:" + checksums.of("crc32", b"ab").encode() + b"\r\n",
+            "x-amz-checksum-crc32",
+        ),
+        (b"2\r\nabX\r\n0\r\n\r\n", None),  # data longer than its size
+    ],
+)
+def test_unsigned_trailer_encoding_refusals(body: bytes, trailer: str | None) -> None:
+    with pytest.raises((errors.InvalidRequest, errors.IncompleteBody)):
+        _decode(body, seed="", trailer=trailer, signed=False, length=2)
+
+
+def test_unsigned_trailer_minimal() -> None:
+    crc = checksums.of("crc32", b"ab").encode()
+    body = b"2\r\nab\r\n0\r\nx-amz-checksum-crc32:" + crc + b"\r\n\r\n"
+    assert _decode(body, seed="", trailer="x-amz-checksum-crc32", signed=False, length=2, piece=1) == b"ab"
+
+
+def test_anonymous_signed_chunks_refused(verifier: Verifier) -> None:
+    req = s3_request("PUT", URL, {"x-amz-content-sha256": STREAMING_SIGNED, "x-amz-decoded-content-length": "1"})
+    with pytest.raises(errors.AccessDenied):
+        authenticate(verifier, req, b"")
