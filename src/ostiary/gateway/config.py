@@ -118,6 +118,7 @@ class GatewayConfig:
     authorizers: Mapping[str, Authorizer]
     env: GatewayEnv
     s3: s3front_config.S3FrontConfig | None = None  # the [s3] table (ostiary.s3front.config.parse)
+    forward_auth: Mapping[str, Any] | None = None  # the raw [forward_auth] table, for gateway.forward_auth
     path: str = ""
     _owned_store: Store | None = field(default=None, repr=False)
 
@@ -273,6 +274,9 @@ def parse(
                 s3 = s3front_config.parse(raw_s3)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+        forward_auth = root.raw("forward_auth")
+        if forward_auth is not None and not isinstance(forward_auth, Mapping):
+            raise ConfigError("forward_auth: expected a table")
         root.reject_unknown()
         if not routes and s3 is None:
             raise ConfigError("routes: no [[routes]] (and no [s3]): nothing to serve")
@@ -282,6 +286,7 @@ def parse(
             built,
             env,
             s3=s3,
+            forward_auth=forward_auth,
             path=path,
             _owned_store=owned,
         )
