@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 
 from ostiary import httpserver
+from ostiary.gateway import forward_auth
 from ostiary.gateway.config import GatewayConfig, Listen
 from ostiary.gateway.proxy import Gateway, admin_app
 from ostiary.s3front.app import build_app as build_s3_front
@@ -75,6 +76,8 @@ def _apps(config: GatewayConfig) -> list[tuple[ASGIApp, Listen]]:
         apps.append((Gateway(config), config.gateway.listen))
     if config.gateway.admin_listen is not None:
         apps.append((admin_app, config.gateway.admin_listen))
+    if config.forward_auth is not None:  # nginx / Traefik / Envoy: a listener of its own (forward_auth.py)
+        apps.append(forward_auth.build_app(config, config.forward_auth))
     if config.s3 is not None:  # the S3 front (ostiary.s3front) on [s3] listen
         apps.append((build_s3_front(config.s3, config.env), Listen(config.s3.host, config.s3.port)))
     return apps

@@ -180,7 +180,7 @@ class IamAuthorizer:
         return Decision(
             Outcome.ALLOW,
             reason="iam",
-            principal_id=principal.user_id,
+            principal_id=principal.arn,
             identity=identity_of(principal, found),
         )
 
