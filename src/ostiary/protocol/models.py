@@ -91,7 +91,14 @@ def _operation_model(service: str, op: str) -> OperationModel:
     return service_model(service).operation_model(op)
 
 
-VALIDATION_CODES = {"cognito-idp": "InvalidParameterException"}
+# the code of input that breaks the model's constraints, where the service answers a shape of its own
+# model: sso-oidc and the portal API (sso) answer InvalidRequestException (sso-oidc's with the OAuth
+# ``error`` ``invalid_request``, protocol/restjson.serialize_error), as they do to any bad request
+VALIDATION_CODES = {
+    "cognito-idp": "InvalidParameterException",
+    "sso-oidc": "InvalidRequestException",
+    "sso": "InvalidRequestException",
+}
 
 
 @functools.cache
