@@ -571,6 +571,12 @@ def serialize_error(spec: ServiceSpec, err: ServiceError) -> tuple[int, dict[str
     code, status = error_code(spec, err)
     headers = {"x-amzn-ErrorType": code, "content-type": CONTENT_TYPE}
     shape = _exception_shape(spec, err.code)
+    if shape is None and code != err.code and err.code == "ValidationException":
+        # input the model refuses, answered with the service's own shape (models.VALIDATION_CODES):
+        # sso-oidc's carries the OAuth error (RFC 6749 §5.2) as its other errors do
+        shape = _exception_shape(spec, code)
+        if shape is not None and "error" in shape.members:
+            err = type(err)(err.message, error="invalid_request", error_description=err.message)
     message_key = (
         "Message" if shape is not None and "Message" in shape.members and "message" not in shape.members else "message"
     )
