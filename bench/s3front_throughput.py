@@ -84,7 +84,7 @@ bench = "{account}"
     )
     env = {**os.environ, "OSTIARY_DATA_DIR": str(data_dir), "BENCH_UPSTREAM_SECRET": UPSTREAM_SECRET}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.s3front.front_process", str(config)],
+        [sys.executable, "-m", "ostiary.cli", "gateway", "--config", str(config)],
         cwd=str(ROOT),
         env=env,
         stdout=subprocess.DEVNULL,

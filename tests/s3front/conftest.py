@@ -1,5 +1,6 @@
 """Real processes for the S3 front's end-to-end tests: moto's S3 server as the upstream store, the
-Ostiary test server, and the front in a process of its own, configured by a gateway file's ``[s3]``."""
+Ostiary test server, and the front served by ``ostiary gateway --config FILE`` (a file with an
+``[s3]`` table), in a process of its own."""
 
 from __future__ import annotations
 
@@ -133,6 +134,7 @@ def gateway_file(
         f"""
 [gateway]
 database_url = "{database_url}"
+log_format = "json"
 
 [s3]
 listen = "127.0.0.1:{port}"
@@ -177,7 +179,7 @@ def start_front(
     log = workdir / "front.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.s3front.front_process", str(config)],
+            [sys.executable, "-m", "ostiary.cli", "gateway", "--config", str(config)],
             stdout=out,
             stderr=out,
             env=env,
