@@ -252,19 +252,18 @@ def create_token_with_iam(ctx: RequestContext, params: Params) -> Result:
             held = app_tokens.session_scopes(conn, token)
             if held is not None and params.get("scope") is not None:
                 _scopes(params, held)  # a refresh narrows, never widens
-            refreshed = app_tokens.refresh(
-                ctx,
-                conn,
-                lambda store, user: _user(conn, app, user),
-                app["application_arn"],
-                token,
-                params.get("scope"),
-            )
+            users: list[str] = []
+
+            def user_of(store: str, user_id: str) -> app_tokens.User:
+                users.append(user_id)
+                return _user(conn, app, user_id)
+
+            refreshed = app_tokens.refresh(ctx, conn, user_of, app["application_arn"], token, params.get("scope"))
             if isinstance(refreshed, app_tokens.Refreshed):
                 error = InvalidGrantException("Invalid refresh token provided")
             else:
                 out = refreshed
-                _record(conn, ctx, app, grant, "")
+                _record(conn, ctx, app, grant, users[0])
         else:
             raise UnsupportedGrantTypeException(
                 "Ostiary does not issue authorization codes for applications: use the JWT bearer or token exchange"
