@@ -5,7 +5,9 @@ precedence, 404, 413, 502, 504, and 200 MB streamed both ways with flat memory."
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,3 +184,29 @@ def test_absolute_form_request_target_keeps_the_upstream(gateway: GatewayProcess
     # only the path of an absolute-form target counts: the request still goes to the configured upstream
     assert reply.startswith(b"HTTP/1.1 200"), reply[:100]
     assert b'"raw_path": "/echo/x"' in reply and b'["host", "127.0.0.1:' in reply
+
+
+def test_trusted_proxy_extends_x_forwarded_for(upstream: Upstream, tmp_path: Path) -> None:
+    routes = f'[[routes]]\nroute = "ANY /{{proxy+}}"\nupstream = "{upstream.url}"\n'
+    gw = start_gateway(tmp_path, 'trusted_proxies = ["127.0.0.1/32"]\nlog_format = "json"', routes)
+    try:
+        answer = httpx.get(
+            gw.url + "/x",
+            headers={
+                "X-Forwarded-For": "203.0.113.9, 127.0.0.1",
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "api.example.com",
+            },
+        )
+        seen = _headers(answer)
+        assert seen["x-forwarded-for"] == "203.0.113.9, 127.0.0.1, 127.0.0.1"
+        assert (seen["x-forwarded-proto"], seen["x-forwarded-host"]) == ("https", "api.example.com")
+        # the caller is the right-most address that is not a trusted proxy
+        deadline = time.monotonic() + 10  # the access-log line is written once the answer is sent
+        lines: list[dict[str, str]] = []
+        while not lines and time.monotonic() < deadline:
+            lines = [json.loads(x) for x in gw.log.read_text().splitlines() if '"route": "ANY /{proxy+}"' in x]
+            time.sleep(0.02)
+        assert lines[-1]["source_ip"] == "203.0.113.9"
+    finally:
+        gw.stop()
