@@ -93,8 +93,8 @@ class Issuer:
     def __init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = "k1"
-        jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-        jwk.update(kid=self.kid, use="sig", alg="RS256")
+        self.jwks: list[dict[str, Any]] = []
+        self._publish()
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -102,7 +102,7 @@ class Issuer:
                 if self.path == "/.well-known/openid-configuration":
                     doc: dict[str, Any] = {"issuer": issuer.url, "jwks_uri": issuer.url + "/jwks.json"}
                 elif self.path == "/jwks.json":
-                    doc = {"keys": [jwk]}
+                    doc = {"keys": list(issuer.jwks)}
                 else:
                     self.send_error(404)
                     return
@@ -120,6 +120,17 @@ class Issuer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def _publish(self) -> None:
+        jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+        jwk.update(kid=self.kid, use="sig", alg="RS256")
+        self.jwks.append(jwk)
+
+    def rotate(self) -> None:
+        """A new signing key under a new kid, published beside the old one."""
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = f"k{len(self.jwks) + 1}"
+        self._publish()
 
     def token(self, key: Any = None, headers: dict[str, Any] | None = None, **claims: Any) -> str:
         now = int(time.time())
