@@ -82,7 +82,7 @@ def test_content_is_checked(org: Org) -> None:
     assert exc.value.response["Reason"] == "POLICY_CONTENT_LIMIT_EXCEEDED"
     with pytest.raises(ClientError) as exc:
         orgs.create_policy(Content=DENY_USERS, Description="", Name="tags", Type="TAG_POLICY")
-    assert error(exc)[0] == "PolicyTypeNotAvailableForOrganizationException"
+    assert error(exc)[0] == "MalformedPolicyDocumentException"  # an IAM document is no tag policy
 
 
 def test_attachments(org: Org) -> None:

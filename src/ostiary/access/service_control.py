@@ -35,6 +35,17 @@ FULL_AWS_ACCESS_CONTENT = (
     '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {\n      "Effect": "Allow",\n'
     '      "Action": "*",\n      "Resource": "*"\n    }\n  ]\n}'
 )
+# resource control policies (AWS Organizations User Guide, "Resource control policies (RCPs)"): the AWS
+# managed RCPFullAWSAccess is attached to the root, every OU and every account while the type is enabled
+RESOURCE_CONTROL_POLICY = "RESOURCE_CONTROL_POLICY"
+RCP_FULL_AWS_ACCESS_ID = "p-RCPFullAWSAccess"
+RCP_FULL_AWS_ACCESS_ARN = "arn:aws:organizations::aws:policy/resource_control_policy/p-RCPFullAWSAccess"
+RCP_FULL_AWS_ACCESS_NAME = "RCPFullAWSAccess"
+RCP_FULL_AWS_ACCESS_DESCRIPTION = "Allows access to every operation"
+RCP_FULL_AWS_ACCESS_CONTENT = (
+    '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {\n      "Effect": "Allow",\n'
+    '      "Principal": "*",\n      "Action": "*",\n      "Resource": "*"\n    }\n  ]\n}'
+)
 MAX_DEPTH = 7  # root, five levels of OUs, the account
 
 CACHE_SECONDS = 5.0  # the default of cache_scp_seconds

@@ -2,7 +2,9 @@
 Importing the package registers its operations: the organization (``organization.py``), its accounts
 (``accounts.py``), invitations of existing accounts (``handshakes.py``), EnableAllFeatures
 (``feature_sets.py``), the root and OUs
-(``units.py``), policies and policy types (``policies.py``), services' trusted access
+(``units.py``), policies and policy types (``policies.py``; what each type may contain:
+``policy_types.py``), the resource-based delegation policy (``resource_policy.py``; its enforcement:
+``delegation.py``), services' trusted access
 (``service_access.py``) and their delegated administrators (``delegated_admins.py``), tags
 (``tagging.py``); what they share is ``structure.py``. The policy engine's side of SCPs is
 ``access/service_control.py``."""
@@ -14,6 +16,7 @@ from ostiary.organizations import (
     handshakes,
     organization,
     policies,
+    resource_policy,
     service_access,
     tagging,
     units,
@@ -26,6 +29,7 @@ __all__ = [
     "handshakes",
     "organization",
     "policies",
+    "resource_policy",
     "service_access",
     "tagging",
     "units",

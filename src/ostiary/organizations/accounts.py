@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from ostiary.access import service_control
 from ostiary.access.accounts import insert_account
 from ostiary.audit import recorder as audit
 from ostiary.iam.attachments import attach
@@ -163,15 +162,7 @@ def create_account(ctx: RequestContext, params: Params) -> Result:
                 now=ctx.now,
             )
             attach(conn, account_id, "role", role.lower(), ADMINISTRATOR_ACCESS)
-            if s.SCP in org.policy_types:
-                conn.execute(
-                    insert(t.org_policy_attachments).values(
-                        org_id=org.org_id,
-                        policy_id=service_control.FULL_AWS_ACCESS_ID,
-                        target_id=account_id,
-                        policy_type=s.SCP,
-                    )
-                )
+            s.attach_defaults(conn, org, account_id, ctx.now)
             if params.get("Tags"):
                 tagging.write(conn, org, s.account_arn(org.mgmt, org.org_id, account_id), params["Tags"])
             values.update(state="SUCCEEDED", account_id=account_id)

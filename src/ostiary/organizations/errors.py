@@ -150,3 +150,11 @@ class AccountAlreadyRegisteredException(ServiceError):
 
 class AccountNotRegisteredException(ServiceError):
     code = "AccountNotRegisteredException"
+
+
+class ResourcePolicyNotFoundException(ServiceError):
+    code = "ResourcePolicyNotFoundException"
+
+
+class EffectivePolicyNotFoundException(ServiceError):
+    code = "EffectivePolicyNotFoundException"

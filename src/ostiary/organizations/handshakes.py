@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from ostiary.access import service_control
 from ostiary.audit import recorder as audit
 from ostiary.organizations import feature_sets, tagging
 from ostiary.organizations import handshake_records as hs
@@ -101,16 +100,7 @@ def _join(conn: Connection, ctx: RequestContext, row: Any) -> None:
         )
     )
     org = s.member(conn, ctx)
-    if s.SCP in org.policy_types:
-        conn.execute(
-            insert(t.org_policy_attachments).values(
-                org_id=org.org_id,
-                policy_id=service_control.FULL_AWS_ACCESS_ID,
-                target_id=ctx.account_id,
-                policy_type=s.SCP,
-                attached_at=ctx.now,
-            )
-        )
+    s.attach_defaults(conn, org, ctx.account_id, ctx.now)
     if row.tags:
         tagging.write(conn, org, s.account_arn(org.mgmt, org.org_id, ctx.account_id), row.tags)
     s.changed(conn)

@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from ostiary.access import service_control
+from ostiary.organizations import delegation
 from ostiary.organizations.errors import (
     AccessDeniedException,
     AWSOrganizationsNotInUseException,
@@ -34,9 +35,9 @@ from ostiary.store import tables as t
 from ostiary.store.db import after_commit
 
 SCP = service_control.SERVICE_CONTROL_POLICY
-# the policy types Ostiary enforces (the others of the model are not available: their effects are
-# other services', which Ostiary does not serve)
-AVAILABLE_POLICY_TYPES = (SCP,)
+RCP = service_control.RESOURCE_CONTROL_POLICY
+# the AWS managed policy attached everywhere while its type is enabled
+DEFAULT_POLICIES = {SCP: service_control.FULL_AWS_ACCESS_ID, RCP: service_control.RCP_FULL_AWS_ACCESS_ID}
 
 NOT_IN_USE = "Your account is not a member of an organization."
 DENIED = "You don't have permissions to access this resource."
@@ -92,6 +93,8 @@ def ou_arn(mgmt: str, org_id: str, ou_id: str) -> str:
 def policy_arn(mgmt: str, org_id: str, policy_type: str, policy_id: str) -> str:
     if policy_id == service_control.FULL_AWS_ACCESS_ID:
         return service_control.FULL_AWS_ACCESS_ARN
+    if policy_id == service_control.RCP_FULL_AWS_ACCESS_ID:
+        return service_control.RCP_FULL_AWS_ACCESS_ARN
     return f"arn:aws:organizations::{mgmt}:policy/{org_id}/{policy_type.lower()}/{policy_id}"
 
 
@@ -163,14 +166,49 @@ def is_delegated_admin(conn: Connection, org: Org, account_id: str) -> bool:
     return found.first() is not None
 
 
-def reader(conn: Connection, ctx: RequestContext) -> Org:
+def reader(conn: Connection, ctx: RequestContext, target: str | None = None) -> Org:
     """The caller's organization, when the caller may read its structure and policies: its management
-    account, or a delegated administrator (RegisterDelegatedAdministrator: "read-only access to
-    Organizations service data")."""
+    account, a delegated administrator of a service (RegisterDelegatedAdministrator: "read-only access
+    to Organizations service data"), or a member account the organization's resource policy allows the
+    operation on ``target`` (an id; the organization's resources when None)."""
     org = member(conn, ctx)
-    if org.mgmt != ctx.account_id and not is_delegated_admin(conn, org, ctx.account_id):
+    if org.mgmt == ctx.account_id or is_delegated_admin(conn, org, ctx.account_id):
+        return org
+    resource = arn_of(conn, org, target) if target else "*"
+    if not delegation.allows(conn, ctx, org.org_id, (resource,)):
         raise AccessDeniedException(DENIED)
     return org
+
+
+def manage(
+    conn: Connection,
+    ctx: RequestContext,
+    org: Org,
+    resources: tuple[str, ...],
+    keys: dict[str, list[str]] | None = None,
+) -> None:
+    """The caller may change ``resources`` (ARNs) of ``org``: it is the management account, or the
+    organization's resource policy allows it (``delegation``: policies and tags only)."""
+    if org.mgmt != ctx.account_id and not delegation.allows(conn, ctx, org.org_id, resources, keys):
+        raise AccessDeniedException(DENIED)
+
+
+def policy_type_of(conn: Connection, org: Org, policy_id: str) -> str:
+    """The type of one of ``org``'s policies (SERVICE_CONTROL_POLICY for an id that names none: the
+    operation answers that)."""
+    found = conn.execute(
+        select(t.org_policies.c.policy_type).where(
+            t.org_policies.c.policy_id == policy_id, t.org_policies.c.org_id == org.org_id
+        )
+    ).scalar()
+    return SCP if found is None else str(found)
+
+
+def arn_of(conn: Connection, org: Org, resource_id: str) -> str:
+    """The ARN of a root, OU, account, policy, resource policy or handshake of ``org`` by its id."""
+    if resource_id.startswith("p-"):
+        return policy_arn(org.mgmt, org.org_id, policy_type_of(conn, org, resource_id), resource_id)
+    return arn_of_id(org, resource_id)
 
 
 def require_all_features(org: Org) -> Org:
@@ -182,6 +220,18 @@ def require_all_features(org: Org) -> Org:
             Reason="ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
         )
     return org
+
+
+def attach_defaults(conn: Connection, org: Org, target_id: str, now: Any) -> None:
+    """A new root, OU or account gets the AWS managed ``FullAWSAccess`` SCP and ``RCPFullAWSAccess`` RCP
+    of the types enabled, as AWS attaches them."""
+    for kind, policy_id in DEFAULT_POLICIES.items():
+        if kind in org.policy_types:
+            conn.execute(
+                insert(t.org_policy_attachments).values(
+                    org_id=org.org_id, policy_id=policy_id, target_id=target_id, policy_type=kind, attached_at=now
+                )
+            )
 
 
 def changed(conn: Connection) -> None:
@@ -299,7 +349,9 @@ def arn_of_id(org: Org, resource_id: str) -> str:
     if resource_id.startswith("ou-"):
         return ou_arn(org.mgmt, org.org_id, resource_id)
     if resource_id.startswith("p-"):
-        return policy_arn(org.mgmt, org.org_id, SCP, resource_id)  # SCPs are the one type available
+        return policy_arn(org.mgmt, org.org_id, SCP, resource_id)  # ``arn_of`` reads the policy's type
+    if resource_id.startswith("rp-"):
+        return f"arn:aws:organizations::{org.mgmt}:resourcepolicy/{org.org_id}/{resource_id}"
     if resource_id.startswith("h-"):
         return f"arn:aws:organizations::{org.mgmt}:handshake/{org.org_id}/invite/{resource_id}"
     return account_arn(org.mgmt, org.org_id, resource_id)
@@ -309,8 +361,10 @@ def resource(key: str) -> Callable[[RequestContext, dict[str, Any]], str]:
     """The resource function of an operation that acts on the resource ``params[key]`` names: its ARN
     in the caller's organization (Service Authorization Reference, AWS Organizations' resource types),
     so that an IAM policy can name accounts, OUs, roots and policies. A caller that is not the
-    management account of an organization is authorized on ``*``: the operation itself then answers
-    AWS's AWSOrganizationsNotInUseException or AccessDeniedException."""
+    management account of an organization is authorized on ``*`` (the resources are the management
+    account's: the engine would otherwise ask for a resource policy of the target itself); the
+    operation then answers AWS's AWSOrganizationsNotInUseException or AccessDeniedException, or lets
+    a member through the organization's resource policy (``reader``, ``manage``)."""
 
     def resolve(ctx: RequestContext, params: dict[str, Any]) -> str:
         value = params.get(key)
@@ -318,8 +372,6 @@ def resource(key: str) -> Callable[[RequestContext, dict[str, Any]], str]:
             return "*"
         with ctx.store.read() as conn:
             org = of_account(conn, ctx.account_id)
-        if org is None or org.mgmt != ctx.account_id:
-            return "*"
-        return arn_of_id(org, value)
+            return "*" if org is None or org.mgmt != ctx.account_id else arn_of(conn, org, value)
 
     return resolve

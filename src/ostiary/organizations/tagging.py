@@ -1,6 +1,6 @@
 """Tags of an organization's resources: TagResource, UntagResource, ListTagsForResource (AWS
-Organizations API Reference). A resource is a member account, the root, an OU or a customer managed
-policy, named by its id; tags are kept in ``tags`` by the resource's ARN. AWS allows 50 tags a
+Organizations API Reference). A resource is a member account, the root, an OU, a customer managed
+policy or the resource policy, named by its id; tags are kept in ``tags`` by the resource's ARN. AWS allows 50 tags a
 resource."""
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ def resource_arn(conn: Connection, org: s.Org, resource_id: str) -> str:
         if row is None:
             raise TargetNotFoundException(TARGET_NOT_FOUND)
         return s.policy_arn(org.mgmt, org.org_id, row.policy_type, resource_id)
+    if resource_id.startswith("rp-"):
+        rp = t.org_resource_policies.c
+        found = conn.execute(select(rp.policy_id).where(rp.policy_id == resource_id, rp.org_id == org.org_id)).first()
+        if found is None:
+            raise TargetNotFoundException(TARGET_NOT_FOUND)
+        return s.arn_of_id(org, resource_id)
     kind = s.node_kind(conn, org, resource_id)
     if kind is None:
         raise TargetNotFoundException(TARGET_NOT_FOUND)
@@ -71,15 +77,18 @@ def count(conn: Connection, arn: str) -> int:
 @operation("organizations", "TagResource", resource=s.resource("ResourceId"))
 def tag_resource(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        org = s.management(conn, ctx)
-        write(conn, org, resource_arn(conn, org, params["ResourceId"]), params["Tags"])
+        org = s.member(conn, ctx)
+        s.manage(conn, ctx, org, (s.arn_of(conn, org, params["ResourceId"]),))
+        arn = resource_arn(conn, org, params["ResourceId"])
+        write(conn, org, arn, params["Tags"])
     return {}
 
 
 @operation("organizations", "UntagResource", resource=s.resource("ResourceId"))
 def untag_resource(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.tx() as conn:
-        org = s.management(conn, ctx)
+        org = s.member(conn, ctx)
+        s.manage(conn, ctx, org, (s.arn_of(conn, org, params["ResourceId"]),))
         arn = resource_arn(conn, org, params["ResourceId"])
         keys = [str(k) for k in params["TagKeys"]]
         conn.execute(delete(t.tags).where(t.tags.c.resource_arn == arn, t.tags.c.key.in_(keys)))
@@ -89,7 +98,7 @@ def untag_resource(ctx: RequestContext, params: Params) -> Result:
 @operation("organizations", "ListTagsForResource", resource=s.resource("ResourceId"))
 def list_tags_for_resource(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        org = s.reader(conn, ctx)
+        org = s.reader(conn, ctx, params["ResourceId"])
         arn = resource_arn(conn, org, params["ResourceId"])
         rows = conn.execute(
             select(t.tags.c.key, t.tags.c.value).where(t.tags.c.resource_arn == arn).order_by(t.tags.c.key)

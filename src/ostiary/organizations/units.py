@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ostiary.access import service_control
 from ostiary.organizations import structure as s
 from ostiary.organizations import tagging
 from ostiary.organizations.errors import (
@@ -89,15 +88,7 @@ def create_organizational_unit(ctx: RequestContext, params: Params) -> Result:
                     ou_id=ou_id, org_id=org.org_id, parent_id=parent_id, name=name, created_at=ctx.now
                 )
             )
-            if s.SCP in org.policy_types:
-                conn.execute(
-                    insert(t.org_policy_attachments).values(
-                        org_id=org.org_id,
-                        policy_id=service_control.FULL_AWS_ACCESS_ID,
-                        target_id=ou_id,
-                        policy_type=s.SCP,
-                    )
-                )
+            s.attach_defaults(conn, org, ou_id, ctx.now)
             if params.get("Tags"):
                 tagging.write(conn, org, s.ou_arn(org.mgmt, org.org_id, ou_id), params["Tags"])
             row = _ou(conn, org, ou_id)
