@@ -19,16 +19,22 @@ What runs, by ``UserPoolAddOns.AdvancedSecurityMode`` (OFF costs nothing: no rea
   own risk configuration, when it has one, replaces the pool's (``ClientId`` absent = pool-wide).
   The address is the request's source address (``ctx.source_ip``), not ``ContextData`` /
   ``UserContextData``.
+- AUDIT or ENFORCED: a password given in clear (sign-up, changes, resets, password sign-ins; never
+  SRP) is checked for compromised credentials (``risk/compromised.py``): ``SignUp``,
+  ``PasswordChange`` (ChangePassword) and ``ForgotPassword`` (ConfirmForgotPassword) events are
+  recorded as well as sign-ins, each with CompromisedCredentialsDetected; in ENFORCED mode
+  CompromisedCredentialsRiskConfiguration's BLOCK refuses the password, or the sign-in (the user
+  then RESET_REQUIRED). Every recorded event is exported to the pool's userAuthEvents log
+  destinations after commit (``log_delivery.py``).
 
 What is stored and returned but not acted on (no risk engine, no Amazon SES here):
 
-- No risk is assessed: every recorded event says RiskDecision ``NoRisk`` and
-  CompromisedCredentialsDetected ``false``, with no RiskLevel — so AccountTakeoverRiskConfiguration
-  actions (BLOCK, MFA_IF_CONFIGURED, MFA_REQUIRED) and CompromisedCredentialsRiskConfiguration
-  (BLOCK) never fire, and no notification email is sent (NotifyConfiguration is validated and kept).
+- No risk is assessed: every recorded event says RiskDecision ``NoRisk``, with no RiskLevel — so
+  AccountTakeoverRiskConfiguration actions (BLOCK, MFA_IF_CONFIGURED, MFA_REQUIRED) never fire,
+  and no notification email is sent (NotifyConfiguration is validated and kept).
 - EventContextData carries IpAddress only: no device name, time zone, city or country.
-- SignUp, ForgotPassword, PasswordChange and ResendCode events, custom authentication flows
-  (AdvancedSecurityAdditionalFlows) and passkey / one-time-password sign-ins are not recorded.
+- ResendCode events, custom authentication flows (AdvancedSecurityAdditionalFlows) and passkey /
+  one-time-password sign-ins are not recorded.
 - Feedback (Valid / Invalid) is stored and listed; it trains nothing.
 
 The FeedbackToken of UpdateAuthEventFeedback is what AWS puts in its notification emails. Ostiary
