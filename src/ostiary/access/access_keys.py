@@ -116,7 +116,7 @@ class UsageRecorder:
         self.max_entries = max_entries
         self._recorded: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[tuple[str, dt.datetime, str, str]] = queue.SimpleQueue()
+        self._queue: queue.Queue[tuple[str, dt.datetime, str, str]] = queue.Queue()
         self._thread: threading.Thread | None = None
 
     def note(self, access_key_id: str, service: str, region: str) -> None:
@@ -145,6 +145,12 @@ class UsageRecorder:
                 self.write(akid, when, service, region)
             except Exception:  # the store is down or busy: the next use records again
                 log.warning("could not record the use of access key %s", akid, exc_info=True)
+            finally:
+                self._queue.task_done()
+
+    def drain(self) -> None:
+        """Wait until every queued use is written (before the store it writes to is disposed)."""
+        self._queue.join()
 
     def write(self, access_key_id: str, when: dt.datetime, service: str, region: str) -> None:
         with self.store.tx() as conn:
