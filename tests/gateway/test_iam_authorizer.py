@@ -44,16 +44,23 @@ def _env(server: Server) -> GatewayEnv:
     return GatewayEnv(settings=settings, store=Store(settings.effective_database_url), public_url=server.url)
 
 
+_BUILT: list[iam_authorizer.IamAuthorizer] = []
+
+
 @pytest.fixture(scope="module")
 def env(server: Server) -> Iterator[GatewayEnv]:
     built = _env(server)
     yield built
+    for auth in _BUILT:  # the keys' last uses are written in the background: before the store goes
+        auth.credentials.usage.drain()
     assert built.store is not None
     built.store.dispose()
 
 
 def authorizer(env: GatewayEnv, **section: Any) -> iam_authorizer.IamAuthorizer:
-    return iam_authorizer.build("signed", {"type": "iam", **section}, env)
+    auth = iam_authorizer.build("signed", {"type": "iam", **section}, env)
+    _BUILT.append(auth)
+    return auth
 
 
 def signed(
