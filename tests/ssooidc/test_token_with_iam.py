@@ -97,6 +97,7 @@ class Setup:
     broker: Any  # sso-oidc client signed by the IAM user the ActorPolicy names
     stranger: Any  # sso-oidc client of an IAM user it does not name
     root: Any  # sso-oidc client of the account's root
+    broker_keys: dict[str, str]
 
 
 def _iam_user(inst: Instance, name: str) -> dict[str, str]:
@@ -189,6 +190,7 @@ def setup(server: Server, jwt_issuer: JwtIssuer) -> Setup:
         server.client("sso-oidc", **broker_creds),
         server.client("sso-oidc", **stranger_creds),
         inst.client("sso-oidc"),
+        broker_creds,
     )
 
 
@@ -391,3 +393,73 @@ def test_unassigned_and_disabled_users(setup: Setup, jwt_issuer: JwtIssuer) -> N
     admin.create_application_assignment(ApplicationArn=strict, PrincipalType="USER", PrincipalId=s.user_id)
     out = s.broker.create_token_with_iam(clientId=strict, grantType=JWT_BEARER, assertion=jwt_issuer.token(s.email))
     assert out["accessToken"] and "refreshToken" not in out  # no refresh token grant on this one
+
+
+def test_identity_enhanced_role_session(setup: Setup, jwt_issuer: JwtIssuer) -> None:
+    """STS AssumeRole's ProvidedContexts with the identity context: the session's identitystore:UserId
+    condition key, when the trust policy allows sts:SetContext."""
+    s = setup
+    iam = s.inst.client("iam")
+    broker_arn = f"arn:aws:iam::{s.inst.account_id}:user/broker"
+    name = "tip-" + secrets.token_hex(3)
+
+    def trust(actions: list[str]) -> str:
+        statement = {"Effect": "Allow", "Principal": {"AWS": broker_arn}, "Action": actions}
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust(["sts:AssumeRole", "sts:SetContext"]))["Role"]
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="only-ada",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "iam:ListRoles",
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"identitystore:UserId": s.user_id}},
+                    }
+                ],
+            }
+        ),
+    )
+    iam.put_user_policy(
+        UserName="broker",
+        PolicyName="assume",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}
+        ),
+    )
+    sts = s.inst.server.client("sts", **s.broker_keys)
+    context = _bearer(s, jwt_issuer.token(s.email))["awsAdditionalDetails"]["identityContext"]
+    provided = [{"ProviderArn": "arn:aws:iam::aws:contextProvider/IdentityCenter", "ContextAssertion": context}]
+
+    def session(**kwargs: Any) -> Any:
+        creds = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="ada", **kwargs)["Credentials"]
+        return s.inst.server.client(
+            "iam",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+    assert session(ProvidedContexts=provided).list_roles()["Roles"]
+    with pytest.raises(ClientError) as err:
+        session().list_roles()  # no identity context: the condition does not hold
+    assert _code(err) == "AccessDenied"
+
+    forged = context[:-6] + ("AAAAAA" if not context.endswith("AAAAAA") else "BBBBBB")
+    bad = [
+        [{"ProviderArn": "arn:aws:iam::aws:contextProvider/IdentityCenter", "ContextAssertion": forged}],
+        [{"ProviderArn": "arn:aws:iam::aws:contextProvider/Other", "ContextAssertion": context}],
+    ]
+    for contexts in bad:
+        with pytest.raises(ClientError) as err:
+            session(ProvidedContexts=contexts)
+        assert _code(err) == "InvalidParameterValue"
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust(["sts:AssumeRole"]))
+    with pytest.raises(ClientError) as err:
+        session(ProvidedContexts=provided)
+    assert _code(err) == "AccessDenied" and "sts:SetContext" in err.value.response["Error"]["Message"]

@@ -12,14 +12,13 @@ identity propagation"): ``iss`` ``https://identitycenter.amazonaws.com/<instance
 user id, ``aud`` the application, ``aws:identity_store_id``, ``aws:identity_store_arn``,
 ``aws:instance_arn``, ``aws:instance_account``, ``sts:identity_context`` and ``act`` (who vouched for
 the user: a trusted token issuer's ARN for the JWT bearer grant), signed RS256 by the instance's key.
-The identity context is an opaque assertion: the user, store and instance sealed under the server's
-key (``crypto/secrets``), readable only by Ostiary.
+The identity context is an opaque assertion: the user, store, instance and application sealed under the
+server's key (``crypto/identity_context``), readable only by Ostiary (STS AssumeRole's ProvidedContexts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from ostiary.crypto import identity_context as identity
 from ostiary.crypto import jwt
 from ostiary.crypto.keys import create_keys
 from ostiary.protocol.context import RequestContext
@@ -38,7 +38,6 @@ from ostiary.store import tables as t
 
 ACCESS_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 REFRESH_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"
-IDENTITY_CONTEXT = "sso:identity-context"  # the sealing context of identity context assertions
 ISSUER = "https://identitycenter.amazonaws.com/"
 
 _s, _k = t.sso_oidc_app_sessions.c, t.sso_oidc_app_tokens.c
@@ -89,14 +88,19 @@ def ensure_keys(ctx: RequestContext, instance_arn: str) -> None:
 
 
 def identity_context(ctx: RequestContext, user: User, expires: dt.datetime) -> str:
-    payload = {
-        "u": user.user_id,
-        "s": user.identity_store_id,
-        "i": user.instance_arn,
-        "a": user.application_arn,
-        "e": int(expires.timestamp()),
-    }
-    return ctx.box.seal(json.dumps(payload, separators=(",", ":")), IDENTITY_CONTEXT)
+    """The opaque identity context assertion of ``user`` (``crypto/identity_context``), valid until
+    ``expires``: what STS AssumeRole's ProvidedContexts reads back."""
+    return identity.seal(
+        ctx.box,
+        identity.IdentityContext(
+            user.user_id,
+            user.identity_store_id,
+            identity_store_arn(user.account_id, user.identity_store_id),
+            user.instance_arn,
+            user.application_arn,
+            int(expires.timestamp()),
+        ),
+    )
 
 
 def _mint(conn: Connection, session_id: str, kind: str, now: dt.datetime, expires: dt.datetime) -> str:

@@ -13,13 +13,14 @@ from sqlalchemy import select
 from ostiary.access import authz, policy
 from ostiary.access.authz import CallerPolicies, mfa_keys
 from ostiary.access.principals import PrincipalKind
+from ostiary.crypto import identity_context
 from ostiary.iam import mfa
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import AccessDenied, ValidationFailed
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.sts import sessions
-from ostiary.sts.errors import InvalidAuthorizationMessage, InvalidParameterValue
+from ostiary.sts.errors import ExpiredWebIdentityToken, InvalidAuthorizationMessage, InvalidParameterValue
 
 
 @operation("sts", "GetCallerIdentity", authorize=False)
@@ -128,6 +129,14 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
                 f"User: {caller.arn} is not authorized to perform: sts:TagSession on resource: {role_arn}"
             )
 
+    context = _provided_context(ctx, params)
+    if context is not None:  # an identity-enhanced session needs sts:SetContext, decided the same way
+        setting = dataclasses.replace(request, action="sts:SetContext")
+        if sessions.trust_evaluation(role, setting, found).decision is not policy.Decision.ALLOW:
+            raise AccessDenied(
+                f"User: {caller.arn} is not authorized to perform: sts:SetContext on resource: {role_arn}"
+            )
+
     duration = int(params.get("DurationSeconds") or 3600)
     sessions.check_duration(role, duration, chained=caller.kind is PrincipalKind.ASSUMED_ROLE)
     issued = sessions.issue(
@@ -141,6 +150,7 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
             tags=tags,
             transitive_tag_keys=transitive,
             source_identity=params.get("SourceIdentity"),
+            federation=context,
             mfa=proof,
             mfa_auth_time=calling_mfa_time,
         ),
@@ -151,6 +161,28 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     if params.get("SourceIdentity"):
         out["SourceIdentity"] = params["SourceIdentity"]
     return out
+
+
+def _provided_context(ctx: RequestContext, params: Params) -> dict[str, Any] | None:
+    """AssumeRole's ProvidedContexts: an IAM Identity Center identity context (CreateTokenWithIAM's
+    ``identityContext``, provider ``arn:aws:iam::aws:contextProvider/IdentityCenter``) makes the session
+    identity-enhanced: its ``identitystore:UserId`` and ``identitystore:IdentityStoreArn`` condition
+    keys (kept as the session's facts, read by access/authz.federation_keys). Another provider, an
+    assertion Ostiary did not seal, or an expired one is refused."""
+    provided = params.get("ProvidedContexts") or []
+    if not provided:
+        return None
+    if len(provided) != 1 or provided[0].get("ProviderArn") != identity_context.PROVIDER_ARN:
+        raise InvalidParameterValue(f"ProvidedContexts: only one context of {identity_context.PROVIDER_ARN}.")
+    found = identity_context.open_assertion(ctx.box, str(provided[0].get("ContextAssertion") or ""))
+    if found is None:
+        raise InvalidParameterValue("The provided context assertion is invalid.")
+    if found.expires <= ctx.now.timestamp():
+        raise ExpiredWebIdentityToken("The provided context assertion has expired.")
+    return {
+        "provider_arn": identity_context.PROVIDER_ARN,
+        "keys": {"identitystore:UserId": [found.user_id], "identitystore:IdentityStoreArn": [found.identity_store_arn]},
+    }
 
 
 def _session_tags(params: Params) -> dict[str, str]:
