@@ -271,3 +271,42 @@ def test_the_operators_corpus(risk_server: RiskServer) -> None:
         with pytest.raises(ClientError) as exc:
             _sign_up(s, "ida", BREACHED)  # the shipped set still applies
         assert _err(exc)[0] == "InvalidPasswordException"
+
+
+def test_admin_password_sign_in_and_new_password_required(idp: Any) -> None:
+    with _pool(idp, "ENFORCED", "BLOCK", ["SIGN_IN", "PASSWORD_CHANGE"]) as s:
+        # NEW_PASSWORD_REQUIRED: a temporary password is not checked, the new one is
+        idp.admin_create_user(UserPoolId=s.pool_id, Username="jon", TemporaryPassword=STRONG, MessageAction="SUPPRESS")
+        challenge = idp.admin_initiate_auth(
+            UserPoolId=s.pool_id,
+            ClientId=s.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "jon", "PASSWORD": STRONG},
+        )
+        assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+        with pytest.raises(ClientError) as exc:
+            idp.respond_to_auth_challenge(
+                ClientId=s.client_id,
+                ChallengeName="NEW_PASSWORD_REQUIRED",
+                Session=challenge["Session"],
+                ChallengeResponses={"USERNAME": "jon", "NEW_PASSWORD": BREACHED},
+            )
+        assert _err(exc) == ("InvalidPasswordException", compromised.BREACHED)
+        done = idp.respond_to_auth_challenge(
+            ClientId=s.client_id,
+            ChallengeName="NEW_PASSWORD_REQUIRED",
+            Session=challenge["Session"],
+            ChallengeResponses={"USERNAME": "jon", "NEW_PASSWORD": STRONG + "-new"},
+        )
+        assert "AuthenticationResult" in done
+    with _pool(idp, "ENFORCED", "BLOCK", ["SIGN_IN"]) as s:
+        _user(s, "kim", BREACHED)
+        with pytest.raises(ClientError) as exc:
+            idp.admin_initiate_auth(
+                UserPoolId=s.pool_id,
+                ClientId=s.client_id,
+                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": "kim", "PASSWORD": BREACHED},
+            )
+        assert _err(exc)[0] == "PasswordResetRequiredException"
+        assert idp.admin_get_user(UserPoolId=s.pool_id, Username="kim")["UserStatus"] == "RESET_REQUIRED"
