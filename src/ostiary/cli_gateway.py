@@ -14,7 +14,7 @@ import click
 
 from ostiary.config import Settings
 from ostiary.gateway import config as gateway_config
-from ostiary.gateway import server
+from ostiary.gateway import forward_auth, server
 from ostiary.observability import setup_logging
 
 
@@ -33,6 +33,8 @@ def register(main: click.Group, common: Callable[[Any], Any], load: Callable[...
         settings: Settings | None = load(config_file=settings_file) if settings_file else None
         try:
             loaded = gateway_config.load(config_path, settings=settings)
+            if loaded.forward_auth is not None:  # its mistakes too, before anything listens
+                forward_auth.parse(loaded.forward_auth)
         except gateway_config.ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
         setup_logging(loaded.gateway.log_format, loaded.gateway.log_level)
