@@ -362,7 +362,8 @@ def build(name: str, section: Mapping[str, Any], env: GatewayEnv) -> LambdaAutho
             validation = re.compile(expression)
         except re.error as err:
             raise ConfigError(f"{s.key('identity_validation_expression')}: {err}") from None
-    ttl = s.integer("result_ttl_seconds", 300 if payload == REST else 0, minimum=0, maximum=MAX_TTL)
+    # REST caches for 300 s by default, HTTP APIs not at all; without identity sources nothing is cached
+    ttl = s.integer("result_ttl_seconds", 300 if payload == REST and sources else 0, minimum=0, maximum=MAX_TTL)
     if ttl and not sources:
         raise ConfigError(f"{s.key('result_ttl_seconds')}: caching needs identity sources (their values are the key)")
     simple = s.boolean("enable_simple_responses", False)
