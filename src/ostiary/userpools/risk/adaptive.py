@@ -42,10 +42,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Integer, and_, bindparam, delete, insert, select, update
 
 from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
+from ostiary.store.raw import RawSelect
 from ostiary.store.upserts import insert_ignore
 from ostiary.userpools import mfa
 from ostiary.userpools.directory import PoolView, User
@@ -60,6 +61,7 @@ ATTEMPTS_KEPT = dt.timedelta(hours=1)
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 USERS_WINDOW = dt.timedelta(hours=1)
 MAX_ADDRESS_ROWS = 500  # an address's recent attempts read per sign-in, at most
+MAX_SUBJECT_ROWS = 50  # a user's recent attempts read per sign-in, at most
 
 WEIGHTS: dict[str, int] = {
     "new_device": 20,
@@ -109,6 +111,7 @@ class Assessment:
     signals: list[Signal]
     mode: str  # AUDIT | ENFORCED
     client_id: str | None = None
+    known: Known | None = None  # what the user had shown when scored (learning skips what is fresh)
     action: str | None = None  # the configured EventAction of the level (None: NoRisk or none configured)
     notify: bool = False
     done: str = "NONE"  # what happened: NONE, BLOCK, MFA (a challenge raised), MFA_UNAVAILABLE (allowed)
@@ -214,11 +217,33 @@ def takeover_configuration(conn: Connection, pool: PoolView, client_id: str | No
 # scoring
 
 
-def _known(conn: Connection, user_id: str) -> dict[str, set[str]]:
-    k = t.risk_known.c
-    out: dict[str, set[str]] = {}
-    for kind, value in conn.execute(select(k.kind, k.value).where(k.user_id == user_id)).all():
-        out.setdefault(str(kind), set()).add(str(value))
+Known = dict[str, dict[str, dt.datetime]]  # kind -> value -> last seen
+
+
+# The engine's reads run on the driver's cursor (store/raw.py: compiled once, no Core execution
+# overhead), bounded by LIMIT and newest first; the time windows are applied to the rows read.
+_k, _a = t.risk_known.c, t.risk_attempts.c
+_KNOWN = RawSelect(select(_k.kind, _k.value, _k.last_seen).where(_k.user_id == bindparam("user_id")))
+_BY_SUBJECT = RawSelect(
+    select(_a.failed, _a.at)
+    .where(_a.user_pool_id == bindparam("pool_id"), _a.subject == bindparam("subject"))
+    .order_by(_a.at.desc())
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
+_BY_ADDRESS = RawSelect(
+    select(_a.subject, _a.failed, _a.at)
+    .where(_a.user_pool_id == bindparam("pool_id"), _a.address == bindparam("address"))
+    .order_by(_a.at.desc())
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
+
+
+def _known(conn: Connection, user_id: str) -> Known:
+    out: Known = {}
+    for row in _KNOWN.rows(conn, {"user_id": user_id}):
+        out.setdefault(str(row.kind), {})[str(row.value)] = row.last_seen
     return out
 
 
@@ -232,13 +257,13 @@ def _velocity(name: str, count: int) -> int:
 
 def score(
     conn: Connection, pool: PoolView, user: User, obs: Observation, now: dt.datetime
-) -> tuple[list[Signal], dict[str, set[str]]]:
+) -> tuple[list[Signal], Known]:
     """The signals that fire for ``user`` signing in as ``obs`` shows (bounded: one read of the user's
-    known values, one count, one read of at most MAX_ADDRESS_ROWS attempts)."""
+    known values, the user's last MAX_SUBJECT_ROWS attempts, the address's last MAX_ADDRESS_ROWS)."""
     signals: list[Signal] = []
     known = _known(conn, user.id)
     if known:  # novelty needs a history
-        devices = known.get("device", set()) | known.get("fp", set())
+        devices = known.get("device", {}).keys() | known.get("fp", {}).keys()
         if devices:
             presented = [v for v in (obs.device_key, obs.fingerprint) if v]
             if not any(v in devices for v in presented):
@@ -250,23 +275,21 @@ def score(
             signals.append(Signal("new_ip", WEIGHTS["new_ip"], f"address {obs.ip}"))
         if obs.network and known.get("net") and obs.network not in known["net"]:
             signals.append(Signal("new_network", WEIGHTS["new_network"], f"network {obs.network}"))
-    a = t.risk_attempts.c
-    user_failures = conn.execute(
-        select(func.count())
-        .select_from(t.risk_attempts)
-        .where(a.user_pool_id == pool.id, a.subject == user.id, a.at > now - FAILURE_WINDOW, a.failed)
-    ).scalar_one()
+    recent = now - FAILURE_WINDOW
+    mine = _BY_SUBJECT.rows(conn, {"pool_id": pool.id, "subject": user.id, "limit": MAX_SUBJECT_ROWS, "offset": 0})
+    user_failures = sum(1 for r in mine if r.failed and r.at > recent)
     weight = _velocity("user_failures", int(user_failures))
     if weight:
         signals.append(Signal("user_failures", weight, f"{user_failures} wrong passwords for the user in 15 minutes"))
     if obs.ip:
-        rows = conn.execute(
-            select(a.subject, a.failed, a.at)
-            .where(a.user_pool_id == pool.id, a.address == obs.ip, a.at > now - USERS_WINDOW)
-            .order_by(a.at.desc())
-            .limit(MAX_ADDRESS_ROWS)
-        ).all()
-        recent = now - FAILURE_WINDOW
+        hour = now - USERS_WINDOW
+        rows = [
+            r
+            for r in _BY_ADDRESS.rows(
+                conn, {"pool_id": pool.id, "address": obs.ip, "limit": MAX_ADDRESS_ROWS, "offset": 0}
+            )
+            if r.at > hour
+        ]
         failures = sum(1 for r in rows if r.failed and r.at > recent)
         users = len({r.subject for r in rows} | {user.id})
         weight = _velocity("address_failures", failures)
@@ -301,9 +324,9 @@ def assess(
     if not enabled(pool):
         return None
     obs = _observation(ctx, client, device_key)
-    signals, _ = score(conn, pool, user, obs, ctx.now)
+    signals, known = score(conn, pool, user, obs, ctx.now)
     mode = "ENFORCED" if enforced(pool) else "AUDIT"
-    assessment = Assessment(observation=obs, signals=signals, mode=mode, client_id=client.id)
+    assessment = Assessment(observation=obs, signals=signals, mode=mode, client_id=client.id, known=known)
     level = assessment.level
     if level:
         action = (takeover_configuration(conn, pool, client.id).get("Actions") or {}).get(ACTION_KEYS[level]) or {}
@@ -406,8 +429,15 @@ def step_up(ctx: RequestContext, pool: PoolView, user: User) -> str | None:
 # learning
 
 
-def learn(conn: Connection, pool: PoolView, user_id: str, obs: Observation, now: dt.datetime) -> None:
-    """A sign-in passed (or was confirmed Valid): what it showed becomes known for the user."""
+REFRESH = dt.timedelta(hours=1)  # a known value's last_seen (and the last sign-in) is rewritten at most this often
+
+
+def learn(
+    conn: Connection, pool: PoolView, user_id: str, obs: Observation, now: dt.datetime, known: Known | None = None
+) -> None:
+    """A sign-in passed (or was confirmed Valid): what it showed becomes known for the user. With
+    ``known`` (what scoring read), values seen within REFRESH are not written again: a user signing in
+    as usual costs no write here."""
     values = [
         ("device", obs.device_key),
         ("fp", obs.fingerprint),
@@ -416,6 +446,8 @@ def learn(conn: Connection, pool: PoolView, user_id: str, obs: Observation, now:
         ("net", obs.network),
     ]
     present = [(kind, v) for kind, v in values if v]
+    if known is not None:
+        present = [(kind, v) for kind, v in present if now - known.get(kind, {}).get(v, now - 2 * REFRESH) >= REFRESH]
     if not present:
         return
     k = t.risk_known.c
