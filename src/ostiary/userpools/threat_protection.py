@@ -335,7 +335,7 @@ def record_sign_in(
     obs = assessment.observation
     adaptive.record_attempt(conn, pool, user.id, obs.ip, False, ctx.now)
     if response == "Pass":
-        adaptive.learn(conn, pool, user.id, obs, ctx.now)
+        adaptive.learn(conn, pool, user.id, obs, ctx.now, assessment.known)
     _notify(ctx, conn, pool, user, event_id, assessment)
 
 
