@@ -15,8 +15,11 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -385,3 +388,37 @@ def test_encoded_data_user_agent_and_feedback_link_tampering(srv: Server, idp: A
         assert bad.status_code == 400
         assert httpx.get(srv.url + "/_feedback/auth-event", params={"pool": s.pool_id}).status_code == 400
         assert "EventFeedback" not in _events(s, "eli")[0]
+
+
+def test_risk_events_cli_explains_each_decision(srv: Server, idp: Any) -> None:
+    """`ostiary risk events` (a real process on the server's store): the signals and their weights."""
+    with _pool(idp, "ENFORCED") as s:
+        _user(s, "cleo")
+        _admin(s, "cleo", HOME)
+        for i in range(5):
+            _user(s, f"guess{i}")
+            _fail(s, f"guess{i}", "192.0.2.77")
+        with pytest.raises(ClientError):
+            _admin(s, "cleo", "192.0.2.77", CURL)
+        cmd = [
+            sys.executable, "-m", "ostiary.cli", "risk", "events",
+            "--data-dir", str(srv.data_dir), "--database-url", srv.database_url,
+            "--user-pool-id", s.pool_id, "--username", "cleo", "--json",
+        ]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
+        newest = json.loads(done.stdout)[0]
+        assert newest["EventResponse"] == "Fail" and newest["EventRisk"]["RiskLevel"] == "High"
+        explained = newest["OstiaryRisk"]
+        fired = {sig["name"]: sig["weight"] for sig in explained["signals"]}
+        assert fired == {
+            "new_agent": 10,
+            "new_ip": 5,
+            "new_network": 15,
+            "address_failures": 20,
+            "address_users": 20,
+        }
+        assert explained["score"] == 70 and explained["action"] == "BLOCK" and explained["done"] == "BLOCK"
+        assert explained["notified"] == "BlockEmail"
+        wide = {**os.environ, "COLUMNS": "250"}
+        table = subprocess.run(cmd[:-1], capture_output=True, text=True, timeout=60, check=True, env=wide).stdout
+        assert "address_users +20" in table and "BLOCK" in table
