@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from ostiary import __version__, cli_gateway, cli_samlidp, cli_scim, cli_sso, egress, httpserver, supervisor
+from ostiary import __version__, cli_gateway, cli_risk, cli_samlidp, cli_scim, cli_sso, egress, httpserver, supervisor
 from ostiary.access.accounts import bootstrap, create_account, list_accounts
 from ostiary.app import build_runtime
 from ostiary.audit import recorder as audit
@@ -321,6 +321,7 @@ cli_sso.register(main, _common, _settings)  # `ostiary sso …` (cli_sso.py)
 cli_scim.register(main, _common, _settings)  # `ostiary scim token …` (cli_scim.py)
 cli_samlidp.register(main, _common, _settings)  # `ostiary sso app saml-config | saml-metadata` (cli_samlidp.py)
 cli_gateway.register(main, _common, _settings)  # `ostiary gateway --config FILE` (cli_gateway.py)
+cli_risk.register(main, _common, _settings)  # `ostiary risk events` (cli_risk.py: adaptive authentication's reasons)
 
 if __name__ == "__main__":
     main()
