@@ -29,8 +29,9 @@ a handler error, a timeout or an answer that is not a valid response → 500 (RE
 Results are cached per authorizer by the values of the identity sources for ``result_ttl_seconds``
 (REST default 300 when it has identity sources, HTTP APIs 0; at most 3600; 0 turns caching off;
 an authorizer without identity sources caches nothing) in a bounded ``caching.TtlCache``
-(``lambda_authorizer_results``: the development reset flushes it). A cached IAM policy is evaluated again for each method ARN, as API
-Gateway does, so one cached Allow of ``GET /pets`` does not open ``DELETE /pets``.
+(``lambda_authorizer_results``: the development reset flushes it). A cached IAM policy is evaluated
+again for each method ARN, as API Gateway does, so one cached Allow of ``GET /pets`` does not open
+``DELETE /pets``.
 """
 
 from __future__ import annotations
