@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from ostiary import egress
-from ostiary.access import policy
+from ostiary.access import policy, service_control
 from ostiary.crypto import jwt
 from ostiary.federation import cognito_identity, oidc, saml
 from ostiary.iam.providers import find_oidc_provider, find_saml_provider, issuer_path
@@ -90,11 +90,12 @@ def _assume(
     request = policy.RequestContext(
         action=action, resource=role_arn, principal_arn=federated, principal_type="Federated", keys=keys
     )
-    if sessions.trust_outcome(role, request) is not policy.Outcome.ALLOW:
+    rcps = service_control.rcps_of_account(ctx.store, role.account_id)
+    if sessions.trust_outcome(role, request, rcps) is not policy.Outcome.ALLOW:
         raise denied
     if tags:
         tagging = sessions.tag_session_request(request, tags)
-        if sessions.trust_outcome(role, tagging) is not policy.Outcome.ALLOW:
+        if sessions.trust_outcome(role, tagging, rcps) is not policy.Outcome.ALLOW:
             raise AccessDenied("Not authorized to perform sts:TagSession")
     sessions.check_duration(role, duration)
     issued = sessions.issue(

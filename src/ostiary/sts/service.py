@@ -10,7 +10,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
-from ostiary.access import authz, policy
+from ostiary.access import authz, policy, service_control
 from ostiary.access.authz import CallerPolicies, mfa_keys
 from ostiary.access.principals import PrincipalKind
 from ostiary.crypto import identity_context
@@ -120,11 +120,12 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     if proof is not None:  # this request itself is MFA-authenticated
         keys.update(mfa_keys(True, ctx.now, ctx.now))
     request = authz.request_context(caller, "sts:AssumeRole", role_arn, keys, found)
-    if sessions.trust_evaluation(role, request, found).decision is not policy.Decision.ALLOW:
+    rcps = service_control.rcps_of_account(ctx.store, role.account_id)
+    if sessions.trust_evaluation(role, request, found, rcps).decision is not policy.Decision.ALLOW:
         raise _denied(ctx, role_arn)
     if tags:  # session tags need sts:TagSession, decided the same way
         tagging = sessions.tag_session_request(request, tags)
-        if sessions.trust_evaluation(role, tagging, found).decision is not policy.Decision.ALLOW:
+        if sessions.trust_evaluation(role, tagging, found, rcps).decision is not policy.Decision.ALLOW:
             raise AccessDenied(
                 f"User: {caller.arn} is not authorized to perform: sts:TagSession on resource: {role_arn}"
             )
@@ -132,7 +133,7 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     context = _provided_context(ctx, params)
     if context is not None:  # an identity-enhanced session needs sts:SetContext, decided the same way
         setting = dataclasses.replace(request, action="sts:SetContext")
-        if sessions.trust_evaluation(role, setting, found).decision is not policy.Decision.ALLOW:
+        if sessions.trust_evaluation(role, setting, found, rcps).decision is not policy.Decision.ALLOW:
             raise AccessDenied(
                 f"User: {caller.arn} is not authorized to perform: sts:SetContext on resource: {role_arn}"
             )

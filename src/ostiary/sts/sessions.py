@@ -36,6 +36,7 @@ from ostiary.sts.errors import MalformedPolicyDocument, NoSuchPolicy, PackedPoli
 
 if TYPE_CHECKING:
     from ostiary.access.authz import CallerPolicies
+    from ostiary.access.service_control import Levels
 
 SESSION_TOKEN_BYTES = 192
 CHAINED_MAX_SECONDS = 3600
@@ -119,15 +120,23 @@ def check_duration(role: Row[Any], duration: int, chained: bool = False) -> None
         raise ValidationFailed("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 
 
-def trust_outcome(role: Row[Any], request: policy.RequestContext) -> policy.Outcome:
-    """What the role's trust policy says about ``request`` (ALLOW, EXPLICIT_DENY or NOT_APPLICABLE)."""
+def trust_outcome(role: Row[Any], request: policy.RequestContext, rcps: Levels | None = None) -> policy.Outcome:
+    """What the role's trust policy says about ``request`` (ALLOW, EXPLICIT_DENY or NOT_APPLICABLE),
+    within the resource control policies of the role's account (``rcps``: None when none apply)."""
+    if rcps is not None:
+        capped = policy.rcp_outcome(rcps, request)
+        if capped is not policy.Outcome.ALLOW:
+            return capped
     return policy.evaluate_policy(parsed_trust(role.trust_policy), request, resource_policy=True)
 
 
-def trust_evaluation(role: Row[Any], request: policy.RequestContext, caller: CallerPolicies) -> policy.Evaluation:
+def trust_evaluation(
+    role: Row[Any], request: policy.RequestContext, caller: CallerPolicies, rcps: Levels | None = None
+) -> policy.Evaluation:
     """The decision on assuming ``role`` (or tagging its session) by a signed caller: the policy
-    engine with the trust policy as the resource policy that must allow, and the caller's identity
-    policies, permissions boundary and session policies (access/policy.evaluate_full)."""
+    engine with the trust policy as the resource policy that must allow, the caller's identity
+    policies, permissions boundary and session policies, and the resource control policies of the
+    role's account (``rcps``, from ``access.service_control.rcps_of_account``; access/policy.evaluate_full)."""
     return policy.evaluate_full(
         request,
         identity=caller.identity,
@@ -136,6 +145,7 @@ def trust_evaluation(role: Row[Any], request: policy.RequestContext, caller: Cal
         session=caller.session,
         resource_account=role.account_id,
         resource_required=True,
+        rcps=rcps,
     )
 
 

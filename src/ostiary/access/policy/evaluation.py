@@ -106,6 +106,25 @@ def scp_outcome(levels: Sequence[Sequence[Policy]], ctx: RequestContext) -> Outc
     return Outcome.ALLOW if allowed_everywhere else Outcome.NOT_APPLICABLE
 
 
+def rcp_outcome(levels: Sequence[Sequence[Policy]], ctx: RequestContext) -> Outcome:
+    """The resource control policies of the account that owns the resource (AWS Organizations User
+    Guide, "Resource control policies (RCPs)"): levels as for SCPs, each RCP evaluated as a resource
+    policy (its Principal, ``"*"``, names every caller). Any explicit deny denies; otherwise every level
+    must have an RCP that allows (an RCP never grants)."""
+    allowed_everywhere = True
+    for level in levels:
+        result = Outcome.NOT_APPLICABLE
+        for p in level:
+            outcome = evaluate_policy(p, ctx, resource_policy=True)
+            if outcome is Outcome.EXPLICIT_DENY:
+                return outcome
+            if outcome is Outcome.ALLOW:
+                result = Outcome.ALLOW
+        if result is not Outcome.ALLOW:
+            allowed_everywhere = False
+    return Outcome.ALLOW if allowed_everywhere else Outcome.NOT_APPLICABLE
+
+
 def _combine_resource(policies: Sequence[Policy], ctx: RequestContext) -> tuple[Outcome, Match]:
     result, best = Outcome.NOT_APPLICABLE, Match.NONE
     for p in policies:
@@ -139,6 +158,7 @@ def evaluate_full(
     resource_account: str = "",
     resource_required: bool = False,
     scps: Sequence[Sequence[Policy]] | None = None,
+    rcps: Sequence[Sequence[Policy]] | None = None,
 ) -> Evaluation:
     """IAM's decision for one request ("Policy evaluation logic", single and cross account), with
     the kind of policy that denied it.
@@ -153,10 +173,15 @@ def evaluate_full(
     see scp_outcome), None when none apply (no organization, the management account, a service-linked
     role). As AWS's flow chart orders them, an SCP's explicit deny is named before any other, and an
     SCP that does not allow denies before identity and resource policies are asked.
+    ``rcps``: the resource control policies of the account that owns the resource, by level (see
+    rcp_outcome), None when none apply; asked right after the SCPs, as AWS's flow chart orders them.
     """
     scp_out = scp_outcome(scps, ctx) if scps is not None else None
     if scp_out is Outcome.EXPLICIT_DENY:
         return Evaluation(Decision.EXPLICIT_DENY, DeniedBy.SCP)
+    rcp_out = rcp_outcome(rcps, ctx) if rcps is not None else None
+    if rcp_out is Outcome.EXPLICIT_DENY:
+        return Evaluation(Decision.EXPLICIT_DENY, DeniedBy.RCP)
     identity_out = _combine(identity, ctx)
     resource_out, match = _combine_resource(resource, ctx)
     boundary_out = _combine(boundaries, ctx) if boundaries is not None else None
@@ -171,6 +196,8 @@ def evaluate_full(
             return Evaluation(Decision.EXPLICIT_DENY, kind)
     if scp_out is Outcome.NOT_APPLICABLE:
         return Evaluation(Decision.IMPLICIT_DENY, DeniedBy.SCP)
+    if rcp_out is Outcome.NOT_APPLICABLE:
+        return Evaluation(Decision.IMPLICIT_DENY, DeniedBy.RCP)
     bounded = boundary_out in (None, Outcome.ALLOW)
     in_session = session_out in (None, Outcome.ALLOW)
     identity_grants = identity_out is Outcome.ALLOW and bounded and in_session

@@ -60,6 +60,7 @@ class DeniedBy(enum.Enum):
     BOUNDARY = "permissions boundary"
     SESSION = "session policy"
     SCP = "service control policy"
+    RCP = "resource control policy"
 
 
 @dataclass(frozen=True)
