@@ -18,6 +18,7 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
+import sqlalchemy as sa
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -463,3 +464,49 @@ def test_identity_enhanced_role_session(setup: Setup, jwt_issuer: JwtIssuer) -> 
     with pytest.raises(ClientError) as err:
         session(ProvidedContexts=provided)
     assert _code(err) == "AccessDenied" and "sts:SetContext" in err.value.response["Error"]["Message"]
+
+
+def test_deleting_the_instance_removes_its_tokens_and_keys(server: Server, jwt_issuer: JwtIssuer) -> None:
+    inst = new_instance(server, "tip-gone")
+    admin = inst.client("sso-admin")
+    email = f"gone-{secrets.token_hex(3)}@example.com"
+    inst.client("identitystore").create_user(
+        IdentityStoreId=inst.identity_store_id,
+        UserName="gone-" + secrets.token_hex(3),
+        DisplayName="Gone",
+        Name={"GivenName": "G", "FamilyName": "One"},
+        Emails=[{"Value": email, "Primary": True}],
+    )
+    issuer_arn = admin.create_trusted_token_issuer(
+        InstanceArn=inst.instance_arn,
+        Name="idp",
+        TrustedTokenIssuerType="OIDC_JWT",
+        TrustedTokenIssuerConfiguration={
+            "OidcJwtConfiguration": {
+                "IssuerUrl": jwt_issuer.url,
+                "ClaimAttributePath": "email",
+                "IdentityStoreAttributePath": "emails.value",
+                "JwksRetrievalOption": "OPEN_ID_DISCOVERY",
+            }
+        },
+    )["TrustedTokenIssuerArn"]
+    app = _oauth_app(inst, [_actor(f"arn:aws:iam::{inst.account_id}:root")])
+    admin.put_application_grant(ApplicationArn=app, GrantType=JWT_BEARER, Grant=_jwt_grant(issuer_arn))
+    out = inst.client("sso-oidc").create_token_with_iam(
+        clientId=app, grantType=JWT_BEARER, assertion=jwt_issuer.token(email)
+    )
+    assert out["accessToken"]
+    owner = "sso-instance:" + inst.instance_arn.rsplit("/", 1)[1]
+    engine = sa.create_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            keys = sa.text("SELECT count(*) FROM signing_keys WHERE owner = :o")
+            sessions = sa.text("SELECT count(*) FROM sso_oidc_app_sessions WHERE application_arn = :a")
+            assert conn.execute(keys, {"o": owner}).scalar() == 2
+            assert conn.execute(sessions, {"a": app}).scalar() == 1
+            admin.delete_instance(InstanceArn=inst.instance_arn)
+            conn.rollback()  # a fresh snapshot
+            assert conn.execute(keys, {"o": owner}).scalar() == 0
+            assert conn.execute(sessions, {"a": app}).scalar() == 0
+    finally:
+        engine.dispose()

@@ -18,6 +18,7 @@ import botocore.loaders
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
+from ostiary.crypto.keys import delete_keys
 from ostiary.iam import roles
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
@@ -39,6 +40,11 @@ def _shape(row: RowMapping) -> dict[str, Any]:
     if row["name"]:
         out["Name"] = row["name"]
     return out
+
+
+def key_owner(instance_arn: str) -> str:
+    """The owner of the instance's signing keys (``crypto/keys``: CreateTokenWithIAM's ID tokens)."""
+    return "sso-instance:" + instance_arn.rsplit("/", 1)[-1]
 
 
 def find(conn: Connection, instance_arn: str, account_id: str) -> RowMapping:
@@ -145,8 +151,8 @@ def update_instance(ctx: RequestContext, params: Params) -> Result:
 def delete_instance(ctx: RequestContext, params: Params) -> Result:
     """Deletes the instance and, with it, its identity store and everything assigned through it: its
     permission sets, applications, assignments and trusted token issuers (their rows go with the
-    instance's), the roles it
-    provisioned in accounts, and their tags. The accounts' AWSSSO_… SAML providers stay."""
+    instance's), the roles it provisioned in accounts, their tags, and the instance's token signing
+    keys. The accounts' AWSSSO_… SAML providers stay."""
     with ctx.store.tx() as conn:
         row = find(conn, params["InstanceArn"], ctx.account_id)
         arn = row["instance_arn"]
@@ -162,6 +168,8 @@ def delete_instance(ctx: RequestContext, params: Params) -> Result:
             conn.execute(delete(t.tags).where(t.tags.c.resource_arn.in_(query)))
         conn.execute(delete(t.tags).where(t.tags.c.resource_arn == row["instance_arn"]))
         conn.execute(delete(t.sso_instances).where(t.sso_instances.c.instance_arn == row["instance_arn"]))
+        delete_keys(conn, key_owner(arn))
+    ctx.keys.forget(key_owner(arn))
     return {}
 
 

@@ -32,6 +32,7 @@ from ostiary.crypto import jwt
 from ostiary.crypto.keys import create_keys
 from ostiary.protocol.context import RequestContext
 from ostiary.ssoadmin.applications import identity_store_arn
+from ostiary.ssoadmin.instances import key_owner
 from ostiary.ssooidc import opaque
 from ostiary.ssooidc.tokens import ACCESS, ACCESS_PREFIX, ACCESS_WITH_REFRESH, REFRESH, REFRESH_PREFIX, session_seconds
 from ostiary.store import tables as t
@@ -68,10 +69,6 @@ class Session:
 class Refreshed(Enum):
     UNKNOWN = "unknown"
     REUSED = "reused"
-
-
-def key_owner(instance_arn: str) -> str:
-    return "sso-instance:" + instance_arn.rsplit("/", 1)[-1]
 
 
 def ensure_keys(ctx: RequestContext, instance_arn: str) -> None:
