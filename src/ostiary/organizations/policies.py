@@ -4,10 +4,9 @@ DisablePolicyType (AWS Organizations API Reference).
 
 Every policy type of the model is available to an organization with all features (``policy_types.py``
 says what each may contain). Service control policies bind the principals of member accounts (the
-policy engine evaluates them: ``access.service_control``). Resource control policies are validated,
-stored, attached and listed as AWS does, but the policy engine does not apply them yet (no request is
-denied by an RCP; docs/identity-center.md says so). Management policies are inherited into an
-account's effective policy (``effective_policies.py``). As
+policy engine evaluates them: ``access.service_control``); resource control policies bind member
+accounts' roles when they are assumed through STS (``sts.sessions``). Management policies are
+inherited into an account's effective policy (``effective_policies.py``). As
 AWS: the AWS managed ``FullAWSAccess`` SCP (``p-FullAWSAccess``) and ``RCPFullAWSAccess`` RCP
 (``p-RCPFullAWSAccess``) cannot be changed or deleted; enabling one of those two types attaches its AWS
 managed policy to the root, every OU and every account; a target keeps at least one SCP, can never lose

@@ -5,7 +5,8 @@ syntax pages, and "Quotas for AWS Organizations"); no operations here.
 Two families:
 
 - **authorization policies**: service control policies (SCPs) and resource control policies (RCPs),
-  IAM policy documents; the policy engine evaluates SCPs (``access.service_control``), not yet RCPs.
+  IAM policy documents evaluated by the policy engine (``access.service_control``; RCPs where STS
+  assumes a member account's role).
   An SCP has no Principal; an RCP names the principal ``"*"`` and, but for the AWS managed ``RCPFullAWSAccess``,
   only denies (AWS: "RCPs ... only Deny statements"; a customer managed RCP with Allow is refused).
 - **management policies** (every other type of the model's PolicyType enum: tag, backup, AI services
