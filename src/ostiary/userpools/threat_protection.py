@@ -27,20 +27,27 @@ What runs, by ``UserPoolAddOns.AdvancedSecurityMode`` (OFF costs nothing: no rea
   then RESET_REQUIRED). Every recorded event is exported to the pool's userAuthEvents log
   destinations after commit (``log_delivery.py``).
 
-What is stored and returned but not acted on (no risk engine, no Amazon SES here):
+- AUDIT or ENFORCED: adaptive authentication (``risk/adaptive.py``) scores every first factor of
+  those sign-ins (a wrong password too) from what Ostiary observes — the address (ContextData's for
+  the Admin calls, UserContextData's when the client propagates it), its network, the user-agent
+  family, the device, failure velocity per user and per address, users per address — into
+  RiskDecision ``AccountTakeover`` with a RiskLevel (Low / Medium / High) or ``NoRisk``; events carry
+  EventContextData's IpAddress and DeviceName, and Ostiary's reasons (``OstiaryRisk``, shown by
+  ``ostiary risk events``). ENFORCED takes AccountTakeoverRiskConfiguration's action (BLOCK,
+  MFA_IF_CONFIGURED, MFA_REQUIRED; ``record_blocked``) and sends its notification e-mail with
+  one-click feedback links (``risk/notifications.py``). Feedback teaches the engine: Valid makes
+  what the sign-in showed known for the user, Invalid forgets it. docs/threat-protection.md has the
+  signals, weights and actions.
 
-- No risk is assessed: every recorded event says RiskDecision ``NoRisk``, with no RiskLevel — so
-  AccountTakeoverRiskConfiguration actions (BLOCK, MFA_IF_CONFIGURED, MFA_REQUIRED) never fire,
-  and no notification email is sent (NotifyConfiguration is validated and kept).
-- EventContextData carries IpAddress only: no device name, time zone, city or country.
-- ResendCode events, custom authentication flows (AdvancedSecurityAdditionalFlows) and passkey /
-  one-time-password sign-ins are not recorded.
-- Feedback (Valid / Invalid) is stored and listed; it trains nothing.
+Not built: GeoIP (no city, country or time zone in EventContextData; no new-country or
+impossible-travel signal); ResendCode events, custom authentication flows
+(AdvancedSecurityAdditionalFlows) and passkey / one-time-password sign-ins are neither recorded nor
+scored.
 
-The FeedbackToken of UpdateAuthEventFeedback is what AWS puts in its notification emails. Ostiary
-sends none, so no API returns it; it is an HMAC of the pool and event ids under a key derived from
-the server's key-encryption key (``feedback_token``), checked by recomputing it — nothing secret is
-stored with the event.
+The FeedbackToken of UpdateAuthEventFeedback is what AWS puts in its notification emails; here it is
+``risk/notifications.feedback_token`` (re-exported): an HMAC of the pool and event ids under a key
+derived from the server's key-encryption key, checked by recomputing it — nothing secret is stored
+with the event.
 """
 
 from __future__ import annotations
