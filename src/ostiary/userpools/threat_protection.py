@@ -340,7 +340,8 @@ def record_sign_in(
     if assessment is None:
         return
     obs = assessment.observation
-    adaptive.record_attempt(conn, pool, user.id, obs.ip, False, ctx.now)
+    if obs.ip not in (assessment.known or {}).get("ip", {}):
+        adaptive.record_attempt(conn, pool, user.id, obs.ip, False, ctx.now)
     if response == "Pass":
         adaptive.learn(conn, pool, user.id, obs, ctx.now, assessment.known)
     _notify(ctx, conn, pool, user, event_id, assessment)

@@ -60,7 +60,7 @@ MAX_KNOWN = 20  # values per user and kind
 ATTEMPTS_KEPT = dt.timedelta(hours=1)
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 USERS_WINDOW = dt.timedelta(hours=1)
-MAX_ADDRESS_ROWS = 500  # an address's recent attempts read per sign-in, at most
+MAX_ADDRESS_ROWS = 200  # an address's recent attempts read per sign-in, at most
 MAX_SUBJECT_ROWS = 50  # a user's recent attempts read per sign-in, at most
 
 WEIGHTS: dict[str, int] = {
@@ -370,6 +370,8 @@ def failed_unknown(ctx: RequestContext, conn: Connection, pool: PoolView, userna
 def record_attempt(
     conn: Connection, pool: PoolView, subject: str, address: str, failed: bool, now: dt.datetime
 ) -> None:
+    """One attempt for the velocity signals: every failure; a success only from an address new to the
+    user (``succeeded``): a user signing in from a usual address is no news about that address."""
     if not address:
         return
     conn.execute(
