@@ -25,18 +25,14 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("kind", sa.String(8), primary_key=True),
         sa.Column("value", sa.String(128), primary_key=True),
-        sa.Column(
-            "user_pool_id", sa.String(64), sa.ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("user_pool_id", sa.String(64), sa.ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
         sa.Column("first_seen", UTCDateTime(), nullable=False),
         sa.Column("last_seen", UTCDateTime(), nullable=False),
     )
     op.create_table(
         "risk_last_sign_ins",
         sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column(
-            "user_pool_id", sa.String(64), sa.ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("user_pool_id", sa.String(64), sa.ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("ip", sa.String(45), nullable=False),
         sa.Column("latitude", sa.Float(), nullable=True),
@@ -46,9 +42,7 @@ def upgrade() -> None:
     op.create_table(
         "risk_attempts",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column(
-            "user_pool_id", sa.String(64), sa.ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("user_pool_id", sa.String(64), sa.ForeignKey("user_pools.id", ondelete="CASCADE"), nullable=False),
         sa.Column("address", sa.String(45), nullable=False),
         sa.Column("subject", sa.String(64), nullable=False),
         sa.Column("failed", sa.Boolean(), nullable=False),
