@@ -422,3 +422,28 @@ def test_risk_events_cli_explains_each_decision(srv: Server, idp: Any) -> None:
         wide = {**os.environ, "COLUMNS": "250"}
         table = subprocess.run(cmd[:-1], capture_output=True, text=True, timeout=60, check=True, env=wide).stdout
         assert "address_users +20" in table and "BLOCK" in table
+
+
+def test_address_lists_use_the_contextual_address(idp: Any) -> None:
+    """RiskExceptionConfiguration with ContextData's address: always-allow skips risk detection (the
+    attack scores NoRisk and passes), always-block refuses before the password."""
+    with _pool(idp, "ENFORCED") as s:
+        idp.set_risk_configuration(
+            UserPoolId=s.pool_id,
+            AccountTakeoverRiskConfiguration={"NotifyConfiguration": NOTIFY, "Actions": ACTIONS},
+            RiskExceptionConfiguration={
+                "SkippedIPRangeList": ["192.0.2.0/24"],
+                "BlockedIPRangeList": ["203.0.113.0/24"],
+            },
+        )
+        _user(s, "abel")
+        _admin(s, "abel", HOME)
+        for i in range(5):
+            _user(s, f"try{i}")
+            _fail(s, f"try{i}", "192.0.2.88")
+        assert "AuthenticationResult" in _admin(s, "abel", "192.0.2.88", CURL)
+        assert _events(s, "abel")[0]["EventRisk"] == {"RiskDecision": "NoRisk", "CompromisedCredentialsDetected": False}
+        with pytest.raises(ClientError) as exc:
+            _admin(s, "abel", "203.0.113.5")
+        assert exc.value.response["Error"]["Message"] == BLOCKED
+        assert _events(s, "abel")[0]["EventRisk"]["RiskDecision"] == "Block"

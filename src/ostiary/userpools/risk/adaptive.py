@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Integer, and_, bindparam, delete, insert, or_, select, update
 
 from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
@@ -52,7 +52,7 @@ from ostiary.userpools import mfa
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import NotAuthorizedException
 from ostiary.userpools.lookup import ClientView
-from ostiary.userpools.risk.signals import Observation, observe
+from ostiary.userpools.risk.signals import Observation, in_ranges, observe
 
 BLOCKED = "Request not allowed due to security reasons."
 POOL_WIDE = "ALL"
@@ -198,19 +198,38 @@ def current(ctx: RequestContext) -> Assessment | None:
 # configuration
 
 
-def takeover_configuration(conn: Connection, pool: PoolView, client_id: str | None) -> dict[str, Any]:
-    """The AccountTakeoverRiskConfiguration that applies: the client's own configuration when it has
-    one (it replaces the pool's whole), else the pool's."""
-    c = t.user_pool_risk_configurations.c
-    wanted = [POOL_WIDE] if client_id is None else [POOL_WIDE, client_id]
-    rows = {
-        str(r.client_id): dict(r.config)
-        for r in conn.execute(
-            select(c.client_id, c.config).where(c.user_pool_id == pool.id, c.client_id.in_(wanted))
-        ).all()
-    }
+_c = t.user_pool_risk_configurations.c
+_CONFIGURATIONS = RawSelect(
+    select(_c.client_id, _c.config).where(
+        _c.user_pool_id == bindparam("pool_id"),
+        or_(_c.client_id == bindparam("pool_wide"), _c.client_id == bindparam("client_id")),
+    )
+)
+
+
+def risk_configuration(conn: Connection, pool: PoolView, client_id: str | None) -> dict[str, Any]:
+    """The risk configuration that applies: the client's own when it has one (it replaces the pool's
+    whole), else the pool's."""
+    params = {"pool_id": pool.id, "pool_wide": POOL_WIDE, "client_id": client_id or POOL_WIDE}
+    rows = {str(r.client_id): r.config for r in _CONFIGURATIONS.rows(conn, params)}
     chosen = rows.get(client_id) if client_id is not None and client_id in rows else rows.get(POOL_WIDE)
-    return dict((chosen or {}).get("AccountTakeoverRiskConfiguration") or {})
+    return dict(chosen or {})
+
+
+def takeover_configuration(conn: Connection, pool: PoolView, client_id: str | None) -> dict[str, Any]:
+    """The AccountTakeoverRiskConfiguration that applies."""
+    return dict(risk_configuration(conn, pool, client_id).get("AccountTakeoverRiskConfiguration") or {})
+
+
+def skipped(configuration: dict[str, Any], address: str) -> bool:
+    """RiskExceptionConfiguration's SkippedIPRangeList ("always allow"): no risk detection for it."""
+    ranges = (configuration.get("RiskExceptionConfiguration") or {}).get("SkippedIPRangeList") or []
+    return bool(ranges) and in_ranges(address, ranges)
+
+
+def address(ctx: RequestContext, client: ClientView | None) -> str:
+    """The address a sign-in is taken to come from (signals.observe's rules)."""
+    return _observation(ctx, client, None).ip
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,12 +343,16 @@ def assess(
     if not enabled(pool):
         return None
     obs = _observation(ctx, client, device_key)
+    configuration = risk_configuration(conn, pool, client.id)
+    if skipped(configuration, obs.ip):
+        return None  # always-allow: no risk detection (the event says NoRisk)
     signals, known = score(conn, pool, user, obs, ctx.now)
     mode = "ENFORCED" if enforced(pool) else "AUDIT"
     assessment = Assessment(observation=obs, signals=signals, mode=mode, client_id=client.id, known=known)
     level = assessment.level
     if level:
-        action = (takeover_configuration(conn, pool, client.id).get("Actions") or {}).get(ACTION_KEYS[level]) or {}
+        takeover = configuration.get("AccountTakeoverRiskConfiguration") or {}
+        action = (takeover.get("Actions") or {}).get(ACTION_KEYS[level]) or {}
         assessment.action = action.get("EventAction")
         assessment.notify = bool(action.get("Notify"))
     st = state(ctx)
@@ -347,6 +370,8 @@ def failed(ctx: RequestContext, conn: Connection, pool: PoolView, user: User) ->
         return None
     obs = _observation(ctx, None, None)
     record_attempt(conn, pool, user.id, obs.ip, True, ctx.now)
+    if skipped(risk_configuration(conn, pool, ctx.app_client_id), obs.ip):
+        return None
     signals, _ = score(conn, pool, user, obs, ctx.now)
     assessment = Assessment(observation=obs, signals=signals, mode="ENFORCED" if enforced(pool) else "AUDIT")
     state(ctx).assessment = assessment

@@ -94,6 +94,22 @@ def network_of(address: str) -> str | None:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+def in_ranges(address: str, ranges: list[str]) -> bool:
+    """Whether ``address`` falls in one of the CIDR ``ranges`` (malformed entries never match)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for cidr in ranges[:1000]:
+        try:
+            net = ipaddress.ip_network(str(cidr).strip(), strict=False)
+        except ValueError:
+            continue
+        if ip.version == net.version and ip in net:
+            return True
+    return False
+
+
 def _valid_ip(value: Any) -> str | None:
     if not isinstance(value, str) or len(value) > 64:
         return None
