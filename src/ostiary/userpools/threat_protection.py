@@ -17,8 +17,8 @@ What runs, by ``UserPoolAddOns.AdvancedSecurityMode`` (OFF costs nothing: no rea
   where the PreAuthentication trigger would (``screen``): every first factor — password, SRP,
   USER_AUTH's choices (passkey and one-time codes included) and CUSTOM_AUTH. The app client's
   own risk configuration, when it has one, replaces the pool's (``ClientId`` absent = pool-wide).
-  The address is the request's source address (``ctx.source_ip``), not ``ContextData`` /
-  ``UserContextData``.
+  The address is the one adaptive authentication scores (``risk/signals.py``: ContextData's for
+  the Admin calls, UserContextData's when the client propagates it, else the request's).
 - AUDIT or ENFORCED: a password given in clear (sign-up, changes, resets, password sign-ins; never
   SRP) is checked for compromised credentials (``risk/compromised.py``): ``SignUp``,
   ``PasswordChange`` (ChangePassword) and ``ForgotPassword`` (ConfirmForgotPassword) events are
@@ -241,9 +241,10 @@ def screen(ctx: RequestContext, pool: PoolView, client: ClientView, user: User |
         return
     exceptions = _effective_exceptions(ctx, pool, client)
     blocked = exceptions.get("BlockedIPRangeList") or []
-    if not blocked or not _in_ranges(ctx.source_ip, blocked):
+    if not blocked:
         return
-    if _in_ranges(ctx.source_ip, exceptions.get("SkippedIPRangeList") or []):
+    source = adaptive.address(ctx, client)  # ContextData's for the Admin calls (risk/signals.py)
+    if not _in_ranges(source, blocked) or _in_ranges(source, exceptions.get("SkippedIPRangeList") or []):
         return
     if user is not None:
         with ctx.store.tx() as conn:
