@@ -3,7 +3,8 @@
     python bench/adaptive_engine.py            # SQLite file database in a temporary directory
 
 Runs what a scored password sign-in calls in userpools/risk: ``signals.observe`` (ContextData with
-an address and a browser User-Agent), ``adaptive.score`` (the user's known values, the user's and
+an address and a browser User-Agent), the risk configuration
+(always-allow list), ``adaptive.score`` (the user's known values, the user's and
 the address's recent attempts), the event's EventRisk / EventContextData / explanation, the attempt
 when the address is new to the user, ``learn``; 8 rotating addresses the user already has. CPU time
 (time.process_time) of batches of --calls, median of --rounds.
@@ -53,6 +54,7 @@ def main() -> None:
             "HttpHeaders": [{"headerName": "User-Agent", "headerValue": AGENT}],
         }
         obs = signals.observe("127.0.0.1", None, context, trusted=True, propagate=False, device_key=None)
+        adaptive.skipped(adaptive.risk_configuration(conn, pool, "client-1"), obs.ip)
         fired, known = adaptive.score(conn, pool, user, obs, now)
         assessment = adaptive.Assessment(observation=obs, signals=fired, mode="AUDIT", known=known)
         assessment.event_risk(), assessment.context_data(), assessment.explanation()
