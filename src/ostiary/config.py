@@ -81,6 +81,7 @@ class Settings:
     cache_verified_token_max_entries: int = 4096
     pwned_passwords_path: str = ""
     pwned_passwords_min_count: int = 1
+    geoip_database_path: str = ""  # a MaxMind-format City database (.mmdb): adaptive authentication's GeoIP signals
     log_delivery_destinations: str = ""
     log_delivery_queue_size: int = 10000
     config_file: str = ""
