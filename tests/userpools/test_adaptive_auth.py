@@ -6,7 +6,11 @@ client cannot forge.
 
 Source addresses: AdminInitiateAuth's ContextData.IpAddress (the trusted server's word, as AWS takes
 it), and InitiateAuth's UserContextData.IpAddress for a client with
-EnablePropagateAdditionalUserContextData."""
+EnablePropagateAdditionalUserContextData.
+
+The server has a GeoIP database (``geoip_database_path``), a tiny MaxMind-format City database built
+here, placing only the loopback addresses of ``PLACES``: the other tests' addresses are unknown to it,
+so their scores have no GeoIP signal."""
 
 from __future__ import annotations
 
@@ -32,6 +36,8 @@ from aiosmtpd.controller import Controller
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from mmdb_writer import MmdbF64, MmdbU16, MMDBWriter
+from netaddr import IPSet
 
 from tests.conftest import REGION, Server, free_port
 from tests.userpools.conftest import PASSWORD, PoolSetup, create_confirmed_user, make_pool
@@ -41,6 +47,32 @@ CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
 CURL = "curl/8.5.0"
 HOME = "198.51.100.10"
+PARIS, SYDNEY, VERSAILLES, SOMEWHERE_FR = "127.0.0.2", "127.0.0.3", "127.0.1.4", "127.0.2.5"
+# address: (city, ISO code, country, time zone, latitude, longitude, accuracy radius in km)
+PLACES: dict[str, tuple[str | None, str, str, str | None, float | None, float | None, int | None]] = {
+    PARIS: ("Paris", "FR", "France", "Europe/Paris", 48.8566, 2.3522, 20),
+    SYDNEY: ("Sydney", "AU", "Australia", "Australia/Sydney", -33.8688, 151.2093, 20),
+    VERSAILLES: ("Versailles", "FR", "France", "Europe/Paris", 48.8049, 2.1204, 20),
+    SOMEWHERE_FR: (None, "FR", "France", None, None, None, None),  # a country-only record
+}
+
+
+def write_geoip_database(path: Any) -> None:
+    """A GeoLite2-City-shaped database of ``PLACES`` (IPv6 tree with the IPv4 space mapped, as MaxMind's)."""
+    writer = MMDBWriter(ip_version=6, database_type="GeoLite2-City", ipv4_compatible=True)
+    for address, (city, code, country, zone, lat, lon, radius) in PLACES.items():
+        record: dict[str, Any] = {"country": {"iso_code": code, "names": {"en": country, "fr": country}}}
+        if city:
+            record["city"] = {"names": {"en": city}}
+        if lat is not None and lon is not None and radius is not None and zone:
+            record["location"] = {
+                "latitude": MmdbF64(lat),
+                "longitude": MmdbF64(lon),
+                "accuracy_radius": MmdbU16(radius),
+                "time_zone": zone,
+            }
+        writer.insert_network(IPSet([f"{address}/32"]), record)
+    writer.to_db_file(str(path))
 
 
 class _Inbox:
@@ -76,8 +108,15 @@ def inbox() -> Iterator[tuple[_Inbox, int]]:
 
 
 @pytest.fixture(scope="module")
-def srv(server_factory: Any, inbox: tuple[_Inbox, int]) -> Server:
-    env = {"OSTIARY_SMTP_HOST": "127.0.0.1", "OSTIARY_SMTP_PORT": str(inbox[1]), "OSTIARY_SMTP_FROM": "id@example.org"}
+def srv(server_factory: Any, inbox: tuple[_Inbox, int], tmp_path_factory: pytest.TempPathFactory) -> Server:
+    geo = tmp_path_factory.mktemp("geoip") / "City.mmdb"
+    write_geoip_database(geo)
+    env = {
+        "OSTIARY_SMTP_HOST": "127.0.0.1",
+        "OSTIARY_SMTP_PORT": str(inbox[1]),
+        "OSTIARY_SMTP_FROM": "id@example.org",
+        "OSTIARY_GEOIP_DATABASE_PATH": str(geo),
+    }
     s: Server = server_factory(env=env)
     return s
 
@@ -447,3 +486,75 @@ def test_address_lists_use_the_contextual_address(idp: Any) -> None:
             _admin(s, "abel", "203.0.113.5")
         assert exc.value.response["Error"]["Message"] == BLOCKED
         assert _events(s, "abel")[0]["EventRisk"]["RiskDecision"] == "Block"
+
+
+# --------------------------------------------------------------------------------------------
+# GeoIP: new country, impossible travel, the place in events and e-mails
+
+
+def _risk(s: PoolSetup, name: str) -> dict[str, Any]:
+    risk: dict[str, Any] = _events(s, name)[0]["EventRisk"]
+    return risk
+
+
+def test_geoip_places_new_country_and_impossible_travel(idp: Any) -> None:
+    with _pool(idp, "AUDIT") as s:
+        _user(s, "gael")
+        assert "AuthenticationResult" in _admin(s, "gael", PARIS)
+        first = _events(s, "gael")[0]
+        assert first["EventContextData"] == {
+            "IpAddress": PARIS,
+            "DeviceName": "Chrome, Linux",
+            "City": "Paris",
+            "Country": "France",
+            "Timezone": "Europe/Paris",
+        }
+        assert first["EventRisk"]["RiskDecision"] == "NoRisk"
+        # 17 km away a moment later: within the accuracy radii, no travel; a new address and network
+        # only (5 + 15: Low; with impossible travel it would be Medium)
+        _admin(s, "gael", VERSAILLES)
+        assert _risk(s, "gael").get("RiskLevel") == "Low"
+        # Sydney a moment after Paris: a new address (5), a new country (15), 17,000 km in seconds (30)
+        _admin(s, "gael", SYDNEY)
+        newest = _events(s, "gael")[0]
+        assert newest["EventRisk"]["RiskLevel"] == "Medium"
+        assert newest["EventContextData"]["City"] == "Sydney"
+        assert newest["EventContextData"]["Country"] == "Australia"
+        assert newest["EventContextData"]["Timezone"] == "Australia/Sydney"
+        # a record with a country only: shown; France is known and there is no location to travel from
+        _admin(s, "gael", SOMEWHERE_FR)
+        newest = _events(s, "gael")[0]
+        assert newest["EventContextData"]["Country"] == "France" and "City" not in newest["EventContextData"]
+        assert newest["EventRisk"]["RiskLevel"] == "Low"  # new address and network: 20; France is known
+        # an address the database does not know: no place, nothing GeoIP fires
+        _admin(s, "gael", HOME)
+        unknown = _events(s, "gael")[0]["EventContextData"]
+        assert "Country" not in unknown and "City" not in unknown
+
+
+def test_geoip_impossible_travel_in_enforced_mode_names_the_place_in_the_mail(
+    idp: Any, inbox: tuple[_Inbox, int]
+) -> None:
+    box = inbox[0]
+    with _pool(idp, "ENFORCED") as s:
+        notify = {
+            **NOTIFY,
+            "MfaEmail": {"Subject": "Where are you", "TextBody": "{username} in {city}, {country} at {ip-address}"},
+        }
+        idp.set_risk_configuration(
+            UserPoolId=s.pool_id,
+            AccountTakeoverRiskConfiguration={"NotifyConfiguration": notify, "Actions": ACTIONS},
+        )
+        email = _user(s, "hugo")
+        assert "AuthenticationResult" in _admin(s, "hugo", PARIS)
+        # Medium (new address, new country, impossible travel): MFA_REQUIRED, e-mail MFA possible
+        answer = _admin(s, "hugo", SYDNEY)
+        assert answer["ChallengeName"] == "EMAIL_OTP"
+        body = _body(box.wait_for(email, "Where are you"))
+        assert body.strip() == f"hugo in Sydney, Australia at {SYDNEY}"
+        box.wait_for(email, "Your sign-in code")
+        # the same from a new browser too (High: BLOCK)
+        with pytest.raises(ClientError) as exc:
+            _admin(s, "hugo", SYDNEY, FIREFOX)
+        assert exc.value.response["Error"]["Message"] == BLOCKED
+        assert _risk(s, "hugo")["RiskLevel"] == "High"

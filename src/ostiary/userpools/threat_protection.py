@@ -344,7 +344,7 @@ def record_sign_in(
     if obs.ip not in (assessment.known or {}).get("ip", {}):
         adaptive.record_attempt(conn, pool, user.id, obs.ip, False, ctx.now)
     if response == "Pass":
-        adaptive.learn(conn, pool, user.id, obs, ctx.now, assessment.known)
+        adaptive.learn(conn, pool, user.id, obs, ctx.now, assessment.known, last=assessment.last)
     _notify(ctx, conn, pool, user, event_id, assessment)
 
 
@@ -528,8 +528,8 @@ def _feedback(
     row = conn.execute(select(e.details).where(e.event_id == params["EventId"])).first()
     obs = adaptive.observation_of(dict(row.details)) if row is not None else None
     if obs is not None:
-        if params["FeedbackValue"] == "Valid":
-            adaptive.learn(conn, pool, user.id, obs, ctx.now)
+        if params["FeedbackValue"] == "Valid":  # what it showed, not when: the last sign-in stays
+            adaptive.learn(conn, pool, user.id, obs, ctx.now, signed_in=False)
         else:
             adaptive.forget(conn, user.id, obs)
 

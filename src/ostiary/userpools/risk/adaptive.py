@@ -17,6 +17,9 @@ new_network        15      a /24 (IPv4) or /48 (IPv6) the user never signed in f
 user_failures      25/40   3 / 10 wrong passwords for this user in 15 minutes (any address)
 address_failures   20/40   5 / 20 wrong passwords from this address in 15 minutes (any user)
 address_users      20/40   5 / 20 different users tried from this address in an hour
+new_country        15      a country the user never signed in from (GeoIP database set)
+impossible_travel  30      from the last passing sign-in's place faster than 900 km/h, beyond
+                           both places' accuracy radii and at least 100 km (GeoIP database set)
 =================  ======  ==============================================================
 
 The novelty signals (device, agent, address, network) need a history: a user's first successful
@@ -34,6 +37,7 @@ only for a user who would otherwise not be asked. ``Notify`` sends the level's e
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -52,6 +56,7 @@ from ostiary.userpools import mfa
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import NotAuthorizedException
 from ostiary.userpools.lookup import ClientView
+from ostiary.userpools.risk import geoip
 from ostiary.userpools.risk.signals import Observation, in_ranges, observe
 
 BLOCKED = "Request not allowed due to security reasons."
@@ -68,7 +73,11 @@ WEIGHTS: dict[str, int] = {
     "new_agent": 10,
     "new_ip": 5,
     "new_network": 15,
+    "new_country": 15,
+    "impossible_travel": 30,
 }
+IMPOSSIBLE_SPEED_KMH = 900.0  # faster than an airliner, from the last passing sign-in's place
+TRAVEL_FLOOR_KM = 100.0  # beyond both places' accuracy radii, a journey shorter than this is never impossible
 # (threshold, weight): the highest threshold reached counts
 VELOCITY: dict[str, tuple[tuple[int, int], ...]] = {
     "user_failures": ((3, 25), (10, 40)),
@@ -112,6 +121,7 @@ class Assessment:
     mode: str  # AUDIT | ENFORCED
     client_id: str | None = None
     known: Known | None = None  # what the user had shown when scored (learning skips what is fresh)
+    last: LastSignIn | None = None  # the user's last passing sign-in, when GeoIP read it
     action: str | None = None  # the configured EventAction of the level (None: NoRisk or none configured)
     notify: bool = False
     done: str = "NONE"  # what happened: NONE, BLOCK, MFA (a challenge raised), MFA_UNAVAILABLE (allowed)
@@ -143,6 +153,13 @@ class Assessment:
             out["IpAddress"] = self.observation.ip
         if self.observation.device_name:
             out["DeviceName"] = self.observation.device_name
+        if self.observation.city:
+            out["City"] = self.observation.city
+        country = self.observation.country_name or self.observation.country
+        if country:
+            out["Country"] = country
+        if self.observation.timezone:
+            out["Timezone"] = self.observation.timezone
         return out
 
     def explanation(self) -> dict[str, Any]:
@@ -229,7 +246,7 @@ def skipped(configuration: dict[str, Any], address: str) -> bool:
 
 def address(ctx: RequestContext, client: ClientView | None) -> str:
     """The address a sign-in is taken to come from (signals.observe's rules)."""
-    return _observation(ctx, client, None).ip
+    return _observation(ctx, client, None, locate=False).ip
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,6 +311,9 @@ def score(
             signals.append(Signal("new_ip", WEIGHTS["new_ip"], f"address {obs.ip}"))
         if obs.network and known.get("net") and obs.network not in known["net"]:
             signals.append(Signal("new_network", WEIGHTS["new_network"], f"network {obs.network}"))
+        if obs.country and known.get("country") and obs.country not in known["country"]:
+            named = f"{obs.country_name} ({obs.country})" if obs.country_name else obs.country
+            signals.append(Signal("new_country", WEIGHTS["new_country"], f"country {named}"))
     recent = now - FAILURE_WINDOW
     mine = _BY_SUBJECT.rows(conn, {"pool_id": pool.id, "subject": user.id, "limit": MAX_SUBJECT_ROWS, "offset": 0})
     user_failures = sum(1 for r in mine if r.failed and r.at > recent)
@@ -322,16 +342,81 @@ def score(
     return signals, known
 
 
-def _observation(ctx: RequestContext, client: ClientView | None, device_key: str | None) -> Observation:
+@dataclass(frozen=True)
+class LastSignIn:
+    """The user's last passing sign-in (``risk_last_sign_ins``; ``at`` is rewritten at most every
+    REFRESH while the address stays the same, so the elapsed time is never underestimated)."""
+
+    at: dt.datetime
+    ip: str
+    latitude: float | None
+    longitude: float | None
+
+
+_l = t.risk_last_sign_ins.c
+# through Core, not RawSelect: RawSelect's result processors do not handle PostgreSQL's float columns
+_LAST = select(_l.at, _l.ip, _l.latitude, _l.longitude).where(_l.user_id == bindparam("user_id"))
+
+
+def travel(
+    conn: Connection, ctx: RequestContext, user: User, obs: Observation, now: dt.datetime
+) -> tuple[list[Signal], LastSignIn | None]:
+    """``impossible_travel`` (GeoIP): the great-circle distance from the last passing sign-in's place,
+    less both places' accuracy radii, is over TRAVEL_FLOOR_KM and was covered faster than
+    IMPOSSIBLE_SPEED_KMH. One primary-key read, only when this sign-in's address is located."""
+    if not obs.located:
+        return [], None
+    row = conn.execute(_LAST, {"user_id": user.id}).first()
+    if row is None:
+        return [], None
+    last = LastSignIn(at=row.at, ip=str(row.ip), latitude=row.latitude, longitude=row.longitude)
+    if last.latitude is None or last.longitude is None or obs.latitude is None or obs.longitude is None:
+        return [], last
+    distance = geoip.distance_km(last.latitude, last.longitude, obs.latitude, obs.longitude)
+    before = geoip.lookup(ctx.settings, last.ip)  # its accuracy radius, as the database says now
+    margin = ((before.accuracy_km or 0) if before else 0) + (obs.accuracy_km or 0)
+    beyond = distance - margin
+    if beyond <= TRAVEL_FLOOR_KM:
+        return [], last
+    seconds = max((now - last.at).total_seconds(), 0.0)
+    speed = beyond / (seconds / 3600) if seconds else float("inf")
+    if speed <= IMPOSSIBLE_SPEED_KMH:
+        return [], last
+    shown = "over" if seconds == 0 else f"{speed:.0f} km/h:"
+    detail = (
+        f"{distance:.0f} km from the last sign-in's place ({last.ip}) in {seconds / 60:.0f} minutes "
+        f"({shown} {beyond:.0f} km beyond the accuracy radii)"
+    )
+    return [Signal("impossible_travel", WEIGHTS["impossible_travel"], detail)], last
+
+
+def _observation(
+    ctx: RequestContext, client: ClientView | None, device_key: str | None, *, locate: bool = True
+) -> Observation:
     st = state(ctx)
     propagate = bool(client is not None and client.config.get("EnablePropagateAdditionalUserContextData"))
-    return observe(
+    obs = observe(
         ctx.source_ip,
         ctx.user_agent,
         st.context_data,
         trusted=st.trusted,
         propagate=propagate,
         device_key=device_key,
+    )
+    if not locate or not ctx.settings.geoip_database_path:
+        return obs
+    place = geoip.lookup(ctx.settings, obs.ip)
+    if place is None:
+        return obs
+    return dataclasses.replace(
+        obs,
+        city=place.city,
+        country=place.country,
+        country_name=place.country_name,
+        timezone=place.timezone,
+        latitude=place.latitude,
+        longitude=place.longitude,
+        accuracy_km=place.accuracy_km,
     )
 
 
@@ -347,8 +432,11 @@ def assess(
     if skipped(configuration, obs.ip):
         return None  # always-allow: no risk detection (the event says NoRisk)
     signals, known = score(conn, pool, user, obs, ctx.now)
+    moved, last = travel(conn, ctx, user, obs, ctx.now)
     mode = "ENFORCED" if enforced(pool) else "AUDIT"
-    assessment = Assessment(observation=obs, signals=signals, mode=mode, client_id=client.id, known=known)
+    assessment = Assessment(
+        observation=obs, signals=signals + moved, mode=mode, client_id=client.id, known=known, last=last
+    )
     level = assessment.level
     if level:
         takeover = configuration.get("AccountTakeoverRiskConfiguration") or {}
@@ -373,7 +461,8 @@ def failed(ctx: RequestContext, conn: Connection, pool: PoolView, user: User) ->
     if skipped(risk_configuration(conn, pool, ctx.app_client_id), obs.ip):
         return None
     signals, _ = score(conn, pool, user, obs, ctx.now)
-    assessment = Assessment(observation=obs, signals=signals, mode="ENFORCED" if enforced(pool) else "AUDIT")
+    moved, _last = travel(conn, ctx, user, obs, ctx.now)
+    assessment = Assessment(observation=obs, signals=signals + moved, mode="ENFORCED" if enforced(pool) else "AUDIT")
     state(ctx).assessment = assessment
     return assessment
 
@@ -388,7 +477,12 @@ def failed_unknown(ctx: RequestContext, conn: Connection, pool: PoolView, userna
     """A sign-in with a name no user has: counted for its address (one address trying many users)."""
     if enabled(pool):
         record_attempt(
-            conn, pool, unknown_subject(ctx, pool, username), _observation(ctx, None, None).ip, True, ctx.now
+            conn,
+            pool,
+            unknown_subject(ctx, pool, username),
+            _observation(ctx, None, None, locate=False).ip,
+            True,
+            ctx.now,
         )
 
 
@@ -460,23 +554,40 @@ REFRESH = dt.timedelta(hours=1)  # a known value's last_seen (and the last sign-
 
 
 def learn(
-    conn: Connection, pool: PoolView, user_id: str, obs: Observation, now: dt.datetime, known: Known | None = None
+    conn: Connection,
+    pool: PoolView,
+    user_id: str,
+    obs: Observation,
+    now: dt.datetime,
+    known: Known | None = None,
+    *,
+    last: LastSignIn | None = None,
+    signed_in: bool = True,
 ) -> None:
-    """A sign-in passed (or was confirmed Valid): what it showed becomes known for the user. With
-    ``known`` (what scoring read), values seen within REFRESH are not written again: a user signing in
-    as usual costs no write here."""
+    """A sign-in passed (or was confirmed Valid: ``signed_in`` False, the last sign-in stays): what it
+    showed becomes known for the user. With ``known`` (what scoring read), values seen within REFRESH
+    are not written again: a user signing in as usual costs no write here. A located sign-in (GeoIP)
+    becomes the last sign-in when its address differs from ``last``'s or ``last`` is older than
+    REFRESH (impossible travel compares the next one with it)."""
     values = [
         ("device", obs.device_key),
         ("fp", obs.fingerprint),
         ("agent", obs.agent),
         ("ip", obs.ip),
         ("net", obs.network),
+        ("country", obs.country),
     ]
     present = [(kind, v) for kind, v in values if v]
     if known is not None:
         present = [(kind, v) for kind, v in present if now - known.get(kind, {}).get(v, now - 2 * REFRESH) >= REFRESH]
-    if not present:
-        return
+    moved = obs.located and (last is None or last.ip != obs.ip or now - last.at >= REFRESH)
+    if present:
+        _remember(conn, pool, user_id, present, now)
+    if signed_in and (present or moved):
+        _last_sign_in(conn, pool, user_id, obs, now)
+
+
+def _remember(conn: Connection, pool: PoolView, user_id: str, present: list[tuple[str, str]], now: dt.datetime) -> None:
     k = t.risk_known.c
     for kind, value in present:
         conn.execute(
@@ -500,14 +611,22 @@ def learn(
     )
     if inserted:
         _prune(conn, user_id, {kind for kind, _ in present})
+
+
+def _last_sign_in(conn: Connection, pool: PoolView, user_id: str, obs: Observation, now: dt.datetime) -> None:
+    """The user's last passing sign-in: when, from where (an unlocated one clears the place: the next
+    sign-in is not compared with an older place)."""
+    place = {"latitude": obs.latitude, "longitude": obs.longitude, "country": obs.country}
     last = t.risk_last_sign_ins.c
-    done = conn.execute(update(t.risk_last_sign_ins).where(last.user_id == user_id).values(at=now, ip=obs.ip))
+    done = conn.execute(
+        update(t.risk_last_sign_ins).where(last.user_id == user_id).values(at=now, ip=obs.ip[:45], **place)
+    )
     if done.rowcount == 0:
         insert_ignore(
             conn,
             t.risk_last_sign_ins,
             ["user_id"],
-            [{"user_id": user_id, "user_pool_id": pool.id, "at": now, "ip": obs.ip}],
+            [{"user_id": user_id, "user_pool_id": pool.id, "at": now, "ip": obs.ip[:45], **place}],
         )
 
 
@@ -542,6 +661,7 @@ def forget(conn: Connection, user_id: str, obs: Observation) -> None:
         ("agent", obs.agent),
         ("ip", obs.ip),
         ("net", obs.network),
+        ("country", obs.country),
     ):
         if value:
             conn.execute(delete(t.risk_known).where(k.user_id == user_id, k.kind == kind, k.value == value))

@@ -110,8 +110,8 @@ def send(
     values = {
         "username": user.username,
         "ip-address": obs.ip or "unknown",
-        "city": "unknown",
-        "country": "unknown",
+        "city": obs.city or "unknown",
+        "country": obs.country_name or obs.country or "unknown",
         "login-time": now.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "device-name": obs.device_name or "an unknown device",
         "one-click-link-valid": feedback_link(settings, box, pool, user, event_id, "valid"),

@@ -159,9 +159,21 @@ class Observation:
     device_name: str | None
     device_key: str | None  # the pool's device key the sign-in presented
     fingerprint: str | None  # EncodedData's DeviceId
+    # where the address is, when the operator's GeoIP database knows it (geoip.py)
+    city: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2
+    country_name: str | None = None
+    timezone: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_km: int | None = None
+
+    @property
+    def located(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
 
     def as_document(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "ip": self.ip,
             "network": self.network,
             "agent": self.agent,
@@ -169,9 +181,22 @@ class Observation:
             "device_key": self.device_key,
             "fingerprint": self.fingerprint,
         }
+        for name in _PLACE_FIELDS:
+            if getattr(self, name) is not None:
+                doc[name] = getattr(self, name)
+        return doc
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Observation:
+        def text(name: str) -> str | None:
+            value = doc.get(name)
+            return value if isinstance(value, str) and value else None
+
+        def number(name: str) -> float | None:
+            value = doc.get(name)
+            return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+        accuracy = number("accuracy_km")
         return cls(
             ip=str(doc.get("ip") or ""),
             network=doc.get("network"),
@@ -179,7 +204,17 @@ class Observation:
             device_name=doc.get("device_name"),
             device_key=doc.get("device_key"),
             fingerprint=doc.get("fingerprint"),
+            city=text("city"),
+            country=text("country"),
+            country_name=text("country_name"),
+            timezone=text("timezone"),
+            latitude=number("latitude"),
+            longitude=number("longitude"),
+            accuracy_km=int(accuracy) if accuracy is not None else None,
         )
+
+
+_PLACE_FIELDS = ("city", "country", "country_name", "timezone", "latitude", "longitude", "accuracy_km")
 
 
 def _header(headers: Any, name: str) -> str | None:
