@@ -46,8 +46,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Integer, and_, bindparam, delete, insert, or_, select, type_coerce, update
+from sqlalchemy.types import NullType
 
+from ostiary.config import Settings
 from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
 from ostiary.store.raw import RawSelect
@@ -345,7 +347,7 @@ def score(
 @dataclass(frozen=True)
 class LastSignIn:
     """The user's last passing sign-in (``risk_last_sign_ins``; ``at`` is rewritten at most every
-    REFRESH while the address stays the same, so the elapsed time is never underestimated)."""
+    REFRESH while the place stays the same, so the elapsed time is never underestimated)."""
 
     at: dt.datetime
     ip: str
@@ -354,28 +356,39 @@ class LastSignIn:
 
 
 _l = t.risk_last_sign_ins.c
-# through Core, not RawSelect: RawSelect's result processors do not handle PostgreSQL's float columns
-_LAST = select(_l.at, _l.ip, _l.latitude, _l.longitude).where(_l.user_id == bindparam("user_id"))
+# the coordinates untyped: the driver's floats as they come (PostgreSQL's Float result processor
+# needs the cursor's column type, which RawSelect does not pass)
+_LAST = RawSelect(
+    select(
+        _l.at,
+        _l.ip,
+        type_coerce(_l.latitude, NullType()).label("latitude"),
+        type_coerce(_l.longitude, NullType()).label("longitude"),
+    ).where(_l.user_id == bindparam("user_id"))
+)
 
 
 def travel(
-    conn: Connection, ctx: RequestContext, user: User, obs: Observation, now: dt.datetime
+    conn: Connection, settings: Settings, user: User, obs: Observation, now: dt.datetime
 ) -> tuple[list[Signal], LastSignIn | None]:
     """``impossible_travel`` (GeoIP): the great-circle distance from the last passing sign-in's place,
     less both places' accuracy radii, is over TRAVEL_FLOOR_KM and was covered faster than
     IMPOSSIBLE_SPEED_KMH. One primary-key read, only when this sign-in's address is located."""
     if not obs.located:
         return [], None
-    row = conn.execute(_LAST, {"user_id": user.id}).first()
-    if row is None:
+    rows = _LAST.rows(conn, {"user_id": user.id})
+    if not rows:
         return [], None
+    row = rows[0]
     last = LastSignIn(at=row.at, ip=str(row.ip), latitude=row.latitude, longitude=row.longitude)
     if last.latitude is None or last.longitude is None or obs.latitude is None or obs.longitude is None:
         return [], last
     distance = geoip.distance_km(last.latitude, last.longitude, obs.latitude, obs.longitude)
-    before = geoip.lookup(ctx.settings, last.ip)  # its accuracy radius, as the database says now
-    margin = ((before.accuracy_km or 0) if before else 0) + (obs.accuracy_km or 0)
-    beyond = distance - margin
+    beyond = distance - (obs.accuracy_km or 0)
+    if beyond <= TRAVEL_FLOOR_KM:  # near (the usual case): the previous place's radius is not needed
+        return [], last
+    before = geoip.lookup(settings, last.ip)  # its accuracy radius, as the database says now
+    beyond -= (before.accuracy_km or 0) if before else 0
     if beyond <= TRAVEL_FLOOR_KM:
         return [], last
     seconds = max((now - last.at).total_seconds(), 0.0)
@@ -403,9 +416,14 @@ def _observation(
         propagate=propagate,
         device_key=device_key,
     )
-    if not locate or not ctx.settings.geoip_database_path:
+    return locate_observation(ctx.settings, obs) if locate else obs
+
+
+def locate_observation(settings: Settings, obs: Observation) -> Observation:
+    """``obs`` with its address's place, when the GeoIP database knows it."""
+    if not settings.geoip_database_path:
         return obs
-    place = geoip.lookup(ctx.settings, obs.ip)
+    place = geoip.lookup(settings, obs.ip)
     if place is None:
         return obs
     return dataclasses.replace(
@@ -432,7 +450,7 @@ def assess(
     if skipped(configuration, obs.ip):
         return None  # always-allow: no risk detection (the event says NoRisk)
     signals, known = score(conn, pool, user, obs, ctx.now)
-    moved, last = travel(conn, ctx, user, obs, ctx.now)
+    moved, last = travel(conn, ctx.settings, user, obs, ctx.now)
     mode = "ENFORCED" if enforced(pool) else "AUDIT"
     assessment = Assessment(
         observation=obs, signals=signals + moved, mode=mode, client_id=client.id, known=known, last=last
@@ -461,7 +479,7 @@ def failed(ctx: RequestContext, conn: Connection, pool: PoolView, user: User) ->
     if skipped(risk_configuration(conn, pool, ctx.app_client_id), obs.ip):
         return None
     signals, _ = score(conn, pool, user, obs, ctx.now)
-    moved, _last = travel(conn, ctx, user, obs, ctx.now)
+    moved, _last = travel(conn, ctx.settings, user, obs, ctx.now)
     assessment = Assessment(observation=obs, signals=signals + moved, mode="ENFORCED" if enforced(pool) else "AUDIT")
     state(ctx).assessment = assessment
     return assessment
@@ -567,7 +585,7 @@ def learn(
     """A sign-in passed (or was confirmed Valid: ``signed_in`` False, the last sign-in stays): what it
     showed becomes known for the user. With ``known`` (what scoring read), values seen within REFRESH
     are not written again: a user signing in as usual costs no write here. A located sign-in (GeoIP)
-    becomes the last sign-in when its address differs from ``last``'s or ``last`` is older than
+    becomes the last sign-in when its place differs from ``last``'s or ``last`` is older than
     REFRESH (impossible travel compares the next one with it)."""
     values = [
         ("device", obs.device_key),
@@ -580,7 +598,9 @@ def learn(
     present = [(kind, v) for kind, v in values if v]
     if known is not None:
         present = [(kind, v) for kind, v in present if now - known.get(kind, {}).get(v, now - 2 * REFRESH) >= REFRESH]
-    moved = obs.located and (last is None or last.ip != obs.ip or now - last.at >= REFRESH)
+    moved = obs.located and (
+        last is None or (last.latitude, last.longitude) != (obs.latitude, obs.longitude) or now - last.at >= REFRESH
+    )
     if present:
         _remember(conn, pool, user_id, present, now)
     if signed_in and (present or moved):
