@@ -7,7 +7,8 @@ an address and a browser User-Agent), the risk configuration
 (always-allow list), ``adaptive.score`` (the user's known values, the user's and
 the address's recent attempts), the event's EventRisk / EventContextData / explanation, the attempt
 when the address is new to the user, ``learn``; 8 rotating addresses the user already has. CPU time
-(time.process_time) of batches of --calls, median of --rounds.
+(time.process_time) of batches of --calls, median of --rounds. With --geoip (a MaxMind-format City
+database placing 198.51.100.0/24) each sign-in is also located and travel is scored (one more read).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy import Connection, create_engine
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchjson
 
+from ostiary.config import Settings
 from ostiary.store import tables as t
 from ostiary.userpools.risk import adaptive, signals
 
@@ -38,6 +40,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument(
+        "--geoip", metavar="MMDB", help="a GeoIP City database: the sign-ins are located and travel is scored"
+    )
     args = parser.parse_args()
     benchjson.record(args.json)
     engine = create_engine(f"sqlite:///{tempfile.mkdtemp(prefix='ostiary-adaptive-')}/bench.db")
@@ -46,6 +51,7 @@ def main() -> None:
         id="us-east-1_bench", config={"UserPoolAddOns": {"AdvancedSecurityMode": "AUDIT"}}
     )
     user: Any = types.SimpleNamespace(id="user-1")
+    settings = Settings(geoip_database_path=args.geoip or "")
 
     def scored_sign_in(i: int, conn: Connection) -> None:
         now = dt.datetime.now(dt.UTC)
@@ -54,13 +60,15 @@ def main() -> None:
             "HttpHeaders": [{"headerName": "User-Agent", "headerValue": AGENT}],
         }
         obs = signals.observe("127.0.0.1", None, context, trusted=True, propagate=False, device_key=None)
+        obs = adaptive.locate_observation(settings, obs)
         adaptive.skipped(adaptive.risk_configuration(conn, pool, "client-1"), obs.ip)
         fired, known = adaptive.score(conn, pool, user, obs, now)
-        assessment = adaptive.Assessment(observation=obs, signals=fired, mode="AUDIT", known=known)
+        moved, last = adaptive.travel(conn, settings, user, obs, now)
+        assessment = adaptive.Assessment(observation=obs, signals=fired + moved, mode="AUDIT", known=known, last=last)
         assessment.event_risk(), assessment.context_data(), assessment.explanation()
         if obs.ip not in known.get("ip", {}):
             adaptive.record_attempt(conn, pool, user.id, obs.ip, False, now)
-        adaptive.learn(conn, pool, user.id, obs, now, known)
+        adaptive.learn(conn, pool, user.id, obs, now, known, last=last)
 
     with engine.begin() as conn:
         for i in range(20):
