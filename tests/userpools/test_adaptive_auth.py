@@ -497,7 +497,19 @@ def _risk(s: PoolSetup, name: str) -> dict[str, Any]:
     return risk
 
 
-def test_geoip_places_new_country_and_impossible_travel(idp: Any) -> None:
+def _explained(srv: Server, s: PoolSetup, name: str) -> list[dict[str, Any]]:
+    """``ostiary risk events --json`` (a real process on the server's store)."""
+    cmd = [
+        sys.executable, "-m", "ostiary.cli", "risk", "events",
+        "--data-dir", str(srv.data_dir), "--database-url", srv.database_url,
+        "--user-pool-id", s.pool_id, "--username", name, "--json",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
+    out: list[dict[str, Any]] = json.loads(done.stdout)
+    return out
+
+
+def test_geoip_places_new_country_and_impossible_travel(srv: Server, idp: Any) -> None:
     with _pool(idp, "AUDIT") as s:
         _user(s, "gael")
         assert "AuthenticationResult" in _admin(s, "gael", PARIS)
@@ -521,6 +533,17 @@ def test_geoip_places_new_country_and_impossible_travel(idp: Any) -> None:
         assert newest["EventContextData"]["City"] == "Sydney"
         assert newest["EventContextData"]["Country"] == "Australia"
         assert newest["EventContextData"]["Timezone"] == "Australia/Sydney"
+        explained = _explained(srv, s, "gael")[0]["OstiaryRisk"]
+        fired = {sig["name"]: sig for sig in explained["signals"]}
+        assert {name: sig["weight"] for name, sig in fired.items()} == {
+            "new_ip": 5,
+            "new_country": 15,
+            "impossible_travel": 30,
+        }
+        assert fired["new_country"]["detail"] == "country Australia (AU)"
+        travel = fired["impossible_travel"]["detail"]
+        assert travel.startswith(f"16978 km from the last sign-in's place ({VERSAILLES}) in 0 minutes: "), travel
+        assert explained["observation"]["city"] == "Sydney" and explained["observation"]["accuracy_km"] == 20
         # a record with a country only: shown; France is known and there is no location to travel from
         _admin(s, "gael", SOMEWHERE_FR)
         newest = _events(s, "gael")[0]

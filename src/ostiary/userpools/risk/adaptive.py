@@ -395,10 +395,10 @@ def travel(
     speed = beyond / (seconds / 3600) if seconds else float("inf")
     if speed <= IMPOSSIBLE_SPEED_KMH:
         return [], last
-    shown = "over" if seconds == 0 else f"{speed:.0f} km/h:"
+    pace = f"{speed:.0f} km/h" if seconds else "at once"
     detail = (
-        f"{distance:.0f} km from the last sign-in's place ({last.ip}) in {seconds / 60:.0f} minutes "
-        f"({shown} {beyond:.0f} km beyond the accuracy radii)"
+        f"{distance:.0f} km from the last sign-in's place ({last.ip}) in {seconds / 60:.0f} minutes: {pace} "
+        f"({beyond:.0f} km beyond the accuracy radii)"
     )
     return [Signal("impossible_travel", WEIGHTS["impossible_travel"], detail)], last
 
