@@ -102,6 +102,14 @@ def register(main: click.Group, common: Callable[[Any], Any], load: Callable[...
                 str(extra.get("score", "")),
                 _signals(extra or None),
                 action,
-                " ".join(v for v in (where.get("IpAddress"), where.get("DeviceName")) if v),
+                " ".join(
+                    v
+                    for v in (
+                        where.get("IpAddress"),
+                        where.get("DeviceName"),
+                        ", ".join(p for p in (where.get("City"), where.get("Country")) if p),
+                    )
+                    if v
+                ),
             )
         Console().print(table)

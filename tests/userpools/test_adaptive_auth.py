@@ -497,16 +497,16 @@ def _risk(s: PoolSetup, name: str) -> dict[str, Any]:
     return risk
 
 
-def _explained(srv: Server, s: PoolSetup, name: str) -> list[dict[str, Any]]:
-    """``ostiary risk events --json`` (a real process on the server's store)."""
+def _explained(srv: Server, s: PoolSetup, name: str, as_json: bool = True) -> Any:
+    """``ostiary risk events`` (a real process on the server's store): the JSON, or the table's text."""
     cmd = [
         sys.executable, "-m", "ostiary.cli", "risk", "events",
         "--data-dir", str(srv.data_dir), "--database-url", srv.database_url,
-        "--user-pool-id", s.pool_id, "--username", name, "--json",
+        "--user-pool-id", s.pool_id, "--username", name,
     ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
-    out: list[dict[str, Any]] = json.loads(done.stdout)
-    return out
+    wide = {**os.environ, "COLUMNS": "250"}
+    done = subprocess.run(cmd + ["--json"] * as_json, capture_output=True, text=True, timeout=60, check=True, env=wide)
+    return json.loads(done.stdout) if as_json else done.stdout
 
 
 def test_geoip_places_new_country_and_impossible_travel(srv: Server, idp: Any) -> None:
@@ -544,6 +544,7 @@ def test_geoip_places_new_country_and_impossible_travel(srv: Server, idp: Any) -
         travel = fired["impossible_travel"]["detail"]
         assert travel.startswith(f"16978 km from the last sign-in's place ({VERSAILLES}) in 0 minutes: "), travel
         assert explained["observation"]["city"] == "Sydney" and explained["observation"]["accuracy_km"] == 20
+        assert "Sydney, Australia" in _explained(srv, s, "gael", as_json=False)
         # a record with a country only: shown; France is known and there is no location to travel from
         _admin(s, "gael", SOMEWHERE_FR)
         newest = _events(s, "gael")[0]
