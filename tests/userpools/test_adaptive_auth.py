@@ -529,6 +529,7 @@ def test_geoip_places_new_country_and_impossible_travel(srv: Server, idp: Any) -
         # Sydney a moment after Paris: a new address (5), a new country (15), 17,000 km in seconds (30)
         _admin(s, "gael", SYDNEY)
         newest = _events(s, "gael")[0]
+        sydney_event = newest["EventId"]
         assert newest["EventRisk"]["RiskLevel"] == "Medium"
         assert newest["EventContextData"]["City"] == "Sydney"
         assert newest["EventContextData"]["Country"] == "Australia"
@@ -554,6 +555,14 @@ def test_geoip_places_new_country_and_impossible_travel(srv: Server, idp: Any) -
         _admin(s, "gael", HOME)
         unknown = _events(s, "gael")[0]["EventContextData"]
         assert "Country" not in unknown and "City" not in unknown
+        # "not me" on the Sydney sign-in forgets Australia: Sydney again is a new country (and, the last
+        # sign-in being unlocated, no travel)
+        idp.admin_update_auth_event_feedback(
+            UserPoolId=s.pool_id, Username="gael", EventId=sydney_event, FeedbackValue="Invalid"
+        )
+        _admin(s, "gael", SYDNEY)
+        fired = {sig["name"] for sig in _explained(srv, s, "gael")[0]["OstiaryRisk"]["signals"]}
+        assert fired == {"new_ip", "new_network", "new_country"}
 
 
 def test_geoip_impossible_travel_in_enforced_mode_names_the_place_in_the_mail(
