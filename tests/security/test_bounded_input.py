@@ -82,7 +82,9 @@ def _raw(port: int, head: bytes, body: Iterator[bytes] | None = None, chunked: b
         answered = False
         try:
             for piece in body or ():
-                if select.select([sock], [], [], 0)[0]:
+                # a short wait for the answer between pieces: on a loaded machine the server may
+                # answer later than the kernel's buffers take the next megabytes
+                if select.select([sock], [], [], 0.05)[0]:
                     answered = True
                     break
                 sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece)
