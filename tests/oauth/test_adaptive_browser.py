@@ -87,3 +87,52 @@ def test_hosted_sign_in_blocked_by_adaptive_authentication(page: Any, dev_server
     finally:
         idp.delete_user_pool_domain(Domain=site.domain, UserPoolId=site.pool_id)
         idp.delete_user_pool(UserPoolId=site.pool_id)
+
+
+RELAXED = {
+    "PasswordPolicy": {
+        "MinimumLength": 8,
+        "RequireUppercase": False,
+        "RequireLowercase": False,
+        "RequireNumbers": False,
+        "RequireSymbols": False,
+    }
+}
+
+
+@pytest.mark.parametrize("mode", ["AUDIT", "ENFORCED"])
+def test_hosted_sign_in_with_a_breached_password(page: Any, dev_server: Server, app_url: str, mode: str) -> None:  # noqa: F811
+    """A breached password at the hosted UI's sign-in: AUDIT signs the user in and flags the event;
+    ENFORCED with BLOCK for SIGN_IN sets the user to RESET_REQUIRED and sends the page to the reset."""
+    site = make_hosted(
+        dev_server,
+        callback=f"{app_url}/callback",
+        signed_out=f"{app_url}/signed-out",
+        UserPoolAddOns={"AdvancedSecurityMode": mode},
+        UserPoolTier="PLUS",
+        Policies=RELAXED,
+    )
+    site.callback = f"{app_url}/callback"
+    idp = site.idp
+    try:
+        idp.set_risk_configuration(
+            UserPoolId=site.pool_id,
+            CompromisedCredentialsRiskConfiguration={"EventFilter": ["SIGN_IN"], "Actions": {"EventAction": "BLOCK"}},
+        )
+        add_user(site, "ines", password="password1", email=f"ines-{secrets.token_hex(3)}@example.com")
+        page.goto(authorize_url(site, site.client_id))
+        sign_in(page, "ines", "password1")
+        if mode == "ENFORCED":
+            expect(page).to_have_url(re.compile(r"/forgotPassword"))
+            shot(page, "compromised-01-reset")
+            user = idp.admin_get_user(UserPoolId=site.pool_id, Username="ines")
+            assert user["UserStatus"] == "RESET_REQUIRED"
+        else:
+            expect(page).to_have_url(re.compile("^" + re.escape(site.callback)))
+        events = idp.admin_list_user_auth_events(UserPoolId=site.pool_id, Username="ines")["AuthEvents"]
+        newest = next(e for e in events if e["EventType"] == "SignIn")
+        assert newest["EventRisk"]["CompromisedCredentialsDetected"] is True
+        assert newest["EventResponse"] == ("Fail" if mode == "ENFORCED" else "Pass")
+    finally:
+        idp.delete_user_pool_domain(Domain=site.domain, UserPoolId=site.pool_id)
+        idp.delete_user_pool(UserPoolId=site.pool_id)
