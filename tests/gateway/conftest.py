@@ -15,31 +15,9 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.processes import stop, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited early:\n{log.read_text()[-4000:]}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not start:\n{log.read_text()[-4000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @dataclass
@@ -61,9 +39,9 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.gateway.upstream_app", str(port)], cwd=ROOT, stdout=out, stderr=out
         )
-    _wait(f"http://127.0.0.1:{port}/health", proc, log, "the upstream")
+    wait_http(f"http://127.0.0.1:{port}/health", proc, log, "the upstream")
     yield Upstream(port, proc)
-    _stop(proc)
+    stop(proc)
 
 
 @dataclass
@@ -88,7 +66,7 @@ class GatewayProcess:
         raise RuntimeError("no VmRSS")
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop(self.proc)
 
 
 def start_gateway(directory: Path, gateway_keys: str, rest: str, env: dict[str, str] | None = None) -> GatewayProcess:

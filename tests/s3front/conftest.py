@@ -7,18 +7,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from botocore.config import Config
 
 from tests.conftest import ACCOUNT_ID, REGION, Server, create_account, free_port
+from tests.processes import stop, wait_http
 
 PARTNER_ACCOUNT = "210987654321"
 UPSTREAM_KEY = "AKIAUPSTREAMOPERATOR"
@@ -29,29 +28,6 @@ BUCKETS = {
     "health": ACCOUNT_ID,  # a bucket that /health must not shadow
     "partner-data": PARTNER_ACCOUNT,  # another account's bucket: cross-account through its policy
 }
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited early:\n{log.read_text()[-4000:]}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start:\n{log.read_text()[-4000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @dataclass
@@ -85,14 +61,14 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
         )
     moto = Moto(port, proc)
     try:
-        _wait(moto.url + "/moto-api/", proc, log, "moto")
+        wait_http(moto.url + "/moto-api/", proc, log, "moto")
         s3 = moto.client()
         for bucket in BUCKETS:
             s3.create_bucket(Bucket=bucket)
         s3.close()
         yield moto
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @dataclass
@@ -187,9 +163,9 @@ def start_front(
         )
     front = Front(port, proc, log)
     try:
-        _wait(front.url + "/_ostiary/health", proc, log, "the S3 front")
+        wait_http(front.url + "/_ostiary/health", proc, log, "the S3 front")
     except BaseException:
-        _stop(proc)
+        stop(proc)
         raise
     return front
 
@@ -203,7 +179,7 @@ def front(server: Server, moto_s3: Moto, tmp_path_factory: pytest.TempPathFactor
     try:
         yield f
     finally:
-        _stop(f.proc)
+        stop(f.proc)
 
 
 def rss_kib(pid: int) -> int:

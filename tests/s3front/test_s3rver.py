@@ -21,7 +21,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from tests.conftest import ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, Server, free_port
-from tests.s3front.conftest import Front, _stop, start_front
+from tests.processes import stop
+from tests.s3front.conftest import Front, start_front
 
 JS = Path(__file__).resolve().parents[1] / "js"
 S3RVER_KEY = S3RVER_SECRET = "S3RVER"  # s3rver's one account: other key ids are InvalidAccessKeyId
@@ -60,7 +61,7 @@ def s3rver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def verified_front(server: Server, s3rver: str, tmp_path_factory: pytest.TempPat
     try:
         yield f
     finally:
-        _stop(f.proc)
+        stop(f.proc)
 
 
 def root_client(front: Front) -> Any:
@@ -124,4 +125,4 @@ def test_a_front_with_an_unknown_upstream_key_is_an_internal_error(
         s3.close()
         assert "not-the-secret" not in front.log.read_text()
     finally:
-        _stop(front.proc)
+        stop(front.proc)

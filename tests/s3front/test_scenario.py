@@ -27,6 +27,7 @@ from pycognito import Cognito
 
 from tests.conftest import ACCOUNT_ID, REGION, Server
 from tests.identitypools.conftest import anon_client, make_role, provider_name, trust
+from tests.processes import stop
 from tests.s3front.conftest import Front, Moto, rss_kib
 from tests.userpools.conftest import PASSWORD
 
@@ -717,7 +718,7 @@ def test_trusted_proxies_give_the_callers_address_and_tls(
     """Behind a TLS-terminating load balancer (a trusted proxy), aws:SourceIp is the client's address
     from X-Forwarded-For and aws:SecureTransport comes from X-Forwarded-Proto; a common bucket policy
     ("deny insecure transport", "only from the office") then works."""
-    from tests.s3front.conftest import _stop, start_front
+    from tests.s3front.conftest import start_front
 
     behind = start_front(
         server, tmp_path_factory.mktemp("front-lb"), moto_s3.url, extra='trusted_proxies = ["127.0.0.1/32"]'
@@ -744,4 +745,4 @@ def test_trusted_proxies_give_the_callers_address_and_tls(
         root.delete_bucket_policy(Bucket="health")
         root.close()
     finally:
-        _stop(behind.proc)
+        stop(behind.proc)

@@ -22,7 +22,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY, Server, free_port
-from tests.s3front.conftest import Front, _stop, _wait, start_front
+from tests.processes import stop, wait_http
+from tests.s3front.conftest import Front, start_front
 
 BUCKETS = {"signed-only": ACCOUNT_ID}
 SETUP_CALLS = 4  # create_user, create_access_key, put_user_policy, create_bucket: then every call is verified
@@ -40,7 +41,7 @@ def strict_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(url + "/moto-api/", proc, log, "moto")
+        wait_http(url + "/moto-api/", proc, log, "moto")
         kw: dict[str, Any] = {
             "endpoint_url": url,
             "region_name": REGION,
@@ -61,7 +62,7 @@ def strict_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         s3.close()
         yield url, key["AccessKeyId"], key["SecretAccessKey"]
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def strict_front(
     try:
         yield f
     finally:
-        _stop(f.proc)
+        stop(f.proc)
 
 
 def test_every_request_verifies_upstream(strict_front: Front, tmp_path: Path) -> None:
@@ -117,4 +118,4 @@ def test_the_wrong_upstream_secret_is_an_internal_error(
         assert "signature" not in failed.value.response["Error"]["Message"].lower()
         s3.close()
     finally:
-        _stop(front.proc)
+        stop(front.proc)
