@@ -117,7 +117,10 @@ def is_locked(conn: Connection, pool_id: str, user_id: str | None, address: str,
     for row in rows:
         last = utc(row.window_start)
         if row.key.startswith("signin-fail:user:"):
-            if now < last + dt.timedelta(seconds=lock_seconds(row.n)):
+            # below the threshold nothing is locked, even when a concurrent request's failure was
+            # recorded with a later clock than this request's (``now < last`` would refuse it uncounted)
+            seconds = lock_seconds(row.n)
+            if seconds and now < last + dt.timedelta(seconds=seconds):
                 return LockCheck.USER_LOCKED
         elif row.n >= ADDRESS_MAX_FAILURES and now < last + ADDRESS_WINDOW:
             return LockCheck.ADDRESS_LOCKED
