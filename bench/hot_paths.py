@@ -161,7 +161,7 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=3000, help="calls per operation (refresh: a third)")
     ap.add_argument("--rounds", type=int, default=3, help="measured rounds per operation (the median is shown)")
     ap.add_argument("--profile", type=int, default=0, help="print cProfile's N costliest functions per operation")
-    ap.add_argument("--only", default="", help="operations whose name contains this text")
+    ap.add_argument("--only", default="", help="operations whose name contains this text (=Name: exactly this one)")
     ap.add_argument("--json", metavar="PATH", help="also write the printed tables to PATH as JSON (bench/benchjson.py)")
     args = ap.parse_args()
     benchjson.record(args.json)
@@ -181,7 +181,8 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     try:
         for name, raw in requests.items():
-            if args.only.lower() not in name.lower():
+            only = args.only.lower()
+            if (name.lower() != only[1:]) if only.startswith("=") else (only not in name.lower()):
                 continue
             scope, body = _asgi_request(raw)
             calls = args.calls // 3 if name.startswith("REFRESH") else args.calls

@@ -33,13 +33,6 @@ Clock = Callable[[], float]
 DEFAULT_MAX_ENTRIES = 10000
 
 
-class _Missing:
-    pass
-
-
-_MISSING = _Missing()
-
-
 class TtlCache(Generic[K, V]):
     """A named cache of at most ``maxsize`` entries, each kept ``ttl`` seconds (None: until evicted;
     0: not at all). ``miss_ttl`` (seconds, at most ``ttl``) keeps a None value (a lookup that found
@@ -95,19 +88,22 @@ class TtlCache(Generic[K, V]):
         """The cached value of ``key``, else ``load()`` (outside the lock), kept for the next reads."""
         if not self.enabled:
             return load()
-        with self._lock:
-            hit = self._map.get(key, _MISSING)
-        if not isinstance(hit, _Missing):
-            return hit  # type: ignore[return-value]  # only set() and get_or_load() store, both with V
+        try:
+            with self._lock:  # one lookup (TLRUCache.get is a __contains__ and a __getitem__: two clock reads)
+                return self._map[key]  # type: ignore[return-value]  # only set() and get_or_load() store V
+        except KeyError:
+            pass
         value = load()
         self.set(key, value)
         return value
 
     def get(self, key: K) -> V | None:
         """The cached value of ``key``, or None when it is absent or expired."""
-        with self._lock:
-            hit = self._map.get(key, _MISSING)
-        return None if isinstance(hit, _Missing) else hit  # type: ignore[return-value]
+        try:
+            with self._lock:
+                return self._map[key]  # type: ignore[return-value]
+        except KeyError:
+            return None
 
     def set(self, key: K, value: V) -> None:
         if not self.enabled:
