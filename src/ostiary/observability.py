@@ -39,9 +39,18 @@ def password_work(kind: str) -> None:
     PASSWORD_WORK.labels(kind).inc()
 
 
+# each labelled child once (``labels`` costs a lock, a tuple of str() and a dict lookup per call); the
+# keys are bounded: operations of the models Ostiary serves, and the HTTP statuses it answers
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def record(service: str, operation: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(service, operation, str(status)).inc()
-    LATENCY.labels(service, operation).observe(seconds)
+    key = (service, operation, status)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = (REQUESTS.labels(service, operation, str(status)), LATENCY.labels(service, operation))
+    child[0].inc()
+    child[1].observe(seconds)
 
 
 def metrics_payload() -> tuple[bytes, str]:

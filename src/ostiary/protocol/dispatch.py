@@ -48,6 +48,12 @@ from ostiary.protocol.registry import Operation, implemented, lookup
 log = logging.getLogger("ostiary.request")
 
 
+def _known(spec: ServiceSpec | None, opname: str) -> str:
+    """``opname`` when ``spec``'s model has it, else "unknown": metric labels and logs never carry a
+    name a client invented (each would be a new time series for as long as the process lives)."""
+    return opname if spec is not None and spec.operation(opname) is not None else "unknown"
+
+
 @dataclass
 class HttpRequest:
     method: str
@@ -211,7 +217,7 @@ class Dispatcher:
             return HttpResponse(200, {"content-type": json11.CONTENT_TYPE}, body), spec.name, opname
         except ServiceError as err:
             status, headers, body = json11.serialize_error(spec, err)
-            return HttpResponse(status, headers, body), spec.name, opname or "unknown"
+            return HttpResponse(status, headers, body), spec.name, _known(spec, opname)
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id, "operation": opname})
             status, headers, body = json11.serialize_error(spec, InternalFailure("Internal server error"))
@@ -277,11 +283,11 @@ class Dispatcher:
             return HttpResponse(200, {"content-type": query.CONTENT_TYPE}, body), spec.name, opname
         except ServiceError as err:
             status, headers, body = query.serialize_error(spec, err, request_id)
-            return HttpResponse(status, headers, body), spec.name if spec else "unknown", opname or "unknown"
+            return HttpResponse(status, headers, body), spec.name if spec else "unknown", _known(spec, opname)
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id, "operation": opname})
             status, headers, body = query.serialize_error(spec, InternalFailure("Internal server error"), request_id)
-            return HttpResponse(status, headers, body), spec.name if spec else "unknown", opname
+            return HttpResponse(status, headers, body), spec.name if spec else "unknown", _known(spec, opname)
 
     def _query_spec(self, fields: dict[str, str], req: HttpRequest) -> ServiceSpec | None:
         version = fields.get("Version")
