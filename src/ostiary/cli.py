@@ -139,7 +139,7 @@ def serve(**opts: Any) -> None:
         "access_log": False,
         "server_header": False,
         "lifespan": "on",
-        **httpserver.uvicorn_options(settings.max_header_bytes),
+        **httpserver.uvicorn_options(settings.max_header_bytes, settings.trusted_proxies),
     }
     if settings.workers > 1:  # one listening socket per worker where the kernel spreads connections
         os.environ.setdefault("MALLOC_ARENA_MAX", "1")  # one malloc arena per worker (memory.py)

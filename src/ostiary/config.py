@@ -37,6 +37,7 @@ class Settings:
     max_body_bytes: int = 1048576
     max_upload_bytes: int = 104857600
     max_header_bytes: int = 65536
+    trusted_proxies: str = ""
     max_form_fields: int = 10000
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19456

@@ -10,6 +10,8 @@ while a head is still incomplete are counted; past ``max_header_bytes`` the clie
 
 from __future__ import annotations
 
+import ipaddress
+
 from typing import Any
 
 # set from Settings.max_header_bytes by the CLI and by create_app (each worker process)
@@ -72,9 +74,28 @@ else:
     BoundedHttpToolsProtocol = _Bounded
 
 
-def uvicorn_options(max_head_bytes: int) -> dict[str, Any]:
-    """The ``http`` and size options to hand ``uvicorn.run``."""
+def trusted_proxies(value: str) -> tuple[str, ...]:
+    """Setting ``trusted_proxies``: networks (CIDR, or single addresses), comma-separated."""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item.strip("[]"), strict=False)))
+        except ValueError:
+            raise ValueError(f"setting trusted_proxies: {item!r} is not a network (CIDR) or an address") from None
+    return tuple(networks)
+
+
+def uvicorn_options(max_head_bytes: int, proxies: str = "") -> dict[str, Any]:
+    """The ``http``, size and proxy options to hand ``uvicorn.run``. A request's address is its TCP
+    peer's; X-Forwarded-For and X-Forwarded-Proto are read only from the ``proxies`` (setting
+    ``trusted_proxies``), taking the right-most address that is not one of them. uvicorn's own default
+    (believe any loopback peer) would let a local client choose the address that aws:SourceIp, the
+    per-address lockout and the risk engine see."""
     configure(max_head_bytes)
+    networks = trusted_proxies(proxies)
+    trust: dict[str, Any] = {"proxy_headers": bool(networks), "forwarded_allow_ips": list(networks) or None}
     if BoundedHttpToolsProtocol is not None:
-        return {"http": BoundedHttpToolsProtocol, "h11_max_incomplete_event_size": max_head_bytes}
-    return {"http": "h11", "h11_max_incomplete_event_size": max_head_bytes}
+        return {"http": BoundedHttpToolsProtocol, "h11_max_incomplete_event_size": max_head_bytes, **trust}
+    return {"http": "h11", "h11_max_incomplete_event_size": max_head_bytes, **trust}

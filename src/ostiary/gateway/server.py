@@ -46,9 +46,9 @@ def _server(app: ASGIApp, listen: Listen, max_header_bytes: int, quiet: bool) ->
         log_config=None,
         access_log=False,
         server_header=False,
-        proxy_headers=False,  # X-Forwarded-* are judged by the gateway (trusted_proxies), not uvicorn
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # no proxy trust in uvicorn: X-Forwarded-* are judged by the gateway (its trusted_proxies)
         **httpserver.uvicorn_options(max_header_bytes),
     )
     return _QuietServer(config) if quiet else uvicorn.Server(config)
