@@ -41,7 +41,7 @@ from ostiary.protocol.restjson import Match
 from ostiary.samlidp import web as samlidp_web
 from ostiary.store import statistics
 from ostiary.store.db import Store, reset_data
-from ostiary.userpools import triggers, user_import
+from ostiary.userpools import provisioned_limits, triggers, user_import
 from ostiary.userpools.messages import outbox_rows
 from ostiary.web import identity_issuer, import_upload, risk_feedback, scim, ui_logo
 
@@ -371,7 +371,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or build_runtime(settings)
     load_handlers()
     triggers.prepare(settings)  # Lambda trigger workers start now; trigger-firing operations leave the event loop
-    dispatcher = Dispatcher(runtime, on_failure=audit.record_failure)  # audited operations' failures
+    dispatcher = Dispatcher(
+        runtime,
+        on_failure=audit.record_failure,  # audited operations' failures
+        before_invoke=provisioned_limits.enforce if settings.provisioned_limits else None,  # rate limits
+    )
     check_dev_options(settings)
     if settings.dev:
         log.warning(

@@ -153,6 +153,8 @@ def limits(settings: Settings) -> dict[str, tuple[float | None, int]]:
         "caller_policies": (settings.cache_caller_policy_seconds, size),  # what applies to a signed caller
         "service_control_policies": (settings.cache_scp_seconds, size),  # access.service_control: an account's SCPs
         "s3_bucket_policies": (settings.cache_caller_policy_seconds, size),  # s3front.bucket_policies
+        "provisioned_limits": (settings.cache_provisioned_limit_seconds, size),  # userpools.provisioned_limits
+        "cimd_documents": (settings.cache_cimd_seconds, size),  # userpools.cimd: metadata documents
         "saml_sp_keys": (None, size),  # a pool's SAML key: never changes once made
         "parsed_signing_keys": (None, size),  # crypto.keys: private keys as parsed, by kid and sealed text
         "trust_policies": (None, settings.cache_parsed_policy_max_entries),  # parsed by their text

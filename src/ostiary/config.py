@@ -84,6 +84,11 @@ class Settings:
     pwned_passwords_min_count: int = 1
     geoip_database_path: str = ""  # a MaxMind-format City database (.mmdb): adaptive authentication's GeoIP signals
     log_delivery_destinations: str = ""
+    provisioned_limits: bool = False  # enforce Cognito's per-category request rates (docs/limits.md)
+    provisioned_limit_max_factor: int = 10  # UpdateProvisionedLimit's ceiling: this times the category's default
+    cache_provisioned_limit_seconds: int = 5
+    cimd_max_document_bytes: int = 5120  # a client ID metadata document's size bound (docs/cimd.md)
+    cache_cimd_seconds: int = 60  # a fetched metadata document kept per process (the database keeps it longer)
     log_delivery_queue_size: int = 10000
     config_file: str = ""
     gateway_config: str = ""  # a gateway file (docs/gateway.md): serve runs the gateway's listeners too

@@ -75,11 +75,18 @@ class HttpResponse:
 
 
 FailureHook = Callable[[RequestContext, dict[str, Any], ServiceError], None]
+# runs before an operation (after its input is validated and its caller authenticated); raises a
+# ServiceError to refuse it: the provisioned request-rate limits (userpools/provisioned_limits.enforce),
+# passed in by app.py only when they are enabled, so a server without them pays nothing
+BeforeHook = Callable[[RequestContext, dict[str, Any]], None]
 
 
 class Dispatcher:
-    def __init__(self, runtime: Runtime, on_failure: FailureHook | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, on_failure: FailureHook | None = None, before_invoke: BeforeHook | None = None
+    ) -> None:
         self.runtime = runtime
+        self.before_invoke = before_invoke
         # called with every ServiceError an operation (or its authorization) raises: the audit
         # recorder's record_failure, passed in by app.py (the protocol layer does not import audit)
         self.on_failure = on_failure
@@ -365,6 +372,8 @@ class Dispatcher:
             source_ip=req.client_ip,
             user_agent=req.headers.get("user-agent"),
         )
+        if self.before_invoke is not None:  # throttled before any work, and not audited
+            self.before_invoke(ctx, params)
         try:
             if principal is not None and impl.authorize:
                 self._authorize(impl, ctx, params, principal)

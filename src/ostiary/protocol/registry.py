@@ -34,6 +34,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.domains",
     "ostiary.userpools.resource_servers",
     "ostiary.userpools.ui_customization",
+    "ostiary.userpools.managed_login",  # managed login branding (issue 17)
     "ostiary.userpools.identity_providers",
     "ostiary.userpools.federated_users",
     "ostiary.userpools.saml_signing",
@@ -43,6 +44,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.threat_protection",
     "ostiary.userpools.log_delivery",  # SetLogDeliveryConfiguration, GetLogDeliveryConfiguration
     "ostiary.userpools.sessions",
+    "ostiary.userpools.provisioned_limits",  # GetProvisionedLimit, UpdateProvisionedLimit
     "ostiary.sts.service",
     "ostiary.iam.users",
     "ostiary.iam.roles",

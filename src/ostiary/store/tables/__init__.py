@@ -7,10 +7,12 @@ from __future__ import annotations
 
 # Issue 14's areas (IAM Identity Center, Organizations): each module lists its tables in __all__.
 from ostiary.store.tables import accessportal as _accessportal
+from ostiary.store.tables import cimd as _cimd
 from ostiary.store.tables import gateway as _gateway
 from ostiary.store.tables import identitystore as _identitystore
 from ostiary.store.tables import log_delivery as _log_delivery
 from ostiary.store.tables import organizations as _organizations
+from ostiary.store.tables import quotas as _quotas
 from ostiary.store.tables import risk as _risk
 from ostiary.store.tables import samlidp as _samlidp
 from ostiary.store.tables import ssoadmin as _ssoadmin
@@ -21,6 +23,7 @@ from ostiary.store.tables.base import (
     UTCDateTime,
     metadata,
 )
+from ostiary.store.tables.cimd import *  # noqa: F403
 from ostiary.store.tables.common import (
     access_keys,
     accounts,
@@ -69,6 +72,7 @@ from ostiary.store.tables.oauth import (
     user_pool_domains,
 )
 from ostiary.store.tables.organizations import *  # noqa: F403
+from ostiary.store.tables.quotas import *  # noqa: F403
 from ostiary.store.tables.risk import *  # noqa: F403
 from ostiary.store.tables.samlidp import *  # noqa: F403
 from ostiary.store.tables.ssoadmin import *  # noqa: F403
@@ -169,6 +173,8 @@ __all__ = [
     "users",
     "webauthn_credentials",
     *_accessportal.__all__,
+    *_cimd.__all__,
+    *_quotas.__all__,
     *_gateway.__all__,
     *_identitystore.__all__,
     *_samlidp.__all__,
