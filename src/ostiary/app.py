@@ -43,7 +43,7 @@ from ostiary.store import statistics
 from ostiary.store.db import Store, reset_data
 from ostiary.userpools import provisioned_limits, triggers, user_import
 from ostiary.userpools.messages import outbox_rows
-from ostiary.web import identity_issuer, import_upload, risk_feedback, scim, ui_logo
+from ostiary.web import identity_issuer, import_upload, managed_login_assets, risk_feedback, scim, ui_logo
 
 log = logging.getLogger("ostiary")
 
@@ -186,6 +186,8 @@ class FrontDoor:
                 return
             send = _with_cors(send)
         limit = self.max_upload if not api and path.startswith(user_import.UPLOAD_PATH) else self.max_body
+        if api and _header(scope, b"x-amz-target") in BRANDING_TARGETS:
+            limit = max(limit, BRANDING_REQUEST_BYTES)
         declared = _content_length(scope)
         try:
             if declared is not None and declared > limit:
@@ -330,6 +332,13 @@ def _raw_path(scope: Scope) -> str:
     return raw.decode("latin-1").split("?", 1)[0]
 
 
+# Create/UpdateManagedLoginBranding carry image assets: AWS documents a 2 MB request limit for them
+BRANDING_REQUEST_BYTES = 2 * 1024 * 1024
+BRANDING_TARGETS = frozenset(
+    f"AWSCognitoIdentityProviderService.{name}ManagedLoginBranding" for name in ("Create", "Update")
+)
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for raw_k, raw_v in scope["headers"]:
         if raw_k == name:
@@ -445,6 +454,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     domains = DomainResolver(runtime)
     routes += HostedUI(runtime, domains).routes()
     routes += ui_logo.routes(runtime)
+    routes += managed_login_assets.routes(runtime)
     routes += risk_feedback.routes(runtime)  # /_feedback/auth-event (adaptive authentication's e-mail links)
     routes += scim.routes(runtime)  # /scim/<identity store id>/v2/… (identity store provisioning)
     routes += samlidp_web.routes(runtime)  # /start/<store>/saml/… (SAML IdP), POST /saml (AWS's SAML sign-in)

@@ -32,6 +32,7 @@ class Domain:
     name: str
     custom: bool
     pool: PoolView
+    managed_login_version: int = 1  # 2: the hosted pages are drawn from the client's managed login style
 
 
 def prefix_host(settings: Settings, prefix: str, region: str) -> str:
@@ -77,7 +78,9 @@ class DomainResolver:
             with self.runtime.store.read() as conn:
                 row = conn.execute(_BY_NAME, {"domain": name}).first()
                 pool = pool_by_id(conn, row.user_pool_id) if row is not None else None
-            return Domain(row.domain, bool(row.custom), pool) if row is not None and pool is not None else None
+            if row is None or pool is None:
+                return None
+            return Domain(row.domain, bool(row.custom), pool, int(row.managed_login_version or 1))
 
         return self._cache.get_or_load(name, load)
 
@@ -89,7 +92,7 @@ class DomainResolver:
         if not rows or pool is None:
             return None
         row = sorted(rows, key=lambda r: bool(r.custom))[0]
-        return Domain(row.domain, bool(row.custom), pool)
+        return Domain(row.domain, bool(row.custom), pool, int(row.managed_login_version or 1))
 
     def from_host(self, host: str) -> str | None:
         """The domain a Host header names (a prefix host or a custom domain), or None."""

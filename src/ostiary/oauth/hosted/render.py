@@ -18,7 +18,7 @@ from ostiary.oauth.authorize_request import AuthorizeRequest, ErrorPage, Redirec
 from ostiary.oauth.domain_routing import PATH_PREFIX, Domain, DomainResolver
 from ostiary.oauth.service_calls import service_context
 from ostiary.protocol.context import RequestContext, Runtime
-from ostiary.userpools import ui_customization
+from ostiary.userpools import managed_login, ui_customization
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.lookup import ClientView
 
@@ -90,15 +90,30 @@ class Pages:
         base = self.base(request, domain)
         nonce = secrets.token_urlsafe(16)
         cookie, fresh = self._csrf_cookie(request)
-        css, has_logo = self._customization(domain.pool, client)
+        brand: managed_login.PageBrand | None = None
+        css: str | None = None
         logo_url = None
-        if has_logo:
-            logo_url = f"/_ostiary/ui/{domain.pool.id}/{client.id if client else 'ALL'}/logo"
+        if domain.managed_login_version == 2 and client is not None:
+            # managed login: the client's style, or no page at all (as AWS: a client without a style
+            # has nonfunctional pages until it gets one or the domain goes back to version 1)
+            brand = managed_login.page_brand(self.runtime, domain.pool.id, client.id)
+            if brand is None:
+                raise ErrorPage(
+                    "Not configured",
+                    "This app client has no managed login branding style.",
+                    "managed_login_style_missing",
+                    400,
+                )
+        elif domain.managed_login_version != 2:
+            css, has_logo = self._customization(domain.pool, client)
+            if has_logo:
+                logo_url = f"/_ostiary/ui/{domain.pool.id}/{client.id if client else 'ALL'}/logo"
         page = self.env.get_template(template).render(
             app_name=(client.name if client else domain.pool.name),
             static_url=f"{base}/static",
             custom_css=css,
             logo_url=logo_url,
+            brand=brand,
             nonce=nonce,
             csrf=csrf.csrf_token(self.csrf_key, cookie, form) if form else "",
             **context,

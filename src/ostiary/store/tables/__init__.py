@@ -11,6 +11,7 @@ from ostiary.store.tables import cimd as _cimd
 from ostiary.store.tables import gateway as _gateway
 from ostiary.store.tables import identitystore as _identitystore
 from ostiary.store.tables import log_delivery as _log_delivery
+from ostiary.store.tables import managed_login as _managed_login
 from ostiary.store.tables import organizations as _organizations
 from ostiary.store.tables import quotas as _quotas
 from ostiary.store.tables import risk as _risk
@@ -64,6 +65,7 @@ from ostiary.store.tables.identitypools import (
 )
 from ostiary.store.tables.identitystore import *  # noqa: F403
 from ostiary.store.tables.log_delivery import *  # noqa: F403
+from ostiary.store.tables.managed_login import *  # noqa: F403
 from ostiary.store.tables.oauth import (
     oauth_codes,
     resource_servers,
@@ -180,6 +182,7 @@ __all__ = [
     *_samlidp.__all__,
     *_organizations.__all__,
     *_log_delivery.__all__,
+    *_managed_login.__all__,
     *_risk.__all__,
     *_ssoadmin.__all__,
     *_ssooidc.__all__,
