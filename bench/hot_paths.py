@@ -1,10 +1,11 @@
-"""CPU per call of GetUser, AdminGetUser, GetCallerIdentity, DescribeUserPool and REFRESH_TOKEN_AUTH inside one
-process, on SQLite or PostgreSQL.
+"""CPU per call of GetUser, AdminGetUser, GetCallerIdentity, DescribeUserPool, AssumeRole and
+REFRESH_TOKEN_AUTH inside one process, on SQLite or PostgreSQL.
 
     python bench/hot_paths.py                                   # SQLite
     python bench/hot_paths.py --database-url postgresql+psycopg://postgres@127.0.0.1:55502/bench
     python bench/hot_paths.py --profile 25                      # and cProfile's 25 costliest functions
     HOT_PATHS_SORT=cumulative python bench/hot_paths.py --profile 60   # the profile by cumulative time
+    HOT_PATHS_CALLERS='db.py.*\\(tx\\)' python bench/hot_paths.py --only =AssumeRole --profile 5  # and their callers
     HOT_PATHS_DEBUG=1 python bench/hot_paths.py     # per round: thread vs process CPU, user/system, context switches
 
 A server started once (`ostiary serve`, as the other benches) creates a pool, a client and a user, signs
@@ -103,6 +104,13 @@ def setup(database_url: str) -> tuple[Path, str, dict[str, bytes]]:
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username="user0", GroupName="readers")
         tokens = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
                                    AuthParameters={"USERNAME": "user0", "PASSWORD": PASSWORD})["AuthenticationResult"]
+        iam = boto3.client("iam", endpoint_url=url, region_name=REGION, aws_access_key_id=KEY,
+                           aws_secret_access_key=SECRET)
+        account = boto3.client("sts", endpoint_url=url, region_name=REGION, aws_access_key_id=KEY,
+                               aws_secret_access_key=SECRET).get_caller_identity()["Account"]
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}]}
+        role_arn = iam.create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
         target = "AWSCognitoIdentityProviderService."
         unsigned = {"Content-Type": "application/x-amz-json-1.1"}
 
@@ -120,6 +128,9 @@ def setup(database_url: str) -> tuple[Path, str, dict[str, bytes]]:
                                              KEY, SECRET),
             "DescribeUserPool": raw_request(url, "cognito-idp", target + "DescribeUserPool",
                                             json.dumps({"UserPoolId": pool_id}).encode(), KEY, SECRET),
+            "AssumeRole": raw_request(url, "sts", None,
+                                      f"Action=AssumeRole&RoleArn={role_arn}&RoleSessionName=bench"
+                                      "&Version=2011-06-15".encode(), KEY, SECRET),
             "REFRESH_TOKEN_AUTH": plain("InitiateAuth", {"ClientId": client_id, "AuthFlow": "REFRESH_TOKEN_AUTH",
                                                          "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]}}),
         }
@@ -211,7 +222,10 @@ def main() -> None:
                 loop.run_until_complete(_repeat(app, scope, body, calls))
                 prof.disable()
                 console.print(f"[bold]{name}[/]: cProfile, {calls} calls")
-                pstats.Stats(prof).sort_stats(os.environ.get("HOT_PATHS_SORT", "tottime")).print_stats(args.profile)
+                stats = pstats.Stats(prof).sort_stats(os.environ.get("HOT_PATHS_SORT", "tottime"))
+                stats.print_stats(args.profile)
+                if os.environ.get("HOT_PATHS_CALLERS"):  # who calls the functions matching this text
+                    stats.print_callers(os.environ["HOT_PATHS_CALLERS"])
     finally:
         loop.close()
         if backends:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -560,10 +561,15 @@ def _caller_policies(store: Store, principal: Principal) -> CallerPolicies:
 _ROOT_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
 
 
+@functools.cache
+def _root_policy() -> policy.Policy:
+    return policy.parse(_ROOT_POLICY)
+
+
 def root_identity() -> list[policy.Policy]:
     """The root's own permissions as identity policies (everything; across accounts a resource
-    policy must allow too)."""
-    return _parsed([_ROOT_POLICY])
+    policy must allow too); parsed once (a Policy is immutable)."""
+    return [_root_policy()]
 
 
 def _session_documents(conn: Connection, session: Any) -> list[str]:
