@@ -65,6 +65,7 @@ class Settings:
     egress_allow: str = ""
     egress_max_bytes: int = 1048576
     egress_timeout_seconds: int = 5
+    egress_ca_bundle: str = ""  # a PEM file of private CAs egress also trusts (an internal PKI; tests' loopback TLS)
     outbox: bool = False
     outbox_ttl_seconds: int = 86400
     audit_retention_days: int = 90

@@ -39,6 +39,7 @@ import functools
 import ipaddress
 import json
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -206,6 +207,7 @@ class Policy:
     max_bytes: int = DEFAULT_MAX_BYTES
     timeout: float = DEFAULT_TIMEOUT
     resolver: Resolver = field(default=system_resolver, compare=False)
+    ca_bundle: str = ""  # a PEM file of CAs trusted besides the public ones (setting egress_ca_bundle)
 
     def allowed_address(self, address: IPAddress) -> bool:
         """The operator allow-lists the address (or the IPv4 address it carries)."""
@@ -309,7 +311,7 @@ class Policy:
         if basic_auth is not None:
             pair = f"{basic_auth[0]}:{basic_auth[1]}".encode()
             sent["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        transport = _PinnedTransport(destination, deadline)
+        transport = _PinnedTransport(destination, deadline, self.ca_bundle)
         try:
             with (
                 httpx.Client(transport=transport, trust_env=False, follow_redirects=False, timeout=seconds) as client,
@@ -445,9 +447,9 @@ class _PinnedBackend(httpcore.NetworkBackend):
 class _PinnedTransport(httpx.BaseTransport):
     """httpx's transport over an httpcore pool whose network backend is pinned to the destination."""
 
-    def __init__(self, destination: Destination, deadline: float) -> None:
+    def __init__(self, destination: Destination, deadline: float, ca_bundle: str = "") -> None:
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=_ssl_context(ca_bundle),
             max_connections=1,
             network_backend=_PinnedBackend(destination, deadline),
         )
@@ -493,15 +495,29 @@ class _Body(httpx.SyncByteStream):
             closer()
 
 
+@functools.lru_cache(maxsize=4)
+def _ssl_context(ca_bundle: str) -> ssl.SSLContext:
+    """httpx's default context (the public CAs), with the operator's own CAs added when configured."""
+    context = httpx.create_ssl_context()
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
 # --- from the settings ------------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=8)
-def _policy(allow: str, max_bytes: int, timeout: float) -> Policy:
+def _policy(allow: str, max_bytes: int, timeout: float, ca_bundle: str = "") -> Policy:
     networks, hosts = parse_allow(allow)
-    return Policy(networks=networks, hosts=hosts, max_bytes=max_bytes, timeout=timeout)
+    return Policy(networks=networks, hosts=hosts, max_bytes=max_bytes, timeout=timeout, ca_bundle=ca_bundle)
 
 
 def policy(settings: Settings) -> Policy:
     """The operator's policy: settings ``egress_allow``, ``egress_max_bytes``, ``egress_timeout_seconds``."""
-    return _policy(settings.egress_allow, settings.egress_max_bytes, float(settings.egress_timeout_seconds))
+    return _policy(
+        settings.egress_allow,
+        settings.egress_max_bytes,
+        float(settings.egress_timeout_seconds),
+        settings.egress_ca_bundle,
+    )

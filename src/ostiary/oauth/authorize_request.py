@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ostiary.protocol.context import Runtime
+from ostiary.userpools import cimd
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.lookup import ClientView, client_by_id
 
@@ -90,8 +91,14 @@ def parse_authorize(runtime: Runtime, pool: PoolView, params: dict[str, str]) ->
     """Check an authorization request. Problems with the client or redirect URI raise ErrorPage
     (never a redirect to an unregistered URI); the others raise RedirectError."""
     client_id = params.get("client_id") or ""
-    with runtime.store.read() as conn:
-        client = client_by_id(conn, runtime.box, client_id) if client_id else None
+    if cimd.is_client_url(client_id):  # a client ID metadata document's client (userpools/cimd.py)
+        try:
+            client: ClientView | None = cimd.resolve(runtime, pool, client_id)
+        except cimd.CimdRefused as err:
+            raise ErrorPage("Invalid request", f"The client is not accepted: {err}.", "invalid_client") from None
+    else:
+        with runtime.store.read() as conn:
+            client = client_by_id(conn, runtime.box, client_id) if client_id else None
     if client is None or client.pool_id != pool.id:
         raise ErrorPage("Invalid request", "The app client does not exist in this user pool.", "invalid_client")
     redirect_uri = params.get("redirect_uri") or client.config.get("DefaultRedirectURI") or ""
@@ -149,6 +156,8 @@ def _check_request(request: AuthorizeRequest, client: ClientView, params: dict[s
             raise RedirectError("invalid_request", "code_challenge must be 43 to 128 unreserved characters")
     elif request.code_challenge_method:
         raise RedirectError("invalid_request", "code_challenge is required with code_challenge_method")
+    elif client.cimd_url is not None:  # a public client identified by a URL: PKCE or nothing
+        raise RedirectError("invalid_request", "code_challenge is required for this client")
     provider = params.get("identity_provider")
     supported = client.config.get("SupportedIdentityProviders") or []
     if provider and provider not in supported:

@@ -39,7 +39,7 @@ def new_code(runtime: Runtime, request: AuthorizeRequest, user_id: str, auth_tim
             insert(t.oauth_codes).values(
                 code_hash=digest(code),
                 user_pool_id=request.pool.id,
-                client_id=request.client.id,
+                client_id=request.client.code_owner,  # a CIMD client's codes are its own
                 user_id=user_id,
                 redirect_uri=request.redirect_uri,
                 scopes=request.scopes,

@@ -34,7 +34,7 @@ from ostiary.oauth.domain_routing import Domain, DomainResolver, token_endpoint_
 from ostiary.oauth.service_calls import hosted_tokens, service_context
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
-from ostiary.userpools import claims, directory, tokens, triggers
+from ostiary.userpools import cimd, claims, directory, tokens, triggers
 from ostiary.userpools.lookup import ClientView, client_by_id
 from ostiary.userpools.resource_servers import custom_scopes
 from ostiary.userpools.signin import refresh as signin_refresh
@@ -97,6 +97,13 @@ def authenticate_client(runtime: Runtime, domain: Domain, request: Request, form
         client_id, secret = form.get("client_id", ""), form.get("client_secret")
     if not client_id:
         raise OAuthError("invalid_client", "Client authentication failed", 401, basic=basic)
+    if cimd.is_client_url(client_id):  # a public client identified by its metadata document's URL
+        if basic or secret:
+            raise OAuthError("invalid_client", "The client has no secret", 401, basic=basic)
+        try:
+            return cimd.resolve(runtime, domain.pool, client_id)
+        except cimd.CimdRefused:
+            raise OAuthError("invalid_client", "Client authentication failed", 401) from None
 
     def load() -> ClientView | None:
         with runtime.store.read() as conn:
@@ -133,7 +140,8 @@ def _code_grant(runtime: Runtime, domain: Domain, client: ClientView, form: dict
         raise OAuthError("unauthorized_client", "The client is not allowed the authorization code grant")
     grant = take_code(runtime, code)
     now = dt.datetime.now(dt.UTC)
-    if grant is None or grant.client_id != client.id or grant.pool_id != domain.pool.id or grant.expires_at <= now:
+    owner = client.code_owner
+    if grant is None or grant.client_id != owner or grant.pool_id != domain.pool.id or grant.expires_at <= now:
         raise OAuthError("invalid_grant", "Invalid authorization code")
     if form.get("redirect_uri") != grant.redirect_uri:
         raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
@@ -152,13 +160,16 @@ def _code_grant(runtime: Runtime, domain: Domain, client: ClientView, form: dict
     )
     if result is None:
         raise OAuthError("invalid_grant", "User is disabled or no longer exists")
-    return _token_response(result, with_refresh=True)
+    # a CIMD client gets no refresh token: the lineage is its app client's (userpools/cimd.py)
+    return _token_response(result, with_refresh=client.cimd_url is None)
 
 
 def _refresh_grant(runtime: Runtime, domain: Domain, client: ClientView, form: dict[str, str], ip: str) -> Response:
     token = form.get("refresh_token")
     if not token:
         raise OAuthError("invalid_request", "refresh_token is required")
+    if client.cimd_url is not None:
+        raise OAuthError("unauthorized_client", "The client is not allowed the refresh token grant")
     ctx = service_context(runtime, domain.pool, "RefreshToken", ip)
     try:
         result = signin_refresh.refresh(ctx, domain.pool, client, token, ctx.now)

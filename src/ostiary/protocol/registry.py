@@ -45,6 +45,7 @@ HANDLER_MODULES = (
     "ostiary.userpools.log_delivery",  # SetLogDeliveryConfiguration, GetLogDeliveryConfiguration
     "ostiary.userpools.sessions",
     "ostiary.userpools.provisioned_limits",  # GetProvisionedLimit, UpdateProvisionedLimit
+    "ostiary.userpools.cimd",  # the CIMD policies and client metadata URLs
     "ostiary.sts.service",
     "ostiary.iam.users",
     "ostiary.iam.roles",

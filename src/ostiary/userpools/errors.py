@@ -17,6 +17,10 @@ class AliasExistsException(ServiceError):
     code = "AliasExistsException"
 
 
+class CachedCIMDURLDoesNotExistException(ServiceError):
+    code = "CachedCIMDURLDoesNotExistException"
+
+
 class CodeDeliveryFailureException(ServiceError):
     code = "CodeDeliveryFailureException"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,18 @@ class ClientView:
     config: dict[str, Any]
     secret: str | None  # the primary secret (what DescribeUserPoolClient shows)
     other_secrets: tuple[str, ...] = ()  # the second secret during a rotation (AddUserPoolClientSecret)
+    # a client ID metadata document's client (userpools/cimd.py): the app client of the CIMD policy its
+    # URL matched, seen through the document (its redirect URIs, its grants and scopes within the app
+    # client's), public; None for the app client itself
+    cimd_url: str | None = None
+
+    @property
+    def code_owner(self) -> str:
+        """Whose authorization codes are whose: the app client's id, or for a CIMD client a name no app
+        client id can take (``:`` is not in their alphabet), so neither redeems the other's codes."""
+        if self.cimd_url is None:
+            return self.id
+        return "cimd:" + hashlib.sha256(self.cimd_url.encode()).hexdigest()
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret the client may use: SECRET_HASH and client authentication accept any."""
