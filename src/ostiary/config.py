@@ -62,6 +62,7 @@ class Settings:
     lambda_functions: str = ""
     lambda_path: str = ""
     lambda_timeout_seconds: int = 5
+    cognito_streams: str = ""  # Cognito Sync streams: <stream name>=<http(s) URL> entries (else a JSON-lines file)
     egress_allow: str = ""
     egress_max_bytes: int = 1048576
     egress_timeout_seconds: int = 5

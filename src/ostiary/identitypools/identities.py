@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,12 @@ from ostiary.userpools import paging
 UNAUTHENTICATED_OFF = "Unauthenticated access is not supported for this identity pool."
 _I = t.identities
 _L = t.identity_logins
+
+# called as hook(conn, merged identity id, surviving identity id, now) inside the merge's transaction,
+# before the merged identity is deleted: what other services keep per identity follows it (Cognito
+# Sync's datasets: cognitosync/merge.py registers itself here; this package imports nothing of it)
+MergeHook = Callable[[Connection, str, str, dt.datetime], None]
+MERGE_HOOKS: list[MergeHook] = []
 
 
 def identity_not_found(identity_id: str) -> ResourceNotFoundException:
@@ -115,6 +122,8 @@ def _merge(conn: Connection, pool: pools.IdentityPool, source: str, target: str,
             raise ResourceConflictException(f"Identities cannot be merged: both are linked to a login from {provider}.")
         held.append((provider, subject))
     conn.execute(update(_L).where(_L.c.identity_id == source).values(identity_id=target))
+    for hook in MERGE_HOOKS:
+        hook(conn, source, target, now)
     conn.execute(delete(_I).where(_I.c.id == source))
     _touch(conn, target, now, disabled=False)
 

@@ -73,6 +73,7 @@ HANDLER_MODULES = (
     "ostiary.ssoadmin",
     "ostiary.ssooidc",
     "ostiary.ssoportal",
+    "ostiary.cognitosync",  # issue 17: Cognito Sync (rest-json); also its identity-merge hook
     "ostiary.samlidp",  # no operations: hands sso-admin the instance's SAML IdP metadata (provisioning)
 )
 

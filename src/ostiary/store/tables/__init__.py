@@ -7,6 +7,7 @@ from __future__ import annotations
 
 # Issue 14's areas (IAM Identity Center, Organizations): each module lists its tables in __all__.
 from ostiary.store.tables import accessportal as _accessportal
+from ostiary.store.tables import cognitosync as _cognitosync
 from ostiary.store.tables import cimd as _cimd
 from ostiary.store.tables import gateway as _gateway
 from ostiary.store.tables import identitystore as _identitystore
@@ -25,6 +26,7 @@ from ostiary.store.tables.base import (
     metadata,
 )
 from ostiary.store.tables.cimd import *  # noqa: F403
+from ostiary.store.tables.cognitosync import *  # noqa: F403
 from ostiary.store.tables.common import (
     access_keys,
     accounts,
@@ -175,6 +177,7 @@ __all__ = [
     "users",
     "webauthn_credentials",
     *_accessportal.__all__,
+    *_cognitosync.__all__,
     *_cimd.__all__,
     *_quotas.__all__,
     *_gateway.__all__,
