@@ -68,7 +68,7 @@ def test_records_sync_between_two_devices(server: Server, wired: Any) -> None:
 
 
 def test_stale_sync_count_is_a_conflict_and_changes_nothing(server: Server, wired: Any) -> None:
-    name, tokens = wired.user()
+    name, _ = wired.user()
     phone = device(server, wired, name)
     tablet = device(server, wired, name)  # the same user on a second device: the same identity
     assert phone.identity_id == tablet.identity_id
