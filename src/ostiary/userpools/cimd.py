@@ -27,7 +27,8 @@ lineages, which a public client naming itself with a URL must not extend).
 
 A validated document is kept in ``cimd_urls`` until it expires — the answer's ``Cache-Control:
 max-age`` when between one day and one year, else the policy's CacheDuration (default one day) — and
-per process for ``cache_cimd_seconds``. REFRESH fetches it again at once; INVALIDATE drops it (the
+per process for ``cache_cimd_seconds``, as is a refusal (a URL whose document was refused is not
+fetched again by every request naming it). REFRESH fetches it again at once; INVALIDATE drops it (the
 next authorization request fetches it again).
 """
 
@@ -424,7 +425,14 @@ def _document(runtime: Runtime, policy: _Policy, url: str, now: dt.datetime) -> 
             _cache.set(key, kept)
     if kept is not None and kept[1] > now:
         return kept[0]
-    document, expires = _fetch(runtime, policy, url, now)
+    refused: str | None = _cache.get("refused:" + key)
+    if refused is not None:  # refused lately: not fetched again for every request that names it
+        raise CimdRefused(refused)
+    try:
+        document, expires = _fetch(runtime, policy, url, now)
+    except CimdRefused as err:
+        _cache.set("refused:" + key, str(err))
+        raise
     _store(runtime, policy, url, document, now, expires)
     return document
 
