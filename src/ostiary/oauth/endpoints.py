@@ -15,8 +15,6 @@ import binascii
 import datetime as dt
 import hmac
 import json
-import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
@@ -34,12 +32,13 @@ from ostiary.oauth.domain_routing import Domain, DomainResolver, token_endpoint_
 from ostiary.oauth.service_calls import hosted_tokens, service_context
 from ostiary.protocol.context import Runtime
 from ostiary.protocol.errors import ServiceError
-from ostiary.userpools import cimd, claims, directory, tokens, triggers
+from ostiary.userpools import cimd, client_tokens, directory, token_exchange, tokens, triggers
 from ostiary.userpools.lookup import ClientView, client_by_id
 from ostiary.userpools.resource_servers import custom_scopes
 from ostiary.userpools.signin import refresh as signin_refresh
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 # App clients and a pool's custom scopes, per process for a few seconds (cache_token_client_seconds,
 # 5 s): the token endpoint answers without a database read on its hot path. A changed or deleted
 # client (or scope) takes effect within that time, like access keys.
@@ -191,36 +190,60 @@ def _client_credentials(runtime: Runtime, domain: Domain, client: ClientView, fo
     """RFC 6749 §4.4: an access token for the client itself, with custom scopes only."""
     if client.secret is None:
         raise OAuthError("invalid_client", "client_credentials needs a client secret", 401)
-    if not client.config.get("AllowedOAuthFlowsUserPoolClient") or "client_credentials" not in (
-        client.config.get("AllowedOAuthFlows") or []
-    ):
+    if not client_tokens.m2m_allowed(client):
         raise OAuthError("unauthorized_client", "The client is not allowed the client_credentials grant")
-    existing = _custom_scopes(runtime, domain.pool.id)
-    allowed = [s for s in client.config.get("AllowedOAuthScopes") or [] if s in existing]
+    allowed = client_tokens.allowed_scopes(client, _custom_scopes(runtime, domain.pool.id))
     requested = form.get("scope", "").split() or allowed
     if not requested or any(s not in allowed for s in requested):
         raise OAuthError("invalid_scope", "A requested scope is not allowed for this client")
-    now = int(time.time())
-    validity = claims.validity_seconds(client.as_token_config(), "AccessToken")
-    body = {
-        "sub": client.id,
-        "token_use": "access",
-        "scope": " ".join(dict.fromkeys(requested)),
-        "auth_time": now,
-        "iss": tokens.issuer(runtime.settings, domain.pool.id),
-        "exp": now + validity,
-        "iat": now,
-        "version": 2,
-        "jti": str(uuid.uuid4()),
-        "client_id": client.id,
-    }
-    if triggers.configured(domain.pool, "PreTokenGeneration"):
-        tokens.pre_token_generation_m2m(
-            runtime.settings, domain.pool, client.id, body, _client_metadata(form.get("aws_client_metadata"))
-        )
-    key = runtime.keys.signing_key(domain.pool.id, "access")
-    access = jwt.sign(body, key.kid, key.private)
+    metadata = _client_metadata(form.get("aws_client_metadata"))
+    access, validity = client_tokens.mint(runtime.keys, runtime.settings, domain.pool, client, requested, metadata)
     return JSONResponse({"access_token": access, "expires_in": validity, "token_type": "Bearer"}, headers=NO_STORE)
+
+
+def _token_exchange(runtime: Runtime, domain: Domain, client: ClientView, form: dict[str, str], ip: str) -> Response:
+    """RFC 8693 §2: the token exchange grant, as GetDerivedToken (userpools/token_exchange.py);
+    ``audience`` and ``resource`` once each (the API takes one of either)."""
+    subject = form.get("subject_token")
+    subject_type = form.get("subject_token_type", "")
+    if not subject or not subject_type:
+        raise OAuthError("invalid_request", "subject_token and subject_token_type are required")
+    actor, actor_type = form.get("actor_token"), form.get("actor_token_type")
+    if (actor is None) != (actor_type is None):
+        raise OAuthError("invalid_request", "actor_token and actor_token_type go together")
+    requested = form.get("requested_token_type") or token_exchange.TYPE_URNS["ACCESS_TOKEN"]
+
+    def kind(urn: str | None, name: str) -> str | None:
+        if urn is None:
+            return None
+        if urn not in token_exchange.URN_TYPES:
+            raise OAuthError("invalid_request", f"Unsupported {name}")
+        return token_exchange.URN_TYPES[urn]
+
+    request = token_exchange.Exchange(
+        subject_token=subject,
+        subject_type=kind(subject_type, "subject_token_type") or "",
+        actor_token=actor,
+        actor_type=kind(actor_type, "actor_token_type"),
+        scopes=tuple(form["scope"].split()) if form.get("scope") else None,
+        audience=form.get("audience") or None,
+        resource=form.get("resource") or None,
+        requested_type=kind(requested, "requested_token_type") or "",
+    )
+    ctx = service_context(runtime, domain.pool, "GetDerivedToken", ip)
+    try:
+        issued = token_exchange.exchange(ctx, domain.pool, client, request)
+    except token_exchange.ExchangeError as err:
+        raise OAuthError(err.oauth_error, err.error.message) from None
+    body: dict[str, Any] = {
+        "access_token": issued.token,
+        "issued_token_type": token_exchange.TYPE_URNS[issued.token_type],
+        "token_type": "Bearer" if issued.token_type == "ACCESS_TOKEN" else "N_A",
+        "expires_in": issued.expires_in,
+    }
+    if issued.token_type == "ACCESS_TOKEN":
+        body["scope"] = " ".join(issued.scopes)
+    return JSONResponse(body, headers=NO_STORE)
 
 
 def _client_metadata(value: str | None) -> dict[str, str]:
@@ -248,6 +271,9 @@ def token(runtime: Runtime, domain: Domain, request: Request, body: bytes) -> Re
             return _refresh_grant(runtime, domain, client, form, ip)
         if grant_type == "client_credentials":
             return _client_credentials(runtime, domain, client, form)
+        if grant_type == TOKEN_EXCHANGE:
+            ip = request.client.host if request.client else ""
+            return _token_exchange(runtime, domain, client, form, ip)
         if not grant_type:
             raise OAuthError("invalid_request", "grant_type is required")
         raise OAuthError("unsupported_grant_type", f"Unsupported grant_type {grant_type}")

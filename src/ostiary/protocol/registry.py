@@ -35,6 +35,8 @@ HANDLER_MODULES = (
     "ostiary.userpools.resource_servers",
     "ostiary.userpools.ui_customization",
     "ostiary.userpools.managed_login",  # managed login branding (issue 17)
+    "ostiary.userpools.client_tokens",  # GetClientToken
+    "ostiary.userpools.token_exchange",  # GetDerivedToken (RFC 8693)
     "ostiary.userpools.identity_providers",
     "ostiary.userpools.federated_users",
     "ostiary.userpools.saml_signing",
