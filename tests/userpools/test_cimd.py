@@ -330,6 +330,20 @@ def test_codes_of_a_cimd_client_and_of_its_app_client_are_not_interchangeable(
             "code_verifier": verifier,
         }
         assert _token(hosted, form).json()["error"] == "invalid_grant"
+        # nor can it refresh or revoke the app client's refresh tokens
+        verifier, challenge = pkce_pair()
+        with httpx.Client(timeout=30) as web:
+            location = sign_in_over_http(
+                web, hosted, _authorize(hosted, hosted.client_id, challenge), "alice", PASSWORD
+            )
+        form.update(client_id=hosted.client_id, code=query_of(location)["code"], code_verifier=verifier)
+        refresh = _token(hosted, form).json()["refresh_token"]
+        grant = {"grant_type": "refresh_token", "client_id": url, "refresh_token": refresh}
+        assert _token(hosted, grant).json()["error"] == "unauthorized_client"
+        revoked = httpx.post(f"{hosted.base}/oauth2/revoke", data={"token": refresh, "client_id": url}, timeout=30)
+        assert revoked.status_code == 200
+        grant["client_id"] = hosted.client_id
+        assert "access_token" in _token(hosted, grant).json()  # still alive
         # a secret is not accepted for a URL client
         form["client_secret"] = "anything"
         assert _token(hosted, form).json()["error"] == "invalid_client"
@@ -409,6 +423,21 @@ def test_http_and_private_urls_are_not_fetched(hosted: Hosted, documents: Docume
         _refused_at_authorize(hosted, plain)  # not a metadata URL: an unknown app client
         _refused_at_authorize(hosted, "https://10.1.2.3/clients/app.json")  # a private address: egress refuses
         assert _urls(hosted, pid) == []
+    finally:
+        hosted.idp.delete_cimd_policy(UserPoolId=hosted.pool_id, CIMDPolicyId=pid)
+
+
+def test_only_the_code_flow_is_offered(hosted: Hosted, documents: DocumentServer) -> None:
+    pid = _policy(hosted, documents)
+    try:
+        url = documents.base + "/clients/implicit.json"
+        documents.serve("/clients/implicit.json", _document(url, grant_types=["implicit"]))
+        _, challenge = pkce_pair()
+        for response_type in ("code", "token"):
+            params = {**_authorize(hosted, url, challenge), "response_type": response_type}
+            answer = httpx.get(f"{hosted.base}/oauth2/authorize", params=params, timeout=30)
+            assert answer.status_code == 302
+            assert query_of(answer.headers["location"])["error"] == "unauthorized_client"
     finally:
         hosted.idp.delete_cimd_policy(UserPoolId=hosted.pool_id, CIMDPolicyId=pid)
 

@@ -351,7 +351,8 @@ def revoke(runtime: Runtime, domain: Domain, request: Request, body: bytes) -> R
         now = dt.datetime.now(dt.UTC)
         with runtime.store.tx() as conn:
             lineage = tokens.find_lineage(conn, domain.pool.id, value)
-            if lineage is not None and lineage.client_id == client.id:
+            # a CIMD client holds no refresh token: it revokes none of its app client's
+            if lineage is not None and lineage.client_id == client.id and client.cimd_url is None:
                 tokens.revoke_lineage(conn, lineage.id, now)
         return Response(status_code=200, headers=NO_STORE)
     except OAuthError as err:

@@ -20,10 +20,11 @@ only when
 - its grants (``grant_types``, default ``authorization_code``) are ones the app client allows too;
   ``client_credentials`` never.
 
-The client then acts as the app client with the document's redirect URIs, the grants and scopes both
-allow, no secret, and PKCE (S256) required. Its authorization codes belong to it alone
-(``ClientView.code_owner``); it gets no refresh token (Ostiary's refresh tokens are the app client's
-lineages, which a public client naming itself with a URL must not extend).
+The client then acts as the app client with the document's redirect URIs, the code flow when both
+allow it (no implicit flow: PKCE is required), the scopes both allow, and no secret. Its
+authorization codes belong to it alone (``ClientView.code_owner``); it gets no refresh token
+(Ostiary's refresh tokens are the app client's lineages, which a public client naming itself with a
+URL must not extend).
 
 A validated document is kept in ``cimd_urls`` until it expires — the answer's ``Cache-Control:
 max-age`` when between one day and one year, else the policy's CacheDuration (default one day) — and
@@ -66,7 +67,7 @@ MIN_CACHE_SECONDS, MAX_CACHE_SECONDS = 86400, 31556952
 MAX_POLICIES_PER_POOL = 20
 MAX_URLS_PER_POLICY = 1000
 MAX_URL_LENGTH = 256
-GRANTS = {"authorization_code": "code", "implicit": "implicit"}  # document grant → app client flow
+GRANTS = {"authorization_code": "code"}  # document grant → app client flow (PKCE: the code flow only)
 
 _cache: TtlCache[str, Any] = TtlCache("cimd_documents", ttl=60)
 
