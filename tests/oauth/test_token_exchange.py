@@ -86,6 +86,11 @@ def _exchange(h: Hosted, service: dict[str, str], **form: str) -> httpx.Response
     )
 
 
+def test_discovery_names_the_grant(hosted: Hosted) -> None:
+    doc = httpx.get(f"{hosted.issuer}/.well-known/openid-configuration").json()
+    assert GRANT in doc["grant_types_supported"]
+
+
 def test_exchange_for_an_audience(hosted: Hosted, users_tokens: dict[str, Any], service: dict[str, str]) -> None:
     subject = verify(hosted, users_tokens["access_token"])
     r = _exchange(
