@@ -174,3 +174,40 @@ def test_limits(server: Server, wired: Any) -> None:
     with pytest.raises(ClientError) as exc:
         put(a, wired.pool_id, "ds02", [{"Op": "replace", "Key": "k" * 1025, "Value": "v", "SyncCount": 0}])
     assert err(exc)[0] == "InvalidParameterException"
+
+
+def test_racing_devices_one_wins(server: Server, wired: Any) -> None:
+    """Two devices write the same new record at once, each from a ListRecords that saw none: the
+    writes are serialized on the dataset's row, so one is stored and the other is a conflict."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    name, _ = wired.user()
+    devices = [device(server, wired, name) for _ in range(2)]
+    tokens = [
+        d.sync.list_records(IdentityPoolId=wired.pool_id, IdentityId=d.identity_id, DatasetName="race")[
+            "SyncSessionToken"
+        ]
+        for d in devices
+    ]
+
+    def write(n: int) -> str:
+        d = devices[n]
+        try:
+            d.sync.update_records(
+                IdentityPoolId=wired.pool_id,
+                IdentityId=d.identity_id,
+                DatasetName="race",
+                SyncSessionToken=tokens[n],
+                RecordPatches=[{"Op": "replace", "Key": "winner", "Value": str(n), "SyncCount": 0}],
+            )
+        except ClientError as exc:
+            return str(exc.response["Error"]["Code"])
+        return "ok"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(write, range(2)))
+    assert outcomes == ["ResourceConflictException", "ok"]
+    stored = devices[0].sync.list_records(
+        IdentityPoolId=wired.pool_id, IdentityId=devices[0].identity_id, DatasetName="race"
+    )
+    assert stored["DatasetSyncCount"] == 1 and len(stored["Records"]) == 1
