@@ -4,6 +4,7 @@ event AWS sends, rewriting what UpdateRecords stores."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,12 @@ def test_sync_trigger_rewrites_records(trigger_server: Server) -> None:
     # an empty function ARN removes the event
     admin.set_cognito_events(IdentityPoolId=w.pool_id, Events={"SyncTrigger": ""})
     assert admin.get_cognito_events(IdentityPoolId=w.pool_id)["Events"] == {}
+    # both changes are audit events (CloudTrail's LookupEvents), of cognito-sync.amazonaws.com
+    trail = trigger_server.client("cloudtrail")
+    found = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "SetCognitoEvents"}])
+    mine = [json.loads(e["CloudTrailEvent"]) for e in found["Events"] if w.pool_id in e["CloudTrailEvent"]]
+    assert len(mine) == 2 and {e["eventSource"] for e in mine} == {"cognito-sync.amazonaws.com"}
+    assert {json.dumps(e["requestParameters"]["Events"]) for e in mine} == {
+        json.dumps({"SyncTrigger": FUNCTION}),
+        json.dumps({"SyncTrigger": ""}),
+    }

@@ -170,6 +170,10 @@ class Event(enum.StrEnum):
     ENABLE_ALL_FEATURES = "EnableAllFeatures"
     PUT_RESOURCE_POLICY = "PutResourcePolicy"
     DELETE_RESOURCE_POLICY = "DeleteResourcePolicy"
+    # Cognito Sync (issue 17): what runs on synced data and where it is published
+    SET_COGNITO_EVENTS = "SetCognitoEvents"
+    SET_IDENTITY_POOL_CONFIGURATION = "SetIdentityPoolConfiguration"
+    BULK_PUBLISH = "BulkPublish"
 
 
 SIGN_IN_EVENTS = frozenset(
@@ -210,6 +214,7 @@ EVENT_SOURCES = {
     "sso-oidc": "sso-oauth.amazonaws.com",
     "signin": "signin.amazonaws.com",  # the access portal's sign-in pages
     "s3": "s3.amazonaws.com",  # the S3 front's bucket policies
+    "cognito-sync": "cognito-sync.amazonaws.com",
 }
 
 # request parameters an event may keep (CloudTrail's requestParameters): names only, never values
@@ -231,6 +236,7 @@ SAFE_PARAMETERS = frozenset(
         "RegionName", "clientId", "grantType",
         "FeatureSet", "AccountId", "AccountName", "SourceParentId", "DestinationParentId", "PolicyId",
         "RootId", "PolicyType", "HandshakeId", "Target", "Description", "Content", "ServicePrincipal",
+        "Events", "PushSync", "CognitoStreams",
     }
 )  # fmt: skip
 

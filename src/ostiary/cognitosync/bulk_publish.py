@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from ostiary import egress
+from ostiary.audit import recorder
 from ostiary.cognitosync import callers, configuration
 from ostiary.cognitosync.errors import AlreadyStreamedException, DuplicateRequestException, InvalidParameterException
 from ostiary.config import Settings
@@ -166,6 +167,7 @@ def bulk_publish(ctx: RequestContext, params: Params) -> Result:
             .where(_C.c.identity_pool_id == pool.id)
             .values(bulk_status="IN_PROGRESS", bulk_started_at=ctx.now, bulk_completed_at=None, bulk_failure=None)
         )
+        recorder.record(conn, ctx, params)
         store, settings, stream = ctx.store, ctx.settings, str(streams["StreamName"])
         after_commit(
             conn,

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from ostiary.audit import recorder
 from ostiary.cognitosync import callers, sync_trigger
 from ostiary.cognitosync.errors import InvalidParameterException
 from ostiary.protocol.context import RequestContext
@@ -105,6 +106,7 @@ def set_identity_pool_configuration(ctx: RequestContext, params: Params) -> Resu
         locked_config(conn, pool.id, ctx.now)
         if changes:
             conn.execute(update(_C).where(_C.c.identity_pool_id == pool.id).values(updated_at=ctx.now, **changes))
+        recorder.record(conn, ctx, params)
         return _shape(pool.id, config_of(conn, pool.id))
 
 
@@ -136,4 +138,5 @@ def set_cognito_events(ctx: RequestContext, params: Params) -> Result:
             else:
                 events.pop(event, None)
         conn.execute(update(_C).where(_C.c.identity_pool_id == pool.id).values(events=events, updated_at=ctx.now))
+        recorder.record(conn, ctx, params)
     return None
