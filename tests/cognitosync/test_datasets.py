@@ -211,3 +211,21 @@ def test_racing_devices_one_wins(server: Server, wired: Any) -> None:
         IdentityPoolId=wired.pool_id, IdentityId=devices[0].identity_id, DatasetName="race"
     )
     assert stored["DatasetSyncCount"] == 1 and len(stored["Records"]) == 1
+
+
+def test_deleting_the_identity_deletes_its_data(server: Server, wired: Any) -> None:
+    import sqlalchemy as sa
+
+    a = device(server, wired)
+    put(a, wired.pool_id, "doomed", [{"Op": "replace", "Key": "k", "Value": "v", "SyncCount": 0}])
+    wired.ci.delete_identities(IdentityIdsToDelete=[a.identity_id])
+    engine = sa.create_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            for table in ("sync_datasets", "sync_records"):
+                left = conn.execute(
+                    sa.text(f"SELECT count(*) FROM {table} WHERE identity_id = :i"), {"i": a.identity_id}
+                ).scalar()
+                assert left == 0, table
+    finally:
+        engine.dispose()

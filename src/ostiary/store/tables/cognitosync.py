@@ -36,7 +36,7 @@ sync_datasets = Table(
 sync_records = Table(
     "sync_records",
     metadata,
-    Column("identity_id", String(64), primary_key=True),
+    Column("identity_id", String(64), ForeignKey("identities.id", ondelete="CASCADE"), primary_key=True),
     Column("dataset_name", String(128), primary_key=True),
     Column("key_hash", String(64), primary_key=True),
     Column("key", Text, nullable=False),

@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_index("ix_sync_datasets_pool", "sync_datasets", ["identity_pool_id"])
     op.create_table(
         "sync_records",
-        sa.Column("identity_id", sa.String(64), primary_key=True),
+        sa.Column("identity_id", sa.String(64), sa.ForeignKey("identities.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("dataset_name", sa.String(128), primary_key=True),
         sa.Column("key_hash", sa.String(64), primary_key=True),
         sa.Column("key", sa.Text(), nullable=False),
