@@ -41,7 +41,7 @@ from ostiary.protocol.restjson import Match
 from ostiary.samlidp import web as samlidp_web
 from ostiary.store import statistics
 from ostiary.store.db import Store, reset_data
-from ostiary.userpools import provisioned_limits, triggers, user_import
+from ostiary.userpools import pool_gate, provisioned_limits, triggers, user_import
 from ostiary.userpools.messages import outbox_rows
 from ostiary.web import identity_issuer, import_upload, managed_login_assets, risk_feedback, scim, ui_logo
 
@@ -384,6 +384,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         runtime,
         on_failure=audit.record_failure,  # audited operations' failures
         before_invoke=provisioned_limits.enforce if settings.provisioned_limits else None,  # rate limits
+        guard=pool_gate.guard,  # recoveries in progress and secondary Regions (userpools/pool_gate.py)
     )
     check_dev_options(settings)
     if settings.dev:

@@ -143,6 +143,7 @@ def limits(settings: Settings) -> dict[str, tuple[float | None, int]]:
     return {
         "pools": (settings.cache_pool_seconds, size),  # userpools.lookup: pools and app clients
         "session_settings": (settings.cache_pool_seconds, size),  # userpools.session_tracking
+        "pool_states": (settings.cache_pool_seconds, size),  # userpools.pool_state: replicas, recoveries
         "user_counts": (settings.cache_user_count_seconds, size),  # EstimatedNumberOfUsers
         "token_clients": (settings.cache_token_client_seconds, size),  # oauth.endpoints: clients, scopes
         "domains": (settings.cache_domain_seconds, size),  # oauth.domain_routing

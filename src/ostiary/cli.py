@@ -28,6 +28,7 @@ from ostiary.compat import counts, render
 from ostiary.config import Settings, check_dev_options, load_settings
 from ostiary.notify.outbox import purge_expired, where_messages_go
 from ostiary.observability import setup_logging
+from ostiary.userpools import restore
 from ostiary.userpools.messages import outbox_rows
 
 console = Console(stderr=True)
@@ -85,6 +86,7 @@ def _bootstrap(settings: Settings) -> None:
     with runtime.store.tx() as conn:  # messages past outbox_ttl_seconds go at every start
         purge_expired(conn, settings, datetime.now(UTC))
         audit.prune(conn, settings, datetime.now(UTC))  # and audit events past audit_retention_days
+        restore.sweep(conn, settings, datetime.now(UTC))  # and user pools' journal past recovery_retention_days
     runtime.store.dispose()
 
 

@@ -70,6 +70,8 @@ class Settings:
     outbox: bool = False
     outbox_ttl_seconds: int = 86400
     audit_retention_days: int = 90
+    recovery_retention_days: int = 14  # user pools' change journal (point-in-time recovery, docs/recovery.md)
+    recovery_min_age_seconds: int = 900  # a recovery point is at least this old (AWS: 15 minutes)
     cache_max_entries: int = 10000
     cache_pool_seconds: int = 2
     cache_token_client_seconds: int = 5

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -79,14 +80,30 @@ FailureHook = Callable[[RequestContext, dict[str, Any], ServiceError], None]
 # ServiceError to refuse it: the provisioned request-rate limits (userpools/provisioned_limits.enforce),
 # passed in by app.py only when they are enabled, so a server without them pays nothing
 BeforeHook = Callable[[RequestContext, dict[str, Any]], None]
+# an AWS endpoint's host names its Region (``cognito-idp.eu-west-1.amazonaws.com``, or any domain the
+# operator gives the same form): an unsigned call's Region, which a replicated user pool reads
+_ENDPOINT_HOST = re.compile(r"^[a-z0-9-]+\.([a-z]{2}(?:-[a-z]+)+-\d{1,2})\.")
+
+
+def host_region(headers: dict[str, str]) -> str | None:
+    """The Region an AWS-style endpoint host names (``<service>.<region>.…``), else None."""
+    found = _ENDPOINT_HOST.match(headers.get("host", ""))
+    return found.group(1) if found else None
 
 
 class Dispatcher:
     def __init__(
-        self, runtime: Runtime, on_failure: FailureHook | None = None, before_invoke: BeforeHook | None = None
+        self,
+        runtime: Runtime,
+        on_failure: FailureHook | None = None,
+        before_invoke: BeforeHook | None = None,
+        guard: BeforeHook | None = None,
     ) -> None:
         self.runtime = runtime
         self.before_invoke = before_invoke
+        # after authorization: a resource's state refuses the call (a user pool under recovery, a
+        # secondary Region: userpools/pool_gate.guard, passed in by app.py)
+        self.guard = guard
         # called with every ServiceError an operation (or its authorization) raises: the audit
         # recorder's record_failure, passed in by app.py (the protocol layer does not import audit)
         self.on_failure = on_failure
@@ -318,7 +335,7 @@ class Dispatcher:
     def _authenticate(self, spec: ServiceSpec, op: OperationModel, req: HttpRequest) -> tuple[Principal | None, str]:
         """Verify SigV4 for signed operations; anonymous ones ignore any signature (as AWS does)."""
         if op.name in spec.anonymous_operations:
-            return None, self.runtime.settings.region
+            return None, host_region(req.headers) or self.runtime.settings.region
         query_pairs = sigv4.parse_query(req.raw_query)
         signed = sigv4.find_signature(req.headers, query_pairs)
         if signed is None:
@@ -377,6 +394,8 @@ class Dispatcher:
         try:
             if principal is not None and impl.authorize:
                 self._authorize(impl, ctx, params, principal)
+            if self.guard is not None:
+                self.guard(ctx, params)
             return impl.func(ctx, params)
         except ServiceError as err:  # an audited operation's failure is recorded (ostiary.audit)
             if self.on_failure is not None:

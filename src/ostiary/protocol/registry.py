@@ -46,6 +46,8 @@ HANDLER_MODULES = (
     "ostiary.userpools.threat_protection",
     "ostiary.userpools.log_delivery",  # SetLogDeliveryConfiguration, GetLogDeliveryConfiguration
     "ostiary.userpools.sessions",
+    "ostiary.userpools.recovery",  # point-in-time recovery (issue 17)
+    "ostiary.userpools.replicas",  # user pool replicas (issue 17)
     "ostiary.userpools.provisioned_limits",  # GetProvisionedLimit, UpdateProvisionedLimit
     "ostiary.userpools.cimd",  # the CIMD policies and client metadata URLs
     "ostiary.sts.service",

@@ -12,6 +12,7 @@ from ostiary.caching import TtlCache
 from ostiary.crypto.secrets import SecretBox
 from ostiary.protocol.context import RequestContext
 from ostiary.store import tables as t
+from ostiary.userpools import pool_state
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.errors import ResourceNotFoundException
 
@@ -81,9 +82,13 @@ def pool_by_id(conn: Connection, pool_id: str) -> PoolView | None:
 
 
 def pool_for_caller(conn: Connection, ctx: RequestContext, pool_id: str) -> PoolView:
-    """The caller's pool (same account and region), else ResourceNotFoundException."""
+    """The caller's pool (same account, and its Region or one of its replicas'), else ResourceNotFoundException."""
     pool = pool_by_id(conn, pool_id)
-    if pool is None or pool.account_id != ctx.account_id or pool.region != ctx.region:
+    if (
+        pool is None
+        or pool.account_id != ctx.account_id
+        or (pool.region != ctx.region and ctx.region not in pool_state.of(conn, pool_id, ctx.now).replicas)
+    ):
         raise ResourceNotFoundException(f"User pool {pool_id} does not exist.")
     return pool
 

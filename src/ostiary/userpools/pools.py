@@ -23,7 +23,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.userpools import domains, paging, schema, tags
+from ostiary.userpools import domains, paging, pool_state, schema, tags
 from ostiary.userpools.errors import InvalidParameterException, ResourceNotFoundException
 from ostiary.userpools.lookup import forget_views
 from ostiary.userpools.passwords import DEFAULT_POLICY
@@ -184,7 +184,11 @@ def estimated_users(conn: Connection, pool_id: str) -> int:
 
 def _row(conn: Connection, ctx: RequestContext, pool_id: str) -> Row[Any]:
     row = conn.execute(_SELECT_POOL, {"pool_id": pool_id}).first()
-    if row is None or row.account_id != ctx.account_id or row.region != ctx.region:
+    if (
+        row is None
+        or row.account_id != ctx.account_id
+        or (row.region != ctx.region and ctx.region not in pool_state.of(conn, pool_id, ctx.now).replicas)
+    ):
         raise ResourceNotFoundException(f"User pool {pool_id} does not exist.")
     return row
 

@@ -15,6 +15,8 @@ from ostiary.store.tables import log_delivery as _log_delivery
 from ostiary.store.tables import managed_login as _managed_login
 from ostiary.store.tables import organizations as _organizations
 from ostiary.store.tables import quotas as _quotas
+from ostiary.store.tables import recovery as _recovery
+from ostiary.store.tables import replicas as _replicas
 from ostiary.store.tables import risk as _risk
 from ostiary.store.tables import samlidp as _samlidp
 from ostiary.store.tables import ssoadmin as _ssoadmin
@@ -77,6 +79,8 @@ from ostiary.store.tables.oauth import (
 )
 from ostiary.store.tables.organizations import *  # noqa: F403
 from ostiary.store.tables.quotas import *  # noqa: F403
+from ostiary.store.tables.recovery import *  # noqa: F403
+from ostiary.store.tables.replicas import *  # noqa: F403
 from ostiary.store.tables.risk import *  # noqa: F403
 from ostiary.store.tables.samlidp import *  # noqa: F403
 from ostiary.store.tables.ssoadmin import *  # noqa: F403
@@ -180,6 +184,8 @@ __all__ = [
     *_cognitosync.__all__,
     *_cimd.__all__,
     *_quotas.__all__,
+    *_recovery.__all__,
+    *_replicas.__all__,
     *_gateway.__all__,
     *_identitystore.__all__,
     *_samlidp.__all__,
