@@ -86,6 +86,7 @@ def _bootstrap(settings: Settings) -> None:
     with runtime.store.tx() as conn:  # messages past outbox_ttl_seconds go at every start
         purge_expired(conn, settings, datetime.now(UTC))
         audit.prune(conn, settings, datetime.now(UTC))  # and audit events past audit_retention_days
+        restore.sweep(conn, settings, datetime.now(UTC), orphans=True)  # and user pools' journal past its retention
         restore.sweep(conn, settings, datetime.now(UTC))  # and user pools' journal past recovery_retention_days
     runtime.store.dispose()
 

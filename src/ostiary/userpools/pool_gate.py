@@ -13,10 +13,11 @@ When no pool has a replica or a recovery, the guard reads one cached flag and re
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from ostiary.protocol.context import RequestContext
-from ostiary.userpools import pool_state
+from ostiary.userpools import pool_state, restore
 from ostiary.userpools.errors import NotAuthorizedException, OperationNotEnabledException
 from ostiary.userpools.lookup import client_by_id, pool_by_id
 from ostiary.userpools.tokens import pool_id_of
@@ -82,6 +83,7 @@ SECONDARY_ALLOWED = SIGN_IN | {
     "AdminForgetDevice",
     "UpdateUserPoolReplica",
 }
+SWEEP_ONE_IN = 1024  # a write of user data sweeps the journal with these odds
 _READ_PREFIXES = ("Describe", "Get", "List", "AdminGet", "AdminList")
 
 RECOVERING = "Write operations are paused in user pool {pool}: a point-in-time recovery is in progress."
@@ -111,6 +113,9 @@ def guard(ctx: RequestContext, params: dict[str, Any]) -> None:
     """Raise OperationNotEnabledException for what the request's pool refuses now."""
     if ctx.service != "cognito-idp":
         return
+    if ctx.operation in USER_DATA_WRITES and secrets.randbelow(SWEEP_ONE_IN) == 0:
+        with ctx.store.tx() as conn:  # the journal's retention, now and then (and at every start)
+            restore.sweep(conn, ctx.settings, ctx.now)
     if not pool_state.any_state(ctx.store, ctx.now):
         return
     pool_id = _pool_of(ctx, params)

@@ -163,15 +163,19 @@ def _user_exists(conn: Connection, user_id: str) -> bool:
     return bool(conn.execute(select(exists().where(t.users.c.id == user_id))).scalar())
 
 
-def sweep(conn: Connection, settings: Settings, now: dt.datetime) -> None:
-    """Drop the journal past ``recovery_retention_days`` and the journal of deleted pools; expire
-    previews nobody started or cancelled in time."""
-    cutoff = now - dt.timedelta(days=max(settings.recovery_retention_days, 1))
-    conn.execute(delete(j).where(j.c.at_us < epoch_us(cutoff)))
-    gone = select(j.c.user_pool_id).distinct().where(~exists().where(t.user_pools.c.id == j.c.user_pool_id))
-    orphans = list(conn.execute(gone).scalars())
+def sweep(conn: Connection, settings: Settings, now: dt.datetime, *, orphans: bool = False) -> None:
+    """Drop the journal past ``recovery_retention_days`` (a range of the (pool, time) index per
+    pool) and expire previews nobody started or cancelled in time; with ``orphans`` (at start), the
+    journal of deleted pools too (a scan of that index)."""
+    cutoff = epoch_us(now - dt.timedelta(days=max(settings.recovery_retention_days, 1)))
+    pools = list(conn.execute(select(t.user_pools.c.id)).scalars())
+    for start in range(0, len(pools), CHUNK):
+        conn.execute(delete(j).where(j.c.user_pool_id.in_(pools[start : start + CHUNK]), j.c.at_us < cutoff))
     if orphans:
-        conn.execute(delete(j).where(j.c.user_pool_id.in_(orphans)))
+        journaled = set(conn.execute(select(j.c.user_pool_id).distinct()).scalars())
+        gone = sorted(journaled - set(pools))
+        for start in range(0, len(gone), CHUNK):
+            conn.execute(delete(j).where(j.c.user_pool_id.in_(gone[start : start + CHUNK])))
     r = user_pool_recoveries
     conn.execute(
         update(r)

@@ -23,7 +23,6 @@ user_pool_journal = Table(
     Column("before", JSONDoc, nullable=True),
     Column("at_us", BigInteger, nullable=False),  # the change's time, microseconds since the epoch (UTC)
     Index("ix_user_pool_journal_pool", "user_pool_id", "at_us"),
-    Index("ix_user_pool_journal_at", "at_us"),
 )
 
 # InitiatePointInTimeRecovery's recoveries: status, the recovery point and the preview.

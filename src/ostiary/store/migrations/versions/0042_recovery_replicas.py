@@ -31,7 +31,6 @@ def upgrade() -> None:
         sa.Column("at_us", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_user_pool_journal_pool", "user_pool_journal", ["user_pool_id", "at_us"])
-    op.create_index("ix_user_pool_journal_at", "user_pool_journal", ["at_us"])
     op.create_table(
         "user_pool_recoveries",
         sa.Column("restore_id", sa.String(36), primary_key=True),
