@@ -87,7 +87,6 @@ def _bootstrap(settings: Settings) -> None:
         purge_expired(conn, settings, datetime.now(UTC))
         audit.prune(conn, settings, datetime.now(UTC))  # and audit events past audit_retention_days
         restore.sweep(conn, settings, datetime.now(UTC), orphans=True)  # and user pools' journal past its retention
-        restore.sweep(conn, settings, datetime.now(UTC))  # and user pools' journal past recovery_retention_days
     runtime.store.dispose()
 
 
