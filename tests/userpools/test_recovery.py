@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -219,3 +220,59 @@ def test_passkeys_mfa_counted(idp: Any, pool_id: str) -> None:
     assert _counts(restoration)["User MFAs"] == (0, 1, 0)
     idp.start_point_in_time_recovery(UserPoolId=pool_id, RestoreId=restoration["RestoreId"])
     assert not idp.admin_get_user(UserPoolId=pool_id, Username="ada").get("UserMFASettingList")
+
+
+def test_sign_in_goes_on_but_not_a_new_password(idp: Any, pool_id: str) -> None:
+    """While a recovery is in progress a user signs in, but can't answer NEW_PASSWORD_REQUIRED (it writes)."""
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="app", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool_id, Username="ada", TemporaryPassword=PASSWORD, MessageAction="SUPPRESS")
+    point = _point()
+    restoration = idp.initiate_point_in_time_recovery(UserPoolId=pool_id, RestoreTimestamp=point)["Restoration"]
+    assert _counts(restoration)["Users"] == (0, 0, 0)
+    challenge = idp.admin_initiate_auth(
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "ada", "PASSWORD": PASSWORD},
+    )
+    assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    answer = {
+        "UserPoolId": pool_id,
+        "ClientId": client_id,
+        "ChallengeName": "NEW_PASSWORD_REQUIRED",
+        "Session": challenge["Session"],
+        "ChallengeResponses": {"USERNAME": "ada", "NEW_PASSWORD": NEW_PASSWORD},
+    }
+    with pytest.raises(ClientError) as err:
+        idp.admin_respond_to_auth_challenge(**answer)
+    assert _code(err) == "OperationNotEnabledException"
+    idp.cancel_point_in_time_recovery(UserPoolId=pool_id, RestoreId=restoration["RestoreId"])
+    assert "AuthenticationResult" in idp.admin_respond_to_auth_challenge(**answer)
+
+
+def test_imported_users_are_journaled_and_imports_paused(idp: Any, pool_id: str) -> None:
+    """Users a CSV import wrote after the point (the import's bulk path: COPY on PostgreSQL) are deleted
+    by the recovery; an import can't be created while a recovery is in progress."""
+    role = "arn:aws:iam::123456789012:role/CognitoImport"
+    point = _point()
+    header = idp.get_csv_header(UserPoolId=pool_id)["CSVHeader"]
+    rows = [{"cognito:username": f"imp{i}", "cognito:mfa_enabled": "false"} for i in range(3)]
+    body = ",".join(header) + "\n" + "".join(",".join(r.get(h, "") for h in header) + "\n" for r in rows)
+    job = idp.create_user_import_job(UserPoolId=pool_id, JobName="rows", CloudWatchLogsRoleArn=role)["UserImportJob"]
+    httpx.put(job["PreSignedUrl"], content=body.encode()).raise_for_status()
+    idp.start_user_import_job(UserPoolId=pool_id, JobId=job["JobId"])
+    deadline = time.monotonic() + 120
+    while (
+        idp.describe_user_import_job(UserPoolId=pool_id, JobId=job["JobId"])["UserImportJob"]["Status"] != "Succeeded"
+    ):
+        assert time.monotonic() < deadline, "the import did not finish"
+        time.sleep(0.2)
+    restoration = idp.initiate_point_in_time_recovery(UserPoolId=pool_id, RestoreTimestamp=point)["Restoration"]
+    assert _counts(restoration)["Users"] == (0, 0, 3)
+    with pytest.raises(ClientError) as err:
+        idp.create_user_import_job(UserPoolId=pool_id, JobName="more", CloudWatchLogsRoleArn=role)
+    assert _code(err) == "OperationNotEnabledException"
+    idp.start_point_in_time_recovery(UserPoolId=pool_id, RestoreId=restoration["RestoreId"])
+    assert idp.list_users(UserPoolId=pool_id)["Users"] == []
