@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from botocore.exceptions import ClientError
@@ -73,6 +74,10 @@ def test_replica_lifecycle_sign_in_and_writes(
         replica_idp.describe_user_pool(UserPoolId=pool_id)
     assert _code(err) == "ResourceNotFoundException"
 
+    jwks_url = f"{server.url}/{pool_id}/.well-known/jwks.json"
+    assert httpx.get(jwks_url, headers={"Host": HOST}).status_code == 404  # the pool isn't in that Region
+    assert httpx.get(jwks_url).status_code == 200
+
     made = idp.create_user_pool_replica(UserPoolId=pool_id, RegionName=SECONDARY, UserPoolTags={"site": "dr"})
     assert made["UserPoolReplica"] == {
         "RegionName": SECONDARY,
@@ -99,7 +104,7 @@ def test_replica_lifecycle_sign_in_and_writes(
 
     # sign-in at the replica: the pool's own keys and issuer, verified against the replica's JWKS
     tokens = _sign_in(replica_idp, client_id)
-    keys = jwt.PyJWKClient(f"{server.url}/{pool_id}/.well-known/jwks.json", headers={"Host": HOST})
+    keys = jwt.PyJWKClient(jwks_url, headers={"Host": HOST})
     key = keys.get_signing_key_from_jwt(tokens["IdToken"])
     claims = jwt.decode(tokens["IdToken"], key.key, algorithms=["RS256"], audience=client_id)
     primary = _sign_in(idp, client_id)
@@ -145,6 +150,7 @@ def test_replica_lifecycle_sign_in_and_writes(
     with pytest.raises(ClientError) as err:
         replica_idp.describe_user_pool(UserPoolId=pool_id)
     assert _code(err) == "ResourceNotFoundException"
+    assert httpx.get(jwks_url, headers={"Host": HOST}).status_code == 404
     assert _sign_in(replica_idp, client_id)["AccessToken"]  # no replica: the Region is not the pool's concern
 
 

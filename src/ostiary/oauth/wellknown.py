@@ -16,15 +16,27 @@ from starlette.routing import Route
 from ostiary.config import Settings
 from ostiary.oauth.domain_routing import Domain, DomainResolver, base_url
 from ostiary.protocol.context import Runtime
+from ostiary.protocol.dispatch import host_region
+from ostiary.store.db import now
+from ostiary.userpools import pool_state
 from ostiary.userpools.lookup import pool_by_id
 from ostiary.userpools.tokens import issuer
 
 _CACHE = "public, max-age=300"
 
 
-def _exists(runtime: Runtime, pool_id: str) -> bool:
+def _exists(runtime: Runtime, pool_id: str, region: str | None = None) -> bool:
+    """The pool exists, and answers in ``region`` (an endpoint host's Region: the pool's own or one
+    of its replicas', docs/replicas.md) when the request's host names one."""
     with runtime.store.read() as conn:
-        return pool_by_id(conn, pool_id) is not None
+        pool = pool_by_id(conn, pool_id)
+        if pool is None:
+            return False
+        return region is None or region == pool.region or region in pool_state.of(conn, pool_id, now()).replicas
+
+
+def _headers(request: Request) -> dict[str, str]:
+    return {"host": request.headers.get("host", "")}
 
 
 def _not_found(pool_id: str) -> Response:
@@ -85,14 +97,14 @@ def discovery_document(settings: Settings, pool_id: str, domain: Domain | None =
 def routes(runtime: Runtime, domains: DomainResolver | None = None) -> list[Any]:
     async def jwks(request: Request) -> Response:
         pool_id = request.path_params["pool_id"]
-        if not await to_thread.run_sync(_exists, runtime, pool_id):
+        if not await to_thread.run_sync(_exists, runtime, pool_id, host_region(_headers(request))):
             return _not_found(pool_id)
         doc = await to_thread.run_sync(runtime.keys.jwks, pool_id)
         return JSONResponse(doc, headers={"cache-control": _CACHE})
 
     async def configuration(request: Request) -> Response:
         pool_id = request.path_params["pool_id"]
-        if not await to_thread.run_sync(_exists, runtime, pool_id):
+        if not await to_thread.run_sync(_exists, runtime, pool_id, host_region(_headers(request))):
             return _not_found(pool_id)
         domain = await to_thread.run_sync(domains.for_pool, pool_id) if domains is not None else None
         return JSONResponse(discovery_document(runtime.settings, pool_id, domain), headers={"cache-control": _CACHE})
