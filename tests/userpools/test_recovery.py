@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import Server
+from tests.oauth.conftest import CALLBACK, form_fields, make_hosted
 
 PASSWORD = "Corr3ct-Horse!"
 NEW_PASSWORD = "N3w-Battery-Staple!"
@@ -276,3 +278,27 @@ def test_imported_users_are_journaled_and_imports_paused(idp: Any, pool_id: str)
     assert _code(err) == "OperationNotEnabledException"
     idp.start_point_in_time_recovery(UserPoolId=pool_id, RestoreId=restoration["RestoreId"])
     assert idp.list_users(UserPoolId=pool_id)["Users"] == []
+
+
+def test_hosted_sign_up_is_paused_too(recovering: Server) -> None:
+    """The hosted UI calls the service functions without the dispatcher: its sign-up is refused too."""
+    h = make_hosted(recovering)
+    try:
+        point = _point()
+        restoration = h.idp.initiate_point_in_time_recovery(UserPoolId=h.pool_id, RestoreTimestamp=point)
+        params = {"client_id": h.client_id, "response_type": "code", "redirect_uri": CALLBACK}
+        with httpx.Client() as web:
+            page = web.get(f"{h.base}/signup", params=params)
+            assert page.status_code == 200, page.text[:500]
+            action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+            assert action is not None
+            fields = form_fields(page.text)
+            fields.update(username="web-user", password=PASSWORD, email="web@example.com")
+            done = web.post(recovering.url + action.group(1).replace("&amp;", "&"), data=fields)
+        assert done.status_code == 400
+        assert "point-in-time recovery is in progress" in done.text
+        h.idp.cancel_point_in_time_recovery(UserPoolId=h.pool_id, RestoreId=restoration["Restoration"]["RestoreId"])
+        assert h.idp.list_users(UserPoolId=h.pool_id)["Users"] == []
+    finally:
+        h.idp.delete_user_pool_domain(Domain=h.domain, UserPoolId=h.pool_id)
+        h.idp.delete_user_pool(UserPoolId=h.pool_id)

@@ -109,6 +109,14 @@ def _pool_of(ctx: RequestContext, params: dict[str, Any]) -> str | None:
     return None
 
 
+def hosted_refusal(ctx: RequestContext, pool_id: str) -> str | None:
+    """Why the hosted UI may not run ``ctx.operation`` on the pool now (a recovery in progress), or
+    None: the pages call the service functions without the dispatcher (oauth/hosted/render.py)."""
+    if ctx.operation not in USER_DATA_WRITES or not pool_state.any_state(ctx.store, ctx.now):
+        return None
+    return RECOVERING.format(pool=pool_id) if pool_state.of_store(ctx.store, pool_id, ctx.now).recovering else None
+
+
 def guard(ctx: RequestContext, params: dict[str, Any]) -> None:
     """Raise OperationNotEnabledException for what the request's pool refuses now."""
     if ctx.service != "cognito-idp":

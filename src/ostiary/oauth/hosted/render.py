@@ -18,7 +18,7 @@ from ostiary.oauth.authorize_request import AuthorizeRequest, ErrorPage, Redirec
 from ostiary.oauth.domain_routing import PATH_PREFIX, Domain, DomainResolver
 from ostiary.oauth.service_calls import service_context
 from ostiary.protocol.context import RequestContext, Runtime
-from ostiary.userpools import managed_login, ui_customization
+from ostiary.userpools import managed_login, pool_gate, ui_customization
 from ostiary.userpools.directory import PoolView
 from ostiary.userpools.lookup import ClientView
 
@@ -158,8 +158,14 @@ class Pages:
             )
 
     def ctx(self, request: Request, pool: PoolView, operation: str) -> RequestContext:
+        """The context of a service call on the browser's behalf; a write of user data during a
+        point-in-time recovery is refused here, as the dispatcher's guard refuses it (pool_gate)."""
         address = request.client.host if request.client else ""
-        return service_context(self.runtime, pool, operation, address, request.headers.get("user-agent"))
+        ctx = service_context(self.runtime, pool, operation, address, request.headers.get("user-agent"))
+        refusal = pool_gate.hosted_refusal(ctx, pool.id)
+        if refusal is not None:
+            raise ErrorPage("Not available now", refusal, "operation_not_enabled", 400)
+        return ctx
 
     def url(self, request: Request, domain: Domain, page: str, query: str, **extra: str) -> str:
         params = dict(parse_qsl(query))
