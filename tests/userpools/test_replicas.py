@@ -94,7 +94,8 @@ def test_replica_lifecycle_sign_in_and_writes(
     assert replica_idp.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"site": "dr"}
 
     # INACTIVE: administrators only
-    assert replica_idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Id"] == pool_id
+    described = replica_idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert (described["Id"], described["Arn"], described["UserPoolTags"]) == (pool_id, arn, {"site": "dr"})
     with pytest.raises(ClientError) as err:
         _sign_in(replica_idp, client_id)
     assert _code(err) == "OperationNotEnabledException"

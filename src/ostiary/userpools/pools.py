@@ -242,7 +242,15 @@ def create_user_pool(ctx: RequestContext, params: Params) -> Result:
 @operation("cognito-idp", "DescribeUserPool")
 def describe_user_pool(ctx: RequestContext, params: Params) -> Result:
     with ctx.store.read() as conn:
-        return {"UserPool": user_pool_type(conn, _row(conn, ctx, params["UserPoolId"]))}
+        row = _row(conn, ctx, params["UserPoolId"])
+        out = user_pool_type(conn, row)
+        if ctx.region != row.region:  # in a replica's Region (userpools/replicas.py): the replica's ARN and tags
+            out["Arn"] = pool_arn(ctx.region, row.account_id, row.id)
+            out.pop("UserPoolTags", None)
+            replica_tags = tags.read(conn, out["Arn"])
+            if replica_tags:
+                out["UserPoolTags"] = replica_tags
+        return {"UserPool": out}
 
 
 @operation("cognito-idp", "UpdateUserPool")
