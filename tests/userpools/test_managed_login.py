@@ -198,6 +198,26 @@ def test_unknown_pool_client_and_other_pools(idp: Any, s: PoolSetup) -> None:
         },
         {
             "Assets": [
+                {
+                    "Category": "FORM_LOGO",
+                    "ColorMode": "LIGHT",
+                    "Extension": "SVG",
+                    "Bytes": b'<svg xmlns="http://www.w3.org/2000/svg"><use href="//evil.example/x.svg#a"/></svg>',
+                }
+            ]
+        },
+        {
+            "Assets": [
+                {
+                    "Category": "FORM_LOGO",
+                    "ColorMode": "LIGHT",
+                    "Extension": "SVG",
+                    "Bytes": b'<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(https://e.example/)"/></svg>',
+                }
+            ]
+        },
+        {
+            "Assets": [
                 {"Category": "FORM_LOGO", "ColorMode": "LIGHT", "Extension": "PNG", "Bytes": png()},
                 {"Category": "FORM_LOGO", "ColorMode": "LIGHT", "Extension": "PNG", "Bytes": png()},
             ]

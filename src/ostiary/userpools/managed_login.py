@@ -73,7 +73,10 @@ CATEGORY_EXTENSIONS: dict[str, frozenset[str]] = {
     "FAVICON_SVG": frozenset({"SVG"}),
 }
 _SVG_FORBIDDEN = re.compile(
-    rb"<!doctype|<!entity|<script|<foreignobject|\son[a-z]+\s*=|javascript:|data:|(?:href|src)\s*=\s*[\"']?\s*(?!#)[a-z]",
+    rb"<!doctype|<!entity|<script|<foreignobject|<iframe|<embed|<object|@import|javascript:|data:"
+    rb"|\son[a-z]+\s*="  # event handlers
+    rb"|(?:href|src)\s*=\s*(?![\"']?#)"  # a reference to anything but a fragment of the file itself
+    rb"|url\(\s*(?![\"']?#)",  # the same in CSS
     re.IGNORECASE,
 )
 
