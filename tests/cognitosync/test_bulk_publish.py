@@ -58,3 +58,42 @@ def test_bulk_publish_to_a_file_stream(server: Server) -> None:
     with pytest.raises(ClientError) as exc:  # one successful bulk publish per 24 hours
         admin.bulk_publish(IdentityPoolId=w.pool_id)
     assert err(exc)[0] == "AlreadyStreamedException"
+
+
+def test_bulk_publish_to_an_http_stream(server_factory: Any) -> None:
+    """A stream named in ``cognito_streams`` is an HTTP endpoint: each record is POSTed to it as JSON."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Sink(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Sink)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        srv = server_factory(env={"OSTIARY_COGNITO_STREAMS": f"web-stream=http://127.0.0.1:{httpd.server_port}/sink"})
+        w = sync_setup(srv)
+        a = device(srv, w)
+        put(a, w.pool_id, "web", [{"Op": "replace", "Key": "k", "Value": "v", "SyncCount": 0}])
+        admin = srv.client("cognito-sync")
+        admin.set_identity_pool_configuration(
+            IdentityPoolId=w.pool_id, CognitoStreams={"StreamName": "web-stream", "StreamingStatus": "ENABLED"}
+        )
+        admin.bulk_publish(IdentityPoolId=w.pool_id)
+        assert _wait(admin, w.pool_id)["BulkPublishStatus"] == "SUCCEEDED"
+        assert [(r["identityId"], r["dataSetName"]) for r in received] == [(a.identity_id, "web")]
+        assert not (srv.data_dir / "cognito-streams").exists()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
