@@ -226,6 +226,8 @@ def main() -> None:
                 stats.print_stats(args.profile)
                 if os.environ.get("HOT_PATHS_CALLERS"):  # who calls the functions matching this text
                     stats.print_callers(os.environ["HOT_PATHS_CALLERS"])
+                if os.environ.get("HOT_PATHS_CALLEES"):  # what the functions matching this text call
+                    stats.print_callees(os.environ["HOT_PATHS_CALLEES"])
     finally:
         loop.close()
         if backends:
