@@ -11,7 +11,6 @@ while a head is still incomplete are counted; past ``max_header_bytes`` the clie
 from __future__ import annotations
 
 import ipaddress
-
 from typing import Any
 
 # set from Settings.max_header_bytes by the CLI and by create_app (each worker process)

@@ -99,7 +99,7 @@ VALIDATION_CODES = {
     "cognito-idp": "InvalidParameterException",
     "sso-oidc": "InvalidRequestException",
     "sso": "InvalidRequestException",
-    "cognito-sync": "InvalidParameterException",  # "a request parameter does not comply with the associated constraints"
+    "cognito-sync": "InvalidParameterException",  # "does not comply with the associated constraints"
 }
 
 

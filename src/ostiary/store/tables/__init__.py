@@ -7,8 +7,8 @@ from __future__ import annotations
 
 # Issue 14's areas (IAM Identity Center, Organizations): each module lists its tables in __all__.
 from ostiary.store.tables import accessportal as _accessportal
-from ostiary.store.tables import cognitosync as _cognitosync
 from ostiary.store.tables import cimd as _cimd
+from ostiary.store.tables import cognitosync as _cognitosync
 from ostiary.store.tables import gateway as _gateway
 from ostiary.store.tables import identitystore as _identitystore
 from ostiary.store.tables import log_delivery as _log_delivery
