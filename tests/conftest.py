@@ -58,6 +58,30 @@ def _pg_drop(admin_url: str, name: str) -> None:
     engine.dispose()
 
 
+@contextlib.contextmanager
+def migrated_store(kind: str, tmp_path: Path, admin_url: str | None) -> Iterator[Any]:
+    """An in-process ``Store`` on a new, migrated database: ``kind`` "sqlite" (a file in ``tmp_path``)
+    or "postgresql" (skipped without OSTIARY_TEST_DATABASE_URL), dropped afterwards. For tests
+    parametrized over both stores (``@pytest.fixture(params=["sqlite", "postgresql"])``)."""
+    from ostiary.store.db import Store
+
+    name = None
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        if not admin_url:
+            pytest.skip("OSTIARY_TEST_DATABASE_URL not set")
+        url, name = _pg_database(admin_url)
+    store = Store(url)
+    try:
+        store.migrate()
+        yield store
+    finally:
+        store.dispose()
+        if name is not None and admin_url:
+            _pg_drop(admin_url, name)
+
+
 @dataclass
 class Server:
     """A running `ostiary serve` process."""

@@ -14,7 +14,7 @@ from ostiary.store import tables as t
 from ostiary.store.db import Store
 from ostiary.store.raw import RawSelect
 from ostiary.userpools import directory, tokens
-from tests.conftest import _pg_database, _pg_drop
+from tests.conftest import migrated_store
 
 NOW = dt.datetime(2026, 12, 5, 7, 30, 15, 123456, tzinfo=dt.UTC)
 POOL = "us-east-1_raw"
@@ -24,16 +24,7 @@ LINEAGE = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, database_admin_url: str | None) -> Iterator[Store]:
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'raw.db'}"
-    else:
-        if not database_admin_url:
-            pytest.skip("OSTIARY_TEST_DATABASE_URL not set")
-        url, name = _pg_database(database_admin_url)
-    s = Store(url)
-    try:
-        s.migrate()
+    with migrated_store(request.param, tmp_path, database_admin_url) as s:
         with s.tx() as conn:
             conn.execute(insert(t.accounts), {"id": "123456789012", "name": "a", "created_at": NOW})
             conn.execute(
@@ -98,10 +89,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, database_admin_url: st
                 },
             )
         yield s
-    finally:
-        s.dispose()
-        if name is not None and database_admin_url:
-            _pg_drop(database_admin_url, name)
 
 
 PARAMS = {"pool_id": POOL, "user_id": USER, "lineage_id": LINEAGE, "h": "h1"}

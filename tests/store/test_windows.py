@@ -13,28 +13,15 @@ import pytest
 
 from ostiary.store import windows
 from ostiary.store.db import Store
-from tests.conftest import _pg_database, _pg_drop
+from tests.conftest import migrated_store
 
 START = dt.datetime(2026, 12, 5, 22, 0, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, database_admin_url: str | None) -> Iterator[Store]:
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'windows.db'}"
-    else:
-        if not database_admin_url:
-            pytest.skip("OSTIARY_TEST_DATABASE_URL not set")
-        url, name = _pg_database(database_admin_url)
-    s = Store(url)
-    try:
-        s.migrate()
+    with migrated_store(request.param, tmp_path, database_admin_url) as s:
         yield s
-    finally:
-        s.dispose()
-        if name is not None and database_admin_url:
-            _pg_drop(database_admin_url, name)
 
 
 def _count(store: Store, key: str, start: dt.datetime) -> int:

@@ -10,7 +10,7 @@ import pytest
 
 from ostiary.store.db import Store
 from ostiary.userpools import lockout
-from tests.conftest import _pg_database, _pg_drop
+from tests.conftest import migrated_store
 
 POOL = "us-east-1_lockout"
 USER = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -19,21 +19,8 @@ NOW = dt.datetime(2026, 12, 5, 21, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, database_admin_url: str | None) -> Iterator[Store]:
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'lockout.db'}"
-    else:
-        if not database_admin_url:
-            pytest.skip("OSTIARY_TEST_DATABASE_URL not set")
-        url, name = _pg_database(database_admin_url)
-    s = Store(url)
-    try:
-        s.migrate()
+    with migrated_store(request.param, tmp_path, database_admin_url) as s:
         yield s
-    finally:
-        s.dispose()
-        if name and database_admin_url:
-            _pg_drop(database_admin_url, name)
 
 
 def _fail(store: Store, at: dt.datetime) -> lockout.Failure:

@@ -109,7 +109,7 @@ class Store:
     @contextmanager
     def _transaction(self, pending: list[Any]) -> Iterator[Connection]:
         if not self.is_sqlite:
-            with self._pg_write_connection() as conn, conn.begin():
+            with self._write_connection() as conn, conn.begin():
                 conn.info[_AFTER_COMMIT] = pending
                 try:
                     yield conn
@@ -127,55 +127,33 @@ class Store:
                     if not conn.invalidated:
                         conn.info.pop(_AFTER_COMMIT, None)
 
-    @contextmanager
-    def _write_connection(self) -> Iterator[Connection]:
-        """SQLite, under the write lock: the connection of this process's write transactions. One is
-        kept open (there is only ever one writer at a time): checking one out of the pool and back
-        cost more than the BEGIN and COMMIT themselves."""
-        kept = self._main_write
-        if kept is not None and kept.in_transaction():  # one opened inside another: as before, its own
-            with self.engine.connect() as conn:
-                conn.execution_options(sqlite_immediate=True)
-                yield conn
-            return
-        if kept is None or kept.closed or kept.invalidated:
-            kept = self._main_write = self.engine.connect()
-            kept.execution_options(sqlite_immediate=True)
-        try:
-            yield kept
-        except DBAPIError:
-            self._main_write = None
-            with contextlib.suppress(Exception):
-                kept.close()
-            raise
+    def _connect_for_writes(self) -> Connection:
+        conn = self.engine.connect()
+        if self.is_sqlite:
+            conn.execution_options(sqlite_immediate=True)
+        return conn
 
     @contextmanager
-    def _pg_write_connection(self) -> Iterator[Connection]:
-        """PostgreSQL: a pooled connection, except on the event-loop thread, which serves requests one
-        at a time and keeps one open (as ``read`` does: a checkout and a checkin cost about a third of a
-        one-statement transaction)."""
+    def _write_connection(self) -> Iterator[Connection]:
+        """The connection of a write transaction. One is kept open where writes come one at a time —
+        SQLite's single writer (the caller holds the write lock), PostgreSQL's event-loop thread, which
+        serves requests inline — since checking one out of the pool and back cost more than BEGIN and
+        COMMIT themselves. Other threads on PostgreSQL, and a transaction opened inside another, get
+        a pooled one. On PostgreSQL the kept one is pinged after sitting idle, as a pool checkout is
+        (a restart, an idle timeout)."""
         kept = self._main_write
-        if threading.current_thread() is not threading.main_thread() or (kept is not None and kept.in_transaction()):
-            with self.engine.connect() as conn:  # (a transaction opened inside another gets its own)
+        shared = self.is_sqlite or threading.current_thread() is threading.main_thread()
+        if not shared or (kept is not None and kept.in_transaction()):
+            with self._connect_for_writes() as conn:
                 yield conn
             return
-        if (
-            kept is not None
-            and not kept.closed
-            and not kept.invalidated
-            and self._idle_since_write() >= IDLE_PING_SECONDS
-        ):
-            try:  # as the pool's checkout does: one that sat idle is pinged (a restart, an idle timeout)
-                dbapi_conn = kept.connection.dbapi_connection
-                if dbapi_conn is None or not self.engine.dialect.do_ping(dbapi_conn):
-                    raise DisconnectionError("no answer to a ping")
-            except Exception:
-                with contextlib.suppress(Exception):
-                    kept.invalidate()
-                    kept.close()
-                kept = None
+        if kept is not None and self._idle_and_silent(kept):
+            with contextlib.suppress(Exception):
+                kept.invalidate()
+                kept.close()
+            kept = None
         if kept is None or kept.closed or kept.invalidated:
-            kept = self._main_write = self.engine.connect()
+            kept = self._main_write = self._connect_for_writes()
         try:
             yield kept
         except DBAPIError:
@@ -186,8 +164,17 @@ class Store:
         finally:
             self._main_write_used = time.monotonic()
 
-    def _idle_since_write(self) -> float:
-        return time.monotonic() - self._main_write_used
+    def _idle_and_silent(self, conn: Connection) -> bool:
+        """PostgreSQL: the kept connection sat idle and does not answer a ping."""
+        if self.is_sqlite or conn.closed or conn.invalidated:
+            return False
+        if time.monotonic() - self._main_write_used < IDLE_PING_SECONDS:
+            return False
+        try:
+            dbapi_conn = conn.connection.dbapi_connection
+            return dbapi_conn is None or not self.engine.dialect.do_ping(dbapi_conn)
+        except Exception:
+            return True
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
