@@ -38,6 +38,7 @@ import base64
 import functools
 import ipaddress
 import json
+import os
 import socket
 import ssl
 import time
@@ -495,9 +496,15 @@ class _Body(httpx.SyncByteStream):
             closer()
 
 
-@functools.lru_cache(maxsize=4)
 def _ssl_context(ca_bundle: str) -> ssl.SSLContext:
-    """httpx's default context (the public CAs), with the operator's own CAs added when configured."""
+    """httpx's default context (the public CAs, or those SSL_CERT_FILE / SSL_CERT_DIR name), with the
+    operator's own CAs added when configured; built once per combination (loading the CA store costs
+    milliseconds), so a change of SSL_CERT_FILE is seen by the next fetch."""
+    return _ssl_context_for(ca_bundle, os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context_for(ca_bundle: str, _cert_file: str, _cert_dir: str) -> ssl.SSLContext:
     context = httpx.create_ssl_context()
     if ca_bundle:
         context.load_verify_locations(cafile=ca_bundle)

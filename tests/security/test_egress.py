@@ -705,6 +705,9 @@ def tls_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ser
     key_path.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
+    # a fetch earlier in this process built the default TLS context (CI failed when one had): the
+    # trust set the environment names now must still be the one used
+    egress._ssl_context("")
     monkeypatch.setenv("SSL_CERT_FILE", str(cert_path))
     svc = Service("127.0.0.1")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
