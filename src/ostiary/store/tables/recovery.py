@@ -18,7 +18,7 @@ user_pool_journal = Table(
     metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("user_pool_id", String(64), nullable=False),
-    Column("entity", String(16), nullable=False),  # users | groups | group_members | webauthn_credentials
+    Column("entity", String(32), nullable=False),  # users | groups | group_members | webauthn_credentials
     Column("row_key", Text, nullable=False),
     Column("before", JSONDoc, nullable=True),
     Column("at_us", BigInteger, nullable=False),  # the change's time, microseconds since the epoch (UTC)

@@ -25,7 +25,7 @@ def upgrade() -> None:
         "user_pool_journal",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("user_pool_id", sa.String(64), nullable=False),
-        sa.Column("entity", sa.String(16), nullable=False),
+        sa.Column("entity", sa.String(32), nullable=False),
         sa.Column("row_key", sa.Text, nullable=False),
         sa.Column("before", JSONDoc, nullable=True),
         sa.Column("at_us", sa.BigInteger, nullable=False),
