@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ostiary.store import tables as t
 from ostiary.store.db import Store
-from ostiary.store.raw import RawSelect
+from ostiary.store.raw import RawInsert, RawSelect
 from ostiary.userpools import directory, tokens
 from tests.conftest import migrated_store
 
@@ -147,3 +147,66 @@ def test_parameters_that_need_processing_are_refused(store: Store) -> None:
                 RawSelect(stmt).rows(conn, {"at": NOW})
         else:
             assert RawSelect(stmt).rows(conn, {"at": NOW})[0].id == USER
+
+
+def _session_row(akid: str) -> dict[str, object]:
+    return {
+        "access_key_id": akid,
+        "account_id": "123456789012",
+        "secret_enc": "sealed",
+        "token_hash": "0" * 64,
+        "role_name": "r",
+        "role_path": "/",
+        "role_id": "AROAEXAMPLE",
+        "session_name": "s",
+        "session_policy": None,
+        "source_identity": "Zoë",
+        "expires_at": NOW + dt.timedelta(hours=1),
+        "created_at": NOW,
+        "kind": "assumed-role",
+        "policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        "session_tags": {"k": "v"},
+        "transitive_tag_keys": None,  # Core writes JSON null for None: so must the raw insert
+        "federation": {"provider": "cognito", "amr": ["authenticated"]},
+        "mfa_auth_time": None,
+    }
+
+
+def test_raw_insert_writes_what_core_writes(store: Store) -> None:
+    raw = RawInsert(insert(t.sts_sessions), [c.key for c in t.sts_sessions.c])
+    with store.tx() as conn:
+        conn.execute(insert(t.sts_sessions), _session_row("ASIACORE"))
+        raw.execute(conn, _session_row("ASIARAW"))
+        raw.execute(conn, _session_row("ASIARAW2"))  # the compiled statement and cursor reused
+    with store.read() as conn:
+        rows = {r.access_key_id: r for r in conn.execute(select(t.sts_sessions)).all()}
+        nulls = dict(
+            conn.execute(select(t.sts_sessions.c.access_key_id, t.sts_sessions.c.transitive_tag_keys.is_(None))).all()
+        )
+    core, got = rows["ASIACORE"], rows["ASIARAW"]
+    assert tuple(got)[1:] == tuple(core)[1:]
+    assert got.expires_at == NOW + dt.timedelta(hours=1) and got.expires_at.tzinfo is not None
+    assert got.session_tags == {"k": "v"} and got.federation["amr"] == ["authenticated"]
+    assert nulls["ASIARAW"] == nulls["ASIACORE"]
+
+
+def test_raw_insert_rolls_back_with_its_transaction(store: Store) -> None:
+    raw = RawInsert(insert(t.sts_sessions), [c.key for c in t.sts_sessions.c])
+    with pytest.raises(RuntimeError), store.tx() as conn:
+        raw.execute(conn, _session_row("ASIAGONE"))
+        raise RuntimeError("abort")
+    with pytest.raises(DBAPIError), store.tx() as conn:  # a duplicate key: the driver's error as Core's
+        raw.execute(conn, _session_row("ASIADUP"))
+        raw.execute(conn, _session_row("ASIADUP"))
+    with store.read() as conn:
+        keys = set(conn.execute(select(t.sts_sessions.c.access_key_id)).scalars())
+    assert "ASIAGONE" not in keys and "ASIADUP" not in keys
+    with store.tx() as conn:  # the connection is usable after the error
+        raw.execute(conn, _session_row("ASIAAFTER"))
+
+
+def test_raw_insert_refuses_what_it_cannot_do() -> None:
+    with pytest.raises(ValueError, match="no such columns"):
+        RawInsert(insert(t.sts_sessions), ["nope"])
+    with pytest.raises(ValueError, match="Python-side default"):
+        RawInsert(insert(t.counters), ["key", "count", "window_start"])  # "locked" has a Python-side default

@@ -31,6 +31,7 @@ from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ServiceError
 from ostiary.store import tables as t
 from ostiary.store.db import after_commit
+from ostiary.store.raw import RawInsert
 
 log = logging.getLogger("ostiary.audit")
 
@@ -262,7 +263,8 @@ _RESOURCE_PARAMETERS = (
 PRUNE_ONE_IN = 256  # a write prunes the expired rows with this odds (and every start does)
 # built once: every audited write only binds parameters (a generative .values(...) is compiled and
 # cache-keyed on each call: a third of an AssumeRole's CPU, issue 13)
-_INSERT_EVENT = insert(t.audit_events)
+# (on the driver's cursor: store.raw)
+_INSERT_EVENT = RawInsert(insert(t.audit_events), [c.key for c in t.audit_events.c])
 _LIMITS = {"username": 256, "user_agent": 1024, "error_message": 1024, "resource_name": 2048, "principal_arn": 2048}
 
 
@@ -364,7 +366,7 @@ def record(
     for column, limit in _LIMITS.items():
         if isinstance(values[column], str):
             values[column] = values[column][:limit]
-    conn.execute(_INSERT_EVENT, values)
+    _INSERT_EVENT.execute(conn, values)
     if secrets.randbelow(PRUNE_ONE_IN) == 0:
         prune(conn, ctx.settings, ctx.now)
     after_commit(conn, lambda: _mark(ctx))

@@ -1,4 +1,5 @@
-"""Raw reads: the hottest SELECTs run on the driver's own cursor instead of SQLAlchemy's execution.
+"""Raw reads and inserts: the hottest statements run on the driver's own cursor instead of
+SQLAlchemy's execution.
 
 A token check or a refresh reads one or two rows by key. Through SQLAlchemy Core each statement also
 paid for a new DBAPI cursor, the result's metadata (psycopg describes every column of every result),
@@ -16,6 +17,13 @@ preparation is the driver's (psycopg prepares a statement on its connection afte
 SQLAlchemy's ``DBAPIError`` (so ``Store.read`` still drops a broken connection), and a lost
 connection is invalidated as Core would. Bind parameters must need no processing by their type
 (strings, numbers): the constructor refuses others, and expanding (``IN``) parameters.
+
+:class:`RawInsert` does the same for the INSERTs every audited write or new session makes (the audit
+event, the STS session): a Core ``insert(table)`` compiled once per dialect for one fixed set of
+columns, each value passed through its type's bind processor (SQLite's timestamps, JSON documents) as
+Core would, with no execution context, no events and no result. Every column not named must have no
+Python-side default (the constructor refuses it: Core would have computed one), and the caller passes
+every named column.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Insert, Select
 
 _CURSOR = "ostiary.raw_cursor"
 
@@ -79,28 +87,92 @@ class RawSelect:
         dialect = conn.dialect
         compiled = self._by_dialect.get(dialect.name) or self._compile(dialect)
         args: Any = params if compiled.positions is None else tuple(params[n] for n in compiled.positions)
-        fairy = conn.connection
-        dbapi_conn = fairy.dbapi_connection
-        kept = fairy.info.get(_CURSOR)
-        if kept is not None and kept[0] is dbapi_conn:
-            cursor = kept[1]
-        else:
-            cursor = fairy.cursor()
-            fairy.info[_CURSOR] = (dbapi_conn, cursor)
-        try:
-            cursor.execute(compiled.sql, args)
-            raw = cursor.fetchall()
-        except dialect.loaded_dbapi.Error as err:
-            fairy.info.pop(_CURSOR, None)
-            lost = dialect.is_disconnect(err, dbapi_conn, cursor)
-            if lost:
-                conn.invalidate(err)
-            raise DBAPIError.instance(
-                compiled.sql, args, err, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
-            ) from err
+        raw = _execute(conn, compiled.sql, args, fetch=True)
         make = compiled.make
         return [make(r) for r in raw]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
         found = self.rows(conn, params)
         return found[0] if found else None
+
+
+def _execute(conn: Connection, sql: str, args: Any, *, fetch: bool) -> Any:
+    """Run ``sql`` on the cursor kept for the DBAPI connection ``conn`` holds (the rows if ``fetch``);
+    a driver error comes back as SQLAlchemy's DBAPIError, a lost connection invalidated."""
+    dialect = conn.dialect
+    fairy = conn.connection
+    dbapi_conn = fairy.dbapi_connection
+    kept = fairy.info.get(_CURSOR)
+    if kept is not None and kept[0] is dbapi_conn:
+        cursor = kept[1]
+    else:
+        cursor = fairy.cursor()
+        fairy.info[_CURSOR] = (dbapi_conn, cursor)
+    try:
+        cursor.execute(sql, args)
+        return cursor.fetchall() if fetch else None
+    except dialect.loaded_dbapi.Error as err:
+        fairy.info.pop(_CURSOR, None)
+        lost = dialect.is_disconnect(err, dbapi_conn, cursor)
+        if lost:
+            conn.invalidate(err)
+        raise DBAPIError.instance(
+            sql, args, err, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+        ) from err
+
+
+@dataclass(frozen=True)
+class _CompiledInsert:
+    sql: str
+    # (parameter name, bind processor or None) in the order of the positional parameters, or None
+    # for a named paramstyle (then ``processors`` maps the names that need processing)
+    positions: tuple[tuple[str, Callable[[Any], Any] | None], ...] | None
+    processors: dict[str, Callable[[Any], Any]]
+
+
+class RawInsert:
+    """An ``INSERT INTO table (columns) VALUES (...)`` of one row, run on the DBAPI cursor (see the
+    module's docstring). ``columns``: the column keys every call passes, no more, no fewer."""
+
+    def __init__(self, stmt: Insert, columns: list[str]) -> None:
+        table = stmt.table
+        known = {c.key for c in table.c}
+        unknown = set(columns) - known
+        if unknown:
+            raise ValueError(f"RawInsert: no such columns {sorted(unknown)}")
+        for col in table.c:
+            if col.key not in columns and (col.default is not None or col.onupdate is not None):
+                raise ValueError(f"RawInsert: column {col.key} has a Python-side default: name it")
+        self.stmt = stmt
+        self.columns = tuple(columns)
+        self._by_dialect: dict[str, _CompiledInsert] = {}
+
+    def _compile(self, dialect: Dialect) -> _CompiledInsert:
+        compiled = self.stmt.compile(dialect=dialect, column_keys=list(self.columns))
+        if compiled.insert_prefetch or compiled.postfetch or compiled.returning:
+            raise ValueError("RawInsert: the statement needs Core's execution (defaults, RETURNING)")
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None:
+                processors[name] = proc
+        if set(compiled.binds) != set(self.columns):
+            raise ValueError("RawInsert: the compiled parameters are not the named columns")
+        positions = None
+        if compiled.positional and compiled.positiontup:
+            positions = tuple((name, processors.get(name)) for name in compiled.positiontup)
+        found = self._by_dialect[dialect.name] = _CompiledInsert(compiled.string, positions, processors)
+        return found
+
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        """Insert one row in ``conn``'s transaction; ``params`` holds every named column's value."""
+        dialect = conn.dialect
+        compiled = self._by_dialect.get(dialect.name) or self._compile(dialect)
+        args: Any
+        if compiled.positions is not None:
+            args = tuple(params[name] if proc is None else proc(params[name]) for name, proc in compiled.positions)
+        else:
+            args = {name: params[name] for name in self.columns}
+            for name, proc in compiled.processors.items():
+                args[name] = proc(args[name])
+        _execute(conn, compiled.sql, args, fetch=False)

@@ -31,7 +31,7 @@ from ostiary.iam import mfa as mfa_devices
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ValidationFailed
 from ostiary.store import tables as t
-from ostiary.store.raw import RawSelect
+from ostiary.store.raw import RawInsert, RawSelect
 from ostiary.sts.errors import MalformedPolicyDocument, NoSuchPolicy, PackedPolicyTooLarge
 
 if TYPE_CHECKING:
@@ -209,6 +209,8 @@ class Issued:
 
 
 _INSERT_SESSION = insert(t.sts_sessions)  # built once: the hot path only binds parameters
+# a role session's row, on the driver's cursor (store.raw): every column is named
+_INSERT_ROLE_SESSION = RawInsert(insert(t.sts_sessions), [c.key for c in t.sts_sessions.c])
 
 
 def _audit(ctx: RequestContext, conn: Connection, grant: Grant, akid: str) -> None:
@@ -254,8 +256,8 @@ def issue(ctx: RequestContext, grant: Grant) -> Issued:
             mfa_auth_time = ctx.now
         if secrets.randbelow(128) == 0:
             conn.execute(delete(t.sts_sessions).where(t.sts_sessions.c.expires_at < ctx.now - dt.timedelta(days=1)))
-        conn.execute(
-            _INSERT_SESSION,
+        _INSERT_ROLE_SESSION.execute(
+            conn,
             {
                 "access_key_id": akid,
                 "account_id": role.account_id,
