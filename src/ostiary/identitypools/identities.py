@@ -97,6 +97,40 @@ def owner(conn: Connection, pool_id: str, provider: str, subject: str) -> str | 
     return None if row is None else str(row.identity_id)
 
 
+# GetId's read of an existing identity: the owner of a login and that identity's pool in one statement
+_OWNER_AND_POOL = RawSelect(  # store.raw
+    select(_L.c.identity_id, _I.c.identity_pool_id)
+    .select_from(_L.outerjoin(_I, _I.c.id == _L.c.identity_id))
+    .where(
+        _L.c.identity_pool_id == bindparam("pool_id"),
+        _L.c.provider == bindparam("provider"),
+        _L.c.subject == bindparam("subject"),
+    )
+)
+
+
+def _existing(conn: Connection, pool_id: str, logins: list[lg.Login]) -> str | None:
+    """The one identity of ``pool_id`` every login already names (read only), else None."""
+    found: set[str] = set()
+    pools_of: dict[str, str | None] = {}
+    for x in logins:
+        if not x.linkable:
+            if x.identity_id is None:
+                return None
+            found.add(x.identity_id)
+            continue
+        row = _OWNER_AND_POOL.first(conn, {"pool_id": pool_id, "provider": x.provider, "subject": x.subject})
+        if row is None:
+            return None
+        found.add(str(row.identity_id))
+        pools_of[str(row.identity_id)] = row.identity_pool_id
+    if len(found) != 1:
+        return None
+    (identity_id,) = found
+    in_pool = pools_of[identity_id] if identity_id in pools_of else pool_of(conn, identity_id)
+    return identity_id if in_pool == pool_id else None
+
+
 def create(conn: Connection, pool: pools.IdentityPool, now: dt.datetime) -> str:
     identity_id = f"{pool.region}:{uuid.uuid4()}"
     conn.execute(
@@ -179,10 +213,9 @@ def resolve(ctx: RequestContext, pool: pools.IdentityPool, logins: list[lg.Login
             return identity.id
     else:
         with ctx.store.read() as conn:
-            owners = [owner(conn, pool.id, x.provider, x.subject) if x.linkable else x.identity_id for x in logins]
-            known = [o for o in owners if o is not None]
-            if known and all(o == known[0] for o in owners) and pool_of(conn, known[0]) == pool.id:
-                return known[0]
+            existing = _existing(conn, pool.id, logins)
+            if existing is not None:
+                return existing
     with ctx.store.tx() as conn:
         if identity is None:
             identity_id: str | None = None
@@ -219,25 +252,35 @@ def checked_identity(conn: Connection, pool: pools.IdentityPool, identity_id: st
     return usable(identity)
 
 
-_IDENTITY_AND_POOL = (
+# an identity, its pool and its logins in one statement (a row per login, or one with no login),
+# on the driver's cursor (store.raw): GetCredentialsForIdentity's first read
+_IDENTITY_AND_POOL = RawSelect(
     select(
         _I.c.id.label("identity_id"),
         _I.c.disabled,
         _I.c.created_at.label("identity_created_at"),
         _I.c.updated_at.label("identity_updated_at"),
-        t.identity_pools,
+        *t.identity_pools.c,
+        _L.c.provider.label("login_provider"),
+        _L.c.subject.label("login_subject"),
     )
-    .join_from(_I, t.identity_pools, _I.c.identity_pool_id == t.identity_pools.c.id)
+    .select_from(
+        _I.join(t.identity_pools, _I.c.identity_pool_id == t.identity_pools.c.id).outerjoin(
+            _L, _L.c.identity_id == _I.c.id
+        )
+    )
     .where(_I.c.id == bindparam("id"))
+    .order_by(_L.c.created_at)
 )
 
 
 def identity_and_pool(conn: Connection, identity_id: str) -> tuple[Identity, pools.IdentityPool]:
-    """An identity (with its logins) and its pool, in two queries; ResourceNotFoundException if unknown."""
-    row = conn.execute(_IDENTITY_AND_POOL, {"id": identity_id}).first()
-    if row is None:
+    """An identity (with its logins) and its pool, in one query; ResourceNotFoundException if unknown."""
+    rows = _IDENTITY_AND_POOL.rows(conn, {"id": identity_id})
+    if not rows:
         raise identity_not_found(identity_id)
-    linked = [(r.provider, r.subject) for r in conn.execute(_LOGINS, {"id": identity_id}).all()]
+    row = rows[0]
+    linked = [(r.login_provider, r.login_subject) for r in rows if r.login_provider is not None]
     identity = Identity(
         row.identity_id,
         row.id,

@@ -26,6 +26,7 @@ from ostiary.identitypools.errors import (
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
+from ostiary.store.raw import RawSelect
 from ostiary.userpools import paging
 
 # SupportedLoginProviders keys Cognito accepts (public providers).
@@ -165,11 +166,11 @@ class IdentityPool:
         return dict(entry.get("PrincipalTags") or {}) or None
 
 
-_BY_ID = select(t.identity_pools).where(t.identity_pools.c.id == bindparam("pool_id"))
+_BY_ID = RawSelect(select(t.identity_pools).where(t.identity_pools.c.id == bindparam("pool_id")))  # store.raw
 
 
 def load(conn: Connection, pool_id: str) -> IdentityPool | None:
-    row = conn.execute(_BY_ID, {"pool_id": pool_id}).first()
+    row = _BY_ID.first(conn, {"pool_id": pool_id})
     return None if row is None else from_row(row)
 
 

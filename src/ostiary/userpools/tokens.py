@@ -244,13 +244,15 @@ def revoke_user(conn: Connection, user_id: str, now: dt.datetime) -> None:
     )
 
 
-_REVOKED = select(t.refresh_tokens.c.revoked_at.is_not(None).label("revoked")).where(
-    t.refresh_tokens.c.id == bindparam("lineage_id")
+_REVOKED = RawSelect(  # store.raw: identity pools' ServerSideTokenCheck reads it on every login
+    select(t.refresh_tokens.c.revoked_at.is_not(None).label("revoked")).where(
+        t.refresh_tokens.c.id == bindparam("lineage_id")
+    )
 )
 
 
 def lineage_revoked(conn: Connection, lineage_id: str) -> bool:
-    row = conn.execute(_REVOKED, {"lineage_id": lineage_id}).first()
+    row = _REVOKED.first(conn, {"lineage_id": lineage_id})
     return row is None or bool(row.revoked)
 
 
