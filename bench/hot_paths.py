@@ -1,5 +1,5 @@
-"""CPU per call of GetUser, AdminGetUser, GetCallerIdentity, DescribeUserPool, AssumeRole and
-REFRESH_TOKEN_AUTH inside one process, on SQLite or PostgreSQL.
+"""CPU per call of GetUser, AdminGetUser, GetCallerIdentity, DescribeUserPool, AssumeRole,
+REFRESH_TOKEN_AUTH and USER_SRP_AUTH inside one process, on SQLite or PostgreSQL.
 
     python bench/hot_paths.py                                   # SQLite
     python bench/hot_paths.py --database-url postgresql+psycopg://postgres@127.0.0.1:55502/bench
@@ -17,6 +17,11 @@ signin_throughput.py and api_throughput.py, which run the real server). CPU time
 (``time.process_time``) and, on PostgreSQL, that of the backends serving it (their /proc/<pid>/stat,
 found in pg_stat_activity). On a machine shared with other work this is the stable figure: the CPU
 one call costs, whoever else runs.
+
+USER_SRP_AUTH is the whole two-request sign-in (InitiateAuth inline on the event loop,
+RespondToAuthChallenge through the dispatcher's worker pool, as the server runs them); the client's SRP
+math between the two is not counted (CPU is read around each request only). Its floor is floors.py's:
+the server's SRP math and the two signatures.
 
 The refresh floor is the CPU of the two RS256 signatures a refresh makes (ID and access token, the same
 claims as the refresh's), timed in the same process right after; the ratio floor / refresh is the
@@ -77,6 +82,58 @@ async def _call(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int, byte
     return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
+def _srp_requests(spec: bytes) -> Any:
+    """A generator of USER_SRP_AUTH's two requests: it yields InitiateAuth's (scope, body), is sent
+    the answer, yields RespondToAuthChallenge's and is sent its answer; the client's math runs in it."""
+    import base64
+    import datetime as dt
+    import secrets
+
+    from ostiary.userpools import srp
+
+    names = json.loads(spec)
+    group = names["pool"].split("_", 1)[1]
+
+    def request(op: str, payload: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        body = json.dumps(payload).encode()
+        head = ["POST / HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}",
+                f"X-Amz-Target: AWSCognitoIdentityProviderService.{op}",
+                "Content-Type: application/x-amz-json-1.1"]
+        return _asgi_request(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+
+    while True:
+        a = secrets.randbits(256) | (1 << 255)
+        answer = yield request("InitiateAuth", {
+            "ClientId": names["client"], "AuthFlow": "USER_SRP_AUTH",
+            "AuthParameters": {"USERNAME": "user0", "SRP_A": format(srp._powmod(srp.G, a, srp.N), "x")}})
+        challenge = json.loads(answer)["ChallengeParameters"]
+        stamp = srp.format_timestamp(dt.datetime.now(dt.UTC))
+        proof = srp.client_respond(group, challenge["USER_ID_FOR_SRP"], PASSWORD, challenge["SALT"],
+                                   int(challenge["SRP_B"], 16), a, base64.b64decode(challenge["SECRET_BLOCK"]), stamp)
+        answer = yield request("RespondToAuthChallenge", {
+            "ClientId": names["client"], "ChallengeName": "PASSWORD_VERIFIER",
+            "ChallengeResponses": {"USERNAME": challenge["USERNAME"], "TIMESTAMP": stamp,
+                                   "PASSWORD_CLAIM_SECRET_BLOCK": challenge["SECRET_BLOCK"],
+                                   "PASSWORD_CLAIM_SIGNATURE": proof["signature"].decode()}})
+        if "AuthenticationResult" not in json.loads(answer):
+            raise RuntimeError(answer.decode())
+
+
+async def _repeat_srp(app: Any, spec: bytes, calls: int) -> float:
+    """``calls`` SRP sign-ins; the process CPU seconds of their requests alone (without the client's math)."""
+    flow = _srp_requests(spec)
+    scope, body = next(flow)
+    used = 0.0
+    for _ in range(calls * 2):
+        started = time.process_time()
+        status, answer = await _call(app, scope, body)
+        used += time.process_time() - started
+        if status != 200:
+            raise RuntimeError(answer.decode(errors="replace"))
+        scope, body = flow.send(answer)
+    return used
+
+
 async def _repeat(app: Any, scope: dict[str, Any], body: bytes, calls: int) -> None:
     for _ in range(calls):
         status, answer = await _call(app, scope, body)
@@ -94,6 +151,7 @@ def setup(database_url: str) -> tuple[Path, str, dict[str, bytes]]:
         pool_id = idp.create_user_pool(PoolName="bench")["UserPool"]["Id"]
         client_id = idp.create_user_pool_client(
             UserPoolId=pool_id, ClientName="bench", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH",
+                                                                       "ALLOW_USER_SRP_AUTH",
                                                                        "ALLOW_REFRESH_TOKEN_AUTH"],
         )["UserPoolClient"]["ClientId"]
         idp.admin_create_user(UserPoolId=pool_id, Username="user0", MessageAction="SUPPRESS",
@@ -133,6 +191,8 @@ def setup(database_url: str) -> tuple[Path, str, dict[str, bytes]]:
                                       "&Version=2011-06-15".encode(), KEY, SECRET),
             "REFRESH_TOKEN_AUTH": plain("InitiateAuth", {"ClientId": client_id, "AuthFlow": "REFRESH_TOKEN_AUTH",
                                                          "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]}}),
+            # built per call (SRP_A, then the proof): this entry names the pool and client
+            "USER_SRP_AUTH": json.dumps({"pool": pool_id, "client": client_id}).encode(),
         }
     finally:
         proc.terminate()
@@ -166,6 +226,15 @@ def signature_floor(calls: int) -> float:
     return (time.process_time() - started) / calls
 
 
+def _srp_floor() -> float:
+    """floors.py's SRP floor (the server's SRP math and two signatures), CPU seconds, in this process."""
+    try:
+        import floors
+    except ImportError:
+        return 0.0
+    return float(floors.measure(rounds=3)["srp_floor_ms"]) / 1000
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--database-url", default="", help="an empty PostgreSQL database (default: SQLite)")
@@ -186,6 +255,13 @@ def main() -> None:
     from ostiary.config import load_settings
 
     app: Any = create_app(load_settings({"data_dir": data_dir, "public_url": url}))
+    if os.environ.get("HOT_PATHS_INLINE"):  # every operation on the event loop (to profile offloaded ones)
+        dispatcher = app.dispatcher
+
+        async def inline(req: Any) -> Any:
+            return dispatcher.handle_sync(req)
+
+        dispatcher.handle = inline
     backends = pg_backends(args.database_url)
     results: dict[str, dict[str, float]] = {}
     console = Console(width=160)
@@ -195,16 +271,23 @@ def main() -> None:
             only = args.only.lower()
             if (name.lower() != only[1:]) if only.startswith("=") else (only not in name.lower()):
                 continue
-            scope, body = _asgi_request(raw)
-            calls = args.calls // 3 if name.startswith("REFRESH") else args.calls
-            loop.run_until_complete(_repeat(app, scope, body, max(calls // 10, 20)))  # warm-up
+            srp_flow = name == "USER_SRP_AUTH"
+            scope, body = ({}, raw) if srp_flow else _asgi_request(raw)
+            calls = args.calls // 3 if name.startswith("REFRESH") else args.calls // 10 if srp_flow else args.calls
+            if srp_flow:
+                loop.run_until_complete(_repeat_srp(app, raw, 20))  # warm-up
+            else:
+                loop.run_until_complete(_repeat(app, scope, body, max(calls // 10, 20)))  # warm-up
             rounds = []
             for _ in range(args.rounds):
                 gc.collect()
                 pg_before = backends.cpu() if backends else {}
                 started, thread_started, usage = time.process_time(), time.thread_time(), resource.getrusage(0)
-                loop.run_until_complete(_repeat(app, scope, body, calls))
-                own = (time.process_time() - started) / calls
+                if srp_flow:
+                    own = loop.run_until_complete(_repeat_srp(app, raw, calls)) / calls
+                else:
+                    loop.run_until_complete(_repeat(app, scope, body, calls))
+                    own = (time.process_time() - started) / calls
                 if os.environ.get("HOT_PATHS_DEBUG"):
                     after = resource.getrusage(0)
                     print(name, "thread", (time.thread_time() - thread_started) / calls * 1e6, "process", own * 1e6,
@@ -219,7 +302,10 @@ def main() -> None:
             if args.profile:
                 prof = cProfile.Profile(time.process_time)
                 prof.enable()
-                loop.run_until_complete(_repeat(app, scope, body, calls))
+                if srp_flow:  # (the worker pool's threads are not profiled: HOT_PATHS_INLINE=1 runs them inline)
+                    loop.run_until_complete(_repeat_srp(app, raw, calls))
+                else:
+                    loop.run_until_complete(_repeat(app, scope, body, calls))
                 prof.disable()
                 console.print(f"[bold]{name}[/]: cProfile, {calls} calls")
                 stats = pstats.Stats(prof).sort_stats(os.environ.get("HOT_PATHS_SORT", "tottime"))
@@ -235,6 +321,7 @@ def main() -> None:
         app.dispatcher.runtime.store.dispose()
         shutil.rmtree(data_dir, ignore_errors=True)
     floor = signature_floor(300) if "REFRESH_TOKEN_AUTH" in results else 0.0
+    srp_floor = _srp_floor() if "USER_SRP_AUTH" in results else 0.0
 
     store = "PostgreSQL" if args.database_url else "SQLite"
     table = Table(title=f"Hot paths in process — {store}, {args.calls} calls x {args.rounds} rounds (median), "
@@ -243,6 +330,8 @@ def main() -> None:
         table.add_column(col, justify="left" if col == "operation" else "right")
     for name, r in results.items():
         ratio = f"{floor * 1e6 / r['total_us']:.2f} (floor {floor * 1e6:.0f} µs)" if name.startswith("REFRESH") else ""
+        if name == "USER_SRP_AUTH" and srp_floor:
+            ratio = f"{srp_floor * 1e6 / r['total_us']:.2f} (floor {srp_floor * 1e6:.0f} µs)"
         table.add_row(name, f"{r['ostiary_us']:.0f}", f"{r['postgres_us']:.0f}" if args.database_url else "-",
                       f"{r['total_us']:.0f}", f"{1e6 / r['total_us']:,.0f}", ratio)
     console.print(table)

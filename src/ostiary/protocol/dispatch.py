@@ -128,7 +128,12 @@ class Dispatcher:
         )
         # CPU-bound work gains nothing from more threads than cores, and each Argon2id hash holds its
         # memory cost (19 MiB by default) while it runs: keep the pool small.
-        self.executor = ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 2, thread_name_prefix="ostiary-cpu")
+        # Its threads live as long as the process and keep a read connection each (store.db).
+        self.executor = ThreadPoolExecutor(
+            max_workers=(os.cpu_count() or 2) + 2,
+            thread_name_prefix="ostiary-cpu",
+            initializer=runtime.store.keep_reads_on_this_thread,
+        )
 
     # -- entry ---------------------------------------------------------------------------------
     async def handle(self, req: HttpRequest) -> HttpResponse:
