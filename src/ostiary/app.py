@@ -21,6 +21,7 @@ from ostiary import caching, httpserver, memory, observability
 from ostiary.access.accounts import reset_iam
 from ostiary.accessportal import routes as access_portal
 from ostiary.audit import recorder as audit
+from ostiary.audit import spool as audit_spool
 from ostiary.config import Settings, check_dev_options, describe, load_settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
@@ -433,6 +434,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         def clear_iam(conn: Connection) -> None:
             reset_iam(conn, runtime.box, settings.root_access_key_id, settings.root_secret_access_key)
 
+        await to_thread.run_sync(audit_spool.flush_all, runtime.store)  # events from before the reset go with it
         await to_thread.run_sync(lambda: reset_data(runtime.store, clear_iam if iam else None))
         caching.flush_all()
         dispatcher.forget()
@@ -483,6 +485,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             listeners.stop()
             await listeners.wait()
         await asyncio.to_thread(delivery.drain, 5.0)  # messages still queued for their server
+        await asyncio.to_thread(audit_spool.close_all, runtime.store)  # audit events still pending
         runtime.store.dispose()
 
     web = Starlette(routes=routes, lifespan=lifespan)

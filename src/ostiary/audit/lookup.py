@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 from sqlalchemy.engine import Row
 
+from ostiary.audit import spool
 from ostiary.audit.errors import InvalidLookupAttributesException, InvalidNextTokenException, InvalidTimeRangeException
 from ostiary.audit.recorder import Event
 from ostiary.protocol.context import RequestContext
@@ -256,6 +257,7 @@ def lookup_events(ctx: RequestContext, params: Params) -> Result:
     query = Query(account_id=ctx.account_id, attribute=_attribute(params), start=start, end=end)
     after = _after(query, params["NextToken"]) if params.get("NextToken") else None
     size = int(params.get("MaxResults") or 50)
+    spool.flush_all(ctx.store)  # this process's events still on their way (audit/spool.py) first
     with ctx.store.read() as conn:
         found = rows(conn, query, size + 1, after)
     out: dict[str, Any] = {"Events": [event_shape(r) for r in found[:size]]}

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, delete, insert, select
 
+from ostiary.audit import spool
 from ostiary.config import Settings
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.errors import ServiceError
@@ -303,8 +304,7 @@ def sign_in_event(ctx: RequestContext) -> Event:
         return Event.LOGIN
 
 
-def record(
-    conn: Connection,
+def event_row(
     ctx: RequestContext,
     params: Mapping[str, Any] | None = None,
     *,
@@ -318,11 +318,11 @@ def record(
     account_id: str | None = None,
     resource: tuple[str, str] | None = None,
     details: Mapping[str, Any] | None = None,
-) -> None:
-    """Write one event in the transaction of ``conn``. ``event`` defaults to the request's operation;
-    ``user`` (or ``pool_id``, ``username``, ``sub``) names the user pool's user it concerns; ``resource`` is
-    (type, name), else found in ``params`` (of which only SAFE_PARAMETERS are kept). The event belongs
-    to ``account_id``: by default the caller's, else the user pool's (what LookupEvents shows it to)."""
+    conn: Connection | None = None,
+) -> dict[str, Any]:
+    """The ``audit_events`` row of one event (see :func:`record` for the arguments); a user pool's
+    account is read through ``conn`` (else a read of its own) when neither the caller nor
+    ``account_id`` names one."""
     name = event if event is not None else Event(ctx.operation)
     principal = ctx.principal
     request = safe_parameters(params or {})
@@ -335,7 +335,12 @@ def record(
     if account_id is None and principal is not None:
         account_id = principal.account_id
     if account_id is None and pool_id:
-        account_id = conn.execute(select(t.user_pools.c.account_id).where(t.user_pools.c.id == pool_id)).scalar()
+        query = select(t.user_pools.c.account_id).where(t.user_pools.c.id == pool_id)
+        if conn is not None:
+            account_id = conn.execute(query).scalar()
+        else:
+            with ctx.store.read() as reader:
+                account_id = reader.execute(query).scalar()
     extra: dict[str, Any] = dict(details or {})
     if request:
         extra["requestParameters"] = request
@@ -366,10 +371,69 @@ def record(
     for column, limit in _LIMITS.items():
         if isinstance(values[column], str):
             values[column] = values[column][:limit]
+    return values
+
+
+def record(
+    conn: Connection,
+    ctx: RequestContext,
+    params: Mapping[str, Any] | None = None,
+    *,
+    event: Event | None = None,
+    outcome: Outcome = Outcome.SUCCESS,
+    error: ServiceError | None = None,
+    user: UserRef | None = None,
+    pool_id: str | None = None,
+    username: str | None = None,
+    sub: str | None = None,
+    account_id: str | None = None,
+    resource: tuple[str, str] | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Write one event in the transaction of ``conn``. ``event`` defaults to the request's operation;
+    ``user`` (or ``pool_id``, ``username``, ``sub``) names the user pool's user it concerns; ``resource`` is
+    (type, name), else found in ``params`` (of which only SAFE_PARAMETERS are kept). The event belongs
+    to ``account_id``: by default the caller's, else the user pool's (what LookupEvents shows it to)."""
+    values = event_row(
+        ctx, params, event=event, outcome=outcome, error=error, user=user, pool_id=pool_id, username=username,
+        sub=sub, account_id=account_id, resource=resource, details=details, conn=conn,
+    )  # fmt: skip
     _INSERT_EVENT.execute(conn, values)
     if secrets.randbelow(PRUNE_ONE_IN) == 0:
         prune(conn, ctx.settings, ctx.now)
     after_commit(conn, lambda: _mark(ctx))
+
+
+def record_detached(
+    ctx: RequestContext,
+    *,
+    account_id: str | None = None,
+    username: str | None = None,
+    resource: tuple[str, str] | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """The event of an operation that changed nothing else (a new self-contained STS role session),
+    written behind the response by the audit spool (audit/spool.py) — or, with ``audit_spool_ms`` 0,
+    in a transaction of its own now. Call it outside any transaction, once the operation succeeded."""
+    values = event_row(ctx, account_id=account_id, username=username, resource=resource, details=details)
+    delay_ms = ctx.settings.audit_spool_ms
+    if delay_ms <= 0:
+        with ctx.store.tx() as conn:
+            _INSERT_EVENT.execute(conn, values)
+            if secrets.randbelow(PRUNE_ONE_IN) == 0:
+                prune(conn, ctx.settings, ctx.now)
+    else:
+        spool.spool_of(ctx.store, delay_ms / 1000, _write_batch(ctx.settings)).add(values)
+    ctx.audited = True
+
+
+def _write_batch(settings: Settings) -> Any:
+    def write(conn: Connection, rows: list[Mapping[str, Any]]) -> None:
+        _INSERT_EVENT.execute_many(conn, rows)
+        if secrets.randbelow(PRUNE_ONE_IN) < len(rows):  # the same odds per event as record()'s
+            prune(conn, settings, dt.datetime.now(dt.UTC))
+
+    return write
 
 
 def _mark(ctx: RequestContext) -> None:

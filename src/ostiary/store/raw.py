@@ -96,7 +96,7 @@ class RawSelect:
         return found[0] if found else None
 
 
-def _execute(conn: Connection, sql: str, args: Any, *, fetch: bool) -> Any:
+def _execute(conn: Connection, sql: str, args: Any, *, fetch: bool, many: bool = False) -> Any:
     """Run ``sql`` on the cursor kept for the DBAPI connection ``conn`` holds (the rows if ``fetch``);
     a driver error comes back as SQLAlchemy's DBAPIError, a lost connection invalidated."""
     dialect = conn.dialect
@@ -109,6 +109,9 @@ def _execute(conn: Connection, sql: str, args: Any, *, fetch: bool) -> Any:
         cursor = fairy.cursor()
         fairy.info[_CURSOR] = (dbapi_conn, cursor)
     try:
+        if many:
+            cursor.executemany(sql, args)
+            return None
         cursor.execute(sql, args)
         return cursor.fetchall() if fetch else None
     except dialect.loaded_dbapi.Error as err:
@@ -164,15 +167,24 @@ class RawInsert:
         found = self._by_dialect[dialect.name] = _CompiledInsert(compiled.string, positions, processors)
         return found
 
+    def _args(self, compiled: _CompiledInsert, params: Mapping[str, Any]) -> Any:
+        if compiled.positions is not None:
+            return tuple(params[name] if proc is None else proc(params[name]) for name, proc in compiled.positions)
+        args = {name: params[name] for name in self.columns}
+        for name, proc in compiled.processors.items():
+            args[name] = proc(args[name])
+        return args
+
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
         """Insert one row in ``conn``'s transaction; ``params`` holds every named column's value."""
         dialect = conn.dialect
         compiled = self._by_dialect.get(dialect.name) or self._compile(dialect)
-        args: Any
-        if compiled.positions is not None:
-            args = tuple(params[name] if proc is None else proc(params[name]) for name, proc in compiled.positions)
-        else:
-            args = {name: params[name] for name in self.columns}
-            for name, proc in compiled.processors.items():
-                args[name] = proc(args[name])
-        _execute(conn, compiled.sql, args, fetch=False)
+        _execute(conn, compiled.sql, self._args(compiled, params), fetch=False)
+
+    def execute_many(self, conn: Connection, rows: list[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` in ``conn``'s transaction with the driver's ``executemany``."""
+        if not rows:
+            return
+        dialect = conn.dialect
+        compiled = self._by_dialect.get(dialect.name) or self._compile(dialect)
+        _execute(conn, compiled.sql, [self._args(compiled, r) for r in rows], fetch=False, many=True)
