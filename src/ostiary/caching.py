@@ -151,6 +151,7 @@ def limits(settings: Settings) -> dict[str, tuple[float | None, int]]:
         "oidc_keys": (settings.cache_oidc_key_seconds, size),  # federation.oidc: external IdPs' JWKS
         "access_keys": (settings.cache_access_key_seconds, size),  # SigV4 access keys
         "dev_any_keys": (settings.cache_access_key_seconds, size),  # dev_accept_any_key's resolutions
+        "session_tokens": (settings.cache_access_key_seconds, size),  # self-contained role sessions, opened
         "caller_policies": (settings.cache_caller_policy_seconds, size),  # what applies to a signed caller
         "service_control_policies": (settings.cache_scp_seconds, size),  # access.service_control: an account's SCPs
         "s3_bucket_policies": (settings.cache_caller_policy_seconds, size),  # s3front.bucket_policies

@@ -143,12 +143,15 @@ def test_assume_role_and_use_the_credentials(server: Server) -> None:
 
 
 def test_credentials_stop_working_at_expiry(dev_server: Server) -> None:
+    """A session past its expiry is refused with ExpiredToken: a stored one (GetSessionToken, or a role
+    session stored before self-contained tokens) and a self-contained one alike (the latter's expiry is
+    in its sealed token: tests/security/test_session_tokens.py forges an expired one)."""
     server = dev_server  # --dev: its caches are flushed instead of waited out
     iam = server.client("iam")
-    iam.create_role(RoleName="short", AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT_ID}:root"))
-    creds = server.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/short", RoleSessionName="soon", DurationSeconds=900
-    )["Credentials"]
+    iam.create_user(UserName="short-lived")
+    key = iam.create_access_key(UserName="short-lived")["AccessKey"]
+    user = {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+    creds = make_client(server.url, "sts", **user).get_session_token(DurationSeconds=900)["Credentials"]
     engine = sa.create_engine(server.database_url)
     with engine.begin() as conn:
         conn.execute(

@@ -12,7 +12,11 @@ stay attachable by every account, and their usage counts are per account.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
+from ostiary.crypto.secrets import SecretBox, new_secret_access_key
 from ostiary.store import tables as t
 from tests.conftest import ACCOUNT_ID, Server, create_account, make_client
 
@@ -428,18 +433,33 @@ def test_a_legacy_boundary_of_another_account_allows_nothing(world: World) -> No
 
 
 def test_a_legacy_session_policy_arn_of_another_account_allows_nothing(world: World) -> None:
+    """A stored role session (as sessions were before self-contained tokens, and before policy ARNs were
+    checked at issue) naming another account's policy: the policy is not read, the session may do nothing."""
     iam = world.iam()
     iam.create_role(RoleName="legacy-sess", AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT_ID}:root"))
     iam.put_role_policy(RoleName="legacy-sess", PolicyName="all", PolicyDocument=ALLOW_ALL)
-    sts = world.server.client("sts")
-    role = f"arn:aws:iam::{ACCOUNT_ID}:role/legacy-sess"
-    creds = sts.assume_role(RoleArn=role, RoleSessionName="legacy", PolicyArns=[{"arn": AWS_READ_ONLY}])["Credentials"]
+    role_id = iam.get_role(RoleName="legacy-sess")["Role"]["RoleId"]
+    box = SecretBox(base64.b64decode((world.server.data_dir / "kek").read_text().strip()))
+    akid, secret, token = "ASIA" + secrets.token_hex(8).upper(), new_secret_access_key(), secrets.token_urlsafe(48)
+    now = dt.datetime.now(dt.UTC)
     with world.db() as conn:
         conn.execute(
-            sa.update(t.sts_sessions)
-            .where(t.sts_sessions.c.access_key_id == creds["AccessKeyId"])
-            .values(policy_arns=[world.victim_arn])
+            t.sts_sessions.insert().values(
+                access_key_id=akid,
+                account_id=ACCOUNT_ID,
+                secret_enc=box.seal(secret, akid),
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                role_name="legacy-sess",
+                role_path="/",
+                role_id=role_id,
+                session_name="legacy",
+                expires_at=now + dt.timedelta(hours=1),
+                created_at=now,
+                kind="assumed-role",
+                policy_arns=[world.victim_arn],
+            )
         )
+    creds = {"AccessKeyId": akid, "SecretAccessKey": secret, "SessionToken": token}
     with pytest.raises(ClientError) as exc:
         world.iam(**_creds(creds)).list_users()
     assert _err(exc)[0] == "AccessDenied"

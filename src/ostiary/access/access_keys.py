@@ -22,6 +22,8 @@ otherwise); never on a server others can reach.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import queue
 import threading
@@ -32,6 +34,7 @@ from sqlalchemy import update
 
 from ostiary.access.accounts import ensure_account, first_account_id, key_id_known, lookup_access_key
 from ostiary.access.principals import Principal, root_principal
+from ostiary.access.session_tokens import is_self_contained
 from ostiary.caching import TtlCache
 from ostiary.crypto.secrets import SecretBox
 from ostiary.crypto.sigv4_keys import signing_key
@@ -66,7 +69,12 @@ class ResolvedKey:
 
 class CredentialCache:
     """Resolved access keys for ``cache_access_key_seconds`` (``ttl``, 5 s); an unknown key id for
-    MISS_SECONDS at most."""
+    MISS_SECONDS at most.
+
+    Self-contained role sessions (access/session_tokens.py) are kept apart, by key id with the SHA-256
+    of the token they were opened from: a hit needs the same token (a different token under the same
+    key id is opened on its own, and only a token that opens replaces the entry), and a token that
+    does not open is never remembered, so a forged token cannot evict or shadow the genuine one."""
 
     def __init__(self, store: Store, box: SecretBox, ttl: float = 5.0, max_entries: int = 10000) -> None:
         self.store = store
@@ -74,6 +82,7 @@ class CredentialCache:
         self._entries: TtlCache[str, ResolvedKey | None] = TtlCache(
             "access_keys", ttl=ttl, maxsize=max_entries, miss_ttl=MISS_SECONDS
         )
+        self._sessions: TtlCache[str, ResolvedKey] = TtlCache("session_tokens", ttl=ttl, maxsize=max_entries)
         self.usage = UsageRecorder(store)
 
     def record_use(self, access_key_id: str, service: str, region: str) -> None:
@@ -83,12 +92,24 @@ class CredentialCache:
     def clear(self) -> None:
         """Forget every cached key (the development reset)."""
         self._entries.clear()
+        self._sessions.clear()
 
-    def get(self, access_key_id: str) -> ResolvedKey | None:
+    def get(self, access_key_id: str, token: str | None = None) -> ResolvedKey | None:
+        """The key ``access_key_id`` resolves to; ``token``: the session token presented with it."""
+        if token is not None and access_key_id.startswith("ASIA") and is_self_contained(token):
+            digest = hashlib.sha256(token.encode()).hexdigest()
+            hit = self._sessions.get(access_key_id)
+            if hit is not None and hit.token_hash is not None and hmac.compare_digest(hit.token_hash, digest):
+                return hit
+            found = self._load(access_key_id, token)
+            session = found.principal.session if found is not None else None
+            if found is not None and session is not None and session.self_contained:
+                self._sessions.set(access_key_id, found)
+            return found  # else None, or an older stored session whose random token has the prefix
         return self._entries.get_or_load(access_key_id, lambda: self._load(access_key_id))
 
-    def _load(self, access_key_id: str) -> ResolvedKey | None:
-        found = lookup_access_key(self.store, self.box, access_key_id)
+    def _load(self, access_key_id: str, token: str | None = None) -> ResolvedKey | None:
+        found = lookup_access_key(self.store, self.box, access_key_id, token)
         if found is None:
             return None
         return ResolvedKey(
@@ -174,8 +195,12 @@ class AnyKeyResolver:
         self.store = store
         self._entries: TtlCache[str, Principal | None] = TtlCache("dev_any_keys", ttl=ttl, maxsize=max_entries)
 
-    def resolve(self, akid: str) -> Principal | None:
-        """The root principal ``akid`` stands for, or None when it is a known key (or no account exists)."""
+    def resolve(self, akid: str, token: str | None = None) -> Principal | None:
+        """The root principal ``akid`` stands for, or None when it is a known key (or no account exists)
+        or comes with a self-contained session token (a session Ostiary issued, refused as it is:
+        altered, another key's, its role deleted — never taken for the account root)."""
+        if is_self_contained(token):
+            return None
         return self._entries.get_or_load(akid, lambda: self._resolve(akid))
 
     def _resolve(self, akid: str) -> Principal | None:

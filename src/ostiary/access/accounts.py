@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ostiary.access import session_tokens
 from ostiary.access.principals import Principal, PrincipalKind, root_principal
+from ostiary.access.session_tokens import Session
 from ostiary.crypto.secrets import SecretBox, new_access_key_id, new_secret_access_key
 from ostiary.store import tables as t
-from ostiary.store.db import Store, now, utc
+from ostiary.store.db import Store, now
+from ostiary.store.raw import RawSelect
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,9 @@ def ensure_account(store: Store, account_id: str, name: str) -> None:
 
 
 def key_id_known(store: Store, akid: str) -> bool:
-    """Whether ``akid`` names an access key or temporary credentials Ostiary has, whatever its state."""
+    """Whether ``akid`` names an access key or stored temporary credentials Ostiary has, whatever its
+    state. Self-contained role sessions have no row: a request carrying a self-contained token is
+    never taken over by development mode's any-key resolver (``AnyKeyResolver.resolve``)."""
     with store.read() as conn:
         if conn.execute(select(t.access_keys.c.access_key_id).where(t.access_keys.c.access_key_id == akid)).first():
             return True
@@ -191,7 +198,8 @@ def list_accounts(store: Store) -> list[Account]:
 
 @dataclass(frozen=True)
 class KeyRecord:
-    """What a SigV4 signature is checked against; temporary credentials also need their token."""
+    """What a SigV4 signature is checked against; temporary credentials also need their token (its
+    SHA-256: the token presented must be the one the record was made from)."""
 
     secret: str
     principal: Principal
@@ -199,10 +207,11 @@ class KeyRecord:
     expires_at: dt.datetime | None = None
 
 
-def lookup_access_key(store: Store, box: SecretBox, akid: str) -> KeyRecord | None:
-    """The record of an active access key (long-term AKIA… or temporary ASIA…), or None."""
+def lookup_access_key(store: Store, box: SecretBox, akid: str, token: str | None = None) -> KeyRecord | None:
+    """The record of an active access key (long-term AKIA… or temporary ASIA…), or None. ``token``: the
+    session token presented with an ASIA key (a self-contained one is the session itself)."""
     if akid.startswith("ASIA"):
-        return _lookup_session(store, box, akid)
+        return _lookup_session(store, box, akid, token)
     with store.read() as conn:
         row = conn.execute(
             select(
@@ -249,15 +258,70 @@ def _user_exists(store: Store, account_id: str, name: str, user_id: str) -> bool
     return found is not None and found.user_id == user_id
 
 
-def _lookup_session(store: Store, box: SecretBox, akid: str) -> KeyRecord | None:
+# the role a session answers to, by name (one indexed read, on the driver's cursor: store.raw)
+_ROLE_ID = RawSelect(
+    select(t.iam_roles.c.role_id).where(
+        t.iam_roles.c.account_id == bindparam("account"), t.iam_roles.c.name_key == bindparam("name_key")
+    )
+)
+_SESSION_ROW = RawSelect(select(t.sts_sessions).where(t.sts_sessions.c.access_key_id == bindparam("key")))
+
+
+def session_of(store: Store, principal: Principal) -> Session | None:
+    """The facts of the temporary credentials ``principal`` signed with: those SigV4 resolution put on
+    it (opened from a self-contained token or read from the row), else (a principal made elsewhere)
+    the row's; None for long-term keys and unknown sessions."""
+    if principal.session is not None:
+        return principal.session
+    if not principal.access_key_id.startswith("ASIA"):
+        return None
     with store.read() as conn:
-        row = conn.execute(select(t.sts_sessions).where(t.sts_sessions.c.access_key_id == akid)).first()
+        row = _SESSION_ROW.first(conn, {"key": principal.access_key_id})
+    return Session.from_row(row) if row is not None else None
+
+
+def _role_exists(store: Store, session: Session) -> bool:
+    """The role a session was made for still exists (the same one: not deleted, nor deleted and
+    re-created under its name, nor gone with its account by the development reset)."""
+    with store.read() as conn:
+        found = _ROLE_ID.first(conn, {"account": session.account_id, "name_key": session.role_name.lower()})
+    return found is not None and found.role_id == session.role_id
+
+
+def _role_session_record(store: Store, secret: str, session: Session, token_hash: str) -> KeyRecord | None:
+    if not _role_exists(store, session):
+        return None
+    akid = session.access_key_id
+    principal = Principal(
+        account_id=session.account_id,
+        kind=PrincipalKind.ASSUMED_ROLE,
+        arn=f"arn:aws:sts::{session.account_id}:assumed-role/{session.role_name}/{session.session_name}",
+        user_id=f"{session.role_id}:{session.session_name}",
+        access_key_id=akid,
+        session=session,
+    )
+    return KeyRecord(secret, principal, token_hash, session.expires_at)
+
+
+def _lookup_session(store: Store, box: SecretBox, akid: str, token: str | None) -> KeyRecord | None:
+    """Temporary credentials: a self-contained role session opened from ``token``, else the session's
+    row (GetSessionToken, GetFederationToken, role sessions issued before self-contained tokens)."""
+    if token is not None and session_tokens.is_self_contained(token):
+        opened = session_tokens.open_token(box, akid, token)
+        if opened is not None:
+            secret, session = opened
+            return _role_session_record(store, secret, session, hashlib.sha256(token.encode()).hexdigest())
+        # not one of ours: an older random token that happens to share the prefix has a row
+    with store.read() as conn:
+        row = _SESSION_ROW.first(conn, {"key": akid})
     if row is None:
         return None
     secret = box.open(row.secret_enc, akid)
-    expires = utc(row.expires_at)
+    session = Session.from_row(row)
+    expires = session.expires_at
     if row.kind == "root":  # GetSessionToken of the account root
-        return KeyRecord(secret, root_principal(row.account_id, akid), row.token_hash, expires)
+        principal = root_principal(row.account_id, akid)
+        return KeyRecord(secret, dataclasses.replace(principal, session=session), row.token_hash, expires)
     if row.kind == "user":  # GetSessionToken of an IAM user: the user itself, while it exists
         if not _user_exists(store, row.account_id, row.role_name, row.role_id):
             return None
@@ -267,6 +331,7 @@ def _lookup_session(store: Store, box: SecretBox, akid: str) -> KeyRecord | None
             arn=f"arn:aws:iam::{row.account_id}:user{row.role_path}{row.role_name}",
             user_id=row.role_id,
             access_key_id=akid,
+            session=session,
         )
         return KeyRecord(secret, principal, row.token_hash, expires)
     if row.kind == "federated-user":  # GetFederationToken: while the calling user exists
@@ -279,16 +344,11 @@ def _lookup_session(store: Store, box: SecretBox, akid: str) -> KeyRecord | None
             arn=f"arn:aws:sts::{row.account_id}:federated-user/{row.session_name}",
             user_id=f"{row.account_id}:{row.session_name}",
             access_key_id=akid,
+            session=session,
         )
         return KeyRecord(secret, principal, row.token_hash, expires)
-    principal = Principal(
-        account_id=row.account_id,
-        kind=PrincipalKind.ASSUMED_ROLE,
-        arn=f"arn:aws:sts::{row.account_id}:assumed-role/{row.role_name}/{row.session_name}",
-        user_id=f"{row.role_id}:{row.session_name}",
-        access_key_id=akid,
-    )
-    return KeyRecord(secret, principal, row.token_hash, expires)
+    # a role session stored as a row: while its role exists, as a self-contained one
+    return _role_session_record(store, secret, session, row.token_hash)
 
 
 def bootstrap(

@@ -40,8 +40,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ostiary.access import policy, service_control
+from ostiary.access.accounts import session_of
 from ostiary.access.policy_sources import attached_documents, default_document, groups_of, inline_documents
 from ostiary.access.principals import Principal, PrincipalKind, arn_account, authorize
+from ostiary.access.session_tokens import Session
 from ostiary.caching import TtlCache
 from ostiary.store import tables as t
 from ostiary.store.db import Store
@@ -462,32 +464,21 @@ def caller_policies(store: Store, principal: Principal) -> CallerPolicies:
     temporary credentials (when they were issued, source identity, the role a session answers to)."""
     found = _caller_policies(store, principal)
     extra: dict[str, Any] = {"reads_resource_tags": _reads_resource_tags(found.all_policies())}
-    if principal.access_key_id.startswith("ASIA"):
-        s = t.sts_sessions.c
-        with store.read() as conn:
-            session = conn.execute(
-                select(s.created_at, s.source_identity, s.account_id, s.role_path, s.role_name).where(
-                    s.access_key_id == principal.access_key_id
-                )
-            ).first()
-        if session is not None:
-            extra["issued_at"] = session.created_at
-            if session.source_identity:
-                extra["keys"] = {**found.keys, "aws:SourceIdentity": [session.source_identity]}
-            if principal.kind is PrincipalKind.ASSUMED_ROLE:
-                role = f"arn:aws:iam::{session.account_id}:role{session.role_path}{session.role_name}"
-                extra["aliases"] = (role,)
+    session = session_of(store, principal)
+    if session is not None:
+        extra["issued_at"] = session.issued_at
+        if session.source_identity:
+            extra["keys"] = {**found.keys, "aws:SourceIdentity": [session.source_identity]}
+        if principal.kind is PrincipalKind.ASSUMED_ROLE:
+            role = f"arn:aws:iam::{session.account_id}:role{session.role_path}{session.role_name}"
+            extra["aliases"] = (role,)
     return dataclasses.replace(found, **extra)
 
 
 def _caller_policies(store: Store, principal: Principal) -> CallerPolicies:
     """Everything that decides what an IAM user or a role session may do."""
+    session = session_of(store, principal)  # opened once at SigV4 resolution
     with store.read() as conn:
-        session = None
-        if principal.access_key_id.startswith("ASIA"):
-            session = conn.execute(
-                select(t.sts_sessions).where(t.sts_sessions.c.access_key_id == principal.access_key_id)
-            ).first()
         temporary = session is not None
         mfa_time = session.mfa_auth_time if session is not None else None
         if principal.kind is PrincipalKind.ROOT:
@@ -572,7 +563,7 @@ def root_identity() -> list[policy.Policy]:
     return [_root_policy()]
 
 
-def _session_documents(conn: Connection, session: Any) -> list[str]:
+def _session_documents(conn: Connection, session: Session) -> list[str]:
     documents = [session.session_policy] if session.session_policy else []
     for arn in session.policy_arns or []:
         document = default_document(conn, arn, session.account_id)
@@ -581,7 +572,7 @@ def _session_documents(conn: Connection, session: Any) -> list[str]:
     return documents
 
 
-def _federated_user_policies(conn: Connection, principal: Principal, session: Any) -> CallerPolicies:
+def _federated_user_policies(conn: Connection, principal: Principal, session: Session) -> CallerPolicies:
     """GetFederationToken sessions (STS API Reference): the calling user's permissions (the root's:
     everything in the account) ∩ the session policies — none without one; no IAM, and of STS only
     GetCallerIdentity."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ostiary.access.policy import Decision
+from ostiary.access.session_tokens import Session
 
 
 class PrincipalKind(enum.Enum):
@@ -22,6 +23,10 @@ class Principal:
     arn: str
     user_id: str
     access_key_id: str
+    # the facts of the temporary credentials that signed (opened from the session token, or read from
+    # the session's row once at SigV4 resolution): later readers (authorization, role chaining,
+    # Cognito Sync) use these instead of reading the store again; None for long-term keys
+    session: Session | None = field(default=None, compare=False, repr=False)
 
 
 def root_principal(account_id: str, access_key_id: str) -> Principal:

@@ -23,19 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from ostiary.cognitosync.errors import NotAuthorizedException, ResourceNotFoundException
 from ostiary.federation import cognito_identity
 from ostiary.identitypools import identities, pools
 from ostiary.protocol.context import RequestContext
-from ostiary.store import tables as t
-from ostiary.store.raw import RawSelect
 
 DEVELOPER_ONLY = "This API can only be called with developer credentials, not with Cognito Identity credentials."
 IDENTITY_ONLY = "This API can only be called with temporary credentials provided by Cognito Identity."
-
-_FEDERATION = RawSelect(select(t.sts_sessions.c.federation).where(t.sts_sessions.c.access_key_id == bindparam("key")))
 
 
 @dataclass(frozen=True)
@@ -54,8 +50,8 @@ def of(conn: Connection, ctx: RequestContext) -> Caller:
     principal = ctx.principal
     if principal is None or not principal.access_key_id.startswith("ASIA"):
         return Caller(None, None)
-    row = _FEDERATION.first(conn, {"key": principal.access_key_id})
-    federation: Any = row.federation if row is not None else None
+    session = principal.session  # opened (or read) once at SigV4 resolution
+    federation: Any = session.federation if session is not None else None
     if isinstance(federation, dict) and federation.get("provider") == cognito_identity.PROVIDER:
         return Caller(str(federation.get("sub") or ""), str(federation.get("aud") or ""))
     return Caller(None, None)

@@ -29,6 +29,18 @@ class SecretBox:
             raise ValueError("the key-encryption key must be 32 bytes")
         self._aead = AESGCM(kek)
         self._mac_root = hmac.new(kek, b"ostiary mac keys", hashlib.sha256).digest()
+        self._aeads: dict[str, AESGCM] = {}
+
+    def aead(self, purpose: str) -> AESGCM:
+        """An AES-256-GCM cipher under a key derived from the KEK for ``purpose`` alone (e.g. STS's
+        self-contained session tokens): the same in every process sharing the KEK, unrelated to the
+        key that seals secrets at rest, to ``mac_key``'s keys and to other purposes (HMAC-SHA256 of
+        the purpose under a KEK-derived root, with its own domain prefix)."""
+        found = self._aeads.get(purpose)
+        if found is None:
+            key = hmac.new(self._mac_root, b"aead\x00" + purpose.encode(), hashlib.sha256).digest()
+            found = self._aeads[purpose] = AESGCM(key)
+        return found
 
     def mac_key(self, purpose: str) -> bytes:
         """A 32-byte key for ``purpose`` (e.g. CSRF tokens), derived from the KEK: the same in every

@@ -300,9 +300,9 @@ def authenticate(
     check_time(signed, now, skew_seconds)
     if signed.service != service:
         raise InvalidSignature(f"Credential should be scoped to correct service: '{service}'. ")
-    found = credentials.get(signed.access_key_id)
+    found = credentials.get(signed.access_key_id, signed.security_token)
     if found is None:
-        anyone = any_key.resolve(signed.access_key_id) if any_key is not None else None
+        anyone = any_key.resolve(signed.access_key_id, signed.security_token) if any_key is not None else None
         if anyone is None:
             raise UnrecognizedClient("The security token included in the request is invalid.")
         return anyone, signed.region  # development mode's any key: no signature to check

@@ -43,6 +43,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 from ostiary.access.access_keys import AnyKeyResolver, CredentialCache
+from ostiary.access.session_tokens import is_self_contained
 from ostiary.protocol import sigv4
 from ostiary.protocol.errors import ServiceError
 from ostiary.s3front import checksums
@@ -224,9 +225,13 @@ class Verifier:
             payload_hash = declared
         self._check_payload_hash(payload_hash, signed.presigned)
 
-        found = self.credentials.get(signed.access_key_id)
+        found = self.credentials.get(signed.access_key_id, signed.security_token)
+        if found is None and is_self_contained(signed.security_token):
+            raise InvalidToken()  # a role session's token that does not open (or whose role is gone)
         if found is None:
-            anyone = self.any_key.resolve(signed.access_key_id) if self.any_key is not None else None
+            anyone = (
+                self.any_key.resolve(signed.access_key_id, signed.security_token) if self.any_key is not None else None
+            )
             if anyone is None:
                 raise InvalidAccessKeyId(AWSAccessKeyId=signed.access_key_id[:128])
             caller = Caller(anyone, _signed_with(signed), signed.access_key_id, payload_hash)

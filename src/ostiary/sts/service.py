@@ -10,7 +10,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
-from ostiary.access import authz, policy, service_control
+from ostiary.access import authz, policy, service_control, session_tokens
+from ostiary.access.accounts import session_of
 from ostiary.access.authz import CallerPolicies, mfa_keys
 from ostiary.access.principals import PrincipalKind
 from ostiary.crypto import identity_context
@@ -76,13 +77,7 @@ def assume_role(ctx: RequestContext, params: Params) -> Result:
     if caller.kind is PrincipalKind.ASSUMED_ROLE:
         # a role session's transitive session tags pass on to the new session (that it answers to
         # its role's ARN in trust policies is the engine's business: access/authz.caller_policies)
-        with ctx.store.read() as conn:
-            row = conn.execute(
-                select(
-                    t.sts_sessions.c.session_tags,
-                    t.sts_sessions.c.transitive_tag_keys,
-                ).where(t.sts_sessions.c.access_key_id == caller.access_key_id)
-            ).first()
+        row = session_of(ctx.store, caller)  # opened at SigV4 resolution
         if row is not None:
             passed_on = {k.lower() for k in row.transitive_tag_keys or []}  # tag keys are case insensitive
             inherited = {k: v for k, v in (row.session_tags or {}).items() if k.lower() in passed_on}
@@ -197,10 +192,8 @@ def _session_tags(params: Params) -> dict[str, str]:
 def _session_mfa_time(ctx: RequestContext) -> dt.datetime | None:
     """When the calling temporary credentials were authenticated with MFA (None: never)."""
     assert ctx.principal is not None
-    with ctx.store.read() as conn:
-        return conn.execute(
-            select(t.sts_sessions.c.mfa_auth_time).where(t.sts_sessions.c.access_key_id == ctx.principal.access_key_id)
-        ).scalar()
+    session = session_of(ctx.store, ctx.principal)
+    return session.mfa_auth_time if session is not None else None
 
 
 # --- GetSessionToken, GetAccessKeyInfo, DecodeAuthorizationMessage -------------------------------
@@ -305,7 +298,10 @@ def get_federation_token(ctx: RequestContext, params: Params) -> Result:
 
 @operation("sts", "GetAccessKeyInfo")
 def get_access_key_info(ctx: RequestContext, params: Params) -> Result:
-    """The account an access key (long-term or temporary) belongs to."""
+    """The account an access key (long-term or temporary) belongs to: a long-term key's or a stored
+    session's row, else for an ``ASIA`` key the account its id encodes (self-contained role sessions
+    have no row; their key ids carry the account in AWS's layout, access/session_tokens.py), as AWS
+    answers from the key id alone. A key id that is neither is "not valid", as before."""
     akid = params["AccessKeyId"]
     with ctx.store.read() as conn:
         row = conn.execute(select(t.access_keys.c.account_id).where(t.access_keys.c.access_key_id == akid)).first()
@@ -313,9 +309,12 @@ def get_access_key_info(ctx: RequestContext, params: Params) -> Result:
             row = conn.execute(
                 select(t.sts_sessions.c.account_id).where(t.sts_sessions.c.access_key_id == akid)
             ).first()
-    if row is None:
+    if row is not None:
+        return {"Account": row.account_id}
+    encoded = session_tokens.account_of_key_id(akid) if akid.startswith("ASIA") else None
+    if encoded is None:
         raise ValidationFailed(f"The access key ID {akid} is not valid.")
-    return {"Account": row.account_id}
+    return {"Account": encoded}
 
 
 AUTHORIZATION_MESSAGE_CONTEXT = "sts:authorization-message"

@@ -2,8 +2,12 @@
 AssumeRoleWithWebIdentity, AssumeRoleWithSAML, GetSessionToken and identity pools'
 GetCredentialsForIdentity.
 
-A session is an ``ASIA…`` access key with a secret (sealed at rest) and a session token (stored as
-its SHA-256); the signed-call path (protocol/dispatch.py) checks the token and the expiry.
+A role session (``issue``) is an ``ASIA…`` access key whose id carries its account, a secret, and a
+self-contained session token that carries the session sealed under a KEK-derived key
+(access/session_tokens.py): nothing is stored but the audit event. GetSessionToken and
+GetFederationToken (``issue_principal_session``), and a rare role session too large for a token, are
+rows (the secret sealed at rest, the token stored as its SHA-256). The signed-call path
+(protocol/sigv4.py, access/accounts.py) opens the token or reads the row, and checks the expiry.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.engine import Row
 
-from ostiary.access import policy
+from ostiary.access import policy, session_tokens
 from ostiary.audit import recorder as audit
 from ostiary.caching import TtlCache
 from ostiary.crypto.secrets import new_access_key_id, new_secret_access_key
@@ -239,46 +243,68 @@ def _audit(ctx: RequestContext, conn: Connection, grant: Grant, akid: str) -> No
 
 
 def issue(ctx: RequestContext, grant: Grant) -> Issued:
-    """Store a new role session and return its credentials (one write transaction)."""
+    """A new role session: its credentials, with a self-contained session token (nothing stored but the
+    audit event, in one write transaction with the MFA code's consumption and the policy ARNs' check)."""
     role = grant.role
     expires = ctx.now + dt.timedelta(seconds=grant.duration)
-    akid = new_access_key_id("ASIA")
+    akid = session_tokens.new_session_key_id(role.account_id)
     secret = new_secret_access_key()
-    token = base64.b64encode(os.urandom(SESSION_TOKEN_BYTES)).decode()
-    mfa_auth_time = grant.mfa_auth_time
     with ctx.store.tx() as conn:
         # checked only now that the caller is authorized: an untrusted caller learns nothing of
         # which policies the role's account has
         if grant.policy_arns:
             role_session_policy_arns_exist(conn, grant.policy_arns, role.account_id)
+        mfa_auth_time = grant.mfa_auth_time
         if grant.mfa is not None:
             mfa_devices.consume(conn, grant.mfa)
             mfa_auth_time = ctx.now
-        if secrets.randbelow(128) == 0:
+        if secrets.randbelow(128) == 0:  # stored sessions (GetSessionToken, older ones) expire
             conn.execute(delete(t.sts_sessions).where(t.sts_sessions.c.expires_at < ctx.now - dt.timedelta(days=1)))
-        _INSERT_ROLE_SESSION.execute(
-            conn,
-            {
-                "access_key_id": akid,
-                "account_id": role.account_id,
-                "secret_enc": ctx.box.seal(secret, akid),
-                "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-                "role_name": role.name,
-                "role_path": role.path,
-                "role_id": role.role_id,
-                "session_name": grant.session_name,
-                "session_policy": grant.session_policy,
-                "source_identity": grant.source_identity,
-                "expires_at": expires,
-                "created_at": ctx.now,
-                "kind": "assumed-role",
-                "policy_arns": grant.policy_arns or None,
-                "session_tags": grant.tags or None,
-                "transitive_tag_keys": grant.transitive_tag_keys or None,
-                "federation": grant.federation,
-                "mfa_auth_time": mfa_auth_time,
-            },
+        session = session_tokens.Session(
+            access_key_id=akid,
+            account_id=role.account_id,
+            kind="assumed-role",
+            role_name=role.name,
+            role_path=role.path,
+            role_id=role.role_id,
+            session_name=grant.session_name,
+            issued_at=ctx.now,
+            expires_at=expires,
+            session_policy=grant.session_policy,
+            policy_arns=tuple(grant.policy_arns),
+            session_tags=grant.tags,
+            transitive_tag_keys=tuple(grant.transitive_tag_keys),
+            source_identity=grant.source_identity,
+            federation=grant.federation,
+            mfa_auth_time=mfa_auth_time,
+            self_contained=True,
         )
+        token = session_tokens.seal(ctx.box, secret, session)
+        if token is None:  # too large for a token (large SAML attributes): a stored session, as before
+            token = base64.b64encode(os.urandom(SESSION_TOKEN_BYTES)).decode()
+            _INSERT_ROLE_SESSION.execute(
+                conn,
+                {
+                    "access_key_id": akid,
+                    "account_id": role.account_id,
+                    "secret_enc": ctx.box.seal(secret, akid),
+                    "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                    "role_name": role.name,
+                    "role_path": role.path,
+                    "role_id": role.role_id,
+                    "session_name": grant.session_name,
+                    "session_policy": grant.session_policy,
+                    "source_identity": grant.source_identity,
+                    "expires_at": expires,
+                    "created_at": ctx.now,
+                    "kind": "assumed-role",
+                    "policy_arns": grant.policy_arns or None,
+                    "session_tags": grant.tags or None,
+                    "transitive_tag_keys": grant.transitive_tag_keys or None,
+                    "federation": grant.federation,
+                    "mfa_auth_time": mfa_auth_time,
+                },
+            )
         _audit(ctx, conn, grant, akid)
     return Issued(
         access_key_id=akid,

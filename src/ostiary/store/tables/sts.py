@@ -13,7 +13,9 @@ from sqlalchemy import (
 
 from ostiary.store.tables.base import JSONDoc, UTCDateTime, metadata
 
-# Temporary credentials: ASIA access keys with a secret (sealed) and a session token (hashed).
+# Stored temporary credentials: ASIA access keys with a secret (sealed) and a session token (hashed):
+# GetSessionToken, GetFederationToken, and role sessions issued before self-contained tokens (or too
+# large for one); other role sessions are not stored (access/session_tokens.py).
 sts_sessions = Table(
     "sts_sessions",
     metadata,
