@@ -188,14 +188,14 @@ def test_user_needs_permission_and_trust(server: Server) -> None:
 
 
 def test_cross_account_with_external_id(server: Server) -> None:
-    keys = create_account(server, "partner", "210987654321")
+    keys = create_account(server, "partner", "310987654321")
     iam = server.client("iam")
     iam.create_role(
         RoleName="partner-access",
-        AssumeRolePolicyDocument=_trust("arn:aws:iam::210987654321:root", StringEquals={"sts:ExternalId": "s3cr3t-id"}),
+        AssumeRolePolicyDocument=_trust("arn:aws:iam::310987654321:root", StringEquals={"sts:ExternalId": "s3cr3t-id"}),
     )
     partner = make_client(server.url, "sts", **keys)
-    assert partner.get_caller_identity()["Account"] == "210987654321"
+    assert partner.get_caller_identity()["Account"] == "310987654321"
     arn = f"arn:aws:iam::{ACCOUNT_ID}:role/partner-access"
     with pytest.raises(ClientError):
         partner.assume_role(RoleArn=arn, RoleSessionName="pp")
