@@ -145,3 +145,11 @@ def test_a_refused_write_is_tried_again_and_only_the_excess_is_dropped(
         got = sorted(r.details["n"] for r in conn.execute(select(t.audit_events)).all())
     assert got == [3, 4, 5, 6, 7]  # the oldest went
     s.close()
+
+
+def test_disposing_the_store_writes_what_is_pending(store: Store) -> None:
+    s = spool.spool_of(store, 60.0, recorder._write_batch(_settings()))
+    assert spool.spool_of(store, 60.0, recorder._write_batch(_settings())) is s  # one per store
+    s.add(_row(1))
+    store.dispose()  # as a CLI command or the server's shutdown does: the spool writes first
+    assert _count(store) == 1

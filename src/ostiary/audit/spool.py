@@ -13,12 +13,13 @@ built on the request, then a background thread writes what has gathered in one t
 What this costs: an event reaches the table up to ``audit_spool_ms`` (50 by default) after the
 response, as CloudTrail's own delivery is asynchronous (AWS: "typically within about 5 minutes").
 LookupEvents in the same process writes what is pending first (``flush_all``), so a reader sees its
-own process's events at once; another process's within the delay. The server's shutdown writes what
-is pending. A process killed outright loses at most the events of that last interval, and only
-these (no state change goes without its event: none was made). If the database refuses a batch,
-its rows are kept and tried again with the next one, up to ``MAX_PENDING``; past that the oldest are
-dropped, logged, and counted in ``ostiary_audit_events_dropped_total``. ``audit_spool_ms = 0`` writes
-each such event in a transaction of its own on the request, as before.
+own process's events at once; another process's within the delay. The server's shutdown (any
+``Store.dispose``) writes what is pending. A process killed outright loses at most the events of
+that last interval, and only these (no state change goes without its event: none was made). If the
+database refuses a batch, its rows are kept and tried again with the next one, up to
+``MAX_PENDING``; past that the oldest are dropped, logged, and counted in
+``ostiary_audit_events_dropped_total``. ``audit_spool_ms = 0`` writes each such event in a
+transaction of its own on the request, as before.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def spool_of(store: Store, delay_seconds: float, write: Writer) -> Spool:
             found = _SPOOLS.get(store)
             if found is None:
                 found = _SPOOLS[store] = Spool(store, delay_seconds, write)
+                store.before_dispose(found.close)  # whoever disposes the store, nothing pending is lost
     return found
 
 

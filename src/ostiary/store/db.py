@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -63,6 +64,8 @@ class Store:
         # dispatcher's worker threads (keep_reads_on_this_thread), by thread ident
         self._keeping: set[int] = set()
         self._thread_reads: dict[int, Connection] = {}
+        # what must run before the engines go (the audit spool's last write: audit/spool.py)
+        self._before_dispose: list[Callable[[], None]] = []
         # the connection of write transactions on the event-loop thread (PostgreSQL) or of the one
         # writer (SQLite), and when it was last used
         self._main_write: Connection | None = None
@@ -242,7 +245,17 @@ class Store:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
+    def before_dispose(self, action: Callable[[], None]) -> None:
+        """Run ``action`` when :meth:`dispose` is called, before any connection closes."""
+        self._before_dispose.append(action)
+
     def dispose(self) -> None:
+        actions, self._before_dispose = self._before_dispose, []
+        for action in actions:
+            try:
+                action()
+            except Exception:  # the rest of the shutdown goes on
+                logging.getLogger("ostiary.store").exception("a shutdown action failed")
         threads = list(self._thread_reads.values())
         self._thread_reads.clear()
         for kept in (self._main_read, self._main_write, *threads):

@@ -217,21 +217,19 @@ _INSERT_SESSION = insert(t.sts_sessions)  # built once: the hot path only binds 
 _INSERT_ROLE_SESSION = RawInsert(insert(t.sts_sessions), [c.key for c in t.sts_sessions.c])
 
 
-def _audit(ctx: RequestContext, conn: Connection, grant: Grant, akid: str) -> None:
+def _audit_event(ctx: RequestContext, grant: Grant, akid: str) -> dict[str, Any]:
     """The audit event of a new role session (AssumeRole, AssumeRoleWithWebIdentity/SAML,
     GetCredentialsForIdentity): the role, the session, the issued key id (never its secret or token);
-    an unsigned caller is named by its federated subject."""
+    an unsigned caller is named by its federated subject. The keyword arguments of audit.record."""
     role = grant.role
     role_arn = f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}"
     federation = {k: v for k, v in (grant.federation or {}).items() if k in ("provider", "provider_arn", "sub", "aud")}
     subject = federation.get("sub")
-    audit.record(
-        conn,
-        ctx,
-        username=None if ctx.principal is not None else str(subject or grant.session_name),
-        account_id=None if ctx.principal is not None else role.account_id,
-        resource=("AWS::IAM::Role", role_arn),
-        details={
+    return {
+        "username": None if ctx.principal is not None else str(subject or grant.session_name),
+        "account_id": None if ctx.principal is not None else role.account_id,
+        "resource": ("AWS::IAM::Role", role_arn),
+        "details": {
             "roleArn": role_arn,
             "roleSessionName": grant.session_name,
             "assumedRoleArn": f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{grant.session_name}",
@@ -239,73 +237,81 @@ def _audit(ctx: RequestContext, conn: Connection, grant: Grant, akid: str) -> No
             "durationSeconds": grant.duration,
             **({"federation": federation} if federation else {}),
         },
-    )
+    }
 
 
 def issue(ctx: RequestContext, grant: Grant) -> Issued:
-    """A new role session: its credentials, with a self-contained session token (nothing stored but the
-    audit event, in one write transaction with the MFA code's consumption and the policy ARNs' check)."""
+    """A new role session: its credentials, with a self-contained session token. Nothing is stored
+    but the audit event, which the audit spool writes behind the response (audit/spool.py) — unless
+    something else changes: an MFA code is spent, or the session is too large for a token and stored
+    as a row; then the event is written in that transaction."""
     role = grant.role
     expires = ctx.now + dt.timedelta(seconds=grant.duration)
     akid = session_tokens.new_session_key_id(role.account_id)
     secret = new_secret_access_key()
-    with ctx.store.tx() as conn:
+    if grant.policy_arns:
         # checked only now that the caller is authorized: an untrusted caller learns nothing of
         # which policies the role's account has
-        if grant.policy_arns:
+        with ctx.store.read() as conn:
             role_session_policy_arns_exist(conn, grant.policy_arns, role.account_id)
-        mfa_auth_time = grant.mfa_auth_time
-        if grant.mfa is not None:
-            mfa_devices.consume(conn, grant.mfa)
-            mfa_auth_time = ctx.now
-        if secrets.randbelow(128) == 0:  # stored sessions (GetSessionToken, older ones) expire
+    mfa_auth_time = ctx.now if grant.mfa is not None else grant.mfa_auth_time
+    session = session_tokens.Session(
+        access_key_id=akid,
+        account_id=role.account_id,
+        kind="assumed-role",
+        role_name=role.name,
+        role_path=role.path,
+        role_id=role.role_id,
+        session_name=grant.session_name,
+        issued_at=ctx.now,
+        expires_at=expires,
+        session_policy=grant.session_policy,
+        policy_arns=tuple(grant.policy_arns),
+        session_tags=grant.tags,
+        transitive_tag_keys=tuple(grant.transitive_tag_keys),
+        source_identity=grant.source_identity,
+        federation=grant.federation,
+        mfa_auth_time=mfa_auth_time,
+        self_contained=True,
+    )
+    sealed = session_tokens.seal(ctx.box, secret, session)
+    stored = sealed is None  # too large for a token (large SAML attributes): a stored session, as before
+    token = base64.b64encode(os.urandom(SESSION_TOKEN_BYTES)).decode() if sealed is None else sealed
+    event = _audit_event(ctx, grant, akid)
+    if stored or grant.mfa is not None:
+        with ctx.store.tx() as conn:
+            if grant.mfa is not None:
+                mfa_devices.consume(conn, grant.mfa)  # single use: refused here if spent meanwhile
+            if stored:
+                _INSERT_ROLE_SESSION.execute(
+                    conn,
+                    {
+                        "access_key_id": akid,
+                        "account_id": role.account_id,
+                        "secret_enc": ctx.box.seal(secret, akid),
+                        "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                        "role_name": role.name,
+                        "role_path": role.path,
+                        "role_id": role.role_id,
+                        "session_name": grant.session_name,
+                        "session_policy": grant.session_policy,
+                        "source_identity": grant.source_identity,
+                        "expires_at": expires,
+                        "created_at": ctx.now,
+                        "kind": "assumed-role",
+                        "policy_arns": grant.policy_arns or None,
+                        "session_tags": grant.tags or None,
+                        "transitive_tag_keys": grant.transitive_tag_keys or None,
+                        "federation": grant.federation,
+                        "mfa_auth_time": mfa_auth_time,
+                    },
+                )
+            audit.record(conn, ctx, **event)
+    else:
+        audit.record_detached(ctx, **event)
+    if secrets.randbelow(128) == 0:  # stored sessions (GetSessionToken, older ones) expire
+        with ctx.store.tx() as conn:
             conn.execute(delete(t.sts_sessions).where(t.sts_sessions.c.expires_at < ctx.now - dt.timedelta(days=1)))
-        session = session_tokens.Session(
-            access_key_id=akid,
-            account_id=role.account_id,
-            kind="assumed-role",
-            role_name=role.name,
-            role_path=role.path,
-            role_id=role.role_id,
-            session_name=grant.session_name,
-            issued_at=ctx.now,
-            expires_at=expires,
-            session_policy=grant.session_policy,
-            policy_arns=tuple(grant.policy_arns),
-            session_tags=grant.tags,
-            transitive_tag_keys=tuple(grant.transitive_tag_keys),
-            source_identity=grant.source_identity,
-            federation=grant.federation,
-            mfa_auth_time=mfa_auth_time,
-            self_contained=True,
-        )
-        token = session_tokens.seal(ctx.box, secret, session)
-        if token is None:  # too large for a token (large SAML attributes): a stored session, as before
-            token = base64.b64encode(os.urandom(SESSION_TOKEN_BYTES)).decode()
-            _INSERT_ROLE_SESSION.execute(
-                conn,
-                {
-                    "access_key_id": akid,
-                    "account_id": role.account_id,
-                    "secret_enc": ctx.box.seal(secret, akid),
-                    "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-                    "role_name": role.name,
-                    "role_path": role.path,
-                    "role_id": role.role_id,
-                    "session_name": grant.session_name,
-                    "session_policy": grant.session_policy,
-                    "source_identity": grant.source_identity,
-                    "expires_at": expires,
-                    "created_at": ctx.now,
-                    "kind": "assumed-role",
-                    "policy_arns": grant.policy_arns or None,
-                    "session_tags": grant.tags or None,
-                    "transitive_tag_keys": grant.transitive_tag_keys or None,
-                    "federation": grant.federation,
-                    "mfa_auth_time": mfa_auth_time,
-                },
-            )
-        _audit(ctx, conn, grant, akid)
     return Issued(
         access_key_id=akid,
         secret_access_key=secret,
