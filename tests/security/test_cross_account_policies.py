@@ -13,8 +13,6 @@ stay attachable by every account, and their usage counts are per account.
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -26,9 +24,10 @@ import pytest
 import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
-from ostiary.crypto.secrets import SecretBox, new_secret_access_key
+from ostiary.crypto.secrets import SecretBox
 from ostiary.store import tables as t
 from tests.conftest import ACCOUNT_ID, Server, create_account, make_client
+from tests.stored_sessions import insert_stored_role_session
 
 OTHER = "345678901234"  # the victim account, whose policy the caller (ACCOUNT_ID) reaches for
 MARKER = "aws:PrincipalTag/victim-only-marker"
@@ -440,25 +439,12 @@ def test_a_legacy_session_policy_arn_of_another_account_allows_nothing(world: Wo
     iam.put_role_policy(RoleName="legacy-sess", PolicyName="all", PolicyDocument=ALLOW_ALL)
     role_id = iam.get_role(RoleName="legacy-sess")["Role"]["RoleId"]
     box = SecretBox(base64.b64decode((world.server.data_dir / "kek").read_text().strip()))
-    akid, secret, token = "ASIA" + secrets.token_hex(8).upper(), new_secret_access_key(), secrets.token_urlsafe(48)
-    now = dt.datetime.now(dt.UTC)
+    token = secrets.token_urlsafe(48)
     with world.db() as conn:
-        conn.execute(
-            t.sts_sessions.insert().values(
-                access_key_id=akid,
-                account_id=ACCOUNT_ID,
-                secret_enc=box.seal(secret, akid),
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                role_name="legacy-sess",
-                role_path="/",
-                role_id=role_id,
-                session_name="legacy",
-                expires_at=now + dt.timedelta(hours=1),
-                created_at=now,
-                kind="assumed-role",
-                policy_arns=[world.victim_arn],
-            )
-        )
+        akid, secret = insert_stored_role_session(
+            conn, box, role_name="legacy-sess", role_id=role_id, token=token, session_name="legacy",
+            policy_arns=[world.victim_arn],
+        )  # fmt: skip
     creds = {"AccessKeyId": akid, "SecretAccessKey": secret, "SessionToken": token}
     with pytest.raises(ClientError) as exc:
         world.iam(**_creds(creds)).list_users()

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import os
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,9 +23,9 @@ from botocore.exceptions import ClientError
 
 from ostiary.access import session_tokens
 from ostiary.crypto.secrets import SecretBox, new_secret_access_key
-from ostiary.store import tables as t
 from tests.conftest import ACCOUNT_ID, Server, flush_caches, make_client
 from tests.security._authz_helpers import allow, creds_of, doc, error, new_role, root_arn, trust_stmt, unique
+from tests.stored_sessions import insert_stored_role_session
 
 INVALID = ("InvalidClientTokenId", "The security token included in the request is invalid.")
 
@@ -226,25 +224,15 @@ def test_get_access_key_info_answers_the_account_of_a_session_key(server: Server
 
 def _insert_row_session(engine: sa.Engine, box: SecretBox, role_name: str, role_id: str, token: str) -> dict[str, Any]:
     """A role session stored as the code before self-contained tokens did: a row, a random ASIA key."""
-    akid = "ASIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
-    secret = new_secret_access_key()
-    now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
-        conn.execute(
-            t.sts_sessions.insert().values(
-                access_key_id=akid,
-                account_id=ACCOUNT_ID,
-                secret_enc=box.seal(secret, akid),
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                role_name=role_name,
-                role_path="/",
-                role_id=role_id,
-                session_name="old",
-                expires_at=now + dt.timedelta(hours=1),
-                created_at=now,
-                kind="assumed-role",
-                session_tags={"team": "old"},
-            )
+        akid, secret = insert_stored_role_session(
+            conn,
+            box,
+            role_name=role_name,
+            role_id=role_id,
+            token=token,
+            session_name="old",
+            session_tags={"team": "old"},
         )
     return {"aws_access_key_id": akid, "aws_secret_access_key": secret, "aws_session_token": token}
 
