@@ -142,6 +142,7 @@ def limits(settings: Settings) -> dict[str, tuple[float | None, int]]:
     size = settings.cache_max_entries
     return {
         "pools": (settings.cache_pool_seconds, size),  # userpools.lookup: pools and app clients
+        "identity_pools": (settings.cache_pool_seconds, size),  # identitypools.pools: GetId's read
         "session_settings": (settings.cache_pool_seconds, size),  # userpools.session_tracking
         "pool_states": (settings.cache_pool_seconds, size),  # userpools.pool_state: replicas, recoveries
         "user_counts": (settings.cache_user_count_seconds, size),  # EstimatedNumberOfUsers

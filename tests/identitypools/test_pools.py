@@ -177,3 +177,23 @@ def test_identities_list_describe_unlink_delete(server: Server) -> None:
     with pytest.raises(ClientError) as exc:
         w.ci.describe_identity(IdentityId=guests[0])
     assert err(exc) == ("ResourceNotFoundException", f"Identity '{guests[0]}' not found.")
+
+
+def test_get_id_sees_a_change_made_through_the_same_process_at_once(server: Server) -> None:
+    """GetId keeps pools 2 s per process (cache_pool_seconds); a write through the process drops them:
+    guests turned off are refused on the very next call, a deleted pool is gone at once."""
+    ci = server.client("cognito-identity")
+    anon = ci  # GetId takes signed calls too
+    name = "cache_" + secrets.token_hex(3)
+    pool_id = ci.create_identity_pool(IdentityPoolName=name, AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
+    assert anon.get_id(IdentityPoolId=pool_id)["IdentityId"]  # now kept by this process
+    ci.update_identity_pool(IdentityPoolId=pool_id, IdentityPoolName=name, AllowUnauthenticatedIdentities=False)
+    with pytest.raises(ClientError) as off:
+        anon.get_id(IdentityPoolId=pool_id)
+    assert err(off)[0] == "NotAuthorizedException"
+    ci.update_identity_pool(IdentityPoolId=pool_id, IdentityPoolName=name, AllowUnauthenticatedIdentities=True)
+    assert anon.get_id(IdentityPoolId=pool_id)["IdentityId"]
+    ci.delete_identity_pool(IdentityPoolId=pool_id)
+    with pytest.raises(ClientError) as gone:
+        anon.get_id(IdentityPoolId=pool_id)
+    assert err(gone)[0] == "ResourceNotFoundException"

@@ -329,7 +329,7 @@ def get_id(ctx: RequestContext, params: Params) -> Result:
     pool_id = params["IdentityPoolId"]
     given = params.get("Logins") or {}
     with ctx.store.read() as conn:
-        pool = pools.load(conn, pool_id)
+        pool = pools.load_cached(conn, pool_id)
         if pool is None or (params.get("AccountId") and params["AccountId"] != pool.account_id):
             raise pools.not_found(pool_id)
         verified = lg.verify(conn, ctx, pool, given) if given else []

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
+from ostiary.caching import TtlCache
 from ostiary.config import Settings
 from ostiary.identitypools import openid
 from ostiary.identitypools.errors import (
@@ -26,6 +27,7 @@ from ostiary.identitypools.errors import (
 from ostiary.protocol.context import RequestContext
 from ostiary.protocol.registry import Params, Result, operation
 from ostiary.store import tables as t
+from ostiary.store.db import after_commit
 from ostiary.store.raw import RawSelect
 from ostiary.userpools import paging
 
@@ -174,6 +176,28 @@ def load(conn: Connection, pool_id: str) -> IdentityPool | None:
     return None if row is None else from_row(row)
 
 
+# GetId (unsigned, the busiest read) keeps pools for ``cache_pool_seconds`` (2 s), as user pools are
+# kept (userpools/lookup.py): a change made through this process is seen at once (every write here
+# calls ``forget`` once it commits), another process sees it within that time. Pools that do not
+# exist are not kept (a new pool is never refused for the cache's sake). Read-modify-write paths
+# (``for_caller``) and GetCredentialsForIdentity read the row itself.
+_CACHE: TtlCache[str, IdentityPool] = TtlCache("identity_pools", ttl=2)
+
+
+def load_cached(conn: Connection, pool_id: str) -> IdentityPool | None:
+    found = _CACHE.get(pool_id)
+    if found is None:
+        found = load(conn, pool_id)
+        if found is not None:
+            _CACHE.set(pool_id, found)
+    return found
+
+
+def forget() -> None:
+    """Drop the kept pools (after a write to one)."""
+    _CACHE.clear()
+
+
 def from_row(row: Any) -> IdentityPool:
     """An IdentityPool from a row holding the identity_pools columns."""
     return IdentityPool(
@@ -298,6 +322,7 @@ def create_identity_pool(ctx: RequestContext, params: Params) -> Result:
             conn, pool_arn(ctx.region, ctx.account_id, pool_id), ctx.account_id, params.get("IdentityPoolTags") or {}
         )
         openid.ensure_keys(conn, ctx.box)
+        after_commit(conn, forget)
         pool = load(conn, pool_id)
         assert pool is not None
         return describe(conn, pool)
@@ -323,6 +348,7 @@ def update_identity_pool(ctx: RequestContext, params: Params) -> Result:
         )
         if "IdentityPoolTags" in params:
             _write_tags(conn, pool.arn, ctx.account_id, params["IdentityPoolTags"] or {}, replace=True)
+        after_commit(conn, forget)
         fresh = load(conn, pool.id)
         assert fresh is not None
         return describe(conn, fresh)
@@ -335,6 +361,7 @@ def delete_identity_pool(ctx: RequestContext, params: Params) -> Result:
         conn.execute(delete(t.identity_logins).where(t.identity_logins.c.identity_pool_id == pool.id))
         conn.execute(delete(t.identities).where(t.identities.c.identity_pool_id == pool.id))
         conn.execute(delete(t.identity_pools).where(t.identity_pools.c.id == pool.id))
+        after_commit(conn, forget)
         conn.execute(delete(t.tags).where(t.tags.c.resource_arn == pool.arn))
     return None
 
@@ -420,6 +447,7 @@ def set_identity_pool_roles(ctx: RequestContext, params: Params) -> Result:
             .where(t.identity_pools.c.id == pool.id)
             .values(roles=roles, role_mappings=mappings, updated_at=ctx.now)
         )
+        after_commit(conn, forget)
     return None
 
 
@@ -488,6 +516,7 @@ def set_principal_tag_attribute_map(ctx: RequestContext, params: Params) -> Resu
         conn.execute(
             update(t.identity_pools).where(t.identity_pools.c.id == pool.id).values(tag_maps=maps, updated_at=ctx.now)
         )
+        after_commit(conn, forget)
         fresh = load(conn, pool.id)
         assert fresh is not None
     return _tag_map_response(ctx.settings, fresh, provider)
