@@ -22,7 +22,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from sqlalchemy import Connection, delete, insert, select
 
@@ -304,25 +304,37 @@ def sign_in_event(ctx: RequestContext) -> Event:
         return Event.LOGIN
 
 
+class EventFields(TypedDict, total=False):
+    """What an event may name besides the request (see :func:`record`)."""
+
+    event: Event
+    outcome: Outcome
+    error: ServiceError | None
+    user: UserRef | None
+    pool_id: str | None
+    username: str | None
+    sub: str | None
+    account_id: str | None
+    resource: tuple[str, str] | None
+    details: Mapping[str, Any] | None
+
+
 def event_row(
     ctx: RequestContext,
     params: Mapping[str, Any] | None = None,
     *,
-    event: Event | None = None,
-    outcome: Outcome = Outcome.SUCCESS,
-    error: ServiceError | None = None,
-    user: UserRef | None = None,
-    pool_id: str | None = None,
-    username: str | None = None,
-    sub: str | None = None,
-    account_id: str | None = None,
-    resource: tuple[str, str] | None = None,
-    details: Mapping[str, Any] | None = None,
     conn: Connection | None = None,
+    **fields: Unpack[EventFields],
 ) -> dict[str, Any]:
     """The ``audit_events`` row of one event (see :func:`record` for the arguments); a user pool's
     account is read through ``conn`` (else a read of its own) when neither the caller nor
     ``account_id`` names one."""
+    event = fields.get("event")
+    outcome = fields.get("outcome", Outcome.SUCCESS)
+    error = fields.get("error")
+    user = fields.get("user")
+    pool_id, username, sub = fields.get("pool_id"), fields.get("username"), fields.get("sub")
+    account_id, resource, details = fields.get("account_id"), fields.get("resource"), fields.get("details")
     name = event if event is not None else Event(ctx.operation)
     principal = ctx.principal
     request = safe_parameters(params or {})
@@ -375,29 +387,13 @@ def event_row(
 
 
 def record(
-    conn: Connection,
-    ctx: RequestContext,
-    params: Mapping[str, Any] | None = None,
-    *,
-    event: Event | None = None,
-    outcome: Outcome = Outcome.SUCCESS,
-    error: ServiceError | None = None,
-    user: UserRef | None = None,
-    pool_id: str | None = None,
-    username: str | None = None,
-    sub: str | None = None,
-    account_id: str | None = None,
-    resource: tuple[str, str] | None = None,
-    details: Mapping[str, Any] | None = None,
+    conn: Connection, ctx: RequestContext, params: Mapping[str, Any] | None = None, **fields: Unpack[EventFields]
 ) -> None:
     """Write one event in the transaction of ``conn``. ``event`` defaults to the request's operation;
     ``user`` (or ``pool_id``, ``username``, ``sub``) names the user pool's user it concerns; ``resource`` is
     (type, name), else found in ``params`` (of which only SAFE_PARAMETERS are kept). The event belongs
     to ``account_id``: by default the caller's, else the user pool's (what LookupEvents shows it to)."""
-    values = event_row(
-        ctx, params, event=event, outcome=outcome, error=error, user=user, pool_id=pool_id, username=username,
-        sub=sub, account_id=account_id, resource=resource, details=details, conn=conn,
-    )  # fmt: skip
+    values = event_row(ctx, params, conn=conn, **fields)
     _INSERT_EVENT.execute(conn, values)
     if secrets.randbelow(PRUNE_ONE_IN) == 0:
         prune(conn, ctx.settings, ctx.now)
