@@ -5,6 +5,8 @@ dropped (and counted) only past MAX_PENDING, written at shutdown."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import secrets
 import threading
 import time
 import uuid
@@ -13,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select, text
 
 from ostiary.audit import recorder, spool
 from ostiary.store import tables as t
 from ostiary.store.db import Store
-from tests.conftest import migrated_store
+from tests.conftest import ACCOUNT_ID, Server, migrated_store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -153,3 +156,45 @@ def test_disposing_the_store_writes_what_is_pending(store: Store) -> None:
     s.add(_row(1))
     store.dispose()  # as a CLI command or the server's shutdown does: the spool writes first
     assert _count(store) == 1
+
+
+_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def _assume(server: Server) -> str:
+    """A new role session on ``server``; the access key id it was issued."""
+    role = "spool-" + secrets.token_hex(3)
+    server.client("iam").create_role(RoleName=role, AssumeRolePolicyDocument=_TRUST)
+    creds = server.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{role}", RoleSessionName="spooled"
+    )
+    return str(creds["Credentials"]["AccessKeyId"])
+
+
+def _issued(server: Server, akid: str) -> bool:
+    """Whether the AssumeRole event of ``akid`` is in the table (read directly: nothing flushes)."""
+    engine = sa.create_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(t.audit_events.c.details).where(t.audit_events.c.event_name == "AssumeRole"))
+            return any((r.details or {}).get("issuedAccessKeyId") == akid for r in rows)
+    finally:
+        engine.dispose()
+
+
+def test_a_role_sessions_event_reaches_the_table_without_a_reader(server: Server) -> None:
+    akid = _assume(server)
+    assert _until(lambda: _issued(server, akid), seconds=5.0)  # the spool's thread wrote it
+
+
+def test_with_the_spool_off_the_event_is_written_on_the_request(server_factory: Any) -> None:
+    off = server_factory(env={"OSTIARY_AUDIT_SPOOL_MS": "0"})
+    akid = _assume(off)
+    assert _issued(off, akid)  # already there when the response came

@@ -423,7 +423,7 @@ def record_detached(
     ctx.audited = True
 
 
-def _write_batch(settings: Settings) -> Any:
+def _write_batch(settings: Settings) -> spool.Writer:
     def write(conn: Connection, rows: list[Mapping[str, Any]]) -> None:
         _INSERT_EVENT.execute_many(conn, rows)
         if secrets.randbelow(PRUNE_ONE_IN) < len(rows):  # the same odds per event as record()'s

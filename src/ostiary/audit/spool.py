@@ -27,10 +27,11 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import Counter
+from sqlalchemy import Connection
 
 from ostiary.store.db import Store
 
@@ -41,7 +42,8 @@ MAX_PENDING = 20_000  # kept across refused writes before the oldest are dropped
 
 DROPPED = Counter("ostiary_audit_events_dropped", "Audit events dropped: the database refused them too long")
 
-Writer = Any  # callable(conn, rows): the recorder's batch insert (passed in: no import cycle)
+# writes a batch in the caller's transaction: the recorder's batch insert (passed in: no import cycle)
+Writer = Callable[[Connection, list[Mapping[str, Any]]], None]
 
 
 class Spool:
@@ -60,17 +62,16 @@ class Spool:
     def add(self, row: Mapping[str, Any]) -> None:
         """Queue one event's row; the thread writes it within ``delay`` (sooner when a batch is full)."""
         with self._cond:
-            if self._closed:  # after shutdown: written here and now
-                self._pending.append(row)
-            else:
-                self._pending.append(row)
+            self._pending.append(row)
+            closed = self._closed
+            if not closed:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="ostiary-audit-spool", daemon=True)
                     self._thread.start()
                 if len(self._pending) == 1 or len(self._pending) >= MAX_BATCH:
                     self._cond.notify()
-                return
-        self.flush()
+        if closed:  # after shutdown: written here and now
+            self.flush()
 
     def _run(self) -> None:
         while True:

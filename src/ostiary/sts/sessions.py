@@ -212,9 +212,27 @@ class Issued:
         return {"AssumedRoleId": self.assumed_role_id, "Arn": self.arn}
 
 
-_INSERT_SESSION = insert(t.sts_sessions)  # built once: the hot path only binds parameters
-# a role session's row, on the driver's cursor (store.raw): every column is named
-_INSERT_ROLE_SESSION = RawInsert(insert(t.sts_sessions), [c.key for c in t.sts_sessions.c])
+# a stored session's row, on the driver's cursor (store.raw): every column is named
+_INSERT_SESSION = RawInsert(insert(t.sts_sessions), [c.key for c in t.sts_sessions.c])
+_OPTIONAL_COLUMNS = ("session_policy", "source_identity", "policy_arns", "session_tags", "transitive_tag_keys",
+                     "federation", "mfa_auth_time")  # fmt: skip
+
+
+def _store_session(conn: Connection, ctx: RequestContext, akid: str, secret: str, token: str, **columns: Any) -> None:
+    """Insert a stored session (GetSessionToken, GetFederationToken, a role session too large for a
+    token): the secret sealed, the token as its SHA-256; ``columns`` the rest (the optional ones
+    default to None)."""
+    _INSERT_SESSION.execute(
+        conn,
+        {
+            **dict.fromkeys(_OPTIONAL_COLUMNS),
+            **columns,
+            "access_key_id": akid,
+            "secret_enc": ctx.box.seal(secret, akid),
+            "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+            "created_at": ctx.now,
+        },
+    )
 
 
 def _audit_event(ctx: RequestContext, grant: Grant, akid: str) -> dict[str, Any]:
@@ -283,28 +301,26 @@ def issue(ctx: RequestContext, grant: Grant) -> Issued:
             if grant.mfa is not None:
                 mfa_devices.consume(conn, grant.mfa)  # single use: refused here if spent meanwhile
             if stored:
-                _INSERT_ROLE_SESSION.execute(
+                _store_session(
                     conn,
-                    {
-                        "access_key_id": akid,
-                        "account_id": role.account_id,
-                        "secret_enc": ctx.box.seal(secret, akid),
-                        "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-                        "role_name": role.name,
-                        "role_path": role.path,
-                        "role_id": role.role_id,
-                        "session_name": grant.session_name,
-                        "session_policy": grant.session_policy,
-                        "source_identity": grant.source_identity,
-                        "expires_at": expires,
-                        "created_at": ctx.now,
-                        "kind": "assumed-role",
-                        "policy_arns": grant.policy_arns or None,
-                        "session_tags": grant.tags or None,
-                        "transitive_tag_keys": grant.transitive_tag_keys or None,
-                        "federation": grant.federation,
-                        "mfa_auth_time": mfa_auth_time,
-                    },
+                    ctx,
+                    akid,
+                    secret,
+                    token,
+                    account_id=role.account_id,
+                    role_name=role.name,
+                    role_path=role.path,
+                    role_id=role.role_id,
+                    session_name=grant.session_name,
+                    session_policy=grant.session_policy,
+                    source_identity=grant.source_identity,
+                    expires_at=expires,
+                    kind="assumed-role",
+                    policy_arns=grant.policy_arns or None,
+                    session_tags=grant.tags or None,
+                    transitive_tag_keys=grant.transitive_tag_keys or None,
+                    federation=grant.federation,
+                    mfa_auth_time=mfa_auth_time,
                 )
             audit.record(conn, ctx, **event)
     else:
@@ -348,25 +364,23 @@ def issue_principal_session(
     with ctx.store.tx() as conn:
         if mfa is not None:
             mfa_devices.consume(conn, mfa)
-        conn.execute(
-            _INSERT_SESSION,
-            {
-                "access_key_id": akid,
-                "account_id": account,
-                "secret_enc": ctx.box.seal(secret, akid),
-                "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-                "role_name": name,
-                "role_path": path,
-                "role_id": principal_id,
-                "session_name": session_name,
-                "session_policy": session_policy,
-                "policy_arns": policy_arns or None,
-                "session_tags": tags or None,
-                "expires_at": expires,
-                "created_at": ctx.now,
-                "kind": kind,
-                "mfa_auth_time": ctx.now if mfa is not None else None,
-            },
+        _store_session(
+            conn,
+            ctx,
+            akid,
+            secret,
+            token,
+            account_id=account,
+            role_name=name,
+            role_path=path,
+            role_id=principal_id,
+            session_name=session_name,
+            session_policy=session_policy,
+            policy_arns=policy_arns or None,
+            session_tags=tags or None,
+            expires_at=expires,
+            kind=kind,
+            mfa_auth_time=ctx.now if mfa is not None else None,
         )
         details = {"issuedAccessKeyId": akid, "kind": kind, "durationSeconds": duration, "mfa": mfa is not None}
         audit.record(conn, ctx, details={**details, **({"federatedUser": session_name} if session_name else {})})
