@@ -173,6 +173,12 @@ def make_client(url: str, service: str, **kwargs: Any) -> Any:
     return boto3.client(service, **params)
 
 
+def every_item(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
+    """Every item of a listing through its paginator: the shared test server holds other suites' rows,
+    so one page (60 pools, 100 roles) need not hold the one a test looks for."""
+    return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page[key]]
+
+
 def create_account(server: Server, name: str, account_id: str | None = None) -> dict[str, str]:
     """A new account on ``server`` made with `ostiary accounts create`: its root's key as client kwargs."""
     args = ["--account-id", account_id] if account_id else []

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCOUNT_ID, Server, create_account, flush_caches, make_client
+from tests.conftest import ACCOUNT_ID, Server, create_account, every_item, flush_caches, make_client
 
 
 def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
@@ -57,7 +57,7 @@ def test_role_lifecycle(server: Server) -> None:
         ),
     )
     assert iam.list_role_policies(RoleName="viewer")["PolicyNames"] == ["p"]
-    assert "viewer" in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert "viewer" in [r["RoleName"] for r in every_item(iam, "list_roles", "Roles")]
     iam.update_role(RoleName="viewer", MaxSessionDuration=3600)
     assert iam.get_role(RoleName="viewer")["Role"]["MaxSessionDuration"] == 3600
     with pytest.raises(ClientError) as exc:

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.conftest import Server
+from tests.conftest import Server, every_item
 from tests.iam.test_certificates import _cert
 
 POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]})
@@ -42,7 +42,7 @@ def test_list_users_leaves_out_boundary_and_tags(server: Server) -> None:
     assert got["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary and got["Tags"] == [
         {"Key": "team", "Value": "x"}
     ]
-    (listed,) = [u for u in iam.list_users()["Users"] if u["UserName"] == "shape-user"]
+    (listed,) = [u for u in every_item(iam, "list_users", "Users") if u["UserName"] == "shape-user"]
     assert "PermissionsBoundary" not in listed and "Tags" not in listed
     assert set(listed) == {"Path", "UserName", "UserId", "Arn", "CreateDate"}
 

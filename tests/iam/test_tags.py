@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.conftest import ACCOUNT_ID, Server
+from tests.conftest import ACCOUNT_ID, Server, every_item
 from tests.iam.test_certificates import _cert
 
 DUPLICATE = ("InvalidInput", "Duplicate tag keys found. Please note that Tag keys are case insensitive.", 400)
@@ -111,8 +111,8 @@ def test_create_paths_refuse_duplicate_tag_keys(server: Server) -> None:
                 create(tags)
             assert _err(exc) == DUPLICATE, (name, tags)
     # nothing was created
-    assert "tag-dupe-user" not in [u["UserName"] for u in iam.list_users()["Users"]]
-    assert "tag-dupe-role" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert "tag-dupe-user" not in [u["UserName"] for u in every_item(iam, "list_users", "Users")]
+    assert "tag-dupe-role" not in [r["RoleName"] for r in every_item(iam, "list_roles", "Roles")]
     assert "tag-dupe-policy" not in [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]]
     assert "tag-dupe-ip" not in [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]]
     assert not [p for p in iam.list_saml_providers()["SAMLProviderList"] if p["Arn"].endswith("/tag-dupe-saml")]
