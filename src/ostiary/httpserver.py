@@ -31,6 +31,52 @@ def configure(max_head_bytes: int) -> None:
     MAX_HEAD_BYTES = max_head_bytes
 
 
+class _HeadWithBody:
+    """A request cycle's transport that writes the response head together with the body's first
+    piece: uvicorn writes them with two calls, and on a socket with TCP_NODELAY each is a send(2) of
+    its own and a TCP segment of its own. Nothing is held past the body's first piece, the response's
+    end (a HEAD response has no body) or the connection's close; a 100 Continue, written before the
+    response starts, goes out at once."""
+
+    __slots__ = ("_cycle", "_done", "_head", "_state", "_transport")
+
+    def __init__(self, transport: Any, cycle: Any) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._done = cycle.on_response
+        self._head: bytes | None = None
+        self._state = 0  # 0: no head yet, 1: head held, 2: head written
+
+    def write(self, data: bytes) -> None:
+        if self._state == 1:
+            self._state = 2
+            head, self._head = self._head or b"", None
+            self._transport.write(head + data)
+        elif self._state == 0 and self._cycle.response_started:
+            self._state = 1
+            self._head = bytes(data)
+        else:
+            self._transport.write(data)
+
+    def _flush(self) -> None:
+        if self._head is not None:
+            self._state = 2
+            self._transport.write(self._head)
+            self._head = None
+
+    def response_complete(self) -> None:
+        """The cycle's ``on_response``: the head still held (a HEAD response) goes out first."""
+        self._flush()
+        self._done()
+
+    def close(self) -> None:
+        self._flush()  # a response that ended before its body (the application failed)
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # pragma: no cover - httptools not installed: h11 with its own limit
@@ -55,6 +101,11 @@ else:
             self._head_bytes = 0
             self._heads += 1
             super().on_headers_complete()
+
+        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+            transport = _HeadWithBody(cycle.transport, cycle)
+            cycle.transport, cycle.on_response = transport, transport.response_complete
+            super()._start_asgi_task(cycle, app)
 
         def data_received(self, data: bytes) -> None:
             if self.transport.is_closing():
