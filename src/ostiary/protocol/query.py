@@ -62,37 +62,74 @@ def _member_name(shape: Shape, default: str) -> str:
     return str(name) if name else default
 
 
+class _Plan:
+    """What reading and writing one shape needs from the model, worked out once per shape (the
+    service models are loaded once per process): its type, its members' wire names, its list's or
+    map's entry names."""
+
+    __slots__ = ("flattened", "key", "key_name", "member", "members", "type_name", "value", "value_name")
+
+    def __init__(self, shape: Shape) -> None:
+        self.type_name: str = shape.type_name
+        self.flattened = bool(shape.serialization.get("flattened"))
+        # structure: (member name, wire name, member shape, the member's name in a validation path)
+        self.members: list[tuple[str, str, Shape, str]] = []
+        self.member: Shape | None = None
+        self.key: Shape | None = None
+        self.value: Shape | None = None
+        self.key_name = self.value_name = ""
+        if self.type_name == "structure":
+            self.members = [
+                (name, _member_name(member, name), member, f"{name[:1].lower()}{name[1:]}")
+                for name, member in shape.members.items()
+            ]
+        elif self.type_name == "list":
+            self.member = shape.member
+            self.key_name = _member_name(shape.member, "member")  # a list's entry name
+        elif self.type_name == "map":
+            self.key, self.value = shape.key, shape.value
+            self.key_name = _member_name(shape.key, "key")
+            self.value_name = _member_name(shape.value, "value")
+
+
+_PLANS: dict[int, tuple[Shape, _Plan]] = {}
+
+
+def _plan(shape: Shape) -> _Plan:
+    found = _PLANS.get(id(shape))
+    if found is not None and found[0] is shape:
+        return found[1]
+    plan = _Plan(shape)
+    _PLANS[id(shape)] = (shape, plan)  # the shape is kept with it: its id is never reused meanwhile
+    return plan
+
+
 def _read(p: _Params, shape: Shape, prefix: str, path: str) -> Any:
-    t = shape.type_name
+    plan = _plan(shape)
+    t = plan.type_name
     if t == "structure":
         out: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            key = f"{prefix}.{_member_name(member, name)}" if prefix else _member_name(member, name)
+        for name, wire, member, path_name in plan.members:
+            key = f"{prefix}.{wire}" if prefix else wire
             if p.has_prefix(key):
-                sub_path = f"{path}.{name[:1].lower()}{name[1:]}" if path else f"{name[:1].lower()}{name[1:]}"
-                out[name] = _read(p, member, key, sub_path)
+                out[name] = _read(p, member, key, f"{path}.{path_name}" if path else path_name)
         return out
     if t == "list":
-        if shape.serialization.get("flattened"):
-            list_prefix = prefix
-        else:
-            list_prefix = f"{prefix}.{_member_name(shape.member, 'member')}"
-        if prefix in p.values and p.values[prefix] == "" and not p.indices(list_prefix):
+        assert plan.member is not None
+        list_prefix = prefix if plan.flattened else f"{prefix}.{plan.key_name}"
+        indices = p.indices(list_prefix)
+        if not indices and p.values.get(prefix) == "":
             return []
-        return [
-            _read(p, shape.member, f"{list_prefix}.{i}", f"{path}.{n}.member")
-            for n, i in enumerate(p.indices(list_prefix), 1)
-        ]
+        return [_read(p, plan.member, f"{list_prefix}.{i}", f"{path}.{n}.member") for n, i in enumerate(indices, 1)]
     if t == "map":
-        entry_prefix = prefix if shape.serialization.get("flattened") else f"{prefix}.entry"
-        key_name = _member_name(shape.key, "key")
-        value_name = _member_name(shape.value, "value")
+        assert plan.value is not None
+        entry_prefix = prefix if plan.flattened else f"{prefix}.entry"
         result: dict[str, Any] = {}
         for i in p.indices(entry_prefix):
-            k = p.values.get(f"{entry_prefix}.{i}.{key_name}")
+            k = p.values.get(f"{entry_prefix}.{i}.{plan.key_name}")
             if k is None:
                 continue
-            result[k] = _read(p, shape.value, f"{entry_prefix}.{i}.{value_name}", path)
+            result[k] = _read(p, plan.value, f"{entry_prefix}.{i}.{plan.value_name}", path)
         return result
     raw = p.values.get(prefix)
     if raw is None:
@@ -168,30 +205,33 @@ def _iso(value: dt.datetime) -> str:
 
 
 def _xml(shape: Shape, value: Any, name: str, out: list[str]) -> None:
-    t = shape.type_name
+    plan = _plan(shape)
+    t = plan.type_name
     if t == "structure":
         out.append(f"<{name}>")
-        _members(shape, value, out)
+        _members(plan, value, out)
         out.append(f"</{name}>")
     elif t == "list":
-        member_name = _member_name(shape.member, "member")
-        if shape.serialization.get("flattened"):
+        assert plan.member is not None
+        if plan.flattened:
             for item in value:
-                _xml(shape.member, item, name, out)
+                _xml(plan.member, item, name, out)
         else:
             out.append(f"<{name}>")
             for item in value:
-                _xml(shape.member, item, member_name, out)
+                _xml(plan.member, item, plan.key_name, out)
             out.append(f"</{name}>")
     elif t == "map":
-        key_name = _member_name(shape.key, "key")
-        value_name = _member_name(shape.value, "value")
+        assert plan.value is not None
+        key_name, value_name = plan.key_name, plan.value_name
         out.append(f"<{name}>")
         for k, v in value.items():
             out.append(f"<entry><{key_name}>{escape(str(k))}</{key_name}>")
-            _xml(shape.value, v, value_name, out)
+            _xml(plan.value, v, value_name, out)
             out.append("</entry>")
         out.append(f"</{name}>")
+    elif t == "string" and type(value) is str:
+        out.append(f"<{name}>{escape(value)}</{name}>")
     else:
         out.append(f"<{name}>{escape(_text(shape, value))}</{name}>")
 
@@ -207,12 +247,12 @@ def _text(shape: Shape, value: Any) -> str:
     return str(value)
 
 
-def _members(shape: Shape, value: dict[str, Any], out: list[str]) -> None:
-    for name, member in shape.members.items():
+def _members(plan: _Plan, value: dict[str, Any], out: list[str]) -> None:
+    for name, wire, member, _path in plan.members:
         v = value.get(name)
         if v is None:
             continue
-        _xml(member, v, _member_name(member, name), out)
+        _xml(member, v, wire, out)
 
 
 def serialize_output(spec: ServiceSpec, op: OperationModel, result: dict[str, Any] | None, request_id: str) -> bytes:
@@ -221,7 +261,7 @@ def serialize_output(spec: ServiceSpec, op: OperationModel, result: dict[str, An
     if shape is not None:
         wrapper = shape.serialization.get("resultWrapper")
         out.append(f"<{wrapper or op.name + 'Result'}>")
-        _members(shape, result or {}, out)
+        _members(_plan(shape), result or {}, out)
         out.append(f"</{wrapper or op.name + 'Result'}>")
     out.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>")
     out.append(f"</{op.name}Response>")
