@@ -362,6 +362,12 @@ class Importer:
         saved = dataclasses.replace(self.counts)
         try:
             with store.tx() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Plan each chunk's lookups (usernames and aliases IN a thousand keys) for the table
+                    # as it is now: the driver prepares a statement run five times on a connection, and
+                    # PostgreSQL's cached generic plan, made while the table was small, went on scanning
+                    # it whole as it grew (an import of 50,000 users: 32 s of the backend's CPU, not 7)
+                    conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
                 if not keep_going(conn):
                     return False
                 self.write(conn, rows, problems, now)
