@@ -18,10 +18,16 @@ def restore() -> Iterator[None]:
     sys.setswitchinterval(before)
 
 
-def test_default_is_one_millisecond(restore: None) -> None:
+def test_default_keeps_pythons_own(restore: None) -> None:
+    sys.setswitchinterval(0.005)
     settings = load_settings(environ={})
-    assert settings.switch_interval_us == 1000
+    assert settings.switch_interval_us == 0
     set_switch_interval(settings.switch_interval_us)
+    assert sys.getswitchinterval() == pytest.approx(0.005)
+
+
+def test_a_value_sets_it(restore: None) -> None:
+    set_switch_interval(load_settings(environ={"OSTIARY_SWITCH_INTERVAL_US": "1000"}).switch_interval_us)
     assert sys.getswitchinterval() == pytest.approx(0.001)
 
 

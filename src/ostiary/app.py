@@ -376,10 +376,10 @@ async def _web_error(send: Send, path: str, status: int, message: str) -> None:
 
 def set_switch_interval(microseconds: int) -> None:
     """The event loop's thread waits for the interpreter lock while a worker thread (a listing, a
-    sign-in's hashing around its C calls) holds it; the holder is asked to let go after the switch
-    interval. Python's 5 ms put that much, two or three times, on the tail of every quick call served
-    beside long ones (GetUser's p99 under mixed load: 13.6-15.3 ms at 5 ms, 10.2-11.6 ms at 1 ms,
-    docs/performance.md). Without contention the interval costs nothing."""
+    sign-in's Python around its C calls) holds it; the holder is asked to let go after the switch
+    interval. 0 keeps Python's 5 ms: interleaved A/B runs (docs/performance.md, "2026-12-06 (second
+    session)") found no difference in GetUser's p99 under mixed load between 5 and 1 ms, and 1 ms cost
+    offloaded sign-ins and refreshes 5-8 % more CPU when the worker is saturated."""
     if microseconds == 0:
         return
     if not 100 <= microseconds <= 100_000:

@@ -70,7 +70,7 @@ class Settings:
     outbox: bool = False
     outbox_ttl_seconds: int = 86400
     audit_retention_days: int = 90
-    switch_interval_us: int = 1000  # the interpreter's thread switch interval (sys.setswitchinterval); 0: Python's 5 ms
+    switch_interval_us: int = 0  # the interpreter's thread switch interval (sys.setswitchinterval); 0: Python's 5 ms
     audit_spool_ms: int = 50  # events of operations that change nothing else, written in batches (audit/spool.py)
     recovery_retention_days: int = 14  # user pools' change journal (point-in-time recovery, docs/recovery.md)
     recovery_min_age_seconds: int = 900  # a recovery point is at least this old (AWS: 15 minutes)
