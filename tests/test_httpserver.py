@@ -47,6 +47,15 @@ def test_head_and_body_leave_in_one_write() -> None:
     assert not wrapped.is_closing()  # everything else is the transport's own
 
 
+def test_a_body_of_another_bytes_like_type_joins_the_head() -> None:
+    transport, cycle = _Recorder(), _Cycle()
+    wrapped = _HeadWithBody(transport, cycle)
+    cycle.response_started = True
+    wrapped.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    wrapped.write(memoryview(b"{}"))
+    assert transport.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
+
+
 def test_a_100_continue_is_not_held() -> None:
     transport, cycle = _Recorder(), _Cycle()
     wrapped = _HeadWithBody(transport, cycle)

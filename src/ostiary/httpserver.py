@@ -51,7 +51,7 @@ class _HeadWithBody:
         if self._state == 1:
             self._state = 2
             head, self._head = self._head or b"", None
-            self._transport.write(head + data)
+            self._transport.write(b"".join((head, data)))  # data may be any bytes-like object
         elif self._state == 0 and self._cycle.response_started:
             self._state = 1
             self._head = bytes(data)
