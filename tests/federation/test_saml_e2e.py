@@ -5,16 +5,21 @@ sign-on page yields the SAMLResponse, and STS turns it into role credentials."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from botocore.exceptions import ClientError
 from lxml import etree
 
+from ostiary.access import session_tokens
+from ostiary.store import tables as t
 from tests.conftest import ACCOUNT_ID, Server
 from tests.federation.saml_idp import SamlIdp, saml_response_from_form
 
@@ -116,6 +121,40 @@ def test_signed_assertion_from_the_idp_gets_credentials(server: Server, idp: Sam
     server.client("iam", **session).list_roles()  # allowed by the department principal tag
     # a response signed as a whole (not the assertion) is accepted too
     assert _assume(server, idp.response("alice", sign_assertion=False, sign_response=True))["Subject"]
+
+
+def test_session_too_large_for_a_token_is_stored_and_works(server: Server, idp: SamlIdp) -> None:
+    """A NameID of 4,000 random characters makes the session's facts (its saml:sub key) too large for a
+    self-contained token: the session is stored as a row (the random-token path) with the facts the
+    token would have carried, and its credentials work."""
+    subject = secrets.token_urlsafe(3000)[:4000]
+    assertion = idp.response_for(
+        "alice", audience="urn:amazon:webservices", acs_url="https://signin.aws.amazon.com/saml",
+        in_response_to=None, name_id=subject,
+    )  # fmt: skip
+    out = _assume(server, assertion)
+    creds = out["Credentials"]
+    assert not creds["SessionToken"].startswith(session_tokens.PREFIX)
+    session = {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+    assert server.client("sts", **session).get_caller_identity()["Arn"] == out["AssumedRoleUser"]["Arn"]
+    server.client("iam", **session).list_roles()  # the stored row keeps the principal tag
+    engine = sa.create_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.sts_sessions).where(t.sts_sessions.c.access_key_id == creds["AccessKeyId"])
+            ).one()
+    finally:
+        engine.dispose()
+    assert (row.kind, row.role_name, row.session_name) == ("assumed-role", "saml-engineers", "alice@corp.example")
+    assert row.session_tags == {"department": "engineering"}
+    assert row.federation["keys"]["saml:sub"] == [subject]
+    assert row.token_hash == hashlib.sha256(creds["SessionToken"].encode()).hexdigest()
+    assert creds["SecretAccessKey"] not in row.secret_enc
 
 
 def test_bad_assertions_are_refused(server: Server, idp: SamlIdp) -> None:

@@ -214,23 +214,36 @@ class Issued:
 
 # a stored session's row, on the driver's cursor (store.raw): every column is named
 _INSERT_SESSION = RawInsert(insert(t.sts_sessions), [c.key for c in t.sts_sessions.c])
-_OPTIONAL_COLUMNS = ("session_policy", "source_identity", "policy_arns", "session_tags", "transitive_tag_keys",
-                     "federation", "mfa_auth_time")  # fmt: skip
 
 
-def _store_session(conn: Connection, ctx: RequestContext, akid: str, secret: str, token: str, **columns: Any) -> None:
+def _store_session(
+    conn: Connection, ctx: RequestContext, secret: str, token: str, session: session_tokens.Session
+) -> None:
     """Insert a stored session (GetSessionToken, GetFederationToken, a role session too large for a
-    token): the secret sealed, the token as its SHA-256; ``columns`` the rest (the optional ones
-    default to None)."""
+    token): ``session``'s facts (the inverse of ``Session.from_row``), the secret sealed, the token as
+    its SHA-256."""
+    akid = session.access_key_id
     _INSERT_SESSION.execute(
         conn,
         {
-            **dict.fromkeys(_OPTIONAL_COLUMNS),
-            **columns,
             "access_key_id": akid,
+            "account_id": session.account_id,
+            "kind": session.kind,
+            "role_name": session.role_name,
+            "role_path": session.role_path,
+            "role_id": session.role_id,
+            "session_name": session.session_name,
+            "session_policy": session.session_policy,
+            "source_identity": session.source_identity,
+            "policy_arns": list(session.policy_arns) or None,
+            "session_tags": session.session_tags or None,
+            "transitive_tag_keys": list(session.transitive_tag_keys) or None,
+            "federation": session.federation,
+            "mfa_auth_time": session.mfa_auth_time,
+            "expires_at": session.expires_at,
+            "created_at": session.issued_at,
             "secret_enc": ctx.box.seal(secret, akid),
             "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-            "created_at": ctx.now,
         },
     )
 
@@ -301,27 +314,7 @@ def issue(ctx: RequestContext, grant: Grant) -> Issued:
             if grant.mfa is not None:
                 mfa_devices.consume(conn, grant.mfa)  # single use: refused here if spent meanwhile
             if stored:
-                _store_session(
-                    conn,
-                    ctx,
-                    akid,
-                    secret,
-                    token,
-                    account_id=role.account_id,
-                    role_name=role.name,
-                    role_path=role.path,
-                    role_id=role.role_id,
-                    session_name=grant.session_name,
-                    session_policy=grant.session_policy,
-                    source_identity=grant.source_identity,
-                    expires_at=expires,
-                    kind="assumed-role",
-                    policy_arns=grant.policy_arns or None,
-                    session_tags=grant.tags or None,
-                    transitive_tag_keys=grant.transitive_tag_keys or None,
-                    federation=grant.federation,
-                    mfa_auth_time=mfa_auth_time,
-                )
+                _store_session(conn, ctx, secret, token, session)
             audit.record(conn, ctx, **event)
     else:
         audit.record_detached(ctx, **event)
@@ -364,24 +357,22 @@ def issue_principal_session(
     with ctx.store.tx() as conn:
         if mfa is not None:
             mfa_devices.consume(conn, mfa)
-        _store_session(
-            conn,
-            ctx,
-            akid,
-            secret,
-            token,
+        session = session_tokens.Session(
+            access_key_id=akid,
             account_id=account,
+            kind=kind,
             role_name=name,
             role_path=path,
             role_id=principal_id,
             session_name=session_name,
-            session_policy=session_policy,
-            policy_arns=policy_arns or None,
-            session_tags=tags or None,
+            issued_at=ctx.now,
             expires_at=expires,
-            kind=kind,
+            session_policy=session_policy,
+            policy_arns=tuple(policy_arns or ()),
+            session_tags=dict(tags or {}),
             mfa_auth_time=ctx.now if mfa is not None else None,
         )
+        _store_session(conn, ctx, secret, token, session)
         details = {"issuedAccessKeyId": akid, "kind": kind, "durationSeconds": duration, "mfa": mfa is not None}
         audit.record(conn, ctx, details={**details, **({"federatedUser": session_name} if session_name else {})})
     return {"AccessKeyId": akid, "SecretAccessKey": secret, "SessionToken": token, "Expiration": expires}
