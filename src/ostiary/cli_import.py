@@ -95,6 +95,7 @@ def import_users(
         user_import.store_upload(runtime, job_id, fh)
     with runtime.store.tx() as conn:
         user_import.mark_started(conn, pool, job_id, now)
+    runtime.store.tune_for_bulk_load()  # this command only loads rows (store/db.py)
     worker = threading.Thread(target=user_import.run_job, args=(runtime, pool.id, job_id), name="user-import")
     worker.start()
     started = time.monotonic()
@@ -130,6 +131,7 @@ def import_users(
                     .values(status="Stopping")
                 )
             worker.join()
+    runtime.store.checkpoint()  # a server's next write must not inherit the import's log
     job = _job(runtime, job_id)
     seconds = time.monotonic() - started
     with runtime.store.read() as conn:

@@ -38,6 +38,7 @@ def main() -> None:
     settings = load_settings(overrides=order["settings"], environ={})
     setup_logging(settings.log_format, settings.log_level)
     runtime = build_runtime(settings, migrate=False)
+    runtime.store.tune_for_bulk_load()  # this process only loads rows (store/db.py)
     gone = threading.Event()
     threading.Thread(target=_watch_parent, args=(gone,), daemon=True, name="worker-watch").start()
     # the server's SIGTERM or Ctrl-C (sent to its whole process group or cgroup) stops the job after its
@@ -47,7 +48,10 @@ def main() -> None:
     try:
         user_import.run_job(runtime, str(order["pool"]), str(order["job"]), abandoned=gone.is_set)
     finally:
-        runtime.store.dispose()
+        try:
+            runtime.store.checkpoint()  # the worker's next write must not inherit the import's log
+        finally:
+            runtime.store.dispose()
 
 
 if __name__ == "__main__":
