@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Connection
 
 from ostiary.store import db
 from ostiary.store.db import Store
-from tests.conftest import _pg_database, _pg_drop
+from tests.conftest import migrated_store
 
 ROWS = 2000  # 2,000 rows of 4 KiB: a log of more than SQLite's default 1,000 pages
 
@@ -74,16 +73,9 @@ def test_sqlite_untuned_store_checkpoints_as_sqlite_does(tmp_path: Path) -> None
         store.dispose()
 
 
-def test_postgresql_does_nothing(database_admin_url: str | None) -> None:
-    if not database_admin_url:
-        pytest.skip("OSTIARY_TEST_DATABASE_URL not set")
-    url, name = _pg_database(database_admin_url)
-    store = Store(url)
-    try:
+def test_postgresql_does_nothing(tmp_path: Path, database_admin_url: str | None) -> None:
+    with migrated_store("postgresql", tmp_path, database_admin_url) as store:
         store.tune_for_bulk_load()
         store.checkpoint()
         with store.tx() as conn:
             assert conn.exec_driver_sql("SELECT 1").scalar() == 1
-    finally:
-        store.dispose()
-        _pg_drop(database_admin_url, name)

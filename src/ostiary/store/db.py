@@ -116,7 +116,7 @@ class Store:
         (``PRAGMA wal_checkpoint(PASSIVE)``: it waits for no one). PostgreSQL: nothing."""
         if not self.is_sqlite:
             return
-        with self._write_lock, self.engine.connect() as conn:
+        with self.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     @contextmanager
