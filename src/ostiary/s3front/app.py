@@ -10,9 +10,9 @@ One request, end to end:
    account → AccessDenied (as S3);
 4. the operation and its accesses (``operations.classify``), the bucket's policy, the decision
    (``decide``); for DeleteObjects the keys of its body too (read bounded first, then decided);
-5. Put/Get/DeleteBucketPolicy answered here (``bucket_policies``, audited); ListBuckets answered
-   with the served buckets the caller's account owns (the upstream's list, filtered: the operator's
-   other buckets stay invisible); everything else re-signed and streamed upstream (``upstream``).
+5. Put/Get/DeleteBucketPolicy, ListBuckets and DeleteObjects' refusals answered by the front
+   (``front_calls``); everything else re-signed and streamed upstream (``upstream``), the body
+   read and the answer written through ``asgi``.
 
 Health: ``GET /_ostiary/health`` (an underscore is never in a bucket name, so it shadows no bucket).
 ``GET /health`` answers the same only when no bucket named ``health`` is served: path style, it
@@ -24,62 +24,49 @@ Prometheus registry: ``ostiary_requests_total{service="s3"}`` by operation and s
 from __future__ import annotations
 
 import asyncio
-import base64
-import dataclasses
 import datetime as dt
-import hashlib
 import ipaddress
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import parse_qsl, unquote
-
-from lxml import etree
-from prometheus_client import Counter
 
 from ostiary import caching, observability
 from ostiary.access.access_keys import AnyKeyResolver, CredentialCache
-from ostiary.audit import recorder
 from ostiary.config import Settings
 from ostiary.crypto.keys import KeyRing
 from ostiary.crypto.passwords import PasswordHasher
 from ostiary.crypto.secrets import SecretBox, load_or_create_kek
-from ostiary.protocol.context import RequestContext, Runtime
-from ostiary.protocol.errors import ServiceError
+from ostiary.protocol.context import Runtime
 from ostiary.s3front import bucket_policies, errors, operations, signature
+from ostiary.s3front.asgi import (
+    ClientDisconnected,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    bounded,
+    counted,
+    read_bounded,
+    receive_body,
+    replay,
+    respond,
+    send_error,
+    stream,
+)
 from ostiary.s3front.config import S3FrontConfig
-from ostiary.s3front.decide import Decider, PolicyCall, Verdict
-from ostiary.s3front.model import Access, Body, Caller, S3Operation, S3Request
-from ostiary.s3front.upstream import UpstreamClient, UpstreamResponse
+from ostiary.s3front.decide import Decider, count
+from ostiary.s3front.front_calls import FrontCalls
+from ostiary.s3front.model import Access, Body, S3Operation, S3Request
+from ostiary.s3front.upstream import UpstreamClient
 from ostiary.store.db import Store
 
 log = logging.getLogger("ostiary.s3front")
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-DECISIONS = Counter(
-    "ostiary_s3front_decisions_total",
-    "S3 front decisions, by outcome (allow, deny) and how the caller signed (header, presigned, anonymous).",
-    ["outcome", "signed_with"],
-    registry=observability.REGISTRY,
-)
-UPSTREAM_BYTES = Counter(
-    "ostiary_s3front_upstream_bytes_total",
-    "Bytes streamed through the S3 front, by direction (up: to the upstream, down: to the client).",
-    ["direction"],
-    registry=observability.REGISTRY,
-)
-LIST_BUCKETS_MAX = 4 * 1024 * 1024  # the upstream's ListBuckets answer read at most (10,000 buckets fit)
-DELETE_RESULT_MAX = 16 * 1024 * 1024  # the upstream's DeleteResult of 1,000 keys, read at most
 HEALTH_PATHS = ("/_ostiary/health",)
 MISSING_KEY_HIDDEN = frozenset({"GetObject", "HeadObject"})
 METRICS_PATH = "/_ostiary/metrics"
 MAX_FORWARDED = 32  # X-Forwarded-For entries looked at, from the right
-_S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
 class FrontEnv(Protocol):
@@ -91,21 +78,6 @@ class FrontEnv(Protocol):
 
     @property
     def store(self) -> Store | None: ...
-
-
-class ClientDisconnected(Exception):
-    pass
-
-
-class _Refused(ServiceError):
-    """An S3 error as the audit recorder takes one (its code and message)."""
-
-    def __init__(self, err: errors.S3Error) -> None:
-        super().__init__(err.message)
-        self._wire = (err.code, err.status)
-
-    def wire_code(self, protocol: str) -> tuple[str, int]:
-        return self._wire
 
 
 class _Tracked:
@@ -143,6 +115,7 @@ class S3Front:
         any_key = AnyKeyResolver(env.store) if settings.dev and settings.dev_accept_any_key else None
         self.verifier = signature.Verifier(self.credentials, config.region, any_key=any_key)
         self.upstream = UpstreamClient(config)
+        self.calls = FrontCalls(config, env.store, self.runtime, self.decider, self.upstream)
         self.access_log = settings.access_log
 
     async def aclose(self) -> None:
@@ -180,7 +153,7 @@ class S3Front:
                 return
             # a refused request's body may be unread (or never sent: Expect: 100-continue), so the
             # connection cannot carry another request: it is closed after the answer
-            await _send_error(send, err, method, request_id, host_id, close=_has_body(scope))
+            await send_error(send, err, method, request_id, host_id, close=_has_body(scope))
         except ClientDisconnected:
             status = 499
         except Exception as exc:
@@ -189,7 +162,7 @@ class S3Front:
                 return
             log.exception("s3front request failed", extra={"request_id": request_id})
             status = 500
-            await _send_error(send, errors.InternalError(), method, request_id, host_id, close=_has_body(scope))
+            await send_error(send, errors.InternalError(), method, request_id, host_id, close=_has_body(scope))
         finally:
             seconds = time.perf_counter() - started
             operation = state.get("operation", operation)
@@ -232,7 +205,7 @@ class S3Front:
             body, content_type = observability.metrics_payload()
         else:
             body, content_type = b'{"status":"ok"}', "application/json"
-        await _respond(send, 200, [("content-type", content_type)], body if scope["method"] != "HEAD" else b"")
+        await respond(send, 200, [("content-type", content_type)], body if scope["method"] != "HEAD" else b"")
         return 200
 
     # -- the request -----------------------------------------------------------------------------
@@ -302,18 +275,18 @@ class S3Front:
     ) -> tuple[int, str]:
         now = dt.datetime.now(dt.UTC)
         # key resolution may read the store (a 5 s cache): off the event loop
-        authenticated = await asyncio.to_thread(self.verifier.authenticate, request, _receive_body(receive), now)
+        authenticated = await asyncio.to_thread(self.verifier.authenticate, request, receive_body(receive), now)
         caller, length = authenticated.caller, authenticated.decoded_length
         state["principal"] = caller.principal.arn if caller.principal is not None else "anonymous"
-        body = _bounded(authenticated.body, self.config.max_object_bytes)
+        body = bounded(authenticated.body, self.config.max_object_bytes)
         if _preflight(request) and request.bucket is not None and self.config.owner(request.bucket) is not None:
             # a CORS preflight: S3 answers it unauthenticated from the bucket's CORS configuration,
             # which the upstream holds; it reads nothing and changes nothing
             response = await self.upstream.send(request, None, None, None)
-            await self._stream(response, send, request_id, host_id, request.method)
+            await stream(response, send, request_id, host_id, request.method)
             return response.status, "PreflightRequest"
         if request.bucket is None:
-            return await self._list_buckets(request, caller, send, request_id, host_id, now), "ListBuckets"
+            return await self.calls.list_buckets(request, caller, send, request_id, host_id, now), "ListBuckets"
         owner = self.config.owner(request.bucket)
         if owner is None:
             raise errors.NoSuchBucket(BucketName=request.bucket)
@@ -327,21 +300,21 @@ class S3Front:
         found = await asyncio.to_thread(bucket_policies.get, self.store, request.bucket)
         bucket_policy = found[1] if found is not None else None
         if operation.bucket_policy_call:
-            status = await self._policy_call(
+            status = await self.calls.bucket_policy(
                 request, operation, caller, body, owner, found, send, request_id, host_id, now
             )
             return status, operation.name
         verdict = await asyncio.to_thread(
             self.decider.decide, operation, caller, request, owner, bucket_policy, now, self.config.region
         )
-        self._count(verdict, caller)
+        count(verdict, caller)
         state["decision"] = "allow" if verdict.allowed else "deny"
         if not verdict.allowed:
             raise errors.AccessDenied(verdict.message)
         forwarded: Body | None = body
         if operation.body_accesses is not None and operation.name == "DeleteObjects":
-            data = await _read_bounded(body, operation.body_limit)
-            status = await self._delete_objects(
+            data = await read_bounded(body, operation.body_limit)
+            status = await self.calls.delete_objects(
                 request,
                 caller,
                 data,
@@ -355,20 +328,20 @@ class S3Front:
             )
             return status, operation.name
         if operation.body_accesses is not None:
-            data = await _read_bounded(body, operation.body_limit)
+            data = await read_bounded(body, operation.body_limit)
             accesses = operation.body_accesses(data)
             verdict = await asyncio.to_thread(
                 self.decider.decide_extra, accesses, caller, request, owner, bucket_policy, now, self.config.region
             )
-            self._count(verdict, caller)
+            count(verdict, caller)
             if not verdict.allowed:
                 raise errors.AccessDenied(verdict.message)
-            forwarded, length = _replay(data), len(data)
+            forwarded, length = replay(data), len(data)
         elif length == 0 and request.method in ("PUT", "POST"):
             # an empty body is checked whole before anything goes upstream (signature.py: nothing to hold back)
-            await _read_bounded(body, 0)
-            forwarded = _replay(b"")
-        response = await self.upstream.send(request, _counted(forwarded, "up"), caller.content_sha256, length)
+            await read_bounded(body, 0)
+            forwarded = replay(b"")
+        response = await self.upstream.send(request, counted(forwarded, "up"), caller.content_sha256, length)
         if response.status == 404 and operation.name in MISSING_KEY_HIDDEN:
             # S3: "If you don't have the s3:ListBucket permission, Amazon S3 returns … 403 Access Denied"
             # for a key that does not exist (whether a key exists is itself listing information)
@@ -379,251 +352,8 @@ class S3Front:
             if not may_list.allowed:
                 await response.aclose()
                 raise errors.AccessDenied()
-        await self._stream(response, send, request_id, host_id, request.method)
+        await stream(response, send, request_id, host_id, request.method)
         return response.status, operation.name
-
-    def _count(self, verdict: Verdict, caller: Caller) -> None:
-        DECISIONS.labels("allow" if verdict.allowed else "deny", caller.signed_with.value).inc()
-
-    async def _stream(self, response: UpstreamResponse, send: Send, request_id: str, host_id: str, method: str) -> None:
-        try:
-            headers = [*response.headers, ("x-amz-request-id", request_id), ("x-amz-id-2", host_id)]
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status,
-                    "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-                }
-            )
-            if method != "HEAD":
-                async for chunk in response.body:
-                    if chunk:
-                        UPSTREAM_BYTES.labels("down").inc(len(chunk))
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            await response.aclose()
-
-    # -- DeleteObjects: decided key by key ---------------------------------------------------------
-
-    async def _delete_objects(
-        self,
-        request: S3Request,
-        caller: Caller,
-        data: bytes,
-        accesses: tuple[Access, ...],
-        owner: str,
-        bucket_policy: Any,
-        now: dt.datetime,
-        send: Send,
-        request_id: str,
-        host_id: str,
-    ) -> int:
-        """DeleteObjects as S3 answers it: each key decided on its own; the allowed ones are deleted
-        upstream (the body rewritten without the others, its Content-MD5 recomputed) and the refused
-        ones reported as ``<Error>`` entries (AccessDenied) of the 200 answer."""
-        denied: set[tuple[str, str | None]] = set()
-        prefix = operations.object_arn(request.bucket or "", "")
-        for access in accesses:
-            verdict = await asyncio.to_thread(
-                self.decider.decide_extra, (access,), caller, request, owner, bucket_policy, now, self.config.region
-            )
-            self._count(verdict, caller)
-            if not verdict.allowed and access.resource.startswith(prefix):
-                version = access.condition_keys.get("s3:VersionId")
-                denied.add((access.resource[len(prefix) :], version[0] if version else None))
-        kept, refused = _split_delete(data, denied)
-        ids = [("x-amz-request-id", request_id), ("x-amz-id-2", host_id)]
-        if kept is None:  # nothing left to delete: the answer is the refusals alone
-            body = _delete_result(b"", refused)
-            await _respond(send, 200, [*ids, ("content-type", "application/xml")], body)
-            return 200
-        if not refused:
-            forwarded, headers = data, request.headers
-        else:
-            forwarded = kept
-            md5 = base64.b64encode(hashlib.md5(kept, usedforsecurity=False).digest()).decode()
-            headers = (
-                *(
-                    (k, v)
-                    for k, v in request.headers
-                    if k not in ("content-md5", "content-length", "x-amz-sdk-checksum-algorithm")
-                    and not k.startswith("x-amz-checksum-")
-                ),
-                ("content-md5", md5),
-            )
-        upstream_request = dataclasses.replace(request, headers=tuple(headers))
-        response = await self.upstream.send(upstream_request, _replay(forwarded), None, len(forwarded))
-        if response.status != 200 or not refused:
-            await self._stream(response, send, request_id, host_id, request.method)
-            return response.status
-        try:
-            answer = await _read_bounded(response.body, DELETE_RESULT_MAX, too_large=errors.InternalError)
-        finally:
-            await response.aclose()
-        body = _delete_result(answer, refused)
-        await _respond(send, 200, [*ids, ("content-type", "application/xml")], body)
-        return 200
-
-    # -- answered by the front -------------------------------------------------------------------
-
-    async def _policy_call(
-        self,
-        request: S3Request,
-        operation: S3Operation,
-        caller: Caller,
-        body: Body,
-        owner: str,
-        found: tuple[str, Any] | None,
-        send: Send,
-        request_id: str,
-        host_id: str,
-        now: dt.datetime,
-    ) -> int:
-        bucket = request.bucket or ""
-        outcome, verdict = await asyncio.to_thread(
-            self.decider.decide_policy_call,
-            operation,
-            caller,
-            request,
-            owner,
-            found[1] if found is not None else None,
-            now,
-            self.config.region,
-        )
-        self._count(verdict, caller)
-        ids = [("x-amz-request-id", request_id), ("x-amz-id-2", host_id)]
-        if operation.name == "GetBucketPolicy":
-            if outcome is PolicyCall.NOT_OWNER:
-                raise errors.MethodNotAllowed(Method=request.method, ResourceType="BUCKETPOLICY")
-            if outcome is PolicyCall.DENY:
-                raise errors.AccessDenied(verdict.message)
-            if found is None:
-                raise errors.NoSuchBucketPolicy(BucketName=bucket)
-            stored = str(found[0]).encode()
-            await _respond(send, 200, [*ids, ("content-type", "application/json")], stored, request.method)
-            return 200
-        ctx = RequestContext(
-            runtime=self.runtime,
-            request_id=request_id,
-            service="s3",
-            operation=operation.name,
-            region=self.config.region,
-            principal=caller.principal,
-            source_ip=request.source_ip,
-            now=now,
-            user_agent=request.header("user-agent"),
-        )
-        event = recorder.Event(operation.name)  # PutBucketPolicy | DeleteBucketPolicy
-        try:
-            if outcome is PolicyCall.NOT_OWNER:
-                raise errors.MethodNotAllowed(Method=request.method, ResourceType="BUCKETPOLICY")
-            if outcome is PolicyCall.DENY:
-                raise errors.AccessDenied(verdict.message)
-            if operation.name == "PutBucketPolicy":
-                raw = await _read_bounded(body, bucket_policies.MAX_POLICY_BYTES, too_large=errors.MalformedPolicy)
-                try:
-                    document: str = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise errors.MalformedPolicy() from None
-                bucket_policies.validate(document, bucket)
-                await asyncio.to_thread(self._put_policy, ctx, bucket, owner, document)
-            else:  # DeleteBucketPolicy
-                await asyncio.to_thread(self._delete_policy, ctx, bucket, owner)
-        except errors.S3Error as err:
-            # a refused change of a bucket policy is an audit event too (as the API's audited operations)
-            await asyncio.to_thread(self._audit_failure, ctx, event, bucket, owner, err)
-            raise
-        await _respond(send, 204, ids, b"")
-        return 204
-
-    def _audit_failure(
-        self, ctx: RequestContext, event: recorder.Event, bucket: str, owner: str, err: errors.S3Error
-    ) -> None:
-        try:
-            with self.store.tx() as conn:
-                recorder.record(
-                    conn,
-                    ctx,
-                    event=event,
-                    error=_Refused(err),
-                    account_id=owner,
-                    resource=("AWS::S3::Bucket", bucket),
-                    details={"requestParameters": {"bucketName": bucket}},
-                )
-        except Exception:  # the request answers its own error, not the recorder's
-            log.exception("audit event not recorded", extra={"request_id": ctx.request_id})
-
-    def _put_policy(self, ctx: RequestContext, bucket: str, owner: str, document: str) -> None:
-        with self.store.tx() as conn:
-            bucket_policies.put(conn, bucket, owner, document, ctx.principal.arn if ctx.principal else "", ctx.now)
-            recorder.record(
-                conn,
-                ctx,
-                event=recorder.Event.PUT_BUCKET_POLICY,
-                account_id=owner,
-                resource=("AWS::S3::Bucket", bucket),
-                details={"requestParameters": {"bucketName": bucket, "bucketPolicy": document}},
-            )
-        bucket_policies.forget(bucket)
-
-    def _delete_policy(self, ctx: RequestContext, bucket: str, owner: str) -> None:
-        with self.store.tx() as conn:
-            bucket_policies.remove(conn, bucket)
-            recorder.record(
-                conn,
-                ctx,
-                event=recorder.Event.DELETE_BUCKET_POLICY,
-                account_id=owner,
-                resource=("AWS::S3::Bucket", bucket),
-                details={"requestParameters": {"bucketName": bucket}},
-            )
-        bucket_policies.forget(bucket)
-
-    async def _list_buckets(
-        self, request: S3Request, caller: Caller, send: Send, request_id: str, host_id: str, now: dt.datetime
-    ) -> int:
-        """ListBuckets: s3:ListAllMyBuckets, then the upstream's list reduced to the served buckets
-        the caller's account owns (S3 lists the buckets of the caller's account)."""
-        principal = caller.principal
-        if principal is None:
-            raise errors.AccessDenied()
-        account = principal.account_id
-        operation = S3Operation("ListBuckets", (Access("s3:ListAllMyBuckets", "*"),))
-        verdict = await asyncio.to_thread(
-            self.decider.decide, operation, caller, request, account, None, now, self.config.region
-        )
-        self._count(verdict, caller)
-        if not verdict.allowed:
-            raise errors.AccessDenied(verdict.message)
-        plain = S3Request(
-            method="GET",
-            raw_path="/",
-            raw_query="",
-            query=(),
-            headers=(),
-            bucket=None,
-            key=None,
-            virtual_host=False,
-            source_ip=request.source_ip,
-            secure_transport=request.secure_transport,
-        )
-        response = await self.upstream.send(plain, None, None, None)
-        try:
-            data = b""
-            async for chunk in response.body:
-                data += chunk
-                if len(data) > LIST_BUCKETS_MAX:
-                    raise errors.InternalError()
-        finally:
-            await response.aclose()
-        if response.status != 200:
-            raise errors.InternalError()
-        mine = {name for name, owner in self.config.buckets.items() if owner == account}
-        body = _filter_buckets(data, mine, account)
-        ids = [("x-amz-request-id", request_id), ("x-amz-id-2", host_id)]
-        await _respond(send, 200, [*ids, ("content-type", "application/xml")], body, request.method)
-        return 200
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -667,151 +397,3 @@ def _host(scope: Scope) -> str:
                 return host.split("]", 1)[0] + "]"
             return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     return ""
-
-
-async def _receive_body(receive: Receive) -> AsyncIterator[bytes]:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected()
-        chunk = message.get("body", b"")
-        if chunk:
-            yield chunk
-        if not message.get("more_body", False):
-            return
-
-
-async def _bounded(body: Body, limit: int) -> AsyncIterator[bytes]:
-    total = 0
-    async for chunk in body:
-        total += len(chunk)
-        if total > limit:
-            raise errors.EntityTooLarge()
-        yield chunk
-
-
-async def _counted(body: Body | None, direction: str) -> AsyncIterator[bytes]:
-    if body is None:
-        return
-    async for chunk in body:
-        UPSTREAM_BYTES.labels(direction).inc(len(chunk))
-        yield chunk
-
-
-async def _read_bounded(body: Body, limit: int, too_large: type[errors.S3Error] | None = None) -> bytes:
-    data = bytearray()
-    async for chunk in body:
-        data += chunk
-        if len(data) > limit:
-            raise (too_large or errors.MaxMessageLengthExceeded)()
-    return bytes(data)
-
-
-async def _replay(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
-def _split_delete(
-    data: bytes, denied: set[tuple[str, str | None]]
-) -> tuple[bytes | None, list[tuple[str, str | None]]]:
-    """DeleteObjects' body without the refused objects (None when none is left) and the refused
-    (key, version) pairs in the body's order."""
-    root = etree.fromstring(data, _SAFE_XML)  # operations.delete_objects_accesses has parsed it already
-    refused: list[tuple[str, str | None]] = []
-    kept = 0
-    for element in list(root):
-        if not isinstance(element.tag, str) or etree.QName(element).localname != "Object":
-            continue
-        key = element.findtext("{*}Key") or ""
-        version = element.findtext("{*}VersionId")
-        if (key, version) in denied or (key, None) in denied:
-            refused.append((key, version))
-            root.remove(element)
-        else:
-            kept += 1
-    if not kept:
-        return None, refused
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8")), refused
-
-
-def _delete_result(upstream: bytes, refused: list[tuple[str, str | None]]) -> bytes:
-    """The upstream's DeleteResult with an AccessDenied ``<Error>`` for each refused key (S3 reports
-    errors in Quiet mode too)."""
-    if upstream:
-        try:
-            root = etree.fromstring(upstream, _SAFE_XML)
-        except etree.XMLSyntaxError:
-            raise errors.InternalError() from None
-    else:
-        root = etree.Element("DeleteResult", nsmap={None: _S3_NS})
-    namespace = etree.QName(root).namespace
-    tag = (lambda name: f"{{{namespace}}}{name}") if namespace else (lambda name: name)
-    for key, version in refused:
-        error = etree.SubElement(root, tag("Error"))
-        etree.SubElement(error, tag("Key")).text = key
-        if version is not None:
-            etree.SubElement(error, tag("VersionId")).text = version
-        etree.SubElement(error, tag("Code")).text = "AccessDenied"
-        etree.SubElement(error, tag("Message")).text = "Access Denied"
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + bytes(etree.tostring(root))
-
-
-def _filter_buckets(xml: bytes, keep: set[str], account: str) -> bytes:
-    """The upstream's ListAllMyBucketsResult with only the ``keep`` buckets (and the caller's account
-    as the owner); S3's shape."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    try:
-        root = etree.fromstring(xml, parser)
-    except etree.XMLSyntaxError:
-        raise errors.InternalError() from None
-    out = etree.Element("ListAllMyBucketsResult", nsmap={None: _S3_NS})
-    owner = etree.SubElement(out, "Owner")
-    etree.SubElement(owner, "ID").text = account
-    etree.SubElement(owner, "DisplayName").text = account
-    buckets = etree.SubElement(out, "Buckets")
-    for bucket in root.iter("{*}Bucket"):
-        name = bucket.findtext("{*}Name")
-        if name in keep:
-            entry = etree.SubElement(buckets, "Bucket")
-            etree.SubElement(entry, "Name").text = name
-            created = bucket.findtext("{*}CreationDate")
-            if created:
-                etree.SubElement(entry, "CreationDate").text = created
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + bytes(etree.tostring(out))
-
-
-async def _respond(send: Send, status: int, headers: list[tuple[str, str]], body: bytes, method: str = "GET") -> None:
-    payload = b"" if method == "HEAD" else body
-    all_headers = [*headers, ("content-length", str(len(body)))]
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in all_headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload, "more_body": False})
-
-
-async def _send_error(
-    send: Send,
-    err: errors.S3Error,
-    method: str,
-    request_id: str,
-    host_id: str,
-    close: bool = False,
-) -> None:
-    status, headers, body = errors.response(err, method=method, request_id=request_id, host_id=host_id)
-    if close:
-        headers = [*headers, ("connection", "close")]
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})

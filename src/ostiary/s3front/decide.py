@@ -37,8 +37,10 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from prometheus_client import Counter
 from sqlalchemy import select
 
+from ostiary import observability
 from ostiary.access import authz, policy, service_control
 from ostiary.access.principals import Principal, PrincipalKind
 from ostiary.caching import TtlCache
@@ -68,6 +70,18 @@ class Verdict:
 
 
 ALLOWED = Verdict(True)
+
+DECISIONS = Counter(
+    "ostiary_s3front_decisions_total",
+    "S3 front decisions, by outcome (allow, deny) and how the caller signed (header, presigned, anonymous).",
+    ["outcome", "signed_with"],
+    registry=observability.REGISTRY,
+)
+
+
+def count(verdict: Verdict, caller: Caller) -> None:
+    """A decision in ``ostiary_s3front_decisions_total``."""
+    DECISIONS.labels("allow" if verdict.allowed else "deny", caller.signed_with.value).inc()
 
 
 class Decider:
