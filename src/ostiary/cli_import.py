@@ -107,31 +107,34 @@ def import_users(
         TextColumn("imported {task.fields[imported]}, skipped {task.fields[skipped]}, failed {task.fields[failed]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, disable=as_json) as progress:
-        task = progress.add_task(job_id, total=total, rate="0", imported=0, skipped=0, failed=0)
-        try:
-            while worker.is_alive():
-                worker.join(0.25)
-                job = _job(runtime, job_id)
-                done = job.imported + job.skipped + job.failed
-                rate = done / max(time.monotonic() - started, 1e-9)
-                progress.update(
-                    task,
-                    completed=done,
-                    rate=f"{rate:,.0f}",
-                    imported=f"{job.imported:,}",
-                    skipped=f"{job.skipped:,}",
-                    failed=f"{job.failed:,}",
-                )
-        except KeyboardInterrupt:
-            with runtime.store.tx() as conn:  # as StopUserImportJob: the job stops after its chunk
-                conn.execute(
-                    update(t.user_import_jobs)
-                    .where(t.user_import_jobs.c.job_id == job_id, t.user_import_jobs.c.status == "InProgress")
-                    .values(status="Stopping")
-                )
-            worker.join()
-    runtime.store.checkpoint()  # a server's next write must not inherit the import's log
+    try:
+        with Progress(*columns, console=console, disable=as_json) as progress:
+            task = progress.add_task(job_id, total=total, rate="0", imported=0, skipped=0, failed=0)
+            try:
+                while worker.is_alive():
+                    worker.join(0.25)
+                    job = _job(runtime, job_id)
+                    done = job.imported + job.skipped + job.failed
+                    rate = done / max(time.monotonic() - started, 1e-9)
+                    progress.update(
+                        task,
+                        completed=done,
+                        rate=f"{rate:,.0f}",
+                        imported=f"{job.imported:,}",
+                        skipped=f"{job.skipped:,}",
+                        failed=f"{job.failed:,}",
+                    )
+            except KeyboardInterrupt:
+                with runtime.store.tx() as conn:  # as StopUserImportJob: the job stops after its chunk
+                    conn.execute(
+                        update(t.user_import_jobs)
+                        .where(t.user_import_jobs.c.job_id == job_id, t.user_import_jobs.c.status == "InProgress")
+                        .values(status="Stopping")
+                    )
+                worker.join()
+    finally:
+        worker.join()  # the job's thread ends with its chunk (the process would wait for it anyway)
+        runtime.store.checkpoint()  # a server's next write must not inherit the import's log
     job = _job(runtime, job_id)
     seconds = time.monotonic() - started
     with runtime.store.read() as conn:
