@@ -23,8 +23,10 @@ For each filter kind (``=`` and ``^=`` on every filterable attribute, ``cognito:
 - client side: signed ListUsers calls over HTTP, one at a time, p50 and p99, and the server's CPU per
   call (from /proc).
 Then the mixed load, in --mixed-rounds rounds: GetUser latency (p50/p99/max, one caller) alone, then
-while two callers (processes of their own) page through filtered ListUsers and a CSV import job of
---import-users users writes rows, all against the one worker; under load relative to alone in the same
+while two callers (processes of their own) page through filtered ListUsers, a third changes a user's
+attribute every --mixed-writes-ms (AdminUpdateUserAttributes: a write of the worker's while the import
+writes too; its own latencies reported) and a CSV import job of --import-users users writes rows, all
+against the one worker; under load relative to alone in the same
 round (the machine's load average beside it: on a shared machine the absolute figures are noisy).
 Loopback only; nothing is asserted: figures are printed.
 """
@@ -339,6 +341,12 @@ def main() -> None:
     ap.add_argument("--import-users", type=int, default=100_000, help="users of the CSV import in the mixed load")
     ap.add_argument("--mixed-seconds", type=float, default=10.0)
     ap.add_argument("--mixed-rounds", type=int, default=3, help="mixed load: rounds of (alone, under load)")
+    ap.add_argument(
+        "--mixed-writes-ms",
+        type=float,
+        default=20.0,
+        help="mixed load: a caller writing (AdminUpdateUserAttributes) every N ms beside the others; 0: none",
+    )
     ap.add_argument("--database-url", default="", help="a PostgreSQL database (default: SQLite in the data dir)")
     ap.add_argument("--data-dir", default="", help="the server's data dir, kept (default: a temp dir, removed)")
     ap.add_argument("--only-mixed", action="store_true", help="skip the per-filter tables")
@@ -457,6 +465,29 @@ def _pager(url: str, pool_id: str, stop: Any, ready: Any, count: Any) -> None:
         i += 1
 
 
+def _writer(url: str, pool_id: str, username: str, every: float, stop: Any, ready: Any, out: Any) -> None:
+    """A caller changing one user's attribute every ``every`` seconds (AdminUpdateUserAttributes, a
+    write on the worker while the import's process writes too), in a process of its own; its
+    latencies (seconds) go back through ``out`` when it stops."""
+    idp = boto3.client(
+        "cognito-idp", endpoint_url=url, region_name=REGION, aws_access_key_id=KEY, aws_secret_access_key=SECRET
+    )
+    idp.admin_get_user(UserPoolId=pool_id, Username=username)  # botocore's lazy loading: not timed
+    with ready.get_lock():
+        ready.value += 1
+    samples: list[float] = []
+    i = 0
+    while not stop.is_set():
+        started = time.perf_counter()
+        idp.admin_update_user_attributes(
+            UserPoolId=pool_id, Username=username, UserAttributes=[{"Name": "given_name", "Value": f"w{i}"}]
+        )
+        samples.append(time.perf_counter() - started)
+        i += 1
+        time.sleep(every)
+    out.put(samples)
+
+
 def _start_import(idp: Any, pool_id: str, n: int, run: str) -> str:
     job = idp.create_user_import_job(
         UserPoolId=pool_id, JobName="bench", CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/import"
@@ -509,11 +540,13 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
     ratios: list[tuple[float, float]] = []
     for round_no in range(1, args.mixed_rounds + 1):
         alone: list[float] = []
-        for label, load in (("GetUser alone", False), ("GetUser + 2 ListUsers pagers + CSV import", True)):
+        loaded = "GetUser + 2 ListUsers pagers + CSV import" + (" + writes" if args.mixed_writes_ms > 0 else "")
+        for label, load in (("GetUser alone", False), (loaded, True)):
             stop = threading.Event()
             samples: list[float] = []
             spawn = mp.get_context("spawn")
             pagers_stop, ready, listed = spawn.Event(), spawn.Value("i", 0), spawn.Value("i", 0)
+            writes = spawn.Queue()
             pagers: list[Any] = []
             threads = [threading.Thread(target=_get_user_loop, args=(session(), token, stop, samples))]
             job = ""
@@ -521,6 +554,13 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
                 pagers = [
                     spawn.Process(target=_pager, args=(url, pool_id, pagers_stop, ready, listed)) for _ in range(2)
                 ]
+                if args.mixed_writes_ms > 0:
+                    pagers.append(
+                        spawn.Process(
+                            target=_writer,
+                            args=(url, pool_id, username, args.mixed_writes_ms / 1000, pagers_stop, ready, writes),
+                        )
+                    )
                 for pager in pagers:
                     pager.start()
                 deadline = time.monotonic() + 300
@@ -549,6 +589,10 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
                 th.join()
             calls = listed.value
             pagers_stop.set()
+            written: list[float] = []
+            if load and args.mixed_writes_ms > 0:
+                with contextlib.suppress(Exception):  # the writer failed: no figures
+                    written = writes.get(timeout=60)
             for pager in pagers:
                 pager.join()
             state = ""
@@ -571,6 +615,11 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
                     f"{max(samples) * 1000:.1f}",
                     relative,
                     f"{calls:,}",
+                    (
+                        f"{len(written):,}: {pct(written, 0.5):.1f} / {pct(written, 0.99):.1f} / {max(written) * 1000:.0f}"
+                        if written
+                        else ""
+                    ),
                     f"{own:.2f} / {others:.2f}",
                     state,
                     f"{os.getloadavg()[0]:.1f}",
@@ -592,6 +641,7 @@ def mixed(idp: Any, url: str, pool_id: str, args: argparse.Namespace, console: C
         "max ms",
         "p50 / p99 vs alone",
         "ListUsers calls",
+        "writes: n: p50 / p99 / max ms",
         "CPU s: worker / its children",
         "import",
         "load avg",

@@ -51,6 +51,7 @@ import httpcore
 import httpx
 
 from ostiary.config import Settings
+from ostiary.store import movable
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_TIMEOUT = 5.0
@@ -297,6 +298,7 @@ class Policy:
         timeout: float | None = None,
     ) -> Fetched:
         """One request to ``url`` under the policy; the response whatever its status, except 3xx."""
+        movable.pin()  # an outbound call is not made twice by a request run again (store/movable.py)
         destination = self.check(url, trusted=trusted)
         limit = self.max_bytes if max_bytes is None else max_bytes
         seconds = self.timeout if timeout is None else timeout

@@ -33,6 +33,7 @@ from typing import Any
 from prometheus_client import Counter
 from sqlalchemy import Connection
 
+from ostiary.store import movable
 from ostiary.store.db import Store
 
 log = logging.getLogger("ostiary.audit")
@@ -61,6 +62,7 @@ class Spool:
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Queue one event's row; the thread writes it within ``delay`` (sooner when a batch is full)."""
+        movable.pin()  # the event is as good as written: the request is not run again (store/movable.py)
         with self._cond:
             self._pending.append(row)
             closed = self._closed

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel
+from prometheus_client import Counter
 
 from ostiary import observability
 from ostiary.access import policy
@@ -45,8 +47,17 @@ from ostiary.protocol.errors import (
 )
 from ostiary.protocol.models import ServiceSpec, all_specs, validate
 from ostiary.protocol.registry import Operation, implemented, lookup
+from ostiary.store import movable
 
 log = logging.getLogger("ostiary.request")
+
+MOVED = Counter(
+    "ostiary_requests_moved_total",
+    "Requests begun on the event loop whose SQLite write would have waited for another writer, run again "
+    "on a worker thread (store/movable.py).",
+    registry=observability.REGISTRY,
+)
+_moved = threading.local()  # .again: this thread runs a moved request (its throttle was counted once)
 
 
 def _known(spec: ServiceSpec | None, opname: str) -> str:
@@ -151,7 +162,22 @@ class Dispatcher:
         if offloaded:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self.executor, self.handle_sync, req)
-        return self.handle_sync(req)
+        try:
+            with movable.movable():
+                return self.handle_sync(req)
+        except movable.WriterBusy:
+            # its SQLite write would have waited for another writer: run the whole request again where
+            # waiting stalls nobody else (store/movable.py); nothing of its first run stayed done
+            MOVED.inc()
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.executor, self._handle_moved, req)
+
+    def _handle_moved(self, req: HttpRequest) -> HttpResponse:
+        _moved.again = True
+        try:
+            return self.handle_sync(req)
+        finally:
+            _moved.again = False
 
     def _offloaded(self, req: HttpRequest) -> bool:
         if req.route is not None:
@@ -394,8 +420,8 @@ class Dispatcher:
             source_ip=req.client_ip,
             user_agent=req.headers.get("user-agent"),
         )
-        if self.before_invoke is not None:  # throttled before any work, and not audited
-            self.before_invoke(ctx, params)
+        if self.before_invoke is not None and not getattr(_moved, "again", False):
+            self.before_invoke(ctx, params)  # throttled before any work, and not audited; counted once
         try:
             if principal is not None and impl.authorize:
                 self._authorize(impl, ctx, params, principal)

@@ -15,16 +15,19 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import QueuePool
 
+from ostiary.store import movable
 from ostiary.store import tables as t
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 _AFTER_COMMIT = "ostiary.after_commit"
+SQLITE_BUSY_TIMEOUT_MS = 30000  # how long a SQLite writer waits for the lock (off the event loop)
+_SQLITE_BUSY = 5  # SQLite's result code: the database is locked by another connection
 
 
 def after_commit(conn: Connection, action: Callable[[], None], on_rollback: Callable[[], None] | None = None) -> None:
@@ -132,6 +135,7 @@ class Store:
                 if undo is not None:
                     undo()
             raise
+        movable.pin()  # committed: the request can no longer be run again from its start
         for action, _ in pending:
             action()
 
@@ -148,13 +152,47 @@ class Store:
         else:
             # SQLite has one writer at a time. Queue this process's writers on a lock rather than in
             # SQLite's busy handler, whose back-off sleeps (1, 2, 5, 10 … ms) would dominate latency.
-            with self._write_lock, self._write_connection() as conn, conn.begin():
-                conn.info[_AFTER_COMMIT] = pending
-                try:
-                    yield conn
-                finally:
-                    if not conn.invalidated:
-                        conn.info.pop(_AFTER_COMMIT, None)
+            # A request on the event loop does not wait for another writer at all (store/movable.py).
+            moving = movable.is_movable()
+            if not self._write_lock.acquire(timeout=movable.LOCAL_WAIT_SECONDS if moving else -1):
+                raise movable.WriterBusy()
+            try:
+                with self._write_connection() as conn, self._begin(conn, moving):
+                    conn.info[_AFTER_COMMIT] = pending
+                    try:
+                        yield conn
+                    finally:
+                        if not conn.invalidated:
+                            conn.info.pop(_AFTER_COMMIT, None)
+            finally:
+                self._write_lock.release()
+
+    def _begin(self, conn: Connection, moving: bool) -> RootTransaction:
+        """SQLite's BEGIN IMMEDIATE; for a request that may move (store/movable.py) without waiting:
+        WriterBusy when another connection holds the write lock."""
+        if not moving:
+            return conn.begin()
+        driver = conn.connection.driver_connection
+        driver.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+        try:
+            return conn.begin()
+        except DBAPIError as err:
+            if getattr(err.orig, "sqlite_errorcode", None) != _SQLITE_BUSY:
+                raise
+            # SQLAlchemy's Connection is left as a failed BEGIN leaves it (as when busy_timeout runs
+            # out): it goes back to the pool (below, with the timeout restored first), and the next
+            # write checks out a fresh one
+            busy = err
+        finally:  # the DBAPI connection serves other threads' writes too, which do wait
+            driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
+        self._forget_write_connection(conn)
+        raise movable.WriterBusy() from busy
+
+    def _forget_write_connection(self, conn: Connection) -> None:
+        if conn is self._main_write:
+            self._main_write = None
+        with contextlib.suppress(Exception):
+            conn.close()
 
     def _connect_for_writes(self) -> Connection:
         conn = self.engine.connect()
@@ -325,7 +363,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # Statement journals in memory: a statement on a table with triggers (the recovery journal's, on
     # users, groups, memberships and passkeys: store/journal.py) keeps one, and in a temporary file
     # each row written cost ~40 us more (an import of 50,000 users: 5.0 s of CPU without the triggers,

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from ostiary import egress
 from ostiary.config import Settings
 from ostiary.protocol.context import RequestContext
+from ostiary.store import movable
 from ostiary.userpools import lambda_worker
 from ostiary.userpools.directory import PoolView, User
 from ostiary.userpools.errors import (
@@ -272,6 +273,7 @@ def token_source(ctx: RequestContext, source: str) -> Iterator[None]:
 
 
 def _invoke_target(settings: Settings, arn: str, target: str, event: dict[str, Any]) -> Any:
+    movable.pin()  # a function's effects are its own: the request is not run twice (store/movable.py)
     timeout = float(settings.lambda_timeout_seconds)
     if target.startswith("python:"):
         name = _function_name(arn)
