@@ -21,7 +21,7 @@ from sqlalchemy.engine import Row
 
 from ostiary.store import tables as t
 from ostiary.store.db import utc
-from ostiary.store.raw import RawSelect
+from ostiary.store.raw import RawInsert, RawSelect
 from ostiary.userpools.claims import GroupInfo
 
 _UUID_LEN = 36
@@ -331,6 +331,30 @@ def alias_owner(conn: Connection, pool: PoolView, attribute: str, value: str, ex
     return None
 
 
+# a new user's row on the driver's cursor (store.raw): Core's INSERT built from keyword values cost
+# more than the rest of AdminCreateUser's Python (its 23 values coerced and cache-keyed each call)
+_PASSWORD_COLUMNS = ("password_hash", "srp_salt", "srp_verifier", "password_updated_at")
+_INSERT_USER = RawInsert(
+    insert(t.users),
+    [
+        "id",
+        "user_pool_id",
+        "username",
+        "username_key",
+        "status",
+        "enabled",
+        "attributes",
+        "mfa",
+        "created_at",
+        "updated_at",
+        *_PASSWORD_COLUMNS,
+        "search_username",
+        "search_sub",
+        *alias_keys({}),
+    ],
+)
+
+
 def insert_user(
     conn: Connection,
     pool: PoolView,
@@ -349,21 +373,29 @@ def insert_user(
     # In pools where email or phone is the username, Cognito's internal username *is* the sub.
     uid = user_id or (username if pool.username_attributes else str(uuid.uuid4()))
     material = dict(password or {})
-    values = {
-        "id": uid,
-        "user_pool_id": pool.id,
-        "username": username,
-        "username_key": username_key(pool, username),
-        "status": status,
-        "enabled": enabled,
-        "attributes": attributes,
-        "mfa": {},
-        "created_at": now,
-        "updated_at": now,
-        **material,
-        **alias_keys(attributes),
-    }
-    conn.execute(insert(t.users).values(**values))
+    unknown = set(material) - set(_PASSWORD_COLUMNS)
+    if unknown:
+        raise ValueError(f"insert_user: not password columns: {sorted(unknown)}")
+    _INSERT_USER.execute(
+        conn,
+        {
+            "id": uid,
+            "user_pool_id": pool.id,
+            "username": username,
+            "username_key": username_key(pool, username),
+            "status": status,
+            "enabled": enabled,
+            "attributes": attributes,
+            "mfa": {},
+            "created_at": now,
+            "updated_at": now,
+            **{name: material.get(name) for name in _PASSWORD_COLUMNS},
+            # what the table's defaults derive for Core's INSERT (store/tables/userpools.py)
+            "search_username": t.username_search_key(username),
+            "search_sub": uid,
+            **alias_keys(attributes),
+        },
+    )
     return User(
         id=uid,
         user_pool_id=pool.id,
