@@ -4,6 +4,8 @@
     python bench/run_all.py                          # the full run: 1,000,000 users, default durations
     python bench/run_all.py --only signin,floors --stores sqlite --no-baseline
     python bench/run_all.py --baseline 2d0d087 --users 300000 --out bench/results/mine.md
+    python bench/run_all.py --resume bench/results/2026-12-06T2007Z   # run only what that run lacks
+    python bench/run_all.py --resume bench/results/2026-12-06T2007Z --report-only   # rewrite its report
 
 What it runs (each bench is a subprocess; its printed tables are kept through `--json PATH`,
 bench/benchjson.py — a bench without that option is run through the same recorder):
@@ -305,6 +307,21 @@ def run_bench(
     )
     colour = "green" if doc["status"] == "ok" else "yellow"
     console.print(f"  [{colour}]{doc['status']}[/] in {took:.0f} s (load {doc['load']})")
+    with contextlib.suppress(OSError):  # the run's facts kept with its tables (--resume reads them)
+        out.write_text(json.dumps(doc, ensure_ascii=False))
+    return doc
+
+
+def resumed(b: Bench, label: str, store: str, out_dir: Path) -> dict[str, Any] | None:
+    """The result an earlier run left in ``out_dir`` for this bench, tree and store (--resume), or None."""
+    out = out_dir / f"{b.key}-{label}-{store}.json"
+    try:
+        doc: dict[str, Any] = json.loads(out.read_text())
+    except (OSError, ValueError):
+        return None
+    doc.setdefault("status", "ok")
+    doc.setdefault("seconds", 0)
+    doc.setdefault("load", "?")
     return doc
 
 
@@ -500,7 +517,17 @@ def _rows_per_cpu(doc: dict[str, Any] | None) -> float | None:
 # --- side by side -------------------------------------------------------------------------------------
 
 
-_KEEP = re.compile(r"what|cpu|per core|p50|p99|max|rss|value|per second|requests/s|rows|share|calls|import", re.I)
+_KEEP = re.compile(r"what|nodes|cpu|per core|p50|p99|max|rss|value|per second|requests/s|rows|share|calls|import", re.I)
+
+
+def _row_keys(rows: list[list[str]]) -> list[tuple[str, int]]:
+    seen: dict[str, int] = {}
+    keys = []
+    for row in rows:
+        n = seen.get(row[0], 0)
+        seen[row[0]] = n + 1
+        keys.append((row[0], n))
+    return keys
 
 
 def side_by_side(
@@ -513,10 +540,11 @@ def side_by_side(
         cols = table["columns"]
         keep = [j for j, c in enumerate(cols) if j == 0 or _KEEP.search(c)]
         other = base_tables[i] if i < len(base_tables) and base_tables[i]["columns"] == cols else None
-        by_name = {r[0]: r for r in other["rows"]} if other else {}
+        # rows pair by name and, for a name that repeats (two_nodes: one node, then two), by occurrence
+        by_name = dict(zip(_row_keys(other["rows"]), other["rows"], strict=True)) if other else {}
         rows = []
-        for row in table["rows"]:
-            b = by_name.get(row[0])
+        for key, row in zip(_row_keys(table["rows"]), table["rows"], strict=True):
+            b = by_name.get(key)
             cells = [row[0]]
             for j in keep[1:]:
                 if base is None:
@@ -563,6 +591,13 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma-separated bench keys not to run")
     ap.add_argument("--pg-port", type=int, default=0, help="port of the throwaway PostgreSQL (default: a free one)")
     ap.add_argument("--out", default="", help="markdown file (default bench/results/<UTC stamp>.md)")
+    ap.add_argument(
+        "--resume",
+        default="",
+        metavar="DIR",
+        help="an earlier run's results dir (bench/results/<stamp>): its benches are not run again, the others are",
+    )
+    ap.add_argument("--report-only", action="store_true", help="with --resume: run nothing, write the report")
     args = ap.parse_args()
     console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -574,9 +609,18 @@ def main() -> None:
     chosen = [b for b in benches(users, import_users, args.quick) if (not only or b.key in only) and b.key not in skip]
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%MZ")
-    out_md = Path(args.out) if args.out else BENCH / "results" / f"{stamp}.md"
-    out_dir = out_md.with_suffix("")
+    if args.resume:
+        resume_dir = Path(args.resume)
+        stamp = resume_dir.name
+        out_md = Path(args.out) if args.out else resume_dir.parent / f"{stamp}.md"
+        out_dir = resume_dir
+    else:
+        out_md = Path(args.out) if args.out else BENCH / "results" / f"{stamp}.md"
+        out_dir = out_md.with_suffix("")
     out_dir.mkdir(parents=True, exist_ok=True)
+    earlier: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        earlier = json.loads((out_dir / "run.json").read_text()) if args.resume else {}
 
     head_commit = git("rev-parse", "--short=10", "HEAD")
     dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "src"))
@@ -584,6 +628,8 @@ def main() -> None:
     if not args.no_baseline:
         base_path = baseline_tree(args.baseline, console)
         trees.insert(0, ("baseline", base_path, git("rev-parse", "--short=10", "HEAD", cwd=base_path)))
+    if earlier.get("commits"):  # the trees the resumed run measured
+        trees = [(n, p, earlier["commits"].get(n, c)) for n, p, c in trees]
     labels = [t[0] for t in trees]
     started = time.monotonic()
     load_start = loadavg()
@@ -596,7 +642,7 @@ def main() -> None:
     pg: Postgres | None = None
     results: dict[tuple[str, str, str], dict[str, Any]] = {}
     try:
-        if "postgresql" in stores and any("postgresql" in b.stores for b in chosen):
+        if "postgresql" in stores and any("postgresql" in b.stores for b in chosen) and not args.report_only:
             pg = Postgres(console, args.pg_port)
         for b in chosen:
             for store in b.stores:
@@ -604,6 +650,10 @@ def main() -> None:
                     continue
                 for label, tree, _ in trees:
                     if b.head_only and label != "head":
+                        continue
+                    found = resumed(b, label, store, out_dir) if args.resume else None
+                    if found is not None or args.report_only:
+                        results[(b.key, label, store)] = found or {"status": "not run", "tables": [], "seconds": 0}
                         continue
                     db_url = pg.new_database() if store == "postgresql" and pg else ""
                     try:
@@ -617,6 +667,14 @@ def main() -> None:
         if pg:
             pg.stop()
     elapsed = time.monotonic() - started
+    if earlier:  # a resumed run: its first part's time and load too
+        elapsed += float(earlier.get("seconds", 0))
+        load_start = str(earlier.get("load_start", load_start))
+    with contextlib.suppress(OSError):
+        if not args.report_only:
+            (out_dir / "run.json").write_text(
+                json.dumps({"commits": {n: c for n, _, c in trees}, "seconds": elapsed, "load_start": load_start})
+            )
 
     # --- report ---
     md: list[str] = [
