@@ -66,3 +66,39 @@ def test_a_write_waiting_for_another_writer_does_not_stall_the_worker(server_fac
     attrs = {a["Name"]: a["Value"] for a in idp.admin_get_user(UserPoolId=pool, Username="alice")["UserAttributes"]}
     assert attrs["given_name"] == "Moved"
     assert _moved(srv) == before + 1
+
+
+def test_a_moved_request_is_counted_by_the_provisioned_limits_once(server_factory: Any) -> None:
+    # the throttle's count is the request's first write: when it finds the lock taken the request
+    # moves before it was counted, and its second run counts it (neither skipped nor counted twice)
+    srv: Server = server_factory(env={"OSTIARY_PROVISIONED_LIMITS": "true"})
+    if not srv.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single writer only")
+    idp = srv.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName="moved-counted")["UserPool"]["Id"]
+    idp.admin_create_user(UserPoolId=pool, Username="bob", MessageAction="SUPPRESS")
+    before = _moved(srv)
+    path = srv.database_url.removeprefix("sqlite:///")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    done: dict[str, Any] = {}
+
+    def read() -> None:
+        done["answer"] = srv.client("cognito-idp").admin_get_user(UserPoolId=pool, Username="bob")
+
+    reader = threading.Thread(target=read)
+    try:
+        reader.start()
+        deadline = time.monotonic() + 30
+        while _moved(srv) < before + 1:
+            assert time.monotonic() < deadline, "the request was not moved off the event loop"
+            time.sleep(0.05)
+    finally:
+        other.rollback()
+        other.close()
+    reader.join(30)
+    assert done["answer"]["Username"] == "bob"
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT key, count FROM counters WHERE key LIKE 'rate:%'").fetchall()
+    # AdminGetUser is this test's only request of the UserRead category: counted, once
+    assert [count for key, count in rows if key.endswith(":UserRead")] == [1], rows

@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -57,7 +56,6 @@ MOVED = Counter(
     "on a worker thread (store/movable.py).",
     registry=observability.REGISTRY,
 )
-_moved = threading.local()  # .again: this thread runs a moved request (its throttle was counted once)
 
 
 def _known(spec: ServiceSpec | None, opname: str) -> str:
@@ -170,14 +168,7 @@ class Dispatcher:
             # waiting stalls nobody else (store/movable.py); nothing of its first run stayed done
             MOVED.inc()
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.executor, self._handle_moved, req)
-
-    def _handle_moved(self, req: HttpRequest) -> HttpResponse:
-        _moved.again = True
-        try:
-            return self.handle_sync(req)
-        finally:
-            _moved.again = False
+            return await loop.run_in_executor(self.executor, self.handle_sync, req)
 
     def _offloaded(self, req: HttpRequest) -> bool:
         if req.route is not None:
@@ -420,8 +411,9 @@ class Dispatcher:
             source_ip=req.client_ip,
             user_agent=req.headers.get("user-agent"),
         )
-        if self.before_invoke is not None and not getattr(_moved, "again", False):
-            self.before_invoke(ctx, params)  # throttled before any work, and not audited; counted once
+        if self.before_invoke is not None:  # throttled before any work, and not audited
+            # (its count commits, which pins the request: a request run again was not counted)
+            self.before_invoke(ctx, params)
         try:
             if principal is not None and impl.authorize:
                 self._authorize(impl, ctx, params, principal)

@@ -16,9 +16,9 @@ waits as before (``protocol/dispatch.py``).
 Running a request twice is only correct while its first run has done nothing that stays done. So a
 request stops being movable (:func:`pin`) as soon as it commits a transaction, calls a trigger's
 function, makes an outbound call through the egress policy, or hands over an audit event or a
-message; from then on its writes wait where they are, as before. Checks that count (the throttle)
-are not made again on the second run. Nothing else a request does before its first write is more
-than reads and caches.
+message; from then on its writes wait where they are, as before. A check that counts (the
+provisioned limits' throttle) commits its count, so a request run again was never counted: the second
+run counts it. Nothing else a request does before its first write is more than reads and caches.
 
 ``WriterBusy`` derives from BaseException, not Exception: code that catches ``Exception`` around a
 best-effort write must not swallow it (the write would be silently skipped instead of moved).
