@@ -8,6 +8,8 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,89 +18,95 @@ import pytest
 from tests.conftest import Server
 
 
+@dataclass
+class Setup:
+    srv: Server
+    idp: Any
+    pool: str
+    path: str  # the server's SQLite database file
+
+
+def _setup(server_factory: Any, database_admin_url: str | None, username: str, env: dict[str, str]) -> Setup:
+    if database_admin_url:
+        pytest.skip("SQLite's single writer only")
+    srv: Server = server_factory(env=env)
+    idp = srv.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName="moved-" + username)["UserPool"]["Id"]
+    idp.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS")
+    return Setup(srv, idp, pool, srv.database_url.removeprefix("sqlite:///"))
+
+
 def _moved(srv: Server) -> float:
     text = httpx.get(srv.url + "/metrics", timeout=10).text
     found = re.search(r"^ostiary_requests_moved_total (\S+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
 
 
-def test_a_write_waiting_for_another_writer_does_not_stall_the_worker(server_factory: Any) -> None:
-    srv: Server = server_factory()
-    if not srv.database_url.startswith("sqlite"):
-        pytest.skip("SQLite's single writer only")
-    idp = srv.client("cognito-idp")
-    pool = idp.create_user_pool(PoolName="moved-writes")["UserPool"]["Id"]
-    idp.admin_create_user(UserPoolId=pool, Username="alice", MessageAction="SUPPRESS")
-    before = _moved(srv)
-
-    # another process's writer, as SQLite sees it: a connection of its own holding the write lock
-    other = sqlite3.connect(srv.database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+def _while_locked(s: Setup, call: Callable[[], Any], meanwhile: Callable[[], None] = lambda: None) -> Any:
+    """``call`` in a thread of its own while another writer (as SQLite sees it: a connection of its
+    own) holds the write lock; once the server says the request moved to a worker thread,
+    ``meanwhile`` runs with the lock still held, then the lock is let go. ``call``'s answer."""
+    before = _moved(s.srv)
+    other = sqlite3.connect(s.path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     done: dict[str, Any] = {}
 
-    def write() -> None:
-        client = srv.client("cognito-idp")
+    def run() -> None:
         try:
-            done["answer"] = client.admin_update_user_attributes(
-                UserPoolId=pool, Username="alice", UserAttributes=[{"Name": "given_name", "Value": "Moved"}]
-            )
+            done["answer"] = call()
         except Exception as exc:  # reported below
             done["error"] = exc
 
-    writer = threading.Thread(target=write)
+    caller = threading.Thread(target=run)
     try:
-        writer.start()
+        caller.start()
         deadline = time.monotonic() + 30
-        while _moved(srv) < before + 1:  # the write found the lock taken and went to a worker thread
-            assert time.monotonic() < deadline, "the write was not moved off the event loop"
-            assert writer.is_alive(), done
+        while _moved(s.srv) < before + 1:  # the request found the lock taken and went to a worker thread
+            assert time.monotonic() < deadline, "the request was not moved off the event loop"
+            assert caller.is_alive(), done
             time.sleep(0.05)
-        # the same (only) worker answers a read and a sign-up-free write-less call meanwhile
-        user = idp.admin_get_user(UserPoolId=pool, Username="alice")
-        assert user["Username"] == "alice"
-        assert idp.describe_user_pool(UserPoolId=pool)["UserPool"]["Id"] == pool
-        assert writer.is_alive(), done  # the write still waits for the lock
+        meanwhile()
+        assert caller.is_alive(), done  # it still waits for the lock
     finally:
         other.rollback()
         other.close()
-    writer.join(30)
+    caller.join(30)
     assert "error" not in done, done
-    attrs = {a["Name"]: a["Value"] for a in idp.admin_get_user(UserPoolId=pool, Username="alice")["UserAttributes"]}
-    assert attrs["given_name"] == "Moved"
-    assert _moved(srv) == before + 1
+    assert _moved(s.srv) == before + 1  # once
+    return done["answer"]
 
 
-def test_a_moved_request_is_counted_by_the_provisioned_limits_once(server_factory: Any) -> None:
+def test_a_write_waiting_for_another_writer_does_not_stall_the_worker(
+    server_factory: Any, database_admin_url: str | None
+) -> None:
+    s = _setup(server_factory, database_admin_url, "alice", {})
+    writer = s.srv.client("cognito-idp")
+
+    def meanwhile() -> None:  # the same (only) worker answers other calls while the write waits
+        assert s.idp.admin_get_user(UserPoolId=s.pool, Username="alice")["Username"] == "alice"
+        assert s.idp.describe_user_pool(UserPoolId=s.pool)["UserPool"]["Id"] == s.pool
+
+    _while_locked(
+        s,
+        lambda: writer.admin_update_user_attributes(
+            UserPoolId=s.pool, Username="alice", UserAttributes=[{"Name": "given_name", "Value": "Moved"}]
+        ),
+        meanwhile,
+    )
+    user = s.idp.admin_get_user(UserPoolId=s.pool, Username="alice")
+    assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["given_name"] == "Moved"
+
+
+def test_a_moved_request_is_counted_by_the_provisioned_limits_once(
+    server_factory: Any, database_admin_url: str | None
+) -> None:
     # the throttle's count is the request's first write: when it finds the lock taken the request
     # moves before it was counted, and its second run counts it (neither skipped nor counted twice)
-    srv: Server = server_factory(env={"OSTIARY_PROVISIONED_LIMITS": "true"})
-    if not srv.database_url.startswith("sqlite"):
-        pytest.skip("SQLite's single writer only")
-    idp = srv.client("cognito-idp")
-    pool = idp.create_user_pool(PoolName="moved-counted")["UserPool"]["Id"]
-    idp.admin_create_user(UserPoolId=pool, Username="bob", MessageAction="SUPPRESS")
-    before = _moved(srv)
-    path = srv.database_url.removeprefix("sqlite:///")
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
-    done: dict[str, Any] = {}
-
-    def read() -> None:
-        done["answer"] = srv.client("cognito-idp").admin_get_user(UserPoolId=pool, Username="bob")
-
-    reader = threading.Thread(target=read)
-    try:
-        reader.start()
-        deadline = time.monotonic() + 30
-        while _moved(srv) < before + 1:
-            assert time.monotonic() < deadline, "the request was not moved off the event loop"
-            time.sleep(0.05)
-    finally:
-        other.rollback()
-        other.close()
-    reader.join(30)
-    assert done["answer"]["Username"] == "bob"
-    with sqlite3.connect(path) as db:
+    s = _setup(server_factory, database_admin_url, "bob", {"OSTIARY_PROVISIONED_LIMITS": "true"})
+    reader = s.srv.client("cognito-idp")
+    answer = _while_locked(s, lambda: reader.admin_get_user(UserPoolId=s.pool, Username="bob"))
+    assert answer["Username"] == "bob"
+    with sqlite3.connect(s.path) as db:
         rows = db.execute("SELECT key, count FROM counters WHERE key LIKE 'rate:%'").fetchall()
     # AdminGetUser is this test's only request of the UserRead category: counted, once
     assert [count for key, count in rows if key.endswith(":UserRead")] == [1], rows

@@ -34,6 +34,17 @@ def _holder(path: Path) -> sqlite3.Connection:
     return other
 
 
+@contextlib.contextmanager
+def _released_soon(other: sqlite3.Connection) -> Iterator[None]:
+    """The other writer lets go of the lock 0.3 s from now, while the block's write waits for it."""
+    timer = threading.Timer(0.3, lambda: (other.rollback(), other.close()))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()
+
+
 def _count(store: Store) -> int:
     with store.read() as conn:
         return int(conn.exec_driver_sql("SELECT count(*) FROM scratch").scalar() or 0)
@@ -46,13 +57,8 @@ def test_movable_write_does_not_wait_for_another_connection(store: Store, tmp_pa
             conn.exec_driver_sql("INSERT INTO scratch (v) VALUES ('moved')")
         assert _count(store) == 0  # nothing written
         # the request run again where it may wait (the pooled connection's timeout restored)
-        timer = threading.Timer(0.3, lambda: (other.rollback(), other.close()))
-        timer.start()
-        try:
-            with store.tx() as conn:
-                conn.exec_driver_sql("INSERT INTO scratch (v) VALUES ('waited')")
-        finally:
-            timer.join()
+        with _released_soon(other), store.tx() as conn:
+            conn.exec_driver_sql("INSERT INTO scratch (v) VALUES ('waited')")
     finally:
         with contextlib.suppress(sqlite3.ProgrammingError):  # closed by the timer
             other.rollback()
@@ -80,26 +86,15 @@ def test_a_committed_request_is_pinned_and_waits(store: Store, tmp_path: Path) -
             conn.exec_driver_sql("INSERT INTO scratch (v) VALUES ('first')")
         assert not movable.is_movable()  # committed: it may not be run again
         other = _holder(tmp_path / "m.db")
-        timer = threading.Timer(0.3, lambda: (other.rollback(), other.close()))
-        timer.start()
-        try:
-            with store.tx() as conn:  # waits for the other writer instead of raising WriterBusy
-                conn.exec_driver_sql("INSERT INTO scratch (v) VALUES ('second')")
-        finally:
-            timer.join()
+        with _released_soon(other), store.tx() as conn:  # waits for it instead of raising WriterBusy
+            conn.exec_driver_sql("INSERT INTO scratch (v) VALUES ('second')")
     assert _count(store) == 2
     assert not movable.is_movable()
 
 
 def test_not_movable_waits(store: Store, tmp_path: Path) -> None:
-    other = _holder(tmp_path / "m.db")
-    timer = threading.Timer(0.3, lambda: (other.rollback(), other.close()))
-    timer.start()
-    try:
-        with store.tx() as conn:
-            conn.exec_driver_sql("INSERT INTO scratch (v) VALUES ('waited')")
-    finally:
-        timer.join()
+    with _released_soon(_holder(tmp_path / "m.db")), store.tx() as conn:
+        conn.exec_driver_sql("INSERT INTO scratch (v) VALUES ('waited')")
     assert _count(store) == 1
 
 

@@ -331,28 +331,27 @@ def alias_owner(conn: Connection, pool: PoolView, attribute: str, value: str, ex
     return None
 
 
+# the columns of a new user's row, in this order: insert_user's values (and the CSV import's tuples,
+# import_batch), the two keys the table's defaults would derive, then the attribute keys (alias_keys)
+NEW_USER_COLUMNS = (
+    "id",
+    "user_pool_id",
+    "username",
+    "username_key",
+    "status",
+    "enabled",
+    "attributes",
+    "mfa",
+    "created_at",
+    "updated_at",
+    "search_username",
+    "search_sub",
+    *alias_keys({}),
+)
+_PASSWORD_COLUMNS = ("password_hash", "srp_salt", "srp_verifier", "password_updated_at")
 # a new user's row on the driver's cursor (store.raw): Core's INSERT built from keyword values cost
 # more than the rest of AdminCreateUser's Python (its 23 values coerced and cache-keyed each call)
-_PASSWORD_COLUMNS = ("password_hash", "srp_salt", "srp_verifier", "password_updated_at")
-_INSERT_USER = RawInsert(
-    insert(t.users),
-    [
-        "id",
-        "user_pool_id",
-        "username",
-        "username_key",
-        "status",
-        "enabled",
-        "attributes",
-        "mfa",
-        "created_at",
-        "updated_at",
-        *_PASSWORD_COLUMNS,
-        "search_username",
-        "search_sub",
-        *alias_keys({}),
-    ],
-)
+_INSERT_USER = RawInsert(insert(t.users), [*NEW_USER_COLUMNS, *_PASSWORD_COLUMNS])
 
 
 def insert_user(

@@ -31,7 +31,7 @@ from ostiary.store import tables as t
 from ostiary.store.bulk import BulkInsert
 from ostiary.store.db import Store
 from ostiary.userpools import attributes as attrs
-from ostiary.userpools.directory import PoolView, UserStatus, alias_keys, username_key
+from ostiary.userpools.directory import NEW_USER_COLUMNS, PoolView, UserStatus, alias_keys, username_key
 from ostiary.userpools.users import resolve_new_username
 
 CHUNK_ROWS = 1000  # rows written per transaction (SQLite holds its one writer lock that long: ~20-40 ms)
@@ -39,24 +39,8 @@ SLICE_BYTES = 1 << 20  # an uploaded file is kept and read in slices of this man
 SMS_MFA = {"UserMFASettingList": ["SMS_MFA"], "PreferredMfaSetting": "SMS_MFA"}
 ALREADY_EXISTS = "The user already exists."
 _ALIAS_COLUMNS = {"email": "email_key", "phone_number": "phone_key", "preferred_username": "preferred_username_key"}
-# the columns of an imported user, in the order of the tuples write() builds: directory.insert_user's
-# values, the derived keys in alias_keys' order, and the two keys the table's defaults would fill
-_DERIVED = tuple(alias_keys({}))
-_USER_COLUMNS = (
-    "id",
-    "user_pool_id",
-    "username",
-    "username_key",
-    "status",
-    "enabled",
-    "attributes",
-    "mfa",
-    "created_at",
-    "updated_at",
-    "search_username",
-    "search_sub",
-    *_DERIVED,
-)
+# the columns of an imported user, in the order of the tuples write() builds
+_USER_COLUMNS = NEW_USER_COLUMNS
 
 
 # --- the uploaded file ---------------------------------------------------------------------------
